@@ -1,0 +1,87 @@
+"""Raster images to the grayscale page Tesseract reads. Runs inside worker processes only."""
+
+from __future__ import annotations
+
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import UnprocessableDocument, UnsupportedDocument
+
+# A frame per page only where the format means pages by it; GIF and WebP frames are animation.
+_PAGED_FORMATS = {"TIFF"}
+_PLAUSIBLE_DPI = range(50, 2401)
+
+
+def set_pixel_limit(max_pixels: int) -> None:
+    """Make Pillow refuse images past `max_pixels` instead of allocating them."""
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    # Pillow only warns between the limit and twice it; a warning here is a refusal.
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
+def _open(path: str) -> Image.Image:
+    try:
+        return Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise UnprocessableDocument(
+            f"The image has more pixels than the limit of {Image.MAX_IMAGE_PIXELS}.",
+            param="document") from e
+    except UnidentifiedImageError as e:
+        raise UnsupportedDocument("The image format is not supported or the file is damaged.",
+                                  param="document") from e
+
+
+def frame_count(path: str) -> int:
+    """How many pages an image file holds."""
+    with _open(path) as image:
+        if image.format in _PAGED_FORMATS:
+            return int(getattr(image, "n_frames", 1))
+        return 1
+
+
+def load_frame(path: str, index: int) -> tuple[Image.Image, int | None]:
+    """Page `index` of an image file, upright and in 8-bit grayscale, and its declared DPI."""
+    with _open(path) as image:
+        try:
+            if index:
+                image.seek(index)
+            image.load()
+            dpi = _declared_dpi(image)
+            return to_gray(ImageOps.exif_transpose(image)), dpi
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise UnprocessableDocument(
+                f"The image has more pixels than the limit of {Image.MAX_IMAGE_PIXELS}.",
+                param="document") from e
+        except (OSError, EOFError, ValueError, SyntaxError) as e:
+            raise UnprocessableDocument(f"The image cannot be decoded: {e}.",
+                                        param="document") from e
+
+
+def to_gray(image: Image.Image) -> Image.Image:
+    """Flatten transparency onto white and reduce any mode to 8-bit grayscale."""
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        background.alpha_composite(rgba)
+        image = background
+    elif image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # Deep images (16-bit scans, float TIFFs) scaled to 8 bits, not clipped.
+        image = image.convert("I").point(lambda v: v / 256).convert("L") \
+            if image.mode.startswith("I;16") else image.convert("L")
+    elif image.mode == "CMYK":
+        image = image.convert("RGB")
+    return image if image.mode == "L" else image.convert("L")
+
+
+def _declared_dpi(image: Image.Image) -> int | None:
+    dpi = image.info.get("dpi")
+    if not dpi:
+        return None
+    try:
+        value = round(float(dpi[0]))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if value in _PLAUSIBLE_DPI else None

@@ -1,0 +1,94 @@
+"""Tesseract's language data: where it lives, what is installed, and which model names select it.
+
+A model name is `[provider/]name`; `name` is `tesseract` (the default languages),
+`tesseract-eng+deu`, a bare `eng+deu`, or an operator's alias for one of these.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from .errors import InvalidRequest
+
+log = logging.getLogger(__name__)
+
+SYSTEM_TESSDATA = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+    "/opt/homebrew/share/tessdata",
+)
+MODEL_PREFIX = "tesseract"
+_NOT_LANGUAGES = {"osd", "equ"}  # orientation detection and equations, not scripts to read
+
+
+def find_system_tessdata(explicit: Path | None = None) -> Path:
+    """The directory holding the system's traineddata files."""
+    candidates = [explicit] if explicit else [Path(p) for p in SYSTEM_TESSDATA]
+    for candidate in candidates:
+        if candidate is not None and any(candidate.glob("*.traineddata")):
+            return candidate
+    where = explicit or ", ".join(SYSTEM_TESSDATA)
+    raise FileNotFoundError(f"no Tesseract language data (*.traineddata) found in {where}; "
+                            "install tesseract-ocr-eng or set TESSERA_TESSDATA_DIR")
+
+
+def prepare_tessdata(system: Path, models: Path | None, target: Path) -> Path:
+    """One tessdata directory for Tesseract: the system's, overlaid with an operator's models.
+
+    Tesseract takes a single data path, so operator models (fine-tuned or `best` data copied in
+    offline) are linked beside the system's files, the operator's winning on a name clash.
+    """
+    if models is None:
+        return system
+    if not models.is_dir():
+        raise FileNotFoundError(f"the models directory {models} does not exist")
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.iterdir():
+        if old.is_symlink():
+            old.unlink()
+    for source in (system, models):
+        for entry in source.iterdir():
+            link = target / entry.name
+            if link.is_symlink():
+                link.unlink()
+            os.symlink(entry.resolve(), link)
+    return target
+
+
+def installed_languages(tessdata: Path) -> list[str]:
+    """The recognition languages installed in a tessdata directory."""
+    return sorted(p.name.removesuffix(".traineddata") for p in tessdata.glob("*.traineddata")
+                  if p.name.removesuffix(".traineddata") not in _NOT_LANGUAGES)
+
+
+def resolve_model(model: str, *, default: str, aliases: dict[str, str],
+                  installed: list[str]) -> str:
+    """The Tesseract language string (`eng+deu`) a model name selects."""
+    name = aliases.get(model.strip(), model.strip())
+    if "/" in name:
+        name = name.split("/", 1)[1]  # the provider prefix means nothing here
+    name = aliases.get(name, name)
+    if name == MODEL_PREFIX:
+        languages = default
+    elif name.startswith(MODEL_PREFIX + "-"):
+        languages = name[len(MODEL_PREFIX) + 1:]
+    else:
+        languages = name
+    parts = languages.split("+")
+    unknown = [p for p in parts if p not in installed]
+    if unknown or not languages:
+        raise InvalidRequest(
+            f"The model '{model}' asks for language(s) that are not installed: "
+            f"{', '.join(unknown) or '(none)'}. Installed: {', '.join(installed)}. "
+            f"Use '{MODEL_PREFIX}', '{MODEL_PREFIX}-<lang>[+<lang>...]' or a bare "
+            "language list such as 'eng'.", param="model")
+    return "+".join(parts)
+
+
+def model_ids(installed: list[str], aliases: dict[str, str]) -> list[str]:
+    """The model names on offer: the default, one per language, and the aliases."""
+    return [MODEL_PREFIX, *(f"{MODEL_PREFIX}-{lang}" for lang in installed), *sorted(aliases)]

@@ -1,0 +1,134 @@
+"""PDF pages to images: PDFium (pypdfium2) first, poppler (pdf2image) where PDFium gives up.
+
+Runs inside worker processes only. Each call renders one page, so memory is bounded by the
+page in hand, never by the document.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
+from PIL import Image
+
+from .errors import UnprocessableDocument
+
+log = logging.getLogger(__name__)
+
+PDFIUM = "pdfium"
+POPPLER = "poppler"
+
+_POINTS_PER_INCH = 72
+_POPPLER_TIMEOUT_S = 120
+
+# One open document per worker: consecutive pages of a job usually land on the same worker,
+# and reopening a large PDF per page re-parses its cross-reference table every time.
+_open: dict[str, pdfium.PdfDocument] = {}
+
+
+def _document(path: str) -> pdfium.PdfDocument:
+    doc = _open.get(path)
+    if doc is None:
+        for old in _open.values():
+            old.close()
+        _open.clear()
+        doc = _open[path] = pdfium.PdfDocument(path)
+    return doc
+
+
+def forget(path: str) -> None:
+    """Close the cached handle of a document whose job has ended."""
+    doc = _open.pop(path, None)
+    if doc is not None:
+        doc.close()
+
+
+def _encrypted(error: pdfium.PdfiumError) -> bool:
+    return getattr(error, "err_code", None) == pdfium_raw.FPDF_ERR_PASSWORD
+
+
+def inspect(path: str) -> tuple[str, int]:
+    """The renderer that can open the PDF and its page count."""
+    try:
+        return PDFIUM, len(_document(path))
+    except pdfium.PdfiumError as e:
+        if _encrypted(e):
+            raise UnprocessableDocument(
+                "The PDF is encrypted with a password; send it decrypted.",
+                param="document") from e
+        log.info("PDFium cannot open the PDF (%s); trying poppler", e)
+    return POPPLER, _poppler_page_count(path)
+
+
+def _poppler_page_count(path: str) -> int:
+    from pdf2image import pdfinfo_from_path
+    from pdf2image.exceptions import PDFInfoNotInstalledError
+
+    try:
+        info = pdfinfo_from_path(path, timeout=_POPPLER_TIMEOUT_S)
+        return int(info["Pages"])
+    except PDFInfoNotInstalledError as e:
+        raise UnprocessableDocument("PDFium cannot read this PDF and poppler is not installed.",
+                                    param="document") from e
+    except Exception as e:  # pdf2image raises a variety of errors for damaged files
+        raise UnprocessableDocument("The PDF is damaged beyond repair: neither PDFium nor "
+                                    "poppler can read it.", param="document") from e
+
+
+def render(path: str, index: int, *, renderer: str, dpi: int, max_pixels: int
+           ) -> tuple[Image.Image, int]:
+    """Render page `index` in grayscale; the DPI is lowered if the page would pass `max_pixels`."""
+    if renderer == POPPLER:
+        return _render_poppler(path, index, dpi=dpi, max_pixels=max_pixels)
+    try:
+        page = _document(path)[index]
+        try:
+            width, height = page.get_size()
+            dpi = _fit_dpi(width, height, dpi, max_pixels)
+            bitmap = page.render(scale=dpi / _POINTS_PER_INCH, grayscale=True)
+            # to_pil() shares PDFium's buffer; copy so the bitmap can be freed now.
+            image = bitmap.to_pil().copy()
+            bitmap.close()
+        finally:
+            page.close()
+    except pdfium.PdfiumError as e:
+        raise UnprocessableDocument(f"Page {index} of the PDF cannot be rendered: {e}",
+                                    param="document") from e
+    return image, dpi
+
+
+def _fit_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> int:
+    pixels = (width_pt * dpi / _POINTS_PER_INCH) * (height_pt * dpi / _POINTS_PER_INCH)
+    if pixels <= max_pixels:
+        return dpi
+    fitted = int(dpi * math.sqrt(max_pixels / pixels))
+    if fitted < 20:
+        raise UnprocessableDocument(
+            f"A page measures {width_pt / 72:.0f} x {height_pt / 72:.0f} inches, too large to "
+            f"render within {max_pixels} pixels.", param="document")
+    return fitted
+
+
+def _render_poppler(path: str, index: int, *, dpi: int, max_pixels: int) -> tuple[Image.Image, int]:
+    from pdf2image import convert_from_path, pdfinfo_from_path
+
+    try:
+        info = pdfinfo_from_path(path, first_page=index + 1, last_page=index + 1,
+                                 timeout=_POPPLER_TIMEOUT_S)
+        size = str(info.get("Page size", ""))
+        parts = size.split()
+        if len(parts) >= 3 and parts[1] == "x":
+            dpi = _fit_dpi(float(parts[0]), float(parts[2]), dpi, max_pixels)
+        images = convert_from_path(path, dpi=dpi, first_page=index + 1, last_page=index + 1,
+                                   grayscale=True, timeout=_POPPLER_TIMEOUT_S)
+    except UnprocessableDocument:
+        raise
+    except Exception as e:
+        raise UnprocessableDocument(f"Page {index} of the PDF cannot be rendered by poppler.",
+                                    param="document") from e
+    if not images:
+        raise UnprocessableDocument(f"Page {index} of the PDF rendered to nothing.",
+                                    param="document")
+    return images[0], dpi

@@ -1,0 +1,314 @@
+"""A pool of warm worker processes that recognise one page per task.
+
+Each worker owns its Tesseract handles and one end of a pipe. The parent hands out tasks
+round-robin across keys (one key per job), so a 300-page document and a burst of one-page
+jobs share the workers fairly. Blocking pipe reads run on a thread per busy worker; the
+event loop only routes small messages.
+
+A worker that dies (segfault, OOM kill) or overruns its timeout costs that page only: it is
+killed, replaced, and the page retried once after a crash; a second crash fails the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Hashable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from . import images
+from .errors import PageTimeout, TesseraError, WorkerCrashed, by_name
+from .recognize import make_recognizer
+from .tasks import Task, run_task
+
+log = logging.getLogger(__name__)
+
+_START_TIMEOUT_S = 120.0
+_STOP_TIMEOUT_S = 5.0
+_RESPAWN_BACKOFF_S = 1.0
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker process needs to start; picklable."""
+
+    backend: str
+    tessdata: str
+    warm_languages: str
+    max_image_pixels: int
+    log_level: int = logging.INFO
+
+
+def _worker_main(conn: Connection, config: WorkerConfig) -> None:
+    # Parallelism comes from processes; OpenMP threads inside each would only fight over cores.
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    logging.basicConfig(level=config.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s")
+    images.set_pixel_limit(config.max_image_pixels)
+    recognizer = make_recognizer(config.backend, config.tessdata)
+    try:
+        recognizer.warm(config.warm_languages)
+    except TesseraError as e:
+        conn.send(("fatal", e.message))
+        return
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            break  # the parent is gone
+        if task is None:
+            break
+        try:
+            reply: tuple[Any, ...] = ("ok", run_task(task, recognizer))
+        except TesseraError as e:
+            reply = ("error", type(e).__name__, e.message, e.param)
+        except Exception as e:
+            log.exception("task %r failed", task)
+            reply = ("error", "InternalError", f"Recognition failed: {type(e).__name__}.", None)
+        conn.send(reply)
+    recognizer.close()
+
+
+class _Worker:
+    """One worker process; its blocking methods run on the pool's threads."""
+
+    def __init__(self, context: Any, config: WorkerConfig) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(child, config),
+                                       name="tessera-worker", daemon=True)
+        self.process.start()
+        child.close()
+        self.key: Hashable | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self.conn.poll(timeout):
+            raise RuntimeError(f"worker {self.pid} did not start within {timeout:.0f} s")
+        message = self.conn.recv()
+        if message[0] != "ready":
+            raise RuntimeError(f"worker {self.pid} could not start: {message[1]}")
+
+    def call(self, task: Task, timeout: float) -> tuple[Any, ...]:
+        """Send a task and wait for its reply; EOFError or OSError if the worker died."""
+        self.conn.send(task)
+        if not self.conn.poll(timeout):
+            raise TimeoutError
+        return self.conn.recv()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(_STOP_TIMEOUT_S)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(_STOP_TIMEOUT_S)
+        self.kill()
+
+
+@dataclass
+class _Item:
+    task: Task
+    future: asyncio.Future[Any]
+    timeout: float
+    crashes: int = 0
+
+
+class WorkerPool:
+    """Warm Tesseract worker processes, fed one page at a time, fairly across keys."""
+
+    def __init__(self, config: WorkerConfig, *, size: int) -> None:
+        if size < 1:
+            raise ValueError("a pool needs at least one worker")
+        self.size = size
+        self.restarts = 0
+        self._config = config
+        self._context = multiprocessing.get_context("spawn")
+        self._queues: dict[Hashable, deque[_Item]] = {}
+        self._idle: list[_Worker] = []
+        self._workers: set[_Worker] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self._threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="tessera-pool")
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        """Start every worker and wait until each has its Tesseract handle warm."""
+        self._loop = asyncio.get_running_loop()
+        workers = await asyncio.gather(*(self._start_worker() for _ in range(self.size)))
+        self._idle.extend(workers)
+        log.info("worker pool ready: %d %s workers, pids %s", self.size, self._config.backend,
+                 ", ".join(str(w.pid) for w in workers))
+
+    async def _start_worker(self) -> _Worker:
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._threads, self._start_worker_blocking)
+
+    def _start_worker_blocking(self) -> _Worker:
+        worker = _Worker(self._context, self._config)
+        try:
+            worker.wait_ready(_START_TIMEOUT_S)
+        except BaseException:
+            worker.kill()
+            raise
+        self._workers.add(worker)
+        return worker
+
+    @property
+    def busy(self) -> int:
+        return len(self._workers) - len(self._idle)
+
+    @property
+    def queued(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    async def run(self, task: Task, *, key: Hashable, timeout: float) -> Any:
+        """Run one task on a worker; raises the TesseraError the worker raised."""
+        if self._closing or self._loop is None:
+            raise RuntimeError("the worker pool is not running")
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self._queues.setdefault(key, deque()).append(_Item(task, future, timeout))
+        self._dispatch()
+        return await future
+
+    def discard(self, key: Hashable) -> None:
+        """Drop the queued tasks of `key`; tasks already on a worker finish."""
+        for item in self._queues.pop(key, ()):
+            item.future.cancel()
+
+    def _next(self) -> tuple[Hashable, _Item] | None:
+        # Round-robin over keys: take the first key's next task and move the key to the end.
+        while self._queues:
+            key = next(iter(self._queues))
+            queue = self._queues.pop(key)
+            item = None
+            while queue and item is None:
+                candidate = queue.popleft()
+                if not candidate.future.done():
+                    item = candidate
+            if queue:
+                self._queues[key] = queue
+            if item is not None:
+                return key, item
+        return None
+
+    def _dispatch(self) -> None:
+        assert self._loop is not None
+        while self._idle and not self._closing:
+            picked = self._next()
+            if picked is None:
+                return
+            worker = self._idle.pop()
+            self._spawn_task(self._execute(worker, *picked))
+
+    def _spawn_task(self, coro: Any) -> None:
+        assert self._loop is not None
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, worker: _Worker, key: Hashable, item: _Item) -> None:
+        assert self._loop is not None
+        worker.key = key
+        healthy = False
+        try:
+            reply = await self._loop.run_in_executor(self._threads, worker.call, item.task,
+                                                     item.timeout)
+            healthy = True
+        except TimeoutError:
+            log.warning("worker %s overran %.0f s on %s; killing it", worker.pid, item.timeout,
+                        _describe(item.task))
+            _settle(item.future, error=PageTimeout(
+                f"{_describe(item.task).capitalize()} took longer than the per-page timeout "
+                f"of {item.timeout:.0f} s.", param="document"))
+        except (EOFError, OSError):
+            item.crashes += 1
+            log.error("worker %s died (exit code %s) on %s", worker.pid,
+                      worker.process.exitcode, _describe(item.task))
+            if item.crashes < 2 and not item.future.done() and not self._closing:
+                self._queues.setdefault(key, deque()).appendleft(item)
+            else:
+                _settle(item.future, error=WorkerCrashed(
+                    f"The worker recognising {_describe(item.task)} crashed twice; "
+                    "the page cannot be read.", param="document"))
+        else:
+            if reply[0] == "ok":
+                _settle(item.future, result=reply[1])
+            else:
+                _, name, message, param = reply
+                _settle(item.future, error=by_name(name)(message, param=param))
+        finally:
+            worker.key = None
+            if healthy:
+                self._idle.append(worker)
+                self._dispatch()
+            elif not self._closing:
+                self._spawn_task(self._replace(worker))
+
+    async def _replace(self, dead: _Worker) -> None:
+        assert self._loop is not None
+        self._workers.discard(dead)
+        await self._loop.run_in_executor(self._threads, dead.kill)
+        while not self._closing:
+            try:
+                worker = await self._start_worker()
+            except Exception:
+                log.exception("could not start a replacement worker; retrying")
+                await asyncio.sleep(_RESPAWN_BACKOFF_S)
+                continue
+            self.restarts += 1
+            log.info("worker %s replaced by %s", dead.pid, worker.pid)
+            self._idle.append(worker)
+            self._dispatch()
+            return
+
+    async def close(self) -> None:
+        """Fail what is queued, stop every worker."""
+        self._closing = True
+        for queue in self._queues.values():
+            for item in queue:
+                item.future.cancel()
+        self._queues.clear()
+        workers = list(self._workers)
+        self._workers.clear()
+        self._idle.clear()
+        if self._loop is not None and workers:
+            # Busy workers are killed: their pages stay unfinished and are run again later.
+            for worker in workers:
+                if worker.key is not None:
+                    worker.process.kill()
+            await asyncio.gather(*(self._loop.run_in_executor(None, w.stop) for w in workers))
+        for task in list(self._tasks):
+            task.cancel()
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+def _settle(future: asyncio.Future[Any], *, result: Any = None,
+            error: BaseException | None = None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _describe(task: Task) -> str:
+    index = getattr(task, "index", None)
+    return f"page {index}" if index is not None else "the document"

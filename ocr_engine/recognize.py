@@ -1,0 +1,126 @@
+"""Tesseract itself, behind one small interface with two backends.
+
+- `tesserocr`: Tesseract's C++ API in this process; handles stay initialised per language set,
+  so a page costs recognition only.
+- `pytesseract`: one `tesseract` process per page; slower, but only needs the CLI.
+
+Both return Tesseract's TSV (level, page, block, paragraph, line, word, box, conf, text), so
+everything downstream is one code path.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections import OrderedDict
+from typing import Protocol
+
+from PIL import Image
+
+from .errors import InternalError, PageTimeout
+
+log = logging.getLogger(__name__)
+
+TESSEROCR = "tesserocr"
+PYTESSERACT = "pytesseract"
+BACKENDS = (TESSEROCR, PYTESSERACT)
+
+# Handles kept warm per worker; each costs tens of MB per language.
+_MAX_WARM_HANDLES = 4
+_TSV_HEADER = "level\tpage_num"
+
+
+class Recognizer(Protocol):
+    def warm(self, languages: str) -> None: ...
+
+    def tsv(self, image: Image.Image, *, languages: str, dpi: int | None, timeout: float) -> str:
+        """Recognise a grayscale page; Tesseract's TSV without its header line."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class TesserocrRecognizer:
+    """Tesseract in-process through tesserocr, one warm handle per language set."""
+
+    def __init__(self, tessdata: str) -> None:
+        self._tessdata = tessdata if tessdata.endswith("/") else tessdata + "/"
+        self._handles: OrderedDict[str, object] = OrderedDict()
+
+    def _handle(self, languages: str):  # -> tesserocr.PyTessBaseAPI
+        import tesserocr
+
+        api = self._handles.get(languages)
+        if api is not None:
+            self._handles.move_to_end(languages)
+            return api
+        try:
+            api = tesserocr.PyTessBaseAPI(path=self._tessdata, lang=languages,
+                                          psm=tesserocr.PSM.AUTO, oem=tesserocr.OEM.DEFAULT)
+        except RuntimeError as e:
+            raise InternalError(f"Tesseract could not load the languages '{languages}'.") from e
+        self._handles[languages] = api
+        while len(self._handles) > _MAX_WARM_HANDLES:
+            _, oldest = self._handles.popitem(last=False)
+            oldest.End()  # type: ignore[attr-defined]
+        return api
+
+    def warm(self, languages: str) -> None:
+        self._handle(languages)
+
+    def tsv(self, image: Image.Image, *, languages: str, dpi: int | None, timeout: float) -> str:
+        # The in-process call cannot be interrupted from here; the pool enforces the timeout
+        # by killing the worker.
+        api = self._handle(languages)
+        try:
+            api.SetImage(image)
+            if dpi:
+                api.SetSourceResolution(dpi)
+            api.Recognize()
+            return api.GetTSVText(0) or ""
+        finally:
+            api.Clear()
+
+    def close(self) -> None:
+        for api in self._handles.values():
+            api.End()  # type: ignore[attr-defined]
+        self._handles.clear()
+
+
+class PytesseractRecognizer:
+    """The `tesseract` CLI through pytesseract, one process per page."""
+
+    def __init__(self, tessdata: str) -> None:
+        self._tessdata = tessdata
+
+    def warm(self, languages: str) -> None:
+        pass  # nothing stays loaded between pages
+
+    def tsv(self, image: Image.Image, *, languages: str, dpi: int | None, timeout: float) -> str:
+        import pytesseract
+
+        config = f"--tessdata-dir {self._tessdata} --psm 3 --oem 3"
+        if dpi:
+            config += f" --dpi {dpi}"
+        try:
+            text = pytesseract.image_to_data(image, lang=languages, config=config,
+                                             timeout=timeout)
+        except RuntimeError as e:  # pytesseract's way of saying the timeout passed
+            raise PageTimeout(f"Tesseract took longer than {timeout:.0f} s on the page.") from e
+        except (pytesseract.TesseractError, subprocess.SubprocessError, OSError) as e:
+            raise InternalError(f"The tesseract command failed: {e}") from e
+        if text.startswith(_TSV_HEADER):
+            text = text.split("\n", 1)[1] if "\n" in text else ""
+        return text
+
+    def close(self) -> None:
+        pass
+
+
+def make_recognizer(backend: str, tessdata: str) -> Recognizer:
+    """The recognizer for a backend name."""
+    if backend == TESSEROCR:
+        return TesserocrRecognizer(tessdata)
+    if backend == PYTESSERACT:
+        return PytesseractRecognizer(tessdata)
+    raise ValueError(f"unknown OCR backend {backend!r}; choose one of {', '.join(BACKENDS)}")
