@@ -68,7 +68,8 @@ def parse_pages(value: list[int] | str | None, *, param: str = "pages") -> tuple
     return tuple(sorted(set(indices)))
 
 
-def select_pages(requested: tuple[int, ...] | None, page_count: int, *, max_pages: int) -> list[int]:
+def select_pages(requested: tuple[int, ...] | None, page_count: int, *,
+                 max_pages: int) -> list[int]:
     """The pages to read from a document of `page_count` pages, checked against the limits."""
     if page_count == 0:
         raise InvalidRequest("The document has no pages.", param="document")

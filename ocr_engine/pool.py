@@ -12,6 +12,7 @@ killed, replaced, and the page retried once after a crash; a second crash fails 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -114,10 +115,8 @@ class _Worker:
         self.conn.close()
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.conn.send(None)
-        except OSError:
-            pass
         self.process.join(_STOP_TIMEOUT_S)
         self.kill()
 

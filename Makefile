@@ -1,0 +1,45 @@
+# Tessera: `make run` serves, `make test` runs the suite; both install what is missing first.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install system-packages run test lint bench clean
+
+install: system-packages $(STAMP)
+
+# Debian packages, only those missing; quiet when nothing is.
+system-packages:
+	@missing=""; \
+	for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	python3 -c "import venv, ensurepip" 2>/dev/null || missing="$$missing python3 python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@[ -x $(PYTHON) ] || python3 -m venv $(VENV)
+	@echo "installing Python packages into $(VENV)"
+	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+run: install
+	$(VENV)/bin/tessera serve
+
+test: install lint
+	$(PYTHON) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check ocr_engine server tests
+
+bench: install
+	$(PYTHON) tests/benchmark.py
+
+clean:
+	rm -rf $(VENV) data bench-data *.egg-info

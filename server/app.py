@@ -1,0 +1,124 @@
+"""The aiohttp application: its factory, its resources and its two middlewares."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+
+from ocr_engine import OCREngine, TesseraError
+from ocr_engine.errors import DocumentTooLarge, InternalError
+
+from .auth import Authenticator
+from .config import Settings
+from .documents import DocumentSpool
+from .errors import MethodNotAllowed, NotFound, QueueFull, error_body
+from .keys import AUTH, ENGINE, HTTP, RUNNER, SETTINGS, SPOOL, STORE, SYNC_SLOTS
+from .routes import routes
+from .runner import Runner
+from .store_sqlite import SQLiteJobStore
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+UNAUTHENTICATED = frozenset({"/health"})
+
+
+def _error_response(request: web.Request, error: TesseraError) -> web.Response:
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, QueueFull) else None
+    return web.json_response(error_body(error, model=request.get("model")),
+                             status=error.status, headers=headers)
+
+
+def _from_http(exc: web.HTTPException, request: web.Request) -> TesseraError:
+    if exc.status == 404:
+        return NotFound(f"There is no route {request.method} {request.path}.")
+    if exc.status == 405:
+        return MethodNotAllowed(f"{request.method} is not allowed on {request.path}.")
+    if exc.status == 413:
+        return DocumentTooLarge("The request body is larger than the configured limit.")
+    error = TesseraError(exc.reason)
+    error.status = exc.status
+    return error
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure leaves in the Bifrost error shape; nothing else, never a traceback."""
+    try:
+        return await handler(request)
+    except TesseraError as e:
+        return _error_response(request, e)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        return _error_response(request, _from_http(e, request))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_response(request, InternalError(
+            "Tessera failed on this request; the error is in its log."))
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path not in UNAUTHENTICATED:
+        request["owner"] = request.app[AUTH].owner(request)
+    return await handler(request)
+
+
+async def _engine(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = OCREngine(settings.engine_config())
+    await engine.start()
+    app[ENGINE] = engine
+    yield
+    await engine.close()
+
+
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = SQLiteJobStore(settings.data_dir / "tessera.db")
+    await store.open()
+    spool = DocumentSpool(settings.data_dir / "documents")
+    await asyncio.to_thread(spool.open)
+    app[STORE] = store
+    app[SPOOL] = spool
+    yield
+    await store.close()
+
+
+async def _http(app: web.Application) -> AsyncIterator[None]:
+    async with aiohttp.ClientSession() as session:
+        app[HTTP] = session
+        yield
+
+
+async def _runner(app: web.Application) -> AsyncIterator[None]:
+    runner = Runner(store=app[STORE], engine=app[ENGINE], spool=app[SPOOL],
+                    settings=app[SETTINGS], http=app[HTTP])
+    await runner.start()
+    app[RUNNER] = runner
+    yield
+    await runner.close()
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The Tessera application for these settings."""
+    app = web.Application(client_max_size=settings.max_body_bytes,
+                          middlewares=[error_middleware, auth_middleware])
+    app[SETTINGS] = settings
+    app[AUTH] = Authenticator(settings.api_keys)
+    app[SYNC_SLOTS] = asyncio.Semaphore(settings.sync_slots)
+    app.cleanup_ctx.extend([_engine, _store, _http, _runner])
+    app.add_routes(routes)
+    if app[AUTH].open:
+        log.warning("no API keys configured: the service is open to anyone who can reach it "
+                    "(set TESSERA_API_KEYS to require keys)")
+    else:
+        log.info("API keys required (%d configured)", len(settings.api_keys))
+    return app

@@ -1,0 +1,91 @@
+"""The one settings object: `TESSERA_*` environment variables, overridden by command flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ocr_engine import EngineConfig
+from ocr_engine.recognize import BACKENDS, TESSEROCR
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Built once at start-up and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    data_dir: Path = Path("./data")
+    workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    backend: str = TESSEROCR
+    languages: str = "eng"
+    dpi: int = Field(300, ge=50, le=1200)
+    api_keys: Annotated[list[str], NoDecode] = []
+    model_aliases: Annotated[dict[str, str], NoDecode] = {"mistral-ocr-latest": "tesseract"}
+    tessdata_dir: Path | None = None
+    models_dir: Path | None = None
+
+    max_document_bytes: int = Field(50 * MB, ge=1)
+    max_pages: int = Field(1000, ge=1)
+    max_page_pixels: int = Field(60_000_000, ge=1_000_000)
+    max_image_pixels: int = Field(180_000_000, ge=1_000_000)
+    page_timeout: float = Field(180.0, gt=0)
+    result_ttl: int = Field(3600, ge=0)
+    running_jobs: int | None = Field(None, ge=1)
+    sync_concurrency: int | None = Field(None, ge=1)
+    fetch_timeout: float = Field(60.0, gt=0)
+    cleanup_interval: float = Field(60.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @field_validator("model_aliases", mode="before")
+    @classmethod
+    def _split_aliases(cls, value: Any) -> Any:
+        # "mistral-ocr-latest=tesseract,ocr-de=tesseract-deu"
+        if isinstance(value, str):
+            pairs = [p.split("=", 1) for p in value.split(",") if p.strip()]
+            if any(len(p) != 2 for p in pairs):
+                raise ValueError("write aliases as name=model[,name=model...]")
+            return {name.strip(): target.strip() for name, target in pairs}
+        return value
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"choose one of {', '.join(BACKENDS)}")
+        return value
+
+    @property
+    def job_slots(self) -> int:
+        """Jobs running at once: enough to keep every worker fed while pages interleave."""
+        return self.running_jobs or 2 * self.workers
+
+    @property
+    def sync_slots(self) -> int:
+        return self.sync_concurrency or 2 * self.workers
+
+    @property
+    def max_body_bytes(self) -> int:
+        # A base64 data URL is 4/3 of the document, plus the JSON around it.
+        return self.max_document_bytes * 4 // 3 + MB
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(
+            workers=self.workers, backend=self.backend, languages=self.languages, dpi=self.dpi,
+            max_pages=self.max_pages, max_page_pixels=self.max_page_pixels,
+            max_image_pixels=self.max_image_pixels, page_timeout=self.page_timeout,
+            tessdata_dir=self.tessdata_dir, models_dir=self.models_dir, work_dir=self.data_dir)

@@ -1,0 +1,74 @@
+"""The service's own errors, beside the OCR core's, and the Bifrost error body they become.
+
+    ocr_engine.errors.TesseraError
+    ├── (the OCR core's: 400, 413, 415, 422, 500)
+    ├── Unauthorized        401  missing or unknown API key
+    ├── NotFound            404  unknown route, or a job that is unknown, expired or not yours
+    ├── MethodNotAllowed    405
+    ├── QueueFull           429  too much work queued; carries Retry-After
+    └── Unavailable         503  starting up or shutting down
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocr_engine.errors import TesseraError
+
+PROVIDER = "tessera"
+REQUEST_TYPE = "ocr"
+
+
+class Unauthorized(TesseraError):
+    status = 401
+    code = "invalid_api_key"
+    type = "authentication_error"
+
+
+class NotFound(TesseraError):
+    status = 404
+    code = "not_found"
+    type = "not_found_error"
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+
+    def __init__(self) -> None:
+        # One message for unknown, expired and foreign ids: the answer must not tell them apart.
+        super().__init__("job not found or expired", param="job_id")
+
+
+class MethodNotAllowed(TesseraError):
+    status = 405
+    code = "method_not_allowed"
+    type = "invalid_request_error"
+
+
+class QueueFull(TesseraError):
+    status = 429
+    code = "queue_full"
+    type = "rate_limit_error"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(TesseraError):
+    status = 503
+    code = "service_unavailable"
+    type = "server_error"
+
+
+def error_body(error: TesseraError, *, model: str | None = None) -> dict[str, Any]:
+    """The Bifrost error shape for an error."""
+    extra: dict[str, Any] = {"provider": PROVIDER, "request_type": REQUEST_TYPE}
+    if model is not None:
+        extra["model_requested"] = model
+    return {
+        "is_bifrost_error": False,
+        "status_code": error.status,
+        "error": error.to_dict(),
+        "extra_fields": extra,
+    }

@@ -1,0 +1,112 @@
+"""Async jobs: their states, their rows, and the store interface every backend implements."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"  # accepted, waiting for a runner to claim it
+    PROCESSING = "processing"  # claimed; its pages are on the workers
+    COMPLETED = "completed"  # result stored, kept until expires_at
+    FAILED = "failed"  # error stored, kept until expires_at
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+@dataclass
+class Job:
+    """One row of the job store. `result` and `error` are JSON text, passed through as is."""
+
+    id: str
+    owner: str
+    status: JobStatus
+    request: dict[str, Any]  # the validated body, minus the document bytes
+    created_at: float
+    ttl: int
+    document_size: int = 0
+    started_at: float | None = None
+    completed_at: float | None = None
+    expires_at: float | None = None
+    attempts: int = 0
+    pages_done: int = 0
+    pages_total: int = 0
+    status_code: int | None = None
+    result: str | None = None
+    error: str | None = None
+    webhook: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The job as the poll endpoint shows it, without result or error."""
+        body: dict[str, Any] = {"id": self.id, "status": self.status.value,
+                                "created_at": rfc3339(self.created_at)}
+        if self.completed_at is not None:
+            body["completed_at"] = rfc3339(self.completed_at)
+        if self.expires_at is not None:
+            body["expires_at"] = rfc3339(self.expires_at)
+        if self.status_code is not None:
+            body["status_code"] = self.status_code
+        if not self.status.finished and self.pages_total:
+            body["pages_done"] = self.pages_done
+            body["pages_total"] = self.pages_total
+        return body
+
+    def to_json(self) -> str:
+        """The poll response, splicing in the stored result or error without re-parsing it."""
+        head = json.dumps(self.public())
+        if self.result is not None:
+            return f'{head[:-1]}, "result": {self.result}}}'
+        if self.error is not None:
+            return f'{head[:-1]}, "error": {self.error}}}'
+        return head
+
+
+def rfc3339(timestamp: float) -> str:
+    """RFC 3339 in UTC with a Z, as Bifrost writes it."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now() -> float:
+    return time.time()
+
+
+class JobStore(Protocol):
+    """Where jobs live. Implementations: SQLite (embedded default), PostgreSQL."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def create(self, job: Job) -> None:
+        """Insert a new pending job."""
+
+    async def get(self, job_id: str, owner: str) -> Job | None:
+        """The job if it exists, belongs to `owner` and has not expired."""
+
+    async def claim(self, limit: int) -> list[Job]:
+        """Move up to `limit` pending jobs, oldest first, to processing and return them."""
+
+    async def progress(self, job_id: str, done: int, total: int) -> None: ...
+
+    async def finish(self, job_id: str, *, status: JobStatus, status_code: int,
+                     result: str | None, error: str | None) -> Job | None:
+        """Store a terminal state; the expiry is counted from now."""
+
+    async def exhausted(self) -> list[str]:
+        """Jobs left processing that have already been tried the most times allowed."""
+
+    async def requeue_unfinished(self) -> int:
+        """Return jobs left processing by a process that died to pending; how many."""
+
+    async def delete_expired(self) -> list[str]:
+        """Delete jobs past their expiry; their ids."""
+
+    async def counts(self) -> dict[str, int]:
+        """Jobs by status."""

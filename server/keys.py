@@ -1,0 +1,25 @@
+"""Every object the application shares, each under its typed key."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from aiohttp import web
+
+from ocr_engine import OCREngine
+
+from .auth import Authenticator
+from .config import Settings
+from .documents import DocumentSpool
+from .jobs import JobStore
+from .runner import Runner
+
+SETTINGS = web.AppKey("settings", Settings)
+AUTH = web.AppKey("auth", Authenticator)
+ENGINE = web.AppKey("engine", OCREngine)
+STORE = web.AppKey("store", JobStore)
+SPOOL = web.AppKey("spool", DocumentSpool)
+RUNNER = web.AppKey("runner", Runner)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)

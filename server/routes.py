@@ -1,0 +1,162 @@
+"""The HTTP routes of API.md: Mistral's `/v1/ocr`, Bifrost's `/v1/async/ocr`, models, health."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from ocr_engine.errors import DocumentTooLarge, InvalidRequest
+from ocr_engine.languages import model_ids, resolve_model
+from ocr_engine.sources import is_data_url
+
+from . import documents
+from .errors import PROVIDER, JobNotFound, QueueFull
+from .jobs import Job, JobStatus, now, rfc3339
+from .keys import AUTH, ENGINE, HTTP, RUNNER, SETTINGS, SPOOL, STORE, SYNC_SLOTS
+from .runner import ocr_response
+from .schema import OCRRequestBody, parse_request
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+TTL_HEADER = "x-bf-async-job-result-ttl"
+WEBHOOK_HEADER = "x-bf-async-webhook"
+_JSON_IN_THREAD_BYTES = 256 * 1024
+_SYNC_RETRY_AFTER_S = 5
+
+
+async def _read_json(request: web.Request) -> Any:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[SETTINGS].max_body_bytes
+        raise DocumentTooLarge(f"The request body is larger than the limit of {limit} bytes.",
+                               param="document") from None
+    if not raw.strip():
+        raise InvalidRequest("The request body is empty; send the OCR request as JSON.")
+    try:
+        if len(raw) > _JSON_IN_THREAD_BYTES:
+            return await asyncio.to_thread(json.loads, raw)
+        return json.loads(raw)
+    except ValueError:
+        raise InvalidRequest("The request body is not valid JSON.") from None
+
+
+async def _ocr_request(request: web.Request) -> tuple[OCRRequestBody, str]:
+    """The validated body and the languages its model selects."""
+    body = await _read_json(request)
+    if isinstance(body, dict) and isinstance(body.get("model"), str):
+        request["model"] = body["model"]  # for the error body's extra_fields
+    parsed = parse_request(body)
+    engine = request.app[ENGINE]
+    settings = request.app[SETTINGS]
+    languages = resolve_model(parsed.model, default=settings.languages,
+                              aliases=settings.model_aliases, installed=engine.languages)
+    return parsed, languages
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(text=json.dumps(body), status=status, content_type="application/json",
+                        headers=headers)
+
+
+@routes.post("/v1/ocr")
+async def ocr(request: web.Request) -> web.Response:
+    """Mistral's OCR: one request, one response."""
+    started = time.monotonic()
+    body, languages = await _ocr_request(request)
+    settings = request.app[SETTINGS]
+    slots = request.app[SYNC_SLOTS]
+    if slots.locked():
+        raise QueueFull("Too many synchronous OCR requests are running; retry shortly, or use "
+                        "/v1/async/ocr.", retry_after=_SYNC_RETRY_AFTER_S)
+    async with slots:
+        data = await documents.resolve(body.document.url, session=request.app[HTTP],
+                                       max_bytes=settings.max_document_bytes,
+                                       timeout=settings.fetch_timeout,
+                                       param=body.document.url_param)
+        async with request.app[SPOOL].scratch(data) as path:
+            del data
+            result = await request.app[ENGINE].run(path, body.options(languages),
+                                                   key=f"sync-{uuid.uuid4().hex}")
+    response = ocr_response(result, model=body.model, started=started)
+    text = await asyncio.to_thread(json.dumps, response)
+    return web.Response(text=text, content_type="application/json")
+
+
+def _ttl(request: web.Request) -> int:
+    default = request.app[SETTINGS].result_ttl
+    value = request.headers.get(TTL_HEADER, "").strip()
+    # Bifrost: missing, non-numeric or negative means the default.
+    return int(value) if value.isdigit() else default
+
+
+@routes.post("/v1/async/ocr")
+async def create_job(request: web.Request) -> web.Response:
+    """Bifrost's async create: 202 and a job id at once."""
+    owner = request["owner"]
+    body, languages = await _ocr_request(request)
+    webhook = request.headers.get(WEBHOOK_HEADER)
+    if webhook is not None:
+        raise InvalidRequest(f"No webhook endpoint named '{webhook}' is configured.",
+                             param=WEBHOOK_HEADER)
+    settings = request.app[SETTINGS]
+    url = body.document.url
+    job_id = str(uuid.uuid4())
+    size = 0
+    stored = body.model_dump(exclude_none=True)
+    if is_data_url(url):
+        data = await documents.decode(url, max_bytes=settings.max_document_bytes,
+                                      param=body.document.url_param)
+        size = len(data)
+        await request.app[SPOOL].save(job_id, data)
+        del data
+        # The bytes are on disk; the stored request keeps only a marker of where they came from.
+        stored["document"][body.document.type] = "data:stored"
+    else:
+        documents.check_url(url, param=body.document.url_param)
+    job = Job(id=job_id, owner=owner, status=JobStatus.PENDING, created_at=now(),
+              ttl=_ttl(request), document_size=size, webhook=webhook,
+              request={"model": body.model, "languages": languages, "body": stored})
+    try:
+        await request.app[STORE].create(job)
+    except BaseException:
+        await request.app[SPOOL].delete(job_id)
+        raise
+    request.app[RUNNER].wake()
+    log.info("job %s: accepted (%d bytes, languages %s)", job_id, size, languages)
+    return _json({"id": job.id, "status": job.status.value,
+                  "created_at": rfc3339(job.created_at)}, status=202)
+
+
+@routes.get("/v1/async/ocr/{job_id}")
+async def get_job(request: web.Request) -> web.Response:
+    """Bifrost's async poll: 202 while pending or processing, 200 once finished."""
+    job = await request.app[STORE].get(request.match_info["job_id"], request["owner"])
+    if job is None:
+        raise JobNotFound()
+    status = 200 if job.status.finished else 202
+    return web.Response(text=job.to_json(), status=status, content_type="application/json")
+
+
+@routes.get("/v1/models")
+async def models(request: web.Request) -> web.Response:
+    """The models on offer, in the OpenAI/Bifrost list shape."""
+    ids = model_ids(request.app[ENGINE].languages, request.app[SETTINGS].model_aliases)
+    return _json({"object": "list",
+                  "data": [{"id": i, "object": "model", "owned_by": PROVIDER} for i in ids]})
+
+
+@routes.get("/health")
+async def health(request: web.Request) -> web.Response:
+    """Liveness: the process answers. No key needed."""
+    engine = request.app[ENGINE]
+    return _json({"status": "ok", "backend": engine.config.backend,
+                  "workers": engine.pool.size, "auth": not request.app[AUTH].open})

@@ -1,0 +1,112 @@
+"""The request body both endpoints take (Mistral's OCR request), and its validation.
+
+Unknown fields are ignored, since gateways add their own; known fields of the wrong type,
+a missing document and annotation requests answer 400 before any job exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ocr_engine.errors import InvalidRequest, UnsupportedOption
+from ocr_engine.options import OCROptions, PageOptions, parse_pages
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class ImageURL(_Lenient):
+    url: str
+    detail: str | None = None
+
+
+class DocumentSpec(_Lenient):
+    type: Literal["document_url", "image_url"]
+    document_url: str | None = None
+    image_url: str | ImageURL | None = None
+    document_name: str | None = None
+
+    @property
+    def url(self) -> str:
+        """The document's URL, whichever field holds it."""
+        if self.type == "document_url":
+            if not self.document_url:
+                raise InvalidRequest("A 'document_url' document needs 'document.document_url'.",
+                                     param="document.document_url")
+            return self.document_url
+        value = self.image_url.url if isinstance(self.image_url, ImageURL) else self.image_url
+        if not value:
+            raise InvalidRequest("An 'image_url' document needs 'document.image_url'.",
+                                 param="document.image_url")
+        return value
+
+    @property
+    def url_param(self) -> str:
+        return f"document.{self.type}"
+
+
+class OCRRequestBody(_Lenient):
+    model: str
+    id: str | None = None
+    document: DocumentSpec
+    pages: list[int] | str | None = None
+    include_image_base64: bool | None = None
+    image_limit: int | None = Field(None, ge=1)
+    image_min_size: int | None = Field(None, ge=1)
+    table_format: Literal["markdown", "html"] | None = None
+    extract_header: bool | None = None
+    extract_footer: bool | None = None
+    confidence_scores_granularity: Literal["page", "word", "block"] | None = None
+    include_blocks: bool | None = None
+    fallbacks: Any = None
+    bbox_annotation_format: Any = None
+    document_annotation_format: Any = None
+    document_annotation_prompt: Any = None
+
+    def options(self, languages: str) -> OCROptions:
+        """The OCR core's options for this request."""
+        return OCROptions(
+            languages=languages,
+            pages=parse_pages(self.pages),
+            page=PageOptions(
+                confidence=self.confidence_scores_granularity,
+                include_blocks=bool(self.include_blocks),
+                include_image_base64=bool(self.include_image_base64),
+                image_limit=self.image_limit,
+                image_min_size=self.image_min_size,
+                table_format=self.table_format,
+                extract_header=bool(self.extract_header),
+                extract_footer=bool(self.extract_footer),
+            ),
+        )
+
+
+_UNION_TAGS = {"str", "int", "bool", "ImageURL"}
+_ANNOTATIONS = ("bbox_annotation_format", "document_annotation_format",
+                "document_annotation_prompt")
+
+
+def parse_request(body: Any) -> OCRRequestBody:
+    """Validate a decoded JSON body; InvalidRequest names the first offending field."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    try:
+        request = OCRRequestBody.model_validate(body)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        # For unions pydantic names the member it tried ("pages.list[int].0"); drop those.
+        param = ".".join(str(p) for p in first["loc"]
+                         if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p))) or None
+        what = "is required" if first["type"] == "missing" else first["msg"].lower()
+        raise InvalidRequest(f"'{param}' {what}.", param=param) from None
+    for name in _ANNOTATIONS:
+        if getattr(request, name) is not None:
+            raise UnsupportedOption(
+                f"'{name}' asks for LLM annotations, which are not supported by this provider "
+                "(Tessera runs Tesseract only).", param=name)
+    _ = request.document.url  # a document type without its URL is a 400 now, not later
+    parse_pages(request.pages)
+    return request

@@ -1,0 +1,200 @@
+"""The embedded job store: one SQLite file under the data directory, in WAL mode.
+
+sqlite3 blocks, so every statement runs on one dedicated thread that owns the connection;
+the event loop only awaits it. SQLite's own errors are turned into the service's here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from ocr_engine.errors import InternalError
+
+from .jobs import Job, JobStatus, now
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A job that took its process down this many times is failed rather than run again.
+MAX_ATTEMPTS = 3
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id            TEXT PRIMARY KEY,
+    owner         TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    request       TEXT NOT NULL,
+    created_at    REAL NOT NULL,
+    ttl           INTEGER NOT NULL,
+    document_size INTEGER NOT NULL DEFAULT 0,
+    started_at    REAL,
+    completed_at  REAL,
+    expires_at    REAL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    pages_done    INTEGER NOT NULL DEFAULT 0,
+    pages_total   INTEGER NOT NULL DEFAULT 0,
+    status_code   INTEGER,
+    result        TEXT,
+    error         TEXT,
+    webhook       TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at) WHERE expires_at IS NOT NULL;
+"""
+
+_COLUMNS = ("id, owner, status, request, created_at, ttl, document_size, started_at, "
+            "completed_at, expires_at, attempts, pages_done, pages_total, status_code, result, "
+            "error, webhook")
+
+
+def _job(row: sqlite3.Row) -> Job:
+    values = dict(row)
+    values["status"] = JobStatus(values["status"])
+    values["request"] = json.loads(values["request"])
+    return Job(**values)
+
+
+class SQLiteJobStore:
+    """JobStore on a local SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tessera-sqlite")
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            assert self._db is not None
+            try:
+                return fn(self._db)
+            except sqlite3.Error as e:
+                log.exception("job store error")
+                raise InternalError("The job store failed; try again.") from e
+
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
+
+    async def open(self) -> None:
+        def connect() -> None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            # WAL with NORMAL survives a killed process; only a power cut can lose the last
+            # commits.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.executescript(_SCHEMA)
+            self._db = db
+
+        await asyncio.get_running_loop().run_in_executor(self._thread, connect)
+        log.info("job store: SQLite at %s", self.path)
+
+    async def close(self) -> None:
+        def disconnect() -> None:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        await asyncio.get_running_loop().run_in_executor(self._thread, disconnect)
+        self._thread.shutdown(wait=True)
+
+    async def create(self, job: Job) -> None:
+        def insert(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO jobs (id, owner, status, request, created_at, ttl, document_size,"
+                " webhook) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (job.id, job.owner, job.status.value, json.dumps(job.request), job.created_at,
+                 job.ttl, job.document_size, job.webhook))
+
+        await self._run(insert)
+
+    async def get(self, job_id: str, owner: str) -> Job | None:
+        def select(db: sqlite3.Connection) -> Job | None:
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND owner = ?"
+                " AND (expires_at IS NULL OR expires_at > ?)", (job_id, owner, now())).fetchone()
+            return _job(row) if row is not None else None
+
+        return await self._run(select)
+
+    async def claim(self, limit: int) -> list[Job]:
+        def update(db: sqlite3.Connection) -> list[Job]:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute(
+                    f"UPDATE jobs SET status = 'processing', started_at = ?,"
+                    " attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs"
+                    " WHERE status = 'pending' ORDER BY created_at LIMIT ?)"
+                    f" RETURNING {_COLUMNS}", (now(), limit)).fetchall()
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return sorted((_job(r) for r in rows), key=lambda j: j.created_at)
+
+        return await self._run(update)
+
+    async def progress(self, job_id: str, done: int, total: int) -> None:
+        def update(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE jobs SET pages_done = ?, pages_total = ? WHERE id = ?"
+                       " AND status = 'processing'",
+                       (done, total, job_id))
+
+        await self._run(update)
+
+    async def finish(self, job_id: str, *, status: JobStatus, status_code: int,
+                     result: str | None, error: str | None) -> Job | None:
+        def update(db: sqlite3.Connection) -> Job | None:
+            completed = now()
+            row = db.execute(
+                "UPDATE jobs SET status = ?, status_code = ?, result = ?, error = ?,"
+                " completed_at = ?, expires_at = ? + ttl,"
+                " pages_done = CASE WHEN ? THEN pages_total ELSE pages_done END"
+                f" WHERE id = ? AND status IN ('pending', 'processing') RETURNING {_COLUMNS}",
+                (status.value, status_code, result, error, completed, completed,
+                 status is JobStatus.COMPLETED, job_id)).fetchone()
+            return _job(row) if row is not None else None
+
+        return await self._run(update)
+
+    async def requeue_unfinished(self) -> int:
+        def update(db: sqlite3.Connection) -> int:
+            cursor = db.execute("UPDATE jobs SET status = 'pending' WHERE status = 'processing'"
+                                " AND attempts < ?", (MAX_ATTEMPTS,))
+            return cursor.rowcount
+
+        return await self._run(update)
+
+    async def exhausted(self) -> list[str]:
+        """Jobs left processing that have already been tried MAX_ATTEMPTS times."""
+        def select(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute("SELECT id FROM jobs WHERE status = 'processing'"
+                              " AND attempts >= ?", (MAX_ATTEMPTS,)).fetchall()
+            return [r["id"] for r in rows]
+
+        return await self._run(select)
+
+    async def delete_expired(self) -> list[str]:
+        def delete(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute("DELETE FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?"
+                              " RETURNING id", (now(),)).fetchall()
+            return [r["id"] for r in rows]
+
+        return await self._run(delete)
+
+    async def counts(self) -> dict[str, int]:
+        def select(db: sqlite3.Connection) -> dict[str, int]:
+            rows = db.execute("SELECT status, count(*) AS n FROM jobs GROUP BY status").fetchall()
+            counted = {s.value: 0 for s in JobStatus}
+            counted.update({r["status"]: r["n"] for r in rows})
+            return counted
+
+        return await self._run(select)
