@@ -39,7 +39,7 @@ lint: install
 	$(VENV)/bin/ruff check ocr_engine server tests
 
 bench: install
-	$(PYTHON) tests/benchmark.py
+	$(PYTHON) -m tests.benchmark
 
 clean:
 	rm -rf $(VENV) data bench-data *.egg-info
