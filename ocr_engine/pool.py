@@ -170,6 +170,11 @@ class WorkerPool:
         return worker
 
     @property
+    def pids(self) -> list[int]:
+        """The worker processes' ids, busiest first."""
+        return [w.pid for w in sorted(self._workers, key=lambda w: w.key is None) if w.pid]
+
+    @property
     def busy(self) -> int:
         return len(self._workers) - len(self._idle)
 
@@ -231,7 +236,7 @@ class WorkerPool:
                                                      item.timeout)
             healthy = True
         except TimeoutError:
-            log.warning("worker %s overran %.0f s on %s; killing it", worker.pid, item.timeout,
+            log.warning("worker %s overran %.1f s on %s; killing it", worker.pid, item.timeout,
                         _describe(item.task))
             _settle(item.future, error=PageTimeout(
                 f"{_describe(item.task).capitalize()} took longer than the per-page timeout "

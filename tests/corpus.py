@@ -41,9 +41,10 @@ def image_bytes(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes
     return buffer.getvalue()
 
 
-def text_pdf(path: Path, pages: list[list[str]], *, font_size: int = 14) -> Path:
+def text_pdf(path: Path, pages: list[list[str]], *, font_size: int = 14,
+             password: str | None = None) -> Path:
     """A born-digital PDF: each entry of `pages` is that page's lines."""
-    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf = canvas.Canvas(str(path), pagesize=letter, encrypt=password)
     _, height = letter
     for lines in pages:
         pdf.setFont("Helvetica", font_size)
