@@ -93,6 +93,8 @@ class Runner:
 
     async def _claim_loop(self) -> None:
         while True:
+            # Cleared before claiming, so a job created during the claim wakes the next round.
+            self._wake.clear()
             free = self._settings.job_slots - len(self._active)
             if free > 0:
                 try:
@@ -103,7 +105,6 @@ class Runner:
                     task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
                     self._active[job.id] = task
                     task.add_done_callback(lambda _, job_id=job.id: self._done(job_id))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), _IDLE_POLL_S)
 

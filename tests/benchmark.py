@@ -1,0 +1,533 @@
+"""Tessera against the plain `tesseract` CLI: dense-PDF throughput and small-image latency.
+
+`make bench` runs it at full size; `python -m tests.benchmark --pages 2 --repeats 3` is a quick
+look. The Markdown table goes to stdout, progress to stderr. Each Tessera column is a real
+`tessera serve` subprocess on a free port with a fresh data directory, spoken to over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import tesserocr
+
+from tests import corpus
+
+log = logging.getLogger("tests.benchmark")
+
+SMALL_TEXT = "Invoice 2041 total 318.40"
+PARALLEL = 2  # CLI processes at a time, and Tessera workers
+WARMUP_REQUESTS = 2
+HEALTH_TIMEOUT_S = 120.0
+POLL_INTERVAL_S = 0.1
+STOP_TIMEOUT_S = 10.0
+HTTP_TIMEOUT_S = 300.0
+JOB_TIMEOUT_PER_PAGE_S = 120.0
+THROUGHPUT_TARGET = 0.95  # Tessera pages/s >= this x the CLI's
+LATENCY_TARGET = 1 / 3  # Tessera small-image p50 <= this x one CLI call
+JSON_HEADERS = {"Content-Type": "application/json"}
+# The CLI's fastest setting with processes running in parallel: its OpenMP threads would only
+# fight each other over the cores.
+CLI_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+class BenchmarkFailed(Exception):
+    """A step of the benchmark did not produce what it must; the numbers would be wrong."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The documents both sides read, made on the spot in the scratch directory."""
+
+    scan_pdf: Path
+    page_pngs: tuple[Path, ...]
+    small_png: Path
+    small_size: tuple[int, int]
+
+
+@dataclass
+class Column:
+    """One way of running Tesseract and what it measured."""
+
+    name: str
+    pdf_seconds: float | None = None
+    small_ms: list[float] = field(default_factory=list)
+
+
+# --- the machine ---------------------------------------------------------------------------
+
+
+def machine_line() -> str:
+    """CPU, cores, memory, load and both Tesseract builds, for the report's first line."""
+    return (f"Machine: {_cpu_model()}, {os.cpu_count()} cores, {_memory_gib():.1f} GiB RAM, "
+            f"load average {os.getloadavg()[0]:.2f} at start; "
+            f"CLI `{cli_version()}`; tesserocr `{tesserocr_version()}`")
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def _memory_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024**2
+    return 0.0
+
+
+def cli_version() -> str:
+    """The first line of `tesseract --version`."""
+    done = subprocess.run(["tesseract", "--version"], capture_output=True, text=True, check=False)
+    # Older builds print the version on stderr.
+    return (done.stdout or done.stderr).splitlines()[0].strip()
+
+
+def tesserocr_version() -> str:
+    """The first line of the Tesseract build that tesserocr links."""
+    return str(tesserocr.tesseract_version()).splitlines()[0].strip()
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+
+def prepare_inputs(workdir: Path, pages: int) -> Inputs:
+    """A dense image-only PDF of `pages` pages, its pages as PNGs, and a one-line image."""
+    directory = workdir / "inputs"
+    shutil.rmtree(directory, ignore_errors=True)
+    (directory / "pages").mkdir(parents=True)
+    dense = corpus.dense_pdf(directory / "dense.pdf", min_pages=pages)
+    scan = corpus.image_only_pdf(dense, directory / "scan.pdf", pages=pages)
+    # Rendered from the image-only PDF, so the CLI reads the pixels Tessera renders itself.
+    pngs = tuple(corpus.render_pages(scan, directory / "pages"))
+    if len(pngs) != pages:
+        raise BenchmarkFailed(f"the scan PDF has {len(pngs)} pages, not {pages}")
+    image = corpus.text_image([SMALL_TEXT])
+    small = directory / "small.png"
+    small.write_bytes(corpus.image_bytes(image))
+    return Inputs(scan, pngs, small, image.size)
+
+
+# --- the plain tesseract CLI ---------------------------------------------------------------
+
+
+def run_tesseract(*args: str) -> str:
+    """Run the tesseract CLI; its stdout."""
+    try:
+        done = subprocess.run(["tesseract", *args], env=CLI_ENV, capture_output=True,
+                              text=True, check=True)
+    except subprocess.CalledProcessError as e:
+        raise BenchmarkFailed(f"tesseract {' '.join(args)} failed: {e.stderr.strip()}") from e
+    return done.stdout
+
+
+def cli_pdf_seconds(pngs: Sequence[Path], out_dir: Path) -> float:
+    """Wall time of `tesseract page.png out tsv` over every page, PARALLEL at a time."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    run_tesseract(str(pngs[0]), str(out_dir / "warmup"), "tsv")  # page cache, not timed
+    started = time.perf_counter()
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        list(pool.map(lambda png: run_tesseract(str(png), str(out_dir / png.stem), "tsv"),
+                      pngs))
+    elapsed = time.perf_counter() - started
+    for png in pngs:
+        rows = (out_dir / f"{png.stem}.tsv").read_text().splitlines()
+        if len(rows) < 2:
+            raise BenchmarkFailed(f"tesseract found no text on {png.name}")
+    return elapsed
+
+
+def cli_small_ms(png: Path, repeats: int) -> list[float]:
+    """Milliseconds of one `tesseract small.png -` call, `repeats` times."""
+    run_tesseract(str(png), "-")  # page cache, not timed
+    return timed(repeats, lambda: _expect_text(run_tesseract(str(png), "-"), "tesseract"))
+
+
+# --- Tessera over HTTP ---------------------------------------------------------------------
+
+
+@contextmanager
+def tessera_server(backend: str, workdir: Path) -> Iterator[httpx.Client]:
+    """A fresh `tessera serve` on a free port and a client for it; stopped on the way out."""
+    data_dir = workdir / f"data-{backend}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    port = free_port()
+    log_path = workdir / f"server-{backend}.log"
+    command = [str(tessera_command()), "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--data-dir", str(data_dir), "--workers", str(PARALLEL), "--backend", backend]
+    log.info("starting Tessera (%s) on port %d; its log: %s", backend, port, log_path)
+    with open(log_path, "wb") as server_log:
+        process = subprocess.Popen(command, stdout=server_log, stderr=subprocess.STDOUT,
+                                   env=server_env())
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=HTTP_TIMEOUT_S,
+                          trust_env=False) as client:
+            wait_healthy(client, process, backend, log_path)
+            yield client
+    finally:
+        stop(process)
+
+
+def tessera_command() -> Path:
+    """The `tessera` script of this virtualenv."""
+    path = Path(sys.executable).with_name("tessera")
+    if not path.exists():
+        raise BenchmarkFailed(f"{path} is missing; run `make install`")
+    return path
+
+
+def server_env() -> dict[str, str]:
+    """This environment minus what would make the server other than its defaults and flags."""
+    # The service must limit OpenMP in its workers itself; an inherited limit would hide it.
+    # TESSERA_* settings (API keys, limits) would change what is measured.
+    return {k: v for k, v in os.environ.items()
+            if k != "OMP_THREAD_LIMIT" and not k.startswith("TESSERA_")}
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(client: httpx.Client, process: subprocess.Popen[bytes], backend: str,
+                 log_path: Path) -> None:
+    """Wait until GET /health answers 200 for `backend`, or fail with the server's log."""
+    deadline = time.perf_counter() + HEALTH_TIMEOUT_S
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise BenchmarkFailed(f"Tessera ({backend}) exited with code {process.returncode}:"
+                                  f"\n{_tail(log_path)}")
+        try:
+            response = client.get("/health", timeout=2.0)
+        except httpx.TransportError:
+            response = None
+        if response is not None and response.status_code == 200:
+            health = response.json()
+            if health.get("backend") != backend or health.get("workers") != PARALLEL:
+                raise BenchmarkFailed(f"Tessera reports {health}, not {PARALLEL} {backend} "
+                                      "workers")
+            return
+        time.sleep(0.2)
+    raise BenchmarkFailed(f"Tessera ({backend}) was not healthy within {HEALTH_TIMEOUT_S:.0f} s:"
+                          f"\n{_tail(log_path)}")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if the server has not gone within STOP_TIMEOUT_S."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        log.warning("Tessera (pid %d) ignored SIGTERM; killing it", process.pid)
+        process.kill()
+        process.wait()
+
+
+def request_body(doc_type: str, mime: str, data: bytes) -> bytes:
+    """The JSON of an OCR request carrying `data` as a base64 data URL."""
+    url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return json.dumps({"model": "tesseract",
+                       "document": {"type": doc_type, doc_type: url}}).encode()
+
+
+def expect(response: httpx.Response, status: int) -> None:
+    """Fail unless `response` has `status`."""
+    if response.status_code != status:
+        request = response.request
+        raise BenchmarkFailed(f"{request.method} {request.url.path} answered "
+                              f"{response.status_code}, not {status}: {response.text[:500]}")
+
+
+def tessera_pdf_seconds(client: httpx.Client, pdf: Path, pages: int) -> float:
+    """Wall time from POST /v1/async/ocr to the poll that finds the job completed."""
+    body = request_body("document_url", "application/pdf", pdf.read_bytes())
+    started = time.perf_counter()
+    created = client.post("/v1/async/ocr", content=body, headers=JSON_HEADERS)
+    expect(created, 202)
+    job_id = created.json()["id"]
+    finished = poll_job(client, job_id, timeout=JOB_TIMEOUT_PER_PAGE_S * pages)
+    elapsed = time.perf_counter() - started
+    job = finished.json()
+    if job.get("status") != "completed":
+        raise BenchmarkFailed(f"job {job_id} ended {job.get('status')}: "
+                              f"{json.dumps(job.get('error'))}")
+    check_pages(job["result"], pages)
+    return elapsed
+
+
+def poll_job(client: httpx.Client, job_id: str, *, timeout: float) -> httpx.Response:
+    """GET the job every POLL_INTERVAL_S until it answers 200 (completed or failed)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        response = client.get(f"/v1/async/ocr/{job_id}")
+        if response.status_code == 200:
+            return response
+        expect(response, 202)
+        time.sleep(POLL_INTERVAL_S)
+    raise BenchmarkFailed(f"job {job_id} did not finish within {timeout:.0f} s")
+
+
+def check_pages(result: dict[str, Any], pages: int) -> None:
+    """Fail unless the OCR result has `pages` pages, each with some markdown."""
+    found = result.get("pages", [])
+    if len(found) != pages:
+        raise BenchmarkFailed(f"the result has {len(found)} pages, not {pages}")
+    empty = [p["index"] for p in found if not p.get("markdown", "").strip()]
+    if empty:
+        raise BenchmarkFailed(f"pages {empty} of the result have no markdown")
+
+
+def tessera_small_ms(client: httpx.Client, png: Path, repeats: int) -> list[float]:
+    """Milliseconds of a sequential POST /v1/ocr round trip, after WARMUP_REQUESTS untimed."""
+    body = request_body("image_url", "image/png", png.read_bytes())
+
+    def one() -> None:
+        response = client.post("/v1/ocr", content=body, headers=JSON_HEADERS)
+        expect(response, 200)
+        check_pages(response.json(), 1)
+
+    for _ in range(WARMUP_REQUESTS):
+        one()
+    return timed(repeats, one)
+
+
+# --- measuring and reporting ---------------------------------------------------------------
+
+
+def timed(repeats: int, call: Callable[[], object]) -> list[float]:
+    """Milliseconds of each of `repeats` calls."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _expect_text(text: str, who: str) -> None:
+    if not text.strip():
+        raise BenchmarkFailed(f"{who} read no text from the small image")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100), interpolated between the nearest ranks."""
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def measure_cli(inputs: Inputs, workdir: Path, repeats: int) -> Column:
+    """The plain tesseract CLI's column."""
+    column = Column("plain tesseract CLI")
+    log.info("CLI: %d pages, %d at a time", len(inputs.page_pngs), PARALLEL)
+    column.pdf_seconds = cli_pdf_seconds(inputs.page_pngs, workdir / "cli-out")
+    log.info("CLI: small image x %d", repeats)
+    column.small_ms = cli_small_ms(inputs.small_png, repeats)
+    return column
+
+
+def measure_tessera(backend: str, inputs: Inputs, workdir: Path, repeats: int) -> Column:
+    """One Tessera backend's column, on a server of its own."""
+    column = Column(f"Tessera ({backend})")
+    pages = len(inputs.page_pngs)
+    with tessera_server(backend, workdir) as client:
+        log.info("Tessera (%s): %d-page PDF through /v1/async/ocr", backend, pages)
+        column.pdf_seconds = tessera_pdf_seconds(client, inputs.scan_pdf, pages)
+        log.info("Tessera (%s): small image x %d through /v1/ocr", backend, repeats)
+        column.small_ms = tessera_small_ms(client, inputs.small_png, repeats)
+    return column
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    return value / base if value is not None and base else None
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "—" if value is None else format(value, fmt)
+
+
+def _verdict(ratio: float | None, met: bool) -> str:
+    if ratio is None:
+        return "not measured"
+    return f"{ratio:.2f} x, {'met' if met else 'NOT met'}"
+
+
+@dataclass(frozen=True)
+class Table:
+    """The three columns and how to read them as rows."""
+
+    pages: int
+    cli: Column
+    tessera: Column  # the default backend, tesserocr: the ratios and targets are about it
+    pytesseract: Column | None
+
+    @property
+    def columns(self) -> tuple[Column | None, ...]:
+        return (self.cli, self.tessera, self.pytesseract)
+
+    def throughput(self, column: Column | None) -> float | None:
+        """Pages per second of the dense PDF."""
+        if column is None or not column.pdf_seconds:
+            return None
+        return self.pages / column.pdf_seconds
+
+    @staticmethod
+    def small(column: Column | None, q: float) -> float | None:
+        """The q-th percentile of the small-image milliseconds."""
+        return percentile(column.small_ms, q) if column is not None and column.small_ms else None
+
+    def headers(self) -> list[str]:
+        names = [c.name if c is not None else "Tessera (pytesseract)" for c in self.columns]
+        return ["measurement", *names, "ratio"]
+
+    def rows(self, repeats: int) -> list[list[str]]:
+        def pdf_cell(c: Column | None) -> str:
+            if c is None:
+                return "skipped"
+            return f"{self.throughput(c):.2f} ({c.pdf_seconds:.1f} s)"
+
+        rows = [[f"dense PDF, {self.pages} pages, {PARALLEL} in parallel: pages/s (wall)",
+                 *(pdf_cell(c) for c in self.columns),
+                 _cell(self.speed_ratio(), ".2f")]]
+        for q in (50, 90):
+            cells = ["skipped" if c is None else _cell(self.small(c, q), ".0f")
+                     for c in self.columns]
+            ratio = _ratio(self.small(self.tessera, q), self.small(self.cli, q))
+            rows.append([f"small image p{q} ms ({repeats} runs)", *cells, _cell(ratio, ".2f")])
+        return rows
+
+    def speed_ratio(self) -> float | None:
+        return _ratio(self.throughput(self.tessera), self.throughput(self.cli))
+
+    def latency_ratio(self) -> float | None:
+        return _ratio(self.small(self.tessera, 50), self.small(self.cli, 50))
+
+    def verdict(self) -> str:
+        speed, latency = self.speed_ratio(), self.latency_ratio()
+        speed_met = speed is not None and speed >= THROUGHPUT_TARGET
+        latency_met = latency is not None and latency <= LATENCY_TARGET
+        return (f"**Targets** (Tessera with tesserocr): dense-PDF throughput >= "
+                f"{THROUGHPUT_TARGET:g} x CLI: {_verdict(speed, speed_met)}; "
+                f"small-image p50 <= 1/3 of one CLI call: {_verdict(latency, latency_met)}.")
+
+
+def footnotes(inputs: Inputs) -> list[str]:
+    """How each column was measured, and what the machine adds to the gap."""
+    width, height = inputs.small_size
+    notes = [
+        f"[1] CLI: `tesseract page.png out tsv` on the pages pre-rendered from the same PDF at "
+        f"300 dpi (rendering not timed), {PARALLEL} processes at a time, OMP_THREAD_LIMIT=1: its "
+        f"fastest setting on this {os.cpu_count()}-core machine; with Tesseract's default "
+        "OpenMP threads it is 3-4x slower.",
+        f"[2] Tessera: `tessera serve --workers {PARALLEL}`; the image-only PDF is sent as a "
+        f"base64 data URL to POST /v1/async/ocr, polled every {POLL_INTERVAL_S:g} s until "
+        "completed. Includes upload, rendering each page at 300 dpi, layout and the JSON result.",
+        f"[3] Small image: a {width}x{height} PNG of one line of text. CLI: one "
+        "`tesseract small.png -` process per call, start-up and model load included. Tessera: "
+        f"POST /v1/ocr round trip, sequential, after {WARMUP_REQUESTS} untimed requests.",
+        "[4] ratio = Tessera (tesserocr) / CLI.",
+    ]
+    if cli_version() != tesserocr_version():
+        notes.append(f"[5] The CLI and tesserocr run different Tesseract builds "
+                     f"(`{cli_version()}` vs `{tesserocr_version()}`): part of any gap is the "
+                     "build, not Tessera.")
+    return notes
+
+
+def report(machine: str, inputs: Inputs, repeats: int, table: Table) -> str:
+    """The Markdown report: machine line, table, footnotes and the verdict on the targets."""
+    lines = markdown_table(table.headers(), table.rows(repeats))
+    return "\n".join([machine, "", *lines, "", *footnotes(inputs), "", table.verdict(), ""])
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table, its columns padded so it also reads as plain text."""
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmark", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=_positive, default=12,
+                        help="pages of the dense PDF (default 12)")
+    parser.add_argument("--repeats", type=_positive, default=15,
+                        help="timed runs of the small image (default 15)")
+    parser.add_argument("--workdir", type=Path, default=Path("bench-data"),
+                        help="scratch directory (default ./bench-data)")
+    parser.add_argument("--skip-pytesseract", action="store_true",
+                        help="leave out the Tessera server with the pytesseract backend")
+    return parser.parse_args(argv)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def run(args: argparse.Namespace) -> str:
+    """Every measurement, in order; the report."""
+    if shutil.which("tesseract") is None:
+        raise BenchmarkFailed("the tesseract CLI is not installed; run `make install`")
+    workdir = args.workdir.resolve()
+    machine = machine_line()
+    log.info("building a %d-page image-only PDF in %s", args.pages, workdir)
+    inputs = prepare_inputs(workdir, args.pages)
+    cli = measure_cli(inputs, workdir, args.repeats)
+    tessera = measure_tessera("tesserocr", inputs, workdir, args.repeats)
+    pytesseract = (None if args.skip_pytesseract
+                   else measure_tessera("pytesseract", inputs, workdir, args.repeats))
+    table = Table(args.pages, cli, tessera, pytesseract)
+    return report(machine, inputs, args.repeats, table)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    # Progress lines of this module only; httpx would log every poll at INFO.
+    logging.basicConfig(level=logging.WARNING, format="bench: %(message)s", stream=sys.stderr)
+    log.setLevel(logging.INFO)
+    try:
+        text = run(args)
+    except BenchmarkFailed as e:
+        sys.exit(f"benchmark failed: {e}")
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
