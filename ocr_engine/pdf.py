@@ -31,18 +31,16 @@ _open: dict[str, pdfium.PdfDocument] = {}
 def _document(path: str) -> pdfium.PdfDocument:
     doc = _open.get(path)
     if doc is None:
-        for old in _open.values():
-            old.close()
-        _open.clear()
+        release()
         doc = _open[path] = pdfium.PdfDocument(path)
     return doc
 
 
-def forget(path: str) -> None:
-    """Close the cached handle of a document whose job has ended."""
-    doc = _open.pop(path, None)
-    if doc is not None:
+def release() -> None:
+    """Close the cached document, so a deleted file's space is freed."""
+    for doc in _open.values():
         doc.close()
+    _open.clear()
 
 
 def _encrypted(error: pdfium.PdfiumError) -> bool:

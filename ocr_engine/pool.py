@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from . import images
+from . import images, pdf
 from .errors import PageTimeout, TesseraError, WorkerCrashed, by_name
 from .recognize import make_recognizer
 from .tasks import Task, run_task
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 _START_TIMEOUT_S = 120.0
 _STOP_TIMEOUT_S = 5.0
 _RESPAWN_BACKOFF_S = 1.0
+_IDLE_RELEASE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
+            if not conn.poll(_IDLE_RELEASE_S):
+                # Idle: let go of open documents, whose files are deleted when their jobs end.
+                pdf.release()
+                continue
             task = conn.recv()
         except (EOFError, OSError):
             break  # the parent is gone
@@ -75,7 +80,10 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
         except Exception as e:
             log.exception("task %r failed", task)
             reply = ("error", "InternalError", f"Recognition failed: {type(e).__name__}.", None)
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except OSError:
+            break  # the parent died while this page was being read
     recognizer.close()
 
 

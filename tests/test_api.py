@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import shutil
 import sqlite3
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ocr_engine.languages import find_system_tessdata
 from tests import corpus
 from tests.conftest import Server, data_url, ocr_body
 
@@ -421,3 +423,20 @@ def test_jobs_belong_to_their_key(keyed: Server, hello_png: bytes) -> None:
         unknown = beta.get("/v1/async/ocr/00000000-0000-0000-0000-000000000000")
         assert_bifrost_error(foreign, 404)
         assert foreign.json() == unknown.json()  # nothing tells the two apart
+
+
+# -- models -------------------------------------------------------------------------------------
+
+
+def test_operator_models_directory(start_server: Any, tmp_path_factory: pytest.TempPathFactory,
+                                   hello_png: bytes) -> None:
+    models = tmp_path_factory.mktemp("models")
+    # Stands in for a fine-tuned model copied in offline.
+    shutil.copy(find_system_tessdata() / "eng.traineddata", models / "engfine.traineddata")
+    server = start_server({"TESSERA_MODELS_DIR": str(models)}, workers=1)
+    with server.client() as client:
+        ids = [m["id"] for m in client.get("/v1/models").json()["data"]]
+        assert {"tesseract-eng", "tesseract-engfine"} <= set(ids)
+        for model in ("tesseract-engfine", "eng+engfine"):
+            response = client.post("/v1/ocr", json=ocr_body(hello_png, model=model))
+            assert "Hello Tessera world" in response.json()["pages"][0]["markdown"], model

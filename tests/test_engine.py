@@ -91,7 +91,7 @@ def test_pdf_pages_render_at_the_configured_dpi(engine: EngineHarness, tmp_path:
 
 
 @pytest.mark.parametrize("variant", ["exif_rotated", "palette_transparent", "rgba_transparent",
-                                     "cmyk_jpeg", "deep_16bit", "bilevel"])
+                                     "cmyk_jpeg", "deep_16bit", "bilevel", "webp", "gif"])
 def test_image_modes_and_orientation(engine: EngineHarness, tmp_path: Path,
                                      variant: str) -> None:
     upright = corpus.text_image(LINES, mode="RGB")
@@ -116,6 +116,10 @@ def test_image_modes_and_orientation(engine: EngineHarness, tmp_path: Path,
     elif variant == "deep_16bit":
         path = _save(tmp_path, upright.convert("L").point(lambda v: v * 257, mode="I")
                      .convert("I;16"), "d.png")
+    elif variant == "webp":
+        path = _save(tmp_path, upright, "w.webp", quality=90)
+    elif variant == "gif":
+        path = _save(tmp_path, upright.convert("P"), "g.gif")
     else:
         path = _save(tmp_path, upright.convert("1"), "b.bmp")
     assert "Tessera reads pages" in _text(engine.run(path)), variant
