@@ -123,7 +123,8 @@ def ocr(args: argparse.Namespace) -> None:
         json.dump(response, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write("\n".join(p["markdown"] for p in response["pages"]))
+        text = "\n".join(p["markdown"] for p in response["pages"])
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
