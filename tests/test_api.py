@@ -440,3 +440,18 @@ def test_operator_models_directory(start_server: Any, tmp_path_factory: pytest.T
         for model in ("tesseract-engfine", "eng+engfine"):
             response = client.post("/v1/ocr", json=ocr_body(hello_png, model=model))
             assert "Hello Tessera world" in response.json()["pages"][0]["markdown"], model
+
+
+def test_sync_requests_past_the_limit_are_429(start_server: Any, tmp_path: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = start_server({"TESSERA_SYNC_CONCURRENCY": "1"}, workers=1)
+    page = corpus.dense_pdf(tmp_path / "d.pdf").read_bytes()
+    with server.client() as client, ThreadPoolExecutor(2) as pool:
+        first = pool.submit(client.post, "/v1/ocr", json=ocr_body(page, pages=[0]))
+        time.sleep(0.5)
+        second = client.post("/v1/ocr", json=ocr_body(page, pages=[1]))
+        assert first.result().status_code == 200
+    body = assert_bifrost_error(second, 429, contains="retry")
+    assert body["error"]["type"] == "rate_limit_error"
+    assert int(second.headers["Retry-After"]) > 0
