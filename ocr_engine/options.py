@@ -23,6 +23,7 @@ class PageOptions:
     table_format: str | None = None  # None | "markdown" | "html"
     extract_header: bool = False
     extract_footer: bool = False
+    mode: str = "auto"  # "auto" | "force" (always OCR) | "text_layer" (never OCR a PDF page)
 
 
 @dataclass(frozen=True)
