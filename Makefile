@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-packages run test lint bench clean
+.PHONY: install system-packages run test lint bench eval clean
 
 install: system-packages $(STAMP)
 
@@ -40,6 +40,9 @@ lint: install
 
 bench: install
 	$(PYTHON) -m tests.benchmark
+
+eval: install
+	$(PYTHON) -m tests.eval
 
 clean:
 	rm -rf $(VENV) data bench-data *.egg-info
