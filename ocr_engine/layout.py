@@ -1,88 +1,23 @@
-"""Tesseract's TSV to the page of the wire format: Markdown, blocks, confidence scores.
+"""The ordered parts of a page to the wire-format page: Markdown, tables, images, blocks, scores.
 
-Pure functions over plain data; the worker calls them right after recognition.
+Pure functions; the worker calls them once a page's words and regions are known.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import html
+import re
+from collections.abc import Callable
 from typing import Any
 
 from .options import PageOptions
+from .structure import FOOTER, HEADER, IMAGE, LIST, TABLE, TITLE, Item, list_items
+from .words import Box, Line, Word
 
-_WORD_LEVEL = 5
-_TSV_COLUMNS = 12
+_ORDERED = re.compile(r"^\d{1,3}[.)]$")
 
-
-@dataclass(frozen=True, slots=True)
-class Box:
-    left: int
-    top: int
-    right: int
-    bottom: int
-
-    def union(self, other: Box) -> Box:
-        return Box(min(self.left, other.left), min(self.top, other.top),
-                   max(self.right, other.right), max(self.bottom, other.bottom))
-
-    def as_corners(self) -> dict[str, int]:
-        return {"top_left_x": self.left, "top_left_y": self.top,
-                "bottom_right_x": self.right, "bottom_right_y": self.bottom}
-
-
-@dataclass(slots=True)
-class Word:
-    text: str
-    confidence: float  # 0..1
-    box: Box
-
-
-@dataclass(slots=True)
-class Line:
-    words: list[Word] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Paragraph:
-    lines: list[Line] = field(default_factory=list)
-
-    @property
-    def words(self) -> list[Word]:
-        return [w for line in self.lines for w in line.words]
-
-    @property
-    def box(self) -> Box:
-        words = self.words
-        box = words[0].box
-        for word in words[1:]:
-            box = box.union(word.box)
-        return box
-
-
-def parse_tsv(tsv: str) -> list[Paragraph]:
-    """Group TSV word rows into paragraphs and lines, in Tesseract's reading order."""
-    paragraphs: dict[tuple[int, int, int], Paragraph] = {}
-    lines: dict[tuple[int, int, int, int], Line] = {}
-    for row in tsv.splitlines():
-        cols = row.split("\t")
-        if len(cols) < _TSV_COLUMNS or cols[0] != str(_WORD_LEVEL):
-            continue
-        text = cols[11].strip()
-        if not text:
-            continue
-        page, block, par, line = (int(c) for c in cols[1:5])
-        left, top, width, height = (int(c) for c in cols[6:10])
-        confidence = max(0.0, min(1.0, float(cols[10]) / 100.0))
-        word = Word(text, confidence, Box(left, top, left + width, top + height))
-        paragraph = paragraphs.get((page, block, par))
-        if paragraph is None:
-            paragraph = paragraphs[(page, block, par)] = Paragraph()
-        key = (page, block, par, line)
-        if key not in lines:
-            lines[key] = Line()
-            paragraph.lines.append(lines[key])
-        lines[key].words.append(word)
-    return list(paragraphs.values())
+# Crops a region of the page to a `data:image/jpeg;base64,...` URL.
+ImageEncoder = Callable[[Box], str]
 
 
 class _MarkdownWriter:
@@ -90,41 +25,44 @@ class _MarkdownWriter:
 
     def __init__(self) -> None:
         self._parts: list[str] = []
-        self._length = 0
+        self.length = 0
         self.word_starts: list[tuple[Word, int]] = []
 
     def write(self, text: str) -> None:
         self._parts.append(text)
-        self._length += len(text)
+        self.length += len(text)
 
     def word(self, word: Word, text: str) -> None:
-        self.word_starts.append((word, self._length))
+        self.word_starts.append((word, self.length))
         self.write(text)
 
-    def paragraph(self, paragraph: Paragraph) -> str:
-        """Write one paragraph, its lines joined; returns the paragraph's text."""
-        first_part = len(self._parts)
+    def lines(self, lines: list[Line]) -> None:
+        """Lines joined into one run of prose, de-hyphenating where a word was split."""
         previous: str | None = None
-        for line in paragraph.lines:
+        for line in lines:
             for i, word in enumerate(line.words):
                 if previous is not None:
                     if i == 0 and _joins_hyphenated(previous, word.text):
                         # "exam-" + "ple": drop the hyphen the line break put there.
                         self._parts[-1] = self._parts[-1][:-1]
-                        self._length -= 1
+                        self.length -= 1
                     else:
                         self.write(" ")
                 self.word(word, word.text)
                 previous = word.text
-        return "".join(self._parts[first_part:])
 
     def text(self) -> str:
         return "".join(self._parts)
 
 
 def _joins_hyphenated(previous: str, following: str) -> bool:
-    return (len(previous) > 2 and previous.endswith("-") and previous[-2].isalpha()
+    # Only a lowercase letter on both sides: "Jean-" + "Paul" and "1990-" + "2000" keep theirs.
+    return (len(previous) > 2 and previous.endswith("-") and previous[-2].islower()
             and following[:1].islower())
+
+
+def _escape_cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def _scores(words: list[Word]) -> tuple[float, float]:
@@ -134,46 +72,166 @@ def _scores(words: list[Word]) -> tuple[float, float]:
     return round(sum(values) / len(values), 4), round(min(values), 4)
 
 
-def build_page(paragraphs: list[Paragraph], *, index: int, width: int, height: int, dpi: int,
-               options: PageOptions) -> dict[str, Any]:
-    """The wire-format page for recognised paragraphs."""
+def _cell_text(words: list[Word]) -> str:
+    ordered = sorted(words, key=lambda w: (round(w.box.center[1] / max(1, w.box.height)),
+                                           w.box.left))
+    return " ".join(w.text for w in ordered)
+
+
+def table_content(item: Item, fmt: str) -> str:
+    """A table's rows as Markdown (first row as the header row) or HTML."""
+    rows = [[_cell_text(cell) for cell in row] for row in item.cells]
+    if fmt == "html":
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                       for row in rows)
+        return f"<table>{body}</table>"
+    lines = ["| " + " | ".join(_escape_cell(c) for c in row) + " |" for row in rows]
+    lines.insert(1, "|" + "---|" * len(rows[0]))
+    return "\n".join(lines)
+
+
+def _write_table(writer: _MarkdownWriter, item: Item) -> None:
+    """An inline Markdown table, its words' offsets recorded."""
+    for r, row in enumerate(item.cells):
+        writer.write("|")
+        for cell in row:
+            writer.write(" ")
+            ordered = sorted(cell, key=lambda w: (round(w.box.center[1] / max(1, w.box.height)),
+                                                  w.box.left))
+            for i, word in enumerate(ordered):
+                if i:
+                    writer.write(" ")
+                writer.word(word, _escape_cell(word.text))
+            writer.write(" |")
+        if r == 0:
+            writer.write("\n|" + "---|" * len(row))
+        if r < len(item.cells) - 1:
+            writer.write("\n")
+
+
+def _plain(item: Item) -> str:
+    assert item.paragraph is not None
+    return "\n".join(line.text for line in item.paragraph.lines)
+
+
+def build_page(items: list[Item], *, index: int, width: int, height: int, dpi: int,
+               options: PageOptions, source: str,
+               encode_image: ImageEncoder | None = None) -> dict[str, Any]:
+    """The wire-format page for a page's parts, already in reading order."""
     writer = _MarkdownWriter()
+    images: list[dict[str, Any]] = []
+    tables: list[dict[str, Any]] = []
     blocks: list[dict[str, Any]] = []
-    for paragraph in paragraphs:
-        if blocks:
-            writer.write("\n\n")
-        content = writer.paragraph(paragraph)
-        average, minimum = _scores(paragraph.words)
-        blocks.append({
-            "type": "text",
-            **paragraph.box.as_corners(),
-            "content": content,
-            "confidence_scores": {"average_content_confidence_score": average,
-                                  "minimum_content_confidence_score": minimum},
-        })
-    markdown = writer.text()
+    headers: list[str] = []
+    footers: list[str] = []
+    previous: Item | None = None
+
+    for item in items:
+        block: dict[str, Any] = {"type": item.kind, **item.box.as_corners()}
+        written = True
+        if item.kind == IMAGE:
+            if not _keep_image(item.box, len(images), options):
+                continue
+            image_id = f"img-{len(images)}.jpeg"
+            entry: dict[str, Any] = {"id": image_id, **item.box.as_corners()}
+            if options.include_image_base64 and encode_image is not None:
+                entry["image_base64"] = encode_image(item.box)
+            images.append(entry)
+            block.update(content=image_id, image_id=image_id)
+            _separate(writer, previous, item)
+            writer.write(f"![{image_id}]({image_id})")
+        elif item.kind == TABLE:
+            _separate(writer, previous, item)
+            if options.table_format:
+                extension = "html" if options.table_format == "html" else "md"
+                table_id = f"tbl-{len(tables)}.{extension}"
+                content = table_content(item, options.table_format)
+                tables.append({"id": table_id, "content": content,
+                               "format": options.table_format})
+                writer.write(f"[{table_id}]({table_id})")
+                block.update(content=content, table_id=table_id)
+            else:
+                start = writer.length
+                _write_table(writer, item)
+                block["content"] = writer.text()[start:]
+        elif (item.kind == HEADER and options.extract_header) or (
+                item.kind == FOOTER and options.extract_footer):
+            (headers if item.kind == HEADER else footers).append(_plain(item))
+            block["content"] = _plain(item)
+            written = False
+        else:
+            _separate(writer, previous, item)
+            start = writer.length
+            _write_text(writer, item)
+            block["content"] = writer.text()[start:]
+        words = item.words
+        if words:
+            average, minimum = _scores(words)
+            block["confidence_scores"] = {"average_content_confidence_score": average,
+                                          "minimum_content_confidence_score": minimum}
+        blocks.append(block)
+        if written:
+            previous = item
+    markdown = writer.text().rstrip("\n")
     if markdown:
         markdown += "\n"
 
     page: dict[str, Any] = {
         "index": index,
         "markdown": markdown,
-        "images": [],
-        "tables": [],
-        "header": None,
-        "footer": None,
+        "images": images,
+        "tables": tables,
+        "header": "\n".join(headers) if options.extract_header and headers else None,
+        "footer": "\n".join(footers) if options.extract_footer and footers else None,
         "dimensions": {"dpi": dpi, "height": height, "width": width},
         "confidence_scores": None,
         "blocks": blocks if options.include_blocks else None,
+        "source": source,
     }
     if options.confidence is not None:
-        average, minimum = _scores([w for w, _ in writer.word_starts])
-        scores: dict[str, Any] = {"average_page_confidence_score": average,
-                                  "minimum_page_confidence_score": minimum}
-        if options.confidence == "word":
-            scores["word_confidence_scores"] = [
-                {"text": w.text, "confidence": round(w.confidence, 4), "start_index": start}
-                for w, start in writer.word_starts
-            ]
-        page["confidence_scores"] = scores
+        page["confidence_scores"] = _page_scores(writer, items, options.confidence)
     return page
+
+
+def _page_scores(writer: _MarkdownWriter, items: list[Item], granularity: str
+                 ) -> dict[str, Any]:
+    average, minimum = _scores([w for item in items for w in item.words])
+    scores: dict[str, Any] = {"average_page_confidence_score": average,
+                              "minimum_page_confidence_score": minimum}
+    if granularity == "word":
+        scores["word_confidence_scores"] = [
+            {"text": w.text, "confidence": round(w.confidence, 4), "start_index": start}
+            for w, start in writer.word_starts
+        ]
+    return scores
+
+
+def _keep_image(box: Box, count: int, options: PageOptions) -> bool:
+    if options.image_limit is not None and count >= options.image_limit:
+        return False
+    minimum = options.image_min_size or 0
+    return box.width >= minimum and box.height >= minimum
+
+
+def _separate(writer: _MarkdownWriter, previous: Item | None, item: Item) -> None:
+    if previous is None:
+        return
+    # Items of one list stay one Markdown list.
+    writer.write("\n" if previous.kind == LIST and item.kind == LIST else "\n\n")
+
+
+def _write_text(writer: _MarkdownWriter, item: Item) -> None:
+    assert item.paragraph is not None
+    if item.kind == TITLE:
+        writer.write("#" * item.level + " ")
+        writer.lines(item.paragraph.lines)
+    elif item.kind == LIST:
+        for i, (marker, lines) in enumerate(list_items(item.paragraph)):
+            if i:
+                writer.write("\n")
+            # "1." and "1)" open a Markdown ordered list as they stand; others need a dash.
+            if not _ORDERED.match(marker):
+                writer.write("- ")
+            writer.lines(lines)
+    else:
+        writer.lines(item.paragraph.lines)

@@ -75,26 +75,45 @@ def _poppler_page_count(path: str) -> int:
                                     "poppler can read it.", param="document") from e
 
 
+def page(path: str, index: int) -> pdfium.PdfPage:
+    """Page `index` of a PDF PDFium can open; the caller closes it."""
+    try:
+        return _document(path)[index]
+    except pdfium.PdfiumError as e:
+        raise UnprocessableDocument(f"Page {index} of the PDF cannot be read: {e}",
+                                    param="document") from e
+
+
+def fitted_dpi(pdf_page: pdfium.PdfPage, dpi: int, max_pixels: int) -> int:
+    """`dpi`, lowered where the page would render to more than `max_pixels`."""
+    width, height = pdf_page.get_size()
+    return _fit_dpi(width, height, dpi, max_pixels)
+
+
+def render_page(pdf_page: pdfium.PdfPage, dpi: int, *, grayscale: bool = True) -> Image.Image:
+    """The page as an image at `dpi`."""
+    try:
+        bitmap = pdf_page.render(scale=dpi / _POINTS_PER_INCH, grayscale=grayscale)
+    except pdfium.PdfiumError as e:
+        raise UnprocessableDocument(f"A page of the PDF cannot be rendered: {e}",
+                                    param="document") from e
+    # to_pil() shares PDFium's buffer; copy so the bitmap can be freed now.
+    image = bitmap.to_pil().copy()
+    bitmap.close()
+    return image
+
+
 def render(path: str, index: int, *, renderer: str, dpi: int, max_pixels: int
            ) -> tuple[Image.Image, int]:
     """Render page `index` in grayscale; the DPI is lowered if the page would pass `max_pixels`."""
     if renderer == POPPLER:
         return _render_poppler(path, index, dpi=dpi, max_pixels=max_pixels)
+    pdf_page = page(path, index)
     try:
-        page = _document(path)[index]
-        try:
-            width, height = page.get_size()
-            dpi = _fit_dpi(width, height, dpi, max_pixels)
-            bitmap = page.render(scale=dpi / _POINTS_PER_INCH, grayscale=True)
-            # to_pil() shares PDFium's buffer; copy so the bitmap can be freed now.
-            image = bitmap.to_pil().copy()
-            bitmap.close()
-        finally:
-            page.close()
-    except pdfium.PdfiumError as e:
-        raise UnprocessableDocument(f"Page {index} of the PDF cannot be rendered: {e}",
-                                    param="document") from e
-    return image, dpi
+        dpi = fitted_dpi(pdf_page, dpi, max_pixels)
+        return render_page(pdf_page, dpi), dpi
+    finally:
+        pdf_page.close()
 
 
 def _fit_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> int:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import subprocess
 from collections import OrderedDict
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from PIL import Image
 
@@ -37,6 +38,11 @@ class Recognizer(Protocol):
         """Recognise a grayscale page; Tesseract's TSV without its header line."""
         ...
 
+    def orientation(self, image: Image.Image, *, dpi: int | None, timeout: float
+                    ) -> tuple[int, float] | None:
+        """Tesseract's OSD: how far the text is turned (0, 90, 180, 270) and its confidence."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -46,6 +52,7 @@ class TesserocrRecognizer:
     def __init__(self, tessdata: str) -> None:
         self._tessdata = tessdata if tessdata.endswith("/") else tessdata + "/"
         self._handles: OrderedDict[str, object] = OrderedDict()
+        self._osd: Any = None
 
     def _handle(self, languages: str):  # -> tesserocr.PyTessBaseAPI
         import tesserocr
@@ -81,10 +88,35 @@ class TesserocrRecognizer:
         finally:
             api.Clear()
 
+    def orientation(self, image: Image.Image, *, dpi: int | None, timeout: float
+                    ) -> tuple[int, float] | None:
+        import tesserocr
+
+        if self._osd is None:
+            if not (Path(self._tessdata) / "osd.traineddata").exists():
+                return None
+            self._osd = tesserocr.PyTessBaseAPI(path=self._tessdata, lang="osd",
+                                                psm=tesserocr.PSM.OSD_ONLY)
+        try:
+            self._osd.SetImage(image)
+            if dpi:
+                self._osd.SetSourceResolution(dpi)
+            found = self._osd.DetectOrientationScript()
+        except RuntimeError:
+            return None  # too little text to tell
+        finally:
+            self._osd.Clear()
+        if not found:
+            return None
+        return int(found["orient_deg"]), float(found["orient_conf"])
+
     def close(self) -> None:
         for api in self._handles.values():
             api.End()  # type: ignore[attr-defined]
         self._handles.clear()
+        if self._osd is not None:
+            self._osd.End()
+            self._osd = None
 
 
 class PytesseractRecognizer:
@@ -112,6 +144,28 @@ class PytesseractRecognizer:
         if text.startswith(_TSV_HEADER):
             text = text.split("\n", 1)[1] if "\n" in text else ""
         return text
+
+    def orientation(self, image: Image.Image, *, dpi: int | None, timeout: float
+                    ) -> tuple[int, float] | None:
+        import pytesseract
+
+        if not (Path(self._tessdata) / "osd.traineddata").exists():
+            return None
+        config = f"--tessdata-dir {self._tessdata} --psm 0"
+        if dpi:
+            config += f" --dpi {dpi}"
+        try:
+            text = pytesseract.image_to_osd(image, config=config, timeout=timeout)
+        except RuntimeError as e:
+            raise PageTimeout(f"Tesseract took longer than {timeout:.0f} s on the page.") from e
+        except pytesseract.TesseractError:
+            return None  # too little text to tell
+        found = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        try:
+            return (int(found["Orientation in degrees"].strip()),
+                    float(found["Orientation confidence"].strip()))
+        except (KeyError, ValueError):
+            return None
 
     def close(self) -> None:
         pass

@@ -6,17 +6,29 @@ The document itself stays on disk; each worker renders its own page from it.
 
 from __future__ import annotations
 
+import base64
+import io
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from . import images, layout, pdf
+import numpy as np
+from PIL import Image
+
+from . import deskew, images, layout, orientation, pdf, regions, structure, textlayer
 from .options import PageOptions
 from .recognize import Recognizer
 from .sources import sniff
+from .words import Box, Paragraph
+
+log = logging.getLogger(__name__)
 
 # Without a declared resolution an image is reported at the PDF/Pillow convention.
 _DEFAULT_IMAGE_DPI = 72
 _SNIFF_BYTES = 1024
+# Without a declared resolution, regions are measured as if the image were a 300 dpi scan.
+_ASSUMED_DPI = 300
+_BACKGROUND_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,18 @@ def inspect(path: str) -> DocumentInfo:
 
 
 def recognize_page(task: PageTask, recognizer: Recognizer) -> dict[str, Any]:
-    """Render or load one page, recognise it and lay it out as a wire-format page."""
+    """Read one page, from its text layer or by OCR, and lay it out as a wire-format page."""
+    mode = task.options.mode
+    if task.kind == "pdf" and (task.renderer or pdf.PDFIUM) == pdf.PDFIUM and mode != "force":
+        pdf_page = pdf.page(task.path, task.index)
+        try:
+            dpi = pdf.fitted_dpi(pdf_page, task.dpi, task.max_pixels)
+            layer = textlayer.read(pdf_page, dpi=dpi)
+            if layer.usable or mode == "text_layer":
+                return _from_layer(task, pdf_page, layer, dpi)
+            log.debug("page %d: %s; reading it by OCR", task.index, layer.reason)
+        finally:
+            pdf_page.close()
     if task.kind == "pdf":
         image, dpi = pdf.render(task.path, task.index, renderer=task.renderer or pdf.PDFIUM,
                                 dpi=task.dpi, max_pixels=task.max_pixels)
@@ -77,7 +100,61 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> dict[str, Any]:
     else:
         image, declared_dpi = images.load_frame(task.path, task.index)
         dpi = declared_dpi or _DEFAULT_IMAGE_DPI
-    tsv = recognizer.tsv(image, languages=task.languages, dpi=declared_dpi, timeout=task.timeout)
-    paragraphs = layout.parse_tsv(tsv)
-    return layout.build_page(paragraphs, index=task.index, width=image.width,
-                             height=image.height, dpi=dpi, options=task.options)
+    image = deskew.straighten(image, declared_dpi or _ASSUMED_DPI)
+    image, paragraphs = orientation.recognize_upright(
+        image, recognizer, languages=task.languages, dpi=declared_dpi, timeout=task.timeout)
+    return _from_image(task, image, paragraphs, dpi, analysis_dpi=declared_dpi or _ASSUMED_DPI)
+
+
+def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer,
+                dpi: int) -> dict[str, Any]:
+    paragraphs = structure.group_lines(layer.lines)
+    grids: list[regions.Grid] = []
+    if layer.has_paths:
+        small = pdf.render_page(pdf_page, regions.ANALYSIS_DPI)
+        grids = regions.find_grids(np.asarray(small), layer.width / small.width)
+    paragraphs, tables = structure.assign_to_grids(paragraphs, grids)
+    page_area = layer.width * layer.height
+    # An image under most of the page is a background or letterhead, not a figure.
+    figures = [f for f in layer.figures
+               if f.width > 1 and f.height > 1 and f.area < _BACKGROUND_SHARE * page_area]
+    items = [*structure.classify(paragraphs, page_height=layer.height), *tables,
+             *(structure.Item(structure.IMAGE, f) for f in figures)]
+    rendered: list[Image.Image] = []
+
+    def encode(box: Box) -> str:
+        if not rendered:
+            rendered.append(pdf.render_page(pdf_page, dpi, grayscale=False))
+        return _jpeg_data_url(rendered[0], box)
+
+    return layout.build_page(structure.reading_order(items, dpi=dpi), index=task.index,
+                             width=layer.width, height=layer.height, dpi=dpi,
+                             options=task.options, source="text_layer", encode_image=encode)
+
+
+def _from_image(task: PageTask, image: Image.Image, paragraphs: list[Paragraph], dpi: int,
+                *, analysis_dpi: int) -> dict[str, Any]:
+    paragraphs = structure.group_lines([line for p in paragraphs for line in p.lines])
+    gray, factor = regions.coarse(image, analysis_dpi)
+    grids = regions.find_grids(gray, factor)
+    paragraphs, tables = structure.assign_to_grids(paragraphs, grids)
+    # Words read with confidence are text; a photo's speckle read as "words" is not.
+    text_boxes = [w.box for p in paragraphs for w in p.words if w.confidence >= 0.5]
+    figures = regions.find_figures(gray, factor, exclude=[*text_boxes, *(t.box for t in tables)],
+                                   min_size=task.options.image_min_size or 0)
+    paragraphs = structure.drop_inside(paragraphs, figures)
+    items = [*structure.classify(paragraphs, page_height=image.height), *tables,
+             *(structure.Item(structure.IMAGE, f) for f in figures)]
+    return layout.build_page(structure.reading_order(items, dpi=analysis_dpi), index=task.index,
+                             width=image.width, height=image.height, dpi=dpi,
+                             options=task.options, source="ocr",
+                             encode_image=lambda box: _jpeg_data_url(image, box))
+
+
+def _jpeg_data_url(image: Image.Image, box: Box) -> str:
+    crop = image.crop((box.left, box.top, box.right, box.bottom))
+    if crop.mode not in ("L", "RGB"):
+        crop = crop.convert("RGB")
+    buffer = io.BytesIO()
+    crop.save(buffer, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -90,3 +90,72 @@ def render_pages(source: Path, directory: Path, *, dpi: int = 300) -> list[Path]
         paths.append(out)
     document.close()
     return paths
+
+
+def photo(width: int = 600, height: int = 400, seed: int = 7) -> Image.Image:
+    """A photo-like picture: gradients, shapes and grain, no text."""
+    import random
+
+    rng = random.Random(seed)
+    image = Image.new("RGB", (width, height))
+    pixels = image.load()
+    for y in range(height):
+        for x in range(width):
+            pixels[x, y] = (x * 255 // width, y * 255 // height, 140)
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y, r = rng.randrange(width), rng.randrange(height), rng.randrange(20, 90)
+        colour = tuple(rng.randrange(30, 220) for _ in range(3))
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+    return image
+
+
+STRUCTURED_TITLE = "Annual Results"
+STRUCTURED_BODY = ("Revenue grew in every region this year. The board thanks all staff "
+                   "for their work and proposes a dividend.")
+STRUCTURED_ITEMS = ["Opened two new plants", "Hired forty engineers", "Cut waste by half"]
+STRUCTURED_TABLE = [["Region", "Sales", "Growth"], ["North", "1200", "12%"],
+                    ["South", "950", "8%"]]
+COLUMN_LEFT = ["The left column starts", "here and keeps going", "for several lines",
+               "until it ends."]
+COLUMN_RIGHT = ["The right column follows", "after the left one", "and closes the page."]
+
+
+def structured_pdf(path: Path) -> Path:
+    """A born-digital report page: running header and footer, a title, a paragraph, a bullet
+    list, a ruled table, a photo, and two columns of text below."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    width, height = letter
+    pdf.setFont("Helvetica", 9)
+    pdf.drawString(72, height - 36, "ACME Corporation - Annual Report")
+    pdf.drawCentredString(width / 2, 30, "Page 1")
+    pdf.setFont("Helvetica-Bold", 26)
+    pdf.drawString(72, height - 100, STRUCTURED_TITLE)
+    pdf.setFont("Helvetica", 12)
+    text = pdf.beginText(72, height - 135)
+    text.setLeading(15)
+    for line in (STRUCTURED_BODY[:70], STRUCTURED_BODY[70:].strip()):
+        text.textLine(line)
+    pdf.drawText(text)
+    for i, item in enumerate(STRUCTURED_ITEMS):
+        y = height - 190 - i * 18
+        pdf.drawString(76, y, "\u2022")
+        pdf.drawString(92, y, item)
+    top = height - 270
+    for r, row in enumerate(STRUCTURED_TABLE):
+        for c, cell in enumerate(row):
+            pdf.drawString(82 + c * 120, top - 18 - r * 24, cell)
+    for r in range(len(STRUCTURED_TABLE) + 1):
+        pdf.line(72, top - r * 24, 72 + 3 * 120, top - r * 24)
+    for c in range(4):
+        pdf.line(72 + c * 120, top, 72 + c * 120, top - 3 * 24)
+    picture = path.with_suffix(".photo.png")
+    photo(300, 200).save(picture)
+    pdf.drawImage(str(picture), 72, height - 560, width=225, height=150)
+    picture.unlink()
+    for x, lines in ((72, COLUMN_LEFT), (320, COLUMN_RIGHT)):
+        for i, line in enumerate(lines):
+            pdf.drawString(x, height - 610 - i * 15, line)
+    pdf.showPage()
+    pdf.save()
+    return path

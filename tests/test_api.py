@@ -446,7 +446,8 @@ def test_sync_requests_past_the_limit_are_429(start_server: Any, tmp_path: Any) 
     from concurrent.futures import ThreadPoolExecutor
 
     server = start_server({"TESSERA_SYNC_CONCURRENCY": "1"}, workers=1)
-    page = corpus.dense_pdf(tmp_path / "d.pdf").read_bytes()
+    source = corpus.dense_pdf(tmp_path / "d.pdf")
+    page = corpus.image_only_pdf(source, tmp_path / "s.pdf", pages=2).read_bytes()
     with server.client() as client, ThreadPoolExecutor(2) as pool:
         first = pool.submit(client.post, "/v1/ocr", json=ocr_body(page, pages=[0]))
         time.sleep(0.5)

@@ -198,8 +198,9 @@ def test_a_page_past_its_timeout_fails_and_the_pool_recovers(tmp_path: Path) -> 
     harness = EngineHarness(tmp_path, backend="tesserocr", page_timeout=0.2)
     try:
         source = corpus.dense_pdf(tmp_path / "dense.pdf")
+        scan = corpus.image_only_pdf(source, tmp_path / "scan.pdf", pages=1)
         with pytest.raises(PageTimeout, match="per-page timeout"):
-            harness.run(source, pages=(0,))
+            harness.run(scan)
         # A small page fits the timeout, on the replacement worker or the other one.
         small = _save(tmp_path, corpus.text_image(["ok"], font_size=30), "s.png")
         for _ in range(3):
@@ -222,7 +223,7 @@ def test_small_jobs_are_not_stuck_behind_a_large_one(lone_engine: EngineHarness,
 
     async def both() -> None:
         async def run(path: Path, key: str) -> None:
-            await engine.run(path, OCROptions(), key=key)
+            await engine.run(path, OCROptions(page=PageOptions(mode="force")), key=key)
             finished.append(key)
 
         big = asyncio.ensure_future(run(large, "large"))

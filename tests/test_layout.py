@@ -1,74 +1,273 @@
-"""Tesseract TSV to wire-format pages."""
+"""Words to structure to wire-format pages: the pure parts, on hand-made words and pixels."""
 
 from __future__ import annotations
 
-from ocr_engine.layout import build_page, parse_tsv
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ocr_engine.deskew import skew_angle
+from ocr_engine.layout import build_page
 from ocr_engine.options import PageOptions
+from ocr_engine.regions import Grid, coarse, find_figures, find_grids
+from ocr_engine.structure import (
+    FOOTER,
+    HEADER,
+    IMAGE,
+    LIST,
+    TEXT,
+    TITLE,
+    Item,
+    assign_to_grids,
+    classify,
+    group_lines,
+    reading_order,
+)
+from ocr_engine.words import Box, Line, Paragraph, Word, parse_tsv
+from tests import corpus
+
+PAGE_W, PAGE_H = 2550, 3300
 
 
-def _row(block: int, par: int, line: int, word: int, box: tuple[int, int, int, int],
-         conf: float, text: str) -> str:
-    return "\t".join(map(str, (5, 1, block, par, line, word, *box, conf, text)))
+def _row(block: int, par: int, line: int, box: tuple[int, int, int, int], conf: float,
+         text: str) -> str:
+    return "\t".join(map(str, (5, 1, block, par, line, 1, *box, conf, text)))
 
 
-TSV = "\n".join([
-    "1\t1\t0\t0\t0\t0\t0\t0\t1000\t800\t-1\t",  # page row, no text
-    _row(1, 1, 1, 1, (10, 10, 100, 30), 96.0, "Quarterly"),
-    _row(1, 1, 1, 2, (120, 10, 80, 30), 90.0, "exam-"),
-    _row(1, 1, 2, 1, (10, 50, 60, 30), 80.0, "ination"),
-    _row(1, 1, 2, 2, (80, 50, 60, 30), 70.0, "results"),
-    _row(1, 2, 1, 1, (10, 120, 90, 30), 50.0, "Second"),
-    _row(1, 2, 1, 2, (110, 120, 40, 30), -1, " "),  # blank word rows are dropped
-    _row(2, 1, 1, 1, (500, 400, 90, 40), 100.0, "Well-known"),
-    _row(2, 1, 2, 1, (500, 450, 90, 40), 100.0, "Tail"),
-])
+def test_parse_tsv_groups_words_and_drops_blanks() -> None:
+    tsv = "\n".join([
+        "1\t1\t0\t0\t0\t0\t0\t0\t1000\t800\t-1\t",
+        _row(1, 1, 1, (10, 10, 100, 30), 96.0, "Quarterly"),
+        _row(1, 1, 1, (120, 10, 80, 30), 90.0, "report"),
+        _row(1, 1, 2, (10, 50, 60, 30), 80.0, "second"),
+        _row(1, 2, 1, (10, 120, 90, 30), -1, " "),
+        _row(2, 1, 1, (500, 400, 90, 40), 100.0, "Tail"),
+    ])
+    paragraphs = parse_tsv(tsv)
+    assert [[line.text for line in p.lines] for p in paragraphs] == [
+        ["Quarterly report", "second"], ["Tail"]]
+    first = paragraphs[0].lines[0].words[0]
+    assert first.confidence == 0.96 and first.box == Box(10, 10, 110, 40)
 
 
-def _page(**options: object) -> dict:
-    return build_page(parse_tsv(TSV), index=4, width=1000, height=800, dpi=300,
-                      options=PageOptions(**options))  # type: ignore[arg-type]
+def line(text: str, left: int, top: int, *, size: int = 40, conf: float = 0.9,
+         gap: int | None = None) -> Line:
+    """A line of words laid out left to right, each letter `size * 0.5` wide."""
+    words, x = [], left
+    for token in text.split():
+        width = max(1, int(len(token) * size * 0.5))
+        words.append(Word(token, conf, Box(x, top, x + width, top + size)))
+        x += width + (gap or size // 2)
+    return Line(words)
 
 
-def test_paragraphs_lines_and_hyphenation() -> None:
-    page = _page()
+def column(lines: list[str], left: int, top: int, *, size: int = 40, pitch: int = 56
+           ) -> list[Line]:
+    return [line(text, left, top + i * pitch, size=size) for i, text in enumerate(lines)]
+
+
+def _prose(n: int, width: int = 60) -> list[str]:
+    words = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+             "incididunt ut labore et dolore magna aliqua").split()
+    out, current = [], ""
+    i = 0
+    while len(out) < n:
+        token = words[i % len(words)]
+        i += 1
+        if len(current) + len(token) + 1 > width:
+            out.append(current)
+            current = token
+        else:
+            current = f"{current} {token}".strip()
+    return out
+
+
+def test_group_lines_breaks_at_spacing_short_lines_and_size() -> None:
+    body = _prose(4)
+    lines = [
+        *column(body[:3], 300, 400),
+        line("short end", 300, 400 + 3 * 56),            # the paragraph's short last line
+        *column(body[:2], 300, 400 + 4 * 56),            # next paragraph, same spacing
+        line("Big heading", 300, 800, size=80),          # a size change
+        *column(body[:2], 300, 920),
+        *column(body[:2], 300, 920 + 2 * 56 + 60),       # a wider gap
+    ]
+    paragraphs = group_lines(lines)
+    assert [len(p.lines) for p in paragraphs] == [4, 2, 1, 2, 2]
+
+
+def test_classify_titles_lists_headers_and_footers() -> None:
+    body = [Paragraph(column(_prose(6), 300, 1000 + i * 500)) for i in range(3)]
+    title = Paragraph([line("Annual Results", 300, 500, size=90)])
+    subtitle = Paragraph([line("Outlook", 300, 800, size=62)])
+    bullets = Paragraph([line("• Opened plants", 300, 2600), line("• Hired staff", 300, 2656)])
+    numbered = Paragraph([line("1. First step", 300, 2800)])
+    header = Paragraph([line("ACME Corporation Report", 300, 100, size=30)])
+    footer = Paragraph([line("Page 3 of 9", 1200, 3150, size=30)])
+    items = classify([header, title, subtitle, *body, bullets, numbered, footer],
+                     page_height=PAGE_H)
+    kinds = [(i.kind, i.level) for i in items]
+    assert kinds == [(HEADER, 0), (TITLE, 1), (TITLE, 2), (TEXT, 0), (TEXT, 0), (TEXT, 0),
+                     (LIST, 0), (LIST, 0), (FOOTER, 0)]
+
+
+def _items(*boxes: tuple[int, int, int, int]) -> list[Item]:
+    return [Item(TEXT, Box(*b)) for b in boxes]
+
+
+def test_reading_order_follows_columns() -> None:
+    title, left_a, right, left_b, full = _items(
+        (300, 200, 2200, 300),     # full-width title
+        (300, 400, 1200, 1000),    # left column, first paragraph
+        (1350, 400, 2200, 1000),   # right column, as tall
+        (300, 1050, 1200, 1200),   # left column continues below the right's end
+        (300, 1400, 2200, 1600),   # full width again
+    )
+    ordered = reading_order([full, left_b, right, title, left_a], dpi=300)
+    assert ordered == [title, left_a, left_b, right, full]
+
+
+def test_reading_order_puts_headers_first_and_footers_last() -> None:
+    body, head, foot = _items((300, 400, 2200, 600), (300, 50, 900, 90), (1200, 3200, 1300, 3240))
+    head.kind, foot.kind = HEADER, FOOTER
+    assert reading_order([foot, body, head], dpi=300) == [head, body, foot]
+
+
+def _page(items: list[Item], **options: Any) -> dict[str, Any]:
+    return build_page(items, index=2, width=PAGE_W, height=PAGE_H, dpi=300,
+                      options=PageOptions(**options), source="ocr",
+                      encode_image=lambda box: f"data:image/jpeg;base64,{box.width}")
+
+
+def _text(kind: str, *lines: Line, level: int = 0) -> Item:
+    paragraph = Paragraph(list(lines))
+    return Item(kind, paragraph.box, paragraph=paragraph, level=level)
+
+
+def _table() -> Item:
+    grid = Grid(Box(300, 1000, 1500, 1200), rows=(1000, 1100, 1200), columns=(300, 900, 1500))
+    words = [line("Region", 320, 1020), line("Sales", 920, 1020), line("North", 320, 1120),
+             line("12|0", 920, 1120)]
+    _, [table] = assign_to_grids([Paragraph(words)], [grid])
+    return table
+
+
+def _document() -> list[Item]:
+    return [
+        _text(HEADER, line("ACME Report", 300, 50)),
+        _text(TITLE, line("Annual Results", 300, 200, size=90), level=1),
+        _text(TEXT, line("Revenue grew every-", 300, 400), line("where this year.", 300, 456)),
+        _text(LIST, line("• First item", 300, 600), line("• Second item", 300, 656)),
+        _text(LIST, line("3. Third item", 300, 712)),
+        _table(),
+        Item(IMAGE, Box(300, 1300, 900, 1700)),
+        Item(IMAGE, Box(1000, 1300, 1040, 1340)),
+        _text(FOOTER, line("Page 3", 1200, 3200)),
+    ]
+
+
+def test_markdown_of_a_structured_page() -> None:
+    page = _page(_document())
     assert page["markdown"] == (
-        "Quarterly examination results\n\nSecond\n\nWell-known Tail\n")
-    assert page["index"] == 4
-    assert page["dimensions"] == {"dpi": 300, "height": 800, "width": 1000}
-    assert page["images"] == [] and page["tables"] == []
+        "ACME Report\n\n"
+        "# Annual Results\n\n"
+        "Revenue grew everywhere this year.\n\n"
+        "- First item\n- Second item\n3. Third item\n\n"
+        "| Region | Sales |\n|---|---|\n| North | 12\\|0 |\n\n"
+        "![img-0.jpeg](img-0.jpeg)\n\n![img-1.jpeg](img-1.jpeg)\n\n"
+        "Page 3\n")
+    assert page["index"] == 2 and page["source"] == "ocr"
+    assert page["dimensions"] == {"dpi": 300, "height": PAGE_H, "width": PAGE_W}
+    assert page["header"] is None and page["footer"] is None
+    assert page["tables"] == []
+    assert [i["id"] for i in page["images"]] == ["img-0.jpeg", "img-1.jpeg"]
+    assert "image_base64" not in page["images"][0]
     assert page["confidence_scores"] is None and page["blocks"] is None
 
 
-def test_word_scores_point_into_the_markdown() -> None:
-    page = _page(confidence="word")
+def test_tables_images_headers_and_footers_on_request() -> None:
+    page = _page(_document(), table_format="html", include_image_base64=True, image_limit=1,
+                 image_min_size=100, extract_header=True, extract_footer=True)
+    assert page["header"] == "ACME Report" and page["footer"] == "Page 3"
+    assert "ACME Report" not in page["markdown"] and "Page 3" not in page["markdown"]
+    assert page["markdown"].startswith("# Annual Results\n\n")
+    assert "[tbl-0.html](tbl-0.html)" in page["markdown"]
+    [table] = page["tables"]
+    assert table == {"id": "tbl-0.html", "format": "html", "content":
+                     "<table><tr><td>Region</td><td>Sales</td></tr>"
+                     "<tr><td>North</td><td>12|0</td></tr></table>"}
+    [image] = page["images"]
+    assert image["image_base64"] == "data:image/jpeg;base64,600"
+    assert (image["top_left_x"], image["bottom_right_y"]) == (300, 1700)
+    markdown_table = _page(_document(), table_format="markdown")["tables"][0]
+    assert markdown_table["id"] == "tbl-0.md"
+    assert markdown_table["content"] == "| Region | Sales |\n|---|---|\n| North | 12\\|0 |"
+
+
+def test_blocks_and_word_offsets() -> None:
+    page = _page(_document(), include_blocks=True, confidence="word", table_format="markdown")
+    types = [b["type"] for b in page["blocks"]]
+    assert types == ["header", "title", "text", "list", "list", "table", "image", "image",
+                     "footer"]
+    table_block = page["blocks"][5]
+    assert table_block["table_id"] == "tbl-0.md"
+    assert page["blocks"][6]["image_id"] == "img-0.jpeg"
+    assert page["blocks"][1]["content"] == "# Annual Results"
+    assert page["blocks"][1]["confidence_scores"]["average_content_confidence_score"] == 0.9
     markdown = page["markdown"]
-    words = page["confidence_scores"]["word_confidence_scores"]
-    assert [w["text"] for w in words] == [
-        "Quarterly", "exam-", "ination", "results", "Second", "Well-known", "Tail"]
-    for word in words:
+    for word in page["confidence_scores"]["word_confidence_scores"]:
         start = word["start_index"]
-        assert markdown[start:start + len(word["text"].rstrip("-"))] == word["text"].rstrip("-")
-    assert words[0]["confidence"] == 0.96
-    scores = page["confidence_scores"]
-    assert scores["minimum_page_confidence_score"] == 0.5
-    assert abs(scores["average_page_confidence_score"] - 586 / 700) < 1e-3
+        text = word["text"].rstrip("-")
+        assert markdown[start:start + len(text)] == text, word
 
 
-def test_page_scores_without_words() -> None:
-    page = _page(confidence="page")
-    assert "word_confidence_scores" not in page["confidence_scores"]
-    empty = build_page([], index=0, width=10, height=10, dpi=72,
-                       options=PageOptions(confidence="page"))
-    assert empty["markdown"] == ""
-    assert empty["confidence_scores"]["average_page_confidence_score"] == 0.0
+def test_empty_page() -> None:
+    page = build_page([], index=0, width=10, height=10, dpi=72,
+                      options=PageOptions(confidence="page"), source="ocr")
+    assert page["markdown"] == ""
+    assert page["confidence_scores"]["average_page_confidence_score"] == 0.0
 
 
-def test_blocks_have_boxes_content_and_scores() -> None:
-    blocks = _page(include_blocks=True)["blocks"]
-    assert [b["type"] for b in blocks] == ["text", "text", "text"]
-    first = blocks[0]
-    assert first["content"] == "Quarterly examination results"
-    assert (first["top_left_x"], first["top_left_y"]) == (10, 10)
-    assert (first["bottom_right_x"], first["bottom_right_y"]) == (200, 80)
-    assert first["confidence_scores"] == {"average_content_confidence_score": 0.84,
-                                          "minimum_content_confidence_score": 0.7}
+def _drawn(draw_on: Any) -> Image.Image:
+    image = Image.new("L", (PAGE_W, PAGE_H), 255)
+    draw_on(ImageDraw.Draw(image))
+    return image
+
+
+def test_find_grids_reads_rows_and_columns() -> None:
+    def table(draw: ImageDraw.ImageDraw) -> None:
+        for y in (600, 700, 800, 900):
+            draw.line((300, y, 1800, y), fill=0, width=4)
+        for x in (300, 800, 1800):
+            draw.line((x, 600, x, 900), fill=0, width=4)
+        draw.line((300, 2000, 1800, 2000), fill=0, width=4)  # a lone rule is no table
+
+    gray, factor = coarse(_drawn(table), 300)
+    [grid] = find_grids(gray, factor)
+    assert len(grid.rows) == 4 and len(grid.columns) == 3
+    assert abs(grid.box.left - 300) <= 6 and abs(grid.box.bottom - 900) <= 6
+    assert len(grid.cells()) == 3 and len(grid.cells()[0]) == 2
+
+
+def test_find_figures_skips_words_and_specks() -> None:
+    image = _drawn(lambda d: d.rectangle((1400, 100, 1420, 120), fill=0))  # a speck
+    image.paste(corpus.photo(900, 600).convert("L"), (300, 1200))
+    text = corpus.text_image(["words are not pictures"], font_size=60)
+    image.paste(text, (300, 300))
+    word_box = Box(300, 300, 300 + text.width, 300 + text.height)
+    gray, factor = coarse(image, 300)
+    [figure] = find_figures(gray, factor, exclude=[word_box], min_size=0)
+    assert abs(figure.left - 300) <= 16 and abs(figure.right - 1200) <= 16
+    assert abs(figure.top - 1200) <= 16 and abs(figure.bottom - 1800) <= 16
+    assert find_figures(gray, factor, exclude=[word_box], min_size=1000) == []
+
+
+def test_skew_angle() -> None:
+    page = corpus.text_image(_prose(30, 70), font_size=36)
+    assert skew_angle(page, 300) == 0.0
+    for angle in (2.0, -3.5):
+        skewed = page.rotate(angle, expand=True, fillcolor=255)
+        assert abs(skew_angle(skewed, 300) + angle) <= 0.2
+    assert skew_angle(Image.new("L", (400, 400), 255), 300) == 0.0
+    assert np.asarray(page).shape == (page.height, page.width)

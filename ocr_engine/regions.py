@@ -1,0 +1,165 @@
+"""What a page image holds besides words: ruled tables and figures.
+
+Both are found on a coarse copy of the page (about 100 dpi), which is plenty for lines and
+pictures and keeps the numpy work to a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from .words import Box
+
+ANALYSIS_DPI = 100
+_DARK = 150  # a rule or an ink pixel on a white page
+_RULE_MIN_INCHES = 0.4  # shorter dark runs are letters, not rules
+_RULE_MERGE_PX = 3  # rules this close (at analysis DPI) are one thick rule
+_RULE_MAX_PX = 6  # thicker than this (at analysis DPI) is not a rule
+_TOUCH_PX = 4  # a rule ending this near another still meets it
+_FIGURE_CELL = 4  # analysis pixels per cell of the figure grid
+_FIGURE_INK = 0.08  # share of non-white pixels that makes a cell part of a picture
+_FIGURE_MIN_INCHES = 0.5
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A ruled table: its outline and the positions of its row and column rules (page px)."""
+
+    box: Box
+    rows: tuple[int, ...]  # y of each horizontal rule, top to bottom
+    columns: tuple[int, ...]  # x of each vertical rule, left to right
+
+    def cells(self) -> list[list[Box]]:
+        return [[Box(self.columns[c], self.rows[r], self.columns[c + 1], self.rows[r + 1])
+                 for c in range(len(self.columns) - 1)] for r in range(len(self.rows) - 1)]
+
+
+def coarse(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
+    """The page as a grayscale array at about ANALYSIS_DPI, and the factor back to page pixels."""
+    factor = max(1.0, dpi / ANALYSIS_DPI)
+    if factor > 1.0:
+        image = image.resize((max(1, round(image.width / factor)),
+                              max(1, round(image.height / factor))), Image.Resampling.BOX)
+    return np.asarray(image.convert("L")), factor
+
+
+def _runs(mask: np.ndarray, min_length: int) -> np.ndarray:
+    """(row, start, end) of every horizontal run of True at least `min_length` long."""
+    padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 1)))
+    edges = np.diff(padded, axis=1)
+    starts = np.argwhere(edges == 1)
+    ends = np.argwhere(edges == -1)
+    lengths = ends[:, 1] - starts[:, 1]
+    keep = lengths >= min_length
+    return np.column_stack([starts[keep, 0], starts[keep, 1], ends[keep, 1]])
+
+
+def _rules(mask: np.ndarray, min_length: int) -> list[tuple[int, int, int]]:
+    """Horizontal rules as (y, x0, x1), runs on neighbouring rows merged into one rule."""
+    merged: list[list[int]] = []  # first y, x0, x1, last y
+    for y, x0, x1 in _runs(mask, min_length).tolist():
+        for rule in reversed(merged):
+            if y - rule[3] > _RULE_MERGE_PX:
+                continue
+            if x0 < rule[2] and x1 > rule[1]:
+                rule[1], rule[2], rule[3] = min(rule[1], x0), max(rule[2], x1), y
+                break
+        else:
+            merged.append([y, x0, x1, y])
+    # A thick dark band is a picture or a filled shape, not a rule.
+    return [((r[0] + r[3]) // 2, r[1], r[2]) for r in merged if r[3] - r[0] <= _RULE_MAX_PX]
+
+
+def find_grids(gray: np.ndarray, factor: float) -> list[Grid]:
+    """Ruled tables: sets of at least two horizontal and two vertical rules that meet."""
+    dark = gray < _DARK
+    min_length = int(_RULE_MIN_INCHES * ANALYSIS_DPI)
+    horizontal = _rules(dark, min_length)
+    vertical = _rules(dark.T, min_length)  # (x, y0, y1)
+    if len(horizontal) < 2 or len(vertical) < 2:
+        return []
+    parent = list(range(len(horizontal) + len(vertical)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for h, (y, x0, x1) in enumerate(horizontal):
+        for v, (x, y0, y1) in enumerate(vertical):
+            if (x0 - _TOUCH_PX <= x <= x1 + _TOUCH_PX
+                    and y0 - _TOUCH_PX <= y <= y1 + _TOUCH_PX):
+                parent[find(h)] = find(len(horizontal) + v)
+    groups: dict[int, tuple[list[int], list[int]]] = {}
+    for h in range(len(horizontal)):
+        groups.setdefault(find(h), ([], []))[0].append(h)
+    for v in range(len(vertical)):
+        groups.setdefault(find(len(horizontal) + v), ([], []))[1].append(v)
+    grids = []
+    for hs, vs in groups.values():
+        if len(hs) < 2 or len(vs) < 2:
+            continue
+        rows = sorted({round(horizontal[h][0] * factor) for h in hs})
+        columns = sorted({round(vertical[v][0] * factor) for v in vs})
+        box = Box(columns[0], rows[0], columns[-1], rows[-1])
+        if len(rows) >= 2 and len(columns) >= 2 and box.area > 0:
+            grids.append(Grid(box, tuple(rows), tuple(columns)))
+    return sorted(grids, key=lambda g: (g.box.top, g.box.left))
+
+
+def find_figures(gray: np.ndarray, factor: float, *, exclude: list[Box],
+                 min_size: int) -> list[Box]:
+    """Regions of ink that are not words or tables: photos, drawings, diagrams (page px)."""
+    ink = gray < 230
+    for box in exclude:
+        # Words and tables are blanked, with a margin for the halo of glyph edges.
+        x0, y0 = int(box.left / factor) - 2, int(box.top / factor) - 2
+        x1, y1 = int(box.right / factor) + 3, int(box.bottom / factor) + 3
+        ink[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = False
+    rows, cols = ink.shape[0] // _FIGURE_CELL, ink.shape[1] // _FIGURE_CELL
+    if rows == 0 or cols == 0:
+        return []
+    cells = ink[:rows * _FIGURE_CELL, :cols * _FIGURE_CELL].reshape(
+        rows, _FIGURE_CELL, cols, _FIGURE_CELL).mean(axis=(1, 3)) > _FIGURE_INK
+    minimum = max(min_size / factor, _FIGURE_MIN_INCHES * ANALYSIS_DPI) / _FIGURE_CELL
+    figures = []
+    for r0, c0, r1, c1, filled in _components(cells):
+        height, width = r1 - r0 + 1, c1 - c0 + 1
+        # A picture fills much of its outline; scattered specks and stray marks do not.
+        if height >= minimum and width >= minimum and filled >= 0.35 * height * width:
+            scale = _FIGURE_CELL * factor
+            figures.append(Box(round(c0 * scale), round(r0 * scale),
+                               round((c1 + 1) * scale), round((r1 + 1) * scale)))
+    return sorted(figures, key=lambda b: (b.top, b.left))
+
+
+def _components(cells: np.ndarray) -> list[tuple[int, int, int, int, int]]:
+    """Bounding boxes (r0, c0, r1, c1) and sizes of 8-connected groups of True cells."""
+    seen = np.zeros_like(cells, dtype=bool)
+    rows, cols = cells.shape
+    found = []
+    for r, c in zip(*np.nonzero(cells), strict=True):
+        if seen[r, c]:
+            continue
+        seen[r, c] = True
+        queue = deque([(int(r), int(c))])
+        r0 = r1 = int(r)
+        c0 = c1 = int(c)
+        size = 0
+        while queue:
+            y, x = queue.popleft()
+            size += 1
+            r0, r1, c0, c1 = min(r0, y), max(r1, y), min(c0, x), max(c1, x)
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    ny, nx = y + dy, x + dx
+                    if 0 <= ny < rows and 0 <= nx < cols and cells[ny, nx] and not seen[ny, nx]:
+                        seen[ny, nx] = True
+                        queue.append((ny, nx))
+        found.append((r0, c0, r1, c1, size))
+    return found

@@ -1,0 +1,130 @@
+"""Words, lines and paragraphs with pixel boxes: what both OCR and a PDF's text layer yield."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+_WORD_LEVEL = "5"
+_TSV_COLUMNS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def area(self) -> int:
+        return max(0, self.width) * max(0, self.height)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return (self.left + self.right) / 2, (self.top + self.bottom) / 2
+
+    def union(self, other: Box) -> Box:
+        return Box(min(self.left, other.left), min(self.top, other.top),
+                   max(self.right, other.right), max(self.bottom, other.bottom))
+
+    def overlap(self, other: Box) -> int:
+        """The area both boxes cover."""
+        width = min(self.right, other.right) - max(self.left, other.left)
+        height = min(self.bottom, other.bottom) - max(self.top, other.top)
+        return max(0, width) * max(0, height)
+
+    def contains(self, x: float, y: float) -> bool:
+        return self.left <= x <= self.right and self.top <= y <= self.bottom
+
+    def as_corners(self) -> dict[str, int]:
+        return {"top_left_x": self.left, "top_left_y": self.top,
+                "bottom_right_x": self.right, "bottom_right_y": self.bottom}
+
+
+def union_all(boxes: list[Box]) -> Box:
+    box = boxes[0]
+    for other in boxes[1:]:
+        box = box.union(other)
+    return box
+
+
+@dataclass(slots=True)
+class Word:
+    text: str
+    confidence: float  # 0..1
+    box: Box
+
+
+@dataclass(slots=True)
+class Line:
+    words: list[Word] = field(default_factory=list)
+
+    @property
+    def box(self) -> Box:
+        return union_all([w.box for w in self.words])
+
+    @property
+    def height(self) -> float:
+        """The line's text size: the median word height, robust to one tall or short word."""
+        return statistics.median(w.box.height for w in self.words)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+@dataclass(slots=True)
+class Paragraph:
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for line in self.lines for w in line.words]
+
+    @property
+    def box(self) -> Box:
+        return union_all([line.box for line in self.lines])
+
+    @property
+    def height(self) -> float:
+        return statistics.median(line.height for line in self.lines)
+
+
+def parse_tsv(tsv: str) -> list[Paragraph]:
+    """Group Tesseract's TSV word rows into paragraphs and lines, in its reading order."""
+    paragraphs: dict[tuple[str, str, str], Paragraph] = {}
+    lines: dict[tuple[str, str, str, str], Line] = {}
+    for row in tsv.splitlines():
+        cols = row.split("\t")
+        if len(cols) < _TSV_COLUMNS or cols[0] != _WORD_LEVEL:
+            continue
+        text = cols[11].strip()
+        if not text:
+            continue
+        left, top, width, height = (int(c) for c in cols[6:10])
+        confidence = max(0.0, min(1.0, float(cols[10]) / 100.0))
+        word = Word(text, confidence, Box(left, top, left + width, top + height))
+        paragraph_key = (cols[1], cols[2], cols[3])
+        paragraph = paragraphs.get(paragraph_key)
+        if paragraph is None:
+            paragraph = paragraphs[paragraph_key] = Paragraph()
+        line_key = (*paragraph_key, cols[4])
+        if line_key not in lines:
+            lines[line_key] = Line()
+            paragraph.lines.append(lines[line_key])
+        lines[line_key].words.append(word)
+    return list(paragraphs.values())
+
+
+def median_confidence(paragraphs: list[Paragraph]) -> float:
+    words = [w.confidence for p in paragraphs for w in p.words]
+    return statistics.median(words) if words else 0.0
