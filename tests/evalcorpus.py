@@ -408,7 +408,13 @@ def scan(out: Path, entry_name: str, cls: str, drawn: Drawn, note: str,
 def build(out: Path) -> list[Entry]:
     """Every document of every class, drawn from one seeded generator in a fixed order."""
     rng = random.Random(SEED)
-    entries: list[Entry] = []
+    return [*upright_and_turned(out, rng), *skewed(out, rng), *layouts(out, rng),
+            *noisy(out, rng), *born_digital(out, rng)]
+
+
+def upright_and_turned(out: Path, rng: random.Random) -> list[Entry]:
+    """Two clean scans, and the same page images turned by 90, 180 and 270 degrees."""
+    entries = []
     uprights = [
         (article(rng, "GPL-3", SANS, pages=2, last_fraction=0.6), "GPL-3, Helvetica 10 pt"),
         (article(rng, "Apache-2.0", SERIF), "Apache-2.0, Times 11 pt"),
@@ -419,11 +425,23 @@ def build(out: Path) -> list[Entry]:
             entries.append(scan(out, f"rot{degrees}-{n}", f"rot{degrees}", drawn,
                                 f"upright-{n} turned {degrees} degrees clockwise",
                                 lambda page, d=degrees: bilevel(turn(page, d))))
+    return entries
+
+
+def skewed(out: Path, rng: random.Random) -> list[Entry]:
+    """Clean scans fed in at a slant."""
+    entries = []
     for n, (license_name, degrees) in enumerate([("MPL-2.0", 2.5), ("LGPL-2.1", -3.5)], 1):
         drawn = article(rng, license_name, SANS_11, last_fraction=0.85)
         entries.append(scan(out, f"skewed-{n}", "skewed", drawn,
                             f"{license_name}, turned {degrees:+g} degrees (counter-clockwise +)",
                             lambda page, d=degrees: bilevel(skew(page, d))))
+    return entries
+
+
+def layouts(out: Path, rng: random.Random) -> list[Entry]:
+    """Two columns, ruled tables and text around photos."""
+    entries = []
     for n, (license_name, style) in enumerate([("GPL-2", SANS), ("Artistic", SERIF)], 1):
         entries.append(scan(out, f"two_column-{n}", "two_column",
                             two_column(rng, license_name, style),
@@ -435,18 +453,27 @@ def build(out: Path) -> list[Entry]:
         entries.append(scan(out, f"figure-{n}", "figure", figure_page(rng, license_name, style),
                             f"{license_name}, text around a photo, grayscale", transform=_same,
                             quality=FIGURE_JPEG_QUALITY))
+    return entries
+
+
+def noisy(out: Path, rng: random.Random) -> list[Entry]:
+    """Grayscale scans with noise, blur and heavy JPEG compression."""
+    entries = []
     for n, (license_name, style) in enumerate([("GPL-3", SANS_11), ("MPL-2.0", SERIF)], 1):
         drawn = article(rng, license_name, style, last_fraction=0.8)
         entries.append(scan(out, f"noisy-{n}", "noisy", drawn,
                             f"{license_name}, noise, blur, JPEG quality {NOISY_JPEG_QUALITY}",
                             lambda page: bad_scan(rng, page), fmt="JPEG",
                             quality=NOISY_JPEG_QUALITY))
+    return entries
+
+
+def born_digital(out: Path, rng: random.Random) -> list[Entry]:
+    """PDFs as reportlab wrote them, text layer and all."""
     born = [(article(rng, "LGPL-2.1", SERIF, pages=2, last_fraction=0.5), "LGPL-2.1, Times 11"),
             (article(rng, "Artistic", SANS), "Artistic, Helvetica 10")]
-    for n, (drawn, note) in enumerate(born, 1):
-        entries.append(write(out, f"born_digital-{n}", "born_digital", ".pdf", drawn.pdf,
-                             drawn.truths, f"{note} pt, text layer kept"))
-    return entries
+    return [write(out, f"born_digital-{n}", "born_digital", ".pdf", drawn.pdf, drawn.truths,
+                  f"{note} pt, text layer kept") for n, (drawn, note) in enumerate(born, 1)]
 
 
 def _same(image: Image.Image) -> Image.Image:
