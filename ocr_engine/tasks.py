@@ -87,7 +87,7 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> dict[str, Any]:
         pdf_page = pdf.page(task.path, task.index)
         try:
             dpi = pdf.fitted_dpi(pdf_page, task.dpi, task.max_pixels)
-            layer = textlayer.read(pdf_page, dpi=dpi)
+            layer = textlayer.read(pdf_page, dpi=dpi, keep_invisible=mode == "text_layer")
             if layer.usable or mode == "text_layer":
                 return _from_layer(task, pdf_page, layer, dpi)
             log.debug("page %d: %s; reading it by OCR", task.index, layer.reason)

@@ -67,8 +67,11 @@ def page_pixels(page: pdfium.PdfPage, dpi: int) -> tuple[int, int]:
     return math.ceil(width * scale), math.ceil(height * scale)
 
 
-def read(page: pdfium.PdfPage, *, dpi: int) -> TextLayer:
-    """The page's text layer, and whether it can stand in for OCR."""
+def read(page: pdfium.PdfPage, *, dpi: int, keep_invisible: bool = False) -> TextLayer:
+    """The page's text layer, and whether it can stand in for OCR.
+
+    Invisible text is counted but left out, unless the caller trusts the layer as it is.
+    """
     width, height = page_pixels(page, dpi)
     transform = _Transform(page, width, height)
     figures = [transform.box(*obj.get_bounds())
@@ -77,7 +80,7 @@ def read(page: pdfium.PdfPage, *, dpi: int) -> TextLayer:
                                                    max_depth=4))
     textpage = page.get_textpage()
     try:
-        lines, visible, bad, invisible = _lines(page, textpage, transform)
+        lines, visible, bad, invisible = _lines(page, textpage, transform, keep_invisible)
     finally:
         textpage.close()
 
@@ -100,8 +103,8 @@ def _invisible_objects(page: pdfium.PdfPage) -> bool:
                for obj in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_TEXT,), max_depth=4))
 
 
-def _lines(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, transform: _Transform
-           ) -> tuple[list[Line], int, int, int]:
+def _lines(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, transform: _Transform,
+           keep_invisible: bool) -> tuple[list[Line], int, int, int]:
     """Lines of words from the page's characters; counts of visible, bad and invisible ones."""
     handle = textpage.raw
     text = textpage.get_text_range()
@@ -137,8 +140,10 @@ def _lines(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, transform: _Trans
                 pdfium_raw.FPDFText_GetTextObject(handle, i)
         ) == pdfium_raw.FPDF_TEXTRENDERMODE_INVISIBLE:
             invisible += 1
-            continue
-        visible += 1
+            if not keep_invisible:
+                continue
+        else:
+            visible += 1
         if (char == "\ufffd" or 0xE000 <= code <= 0xF8FF or code < 0x20
                 or pdfium_raw.FPDFText_HasUnicodeMapError(handle, i)):
             bad += 1

@@ -61,6 +61,7 @@ class OCRRequestBody(_Lenient):
     extract_footer: bool | None = None
     confidence_scores_granularity: Literal["page", "word", "block"] | None = None
     include_blocks: bool | None = None
+    ocr_mode: Literal["auto", "force", "text_layer"] | None = None
     fallbacks: Any = None
     bbox_annotation_format: Any = None
     document_annotation_format: Any = None
@@ -73,13 +74,16 @@ class OCRRequestBody(_Lenient):
             pages=parse_pages(self.pages),
             page=PageOptions(
                 confidence=self.confidence_scores_granularity,
-                include_blocks=bool(self.include_blocks),
+                # Block scores live on the blocks, so asking for them brings the blocks.
+                include_blocks=bool(self.include_blocks)
+                or self.confidence_scores_granularity == "block",
                 include_image_base64=bool(self.include_image_base64),
                 image_limit=self.image_limit,
                 image_min_size=self.image_min_size,
                 table_format=self.table_format,
                 extract_header=bool(self.extract_header),
                 extract_footer=bool(self.extract_footer),
+                mode=self.ocr_mode or "auto",
             ),
         )
 

@@ -159,3 +159,38 @@ def structured_pdf(path: Path) -> Path:
     pdf.showPage()
     pdf.save()
     return path
+
+
+def scanned_pages_pdf(path: Path, pages: list[Image.Image | list[str]], *,
+                      hidden_text: str | None = None) -> Path:
+    """A PDF mixing born-digital pages (lists of lines) and scanned ones (images drawn over
+    the whole page); `hidden_text` puts an invisible text layer, as an earlier OCR would, on
+    each scanned page."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    width, height = letter
+    for number, content in enumerate(pages):
+        if isinstance(content, Image.Image):
+            picture = path.with_suffix(f".{number}.png")
+            content.save(picture)
+            pdf.drawImage(str(picture), 0, 0, width=width, height=height)
+            picture.unlink()
+            if hidden_text is not None:
+                text = pdf.beginText(72, height - 100)
+                text.setTextRenderMode(3)
+                text.setFont("Helvetica", 14)
+                text.textLine(hidden_text)
+                pdf.drawText(text)
+        else:
+            pdf.setFont("Helvetica", 16)
+            for i, line in enumerate(content):
+                pdf.drawString(72, height - 100 - i * 24, line)
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+def letter_page(lines: list[str], *, font_size: int = 44) -> Image.Image:
+    """A scanned letter-size page at 200 dpi with `lines` near its top."""
+    page = Image.new("L", (1700, 2200), 255)
+    page.paste(text_image(lines, font_size=font_size), (150, 200))
+    return page
