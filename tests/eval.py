@@ -252,7 +252,7 @@ async def measure_tessera(docs: Sequence[Document], scratch: Path
         await warm_engine(engine, scratch)
         readings = {}
         for doc in docs:
-            log.info("Tessera: %s (%d pages)", doc.name, doc.pages)
+            log.info("Tessera: %s (%d page(s))", doc.name, doc.pages)
             readings[doc.name] = await tessera_read(engine, doc, OCROptions())
         born = [await compare_modes(engine, doc, i) for doc in docs if doc.cls == BORN_DIGITAL
                 for i in range(doc.pages)]
@@ -298,7 +298,7 @@ def measure_cli(docs: Sequence[Document], scratch: Path) -> dict[str, Reading]:
     run_tesseract(str(warmup_documents(scratch)[0]), "-")  # page cache, not timed
     readings = {}
     for doc in docs:
-        log.info("CLI: %s (%d pages)", doc.name, doc.pages)
+        log.info("CLI: %s (%d page(s))", doc.name, doc.pages)
         readings[doc.name] = cli_read(cli_images(doc, scratch))
     return readings
 
