@@ -26,6 +26,7 @@ def skew_angle(image: Image.Image, dpi: int) -> float:
     if len(ys) > _MAX_POINTS:
         keep = np.random.default_rng(0).choice(len(ys), _MAX_POINTS, replace=False)
         ys, xs = ys[keep], xs[keep]
+    xs_int = xs
     ys = ys.astype(np.float64)
     xs = xs.astype(np.float64) - xs.mean()
 
@@ -39,8 +40,11 @@ def skew_angle(image: Image.Image, dpi: int) -> float:
     level = sharpness(0.0)
     coarse = max(np.arange(-_MAX_DEGREES, _MAX_DEGREES + 0.01, 0.5), key=sharpness)
     fine = max(np.arange(coarse - 0.4, coarse + 0.41, 0.1), key=sharpness)
-    if abs(fine) < _MIN_DEGREES or sharpness(fine) < _MIN_GAIN * level:
+    best = sharpness(fine)
+    if abs(fine) < _MIN_DEGREES or best < _MIN_GAIN * level:
         return 0.0
+    if float(np.square(np.diff(np.bincount(xs_int))).sum()) > best:
+        return 0.0  # lines run down the page: a turned page, for orientation to handle
     return round(-float(fine), 2)
 
 

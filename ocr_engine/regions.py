@@ -21,7 +21,9 @@ _RULE_MERGE_PX = 3  # rules this close (at analysis DPI) are one thick rule
 _RULE_MAX_PX = 6  # thicker than this (at analysis DPI) is not a rule
 _TOUCH_PX = 4  # a rule ending this near another still meets it
 _FIGURE_CELL = 4  # analysis pixels per cell of the figure grid
-_FIGURE_INK = 0.08  # share of non-white pixels that makes a cell part of a picture
+_FIGURE_INK = 0.08
+_INK_CONTRAST = 40  # grey levels below the paper's
+_TEXT_SHARE = 0.2  # share of non-white pixels that makes a cell part of a picture
 _FIGURE_MIN_INCHES = 0.5
 
 
@@ -115,7 +117,9 @@ def find_grids(gray: np.ndarray, factor: float) -> list[Grid]:
 def find_figures(gray: np.ndarray, factor: float, *, exclude: list[Box],
                  min_size: int) -> list[Box]:
     """Regions of ink that are not words or tables: photos, drawings, diagrams (page px)."""
-    ink = gray < 230
+    # Ink is what is clearly darker than the paper, whose shade varies from scan to scan.
+    paper = float(np.percentile(gray, 90))
+    ink = gray < paper - _INK_CONTRAST
     for box in exclude:
         # Words and tables are blanked, with a margin for the halo of glyph edges.
         x0, y0 = int(box.left / factor) - 2, int(box.top / factor) - 2
@@ -131,10 +135,14 @@ def find_figures(gray: np.ndarray, factor: float, *, exclude: list[Box],
     for r0, c0, r1, c1, filled in _components(cells):
         height, width = r1 - r0 + 1, c1 - c0 + 1
         # A picture fills much of its outline; scattered specks and stray marks do not.
-        if height >= minimum and width >= minimum and filled >= 0.35 * height * width:
-            scale = _FIGURE_CELL * factor
-            figures.append(Box(round(c0 * scale), round(r0 * scale),
-                               round((c1 + 1) * scale), round((r1 + 1) * scale)))
+        if height < minimum or width < minimum or filled < 0.35 * height * width:
+            continue
+        scale = _FIGURE_CELL * factor
+        box = Box(round(c0 * scale), round(r0 * scale), round((c1 + 1) * scale),
+                  round((r1 + 1) * scale))
+        # A region that is largely words is text on a tinted or noisy ground, not a picture.
+        if sum(box.overlap(b) for b in exclude) < _TEXT_SHARE * box.area:
+            figures.append(box)
     return sorted(figures, key=lambda b: (b.top, b.left))
 
 

@@ -16,10 +16,13 @@ from .words import Box, Line, Paragraph, Word
 TEXT, TITLE, LIST, HEADER, FOOTER, TABLE, IMAGE = (
     "text", "title", "list", "header", "footer", "table", "image")
 
-_SIZE_STEP = 1.25  # a line this much taller or shorter than the last starts a new paragraph
+# A line this much taller or shorter than the last starts a new paragraph; glyph boxes of
+# "several" and "keeps going" differ by a third at one type size.
+_SIZE_STEP = 1.4
 _MARGIN_ZONE = 0.075  # share of the page height at top and bottom for running heads and feet
 _PAGE_NUMBER_ZONE = 0.12
 _COLUMN_GAP_INCHES = 0.08
+_SENTENCE_ENDS = (".", ":", "!", "?", ";")
 _BULLETS = set("•·▪‣◦●○■□➢►–-*+»")
 _GLUED_BULLETS = "•▪●■"
 # How Tesseract tends to read a round bullet.
@@ -80,8 +83,12 @@ def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
     height = max(previous.height, line.height)
     if line.box.top - previous.box.bottom > usual_gap + 0.3 * height:
         return False  # more space than between the lines of a paragraph
-    # A line that stops well short of the next one's end closed its paragraph.
-    return previous.box.right >= line.box.right - 3 * height
+    # A line that stops short of the next one's end, after a full stop, closed its paragraph;
+    # ragged-right lines stop short too, but rarely at a sentence's end.
+    previous_end, end = previous.box.right, line.box.right
+    if previous_end < line.box.left + (end - line.box.left) / 2:
+        return False
+    return previous_end >= end - 3 * height or not previous.text.endswith(_SENTENCE_ENDS)
 
 
 def _list_marker(line: Line) -> str | None:
@@ -191,7 +198,7 @@ def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
                 kind, level = TITLE, 1
             elif ratio >= 1.45:
                 kind, level = TITLE, 2
-            elif ratio >= 1.2:
+            elif ratio >= 1.25:
                 kind, level = TITLE, 3
         items.append(Item(kind, box, paragraph=paragraph, level=level))
     return items

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import re
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
@@ -20,8 +21,11 @@ _MAX_BAD_SHARE = 0.1  # unmapped or replacement characters
 _MAX_INVISIBLE_SHARE = 0.5
 _SCAN_MIN_CHARS = 50  # fewer visible characters on a page mostly covered by images: a scan
 _SCAN_IMAGE_SHARE = 0.3
-_LINE_BREAKS = {0x0A, 0x0D}
-_GAP_HEIGHTS = 1.5  # a gap wider than this many text heights splits a line
+_TOKENS = re.compile(r"[\r\n]+|[^\s\x00]+")
+_BAD_CHARS = re.compile("[\ufffd\ue000-\uf8ff\x01-\x1f]")
+_GAP_HEIGHTS = 1.5
+_RULE_MIN_POINTS = 20.0  # a path this long (or a box this big) may rule a table
+_RULE_MAX_POINTS = 3.0  # a gap wider than this many text heights splits a line
 
 
 @dataclass
@@ -55,9 +59,27 @@ class _Transform:
 
     def box(self, left: float, bottom: float, right: float, top: float) -> Box:
         a, b, c, d, e, f = self.m
+        if b == 0 and d == 0:  # an unrotated page: scale and flip only
+            x0, x1, y0, y1 = a * left + c, a * right + c, e * top + f, e * bottom + f
+            return Box(round(min(x0, x1)), round(min(y0, y1)), round(max(x0, x1)),
+                       round(max(y0, y1)))
         xs = [a * x + b * y + c for x, y in ((left, bottom), (right, top))]
         ys = [d * x + e * y + f for x, y in ((left, bottom), (right, top))]
         return Box(round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))
+
+
+def _has_rules(page: pdfium.PdfPage) -> bool:
+    """Whether the page draws lines or boxes that could rule a table (then it is rendered
+    small to look for grids)."""
+    rules = 0
+    for obj in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_PATH,), max_depth=4):
+        left, bottom, right, top = obj.get_bounds()
+        thin, long = sorted((right - left, top - bottom))
+        if long >= _RULE_MIN_POINTS and (thin <= _RULE_MAX_POINTS or thin >= _RULE_MIN_POINTS):
+            rules += 1
+            if rules >= 2:
+                return True
+    return False
 
 
 def page_pixels(page: pdfium.PdfPage, dpi: int) -> tuple[int, int]:
@@ -76,8 +98,7 @@ def read(page: pdfium.PdfPage, *, dpi: int, keep_invisible: bool = False) -> Tex
     transform = _Transform(page, width, height)
     figures = [transform.box(*obj.get_bounds())
                for obj in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_IMAGE,), max_depth=4)]
-    has_paths = any(True for _ in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_PATH,),
-                                                   max_depth=4))
+    has_paths = _has_rules(page)
     textpage = page.get_textpage()
     try:
         lines, visible, bad, invisible = _lines(page, textpage, transform, keep_invisible)
@@ -105,57 +126,46 @@ def _invisible_objects(page: pdfium.PdfPage) -> bool:
 
 def _lines(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, transform: _Transform,
            keep_invisible: bool) -> tuple[list[Line], int, int, int]:
-    """Lines of words from the page's characters; counts of visible, bad and invisible ones."""
+    """Lines of words from the page's characters; counts of visible, bad and invisible ones.
+
+    A word's box comes from its first and last characters' boxes, and its checks from its
+    first character: per-character calls into PDFium would cost more than all the rest.
+    """
     handle = textpage.raw
     text = textpage.get_text_range()
-    # Render modes are looked up per character only on pages that draw some text invisibly.
+    # Render modes are looked up only on pages that draw some text invisibly.
     check_modes = _invisible_objects(page)
-    rect = pdfium_raw.FS_RECTF()
+    first, last = pdfium_raw.FS_RECTF(), pdfium_raw.FS_RECTF()
     lines: list[Line] = []
     words: list[Word] = []
-    chars: list[str] = []
-    left = bottom = right = top = 0.0
     visible = bad = invisible = 0
-
-    def end_word() -> None:
-        if chars:
-            words.append(Word("".join(chars), 1.0, transform.box(left, bottom, right, top)))
-            chars.clear()
-
-    def end_line() -> None:
-        end_word()
-        if words:
-            lines.extend(_split_at_gaps(words))
-            words.clear()
-
-    for i, char in enumerate(text):
-        code = ord(char)
-        if code in _LINE_BREAKS:
-            end_line()
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token[0] in "\r\n":
+            if words:
+                lines.extend(_split_at_gaps(words))
+                words = []
             continue
-        if char.isspace() or code == 0:
-            end_word()
-            continue
+        start, end = match.start(), match.end() - 1
         if check_modes and pdfium_raw.FPDFTextObj_GetTextRenderMode(
-                pdfium_raw.FPDFText_GetTextObject(handle, i)
+                pdfium_raw.FPDFText_GetTextObject(handle, start)
         ) == pdfium_raw.FPDF_TEXTRENDERMODE_INVISIBLE:
-            invisible += 1
+            invisible += len(token)
             if not keep_invisible:
                 continue
         else:
-            visible += 1
-        if (char == "\ufffd" or 0xE000 <= code <= 0xF8FF or code < 0x20
-                or pdfium_raw.FPDFText_HasUnicodeMapError(handle, i)):
-            bad += 1
+            visible += len(token)
+        bad += len(_BAD_CHARS.findall(token))
+        if pdfium_raw.FPDFText_HasUnicodeMapError(handle, start):
+            bad += len(token)
         # Loose boxes span the font's ascent to descent, so line heights compare as text sizes.
-        pdfium_raw.FPDFText_GetLooseCharBox(handle, i, rect)
-        if chars:
-            left, bottom = min(left, rect.left), min(bottom, rect.bottom)
-            right, top = max(right, rect.right), max(top, rect.top)
-        else:
-            left, bottom, right, top = rect.left, rect.bottom, rect.right, rect.top
-        chars.append(char)
-    end_line()
+        pdfium_raw.FPDFText_GetLooseCharBox(handle, start, first)
+        pdfium_raw.FPDFText_GetLooseCharBox(handle, end, last)
+        box = transform.box(min(first.left, last.left), min(first.bottom, last.bottom),
+                            max(first.right, last.right), max(first.top, last.top))
+        words.append(Word(token, 1.0, box))
+    if words:
+        lines.extend(_split_at_gaps(words))
     return lines, visible, bad, invisible
 
 

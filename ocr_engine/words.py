@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from functools import cached_property
 
 _WORD_LEVEL = "5"
 _TSV_COLUMNS = 12
@@ -64,20 +65,28 @@ class Word:
     box: Box
 
 
-@dataclass(slots=True)
+@dataclass
 class Line:
+    """Words on one baseline. Its box and height are measured once: fill it, then read it."""
+
     words: list[Word] = field(default_factory=list)
 
-    @property
+    @cached_property
     def box(self) -> Box:
-        return union_all([w.box for w in self.words])
+        return Box(min(w.box.left for w in self.words), min(w.box.top for w in self.words),
+                   max(w.box.right for w in self.words), max(w.box.bottom for w in self.words))
 
-    @property
+    @cached_property
     def height(self) -> float:
-        """The line's text size: the median word height, robust to one tall or short word."""
-        return statistics.median(w.box.height for w in self.words)
+        """The line's text size, from its taller words.
 
-    @property
+        Glyph boxes of "on" and "Pg" differ by half; most lines hold a word that reaches from
+        ascender to descender, so a high percentile measures the type, not the letters.
+        """
+        heights = sorted(w.box.height for w in self.words)
+        return heights[int(0.8 * (len(heights) - 1))]
+
+    @cached_property
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
 

@@ -68,8 +68,8 @@ def column(lines: list[str], left: int, top: int, *, size: int = 40, pitch: int 
 
 
 def _prose(n: int, width: int = 60) -> list[str]:
-    words = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
-             "incididunt ut labore et dolore magna aliqua").split()
+    words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit",
+             "sed", "do", "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore"]
     out, current = [], ""
     i = 0
     while len(out) < n:
