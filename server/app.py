@@ -17,6 +17,7 @@ from .config import Settings
 from .documents import DocumentSpool
 from .errors import MethodNotAllowed, NotFound, QueueFull, error_body
 from .keys import AUTH, ENGINE, HTTP, RUNNER, SETTINGS, SPOOL, STORE, SYNC_SLOTS
+from .openapi import routes as openapi_routes
 from .routes import routes
 from .runner import Runner
 from .store_sqlite import SQLiteJobStore
@@ -24,7 +25,7 @@ from .store_sqlite import SQLiteJobStore
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-UNAUTHENTICATED = frozenset({"/health"})
+UNAUTHENTICATED = frozenset({"/health", "/openapi.json"})
 
 
 def _error_response(request: web.Request, error: TesseraError) -> web.Response:
@@ -116,6 +117,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SYNC_SLOTS] = asyncio.Semaphore(settings.sync_slots)
     app.cleanup_ctx.extend([_engine, _store, _http, _runner])
     app.add_routes(routes)
+    app.add_routes(openapi_routes)
     if app[AUTH].open:
         log.warning("no API keys configured: the service is open to anyone who can reach it "
                     "(set TESSERA_API_KEYS to require keys)")
