@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import TesseraError
 from .languages import find_system_tessdata, installed_languages, prepare_tessdata
 from .options import OCROptions, select_pages
 from .pool import WorkerConfig, WorkerPool
@@ -75,14 +76,23 @@ class OCREngine:
         if on_progress is not None:
             on_progress(0, total)
 
-        async def page(index: int) -> dict[str, Any]:
+        failures: list[dict[str, Any]] = []
+
+        async def page(index: int) -> dict[str, Any] | None:
             nonlocal done
             task = PageTask(path=str(path), kind=info.kind, renderer=info.renderer, index=index,
                             languages=options.languages, dpi=self.config.dpi,
                             max_pixels=self.config.max_page_pixels,
                             timeout=self.config.page_timeout, options=options.page)
-            result: dict[str, Any] = await self.pool.run(task, key=key,
-                                                         timeout=self.config.page_timeout)
+            try:
+                result: dict[str, Any] | None = await self.pool.run(
+                    task, key=key, timeout=self.config.page_timeout)
+            except TesseraError as e:
+                # One bad page costs that page; the rest of the document is still read.
+                log.warning("%s: page %d failed: %s", key, index, e.message)
+                failures.append({"page": index, "code": e.code, "message": e.message,
+                                 "error": e})
+                result = None
             done += 1
             if on_progress is not None:
                 on_progress(done, total)
@@ -92,12 +102,24 @@ class OCREngine:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(page(i)) for i in selected]
         except BaseExceptionGroup as e:
-            # One failed page fails the run; the group has cancelled the others.
             raise e.exceptions[0] from None
         finally:
             self.pool.discard(key)
-        pages = [t.result() for t in tasks]
-        return {
+        pages = [p for p in (t.result() for t in tasks) if p is not None]
+        if not pages:
+            first = min(failures, key=lambda f: f["page"])
+            raise first["error"]
+        result: dict[str, Any] = {
             "pages": pages,
-            "usage_info": {"pages_processed": total, "doc_size_bytes": path.stat().st_size},
+            "usage_info": {"pages_processed": len(pages), "doc_size_bytes": path.stat().st_size},
         }
+        if failures:
+            result["warnings"] = [{k: v for k, v in f.items() if k != "error"}
+                                  for f in sorted(failures, key=lambda f: f["page"])]
+        return result
+
+    def cancel(self, key: Hashable) -> None:
+        """Stop the work of `key` now: its queued pages dropped, its busy workers replaced."""
+        killed = self.pool.cancel(key)
+        if killed:
+            log.info("%s: cancelled; %d busy worker(s) replaced", key, killed)

@@ -134,7 +134,7 @@ class _Item:
     task: Task
     future: asyncio.Future[Any]
     timeout: float
-    crashes: int = 0
+    failures: int = 0  # crashes and timeouts so far
 
 
 class WorkerPool:
@@ -246,19 +246,16 @@ class WorkerPool:
         except TimeoutError:
             log.warning("worker %s overran %.1f s on %s; killing it", worker.pid, item.timeout,
                         _describe(item.task))
-            _settle(item.future, error=PageTimeout(
+            worker.process.kill()
+            self._retry_or_fail(key, item, PageTimeout(
                 f"{_describe(item.task).capitalize()} took longer than the per-page timeout "
-                f"of {item.timeout:.0f} s.", param="document"))
+                f"of {item.timeout:g} s, twice.", param="document"))
         except (EOFError, OSError):
-            item.crashes += 1
             log.error("worker %s died (exit code %s) on %s", worker.pid,
                       worker.process.exitcode, _describe(item.task))
-            if item.crashes < 2 and not item.future.done() and not self._closing:
-                self._queues.setdefault(key, deque()).appendleft(item)
-            else:
-                _settle(item.future, error=WorkerCrashed(
-                    f"The worker recognising {_describe(item.task)} crashed twice; "
-                    "the page cannot be read.", param="document"))
+            self._retry_or_fail(key, item, WorkerCrashed(
+                f"The worker reading {_describe(item.task)} crashed twice (out of memory, or a "
+                "fault in a decoder); the page cannot be read.", param="document"))
         else:
             if reply[0] == "ok":
                 _settle(item.future, result=reply[1])
@@ -272,6 +269,22 @@ class WorkerPool:
                 self._dispatch()
             elif not self._closing:
                 self._spawn_task(self._replace(worker))
+
+    def _retry_or_fail(self, key: Hashable, item: _Item, error: TesseraError) -> None:
+        """A page that took its worker down is tried once more on a fresh worker, then fails."""
+        item.failures += 1
+        if item.failures < 2 and not item.future.done() and not self._closing:
+            self._queues.setdefault(key, deque()).appendleft(item)
+        else:
+            _settle(item.future, error=error)
+
+    def cancel(self, key: Hashable) -> int:
+        """Drop the queued tasks of `key` and kill the workers busy with it; how many killed."""
+        self.discard(key)
+        busy = [w for w in self._workers if w.key == key]
+        for worker in busy:
+            worker.process.kill()  # its thread sees the pipe close; the worker is replaced
+        return len(busy)
 
     async def _replace(self, dead: _Worker) -> None:
         assert self._loop is not None

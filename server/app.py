@@ -15,8 +15,19 @@ from ocr_engine.errors import DocumentTooLarge, InternalError
 from .auth import Authenticator
 from .config import Settings
 from .documents import DocumentSpool
-from .errors import MethodNotAllowed, NotFound, QueueFull, error_body
-from .keys import AUTH, ENGINE, HTTP, RUNNER, SETTINGS, SPOOL, STORE, SYNC_SLOTS
+from .errors import MethodNotAllowed, NotFound, Unavailable, error_body
+from .keys import (
+    AUTH,
+    ENGINE,
+    HTTP,
+    LIFECYCLE,
+    RUNNER,
+    SETTINGS,
+    SPOOL,
+    STORE,
+    SYNC_SLOTS,
+    Lifecycle,
+)
 from .openapi import routes as openapi_routes
 from .routes import routes
 from .runner import Runner
@@ -26,10 +37,12 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNAUTHENTICATED = frozenset({"/health", "/openapi.json"})
+_DRAIN_RETRY_AFTER_S = 5
 
 
 def _error_response(request: web.Request, error: TesseraError) -> web.Response:
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, QueueFull) else None
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return web.json_response(error_body(error, model=request.get("model")),
                              status=error.status, headers=headers)
 
@@ -69,6 +82,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path not in UNAUTHENTICATED:
         request["owner"] = request.app[AUTH].owner(request)
+    if request.app[LIFECYCLE].draining and request.method in ("POST", "DELETE"):
+        # Polls still answer while running work winds down; new work goes elsewhere.
+        raise Unavailable("Tessera is shutting down; send the request again in a moment.",
+                          retry_after=_DRAIN_RETRY_AFTER_S)
     return await handler(request)
 
 
@@ -115,6 +132,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[AUTH] = Authenticator(settings.api_keys)
     app[SYNC_SLOTS] = asyncio.Semaphore(settings.sync_slots)
+    app[LIFECYCLE] = Lifecycle()
     app.cleanup_ctx.extend([_engine, _store, _http, _runner])
     app.add_routes(routes)
     app.add_routes(openapi_routes)

@@ -20,6 +20,7 @@ from ocr_engine.recognize import BACKENDS
 
 from .app import create_app
 from .config import Settings
+from .keys import LIFECYCLE, RUNNER
 from .runner import ocr_response
 
 log = logging.getLogger("tessera")
@@ -55,8 +56,12 @@ async def _serve(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("shutting down; unfinished jobs stay queued for the next start")
+    log.info("shutting down: no new work; running jobs have %.0f s to finish",
+             settings.shutdown_grace)
+    app[LIFECYCLE].draining = True
+    await app[RUNNER].drain(settings.shutdown_grace)
     await runner.cleanup()
+    log.info("stopped")
 
 
 def serve(args: argparse.Namespace) -> None:

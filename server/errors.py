@@ -5,8 +5,10 @@
     ├── Unauthorized        401  missing or unknown API key
     ├── NotFound            404  unknown route, or a job that is unknown, expired or not yours
     ├── MethodNotAllowed    405
+    ├── Cancelled           499  the job was cancelled by its owner
+    ├── JobTimeout          422  the job ran past its deadline
     ├── QueueFull           429  too much work queued; carries Retry-After
-    └── Unavailable         503  starting up or shutting down
+    └── Unavailable         503  shutting down; carries Retry-After
 """
 
 from __future__ import annotations
@@ -45,17 +47,32 @@ class MethodNotAllowed(TesseraError):
     type = "invalid_request_error"
 
 
-class QueueFull(TesseraError):
-    status = 429
-    code = "queue_full"
-    type = "rate_limit_error"
+class Cancelled(TesseraError):
+    # 499, "client closed request": the outcome was the caller's choice, not a fault.
+    status = 499
+    code = "cancelled"
+    type = "cancelled"
 
+
+class JobTimeout(TesseraError):
+    status = 422
+    code = "job_timeout"
+    type = "invalid_request_error"
+
+
+class _RetryLater(TesseraError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class Unavailable(TesseraError):
+class QueueFull(_RetryLater):
+    status = 429
+    code = "queue_full"
+    type = "rate_limit_error"
+
+
+class Unavailable(_RetryLater):
     status = 503
     code = "service_unavailable"
     type = "server_error"

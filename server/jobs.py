@@ -99,6 +99,12 @@ class JobStore(Protocol):
                      result: str | None, error: str | None) -> Job | None:
         """Store a terminal state; the expiry is counted from now."""
 
+    async def release(self, job_id: str) -> None:
+        """Put a job this process will not finish back to pending, without counting a try."""
+
+    async def count_pending(self) -> int:
+        """Jobs waiting to be claimed."""
+
     async def exhausted(self) -> list[str]:
         """Jobs left processing that have already been tried the most times allowed."""
 

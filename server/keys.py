@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
@@ -15,6 +16,14 @@ from .documents import DocumentSpool
 from .jobs import JobStore
 from .runner import Runner
 
+
+@dataclass
+class Lifecycle:
+    """Where the process is in its life; `draining` once a shutdown has begun."""
+
+    draining: bool = False
+
+
 SETTINGS = web.AppKey("settings", Settings)
 AUTH = web.AppKey("auth", Authenticator)
 ENGINE = web.AppKey("engine", OCREngine)
@@ -23,3 +32,4 @@ SPOOL = web.AppKey("spool", DocumentSpool)
 RUNNER = web.AppKey("runner", Runner)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)
+LIFECYCLE = web.AppKey("lifecycle", Lifecycle)

@@ -16,7 +16,7 @@ from ocr_engine.languages import model_ids, resolve_model
 from ocr_engine.sources import is_data_url
 
 from . import documents
-from .errors import PROVIDER, JobNotFound, QueueFull
+from .errors import PROVIDER, Cancelled, JobNotFound, QueueFull, error_body
 from .jobs import Job, JobStatus, now, rfc3339
 from .keys import AUTH, ENGINE, HTTP, RUNNER, SETTINGS, SPOOL, STORE, SYNC_SLOTS
 from .runner import ocr_response
@@ -30,6 +30,8 @@ TTL_HEADER = "x-bf-async-job-result-ttl"
 WEBHOOK_HEADER = "x-bf-async-webhook"
 _JSON_IN_THREAD_BYTES = 256 * 1024
 _SYNC_RETRY_AFTER_S = 5
+_QUEUE_RETRY_AFTER_S = 10
+_POLL_RETRY_AFTER_S = 1
 
 
 async def _read_json(request: web.Request) -> Any:
@@ -108,6 +110,9 @@ async def create_job(request: web.Request) -> web.Response:
         raise InvalidRequest(f"No webhook endpoint named '{webhook}' is configured.",
                              param=WEBHOOK_HEADER)
     settings = request.app[SETTINGS]
+    if await request.app[STORE].count_pending() >= settings.max_queued_jobs:
+        raise QueueFull(f"{settings.max_queued_jobs} jobs are already waiting; retry shortly.",
+                        retry_after=_QUEUE_RETRY_AFTER_S)
     url = body.document.url
     job_id = str(uuid.uuid4())
     size = 0
@@ -142,8 +147,39 @@ async def get_job(request: web.Request) -> web.Response:
     job = await request.app[STORE].get(request.match_info["job_id"], request["owner"])
     if job is None:
         raise JobNotFound()
-    status = 200 if job.status.finished else 202
-    return web.Response(text=job.to_json(), status=status, content_type="application/json")
+    return _job_response(job)
+
+
+def _job_response(job: Job) -> web.Response:
+    if job.status.finished:
+        return web.Response(text=job.to_json(), content_type="application/json")
+    return web.Response(text=job.to_json(), status=202, content_type="application/json",
+                        headers={"Retry-After": str(_POLL_RETRY_AFTER_S)})
+
+
+@routes.delete("/v1/async/ocr/{job_id}")
+async def cancel_job(request: web.Request) -> web.Response:
+    """Cancel a pending or running job; a finished job is answered as it is."""
+    store = request.app[STORE]
+    job_id, owner = request.match_info["job_id"], request["owner"]
+    job = await store.get(job_id, owner)
+    if job is None:
+        raise JobNotFound()
+    if not job.status.finished:
+        error = Cancelled("The job was cancelled by its owner.")
+        model = job.request.get("model")
+        cancelled = await store.finish(job_id, status=JobStatus.FAILED,
+                                       status_code=error.status, result=None,
+                                       error=json.dumps(error_body(error, model=model)))
+        if cancelled is not None:
+            request.app[RUNNER].cancel(job_id)
+            if job.status is JobStatus.PENDING:
+                await request.app[SPOOL].delete(job_id)
+            log.info("job %s: cancelled by its owner", job_id)
+        job = await store.get(job_id, owner)
+        if job is None:
+            raise JobNotFound()
+    return _job_response(job)
 
 
 @routes.get("/v1/models")

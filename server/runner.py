@@ -22,7 +22,7 @@ from ocr_engine.sources import is_data_url
 from . import documents
 from .config import Settings
 from .documents import DocumentSpool
-from .errors import PROVIDER, REQUEST_TYPE, error_body
+from .errors import PROVIDER, REQUEST_TYPE, JobTimeout, error_body
 from .jobs import Job, JobStatus, JobStore
 from .schema import OCRRequestBody
 
@@ -34,7 +34,7 @@ _PROGRESS_EVERY_S = 0.5
 
 def ocr_response(result: dict[str, Any], *, model: str, started: float) -> dict[str, Any]:
     """The Mistral/Bifrost OCR response around the engine's pages and usage."""
-    return {
+    response: dict[str, Any] = {
         "model": model,
         "pages": result["pages"],
         "usage_info": result["usage_info"],
@@ -46,6 +46,10 @@ def ocr_response(result: dict[str, Any], *, model: str, started: float) -> dict[
             "latency": round((time.monotonic() - started) * 1000),
         },
     }
+    if result.get("warnings"):
+        # Pages that could not be read; strict clients ignore the extra field.
+        response["warnings"] = result["warnings"]
+    return response
 
 
 class Runner:
@@ -62,6 +66,7 @@ class Runner:
         self._active: dict[str, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
         self._writes: set[asyncio.Task[None]] = set()
+        self._cancelled: set[str] = set()
 
     @property
     def running(self) -> int:
@@ -77,6 +82,32 @@ class Runner:
             log.info("%d unfinished job(s) from the last run are pending again", requeued)
         self._background = [asyncio.create_task(self._claim_loop(), name="tessera-claim"),
                             asyncio.create_task(self._clean_loop(), name="tessera-clean")]
+
+    async def drain(self, grace: float) -> None:
+        """Stop claiming, give running jobs `grace` seconds, and queue the rest again."""
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background = []
+        running = list(self._active.items())
+        if running:
+            log.info("waiting up to %.0f s for %d running job(s)", grace, len(running))
+            await asyncio.wait([t for _, t in running], timeout=grace)
+        for job_id, task in running:
+            if not task.done():
+                task.cancel()
+                self._engine.cancel(job_id)
+                await self._store.release(job_id)
+                log.info("job %s: left pending for the next start", job_id)
+        await asyncio.gather(*(t for _, t in running), return_exceptions=True)
+
+    def cancel(self, job_id: str) -> None:
+        """Stop a job running here; its cancelled state is already stored."""
+        task = self._active.get(job_id)
+        if task is not None:
+            self._cancelled.add(job_id)
+            task.cancel()
+        self._engine.cancel(job_id)
 
     async def close(self) -> None:
         """Stop claiming; running jobs are cancelled and stay processing for the next start."""
@@ -119,10 +150,26 @@ class Runner:
         try:
             body = OCRRequestBody.model_validate(job.request["body"])
             path = await self._document(job, body)
-            result = await self._engine.run(path, body.options(job.request["languages"]),
-                                            key=job.id, on_progress=self._progress(job.id))
+            deadline = self._settings.job_timeout
+            try:
+                async with asyncio.timeout(deadline):
+                    result = await self._engine.run(
+                        path, body.options(job.request["languages"]), key=job.id,
+                        on_progress=self._progress(job.id))
+            except TimeoutError:
+                self._engine.cancel(job.id)
+                raise JobTimeout(f"The job ran longer than the limit of {deadline:.0f} s; "
+                                 "split the document or select fewer pages.") from None
             response = ocr_response(result, model=model, started=started)
             text = await asyncio.to_thread(json.dumps, response)
+        except asyncio.CancelledError:
+            if job.id in self._cancelled:
+                # Cancelled by its owner: the state is stored, only the document is left.
+                self._cancelled.discard(job.id)
+                await self._write(self._spool.delete(job.id))
+                log.info("job %s: cancelled", job.id)
+                return
+            raise
         except TesseraError as e:
             log.info("job %s: failed: %s (%s)", job.id, e.message, e.code)
             await self._write(self._fail(job.id, model, e))

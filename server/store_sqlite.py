@@ -165,6 +165,19 @@ class SQLiteJobStore:
 
         return await self._run(update)
 
+    async def release(self, job_id: str) -> None:
+        def update(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE jobs SET status = 'pending', attempts = max(0, attempts - 1),"
+                       " pages_done = 0 WHERE id = ? AND status = 'processing'", (job_id,))
+
+        await self._run(update)
+
+    async def count_pending(self) -> int:
+        def select(db: sqlite3.Connection) -> int:
+            return db.execute("SELECT count(*) FROM jobs WHERE status = 'pending'").fetchone()[0]
+
+        return await self._run(select)
+
     async def requeue_unfinished(self) -> int:
         def update(db: sqlite3.Connection) -> int:
             cursor = db.execute("UPDATE jobs SET status = 'pending' WHERE status = 'processing'"
