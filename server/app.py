@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import aiohttp
 from aiohttp import web
 
 from ocr_engine import OCREngine, TesseraError
@@ -16,9 +15,11 @@ from .auth import Authenticator
 from .config import Settings
 from .documents import DocumentSpool
 from .errors import MethodNotAllowed, NotFound, Unavailable, error_body
+from .fetch import client_session
 from .keys import (
     AUTH,
     ENGINE,
+    FETCH_POLICY,
     HTTP,
     LIFECYCLE,
     RUNNER,
@@ -111,7 +112,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _http(app: web.Application) -> AsyncIterator[None]:
-    async with aiohttp.ClientSession() as session:
+    async with client_session(app[FETCH_POLICY]) as session:
         app[HTTP] = session
         yield
 
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> web.Application:
     app[AUTH] = Authenticator(settings.api_keys)
     app[SYNC_SLOTS] = asyncio.Semaphore(settings.sync_slots)
     app[LIFECYCLE] = Lifecycle()
+    app[FETCH_POLICY] = settings.fetch_policy()
     app.cleanup_ctx.extend([_engine, _store, _http, _runner])
     app.add_routes(routes)
     app.add_routes(openapi_routes)

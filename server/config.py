@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from ocr_engine import EngineConfig
 from ocr_engine.recognize import BACKENDS, TESSEROCR
 
+from .fetch import FetchPolicy
+
 MB = 1024 * 1024
 
 
@@ -44,10 +46,12 @@ class Settings(BaseSettings):
     running_jobs: int | None = Field(None, ge=1)
     sync_concurrency: int | None = Field(None, ge=1)
     fetch_timeout: float = Field(60.0, gt=0)
+    fetch_allow: Annotated[list[str], NoDecode] = []
+    file_roots: Annotated[list[str], NoDecode] = []
     cleanup_interval: float = Field(60.0, gt=0)
     log_level: str = "INFO"
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "fetch_allow", "file_roots", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -85,6 +89,9 @@ class Settings(BaseSettings):
     def max_body_bytes(self) -> int:
         # A base64 data URL is 4/3 of the document, plus the JSON around it.
         return self.max_document_bytes * 4 // 3 + MB
+
+    def fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy.from_settings(self.fetch_allow, self.file_roots)
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(

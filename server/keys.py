@@ -13,6 +13,7 @@ from ocr_engine import OCREngine
 from .auth import Authenticator
 from .config import Settings
 from .documents import DocumentSpool
+from .fetch import FetchPolicy
 from .jobs import JobStore
 from .runner import Runner
 
@@ -33,3 +34,4 @@ RUNNER = web.AppKey("runner", Runner)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+FETCH_POLICY = web.AppKey("fetch_policy", FetchPolicy)

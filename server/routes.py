@@ -17,8 +17,9 @@ from ocr_engine.sources import is_data_url
 
 from . import documents
 from .errors import PROVIDER, Cancelled, JobNotFound, QueueFull, error_body
+from .fetch import check_url
 from .jobs import Job, JobStatus, now, rfc3339
-from .keys import AUTH, ENGINE, HTTP, RUNNER, SETTINGS, SPOOL, STORE, SYNC_SLOTS
+from .keys import AUTH, ENGINE, FETCH_POLICY, HTTP, RUNNER, SETTINGS, SPOOL, STORE, SYNC_SLOTS
 from .runner import ocr_response
 from .schema import OCRRequestBody, parse_request
 
@@ -81,6 +82,7 @@ async def ocr(request: web.Request) -> web.Response:
                         "/v1/async/ocr.", retry_after=_SYNC_RETRY_AFTER_S)
     async with slots:
         data = await documents.resolve(body.document.url, session=request.app[HTTP],
+                                       policy=request.app[FETCH_POLICY],
                                        max_bytes=settings.max_document_bytes,
                                        timeout=settings.fetch_timeout,
                                        param=body.document.url_param)
@@ -126,7 +128,7 @@ async def create_job(request: web.Request) -> web.Response:
         # The bytes are on disk; the stored request keeps only a marker of where they came from.
         stored["document"][body.document.type] = "data:stored"
     else:
-        documents.check_url(url, param=body.document.url_param)
+        check_url(url, request.app[FETCH_POLICY], param=body.document.url_param)
     job = Job(id=job_id, owner=owner, status=JobStatus.PENDING, created_at=now(),
               ttl=_ttl(request), document_size=size, webhook=webhook,
               request={"model": body.model, "languages": languages, "body": stored})

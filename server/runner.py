@@ -19,10 +19,10 @@ from ocr_engine import OCREngine, TesseraError
 from ocr_engine.errors import InternalError
 from ocr_engine.sources import is_data_url
 
-from . import documents
 from .config import Settings
 from .documents import DocumentSpool
 from .errors import PROVIDER, REQUEST_TYPE, JobTimeout, error_body
+from .fetch import fetch
 from .jobs import Job, JobStatus, JobStore
 from .schema import OCRRequestBody
 
@@ -62,6 +62,7 @@ class Runner:
         self._spool = spool
         self._settings = settings
         self._http = http
+        self._policy = settings.fetch_policy()
         self._wake = asyncio.Event()
         self._active: dict[str, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
@@ -204,10 +205,11 @@ class Runner:
             if is_data_url(body.document.url):
                 raise InternalError("The job's document is missing from the data directory.")
             # An http(s) document is fetched when its job runs, then kept until the job ends.
-            data = await documents.fetch(body.document.url, session=self._http,
-                                         max_bytes=self._settings.max_document_bytes,
-                                         timeout=self._settings.fetch_timeout,
-                                         param=body.document.url_param)
+            data = await fetch(body.document.url, session=self._http,
+                               policy=self._policy,
+                               max_bytes=self._settings.max_document_bytes,
+                               timeout=self._settings.fetch_timeout,
+                               param=body.document.url_param)
             await self._spool.save(job.id, data)
         return self._spool.path(job.id)
 

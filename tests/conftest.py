@@ -87,6 +87,25 @@ class Server:
                 self.process.wait(10)
         return self.process.returncode
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes the server runs now."""
+        assert self.process is not None
+        children: list[int] = []
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            children += [int(p) for p in (task / "children").read_text().split()]
+        return [pid for pid in children if b"spawn_main" in _cmdline(pid)]
+
+    def busy_worker(self, timeout: float = 60) -> int:
+        """The pid of a worker that is using the CPU (reading a page)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            before = {pid: _cpu_ticks(pid) for pid in self.worker_pids()}
+            time.sleep(0.3)
+            for pid, ticks in before.items():
+                if _cpu_ticks(pid) - ticks >= 10:  # 0.1 s of CPU in 0.3 s
+                    return pid
+        raise AssertionError("no worker became busy")
+
     def client(self, key: str | None = None, timeout: float = 120) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
@@ -100,6 +119,21 @@ class Server:
                 return response
             time.sleep(0.1)
         raise AssertionError(f"job {job_id} did not finish within {timeout} s")
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,243 @@
+"""Faults, cancellation, back-pressure, limits and shutdown, against the running service."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests import corpus
+from tests.conftest import Server, ocr_body
+from tests.test_api import assert_bifrost_error
+
+
+@pytest.fixture(scope="module")
+def scan_page(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A dense scanned page (a couple of seconds of OCR) as a PIL image."""
+    directory = tmp_path_factory.mktemp("scan")
+    source = corpus.dense_pdf(directory / "dense.pdf")
+    import pypdfium2 as pdfium
+
+    return pdfium.PdfDocument(str(source))[0].render(scale=200 / 72, grayscale=True).to_pil()
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory, scan_page: Any) -> bytes:
+    """Page 0 born-digital (milliseconds), page 1 a dense scan (seconds)."""
+    path = tmp_path_factory.mktemp("mixed") / "mixed.pdf"
+    return corpus.scanned_pages_pdf(path, [["Quick page of text"], scan_page]).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory: pytest.TempPathFactory, scan_page: Any) -> bytes:
+    """Three dense scanned pages."""
+    path = tmp_path_factory.mktemp("scans") / "scans.pdf"
+    return corpus.scanned_pages_pdf(path, [scan_page] * 3).read_bytes()
+
+
+def _create(client: httpx.Client, data: bytes, **fields: Any) -> str:
+    response = client.post("/v1/async/ocr", json=ocr_body(data, **fields))
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def _wait_status(client: httpx.Client, job_id: str, status: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while client.get(f"/v1/async/ocr/{job_id}").json()["status"] != status:
+        assert time.monotonic() < deadline, f"job never reached {status}"
+        time.sleep(0.05)
+
+
+# -- a page that hangs or crashes its worker --------------------------------------------------
+
+
+def test_a_hanging_page_is_dropped_with_a_warning(start_server: Any, mixed: bytes) -> None:
+    server = start_server({"TESSERA_PAGE_TIMEOUT": "0.5"})
+    with server.client() as client:
+        body = server.wait_job(client, _create(client, mixed)).json()
+        assert body["status"] == "completed", body
+        result = body["result"]
+        assert [p["index"] for p in result["pages"]] == [0]
+        assert "Quick page of text" in result["pages"][0]["markdown"]
+        [warning] = result["warnings"]
+        assert warning["page"] == 1 and warning["code"] == "page_timeout"
+        assert "per-page timeout of 0.5 s" in warning["message"]
+        assert result["usage_info"]["pages_processed"] == 1
+
+        # When no page can be read, the job fails with the reason.
+        only_slow = server.wait_job(client, _create(client, mixed, pages=[1])).json()
+        assert only_slow["status"] == "failed" and only_slow["status_code"] == 422
+        assert only_slow["error"]["error"]["code"] == "page_timeout"
+        # The workers were replaced: the service still reads documents.
+        assert client.post("/v1/ocr", json=ocr_body(mixed, pages=[0])).status_code == 200
+        assert len(server.worker_pids()) == 2
+
+
+def test_a_page_that_crashes_its_worker_twice_is_dropped(start_server: Any, mixed: bytes
+                                                         ) -> None:
+    server = start_server()
+    with server.client() as client:
+        job_id = _create(client, mixed)
+        killed = set()
+        for _ in range(2):  # the page is tried twice, each time on a fresh worker
+            pid = server.busy_worker()
+            assert pid not in killed
+            os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        body = server.wait_job(client, job_id).json()
+        assert body["status"] == "completed", body
+        assert [p["index"] for p in body["result"]["pages"]] == [0]
+        [warning] = body["result"]["warnings"]
+        assert warning == {"page": 1, "code": "worker_crashed", "message": warning["message"]}
+        assert "crashed twice" in warning["message"]
+        deadline = time.monotonic() + 30
+        while len(server.worker_pids()) != 2 or killed & set(server.worker_pids()):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+def test_a_job_past_its_deadline_fails(start_server: Any, scans: bytes) -> None:
+    server = start_server({"TESSERA_JOB_TIMEOUT": "1"})
+    with server.client() as client:
+        body = server.wait_job(client, _create(client, scans)).json()
+    assert body["status"] == "failed" and body["status_code"] == 422
+    assert body["error"]["error"]["code"] == "job_timeout"
+    assert "limit of 1 s" in body["error"]["error"]["message"]
+
+
+# -- cancellation -------------------------------------------------------------------------------
+
+
+def test_cancel_a_running_job_frees_its_workers(start_server: Any, scans: bytes,
+                                                mixed: bytes) -> None:
+    server = start_server()
+    with server.client() as client:
+        job_id = _create(client, scans)
+        _wait_status(client, job_id, "processing")
+        busy = server.busy_worker()
+        response = client.delete(f"/v1/async/ocr/{job_id}")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "failed" and body["status_code"] == 499
+        assert body["error"]["error"]["code"] == "cancelled"
+        assert "completed_at" in body and "result" not in body
+        # The worker on the job is replaced at once rather than finishing the page.
+        deadline = time.monotonic() + 10
+        while busy in server.worker_pids():
+            assert time.monotonic() < deadline, "the busy worker was not stopped"
+            time.sleep(0.05)
+        # Idempotent, and the job stays cancelled.
+        assert client.delete(f"/v1/async/ocr/{job_id}").json() == body
+        time.sleep(1)
+        assert client.get(f"/v1/async/ocr/{job_id}").json() == body
+        assert not (server.data_dir / "documents" / job_id).exists()
+        assert client.post("/v1/ocr", json=ocr_body(mixed, pages=[0])).status_code == 200
+
+
+def test_cancel_a_pending_job_and_a_finished_one(start_server: Any, scans: bytes,
+                                                 mixed: bytes) -> None:
+    server = start_server({"TESSERA_RUNNING_JOBS": "1"}, workers=1)
+    with server.client() as client:
+        running = _create(client, scans)
+        pending = _create(client, scans)
+        _wait_status(client, running, "processing")
+        assert client.get(f"/v1/async/ocr/{pending}").json()["status"] == "pending"
+        cancelled = client.delete(f"/v1/async/ocr/{pending}").json()
+        assert cancelled["status"] == "failed" and cancelled["status_code"] == 499
+        client.delete(f"/v1/async/ocr/{running}")
+        done = _create(client, mixed, pages=[0])
+        finished = server.wait_job(client, done).json()
+        assert finished["status"] == "completed"
+        assert client.delete(f"/v1/async/ocr/{done}").json() == finished
+        assert_bifrost_error(client.delete("/v1/async/ocr/no-such-job"), 404)
+
+
+def test_cancel_is_owner_scoped(start_server: Any, scans: bytes) -> None:
+    server = start_server({"TESSERA_API_KEYS": "alpha,beta"}, workers=1)
+    with server.client("alpha") as alpha, server.client("beta") as beta:
+        job_id = _create(alpha, scans)
+        assert_bifrost_error(beta.delete(f"/v1/async/ocr/{job_id}"), 404)
+        assert alpha.get(f"/v1/async/ocr/{job_id}").json()["status"] != "failed"
+        assert alpha.delete(f"/v1/async/ocr/{job_id}").json()["status_code"] == 499
+
+
+# -- back-pressure ------------------------------------------------------------------------------
+
+
+def test_a_full_queue_answers_429_and_polls_say_when_to_retry(start_server: Any,
+                                                              scans: bytes) -> None:
+    server = start_server({"TESSERA_RUNNING_JOBS": "1", "TESSERA_MAX_QUEUED_JOBS": "1"},
+                          workers=1)
+    with server.client() as client:
+        running = _create(client, scans)
+        _wait_status(client, running, "processing")
+        poll = client.get(f"/v1/async/ocr/{running}")
+        assert poll.status_code == 202 and int(poll.headers["Retry-After"]) >= 1
+        assert poll.json()["pages_total"] == 3
+        waiting = _create(client, scans)
+        full = client.post("/v1/async/ocr", json=ocr_body(scans))
+        body = assert_bifrost_error(full, 429, contains="already waiting")
+        assert body["error"]["type"] == "rate_limit_error"
+        assert int(full.headers["Retry-After"]) > 0
+        for job_id in (waiting, running):
+            client.delete(f"/v1/async/ocr/{job_id}")
+        assert client.post("/v1/async/ocr", json=ocr_body(scans)).status_code == 202
+
+
+# -- shutdown -----------------------------------------------------------------------------------
+
+
+def test_sigterm_refuses_new_work_and_lets_running_jobs_finish(start_server: Any,
+                                                               mixed: bytes) -> None:
+    server = start_server({"TESSERA_SHUTDOWN_GRACE": "60"}, workers=1)
+    with server.client() as client:
+        job_id = _create(client, mixed)
+        _wait_status(client, job_id, "processing")
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        refused = client.post("/v1/async/ocr", json=ocr_body(mixed))
+        body = assert_bifrost_error(refused, 503, contains="shutting down")
+        assert int(refused.headers["Retry-After"]) > 0
+        # Polls still answer while the running job winds down.
+        assert client.get(f"/v1/async/ocr/{job_id}").status_code in (200, 202)
+        assert body["error"]["type"] == "server_error"
+    assert server.stop() == 0
+    restarted = Server(server.data_dir, server.extra_env, workers=1).start()
+    try:
+        with restarted.client() as client:
+            done = client.get(f"/v1/async/ocr/{job_id}").json()
+        assert done["status"] == "completed", done  # finished before the process exited
+        assert "left pending" not in server.log()
+    finally:
+        restarted.stop(signal.SIGKILL)
+
+
+def test_sigterm_after_the_grace_period_leaves_jobs_pending(start_server: Any,
+                                                            scans: bytes) -> None:
+    server = start_server({"TESSERA_SHUTDOWN_GRACE": "0"}, workers=1)
+    with server.client() as client:
+        job_id = _create(client, scans)
+        _wait_status(client, job_id, "processing")
+    assert server.stop() == 0
+    assert "left pending" in server.log()
+    restarted = Server(server.data_dir, server.extra_env, workers=1).start()
+    try:
+        with restarted.client() as client:
+            body = restarted.wait_job(client, job_id, timeout=180).json()
+        assert body["status"] == "completed" and len(body["result"]["pages"]) == 3
+    finally:
+        restarted.stop(signal.SIGKILL)
+
+
+def test_limits_are_settings(start_server: Any, tmp_path: Path) -> None:
+    server = start_server({"TESSERA_MAX_IMAGE_PIXELS": "1000000"}, workers=1)
+    big = corpus.image_bytes(corpus.text_image(["too many pixels"]).resize((1500, 1000)))
+    with server.client() as client:
+        response = client.post("/v1/ocr", json=ocr_body(big))
+    assert_bifrost_error(response, 422, contains="more pixels than the limit of 1000000")
