@@ -1,8 +1,10 @@
-"""Tessera against the plain `tesseract` CLI: dense-PDF throughput and small-image latency.
+"""Tessera against the plain `tesseract` CLI: dense-PDF throughput and small-image latency;
+then Tessera's peak memory on a long scanned PDF and on one a tenth as long.
 
-`make bench` runs it at full size; `python -m tests.benchmark --pages 2 --repeats 3` is a quick
-look. The Markdown table goes to stdout, progress to stderr. Each Tessera column is a real
-`tessera serve` subprocess on a free port with a fresh data directory, spoken to over HTTP.
+`make bench` runs it at full size; `python -m tests.benchmark --pages 2 --repeats 3
+--memory-pages 30` is a quick look. The Markdown tables go to stdout, progress to stderr. Each
+Tessera run is a real `tessera serve` subprocess on a free port with a fresh data directory,
+spoken to over HTTP.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +30,7 @@ from typing import Any
 
 import httpx
 import tesserocr
+from PIL import Image, features
 
 from tests import corpus
 
@@ -43,6 +47,13 @@ JOB_TIMEOUT_PER_PAGE_S = 120.0
 THROUGHPUT_TARGET = 0.95  # Tessera pages/s >= this x the CLI's
 LATENCY_TARGET = 1 / 3  # Tessera small-image p50 <= this x one CLI call
 JSON_HEADERS = {"Content-Type": "application/json"}
+MEMORY_BACKEND = "tesserocr"
+MEMORY_DISTINCT_PAGES = 8  # rendered once, then repeated: building 300 pages stays quick
+MEMORY_SHORT_FRACTION = 10  # the short document has 1/10 of the long one's pages
+MEMORY_SAMPLE_S = 0.2
+MEMORY_TARGET_MB = 1536  # 1.5 GB: the whole process tree's peak on the long document
+MEMORY_GROWTH_TARGET = 0.20  # the long document's peak within 20 % of the short one's
+MB = 1024 * 1024
 # The CLI's fastest setting with processes running in parallel: its OpenMP threads would only
 # fight each other over the cores.
 CLI_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
@@ -69,6 +80,22 @@ class Column:
     name: str
     pdf_seconds: float | None = None
     small_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MemoryRun:
+    """What one Tessera server used while it read one document through the async API."""
+
+    pages: int
+    document_bytes: int
+    seconds: float
+    peak_total: int  # bytes: the largest sum of RSS over the server's process tree
+    server_peak: int  # bytes: the server process's own high-water mark
+    worker_peak: int  # bytes: the largest high-water mark among its descendants
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.seconds
 
 
 # --- the machine ---------------------------------------------------------------------------
@@ -127,6 +154,39 @@ def prepare_inputs(workdir: Path, pages: int) -> Inputs:
     return Inputs(scan, pngs, small, image.size)
 
 
+def prepare_memory_pdfs(workdir: Path, page_counts: Sequence[int]) -> dict[int, Path]:
+    """Bilevel image-only PDFs of each of `page_counts` pages, from the same rendered pages."""
+    directory = workdir / "memory-inputs"
+    shutil.rmtree(directory, ignore_errors=True)
+    (directory / "pages").mkdir(parents=True)
+    dense = corpus.dense_pdf(directory / "dense.pdf", min_pages=MEMORY_DISTINCT_PAGES)
+    pngs = corpus.render_pages(dense, directory / "pages")[:MEMORY_DISTINCT_PAGES]
+    pages = []
+    for png in pngs:
+        with Image.open(png) as page:
+            pages.append(page.copy())
+    return {count: bilevel_pdf(pages, directory / f"scan-{count}.pdf", count=count)
+            for count in sorted(set(page_counts))}
+
+
+def bilevel_pdf(pages: Sequence[Image.Image], path: Path, *, count: int,
+                dpi: int = 300) -> Path:
+    """A scan-like PDF of `count` pages, cycling through `pages`, each stored bilevel."""
+    # Pillow stores mode "1" pages as CCITT G4 (tens of KB for a page of text) only when it
+    # has libtiff; without it they would be JPEGs, and 300 pages would pass the 50 MB limit.
+    if not features.check("libtiff"):
+        raise BenchmarkFailed("Pillow was built without libtiff, so it cannot store bilevel "
+                              "pages as CCITT G4; install a Pillow wheel that has it")
+    # A plain threshold: dithering would speckle the letters' edges and swell the G4 streams.
+    bilevel = [p if p.mode == "1" else p.convert("1", dither=Image.Dither.NONE) for p in pages]
+    # Pillow writes each page's image anew even where the same image repeats: like a real scan,
+    # the document shares nothing between pages that could flatter the memory it takes.
+    sequence = [bilevel[i % len(bilevel)] for i in range(count)]
+    sequence[0].save(path, format="PDF", save_all=True, append_images=sequence[1:],
+                     resolution=dpi)
+    return path
+
+
 # --- the plain tesseract CLI ---------------------------------------------------------------
 
 
@@ -169,10 +229,18 @@ def cli_small_ms(png: Path, repeats: int) -> list[float]:
 @contextmanager
 def tessera_server(backend: str, workdir: Path) -> Iterator[httpx.Client]:
     """A fresh `tessera serve` on a free port and a client for it; stopped on the way out."""
-    data_dir = workdir / f"data-{backend}"
+    with tessera_process(backend, workdir, name=backend) as (client, _):
+        yield client
+
+
+@contextmanager
+def tessera_process(backend: str, workdir: Path, *, name: str
+                    ) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
+    """As `tessera_server`, also yielding the server's process; `name` labels its files."""
+    data_dir = workdir / f"data-{name}"
     shutil.rmtree(data_dir, ignore_errors=True)
     port = free_port()
-    log_path = workdir / f"server-{backend}.log"
+    log_path = workdir / f"server-{name}.log"
     command = [str(tessera_command()), "serve", "--host", "127.0.0.1", "--port", str(port),
                "--data-dir", str(data_dir), "--workers", str(PARALLEL), "--backend", backend]
     log.info("starting Tessera (%s) on port %d; its log: %s", backend, port, log_path)
@@ -183,7 +251,7 @@ def tessera_server(backend: str, workdir: Path) -> Iterator[httpx.Client]:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=HTTP_TIMEOUT_S,
                           trust_env=False) as client:
             wait_healthy(client, process, backend, log_path)
-            yield client
+            yield client, process
     finally:
         stop(process)
 
@@ -317,6 +385,109 @@ def tessera_small_ms(client: httpx.Client, png: Path, repeats: int) -> list[floa
     for _ in range(WARMUP_REQUESTS):
         one()
     return timed(repeats, one)
+
+
+# --- memory --------------------------------------------------------------------------------
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process descended from it, found through /proc/<pid>/stat."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone since the listing
+        # The command name, in parentheses, may hold spaces and ')'; the fields after the last
+        # ')' are fixed: state, then the parent's pid.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        tree.append(pid)
+        frontier.extend(children.get(pid, ()))
+    return tree
+
+
+def resident_bytes(pid: int) -> tuple[int, int] | None:
+    """The process's RSS now and its peak RSS so far (VmRSS, VmHWM), or None if it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    if "VmRSS" not in fields or "VmHWM" not in fields:
+        return None  # a zombie: no memory left to count
+    return (int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024)
+
+
+class MemorySampler:
+    """A thread summing the RSS of a process and all its descendants every MEMORY_SAMPLE_S."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.peak_total = 0
+        self.peaks: dict[int, int] = {}  # pid: the highest VmHWM seen
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="memory-sampler", daemon=True)
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._error is not None:
+            raise BenchmarkFailed(f"sampling memory failed: {self._error!r}") from self._error
+        self.sample()  # the state the job ended in, after the last poll
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self.sample()
+                self._stop.wait(MEMORY_SAMPLE_S)
+        except BaseException as e:  # re-raised in the main thread: a dead sampler reads as 0
+            self._error = e
+
+    def sample(self) -> None:
+        """Add one reading of the whole tree."""
+        total = 0
+        for pid in process_tree(self.root):
+            reading = resident_bytes(pid)
+            if reading is None:
+                continue
+            rss, hwm = reading
+            total += rss
+            self.peaks[pid] = max(self.peaks.get(pid, 0), hwm)
+        self.peak_total = max(self.peak_total, total)
+
+    @property
+    def root_peak(self) -> int:
+        return self.peaks.get(self.root, 0)
+
+    @property
+    def descendant_peak(self) -> int:
+        return max((peak for pid, peak in self.peaks.items() if pid != self.root), default=0)
+
+
+def measure_memory(pdf: Path, pages: int, workdir: Path) -> MemoryRun:
+    """Peak memory of a fresh Tessera server while it reads `pdf` through /v1/async/ocr."""
+    name = f"memory-{pages}"
+    size = pdf.stat().st_size
+    with tessera_process(MEMORY_BACKEND, workdir, name=name) as (client, process):
+        log.info("Tessera (%s): %d-page PDF (%.1f MB) through /v1/async/ocr, sampling memory",
+                 MEMORY_BACKEND, pages, size / MB)
+        with MemorySampler(process.pid) as sampler:
+            seconds = tessera_pdf_seconds(client, pdf, pages)
+    if not sampler.descendant_peak:
+        raise BenchmarkFailed(f"no worker process of Tessera (pid {process.pid}) was seen")
+    return MemoryRun(pages, size, seconds, sampler.peak_total, sampler.root_peak,
+                     sampler.descendant_peak)
 
 
 # --- measuring and reporting ---------------------------------------------------------------
@@ -464,10 +635,66 @@ def footnotes(inputs: Inputs) -> list[str]:
     return notes
 
 
-def report(machine: str, inputs: Inputs, repeats: int, table: Table) -> str:
-    """The Markdown report: machine line, table, footnotes and the verdict on the targets."""
+def report(machine: str, inputs: Inputs, repeats: int, table: Table,
+           memory: tuple[MemoryRun, MemoryRun] | None) -> str:
+    """The Markdown report: machine line, tables, footnotes and the verdicts on the targets."""
     lines = markdown_table(table.headers(), table.rows(repeats))
-    return "\n".join([machine, "", *lines, "", *footnotes(inputs), "", table.verdict(), ""])
+    notes = footnotes(inputs)
+    sections = [machine, "", *lines, "", *notes, "", table.verdict(), ""]
+    if memory is not None:
+        sections += [*memory_report(*memory, first_note=len(notes) + 1), ""]
+    return "\n".join(sections)
+
+
+def memory_report(short: MemoryRun, long: MemoryRun, *, first_note: int) -> list[str]:
+    """The memory table, its footnotes and the verdict on the memory targets."""
+    headers = ["pages", "peak total MB", "server process MB", "largest worker MB",
+               "wall time s", "pages/s"]
+    rows = [[str(r.pages), f"{r.peak_total / MB:.0f}", f"{r.server_peak / MB:.0f}",
+             f"{r.worker_peak / MB:.0f}", f"{r.seconds:.1f}", f"{r.pages_per_second:.2f}"]
+            for r in (short, long)]
+    title = (f"**Peak memory**: Tessera ({MEMORY_BACKEND}), {PARALLEL} workers, an image-only "
+             "PDF through /v1/async/ocr; the server and all its workers, summed.")
+    return [title, "", *markdown_table(headers, rows), "",
+            *memory_footnotes(short, long, first_note), "", *memory_verdict(short, long)]
+
+
+def memory_footnotes(short: MemoryRun, long: MemoryRun, first: int) -> list[str]:
+    """How the memory was measured, and why its sum overstates."""
+    notes = [
+        f"Memory: a fresh `tessera serve --workers {PARALLEL} --backend {MEMORY_BACKEND}` per "
+        "document; the document goes as a base64 data URL to POST /v1/async/ocr, polled every "
+        f"{POLL_INTERVAL_S:g} s until completed; wall time from the upload to that poll. The "
+        f"documents cycle through the first {MEMORY_DISTINCT_PAGES} pages of the GPL in 10 pt, "
+        "rendered at 300 dpi, bilevel, each page stored by Pillow as CCITT G4: "
+        f"{short.pages} pages {short.document_bytes} bytes, "
+        f"{long.pages} pages {long.document_bytes} bytes.",
+        "Memory is RSS (resident set size), not VSZ (virtual size, which counts address space "
+        "never touched). Peak total: the largest sum, over samples every "
+        f"{MEMORY_SAMPLE_S:g} s, of the VmRSS of the server process and every process "
+        "descended from it (the workers and multiprocessing's resource tracker), read from "
+        "/proc; a spike shorter than that interval can be missed. Server process and largest "
+        "worker: each process's own high-water mark (VmHWM), start-up included; the largest "
+        "worker is the largest descendant.",
+        "Linux counts a shared page (the Python and Tesseract libraries, any file mapped by "
+        "several processes) in the RSS of every process that maps it, so the sum overstates "
+        "what the processes occupy together. MB = 2^20 bytes.",
+    ]
+    return [f"[{first + i}] {note}" for i, note in enumerate(notes)]
+
+
+def memory_verdict(short: MemoryRun, long: MemoryRun) -> list[str]:
+    """One line per memory target: met or NOT met, with the numbers."""
+    total_met = long.peak_total < MEMORY_TARGET_MB * MB
+    growth = long.peak_total / short.peak_total - 1
+    growth_met = abs(growth) <= MEMORY_GROWTH_TARGET
+    return [
+        f"- **Memory target**: peak total on {long.pages} pages < {MEMORY_TARGET_MB} MB "
+        f"(1.5 GB): {long.peak_total / MB:.0f} MB, {'met' if total_met else 'NOT met'}.",
+        f"- **Memory target**: {long.pages}-page peak within {MEMORY_GROWTH_TARGET:.0%} of the "
+        f"{short.pages}-page one: {growth:+.1%} ({long.peak_total / MB:.0f} vs "
+        f"{short.peak_total / MB:.0f} MB), {'met' if growth_met else 'NOT met'}.",
+    ]
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -491,7 +718,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="scratch directory (default ./bench-data)")
     parser.add_argument("--skip-pytesseract", action="store_true",
                         help="leave out the Tessera server with the pytesseract backend")
-    return parser.parse_args(argv)
+    parser.add_argument("--memory-pages", type=_positive, default=300,
+                        help="pages of the long PDF whose peak memory is measured; the short "
+                             "one has a tenth of them (default 300, against 30)")
+    parser.add_argument("--skip-memory", action="store_true",
+                        help="leave out the peak-memory runs")
+    args = parser.parse_args(argv)
+    if args.memory_pages < MEMORY_SHORT_FRACTION:
+        parser.error(f"--memory-pages must be at least {MEMORY_SHORT_FRACTION}, so the short "
+                     "document has a page")
+    return args
 
 
 def _positive(text: str) -> int:
@@ -514,7 +750,18 @@ def run(args: argparse.Namespace) -> str:
     pytesseract = (None if args.skip_pytesseract
                    else measure_tessera("pytesseract", inputs, workdir, args.repeats))
     table = Table(args.pages, cli, tessera, pytesseract)
-    return report(machine, inputs, args.repeats, table)
+    memory = None if args.skip_memory else measure_memory_runs(workdir, args.memory_pages)
+    return report(machine, inputs, args.repeats, table, memory)
+
+
+def measure_memory_runs(workdir: Path, pages: int) -> tuple[MemoryRun, MemoryRun]:
+    """Peak memory on a `pages`-page PDF and on one with a tenth of its pages."""
+    short_pages = pages // MEMORY_SHORT_FRACTION
+    log.info("building %d- and %d-page bilevel PDFs in %s", short_pages, pages, workdir)
+    pdfs = prepare_memory_pdfs(workdir, (short_pages, pages))
+    short = measure_memory(pdfs[short_pages], short_pages, workdir)
+    long = measure_memory(pdfs[pages], pages, workdir)
+    return short, long
 
 
 def main(argv: Sequence[str] | None = None) -> None:
