@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import shutil
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -318,57 +315,6 @@ def test_unknown_webhook_endpoint_is_400(server: Server, client: httpx.Client,
                            headers={"x-bf-async-webhook": "nowhere"})
     assert_bifrost_error(response, 400, param="x-bf-async-webhook", contains="nowhere")
     assert _job_count(server) == before
-
-
-# -- documents by URL ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def remote(hello_png: bytes) -> Iterator[str]:
-    """A local HTTP server standing in for the host a document URL points at."""
-    files = {"/scan.png": hello_png}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/moved":
-                self.send_response(302)
-                self.send_header("Location", "/scan.png")
-                self.end_headers()
-                return
-            data = files.get(self.path)
-            self.send_response(200 if data else 404)
-            self.send_header("Content-Length", str(len(data or b"")))
-            self.end_headers()
-            self.wfile.write(data or b"")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-def _url_body(url: str) -> dict[str, Any]:
-    return {"model": "tesseract", "document": {"type": "image_url", "image_url": url}}
-
-
-def test_http_documents(server: Server, client: httpx.Client, remote: str) -> None:
-    sync = client.post("/v1/ocr", json=_url_body(f"{remote}/moved"))
-    assert "Hello Tessera world" in sync.json()["pages"][0]["markdown"]
-    job_id = client.post("/v1/async/ocr", json=_url_body(f"{remote}/scan.png")).json()["id"]
-    assert "Hello" in server.wait_job(client, job_id).json()["result"]["pages"][0]["markdown"]
-
-
-def test_http_document_that_is_not_there(server: Server, client: httpx.Client,
-                                         remote: str) -> None:
-    assert_bifrost_error(client.post("/v1/ocr", json=_url_body(f"{remote}/missing.png")), 400,
-                         param="document.image_url", contains="HTTP 404")
-    job_id = client.post("/v1/async/ocr", json=_url_body(f"{remote}/missing.png")).json()["id"]
-    body = server.wait_job(client, job_id).json()
-    assert body["status"] == "failed" and body["status_code"] == 400
-    assert body["error"]["error"]["code"] == "document_fetch_failed"
 
 
 # -- limits -------------------------------------------------------------------------------------
