@@ -259,6 +259,7 @@ def _job_paths() -> dict[str, Any]:
         _responses({200: ("The finished job: completed or failed.", ref("JobFinished")),
                     202: ("The job, still pending or processing.", ref("JobRunning"))},
                    401, 404, 500, 503))
+    poll["responses"]["202"]["headers"] = _retry_after(required=False)
     cancel = _operation(
         "cancelAsyncJob", "Cancel a job; a finished job is answered as it is.", "async",
         _responses({200: ("The job: failed with a cancelled error, or as it had finished.",
