@@ -34,6 +34,7 @@ class EngineConfig:
     max_page_pixels: int = 60_000_000
     max_image_pixels: int = 180_000_000
     page_timeout: float = 180.0
+    worker_memory_mb: int = 0
     tessdata_dir: Path | None = None
     models_dir: Path | None = None
     work_dir: Path = Path("./data")
@@ -51,6 +52,7 @@ class OCREngine:
             WorkerConfig(backend=config.backend, tessdata=str(self.tessdata),
                          warm_languages=config.languages,
                          max_image_pixels=config.max_image_pixels,
+                         memory_limit_mb=config.worker_memory_mb,
                          log_level=logging.getLogger().getEffectiveLevel()),
             size=config.workers)
 

@@ -30,14 +30,21 @@ def _open(path: str) -> Image.Image:
     except UnidentifiedImageError as e:
         raise UnsupportedDocument("The image format is not supported or the file is damaged.",
                                   param="document") from e
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise UnprocessableDocument(f"The image cannot be decoded: {e}.",
+                                    param="document") from e
 
 
 def frame_count(path: str) -> int:
     """How many pages an image file holds."""
     with _open(path) as image:
-        if image.format in _PAGED_FORMATS:
+        if image.format not in _PAGED_FORMATS:
+            return 1
+        try:
             return int(getattr(image, "n_frames", 1))
-        return 1
+        except (OSError, ValueError, SyntaxError, EOFError) as e:
+            raise UnprocessableDocument(f"The image's pages cannot be counted: {e}.",
+                                        param="document") from e
 
 
 def load_frame(path: str, index: int) -> tuple[Image.Image, int | None]:

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 from collections import deque
 from collections.abc import Hashable
@@ -45,6 +46,7 @@ class WorkerConfig:
     tessdata: str
     warm_languages: str
     max_image_pixels: int
+    memory_limit_mb: int = 0  # address space per worker; 0 means no limit
     log_level: int = logging.INFO
 
 
@@ -55,6 +57,11 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     logging.basicConfig(level=config.log_level,
                         format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s")
     images.set_pixel_limit(config.max_image_pixels)
+    if config.memory_limit_mb:
+        # A page that needs more fails (MemoryError, or the worker dies and is replaced)
+        # instead of pushing the machine into swap or the kernel's OOM killer.
+        limit = config.memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     recognizer = make_recognizer(config.backend, config.tessdata)
     try:
         recognizer.warm(config.warm_languages)
@@ -77,6 +84,9 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
             reply: tuple[Any, ...] = ("ok", run_task(task, recognizer))
         except TesseraError as e:
             reply = ("error", type(e).__name__, e.message, e.param)
+        except MemoryError:
+            reply = ("error", "PageFailed", f"{_describe(task).capitalize()} needs more memory "
+                     "than a worker may use.", "document")
         except Exception as e:
             log.exception("task %r failed", task)
             reply = ("error", "InternalError", f"Recognition failed: {type(e).__name__}.", None)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from .errors import InternalError, PageTimeout
+from .errors import InternalError, PageFailed, PageTimeout
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,10 @@ class TesserocrRecognizer:
                 api.SetSourceResolution(dpi)
             api.Recognize()
             return api.GetTSVText(0) or ""
+        except RuntimeError as e:
+            # Tesseract's allocation failures surface here ("No image set?") under a memory cap.
+            raise PageFailed(f"Tesseract could not read the page ({e}); it may need more "
+                             "memory than a worker may use.", param="document") from e
         finally:
             api.Clear()
 

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(180_000_000, ge=1_000_000)
     page_timeout: float = Field(180.0, gt=0)
     job_timeout: float = Field(3600.0, gt=0)
+    worker_memory_mb: int = Field(4096, ge=0)
     max_queued_jobs: int = Field(1000, ge=1)
     shutdown_grace: float = Field(30.0, ge=0)
     result_ttl: int = Field(3600, ge=0)
@@ -98,4 +99,5 @@ class Settings(BaseSettings):
             workers=self.workers, backend=self.backend, languages=self.languages, dpi=self.dpi,
             max_pages=self.max_pages, max_page_pixels=self.max_page_pixels,
             max_image_pixels=self.max_image_pixels, page_timeout=self.page_timeout,
+            worker_memory_mb=self.worker_memory_mb,
             tessdata_dir=self.tessdata_dir, models_dir=self.models_dir, work_dir=self.data_dir)

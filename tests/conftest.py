@@ -99,7 +99,8 @@ class Server:
         """The pid of a worker that is using the CPU (reading a page)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            before = {pid: _cpu_ticks(pid) for pid in self.worker_pids()}
+            # A worker still starting up also burns CPU; only settled ones count.
+            before = {pid: _cpu_ticks(pid) for pid in self.worker_pids() if _age(pid) > 3}
             time.sleep(0.3)
             for pid, ticks in before.items():
                 if _cpu_ticks(pid) - ticks >= 10:  # 0.1 s of CPU in 0.3 s
@@ -126,6 +127,16 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def _age(pid: int) -> float:
+    """Seconds since the process started."""
+    try:
+        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except OSError:
+        return 0.0
+    return uptime - started / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_ticks(pid: int) -> int:

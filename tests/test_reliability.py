@@ -81,6 +81,7 @@ def test_a_hanging_page_is_dropped_with_a_warning(start_server: Any, mixed: byte
 def test_a_page_that_crashes_its_worker_twice_is_dropped(start_server: Any, mixed: bytes
                                                          ) -> None:
     server = start_server()
+    time.sleep(3.5)  # let the workers settle, so busy_worker() can tell work from start-up
     with server.client() as client:
         job_id = _create(client, mixed)
         killed = set()
@@ -241,3 +242,24 @@ def test_limits_are_settings(start_server: Any, tmp_path: Path) -> None:
     with server.client() as client:
         response = client.post("/v1/ocr", json=ocr_body(big))
     assert_bifrost_error(response, 422, contains="more pixels than the limit of 1000000")
+
+
+def test_a_page_past_the_worker_memory_limit_fails_alone(start_server: Any, mixed: bytes,
+                                                         tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    # A 24 x 24 inch page renders to 52 million pixels: more than 400 MB of work for Tesseract.
+    poster = tmp_path / "poster.pdf"
+    pdf = canvas.Canvas(str(poster), pagesize=(24 * 72, 24 * 72))
+    pdf.setFont("Helvetica", 40)
+    for row in range(40):
+        pdf.drawString(72, 72 + row * 40, "a poster full of words " * 4)
+    pdf.save()
+    server = start_server({"TESSERA_WORKER_MEMORY_MB": "400"}, workers=1)
+    with server.client() as client:
+        response = client.post("/v1/ocr", json=ocr_body(poster.read_bytes(), ocr_mode="force"))
+        assert_bifrost_error(response, 422)
+        assert response.json()["error"]["code"] in ("worker_crashed", "page_failed",
+                                                    "unprocessable_document"), response.text
+        # The service and its worker are fine for ordinary pages.
+        assert client.post("/v1/ocr", json=ocr_body(mixed, pages=[0])).status_code == 200
