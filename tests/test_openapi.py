@@ -207,6 +207,26 @@ def test_fuzz(server: Server, api_schema: BaseSchema, method: str, path: str) ->
         run()
 
 
+PUBLIC = {("GET", "/health"), ("GET", "/openapi.json")}
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_fuzz_without_a_valid_key(keyed: Server, method: str, path: str) -> None:
+    operation = schemathesis.openapi.from_url(f"{keyed.url}/openapi.json")[path][method]
+    session = requests.Session()
+
+    @_budget(MAX_EXAMPLES // 2)
+    @given(case=_cases(operation))
+    def run(case: Case) -> None:
+        response = case.call_and_validate(base_url=keyed.url, session=session, checks=CHECKS,
+                                          timeout=60)
+        if (method, path) not in PUBLIC:
+            assert response.status_code == 401, "answered without a valid key"
+
+    with session:
+        run()
+
+
 # -- fuzzing the documents --------------------------------------------------------------------
 
 # Magic numbers of the formats Tessera sniffs, so random tails reach each decoder.
