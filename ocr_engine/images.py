@@ -6,7 +6,7 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import UnprocessableDocument, UnsupportedDocument
+from .errors import UnprocessableDocument
 
 # A frame per page only where the format means pages by it; GIF and WebP frames are animation.
 _PAGED_FORMATS = {"TIFF"}
@@ -28,8 +28,9 @@ def _open(path: str) -> Image.Image:
             f"The image has more pixels than the limit of {Image.MAX_IMAGE_PIXELS}.",
             param="document") from e
     except UnidentifiedImageError as e:
-        raise UnsupportedDocument("The image format is not supported or the file is damaged.",
-                                  param="document") from e
+        # Its first bytes named a supported format, so the file is damaged, not foreign.
+        raise UnprocessableDocument("The image is damaged: its format cannot be read past "
+                                    "its header.", param="document") from e
     except (OSError, ValueError, SyntaxError, EOFError) as e:
         raise UnprocessableDocument(f"The image cannot be decoded: {e}.",
                                     param="document") from e
