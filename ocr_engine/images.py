@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -11,6 +12,9 @@ from .errors import UnprocessableDocument
 # A frame per page only where the format means pages by it; GIF and WebP frames are animation.
 _PAGED_FORMATS = {"TIFF"}
 _PLAUSIBLE_DPI = range(50, 2401)
+# What Pillow's decoders raise on malformed files: a hostile file can reach any of them.
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError,
+                  AttributeError, ZeroDivisionError, struct.error)
 
 
 def set_pixel_limit(max_pixels: int) -> None:
@@ -31,7 +35,7 @@ def _open(path: str) -> Image.Image:
         # Its first bytes named a supported format, so the file is damaged, not foreign.
         raise UnprocessableDocument("The image is damaged: its format cannot be read past "
                                     "its header.", param="document") from e
-    except (OSError, ValueError, SyntaxError, EOFError) as e:
+    except _DECODE_ERRORS as e:
         raise UnprocessableDocument(f"The image cannot be decoded: {e}.",
                                     param="document") from e
 
@@ -43,7 +47,7 @@ def frame_count(path: str) -> int:
             return 1
         try:
             return int(getattr(image, "n_frames", 1))
-        except (OSError, ValueError, SyntaxError, EOFError) as e:
+        except _DECODE_ERRORS as e:
             raise UnprocessableDocument(f"The image's pages cannot be counted: {e}.",
                                         param="document") from e
 
@@ -61,7 +65,7 @@ def load_frame(path: str, index: int) -> tuple[Image.Image, int | None]:
             raise UnprocessableDocument(
                 f"The image has more pixels than the limit of {Image.MAX_IMAGE_PIXELS}.",
                 param="document") from e
-        except (OSError, EOFError, ValueError, SyntaxError) as e:
+        except _DECODE_ERRORS as e:
             raise UnprocessableDocument(f"The image cannot be decoded: {e}.",
                                         param="document") from e
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 from PIL import Image
 
-from .errors import UnprocessableDocument
+from .errors import InvalidRequest, UnprocessableDocument
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ POPPLER = "poppler"
 
 _POINTS_PER_INCH = 72
 _POPPLER_TIMEOUT_S = 120
+_MIN_DPI = 20
+_EMPTY_SCAN_BYTES = 1024 * 1024
 
 # One open document per worker: consecutive pages of a job usually land on the same worker,
 # and reopening a large PDF per page re-parses its cross-reference table every time.
@@ -71,8 +74,18 @@ def _poppler_page_count(path: str) -> int:
         raise UnprocessableDocument("PDFium cannot read this PDF and poppler is not installed.",
                                     param="document") from e
     except Exception as e:  # pdf2image raises a variety of errors for damaged files
+        if _has_no_pages(path):
+            raise InvalidRequest("The document has no pages.", param="document") from e
         raise UnprocessableDocument("The PDF is damaged beyond repair: neither PDFium nor "
                                     "poppler can read it.", param="document") from e
+
+
+def _has_no_pages(path: str) -> bool:
+    """Whether an unreadable PDF is simply empty: a page tree that counts 0 and no page."""
+    with open(path, "rb") as f:
+        data = f.read(_EMPTY_SCAN_BYTES)
+    return (re.search(rb"/Count\s+0\b", data) is not None
+            and re.search(rb"/Type\s*/Page(?!s)", data) is None)
 
 
 def page(path: str, index: int) -> pdfium.PdfPage:
@@ -84,10 +97,15 @@ def page(path: str, index: int) -> pdfium.PdfPage:
                                     param="document") from e
 
 
-def fitted_dpi(pdf_page: pdfium.PdfPage, dpi: int, max_pixels: int) -> int:
-    """`dpi`, lowered where the page would render to more than `max_pixels`."""
+def fitted_dpi(pdf_page: pdfium.PdfPage, dpi: int, max_pixels: int, *,
+               for_rendering: bool = True) -> int:
+    """`dpi`, lowered where the page would render to more than `max_pixels`.
+
+    Below 20 dpi a rendered page is too coarse to read and is refused; a page read from its
+    text layer is never rendered, so any resolution will do for its coordinates.
+    """
     width, height = pdf_page.get_size()
-    return _fit_dpi(width, height, dpi, max_pixels)
+    return _fit_dpi(width, height, dpi, max_pixels, minimum=_MIN_DPI if for_rendering else 1)
 
 
 def render_page(pdf_page: pdfium.PdfPage, dpi: int, *, grayscale: bool = True) -> Image.Image:
@@ -116,12 +134,13 @@ def render(path: str, index: int, *, renderer: str, dpi: int, max_pixels: int
         pdf_page.close()
 
 
-def _fit_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> int:
+def _fit_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int, *,
+             minimum: int = 20) -> int:
     pixels = (width_pt * dpi / _POINTS_PER_INCH) * (height_pt * dpi / _POINTS_PER_INCH)
     if pixels <= max_pixels:
         return dpi
-    fitted = int(dpi * math.sqrt(max_pixels / pixels))
-    if fitted < 20:
+    fitted = max(1, int(dpi * math.sqrt(max_pixels / pixels)))
+    if fitted < minimum:
         raise UnprocessableDocument(
             f"A page measures {width_pt / 72:.0f} x {height_pt / 72:.0f} inches, too large to "
             f"render within {max_pixels} pixels.", param="document")

@@ -86,7 +86,7 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> dict[str, Any]:
     if task.kind == "pdf" and (task.renderer or pdf.PDFIUM) == pdf.PDFIUM and mode != "force":
         pdf_page = pdf.page(task.path, task.index)
         try:
-            dpi = pdf.fitted_dpi(pdf_page, task.dpi, task.max_pixels)
+            dpi = pdf.fitted_dpi(pdf_page, task.dpi, task.max_pixels, for_rendering=False)
             layer = textlayer.read(pdf_page, dpi=dpi, keep_invisible=mode == "text_layer")
             if layer.usable or mode == "text_layer":
                 return _from_layer(task, pdf_page, layer, dpi)
