@@ -42,7 +42,7 @@ async def _read_json(request: web.Request) -> Any:
         limit = request.app[SETTINGS].max_body_bytes
         raise DocumentTooLarge(f"The request body is larger than the limit of {limit} bytes.",
                                param="document") from None
-    if not raw.strip():
+    if not raw or raw.isspace():  # isspace(), unlike strip(), copies nothing of a large body
         raise InvalidRequest("The request body is empty; send the OCR request as JSON.")
     try:
         if len(raw) > _JSON_IN_THREAD_BYTES:
