@@ -41,7 +41,13 @@ class Job:
     status_code: int | None = None
     result: str | None = None
     error: str | None = None
-    webhook: str | None = None
+    webhook: str | None = None  # the configured endpoint to notify when the job ends
+    idempotency_key: str | None = None
+    webhook_state: str | None = None  # pending | delivering | delivered | failed
+    webhook_attempts: int = 0
+    webhook_next_at: float | None = None
+    webhook_error: str | None = None
+    webhook_delivered_at: float | None = None
 
     def public(self) -> dict[str, Any]:
         """The job as the poll endpoint shows it, without result or error."""
@@ -84,8 +90,9 @@ class JobStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def create(self, job: Job) -> None:
-        """Insert a new pending job."""
+    async def create(self, job: Job) -> tuple[Job, bool]:
+        """Insert a new pending job; or, when its owner already has a job under the same
+        idempotency key, that job and False."""
 
     async def get(self, job_id: str, owner: str) -> Job | None:
         """The job if it exists, belongs to `owner` and has not expired."""
@@ -113,6 +120,19 @@ class JobStore(Protocol):
 
     async def delete_expired(self) -> list[str]:
         """Delete jobs past their expiry; their ids."""
+
+    async def claim_webhooks(self, limit: int, lease: float) -> list[Job]:
+        """Finished jobs whose webhook is due (or whose delivery lease lapsed), leased for
+        `lease` seconds so no other process delivers them meanwhile."""
+
+    async def webhook_attempted(self, job: Job, *, event: str, attempt: int,
+                                status_code: int | None, error: str | None, delivered: bool,
+                                next_at: float | None) -> None:
+        """Record one delivery attempt; `next_at` None after a failure means give up."""
+
+    async def deliveries(self, *, job_id: str | None = None, limit: int = 100
+                         ) -> list[dict[str, object]]:
+        """Recent delivery attempts, newest first."""
 
     async def counts(self) -> dict[str, int]:
         """Jobs by status."""

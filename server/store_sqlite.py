@@ -48,11 +48,35 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS deliveries (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id      TEXT NOT NULL,
+    endpoint    TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    attempt     INTEGER NOT NULL,
+    at          REAL NOT NULL,
+    status_code INTEGER,
+    error       TEXT,
+    delivered   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_job ON deliveries (job_id);
 """
+
+# Columns added since the first schema; an existing file gains them on open.
+_ADDED_COLUMNS = {
+    "idempotency_key": "TEXT",
+    "webhook_state": "TEXT",
+    "webhook_attempts": "INTEGER NOT NULL DEFAULT 0",
+    "webhook_next_at": "REAL",
+    "webhook_lease": "REAL",
+    "webhook_error": "TEXT",
+    "webhook_delivered_at": "REAL",
+}
 
 _COLUMNS = ("id, owner, status, request, created_at, ttl, document_size, started_at, "
             "completed_at, expires_at, attempts, pages_done, pages_total, status_code, result, "
-            "error, webhook")
+            "error, webhook, idempotency_key, webhook_state, webhook_attempts, webhook_next_at, "
+            "webhook_error, webhook_delivered_at")
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -92,6 +116,12 @@ class SQLiteJobStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=5000")
             db.executescript(_SCHEMA)
+            present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+            db.execute("CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_idempotency_key"
+                       " ON jobs (owner, idempotency_key) WHERE idempotency_key IS NOT NULL")
             self._db = db
 
         await asyncio.get_running_loop().run_in_executor(self._thread, connect)
@@ -106,15 +136,24 @@ class SQLiteJobStore:
         await asyncio.get_running_loop().run_in_executor(self._thread, disconnect)
         self._thread.shutdown(wait=True)
 
-    async def create(self, job: Job) -> None:
-        def insert(db: sqlite3.Connection) -> None:
-            db.execute(
+    async def create(self, job: Job) -> tuple[Job, bool]:
+        def insert(db: sqlite3.Connection) -> tuple[Job, bool]:
+            cursor = db.execute(
                 "INSERT INTO jobs (id, owner, status, request, created_at, ttl, document_size,"
-                " webhook) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " webhook, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (job.id, job.owner, job.status.value, json.dumps(job.request), job.created_at,
-                 job.ttl, job.document_size, job.webhook))
+                 job.ttl, job.document_size, job.webhook, job.idempotency_key))
+            if cursor.rowcount:
+                return job, True
+            row = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE owner = ?"
+                             " AND idempotency_key = ?", (job.owner, job.idempotency_key)
+                             ).fetchone()
+            if row is None:
+                raise sqlite3.IntegrityError(f"job id {job.id} exists")
+            return _job(row), False
 
-        await self._run(insert)
+        return await self._run(insert)
 
     async def get(self, job_id: str, owner: str) -> Job | None:
         def select(db: sqlite3.Connection) -> Job | None:
@@ -157,10 +196,12 @@ class SQLiteJobStore:
             row = db.execute(
                 "UPDATE jobs SET status = ?, status_code = ?, result = ?, error = ?,"
                 " completed_at = ?, expires_at = ? + ttl,"
-                " pages_done = CASE WHEN ? THEN pages_total ELSE pages_done END"
+                " pages_done = CASE WHEN ? THEN pages_total ELSE pages_done END,"
+                " webhook_state = CASE WHEN webhook IS NULL THEN NULL ELSE 'pending' END,"
+                " webhook_next_at = ?"
                 f" WHERE id = ? AND status IN ('pending', 'processing') RETURNING {_COLUMNS}",
                 (status.value, status_code, result, error, completed, completed,
-                 status is JobStatus.COMPLETED, job_id)).fetchone()
+                 status is JobStatus.COMPLETED, completed, job_id)).fetchone()
             return _job(row) if row is not None else None
 
         return await self._run(update)
@@ -202,6 +243,49 @@ class SQLiteJobStore:
             return [r["id"] for r in rows]
 
         return await self._run(delete)
+
+    async def claim_webhooks(self, limit: int, lease: float) -> list[Job]:
+        def update(db: sqlite3.Connection) -> list[Job]:
+            moment = now()
+            rows = db.execute(
+                "UPDATE jobs SET webhook_state = 'delivering', webhook_lease = ?"
+                " WHERE id IN (SELECT id FROM jobs WHERE webhook IS NOT NULL AND"
+                " ((webhook_state = 'pending' AND webhook_next_at <= ?)"
+                " OR (webhook_state = 'delivering' AND webhook_lease < ?))"
+                f" ORDER BY webhook_next_at LIMIT ?) RETURNING {_COLUMNS}",
+                (moment + lease, moment, moment, limit)).fetchall()
+            return [_job(r) for r in rows]
+
+        return await self._run(update)
+
+    async def webhook_attempted(self, job: Job, *, event: str, attempt: int,
+                                status_code: int | None, error: str | None, delivered: bool,
+                                next_at: float | None) -> None:
+        def update(db: sqlite3.Connection) -> None:
+            moment = now()
+            db.execute("INSERT INTO deliveries (job_id, endpoint, event, attempt, at,"
+                       " status_code, error, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (job.id, job.webhook, event, attempt, moment, status_code, error,
+                        int(delivered)))
+            state = "delivered" if delivered else ("pending" if next_at is not None
+                                                   else "failed")
+            db.execute("UPDATE jobs SET webhook_state = ?, webhook_attempts = ?,"
+                       " webhook_next_at = ?, webhook_error = ?, webhook_delivered_at = ?"
+                       " WHERE id = ? AND webhook_state = 'delivering'",
+                       (state, attempt, next_at, error, moment if delivered else None, job.id))
+
+        await self._run(update)
+
+    async def deliveries(self, *, job_id: str | None = None, limit: int = 100
+                         ) -> list[dict[str, object]]:
+        def select(db: sqlite3.Connection) -> list[dict[str, object]]:
+            where, args = ("WHERE job_id = ?", [job_id]) if job_id else ("", [])
+            rows = db.execute("SELECT job_id, endpoint, event, attempt, at, status_code, error,"
+                              f" delivered FROM deliveries {where} ORDER BY id DESC LIMIT ?",
+                              (*args, limit)).fetchall()
+            return [{**dict(r), "delivered": bool(r["delivered"])} for r in rows]
+
+        return await self._run(select)
 
     async def counts(self) -> dict[str, int]:
         def select(db: sqlite3.Connection) -> dict[str, int]:
