@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -13,11 +14,13 @@ from ocr_engine.errors import DocumentTooLarge, InternalError
 
 from .auth import Authenticator
 from .config import Settings
-from .documents import DocumentSpool
+from .documents import Documents, DocumentSpool, SharedDocuments
 from .errors import MethodNotAllowed, NotFound, Unavailable, error_body
 from .fetch import client_session
+from .jobs import JobStore
 from .keys import (
     AUTH,
+    DOCUMENTS,
     ENGINE,
     FETCH_POLICY,
     HTTP,
@@ -32,6 +35,7 @@ from .keys import (
 from .openapi import routes as openapi_routes
 from .routes import routes
 from .runner import Runner
+from .store_postgres import PostgresJobStore
 from .store_sqlite import SQLiteJobStore
 
 log = logging.getLogger(__name__)
@@ -101,12 +105,20 @@ async def _engine(app: web.Application) -> AsyncIterator[None]:
 
 async def _store(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    store = SQLiteJobStore(settings.data_dir / "tessera.db")
-    await store.open()
     spool = DocumentSpool(settings.data_dir / "documents")
     await asyncio.to_thread(spool.open)
+    store: JobStore
+    documents: Documents
+    if settings.database_url:
+        postgres = PostgresJobStore(settings.database_url, node=uuid.uuid4().hex[:12],
+                                    lease=settings.lease_seconds)
+        store, documents = postgres, SharedDocuments(postgres, spool)
+    else:
+        store, documents = SQLiteJobStore(settings.data_dir / "tessera.db"), spool
+    await store.open()
     app[STORE] = store
     app[SPOOL] = spool
+    app[DOCUMENTS] = documents
     yield
     await store.close()
 
@@ -118,7 +130,7 @@ async def _http(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _runner(app: web.Application) -> AsyncIterator[None]:
-    runner = Runner(store=app[STORE], engine=app[ENGINE], spool=app[SPOOL],
+    runner = Runner(store=app[STORE], engine=app[ENGINE], documents=app[DOCUMENTS],
                     settings=app[SETTINGS], http=app[HTTP])
     await runner.start()
     app[RUNNER] = runner

@@ -13,6 +13,7 @@ from ocr_engine import EngineConfig
 from ocr_engine.recognize import BACKENDS, TESSEROCR
 
 from .fetch import FetchPolicy
+from .webhooks import RetryPolicy, WebhookEndpoint, parse_endpoints
 
 MB = 1024 * 1024
 
@@ -25,6 +26,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     data_dir: Path = Path("./data")
+    database_url: str | None = None  # postgresql://...; none means SQLite under data_dir
+    lease_seconds: float = Field(30.0, ge=1)
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     backend: str = TESSEROCR
     languages: str = "eng"
@@ -50,6 +53,11 @@ class Settings(BaseSettings):
     fetch_allow: Annotated[list[str], NoDecode] = []
     file_roots: Annotated[list[str], NoDecode] = []
     cleanup_interval: float = Field(60.0, gt=0)
+    webhooks: Annotated[dict[str, WebhookEndpoint], NoDecode] = {}
+    webhook_timeout: float = Field(10.0, gt=0)
+    webhook_max_attempts: int = Field(10, ge=1)
+    webhook_backoff: float = Field(1.0, gt=0)  # before the first retry; doubles each time
+    webhook_backoff_max: float = Field(600.0, gt=0)
     log_level: str = "INFO"
 
     @field_validator("api_keys", "fetch_allow", "file_roots", mode="before")
@@ -69,6 +77,11 @@ class Settings(BaseSettings):
                 raise ValueError("write aliases as name=model[,name=model...]")
             return {name.strip(): target.strip() for name, target in pairs}
         return value
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _parse_webhooks(cls, value: Any) -> Any:
+        return parse_endpoints(value)
 
     @field_validator("backend")
     @classmethod
@@ -93,6 +106,10 @@ class Settings(BaseSettings):
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy.from_settings(self.fetch_allow, self.file_roots)
+
+    def webhook_retry(self) -> RetryPolicy:
+        return RetryPolicy(base=self.webhook_backoff, cap=self.webhook_backoff_max,
+                           max_attempts=self.webhook_max_attempts)
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(

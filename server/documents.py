@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -23,8 +24,25 @@ from .fetch import FetchPolicy, fetch
 
 log = logging.getLogger(__name__)
 
+class Documents(Protocol):
+    """Where jobs' documents are kept until their jobs end."""
+
+    async def save(self, job_id: str, data: bytes) -> Path: ...
+
+    async def local_path(self, job_id: str) -> Path | None: ...
+
+    async def delete(self, job_id: str) -> None:
+        """Delete the document everywhere: its job has ended."""
+        ...
+
+    async def forget(self, job_id: str) -> None:
+        """Delete this machine's copy only: another process carries on with the job."""
+        ...
+
+
 class DocumentSpool:
-    """Document bytes on disk, one file per job, under `<data dir>/documents`."""
+    """Document bytes on disk, one file per job, under `<data dir>/documents`: the documents
+    of a single node, and every node's local copies."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -42,6 +60,11 @@ class DocumentSpool:
     def exists(self, job_id: str) -> bool:
         return self.path(job_id).exists()
 
+    async def local_path(self, job_id: str) -> Path | None:
+        """Where the job's document is on this machine, if it is stored."""
+        path = self.path(job_id)
+        return path if await asyncio.to_thread(path.exists) else None
+
     async def save(self, job_id: str, data: bytes) -> Path:
         """Write a job's document atomically."""
         return await asyncio.to_thread(self._write, self.path(job_id), data)
@@ -56,6 +79,8 @@ class DocumentSpool:
     async def delete(self, job_id: str) -> None:
         await asyncio.to_thread(self.path(job_id).unlink, missing_ok=True)
 
+    forget = delete  # one node: its copy is the only one
+
     @asynccontextmanager
     async def scratch(self, data: bytes) -> AsyncIterator[Path]:
         """A temporary file for a synchronous request, removed when the request ends."""
@@ -69,6 +94,32 @@ class DocumentSpool:
     @staticmethod
     def _write_plain(path: Path, data: bytes) -> None:
         path.write_bytes(data)
+
+
+class SharedDocuments:
+    """Documents kept in the fleet's database, with a local copy on each node that reads one."""
+
+    def __init__(self, store: Any, spool: DocumentSpool) -> None:
+        self._store = store
+        self._spool = spool
+
+    async def save(self, job_id: str, data: bytes) -> Path:
+        await self._store.save_document(job_id, data)
+        return await self._spool.save(job_id, data)
+
+    async def local_path(self, job_id: str) -> Path | None:
+        path = await self._spool.local_path(job_id)
+        if path is not None:
+            return path
+        data = await self._store.load_document(job_id)
+        return None if data is None else await self._spool.save(job_id, data)
+
+    async def delete(self, job_id: str) -> None:
+        await self._store.delete_document(job_id)
+        await self._spool.delete(job_id)
+
+    async def forget(self, job_id: str) -> None:
+        await self._spool.delete(job_id)
 
 
 async def decode(url: str, *, max_bytes: int, param: str) -> bytes:

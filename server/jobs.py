@@ -100,6 +100,9 @@ class JobStore(Protocol):
     async def claim(self, limit: int) -> list[Job]:
         """Move up to `limit` pending jobs, oldest first, to processing and return them."""
 
+    async def renew(self, job_ids: list[str]) -> set[str]:
+        """Extend this process's leases on running jobs; the ids it still holds."""
+
     async def progress(self, job_id: str, done: int, total: int) -> None: ...
 
     async def finish(self, job_id: str, *, status: JobStatus, status_code: int,

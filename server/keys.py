@@ -12,7 +12,7 @@ from ocr_engine import OCREngine
 
 from .auth import Authenticator
 from .config import Settings
-from .documents import DocumentSpool
+from .documents import Documents, DocumentSpool
 from .fetch import FetchPolicy
 from .jobs import JobStore
 from .runner import Runner
@@ -30,6 +30,7 @@ AUTH = web.AppKey("auth", Authenticator)
 ENGINE = web.AppKey("engine", OCREngine)
 STORE = web.AppKey("store", JobStore)
 SPOOL = web.AppKey("spool", DocumentSpool)
+DOCUMENTS = web.AppKey("documents", Documents)
 RUNNER = web.AppKey("runner", Runner)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)

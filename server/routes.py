@@ -19,7 +19,18 @@ from . import documents
 from .errors import PROVIDER, Cancelled, JobNotFound, QueueFull, error_body
 from .fetch import check_url
 from .jobs import Job, JobStatus, now, rfc3339
-from .keys import AUTH, ENGINE, FETCH_POLICY, HTTP, RUNNER, SETTINGS, SPOOL, STORE, SYNC_SLOTS
+from .keys import (
+    AUTH,
+    DOCUMENTS,
+    ENGINE,
+    FETCH_POLICY,
+    HTTP,
+    RUNNER,
+    SETTINGS,
+    SPOOL,
+    STORE,
+    SYNC_SLOTS,
+)
 from .runner import ocr_response
 from .schema import OCRRequestBody, parse_request
 
@@ -123,7 +134,7 @@ async def create_job(request: web.Request) -> web.Response:
         data = await documents.decode(url, max_bytes=settings.max_document_bytes,
                                       param=body.document.url_param)
         size = len(data)
-        await request.app[SPOOL].save(job_id, data)
+        await request.app[DOCUMENTS].save(job_id, data)
         del data
         # The bytes are on disk; the stored request keeps only a marker of where they came from.
         stored["document"][body.document.type] = "data:stored"
@@ -135,7 +146,7 @@ async def create_job(request: web.Request) -> web.Response:
     try:
         await request.app[STORE].create(job)
     except BaseException:
-        await request.app[SPOOL].delete(job_id)
+        await request.app[DOCUMENTS].delete(job_id)
         raise
     request.app[RUNNER].wake()
     log.info("job %s: accepted (%d bytes, languages %s)", job_id, size, languages)
@@ -176,7 +187,7 @@ async def cancel_job(request: web.Request) -> web.Response:
         if cancelled is not None:
             request.app[RUNNER].cancel(job_id)
             if job.status is JobStatus.PENDING:
-                await request.app[SPOOL].delete(job_id)
+                await request.app[DOCUMENTS].delete(job_id)
             log.info("job %s: cancelled by its owner", job_id)
         job = await store.get(job_id, owner)
         if job is None:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,7 +21,7 @@ from ocr_engine.errors import InternalError
 from ocr_engine.sources import is_data_url
 
 from .config import Settings
-from .documents import DocumentSpool
+from .documents import Documents
 from .errors import PROVIDER, REQUEST_TYPE, JobTimeout, error_body
 from .fetch import fetch
 from .jobs import Job, JobStatus, JobStore
@@ -29,6 +30,7 @@ from .schema import OCRRequestBody
 log = logging.getLogger(__name__)
 
 _IDLE_POLL_S = 2.0
+MAX_ATTEMPTS = 3  # runs of one job cut short by a dying process before it is failed
 _PROGRESS_EVERY_S = 0.5
 
 
@@ -55,11 +57,11 @@ def ocr_response(result: dict[str, Any], *, model: str, started: float) -> dict[
 class Runner:
     """Keeps up to `settings.job_slots` jobs running, and deletes expired ones."""
 
-    def __init__(self, *, store: JobStore, engine: OCREngine, spool: DocumentSpool,
+    def __init__(self, *, store: JobStore, engine: OCREngine, documents: Documents,
                  settings: Settings, http: aiohttp.ClientSession) -> None:
         self._store = store
         self._engine = engine
-        self._spool = spool
+        self._documents = documents
         self._settings = settings
         self._http = http
         self._policy = settings.fetch_policy()
@@ -82,7 +84,8 @@ class Runner:
         if requeued:
             log.info("%d unfinished job(s) from the last run are pending again", requeued)
         self._background = [asyncio.create_task(self._claim_loop(), name="tessera-claim"),
-                            asyncio.create_task(self._clean_loop(), name="tessera-clean")]
+                            asyncio.create_task(self._clean_loop(), name="tessera-clean"),
+                            asyncio.create_task(self._renew_loop(), name="tessera-renew")]
 
     async def drain(self, grace: float) -> None:
         """Stop claiming, give running jobs `grace` seconds, and queue the rest again."""
@@ -149,6 +152,9 @@ class Runner:
         model = job.request["model"]
         log.info("job %s: started (attempt %d)", job.id, job.attempts)
         try:
+            if job.attempts > MAX_ATTEMPTS:
+                raise InternalError("The job was interrupted too many times while running; it "
+                                    "may crash Tessera. Check the document or split it.")
             body = OCRRequestBody.model_validate(job.request["body"])
             path = await self._document(job, body)
             deadline = self._settings.job_timeout
@@ -165,9 +171,9 @@ class Runner:
             text = await asyncio.to_thread(json.dumps, response)
         except asyncio.CancelledError:
             if job.id in self._cancelled:
-                # Cancelled by its owner: the state is stored, only the document is left.
+                # Its state is stored elsewhere; only this node's copy of the document is left.
                 self._cancelled.discard(job.id)
-                await self._write(self._spool.delete(job.id))
+                await self._write(self._documents.forget(job.id))
                 log.info("job %s: cancelled", job.id)
                 return
             raise
@@ -192,26 +198,25 @@ class Runner:
     async def _complete(self, job_id: str, text: str, started: float) -> None:
         await self._store.finish(job_id, status=JobStatus.COMPLETED, status_code=200,
                                  result=text, error=None)
-        await self._spool.delete(job_id)
+        await self._documents.delete(job_id)
         log.info("job %s: completed in %.2f s", job_id, time.monotonic() - started)
 
     async def _fail(self, job_id: str, model: str | None, error: TesseraError) -> None:
         await self._store.finish(job_id, status=JobStatus.FAILED, status_code=error.status,
                                  result=None, error=json.dumps(error_body(error, model=model)))
-        await self._spool.delete(job_id)
+        await self._documents.delete(job_id)
 
-    async def _document(self, job: Job, body: OCRRequestBody):  # -> Path
-        if not self._spool.exists(job.id):
-            if is_data_url(body.document.url):
-                raise InternalError("The job's document is missing from the data directory.")
-            # An http(s) document is fetched when its job runs, then kept until the job ends.
-            data = await fetch(body.document.url, session=self._http,
-                               policy=self._policy,
-                               max_bytes=self._settings.max_document_bytes,
-                               timeout=self._settings.fetch_timeout,
-                               param=body.document.url_param)
-            await self._spool.save(job.id, data)
-        return self._spool.path(job.id)
+    async def _document(self, job: Job, body: OCRRequestBody) -> Path:
+        path = await self._documents.local_path(job.id)
+        if path is not None:
+            return path
+        if is_data_url(body.document.url):
+            raise InternalError("The job's document is missing from the job store.")
+        # An http(s) document is fetched when its job runs, then kept until the job ends.
+        data = await fetch(body.document.url, session=self._http, policy=self._policy,
+                           max_bytes=self._settings.max_document_bytes,
+                           timeout=self._settings.fetch_timeout, param=body.document.url_param)
+        return await self._documents.save(job.id, data)
 
     def _progress(self, job_id: str):  # -> Callable[[int, int], None]
         last = 0.0
@@ -228,6 +233,23 @@ class Runner:
 
         return report
 
+    async def _renew_loop(self) -> None:
+        """Keep the leases on this node's jobs; stop the ones it no longer holds."""
+        while True:
+            await asyncio.sleep(self._settings.lease_seconds / 3)
+            running = list(self._active)
+            if not running:
+                continue
+            try:
+                held = await self._store.renew(running)
+            except TesseraError:
+                continue  # logged by the store; the lease has a margin for one miss
+            for job_id in running:
+                if job_id not in held and job_id in self._active:
+                    # Cancelled on another node, or taken over after a lapse: stop here.
+                    log.info("job %s: no longer held by this node; stopping it", job_id)
+                    self.cancel(job_id)
+
     async def _clean_loop(self) -> None:
         while True:
             await asyncio.sleep(self._settings.cleanup_interval)
@@ -236,6 +258,6 @@ class Runner:
             except TesseraError:
                 continue
             for job_id in expired:
-                await self._spool.delete(job_id)
+                await self._documents.delete(job_id)
             if expired:
                 log.info("deleted %d expired job(s)", len(expired))

@@ -206,6 +206,16 @@ class SQLiteJobStore:
 
         return await self._run(update)
 
+    async def renew(self, job_ids: list[str]) -> set[str]:
+        # One node, no leases: a job is held for as long as it is processing.
+        def select(db: sqlite3.Connection) -> set[str]:
+            marks = ",".join("?" * len(job_ids))
+            rows = db.execute(f"SELECT id FROM jobs WHERE id IN ({marks})"
+                              " AND status = 'processing'", job_ids).fetchall()
+            return {r["id"] for r in rows}
+
+        return await self._run(select)
+
     async def release(self, job_id: str) -> None:
         def update(db: sqlite3.Connection) -> None:
             db.execute("UPDATE jobs SET status = 'pending', attempts = max(0, attempts - 1),"

@@ -177,7 +177,10 @@ def test_a_full_queue_answers_429_and_polls_say_when_to_retry(start_server: Any,
     with server.client() as client:
         running = _create(client, scans)
         _wait_status(client, running, "processing")
-        poll = client.get(f"/v1/async/ocr/{running}")
+        deadline = time.monotonic() + 30
+        while "pages_total" not in (poll := client.get(f"/v1/async/ocr/{running}")).json():
+            assert time.monotonic() < deadline, "no progress reported"
+            time.sleep(0.05)
         assert poll.status_code == 202 and int(poll.headers["Retry-After"]) >= 1
         assert poll.json()["pages_total"] == 3
         waiting = _create(client, scans)

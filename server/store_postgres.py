@@ -1,0 +1,326 @@
+"""The fleet's job store: PostgreSQL, shared by every node, through asyncpg.
+
+Nodes claim work with `FOR UPDATE SKIP LOCKED`, so two nodes never take the same job, and
+hold a lease they renew while working; a job whose lease lapsed (its node died) is claimed
+again by any node. Documents live in the database too, so every node can read every job's.
+asyncpg's errors are turned into the service's own here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+
+from ocr_engine.errors import InternalError
+
+from .jobs import Job, JobStatus, now
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 3
+_POOL_SIZE = 8
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tessera_jobs (
+    id                   TEXT PRIMARY KEY,
+    owner                TEXT NOT NULL,
+    status               TEXT NOT NULL,
+    request              TEXT NOT NULL,
+    created_at           DOUBLE PRECISION NOT NULL,
+    ttl                  INTEGER NOT NULL,
+    document_size        BIGINT NOT NULL DEFAULT 0,
+    started_at           DOUBLE PRECISION,
+    completed_at         DOUBLE PRECISION,
+    expires_at           DOUBLE PRECISION,
+    attempts             INTEGER NOT NULL DEFAULT 0,
+    pages_done           INTEGER NOT NULL DEFAULT 0,
+    pages_total          INTEGER NOT NULL DEFAULT 0,
+    status_code          INTEGER,
+    result               TEXT,
+    error                TEXT,
+    webhook              TEXT,
+    idempotency_key      TEXT,
+    lease_owner          TEXT,
+    lease_expires        DOUBLE PRECISION,
+    webhook_state        TEXT,
+    webhook_attempts     INTEGER NOT NULL DEFAULT 0,
+    webhook_next_at      DOUBLE PRECISION,
+    webhook_lease        DOUBLE PRECISION,
+    webhook_error        TEXT,
+    webhook_delivered_at DOUBLE PRECISION
+);
+CREATE INDEX IF NOT EXISTS tessera_jobs_by_status ON tessera_jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS tessera_jobs_by_expiry ON tessera_jobs (expires_at)
+    WHERE expires_at IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS tessera_jobs_by_idempotency_key
+    ON tessera_jobs (owner, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tessera_documents (
+    job_id TEXT PRIMARY KEY,
+    data   BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tessera_deliveries (
+    id          BIGSERIAL PRIMARY KEY,
+    job_id      TEXT NOT NULL,
+    endpoint    TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    attempt     INTEGER NOT NULL,
+    at          DOUBLE PRECISION NOT NULL,
+    status_code INTEGER,
+    error       TEXT,
+    delivered   BOOLEAN NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tessera_deliveries_by_job ON tessera_deliveries (job_id);
+"""
+
+_COLUMNS = ("id, owner, status, request, created_at, ttl, document_size, started_at, "
+            "completed_at, expires_at, attempts, pages_done, pages_total, status_code, result, "
+            "error, webhook, idempotency_key, webhook_state, webhook_attempts, webhook_next_at, "
+            "webhook_error, webhook_delivered_at")
+
+
+def _job(row: asyncpg.Record) -> Job:
+    values = dict(row)
+    values["status"] = JobStatus(values["status"])
+    values["request"] = json.loads(values["request"])
+    return Job(**values)
+
+
+class PostgresJobStore:
+    """JobStore on PostgreSQL, for a fleet of nodes sharing one database."""
+
+    def __init__(self, url: str, *, node: str, lease: float) -> None:
+        self.url = url
+        self.node = node
+        self.lease = lease
+        self._pool: asyncpg.Pool | None = None
+
+    async def _run(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        assert self._pool is not None
+        try:
+            async with self._pool.acquire() as connection:
+                return await fn(connection)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
+            log.exception("job store error")
+            raise InternalError("The job store failed; try again.") from e
+
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=_POOL_SIZE)
+            # One node at a time creates the schema; the others wait for it.
+            async with self._pool.acquire() as connection, connection.transaction():
+                await connection.execute("SELECT pg_advisory_xact_lock(7462201)")
+                await connection.execute(_SCHEMA)
+        except (asyncpg.PostgresError, OSError) as e:
+            raise RuntimeError(f"cannot use the PostgreSQL database: {e}") from e
+        log.info("job store: PostgreSQL (node %s)", self.node)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+    async def create(self, job: Job) -> tuple[Job, bool]:
+        async def insert(db: asyncpg.Connection) -> tuple[Job, bool]:
+            row = await db.fetchrow(
+                "INSERT INTO tessera_jobs (id, owner, status, request, created_at, ttl,"
+                " document_size, webhook, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                f" $8, $9) ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+                job.id, job.owner, job.status.value, json.dumps(job.request), job.created_at,
+                job.ttl, job.document_size, job.webhook, job.idempotency_key)
+            if row is not None:
+                return job, True
+            existing = await db.fetchrow(
+                f"SELECT {_COLUMNS} FROM tessera_jobs WHERE owner = $1"
+                " AND idempotency_key = $2", job.owner, job.idempotency_key)
+            if existing is None:
+                raise asyncpg.UniqueViolationError(f"job id {job.id} exists")
+            return _job(existing), False
+
+        return await self._run(insert)
+
+    async def get(self, job_id: str, owner: str) -> Job | None:
+        async def select(db: asyncpg.Connection) -> Job | None:
+            row = await db.fetchrow(
+                f"SELECT {_COLUMNS} FROM tessera_jobs WHERE id = $1 AND owner = $2"
+                " AND (expires_at IS NULL OR expires_at > $3)", job_id, owner, now())
+            return _job(row) if row is not None else None
+
+        return await self._run(select)
+
+    async def claim(self, limit: int) -> list[Job]:
+        async def update(db: asyncpg.Connection) -> list[Job]:
+            moment = now()
+            rows = await db.fetch(
+                "UPDATE tessera_jobs SET status = 'processing', started_at = $1,"
+                " attempts = attempts + 1, lease_owner = $2, lease_expires = $3, pages_done = 0"
+                " WHERE id IN (SELECT id FROM tessera_jobs WHERE status = 'pending'"
+                " OR (status = 'processing' AND lease_expires < $1)"
+                " ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
+                f" RETURNING {_COLUMNS}", moment, self.node, moment + self.lease, limit)
+            return sorted((_job(r) for r in rows), key=lambda j: j.created_at)
+
+        return await self._run(update)
+
+    async def renew(self, job_ids: list[str]) -> set[str]:
+        """Extend this node's leases; the ids it still holds (the others were cancelled,
+        finished or taken over)."""
+        async def update(db: asyncpg.Connection) -> set[str]:
+            rows = await db.fetch(
+                "UPDATE tessera_jobs SET lease_expires = $1 WHERE id = ANY($2::text[])"
+                " AND lease_owner = $3 AND status = 'processing' RETURNING id",
+                now() + self.lease, job_ids, self.node)
+            return {r["id"] for r in rows}
+
+        return await self._run(update)
+
+    async def progress(self, job_id: str, done: int, total: int) -> None:
+        async def update(db: asyncpg.Connection) -> None:
+            await db.execute("UPDATE tessera_jobs SET pages_done = $1, pages_total = $2"
+                             " WHERE id = $3 AND status = 'processing' AND lease_owner = $4",
+                             done, total, job_id, self.node)
+
+        await self._run(update)
+
+    async def finish(self, job_id: str, *, status: JobStatus, status_code: int,
+                     result: str | None, error: str | None) -> Job | None:
+        async def update(db: asyncpg.Connection) -> Job | None:
+            completed = now()
+            row = await db.fetchrow(
+                "UPDATE tessera_jobs SET status = $1, status_code = $2, result = $3, error = $4,"
+                " completed_at = $5, expires_at = $5 + ttl, lease_owner = NULL,"
+                " pages_done = CASE WHEN $6 THEN pages_total ELSE pages_done END,"
+                " webhook_state = CASE WHEN webhook IS NULL THEN NULL ELSE 'pending' END,"
+                " webhook_next_at = $5"
+                " WHERE id = $7 AND status IN ('pending', 'processing')"
+                f" RETURNING {_COLUMNS}",
+                status.value, status_code, result, error, completed,
+                status is JobStatus.COMPLETED, job_id)
+            if row is not None:
+                await db.execute("DELETE FROM tessera_documents WHERE job_id = $1", job_id)
+            return _job(row) if row is not None else None
+
+        return await self._run(update)
+
+    async def release(self, job_id: str) -> None:
+        async def update(db: asyncpg.Connection) -> None:
+            await db.execute(
+                "UPDATE tessera_jobs SET status = 'pending', attempts = greatest(0, attempts - 1),"
+                " pages_done = 0, lease_owner = NULL, lease_expires = NULL"
+                " WHERE id = $1 AND status = 'processing' AND lease_owner = $2",
+                job_id, self.node)
+
+        await self._run(update)
+
+    async def count_pending(self) -> int:
+        async def select(db: asyncpg.Connection) -> int:
+            return await db.fetchval("SELECT count(*) FROM tessera_jobs WHERE status = 'pending'")
+
+        return await self._run(select)
+
+    async def requeue_unfinished(self) -> int:
+        # In a fleet another node may be working on any processing job: leases, not a
+        # start-up sweep, bring back the work of a node that died.
+        return 0
+
+    async def exhausted(self) -> list[str]:
+        async def select(db: asyncpg.Connection) -> list[str]:
+            rows = await db.fetch(
+                "SELECT id FROM tessera_jobs WHERE status = 'processing' AND attempts >= $1"
+                " AND lease_expires < $2", MAX_ATTEMPTS, now())
+            return [r["id"] for r in rows]
+
+        return await self._run(select)
+
+    async def delete_expired(self) -> list[str]:
+        async def delete(db: asyncpg.Connection) -> list[str]:
+            rows = await db.fetch("DELETE FROM tessera_jobs WHERE expires_at IS NOT NULL"
+                                  " AND expires_at <= $1 RETURNING id", now())
+            return [r["id"] for r in rows]
+
+        return await self._run(delete)
+
+    async def counts(self) -> dict[str, int]:
+        async def select(db: asyncpg.Connection) -> dict[str, int]:
+            rows = await db.fetch("SELECT status, count(*) AS n FROM tessera_jobs"
+                                  " GROUP BY status")
+            counted = {s.value: 0 for s in JobStatus}
+            counted.update({r["status"]: r["n"] for r in rows})
+            return counted
+
+        return await self._run(select)
+
+    # -- documents: in the database, so every node can read every job's ------------------
+
+    async def save_document(self, job_id: str, data: bytes) -> None:
+        async def insert(db: asyncpg.Connection) -> None:
+            await db.execute("INSERT INTO tessera_documents (job_id, data) VALUES ($1, $2)"
+                             " ON CONFLICT (job_id) DO UPDATE SET data = EXCLUDED.data",
+                             job_id, data)
+
+        await self._run(insert)
+
+    async def load_document(self, job_id: str) -> bytes | None:
+        async def select(db: asyncpg.Connection) -> bytes | None:
+            data = await db.fetchval("SELECT data FROM tessera_documents WHERE job_id = $1",
+                                     job_id)
+            return bytes(data) if data is not None else None
+
+        return await self._run(select)
+
+    async def delete_document(self, job_id: str) -> None:
+        async def delete(db: asyncpg.Connection) -> None:
+            await db.execute("DELETE FROM tessera_documents WHERE job_id = $1", job_id)
+
+        await self._run(delete)
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    async def claim_webhooks(self, limit: int, lease: float) -> list[Job]:
+        async def update(db: asyncpg.Connection) -> list[Job]:
+            moment = now()
+            rows = await db.fetch(
+                "UPDATE tessera_jobs SET webhook_state = 'delivering', webhook_lease = $1"
+                " WHERE id IN (SELECT id FROM tessera_jobs WHERE webhook IS NOT NULL AND"
+                " ((webhook_state = 'pending' AND webhook_next_at <= $2)"
+                " OR (webhook_state = 'delivering' AND webhook_lease < $2))"
+                " ORDER BY webhook_next_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
+                f" RETURNING {_COLUMNS}", moment + lease, moment, limit)
+            return [_job(r) for r in rows]
+
+        return await self._run(update)
+
+    async def webhook_attempted(self, job: Job, *, event: str, attempt: int,
+                                status_code: int | None, error: str | None, delivered: bool,
+                                next_at: float | None) -> None:
+        async def update(db: asyncpg.Connection) -> None:
+            moment = now()
+            state = "delivered" if delivered else ("pending" if next_at is not None
+                                                   else "failed")
+            async with db.transaction():
+                await db.execute(
+                    "INSERT INTO tessera_deliveries (job_id, endpoint, event, attempt, at,"
+                    " status_code, error, delivered) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    job.id, job.webhook, event, attempt, moment, status_code, error, delivered)
+                await db.execute(
+                    "UPDATE tessera_jobs SET webhook_state = $1, webhook_attempts = $2,"
+                    " webhook_next_at = $3, webhook_error = $4, webhook_delivered_at = $5"
+                    " WHERE id = $6 AND webhook_state = 'delivering'",
+                    state, attempt, next_at, error, moment if delivered else None, job.id)
+
+        await self._run(update)
+
+    async def deliveries(self, *, job_id: str | None = None, limit: int = 100
+                         ) -> list[dict[str, Any]]:
+        async def select(db: asyncpg.Connection) -> list[dict[str, Any]]:
+            rows = await db.fetch(
+                "SELECT job_id, endpoint, event, attempt, at, status_code, error, delivered"
+                " FROM tessera_deliveries WHERE ($1::text IS NULL OR job_id = $1)"
+                " ORDER BY id DESC LIMIT $2", job_id, limit)
+            return [dict(r) for r in rows]
+
+        return await self._run(select)
