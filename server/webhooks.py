@@ -1,0 +1,361 @@
+"""Webhooks: telling a configured endpoint that an async job has finished.
+
+Deliveries follow the Standard Webhooks scheme (API.md, "Async jobs"): the body is signed with
+HMAC-SHA256 over "{webhook-id}.{webhook-timestamp}.{body}", `webhook-id` is the same on every
+try of one delivery so receivers can drop duplicates, and the timestamp is that of the try.
+
+- The store says which jobs are due (`claim_webhooks`, leased so one process delivers each)
+  and records every try (`webhook_attempted`); a process that dies mid-try leaves a lease that
+  lapses, and the delivery is tried again.
+- Transport errors, 408, 429 and 5xx are tried again with exponential backoff (Retry-After,
+  when given, lengthens the wait); a redirect is never followed and, like any other 4xx, ends
+  the delivery.
+- Endpoints on loopback, private, link-local or reserved addresses are refused, before any
+  byte is sent, unless the endpoint sets `allow_private_network`: the same rules and resolver
+  as for fetching documents (server/fetch.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import email.utils
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from ocr_engine import TesseraError
+
+from .fetch import FetchPolicy, client_session
+from .jobs import Job, JobStatus, JobStore, now, rfc3339
+
+log = logging.getLogger(__name__)
+
+COMPLETED = "async_job.completed"
+FAILED = "async_job.failed"
+SECRET_PREFIX = "whsec_"
+NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+_POLL_S = 0.5
+_CONCURRENCY = 16
+# A lease outlives the longest try, so a delivery in flight is never claimed twice.
+_LEASE_MARGIN_S = 30.0
+# On shutdown, tries in flight get this long to land before they are cancelled.
+_CLOSE_GRACE_S = 5.0
+_USER_AGENT = "Tessera-Webhooks/1"
+_REFUSED_BY_RESOLVER = "may not fetch from"  # GuardedResolver's OSError text
+# No allowances: TESSERA_FETCH_ALLOW is for documents; an endpoint opts in itself.
+_PUBLIC_ONLY = FetchPolicy()
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: `whsec_` + base64 (Standard Webhooks), or the string itself."""
+    if not secret:
+        raise ValueError("the secret is empty")
+    if secret.startswith(SECRET_PREFIX):
+        try:
+            key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+        except binascii.Error:
+            raise ValueError(f"a '{SECRET_PREFIX}' secret must be base64 after the prefix"
+                             ) from None
+        if not key:
+            raise ValueError(f"the secret is empty after '{SECRET_PREFIX}'")
+        return key
+    return secret.encode()
+
+
+class WebhookEndpoint(BaseModel):
+    """One configured endpoint, as written in TESSERA_WEBHOOKS."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    secret: SecretStr
+    allow_private_network: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("the url must be an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _usable_secret(cls, value: SecretStr) -> SecretStr:
+        signing_key(value.get_secret_value())
+        return value
+
+    @property
+    def key(self) -> bytes:
+        return signing_key(self.secret.get_secret_value())
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+
+def parse_endpoints(value: Any) -> Any:
+    """TESSERA_WEBHOOKS: a JSON object of endpoints by name."""
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            value = json.loads(value)
+        except ValueError as e:
+            raise ValueError(f"TESSERA_WEBHOOKS is not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ValueError('write webhooks as a JSON object: {"name": {"url": "https://...", '
+                         '"secret": "whsec_..."}}')
+    for name in value:
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise ValueError(f"the endpoint name {name!r} must be 1-64 letters, digits, "
+                             "'_', '.' or '-'")
+    return value
+
+
+# -- what is sent -----------------------------------------------------------------------------
+
+
+def event_name(job: Job) -> str:
+    return COMPLETED if job.status is JobStatus.COMPLETED else FAILED
+
+
+def message_id(job: Job) -> str:
+    """The `webhook-id`: one per job and event, the same on every try."""
+    return f"msg_{job.id}_{job.status.value}"
+
+
+def payload(job: Job) -> bytes:
+    """The event body of API.md; fields with no value are left out."""
+    data: dict[str, Any] = {"job_id": job.id, "request_type": "ocr",
+                            "status": job.status.value, "status_code": job.status_code,
+                            "created_at": rfc3339(job.created_at),
+                            "completed_at": _maybe_time(job.completed_at),
+                            "result_url": f"/v1/async/ocr/{job.id}",
+                            "result_expires_at": _maybe_time(job.expires_at)}
+    body = {"event": event_name(job), "created_at": _maybe_time(job.completed_at),
+            "data": {k: v for k, v in data.items() if v is not None}}
+    return json.dumps({k: v for k, v in body.items() if v is not None}).encode()
+
+
+def _maybe_time(timestamp: float | None) -> str | None:
+    return rfc3339(timestamp) if timestamp is not None else None
+
+
+def signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """`webhook-signature`: v1, then base64 HMAC-SHA256 of "{id}.{timestamp}.{body}"."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def headers(key: bytes, msg_id: str, event: str, timestamp: int, body: bytes
+            ) -> dict[str, str]:
+    return {"Content-Type": "application/json", "User-Agent": _USER_AGENT,
+            "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature(key, msg_id, timestamp, body),
+            "X-Bifrost-Event": event}
+
+
+# -- what a try came to -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One try: delivered, or why not and whether trying again could help."""
+
+    delivered: bool = False
+    status_code: int | None = None
+    error: str | None = None
+    retry: bool = False
+    retry_after: float | None = None
+
+
+def judge(status: int, retry_after: str | None = None) -> Outcome:
+    """The outcome of an HTTP answer: 2xx delivered; 408, 429, 5xx again; the rest never."""
+    if 200 <= status < 300:
+        return Outcome(delivered=True, status_code=status)
+    if 300 <= status < 400:
+        return Outcome(status_code=status, error=f"HTTP {status}: redirects are not followed")
+    if status in (408, 429) or status >= 500:
+        return Outcome(status_code=status, error=f"HTTP {status}", retry=True,
+                       retry_after=parse_retry_after(retry_after))
+    return Outcome(status_code=status, error=f"HTTP {status}")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; None if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: `base`, 2 x base, 4 x base ... up to `cap`, `max_attempts` tries."""
+
+    base: float
+    cap: float
+    max_attempts: int
+
+    def delay(self, attempt: int, outcome: Outcome) -> float | None:
+        """Seconds until the next try after try number `attempt`; None to give up."""
+        if outcome.delivered or not outcome.retry or attempt >= self.max_attempts:
+            return None
+        backoff = self.base * 2 ** (attempt - 1)
+        # Retry-After says "not before": it may lengthen the wait, never shorten it.
+        return min(max(backoff, outcome.retry_after or 0.0), self.cap)
+
+
+# -- the delivery loop ------------------------------------------------------------------------
+
+
+class Deliverer:
+    """Claims due webhooks, posts them signed, and records each try in the store."""
+
+    def __init__(self, *, store: JobStore, endpoints: dict[str, WebhookEndpoint],
+                 policy: RetryPolicy, timeout: float) -> None:
+        self._store = store
+        self._endpoints = endpoints
+        self._policy = policy
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._lease = timeout + _LEASE_MARGIN_S
+        self._public: aiohttp.ClientSession | None = None  # private addresses refused
+        self._any: aiohttp.ClientSession | None = None  # for allow_private_network endpoints
+        self._loop_task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._public = client_session(_PUBLIC_ONLY)
+        self._any = aiohttp.ClientSession(trust_env=False)
+        for name, endpoint in self._endpoints.items():
+            log.info("webhook endpoint %s: %s", name, endpoint.host)
+            if _literal_refused(endpoint):
+                log.warning("webhook endpoint %s: %s is a loopback, private or reserved "
+                            "address; deliveries to it will be refused unless it sets "
+                            "allow_private_network", name, endpoint.host)
+        self._loop_task = asyncio.create_task(self._loop(), name="tessera-webhooks")
+
+    async def close(self) -> None:
+        """Stop claiming; tries in flight get a moment to land, then are cancelled."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=_CLOSE_GRACE_S)
+            for task in self._inflight:
+                task.cancel()
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+        for session in (self._public, self._any):
+            if session is not None:
+                await session.close()
+
+    async def _loop(self) -> None:
+        while True:
+            free = _CONCURRENCY - len(self._inflight)
+            if free > 0:
+                try:
+                    jobs = await self._store.claim_webhooks(free, self._lease)
+                except TesseraError:
+                    jobs = []  # logged by the store; the next round tries again
+                for job in jobs:
+                    task = asyncio.create_task(self._deliver(job), name=f"webhook-{job.id}")
+                    self._inflight.add(task)
+                    task.add_done_callback(self._inflight.discard)
+            await asyncio.sleep(_POLL_S)
+
+    async def _deliver(self, job: Job) -> None:
+        event = event_name(job)
+        attempt = job.webhook_attempts + 1
+        endpoint = self._endpoints.get(job.webhook or "")
+        try:
+            if endpoint is None:
+                outcome = Outcome(error=f"no webhook endpoint named '{job.webhook}' is "
+                                        "configured any more")
+            else:
+                outcome = await self._post(endpoint, job, event)
+        except Exception:
+            log.exception("job %s: webhook %s attempt %d failed inside Tessera", job.id,
+                          job.webhook, attempt)
+            outcome = Outcome(error="internal error", retry=True)
+        delay = self._policy.delay(attempt, outcome)
+        _log_attempt(job, attempt, outcome, delay)
+        record = self._store.webhook_attempted(
+            job, event=event, attempt=attempt, status_code=outcome.status_code,
+            error=outcome.error, delivered=outcome.delivered,
+            next_at=now() + delay if delay is not None else None)
+        # Once the endpoint has answered, the record must land even during shutdown. A store
+        # error is logged by the store; the lease lapses and the delivery is tried again.
+        with contextlib.suppress(TesseraError):
+            await asyncio.shield(record)
+
+    async def _post(self, endpoint: WebhookEndpoint, job: Job, event: str) -> Outcome:
+        if _literal_refused(endpoint):
+            return _refused(endpoint)
+        session = self._any if endpoint.allow_private_network else self._public
+        assert session is not None
+        body = payload(job)
+        sent = headers(endpoint.key, message_id(job), event, int(time.time()), body)
+        try:
+            async with session.post(endpoint.url, data=body, headers=sent,
+                                    allow_redirects=False, timeout=self._timeout) as response:
+                return judge(response.status, response.headers.get("Retry-After"))
+        except aiohttp.ClientConnectorError as e:
+            if _REFUSED_BY_RESOLVER in str(e.os_error):
+                return _refused(endpoint)
+            return Outcome(error=f"cannot connect to {endpoint.host}: {e.os_error}", retry=True)
+        except aiohttp.ClientError as e:
+            return Outcome(error=f"{type(e).__name__}: {e}", retry=True)
+        except TimeoutError:
+            return Outcome(error=f"no answer within {self._timeout.total:.0f} s", retry=True)
+
+
+def _literal_refused(endpoint: WebhookEndpoint) -> bool:
+    """A literal address the policy refuses: the resolver, which would catch a name, never
+    sees one."""
+    if endpoint.allow_private_network:
+        return False
+    try:
+        address = ipaddress.ip_address(endpoint.host)
+    except ValueError:
+        return False
+    return not _PUBLIC_ONLY.address_allowed(address)
+
+
+def _refused(endpoint: WebhookEndpoint) -> Outcome:
+    return Outcome(error=f"refused: {endpoint.host} is a loopback, private, link-local or "
+                         "reserved address and the endpoint does not set "
+                         "allow_private_network")
+
+
+def _log_attempt(job: Job, attempt: int, outcome: Outcome, delay: float | None) -> None:
+    where = f"job {job.id}: webhook {job.webhook} attempt {attempt}"
+    if outcome.delivered:
+        log.info("%s: delivered (HTTP %s)", where, outcome.status_code)
+    elif delay is not None:
+        log.info("%s: %s; trying again in %.1f s", where, outcome.error, delay)
+    else:
+        log.warning("%s: %s; giving up", where, outcome.error)
+
