@@ -192,10 +192,10 @@ class PostgresJobStore:
             completed = now()
             row = await db.fetchrow(
                 "UPDATE tessera_jobs SET status = $1, status_code = $2, result = $3, error = $4,"
-                " completed_at = $5, expires_at = $5 + ttl, lease_owner = NULL,"
+                " completed_at = $5::float8, expires_at = $5::float8 + ttl, lease_owner = NULL,"
                 " pages_done = CASE WHEN $6 THEN pages_total ELSE pages_done END,"
                 " webhook_state = CASE WHEN webhook IS NULL THEN NULL ELSE 'pending' END,"
-                " webhook_next_at = $5"
+                " webhook_next_at = $5::float8"
                 " WHERE id = $7 AND status IN ('pending', 'processing')"
                 f" RETURNING {_COLUMNS}",
                 status.value, status_code, result, error, completed,

@@ -1,0 +1,228 @@
+"""One suite, both job stores: SQLite (the embedded default) and PostgreSQL (the fleet's)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from server.jobs import Job, JobStatus, now
+from server.store_postgres import PostgresJobStore
+from server.store_sqlite import SQLiteJobStore
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL for each test, dropped afterwards."""
+    name = f"tessera_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f"CREATE DATABASE {name}"))
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    asyncio.run(admin(f"DROP DATABASE {name} WITH (FORCE)"))
+
+
+StoreFactory = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_store(kind: str, tmp_path: Path, postgres_url: str) -> StoreFactory:
+    """Opens stores of the kind under test; PostgreSQL ones share one database (a fleet)."""
+    async def make(node: str = "node-a", lease: float = 30.0) -> Any:
+        if kind == "sqlite":
+            store: Any = SQLiteJobStore(tmp_path / "tessera.db")
+        else:
+            store = PostgresJobStore(postgres_url, node=node, lease=lease)
+        await store.open()
+        return store
+
+    return make
+
+
+@pytest.fixture
+def make_postgres(postgres_url: str) -> StoreFactory:
+    """Opens PostgreSQL stores of nodes sharing one database: a fleet."""
+    async def make(node: str = "node-a", lease: float = 30.0) -> Any:
+        store = PostgresJobStore(postgres_url, node=node, lease=lease)
+        await store.open()
+        return store
+
+    return make
+
+
+def _job(owner: str = "alice", **fields: Any) -> Job:
+    return Job(id=str(uuid.uuid4()), owner=owner, status=JobStatus.PENDING,
+               request={"model": "tesseract", "languages": "eng", "body": {}},
+               created_at=now(), ttl=60, **fields)
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def test_create_get_and_ownership(make_store: StoreFactory) -> None:
+    async def scenario() -> None:
+        store = await make_store()
+        job = _job()
+        stored, created = await store.create(job)
+        assert created and stored.id == job.id
+        got = await store.get(job.id, "alice")
+        assert got is not None and got.status is JobStatus.PENDING
+        assert got.request == job.request and got.ttl == 60
+        assert await store.get(job.id, "mallory") is None
+        assert await store.get(str(uuid.uuid4()), "alice") is None
+        await store.close()
+
+    run(scenario())
+
+
+def test_idempotency_keys_are_per_owner(make_store: StoreFactory) -> None:
+    async def scenario() -> None:
+        store = await make_store()
+        first, created = await store.create(_job(idempotency_key="k1"))
+        again, created_again = await store.create(_job(idempotency_key="k1"))
+        assert created and not created_again and again.id == first.id
+        other, created_other = await store.create(_job(owner="bob", idempotency_key="k1"))
+        assert created_other and other.id != first.id
+        await store.close()
+
+    run(scenario())
+
+
+def test_claim_finish_once_and_expire(make_store: StoreFactory) -> None:
+    async def scenario() -> None:
+        store = await make_store()
+        jobs = [_job() for _ in range(3)]
+        for job in jobs:
+            await store.create(job)
+            await asyncio.sleep(0.01)
+        claimed = await store.claim(2)
+        assert [j.id for j in claimed] == [jobs[0].id, jobs[1].id]
+        assert all(j.status is JobStatus.PROCESSING and j.attempts == 1 for j in claimed)
+        assert await store.count_pending() == 1
+        await store.progress(jobs[0].id, 1, 4)
+        progressed = await store.get(jobs[0].id, "alice")
+        assert (progressed.pages_done, progressed.pages_total) == (1, 4)
+        done = await store.finish(jobs[0].id, status=JobStatus.COMPLETED, status_code=200,
+                                  result='{"pages": []}', error=None)
+        assert done is not None and done.expires_at == done.completed_at + 60
+        # A terminal state is written once: a second finish finds nothing to finish.
+        assert await store.finish(jobs[0].id, status=JobStatus.FAILED, status_code=500,
+                                  result=None, error="{}") is None
+        await store.release(jobs[1].id)
+        assert (await store.get(jobs[1].id, "alice")).status is JobStatus.PENDING
+        counts = await store.counts()
+        assert counts["completed"] == 1 and counts["pending"] == 2
+        gone = await store.finish(jobs[2].id, status=JobStatus.FAILED, status_code=422,
+                                  result=None, error="{}")
+        assert gone is not None
+        assert await store.delete_expired() == []
+        await store.close()
+
+    run(scenario())
+
+
+def test_concurrent_claims_never_share_a_job(make_store: StoreFactory, kind: str) -> None:
+    async def scenario() -> None:
+        nodes = [await make_store(node=f"node-{i}") for i in range(3)]
+        jobs = [_job() for _ in range(30)]
+        for job in jobs:
+            await nodes[0].create(job)
+        claimed: list[list[str]] = [[] for _ in nodes]
+
+        async def claim_all(i: int) -> None:
+            while batch := await nodes[i].claim(2):
+                claimed[i].extend(j.id for j in batch)
+
+        await asyncio.gather(*(claim_all(i) for i in range(len(nodes))))
+        every = [j for ids in claimed for j in ids]
+        assert sorted(every) == sorted(j.id for j in jobs)  # all claimed, none twice
+        if kind == "postgres":
+            assert sum(1 for ids in claimed if ids) >= 2  # the work was shared
+        for node in nodes:
+            await node.close()
+
+    run(scenario())
+
+
+def test_a_lapsed_lease_is_taken_over(make_postgres: StoreFactory) -> None:
+    """PostgreSQL only: SQLite serves one node, which has no one to take over from."""
+    async def scenario() -> None:
+        dying = await make_postgres(node="dying", lease=0.5)
+        alive = await make_postgres(node="alive", lease=30)
+        job = _job()
+        await dying.create(job)
+        [claimed] = await dying.claim(1)
+        assert claimed.id == job.id
+        assert await alive.claim(1) == []  # held
+        assert await dying.renew([job.id]) == {job.id}
+        await asyncio.sleep(0.7)
+        [taken] = await alive.claim(1)
+        assert taken.id == job.id and taken.attempts == 2
+        assert await dying.renew([job.id]) == set()  # the old holder learns it lost the job
+        assert await alive.renew([job.id]) == {job.id}
+        await dying.close()
+        await alive.close()
+
+    run(scenario())
+
+
+def test_webhook_deliveries_are_claimed_once(make_store: StoreFactory) -> None:
+    async def scenario() -> None:
+        one, two = await make_store(node="one"), await make_store(node="two")
+        job = _job(webhook="receiver")
+        await one.create(job)
+        await one.claim(1)
+        assert await one.claim_webhooks(10, 30) == []  # not finished yet
+        await one.finish(job.id, status=JobStatus.COMPLETED, status_code=200, result="{}",
+                         error=None)
+        first = await one.claim_webhooks(10, 30)
+        assert [j.id for j in first] == [job.id]
+        assert await two.claim_webhooks(10, 30) == []  # leased by the first claimer
+        await one.webhook_attempted(first[0], event="async_job.completed", attempt=1,
+                                    status_code=503, error="HTTP 503", delivered=False,
+                                    next_at=now() - 1)
+        [retry] = await two.claim_webhooks(10, 30)
+        await two.webhook_attempted(retry, event="async_job.completed", attempt=2,
+                                    status_code=200, error=None, delivered=True, next_at=None)
+        assert await one.claim_webhooks(10, 30) == []
+        stored = await one.get(job.id, "alice")
+        assert stored.webhook_state == "delivered" and stored.webhook_attempts == 2
+        attempts = await one.deliveries(job_id=job.id)
+        assert [(a["attempt"], a["delivered"]) for a in attempts] == [(2, True), (1, False)]
+        await one.close()
+        await two.close()
+
+    run(scenario())
+
+
+def test_documents_are_shared_through_postgres(make_postgres: StoreFactory) -> None:
+    """PostgreSQL only: SQLite's documents are files on its one node (see test_api)."""
+    async def scenario() -> None:
+        one, two = await make_postgres(node="one"), await make_postgres(node="two")
+        await one.save_document("doc-1", b"%PDF-1.7 bytes")
+        assert await two.load_document("doc-1") == b"%PDF-1.7 bytes"
+        await two.delete_document("doc-1")
+        assert await one.load_document("doc-1") is None
+        await one.close()
+        await two.close()
+
+    run(scenario())
