@@ -30,6 +30,7 @@ from .keys import (
     SPOOL,
     STORE,
     SYNC_SLOTS,
+    WEBHOOKS,
     Lifecycle,
 )
 from .openapi import routes as openapi_routes
@@ -37,6 +38,8 @@ from .routes import routes
 from .runner import Runner
 from .store_postgres import PostgresJobStore
 from .store_sqlite import SQLiteJobStore
+from .webhook_routes import routes as webhook_routes
+from .webhooks import Deliverer
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +141,16 @@ async def _runner(app: web.Application) -> AsyncIterator[None]:
     await runner.close()
 
 
+async def _webhooks(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    deliverer = Deliverer(store=app[STORE], endpoints=settings.webhooks,
+                          policy=settings.webhook_retry(), timeout=settings.webhook_timeout)
+    await deliverer.start()
+    app[WEBHOOKS] = deliverer
+    yield
+    await deliverer.close()
+
+
 def create_app(settings: Settings) -> web.Application:
     """The Tessera application for these settings."""
     app = web.Application(client_max_size=settings.max_body_bytes,
@@ -147,9 +160,10 @@ def create_app(settings: Settings) -> web.Application:
     app[SYNC_SLOTS] = asyncio.Semaphore(settings.sync_slots)
     app[LIFECYCLE] = Lifecycle()
     app[FETCH_POLICY] = settings.fetch_policy()
-    app.cleanup_ctx.extend([_engine, _store, _http, _runner])
+    app.cleanup_ctx.extend([_engine, _store, _http, _runner, _webhooks])
     app.add_routes(routes)
     app.add_routes(openapi_routes)
+    app.add_routes(webhook_routes)
     if app[AUTH].open:
         log.warning("no API keys configured: the service is open to anyone who can reach it "
                     "(set TESSERA_API_KEYS to require keys)")

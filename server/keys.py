@@ -16,6 +16,7 @@ from .documents import Documents, DocumentSpool
 from .fetch import FetchPolicy
 from .jobs import JobStore
 from .runner import Runner
+from .webhooks import Deliverer
 
 
 @dataclass
@@ -36,3 +37,4 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 FETCH_POLICY = web.AppKey("fetch_policy", FetchPolicy)
+WEBHOOKS = web.AppKey("webhooks", Deliverer)

@@ -119,7 +119,7 @@ async def create_job(request: web.Request) -> web.Response:
     owner = request["owner"]
     body, languages = await _ocr_request(request)
     webhook = request.headers.get(WEBHOOK_HEADER)
-    if webhook is not None:
+    if webhook is not None and webhook not in request.app[SETTINGS].webhooks:
         raise InvalidRequest(f"No webhook endpoint named '{webhook}' is configured.",
                              param=WEBHOOK_HEADER)
     settings = request.app[SETTINGS]
