@@ -1,0 +1,94 @@
+"""Three nodes on loopback sharing the machine's PostgreSQL: one fleet."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests import corpus
+from tests.conftest import Server, ocr_body
+from tests.test_stores import postgres_url  # noqa: F401 - a fixture, used by name
+
+LEASE_S = "2"
+
+
+@pytest.fixture
+def fleet(start_server: Any, postgres_url: str) -> Iterator[list[Server]]:  # noqa: F811
+    env = {"TESSERA_DATABASE_URL": postgres_url, "TESSERA_LEASE_SECONDS": LEASE_S,
+           "TESSERA_RUNNING_JOBS": "2"}
+    nodes = [start_server(env, workers=1) for _ in range(3)]
+    yield nodes
+    for node in nodes:
+        node.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    directory = tmp_path_factory.mktemp("fleet")
+    source = corpus.dense_pdf(directory / "dense.pdf")
+    return corpus.image_only_pdf(source, directory / "scan.pdf", pages=1, dpi=200).read_bytes()
+
+
+def _ran(node: Server, job_id: str, what: str) -> bool:
+    return re.search(rf"job {job_id}: {what}", node.log()) is not None
+
+
+def test_jobs_sent_to_one_node_are_run_by_all_and_polled_from_any(fleet: list[Server],
+                                                                    scan: bytes) -> None:
+    first, second, third = fleet
+    with first.client() as client:
+        job_ids = [client.post("/v1/async/ocr", json=ocr_body(scan)).json()["id"]
+                   for _ in range(6)]
+    for job_id, node in zip(job_ids, [second, third] * 3, strict=True):
+        with node.client() as client:
+            body = node.wait_job(client, job_id, timeout=180).json()
+        assert body["status"] == "completed", body
+        assert "GNU" in body["result"]["pages"][0]["markdown"]
+    runners = {i for i, node in enumerate(fleet) for j in job_ids if _ran(node, j, "started")}
+    assert len(runners) >= 2, "the work was not shared"
+    for job_id in job_ids:  # each completed exactly once, on one node
+        assert sum(_ran(node, job_id, "completed") for node in fleet) == 1
+
+
+def test_a_job_whose_node_dies_completes_exactly_once(fleet: list[Server], scan: bytes) -> None:
+    first = fleet[0]
+    with first.client() as client:
+        job_id = client.post("/v1/async/ocr", json=ocr_body(scan)).json()["id"]
+    # Wait for a node to start it, then kill that node mid-job.
+    deadline = time.monotonic() + 60
+    while not (runner := next((n for n in fleet if _ran(n, job_id, "started")), None)):
+        assert time.monotonic() < deadline, "no node started the job"
+        time.sleep(0.05)
+    runner.stop(signal.SIGKILL)
+    survivor = next(n for n in fleet if n is not runner)
+    with survivor.client() as client:
+        body = survivor.wait_job(client, job_id, timeout=180).json()
+    assert body["status"] == "completed", body
+    completions = [n for n in fleet if _ran(n, job_id, "completed")]
+    assert len(completions) == 1 and completions[0] is not runner
+    assert "attempt 2" in completions[0].log()
+
+
+def test_cancel_on_one_node_stops_the_job_on_another(fleet: list[Server], scan: bytes) -> None:
+    first = fleet[0]
+    with first.client() as client:
+        job_id = client.post("/v1/async/ocr", json=ocr_body(scan)).json()["id"]
+    deadline = time.monotonic() + 60
+    while not (runner := next((n for n in fleet if _ran(n, job_id, "started")), None)):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    other = next(n for n in fleet if n is not runner)
+    with other.client() as client:
+        cancelled = client.delete(f"/v1/async/ocr/{job_id}").json()
+    assert cancelled["status"] == "failed" and cancelled["status_code"] == 499
+    deadline = time.monotonic() + 20
+    while not _ran(runner, job_id, "no longer held"):
+        assert time.monotonic() < deadline, "the running node did not notice the cancel"
+        time.sleep(0.1)
+    with runner.client() as client:
+        assert client.get(f"/v1/async/ocr/{job_id}").json() == cancelled
