@@ -18,6 +18,7 @@ from ocr_engine import OCREngine, OCROptions, TesseraError, parse_pages
 from ocr_engine.languages import resolve_model
 from ocr_engine.recognize import BACKENDS
 
+from . import logs
 from .app import create_app
 from .config import Settings
 from .keys import LIFECYCLE, RUNNER
@@ -36,9 +37,8 @@ def _settings(args: argparse.Namespace, names: tuple[str, ...]) -> Settings:
         sys.exit(f"tessera: invalid setting {where}: {first['msg']}")
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def _logging(level: str, fmt: str = "text") -> None:
+    logs.configure(level, fmt)
 
 
 async def _serve(settings: Settings) -> None:
@@ -66,8 +66,8 @@ async def _serve(settings: Settings) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     settings = _settings(args, ("host", "port", "data_dir", "workers", "backend", "languages",
-                                "log_level"))
-    _logging(settings.log_level)
+                                "log_level", "log_format"))
+    _logging(settings.log_level, settings.log_format)
     asyncio.run(_serve(settings))
 
 
@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--backend", choices=BACKENDS)
     s.add_argument("--languages", help="default languages, e.g. eng or eng+deu")
     s.add_argument("--log-level")
+    s.add_argument("--log-format", choices=logs.FORMATS,
+                   help="text (default) or json: one object per line, with job_id")
     s.set_defaults(run=serve)
 
     o = commands.add_parser("ocr", help="print the Markdown of one PDF or image")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str | None = None  # postgresql://...; none means SQLite under data_dir
     lease_seconds: float = Field(30.0, ge=1)
+    part_pages: int = Field(20, ge=1)  # larger jobs are split into ranges of this many pages
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     backend: str = TESSEROCR
     languages: str = "eng"
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     webhook_backoff: float = Field(1.0, gt=0)  # before the first retry; doubles each time
     webhook_backoff_max: float = Field(600.0, gt=0)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with job_id
 
     @field_validator("api_keys", "fetch_allow", "file_roots", mode="before")
     @classmethod
