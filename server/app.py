@@ -12,6 +12,7 @@ from aiohttp import web
 from ocr_engine import OCREngine, TesseraError
 from ocr_engine.errors import DocumentTooLarge, InternalError
 
+from . import ops
 from .auth import Authenticator
 from .config import Settings
 from .documents import Documents, DocumentSpool, SharedDocuments
@@ -44,7 +45,7 @@ from .webhooks import Deliverer
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-UNAUTHENTICATED = frozenset({"/health", "/openapi.json"})
+UNAUTHENTICATED = frozenset({"/health", "/openapi.json", *ops.PATHS})
 _DRAIN_RETRY_AFTER_S = 5
 
 
@@ -163,6 +164,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_engine, _store, _http, _runner, _webhooks])
     app.add_routes(routes)
     app.add_routes(openapi_routes)
+    ops.setup(app)
     app.add_routes(webhook_routes)
     if app[AUTH].open:
         log.warning("no API keys configured: the service is open to anyone who can reach it "

@@ -15,6 +15,7 @@ from .config import Settings
 from .documents import Documents, DocumentSpool
 from .fetch import FetchPolicy
 from .jobs import JobStore
+from .metrics import Metrics
 from .runner import Runner
 from .webhooks import Deliverer
 
@@ -37,4 +38,5 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 FETCH_POLICY = web.AppKey("fetch_policy", FetchPolicy)
+METRICS = web.AppKey("metrics", Metrics)
 WEBHOOKS = web.AppKey("webhooks", Deliverer)
