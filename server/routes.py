@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 import uuid
 from typing import Any
@@ -25,6 +26,7 @@ from .keys import (
     ENGINE,
     FETCH_POLICY,
     HTTP,
+    LIFECYCLE,
     RUNNER,
     SETTINGS,
     SPOOL,
@@ -40,10 +42,16 @@ routes = web.RouteTableDef()
 
 TTL_HEADER = "x-bf-async-job-result-ttl"
 WEBHOOK_HEADER = "x-bf-async-webhook"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 _JSON_IN_THREAD_BYTES = 256 * 1024
 _SYNC_RETRY_AFTER_S = 5
 _QUEUE_RETRY_AFTER_S = 10
 _POLL_RETRY_AFTER_S = 1
+_MAX_IDEMPOTENCY_KEY = 255
+_MAX_WAIT_S = 60.0
+# A long poll reads the store, which every node writes, rather than waiting on this process.
+_WAIT_POLL_FIRST_S = 0.1
+_WAIT_POLL_MAX_S = 0.25
 
 
 async def _read_json(request: web.Request) -> Any:
@@ -113,6 +121,16 @@ def _ttl(request: web.Request) -> int:
     return int(value) if value.isdigit() else default
 
 
+def _idempotency_key(request: web.Request, body: OCRRequestBody) -> str | None:
+    """The client's name for one create and its retries: the header, else the body's `id`."""
+    header = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    key = header or body.id or None
+    if key is not None and len(key) > _MAX_IDEMPOTENCY_KEY:
+        raise InvalidRequest(f"An idempotency key may be at most {_MAX_IDEMPOTENCY_KEY} "
+                             "characters long.", param=IDEMPOTENCY_HEADER if header else "id")
+    return key
+
+
 @routes.post("/v1/async/ocr")
 async def create_job(request: web.Request) -> web.Response:
     """Bifrost's async create: 202 and a job id at once."""
@@ -142,25 +160,77 @@ async def create_job(request: web.Request) -> web.Response:
         check_url(url, request.app[FETCH_POLICY], param=body.document.url_param)
     job = Job(id=job_id, owner=owner, status=JobStatus.PENDING, created_at=now(),
               ttl=_ttl(request), document_size=size, webhook=webhook,
+              idempotency_key=_idempotency_key(request, body),
               request={"model": body.model, "languages": languages, "body": stored})
-    try:
-        await request.app[STORE].create(job)
-    except BaseException:
-        await request.app[DOCUMENTS].delete(job_id)
-        raise
+    job, created = await _insert(request.app, job)
+    if not created:
+        log.info("job %s: created before under the same idempotency key; answered with it", job.id)
+        return _json({"id": job.id, "status": job.status.value,
+                      "created_at": rfc3339(job.created_at)}, status=202,
+                     headers={"Idempotent-Replayed": "true"})
     request.app[RUNNER].wake()
     log.info("job %s: accepted (%d bytes, languages %s)", job_id, size, languages)
     return _json({"id": job.id, "status": job.status.value,
                   "created_at": rfc3339(job.created_at)}, status=202)
 
 
+async def _insert(app: web.Application, job: Job) -> tuple[Job, bool]:
+    """Create the job row; a retry of a create (same owner and key) gets the first job."""
+    store = app[STORE]
+    created = False
+    try:
+        found, created = await store.create(job)
+        if not created and found.expires_at is not None and found.expires_at <= now():
+            # The key is held by a job past its expiry that the cleaner has not deleted yet.
+            for expired in await store.delete_expired():
+                await app[DOCUMENTS].delete(expired)
+            found, created = await store.create(job)
+    finally:
+        if not created:
+            # The insert failed, or the job exists already: the new document is nobody's.
+            await app[DOCUMENTS].delete(job.id)
+    return found, created
+
+
 @routes.get("/v1/async/ocr/{job_id}")
 async def get_job(request: web.Request) -> web.Response:
-    """Bifrost's async poll: 202 while pending or processing, 200 once finished."""
+    """Bifrost's async poll: 202 while pending or processing, 200 once finished.
+
+    With `?wait=<seconds>` the answer waits until the job ends or the time is up (a long poll).
+    """
+    wait = _wait_seconds(request)
+    deadline = time.monotonic() + wait
+    delay = _WAIT_POLL_FIRST_S
+    job = await _owned_job(request)
+    while not job.status.finished and not request.app[LIFECYCLE].draining:
+        left = deadline - time.monotonic()
+        if left <= 0 or request.transport is None or request.transport.is_closing():
+            break
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * 1.5, _WAIT_POLL_MAX_S)
+        job = await _owned_job(request)
+    return _job_response(job)
+
+
+def _wait_seconds(request: web.Request) -> float:
+    raw = request.query.get("wait")
+    if raw is None:
+        return 0.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise InvalidRequest(f"'wait' must be a number of seconds from 0 (longer waits end "
+                             f"after {_MAX_WAIT_S:.0f}).", param="wait")
+    return min(seconds, _MAX_WAIT_S)
+
+
+async def _owned_job(request: web.Request) -> Job:
     job = await request.app[STORE].get(request.match_info["job_id"], request["owner"])
     if job is None:
         raise JobNotFound()
-    return _job_response(job)
+    return job
 
 
 def _job_response(job: Job) -> web.Response:
