@@ -1,0 +1,338 @@
+"""Operations: metrics, readiness, JSON logs, long polls and idempotent creates."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from server import cli, logs
+from server.metrics import Histogram
+from tests import corpus
+from tests.conftest import Server, ocr_body
+from tests.test_api import assert_bifrost_error
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def parse_metrics(text: str) -> tuple[dict[str, str], Samples]:
+    """The families' types and every sample of a Prometheus text exposition; strict."""
+    types: dict[str, str] = {}
+    samples: Samples = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert name not in types, f"family {name} declared twice"
+            types[name] = kind
+            continue
+        if line.startswith("#"):
+            continue
+        match = _SAMPLE.match(line)
+        assert match, f"not a sample line: {line!r}"
+        name, labels, value = match.groups()
+        pairs = frozenset(_LABEL.findall(labels or ""))
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in types or family in types, f"{name} has no TYPE"
+        key = (name, pairs)
+        assert key not in samples, f"duplicate sample {line!r}"
+        samples[key] = float(value)
+    return types, samples
+
+
+def metric(samples: Samples, name: str, **labels: str) -> float:
+    return samples[(name, frozenset(labels.items()))]
+
+
+def scrape(server: Server) -> Samples:
+    response = httpx.get(f"{server.url}/metrics", timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    types, samples = parse_metrics(response.text)
+    for name, kind in types.items():
+        assert name.startswith("tessera_"), name
+        assert name.endswith("_total") == (kind == "counter"), name
+    return samples
+
+
+@pytest.fixture(scope="module")
+def slow_pdf(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """Three dense scanned pages: several seconds of OCR on one worker."""
+    directory = tmp_path_factory.mktemp("slow")
+    source = corpus.dense_pdf(directory / "dense.pdf")
+    import pypdfium2 as pdfium
+
+    page = pdfium.PdfDocument(str(source))[0].render(scale=200 / 72, grayscale=True).to_pil()
+    return corpus.scanned_pages_pdf(directory / "scans.pdf", [page] * 3).read_bytes()
+
+
+def _create(client: httpx.Client, data: bytes, headers: dict[str, str] | None = None,
+            **fields: Any) -> httpx.Response:
+    response = client.post("/v1/async/ocr", json=ocr_body(data, **fields), headers=headers)
+    assert response.status_code == 202, response.text
+    return response
+
+
+def _wait_status(client: httpx.Client, job_id: str, status: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while client.get(f"/v1/async/ocr/{job_id}").json()["status"] != status:
+        assert time.monotonic() < deadline, f"job never reached {status}"
+        time.sleep(0.05)
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+
+def test_metrics_move_with_the_work(server: Server, client: httpx.Client, hello_png: bytes,
+                                    three_page_pdf: bytes) -> None:
+    before = scrape(server)
+    assert metric(before, "tessera_workers") == 2
+    assert metric(before, "tessera_store_up") == 1
+    assert metric(before, "tessera_draining") == 0
+    assert client.post("/v1/ocr", json=ocr_body(hello_png, mime="image/png")).status_code == 200
+    job_id = _create(client, three_page_pdf).json()["id"]
+    done = server.wait_job(client, job_id).json()
+    assert done["status"] == "completed"
+    assert [p["source"] for p in done["result"]["pages"]] == ["text_layer"] * 3
+    after = scrape(server)
+
+    def moved(name: str, **labels: str) -> float:
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert moved("tessera_pages_processed_total", source="ocr") >= 1
+    assert moved("tessera_pages_processed_total", source="text_layer") >= 3
+    assert moved("tessera_page_duration_seconds_count", source="text_layer") >= 3
+    assert moved("tessera_page_duration_seconds_sum", source="ocr") > 0
+    assert moved("tessera_jobs", state="completed") >= 1
+    # Buckets are cumulative and end in +Inf, which equals the count.
+    buckets = sorted(((float(dict(labels)["le"]), value) for (name, labels), value
+                      in after.items() if name == "tessera_page_duration_seconds_bucket"
+                      and ("source", "ocr") in labels))
+    assert buckets[-1][0] == math.inf
+    assert [v for _, v in buckets] == sorted(v for _, v in buckets)
+    assert buckets[-1][1] == metric(after, "tessera_page_duration_seconds_count", source="ocr")
+    assert metric(after, "tessera_jobs_queued") == metric(after, "tessera_jobs", state="pending")
+    assert metric(after, "tessera_worker_restarts_total") >= 0
+    memory = {dict(labels)["pid"]: value for (name, labels), value in after.items()
+              if name == "tessera_resident_memory_bytes"}
+    assert server.process is not None
+    assert set(memory) == {str(server.process.pid), *map(str, server.worker_pids())}
+    assert all(value > 10 * 1024 * 1024 for value in memory.values())
+
+
+def test_histogram_buckets_are_inclusive() -> None:
+    histogram = Histogram([0.5, 1.0])
+    for value in (0.5, 0.7, 1.0, 3.0):
+        histogram.observe(value)
+    rows = {(name, dict(labels).get("le")): v for name, labels, v in histogram.samples("h")}
+    assert rows[("h_bucket", "0.5")] == 1
+    assert rows[("h_bucket", "1")] == 3
+    assert rows[("h_bucket", "+Inf")] == 4 == rows[("h_count", None)]
+    assert rows[("h_sum", None)] == pytest.approx(5.2)
+
+
+# -- long polls ---------------------------------------------------------------------------------
+
+
+def test_long_poll_answers_when_the_job_ends(start_server: Any, slow_pdf: bytes) -> None:
+    server = start_server(workers=1)
+    with server.client() as client:
+        job_id = _create(client, slow_pdf, pages=[0]).json()["id"]
+        assert client.get(f"/v1/async/ocr/{job_id}").status_code == 202
+        started = time.monotonic()
+        response = client.get(f"/v1/async/ocr/{job_id}", params={"wait": 50})
+        took = time.monotonic() - started
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "completed"
+        assert took < 45  # it answered when the job ended, not when the wait ran out
+
+        # A job that does not end in time: the usual 202 once the wait is over.
+        job_id = _create(client, slow_pdf).json()["id"]
+        started = time.monotonic()
+        response = client.get(f"/v1/async/ocr/{job_id}", params={"wait": "1.5"})
+        took = time.monotonic() - started
+        assert response.status_code == 202, response.text
+        assert response.json()["status"] in ("pending", "processing")
+        assert response.headers["Retry-After"]
+        assert 1.4 <= took < 5
+        client.delete(f"/v1/async/ocr/{job_id}")
+
+
+@pytest.mark.parametrize("wait", ["soon", "-1", "nan", "inf", ""])
+def test_a_bad_wait_is_400(client: httpx.Client, hello_png: bytes, wait: str) -> None:
+    job_id = _create(client, hello_png, mime="image/png").json()["id"]
+    response = client.get(f"/v1/async/ocr/{job_id}", params={"wait": wait})
+    assert_bifrost_error(response, 400, param="wait", contains="'wait'")
+
+
+def test_a_long_poll_of_a_finished_or_unknown_job_answers_at_once(
+        server: Server, client: httpx.Client, hello_png: bytes) -> None:
+    job_id = _create(client, hello_png, mime="image/png").json()["id"]
+    server.wait_job(client, job_id)
+    started = time.monotonic()
+    assert client.get(f"/v1/async/ocr/{job_id}", params={"wait": 3600}).status_code == 200
+    unknown = client.get("/v1/async/ocr/00000000-0000-0000-0000-000000000000",
+                         params={"wait": 30})
+    assert_bifrost_error(unknown, 404)
+    assert time.monotonic() - started < 2
+
+
+# -- readiness and draining ---------------------------------------------------------------------
+
+
+def test_ready_until_draining(start_server: Any, slow_pdf: bytes) -> None:
+    server = start_server({"TESSERA_SHUTDOWN_GRACE": "60"}, workers=1)
+    with server.client() as client:
+        ready = client.get("/ready")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["status"] == "ready" and ready.json()["workers_alive"] == 1
+        job_id = _create(client, slow_pdf).json()["id"]
+        _wait_status(client, job_id, "processing")
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while (not_ready := client.get("/ready")).status_code == 200:
+            assert time.monotonic() < deadline, "never stopped being ready"
+            time.sleep(0.05)
+        body = assert_bifrost_error(not_ready, 503, contains="shutting down")
+        assert body["error"]["type"] == "server_error"
+        assert int(not_ready.headers["Retry-After"]) > 0
+        assert client.get("/health").status_code == 200  # alive, only not ready
+        assert metric(scrape(server), "tessera_draining") == 1
+        # A long poll does not hold a draining node's shutdown up.
+        started = time.monotonic()
+        poll = client.get(f"/v1/async/ocr/{job_id}", params={"wait": 50})
+        assert poll.status_code in (200, 202)
+        assert time.monotonic() - started < 5
+    assert server.stop() == 0
+
+
+def test_metrics_and_ready_need_no_key(start_server: Any) -> None:
+    server = start_server({"TESSERA_API_KEYS": "alpha"}, workers=1)
+    with server.client() as anonymous:
+        assert anonymous.get("/v1/models").status_code == 401
+        assert anonymous.get("/ready").status_code == 200
+        assert anonymous.get("/metrics").status_code == 200
+
+
+# -- idempotent creates -------------------------------------------------------------------------
+
+
+def _documents(server: Server) -> set[str]:
+    return {p.name for p in (server.data_dir / "documents").iterdir() if p.is_file()}
+
+
+def test_a_repeated_create_answers_with_the_same_job(start_server: Any, slow_pdf: bytes,
+                                                     hello_png: bytes) -> None:
+    server = start_server({"TESSERA_API_KEYS": "alpha,beta", "TESSERA_RUNNING_JOBS": "1"},
+                          workers=1)
+    with server.client("alpha") as alpha, server.client("beta") as beta:
+        # One job at a time: the jobs below wait behind this one with their documents on disk.
+        busy = _create(alpha, slow_pdf).json()["id"]
+        first = _create(alpha, hello_png, mime="image/png", headers={"Idempotency-Key": "k-1"})
+        again = _create(alpha, hello_png, mime="image/png", headers={"Idempotency-Key": "k-1"})
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert "Idempotent-Replayed" not in first.headers
+        # The retry's document was not kept: only the two jobs' documents are on disk.
+        assert _documents(server) == {busy, first.json()["id"]}
+
+        other_key = _create(alpha, hello_png, mime="image/png", headers={"Idempotency-Key": "k-2"})
+        other_owner = _create(beta, hello_png, mime="image/png", headers={"Idempotency-Key": "k-1"})
+        ids = {first.json()["id"], other_key.json()["id"], other_owner.json()["id"]}
+        assert len(ids) == 3
+        assert beta.get(f"/v1/async/ocr/{first.json()['id']}").status_code == 404
+
+        by_id = _create(alpha, hello_png, mime="image/png", id="request-7").json()
+        assert _create(alpha, hello_png, mime="image/png", id="request-7").json() == by_id
+        assert _create(alpha, hello_png, mime="image/png", id="request-8").json() != by_id
+        plain = {_create(alpha, hello_png, mime="image/png").json()["id"] for _ in range(2)}
+        assert len(plain) == 2  # no key, no idempotency
+
+        too_long = alpha.post("/v1/async/ocr", json=ocr_body(hello_png, mime="image/png"),
+                              headers={"Idempotency-Key": "k" * 256})
+        assert_bifrost_error(too_long, 400, param="Idempotency-Key")
+        alpha.delete(f"/v1/async/ocr/{busy}")
+
+        # Once finished, a retry still answers with the job, now in its finished state.
+        server.wait_job(alpha, first.json()["id"])
+        late = _create(alpha, hello_png, mime="image/png", headers={"Idempotency-Key": "k-1"})
+        assert late.json()["id"] == first.json()["id"]
+        assert late.json()["status"] == "completed"
+        assert late.json()["created_at"] == first.json()["created_at"]
+
+
+# -- logs ---------------------------------------------------------------------------------------
+
+
+def test_json_logs_carry_the_job_id(start_server: Any, hello_png: bytes) -> None:
+    server = start_server({"TESSERA_LOG_FORMAT": "json"}, workers=1)
+    with server.client() as client:
+        job_id = _create(client, hello_png, mime="image/png").json()["id"]
+        assert server.wait_job(client, job_id).json()["status"] == "completed"
+    time.sleep(0.2)  # the access log line of the last poll
+    lines = [json.loads(line) for line in server.log().splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in lines)
+    assert all(e["time"].endswith("Z") for e in lines)
+    about_job = [e for e in lines if job_id in e["message"]]
+    messages = [e["message"] for e in about_job if e["logger"] != "tessera.access"]
+    assert any("accepted" in m for m in messages) and any("completed" in m for m in messages)
+    assert all(e.get("job_id") == job_id for e in about_job), about_job
+    assert not [e for e in lines if "job_id" in e and e["job_id"] != job_id]
+
+
+def test_json_formatter() -> None:
+    formatter = logs.JsonFormatter()
+
+    def record(msg: str, *args: Any, **extra: Any) -> logging.LogRecord:
+        made = logging.LogRecord("server.runner", logging.INFO, __file__, 1, msg, args, None)
+        made.__dict__.update(extra)
+        return made
+
+    entry = json.loads(formatter.format(record("job %s: started (attempt %d)", "j-1", 1)))
+    assert entry["message"] == "job j-1: started (attempt 1)" and entry["job_id"] == "j-1"
+    assert entry["level"] == "INFO" and entry["logger"] == "server.runner"
+    uuid = "2f0c6a4e-1111-4222-8333-944455556666"
+    assert json.loads(formatter.format(record("%s: page %d failed", uuid, 3)))["job_id"] == uuid
+    assert "job_id" not in json.loads(formatter.format(record("%s: page %d", "sync-ab", 3)))
+    assert "job_id" not in json.loads(formatter.format(record("job store: at %s", "x")))
+    assert json.loads(formatter.format(record("hello", job_id="j-2")))["job_id"] == "j-2"
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failed = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), None)
+        import sys
+
+        failed.exc_info = sys.exc_info()
+    entry = json.loads(formatter.format(failed))
+    assert "ValueError: boom" in entry["exception"] and "\n" not in formatter.format(failed)
+
+
+def test_log_format_flag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[Any] = []
+
+    async def fake_serve(settings: Any) -> None:
+        seen.append(settings)
+
+    monkeypatch.setattr(cli, "_serve", fake_serve)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        cli.main(["serve", "--log-format", "json", "--data-dir", str(tmp_path)])
+        assert seen[0].log_format == "json"
+        assert isinstance(root.handlers[0].formatter, logs.JsonFormatter)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--log-format", "xml"])
