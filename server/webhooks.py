@@ -50,8 +50,10 @@ NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 _POLL_S = 0.5
 _CONCURRENCY = 16
-# A lease outlives the longest try, so a delivery in flight is never claimed twice.
-_LEASE_MARGIN_S = 30.0
+# A lease outlives the longest try (the timeout, then the store write) with room to spare,
+# so a delivery in flight is not claimed twice; short, so a dead process's tries resume soon.
+_LEASE_FACTOR = 2
+_LEASE_MARGIN_S = 5.0
 # On shutdown, tries in flight get this long to land before they are cancelled.
 _CLOSE_GRACE_S = 5.0
 _USER_AGENT = "Tessera-Webhooks/1"
@@ -241,7 +243,7 @@ class Deliverer:
         self._endpoints = endpoints
         self._policy = policy
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._lease = timeout + _LEASE_MARGIN_S
+        self._lease = _LEASE_FACTOR * timeout + _LEASE_MARGIN_S
         self._public: aiohttp.ClientSession | None = None  # private addresses refused
         self._any: aiohttp.ClientSession | None = None  # for allow_private_network endpoints
         self._loop_task: asyncio.Task[None] | None = None
@@ -280,6 +282,9 @@ class Deliverer:
                     jobs = await self._store.claim_webhooks(free, self._lease)
                 except TesseraError:
                     jobs = []  # logged by the store; the next round tries again
+                except Exception:
+                    log.exception("claiming due webhooks failed")
+                    jobs = []
                 for job in jobs:
                     task = asyncio.create_task(self._deliver(job), name=f"webhook-{job.id}")
                     self._inflight.add(task)

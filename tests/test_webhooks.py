@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -71,6 +72,7 @@ class Receiver:
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._tries: dict[str, int] = {}
+        self.hanging = threading.Event()  # set while a /slow request is left unanswered
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
@@ -82,6 +84,10 @@ class Receiver:
             tries = self._tries[msg_id] = self._tries.get(msg_id, 0) + 1
         if path == "/flaky":  # 503, then a dropped connection, then accepted
             return {1: 503, 2: None}.get(tries, 200)
+        if path == "/slow" and tries == 1:  # no answer until the sender is gone
+            self.hanging.set()
+            time.sleep(5)
+            return None
         return {"/down": 500, "/gone": 410, "/redirect": 302}.get(path, 200)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -89,10 +95,11 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                arrived = time.monotonic()
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = receiver._answer(self.path, self.headers.get("webhook-id", ""))
                 with receiver._lock:
-                    receiver.received.append(Received(time.monotonic(), self.path,
+                    receiver.received.append(Received(arrived, self.path,
                                                       dict(self.headers), body, status))
                 if status is None:
                     self.close_connection = True  # no answer at all
@@ -197,6 +204,7 @@ def jobs(owner: httpx.Client, hello_png: bytes,
 def settled(client: httpx.Client, job_id: str, timeout: float = 40) -> dict[str, Any]:
     """The deliveries listing once the job's webhook is delivered or given up."""
     deadline = time.monotonic() + timeout
+    listing: dict[str, Any] = {}
     while time.monotonic() < deadline:
         response = client.get("/v1/webhooks/deliveries", params={"job_id": job_id})
         assert response.status_code == 200, response.text
@@ -310,6 +318,34 @@ def test_private_endpoints_are_refused_unless_allowed(hooked: Server, owner: htt
     assert "allow_private_network" in row["error"]
     assert receiver.requests(path="/private") == []
     assert f"job {jobs[label]}: webhook {label} attempt 1: refused" in hooked.log()
+
+
+def test_a_try_cut_short_by_a_dead_process_is_made_again(
+        start_server: Any, receiver: Receiver, hello_png: bytes,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    timeout = 2  # the lease is 2 x 2 + 5 = 9 s
+    env = {"TESSERA_WEBHOOK_TIMEOUT": str(timeout), "TESSERA_WEBHOOKS": json.dumps(
+        {"slow": {"url": f"{receiver.url}/slow", "secret": SECRET,
+                  "allow_private_network": True}})}
+    data = tmp_path_factory.mktemp("restart") / "data"
+    first = start_server(env, data_dir=data)
+    with first.client() as client:
+        job_id = client.post("/v1/async/ocr", json=ocr_body(hello_png),
+                             headers={"x-bf-async-webhook": "slow"}).json()["id"]
+        assert receiver.hanging.wait(60), first.log()[-3000:]
+    first.stop(signal.SIGKILL)
+    second = start_server(env, data_dir=data)
+    with second.client() as client:
+        listing = settled(client, job_id)
+    tries = receiver.requests(job_id)
+    assert [t.answered for t in tries] == [None, 200]
+    assert tries[0].headers["webhook-id"] == tries[1].headers["webhook-id"]
+    assert tries[1].at - tries[0].at >= 2 * timeout + 5 - 1  # not before the lease lapsed
+    for t in tries:
+        verify(t, KEY)
+    # The first try never got to be recorded: the listing shows the one that landed.
+    assert listing["state"] == "delivered" and listing["attempts"] == 1
+    assert [r["delivered"] for r in listing["data"]] == [True]
 
 
 # -- creating and listing ---------------------------------------------------------------------
