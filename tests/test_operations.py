@@ -19,6 +19,7 @@ from server.metrics import Histogram
 from tests import corpus
 from tests.conftest import Server, ocr_body
 from tests.test_api import assert_bifrost_error
+from tests.test_stores import postgres_url  # noqa: F401 - a fixture, used by name
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -187,6 +188,30 @@ def test_a_long_poll_of_a_finished_or_unknown_job_answers_at_once(
     assert time.monotonic() - started < 2
 
 
+def test_long_polls_and_keys_span_the_nodes_of_a_fleet(start_server: Any, slow_pdf: bytes,
+                                                       postgres_url: str) -> None:  # noqa: F811
+    env = {"TESSERA_DATABASE_URL": postgres_url}
+    nodes = [start_server(env, workers=1) for _ in range(2)]
+    with nodes[0].client() as first, nodes[1].client() as second:
+        created = _create(first, slow_pdf, pages=[0], headers={"Idempotency-Key": "scan-1"})
+        job_id = created.json()["id"]
+        again = _create(second, slow_pdf, pages=[0], headers={"Idempotency-Key": "scan-1"})
+        assert again.json()["id"] == job_id
+        assert again.json()["created_at"] == created.json()["created_at"]
+        deadline = time.monotonic() + 30
+        while not (runners := [n for n in nodes if f"job {job_id}: started" in n.log()]):
+            assert time.monotonic() < deadline, "no node started the job"
+            time.sleep(0.05)
+        # Poll from the node that is not running the job: only the database tells it the end.
+        idle = nodes[1] if runners == [nodes[0]] else nodes[0]
+        with idle.client() as client:
+            assert client.get(f"/v1/async/ocr/{job_id}").status_code == 202
+            response = client.get(f"/v1/async/ocr/{job_id}", params={"wait": 50})
+        assert response.status_code == 200 and response.json()["status"] == "completed"
+    for node in nodes:
+        node.stop(signal.SIGKILL)
+
+
 # -- readiness and draining ---------------------------------------------------------------------
 
 
@@ -241,7 +266,8 @@ def test_a_repeated_create_answers_with_the_same_job(start_server: Any, slow_pdf
         busy = _create(alpha, slow_pdf).json()["id"]
         first = _create(alpha, hello_png, mime="image/png", headers={"Idempotency-Key": "k-1"})
         again = _create(alpha, hello_png, mime="image/png", headers={"Idempotency-Key": "k-1"})
-        assert again.json() == first.json()
+        assert again.json()["id"] == first.json()["id"]
+        assert again.json()["created_at"] == first.json()["created_at"]
         assert again.headers["Idempotent-Replayed"] == "true"
         assert "Idempotent-Replayed" not in first.headers
         # The retry's document was not kept: only the two jobs' documents are on disk.
