@@ -48,6 +48,8 @@ class Job:
     webhook_next_at: float | None = None
     webhook_error: str | None = None
     webhook_delivered_at: float | None = None
+    parts_total: int = 0  # page ranges a large job is split into; 0 for a job run whole
+    parts_done: int = 0
 
     def public(self) -> dict[str, Any]:
         """The job as the poll endpoint shows it, without result or error."""
@@ -72,6 +74,32 @@ class Job:
         if self.error is not None:
             return f'{head[:-1]}, "error": {self.error}}}'
         return head
+
+
+@dataclass
+class Part:
+    """A page range of a large job, claimed and read on its own by any node."""
+
+    job: Job
+    part: int
+    pages: list[int]
+    attempts: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.job.id}#{self.part}"
+
+
+def one_per_job(candidates: list[tuple[str, int]], limit: int) -> list[tuple[str, int]]:
+    """At most one part of each job, in order: a node reads one range of a job at a time, so
+    the pool stays fair between jobs and the ranges spread over the fleet."""
+    chosen: dict[str, int] = {}
+    for job_id, part in candidates:
+        if job_id not in chosen:
+            chosen[job_id] = part
+            if len(chosen) == limit:
+                break
+    return list(chosen.items())
 
 
 def rfc3339(timestamp: float) -> str:
@@ -102,6 +130,27 @@ class JobStore(Protocol):
 
     async def renew(self, job_ids: list[str]) -> set[str]:
         """Extend this process's leases on running jobs; the ids it still holds."""
+
+    async def add_parts(self, job_id: str, parts: list[list[int]], *, pages_total: int,
+                        document_size: int) -> bool:
+        """Split a claimed job into page ranges for any node to claim."""
+
+    async def claim_parts(self, limit: int, lease: float) -> list[Part]:
+        """Up to `limit` page ranges (one per job) that are pending or whose lease lapsed."""
+
+    async def renew_parts(self, keys: list[tuple[str, int]], lease: float
+                          ) -> set[tuple[str, int]]:
+        """Extend this process's leases on page ranges; the ones it still holds."""
+
+    async def finish_part(self, job_id: str, part: int, result: str, pages: int
+                          ) -> list[str] | None:
+        """Store a range's result; every range's result, in order, if it was the last."""
+
+    async def part_results(self, job_id: str) -> list[str]:
+        """The results of a job's finished ranges, in order."""
+
+    async def release_part(self, job_id: str, part: int) -> None:
+        """Put a range this process will not finish back to pending."""
 
     async def progress(self, job_id: str, done: int, total: int) -> None: ...
 

@@ -44,6 +44,7 @@ TTL_HEADER = "x-bf-async-job-result-ttl"
 WEBHOOK_HEADER = "x-bf-async-webhook"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _JSON_IN_THREAD_BYTES = 256 * 1024
+_READ_CHUNK = 1024 * 1024
 _SYNC_RETRY_AFTER_S = 5
 _QUEUE_RETRY_AFTER_S = 10
 _POLL_RETRY_AFTER_S = 1
@@ -54,13 +55,26 @@ _WAIT_POLL_FIRST_S = 0.1
 _WAIT_POLL_MAX_S = 0.25
 
 
+async def _read_body(request: web.Request) -> bytes:
+    """The body, within the size limit, read past aiohttp's cache: a large document's bytes
+    are then freed as soon as they are parsed, rather than held for the whole request."""
+    limit = request.app[SETTINGS].max_body_bytes
+    too_large = DocumentTooLarge(f"The request body is larger than the limit of {limit} bytes.",
+                                 param="document")
+    if (request.content_length or 0) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(_READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _read_json(request: web.Request) -> Any:
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        limit = request.app[SETTINGS].max_body_bytes
-        raise DocumentTooLarge(f"The request body is larger than the limit of {limit} bytes.",
-                               param="document") from None
+    raw = await _read_body(request)
     if not raw or raw.isspace():  # isspace(), unlike strip(), copies nothing of a large body
         raise InvalidRequest("The request body is empty; send the OCR request as JSON.")
     try:
@@ -147,7 +161,11 @@ async def create_job(request: web.Request) -> web.Response:
     url = body.document.url
     job_id = str(uuid.uuid4())
     size = 0
-    stored = body.model_dump(exclude_none=True)
+    # The document itself is left out of the stored request: a data URL's bytes are saved
+    # apart, and copying a 50 MB string again would only raise the peak.
+    stored = body.model_dump(exclude_none=True, exclude={"document": {"document_url",
+                                                                      "image_url"}})
+    stored["document"][body.document.type] = url
     if is_data_url(url):
         data = await documents.decode(url, max_bytes=settings.max_document_bytes,
                                       param=body.document.url_param)

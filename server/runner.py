@@ -11,20 +11,22 @@ import contextlib
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from ocr_engine import OCREngine, TesseraError
-from ocr_engine.errors import InternalError
+from ocr_engine.errors import InternalError, PageFailed
+from ocr_engine.options import select_pages
 from ocr_engine.sources import is_data_url
 
 from .config import Settings
 from .documents import Documents
 from .errors import PROVIDER, REQUEST_TYPE, JobTimeout, error_body
 from .fetch import fetch
-from .jobs import Job, JobStatus, JobStore
+from .jobs import Job, JobStatus, JobStore, Part, now
 from .schema import OCRRequestBody
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,11 @@ log = logging.getLogger(__name__)
 _IDLE_POLL_S = 2.0
 MAX_ATTEMPTS = 3  # runs of one job cut short by a dying process before it is failed
 _PROGRESS_EVERY_S = 0.5
+
+
+def _part_key(key: str) -> tuple[str, int]:
+    job_id, part = key.rsplit("#", 1)
+    return job_id, int(part)
 
 
 def ocr_response(result: dict[str, Any], *, model: str, started: float) -> dict[str, Any]:
@@ -97,21 +104,29 @@ class Runner:
         if running:
             log.info("waiting up to %.0f s for %d running job(s)", grace, len(running))
             await asyncio.wait([t for _, t in running], timeout=grace)
-        for job_id, task in running:
+        for key, task in running:
             if not task.done():
                 task.cancel()
-                self._engine.cancel(job_id)
-                await self._store.release(job_id)
-                log.info("job %s: left pending for the next start", job_id)
+                self._engine.cancel(key)
+                if "#" in key:
+                    await self._store.release_part(*_part_key(key))
+                else:
+                    await self._store.release(key)
+                log.info("job %s: left pending for the next start", key)
         await asyncio.gather(*(t for _, t in running), return_exceptions=True)
 
     def cancel(self, job_id: str) -> None:
-        """Stop a job running here; its cancelled state is already stored."""
-        task = self._active.get(job_id)
-        if task is not None:
-            self._cancelled.add(job_id)
-            task.cancel()
+        """Stop a job running here, whole or its ranges; its cancelled state is stored."""
+        for key in [k for k in self._active if k == job_id or k.startswith(job_id + "#")]:
+            self._stop(key)
         self._engine.cancel(job_id)
+
+    def _stop(self, key: str) -> None:
+        task = self._active.get(key)
+        if task is not None:
+            self._cancelled.add(key)
+            task.cancel()
+        self._engine.cancel(key)
 
     async def close(self) -> None:
         """Stop claiming; running jobs are cancelled and stay processing for the next start."""
@@ -130,21 +145,28 @@ class Runner:
         while True:
             # Cleared before claiming, so a job created during the claim wakes the next round.
             self._wake.clear()
-            free = self._settings.job_slots - len(self._active)
-            if free > 0:
-                try:
-                    jobs = await self._store.claim(free)
-                except TesseraError:
-                    jobs = []  # logged by the store; try again at the next wake
-                for job in jobs:
-                    task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
-                    self._active[job.id] = task
-                    task.add_done_callback(lambda _, job_id=job.id: self._done(job_id))
+            try:
+                # Ranges of jobs already started come before new jobs.
+                free = self._settings.job_slots - len(self._active)
+                if free > 0:
+                    for part in await self._store.claim_parts(free, self._settings.lease_seconds):
+                        self._start(part.key, self._run_part(part))
+                free = self._settings.job_slots - len(self._active)
+                if free > 0:
+                    for job in await self._store.claim(free):
+                        self._start(job.id, self._run(job))
+            except TesseraError:
+                pass  # logged by the store; try again at the next wake
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), _IDLE_POLL_S)
 
-    def _done(self, job_id: str) -> None:
-        self._active.pop(job_id, None)
+    def _start(self, key: str, coro: Any) -> None:
+        task = asyncio.create_task(coro, name=f"job-{key}")
+        self._active[key] = task
+        task.add_done_callback(lambda _: self._done(key))
+
+    def _done(self, key: str) -> None:
+        self._active.pop(key, None)
         self.wake()
 
     async def _run(self, job: Job) -> None:
@@ -155,8 +177,15 @@ class Runner:
             if job.attempts > MAX_ATTEMPTS:
                 raise InternalError("The job was interrupted too many times while running; it "
                                     "may crash Tessera. Check the document or split it.")
+            if job.parts_total:
+                # Split before; claimed again only to assemble after its node died doing so.
+                if job.parts_done >= job.parts_total:
+                    await self._assemble(job, await self._store.part_results(job.id))
+                return
             body = OCRRequestBody.model_validate(job.request["body"])
             path = await self._document(job, body)
+            if await self._split(job, body, path):
+                return
             deadline = self._settings.job_timeout
             try:
                 async with asyncio.timeout(deadline):
@@ -188,6 +217,87 @@ class Runner:
             return
         await self._write(self._complete(job.id, text, started))
 
+    async def _split(self, job: Job, body: OCRRequestBody, path: Path) -> bool:
+        """Split a large job into page ranges that any node may claim; whether it was."""
+        size = self._settings.part_pages
+        options = body.options(job.request["languages"])
+        info = await self._engine.inspect(path, key=job.id)
+        pages = select_pages(options.pages, info.page_count,
+                             max_pages=self._settings.max_pages)
+        if len(pages) <= size:
+            return False
+        ranges = [pages[i:i + size] for i in range(0, len(pages), size)]
+        if await self._store.add_parts(job.id, ranges, pages_total=len(pages),
+                                       document_size=path.stat().st_size):
+            log.info("job %s: split into %d ranges of up to %d pages", job.id, len(ranges), size)
+            self.wake()
+        return True
+
+    async def _run_part(self, part: Part) -> None:
+        job = part.job
+        model = job.request["model"]
+        log.info("job %s: range %d (%d pages) started (attempt %d)", job.id, part.part,
+                 len(part.pages), part.attempts)
+        try:
+            body = OCRRequestBody.model_validate(job.request["body"])
+            path = await self._document(job, body)
+            options = replace(body.options(job.request["languages"]), pages=tuple(part.pages))
+            try:
+                if part.attempts > MAX_ATTEMPTS:
+                    raise InternalError("The range was interrupted too many times while "
+                                        "running; it may crash Tessera.")
+                async with asyncio.timeout(self._settings.job_timeout):
+                    result = await self._engine.run(path, options, key=part.key)
+            except (TesseraError, TimeoutError) as e:
+                # The range's pages are lost; the job goes on with the other ranges.
+                self._engine.cancel(part.key)
+                error = e if isinstance(e, TesseraError) else JobTimeout(
+                    "The page range ran longer than the job time limit.")
+                result = {"pages": [], "warnings": [
+                    {"page": p, "code": error.code, "message": error.message}
+                    for p in part.pages]}
+            text = await asyncio.to_thread(json.dumps, result)
+            results = await asyncio.shield(self._store.finish_part(
+                job.id, part.part, text, len(result["pages"])))
+            log.info("job %s: range %d done", job.id, part.part)
+            if results is not None:
+                await self._assemble(job, results)
+        except asyncio.CancelledError:
+            if part.key in self._cancelled:
+                self._cancelled.discard(part.key)
+                await self._write(self._documents.forget(job.id))
+                return
+            raise
+        except TesseraError as e:
+            log.info("job %s: failed: %s (%s)", job.id, e.message, e.code)
+            await self._write(self._fail(job.id, model, e))
+        except Exception:
+            log.exception("job %s: failed with an internal error", job.id)
+            await self._write(self._fail(job.id, model, InternalError(
+                "Tessera failed while running the job; the error is in its log.")))
+
+    async def _assemble(self, job: Job, results: list[str]) -> None:
+        """One response from every range's pages, written by the node that read the last."""
+        parts = [json.loads(r) for r in results]
+        pages = sorted((p for part in parts for p in part["pages"]), key=lambda p: p["index"])
+        warnings = sorted((w for part in parts for w in part.get("warnings", [])),
+                          key=lambda w: w["page"])
+        model = job.request["model"]
+        if not pages:
+            error = PageFailed(warnings[0]["message"] if warnings else "No page could be read.")
+            await self._write(self._fail(job.id, model, error))
+            return
+        result: dict[str, Any] = {
+            "pages": pages,
+            "usage_info": {"pages_processed": len(pages), "doc_size_bytes": job.document_size},
+        }
+        if warnings:
+            result["warnings"] = warnings
+        started = time.monotonic() - (now() - (job.started_at or job.created_at))
+        text = await asyncio.to_thread(json.dumps, ocr_response(result, model=model,
+                                                                started=started))
+        await self._write(self._complete(job.id, text, started))
+
     async def _write(self, coro: Any) -> None:
         # The final write must land even if the runner is being cancelled.
         task = asyncio.ensure_future(coro)
@@ -196,10 +306,11 @@ class Runner:
         await asyncio.shield(task)
 
     async def _complete(self, job_id: str, text: str, started: float) -> None:
-        await self._store.finish(job_id, status=JobStatus.COMPLETED, status_code=200,
-                                 result=text, error=None)
+        finished = await self._store.finish(job_id, status=JobStatus.COMPLETED,
+                                            status_code=200, result=text, error=None)
         await self._documents.delete(job_id)
-        log.info("job %s: completed in %.2f s", job_id, time.monotonic() - started)
+        if finished is not None:
+            log.info("job %s: completed in %.2f s", job_id, time.monotonic() - started)
 
     async def _fail(self, job_id: str, model: str | None, error: TesseraError) -> None:
         await self._store.finish(job_id, status=JobStatus.FAILED, status_code=error.status,
@@ -240,15 +351,19 @@ class Runner:
             running = list(self._active)
             if not running:
                 continue
+            jobs = [k for k in running if "#" not in k]
+            parts = [_part_key(k) for k in running if "#" in k]
             try:
-                held = await self._store.renew(running)
+                held = await self._store.renew(jobs) if jobs else set()
+                held |= {f"{j}#{p}" for j, p in await self._store.renew_parts(
+                    parts, self._settings.lease_seconds)} if parts else set()
             except TesseraError:
                 continue  # logged by the store; the lease has a margin for one miss
-            for job_id in running:
-                if job_id not in held and job_id in self._active:
+            for key in running:
+                if key not in held and key in self._active:
                     # Cancelled on another node, or taken over after a lapse: stop here.
-                    log.info("job %s: no longer held by this node; stopping it", job_id)
-                    self.cancel(job_id)
+                    log.info("job %s: no longer held by this node; stopping it", key)
+                    self._stop(key)
 
     async def _clean_loop(self) -> None:
         while True:

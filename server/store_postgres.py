@@ -17,7 +17,7 @@ import asyncpg
 
 from ocr_engine.errors import InternalError
 
-from .jobs import Job, JobStatus, now
+from .jobs import Job, JobStatus, Part, now, one_per_job
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,9 @@ CREATE TABLE IF NOT EXISTS tessera_jobs (
     webhook_next_at      DOUBLE PRECISION,
     webhook_lease        DOUBLE PRECISION,
     webhook_error        TEXT,
-    webhook_delivered_at DOUBLE PRECISION
+    webhook_delivered_at DOUBLE PRECISION,
+    parts_total          INTEGER NOT NULL DEFAULT 0,
+    parts_done           INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tessera_jobs_by_status ON tessera_jobs (status, created_at);
 CREATE INDEX IF NOT EXISTS tessera_jobs_by_expiry ON tessera_jobs (expires_at)
@@ -76,12 +78,23 @@ CREATE TABLE IF NOT EXISTS tessera_deliveries (
     delivered   BOOLEAN NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tessera_deliveries_by_job ON tessera_deliveries (job_id);
+CREATE TABLE IF NOT EXISTS tessera_parts (
+    job_id        TEXT NOT NULL,
+    part          INTEGER NOT NULL,
+    pages         TEXT NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'pending',
+    lease_owner   TEXT,
+    lease_expires DOUBLE PRECISION,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    result        TEXT,
+    PRIMARY KEY (job_id, part)
+);
 """
 
 _COLUMNS = ("id, owner, status, request, created_at, ttl, document_size, started_at, "
             "completed_at, expires_at, attempts, pages_done, pages_total, status_code, result, "
             "error, webhook, idempotency_key, webhook_state, webhook_attempts, webhook_next_at, "
-            "webhook_error, webhook_delivered_at")
+            "webhook_error, webhook_delivered_at, parts_total, parts_done")
 
 
 def _job(row: asyncpg.Record) -> Job:
@@ -156,10 +169,14 @@ class PostgresJobStore:
         async def update(db: asyncpg.Connection) -> list[Job]:
             moment = now()
             rows = await db.fetch(
-                "UPDATE tessera_jobs SET status = 'processing', started_at = $1,"
-                " attempts = attempts + 1, lease_owner = $2, lease_expires = $3, pages_done = 0"
+                "UPDATE tessera_jobs SET status = 'processing',"
+                " started_at = coalesce(started_at, $1), attempts = attempts + 1,"
+                " lease_owner = $2, lease_expires = $3"
                 " WHERE id IN (SELECT id FROM tessera_jobs WHERE status = 'pending'"
-                " OR (status = 'processing' AND lease_expires < $1)"
+                # A job whose node died while planning or assembling it; a job split into
+                # ranges is otherwise carried by its ranges' leases.
+                " OR (status = 'processing' AND lease_expires < $1"
+                " AND (parts_total = 0 OR parts_done = parts_total))"
                 " ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
                 f" RETURNING {_COLUMNS}", moment, self.node, moment + self.lease, limit)
             return sorted((_job(r) for r in rows), key=lambda j: j.created_at)
@@ -177,6 +194,109 @@ class PostgresJobStore:
             return {r["id"] for r in rows}
 
         return await self._run(update)
+
+    async def add_parts(self, job_id: str, parts: list[list[int]], *, pages_total: int,
+                        document_size: int) -> bool:
+        async def insert(db: asyncpg.Connection) -> bool:
+            async with db.transaction():
+                updated = await db.fetchval(
+                    "UPDATE tessera_jobs SET parts_total = $1, parts_done = 0, pages_total = $2,"
+                    " pages_done = 0, document_size = $3, lease_owner = NULL,"
+                    " lease_expires = NULL WHERE id = $4 AND status = 'processing'"
+                    " AND lease_owner = $5 RETURNING 1",
+                    len(parts), pages_total, document_size, job_id, self.node)
+                if updated:
+                    await db.executemany(
+                        "INSERT INTO tessera_parts (job_id, part, pages) VALUES ($1, $2, $3)"
+                        " ON CONFLICT (job_id, part) DO NOTHING",
+                        [(job_id, i, json.dumps(p)) for i, p in enumerate(parts)])
+            return bool(updated)
+
+        return await self._run(insert)
+
+    async def claim_parts(self, limit: int, lease: float) -> list[Part]:
+        async def update(db: asyncpg.Connection) -> list[Part]:
+            moment = now()
+            async with db.transaction():
+                rows = await db.fetch(
+                    "SELECT p.job_id, p.part FROM tessera_parts p"
+                    " JOIN tessera_jobs j ON j.id = p.job_id"
+                    " WHERE j.status = 'processing' AND (p.status = 'pending'"
+                    " OR (p.status = 'processing' AND p.lease_expires < $1))"
+                    " AND NOT EXISTS (SELECT 1 FROM tessera_parts q WHERE q.job_id = p.job_id"
+                    " AND q.status = 'processing' AND q.lease_owner = $2"
+                    " AND q.lease_expires >= $1)"
+                    " ORDER BY j.created_at, p.part LIMIT $3 FOR UPDATE OF p SKIP LOCKED",
+                    moment, self.node, limit * 8)
+                claimed = []
+                for job_id, part in one_per_job([(r["job_id"], r["part"]) for r in rows], limit):
+                    row = await db.fetchrow(
+                        "UPDATE tessera_parts SET status = 'processing', lease_owner = $1,"
+                        " lease_expires = $2, attempts = attempts + 1 WHERE job_id = $3"
+                        " AND part = $4 RETURNING pages, attempts",
+                        self.node, moment + lease, job_id, part)
+                    job = await db.fetchrow(f"SELECT {_COLUMNS} FROM tessera_jobs WHERE id = $1",
+                                            job_id)
+                    claimed.append(Part(_job(job), part, json.loads(row["pages"]),
+                                        row["attempts"]))
+            return claimed
+
+        return await self._run(update)
+
+    async def renew_parts(self, keys: list[tuple[str, int]], lease: float
+                          ) -> set[tuple[str, int]]:
+        async def update(db: asyncpg.Connection) -> set[tuple[str, int]]:
+            rows = await db.fetch(
+                "UPDATE tessera_parts p SET lease_expires = $1 FROM tessera_jobs j"
+                " WHERE j.id = p.job_id AND j.status = 'processing'"
+                " AND p.job_id || '#' || p.part = ANY($2::text[])"
+                " AND p.lease_owner = $3 AND p.status = 'processing' RETURNING p.job_id, p.part",
+                now() + lease, [f"{j}#{p}" for j, p in keys], self.node)
+            return {(r["job_id"], r["part"]) for r in rows}
+
+        return await self._run(update)
+
+    async def finish_part(self, job_id: str, part: int, result: str, pages: int
+                          ) -> list[str] | None:
+        async def update(db: asyncpg.Connection) -> list[str] | None:
+            async with db.transaction():
+                done = await db.fetchval(
+                    "UPDATE tessera_parts SET status = 'done', result = $1, lease_owner = NULL"
+                    " WHERE job_id = $2 AND part = $3 AND status = 'processing'"
+                    " AND lease_owner = $4 RETURNING 1", result, job_id, part, self.node)
+                if not done:
+                    return None  # lost to another node after a lapse
+                row = await db.fetchrow(
+                    "UPDATE tessera_jobs SET parts_done = parts_done + 1,"
+                    " pages_done = pages_done + $1 WHERE id = $2 AND status = 'processing'"
+                    " RETURNING parts_done, parts_total", pages, job_id)
+                if row is None or row["parts_done"] != row["parts_total"]:
+                    return None
+                # This node finished the last range: it assembles the job, under a lease.
+                await db.execute("UPDATE tessera_jobs SET lease_owner = $1, lease_expires = $2"
+                                 " WHERE id = $3", self.node, now() + self.lease, job_id)
+                records = await db.fetch("SELECT result FROM tessera_parts WHERE job_id = $1"
+                                         " ORDER BY part", job_id)
+                return [r["result"] for r in records]
+
+        return await self._run(update)
+
+    async def part_results(self, job_id: str) -> list[str]:
+        async def select(db: asyncpg.Connection) -> list[str]:
+            records = await db.fetch("SELECT result FROM tessera_parts WHERE job_id = $1"
+                                     " AND status = 'done' ORDER BY part", job_id)
+            return [r["result"] for r in records]
+
+        return await self._run(select)
+
+    async def release_part(self, job_id: str, part: int) -> None:
+        async def update(db: asyncpg.Connection) -> None:
+            await db.execute(
+                "UPDATE tessera_parts SET status = 'pending', attempts = greatest(0, attempts - 1),"
+                " lease_owner = NULL, lease_expires = NULL WHERE job_id = $1 AND part = $2"
+                " AND status = 'processing' AND lease_owner = $3", job_id, part, self.node)
+
+        await self._run(update)
 
     async def progress(self, job_id: str, done: int, total: int) -> None:
         async def update(db: asyncpg.Connection) -> None:
@@ -202,6 +322,7 @@ class PostgresJobStore:
                 status is JobStatus.COMPLETED, job_id)
             if row is not None:
                 await db.execute("DELETE FROM tessera_documents WHERE job_id = $1", job_id)
+                await db.execute("DELETE FROM tessera_parts WHERE job_id = $1", job_id)
             return _job(row) if row is not None else None
 
         return await self._run(update)

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from ocr_engine.errors import InternalError
 
-from .jobs import Job, JobStatus, now
+from .jobs import Job, JobStatus, Part, now, one_per_job
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,17 @@ CREATE TABLE IF NOT EXISTS deliveries (
     delivered   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_job ON deliveries (job_id);
+CREATE TABLE IF NOT EXISTS parts (
+    job_id        TEXT NOT NULL,
+    part          INTEGER NOT NULL,
+    pages         TEXT NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'pending',
+    lease_owner   TEXT,
+    lease_expires REAL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    result        TEXT,
+    PRIMARY KEY (job_id, part)
+);
 """
 
 # Columns added since the first schema; an existing file gains them on open.
@@ -71,12 +82,14 @@ _ADDED_COLUMNS = {
     "webhook_lease": "REAL",
     "webhook_error": "TEXT",
     "webhook_delivered_at": "REAL",
+    "parts_total": "INTEGER NOT NULL DEFAULT 0",
+    "parts_done": "INTEGER NOT NULL DEFAULT 0",
 }
 
 _COLUMNS = ("id, owner, status, request, created_at, ttl, document_size, started_at, "
             "completed_at, expires_at, attempts, pages_done, pages_total, status_code, result, "
             "error, webhook, idempotency_key, webhook_state, webhook_attempts, webhook_next_at, "
-            "webhook_error, webhook_delivered_at")
+            "webhook_error, webhook_delivered_at, parts_total, parts_done")
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -169,7 +182,7 @@ class SQLiteJobStore:
             db.execute("BEGIN IMMEDIATE")
             try:
                 rows = db.execute(
-                    f"UPDATE jobs SET status = 'processing', started_at = ?,"
+                    "UPDATE jobs SET status = 'processing', started_at = coalesce(started_at, ?),"
                     " attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs"
                     " WHERE status = 'pending' ORDER BY created_at LIMIT ?)"
                     f" RETURNING {_COLUMNS}", (now(), limit)).fetchall()
@@ -202,9 +215,117 @@ class SQLiteJobStore:
                 f" WHERE id = ? AND status IN ('pending', 'processing') RETURNING {_COLUMNS}",
                 (status.value, status_code, result, error, completed, completed,
                  status is JobStatus.COMPLETED, completed, job_id)).fetchone()
+            if row is not None:
+                db.execute("DELETE FROM parts WHERE job_id = ?", (job_id,))
             return _job(row) if row is not None else None
 
         return await self._run(update)
+
+    async def add_parts(self, job_id: str, parts: list[list[int]], *, pages_total: int,
+                        document_size: int) -> bool:
+        def insert(db: sqlite3.Connection) -> bool:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                updated = db.execute(
+                    "UPDATE jobs SET parts_total = ?, parts_done = 0, pages_total = ?,"
+                    " pages_done = 0, document_size = ? WHERE id = ? AND status = 'processing'",
+                    (len(parts), pages_total, document_size, job_id)).rowcount
+                if updated:
+                    db.executemany("INSERT OR REPLACE INTO parts (job_id, part, pages)"
+                                   " VALUES (?, ?, ?)",
+                                   [(job_id, i, json.dumps(p)) for i, p in enumerate(parts)])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return bool(updated)
+
+        return await self._run(insert)
+
+    async def claim_parts(self, limit: int, lease: float) -> list[Part]:
+        def update(db: sqlite3.Connection) -> list[Part]:
+            moment = now()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute(
+                    "SELECT p.job_id, p.part FROM parts p JOIN jobs j ON j.id = p.job_id"
+                    " WHERE j.status = 'processing' AND (p.status = 'pending'"
+                    " OR (p.status = 'processing' AND p.lease_expires < ?))"
+                    " AND NOT EXISTS (SELECT 1 FROM parts q WHERE q.job_id = p.job_id"
+                    " AND q.status = 'processing' AND q.lease_expires >= ?)"
+                    " ORDER BY j.created_at, p.part LIMIT ?", (moment, moment, limit * 8)
+                ).fetchall()
+                chosen = one_per_job([(r["job_id"], r["part"]) for r in rows], limit)
+                claimed = []
+                for job_id, part in chosen:
+                    row = db.execute(
+                        "UPDATE parts SET status = 'processing', lease_expires = ?,"
+                        " attempts = attempts + 1 WHERE job_id = ? AND part = ?"
+                        " RETURNING pages, attempts", (moment + lease, job_id, part)).fetchone()
+                    job = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?",
+                                     (job_id,)).fetchone()
+                    claimed.append(Part(_job(job), part, json.loads(row["pages"]),
+                                        row["attempts"]))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return claimed
+
+        return await self._run(update)
+
+    async def renew_parts(self, keys: list[tuple[str, int]], lease: float
+                          ) -> set[tuple[str, int]]:
+        def update(db: sqlite3.Connection) -> set[tuple[str, int]]:
+            held = set()
+            for job_id, part in keys:
+                if db.execute("UPDATE parts SET lease_expires = ? WHERE job_id = ? AND part = ?"
+                              " AND status = 'processing'", (now() + lease, job_id, part)
+                              ).rowcount:
+                    held.add((job_id, part))
+            return held
+
+        return await self._run(update)
+
+    async def finish_part(self, job_id: str, part: int, result: str, pages: int
+                          ) -> list[str] | None:
+        def update(db: sqlite3.Connection) -> list[str] | None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                results = None
+                done = db.execute("UPDATE parts SET status = 'done', result = ?,"
+                                  " lease_expires = NULL WHERE job_id = ? AND part = ?"
+                                  " AND status = 'processing'", (result, job_id, part)).rowcount
+                row = db.execute(
+                    "UPDATE jobs SET parts_done = parts_done + 1, pages_done = pages_done + ?"
+                    " WHERE id = ? AND status = 'processing' RETURNING parts_done, parts_total",
+                    (pages, job_id)).fetchone() if done else None
+                if row is not None and row["parts_done"] == row["parts_total"]:
+                    results = [r["result"] for r in db.execute(
+                        "SELECT result FROM parts WHERE job_id = ? ORDER BY part", (job_id,))]
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return results
+
+        return await self._run(update)
+
+    async def part_results(self, job_id: str) -> list[str]:
+        def select(db: sqlite3.Connection) -> list[str]:
+            return [r["result"] for r in db.execute(
+                "SELECT result FROM parts WHERE job_id = ? AND status = 'done' ORDER BY part",
+                (job_id,))]
+
+        return await self._run(select)
+
+    async def release_part(self, job_id: str, part: int) -> None:
+        def update(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE parts SET status = 'pending', attempts = max(0, attempts - 1),"
+                       " lease_expires = NULL WHERE job_id = ? AND part = ?"
+                       " AND status = 'processing'", (job_id, part))
+
+        await self._run(update)
 
     async def renew(self, job_ids: list[str]) -> set[str]:
         # One node, no leases: a job is held for as long as it is processing.
@@ -232,8 +353,11 @@ class SQLiteJobStore:
     async def requeue_unfinished(self) -> int:
         def update(db: sqlite3.Connection) -> int:
             cursor = db.execute("UPDATE jobs SET status = 'pending' WHERE status = 'processing'"
-                                " AND attempts < ?", (MAX_ATTEMPTS,))
-            return cursor.rowcount
+                                " AND attempts < ? AND (parts_total = 0"
+                                " OR parts_done = parts_total)", (MAX_ATTEMPTS,))
+            parts = db.execute("UPDATE parts SET status = 'pending', lease_owner = NULL"
+                               " WHERE status = 'processing'")
+            return cursor.rowcount + parts.rowcount
 
         return await self._run(update)
 

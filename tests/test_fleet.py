@@ -20,7 +20,7 @@ LEASE_S = "2"
 @pytest.fixture
 def fleet(start_server: Any, postgres_url: str) -> Iterator[list[Server]]:  # noqa: F811
     env = {"TESSERA_DATABASE_URL": postgres_url, "TESSERA_LEASE_SECONDS": LEASE_S,
-           "TESSERA_RUNNING_JOBS": "2"}
+           "TESSERA_RUNNING_JOBS": "2", "TESSERA_PART_PAGES": "20"}
     nodes = [start_server(env, workers=1) for _ in range(3)]
     yield nodes
     for node in nodes:
@@ -92,3 +92,26 @@ def test_cancel_on_one_node_stops_the_job_on_another(fleet: list[Server], scan: 
         time.sleep(0.1)
     with runner.client() as client:
         assert client.get(f"/v1/async/ocr/{job_id}").json() == cancelled
+
+
+def test_a_large_document_is_read_by_the_whole_fleet(fleet: list[Server],
+                                                     tmp_path_factory: pytest.TempPathFactory
+                                                     ) -> None:
+    path = tmp_path_factory.mktemp("long") / "long.pdf"
+    corpus.text_pdf(path, [[f"Page number {i}"] for i in range(200)], font_size=28)
+    first = fleet[0]
+    with first.client() as client:
+        # Forced OCR, so the ranges take long enough for every node to claim some.
+        job_id = client.post("/v1/async/ocr", json=ocr_body(path.read_bytes(),
+                                                            ocr_mode="force")).json()["id"]
+    with fleet[2].client() as client:
+        body = fleet[2].wait_job(client, job_id, timeout=600).json()
+    assert body["status"] == "completed", body
+    pages = body["result"]["pages"]
+    assert [p["index"] for p in pages] == list(range(200))
+    misread = [p["markdown"] for p in pages if f"Page number {p['index']}" not in p["markdown"]]
+    assert len(misread) <= 2, misread  # OCR, after all; the order and count must be exact
+    assert body["result"]["usage_info"]["pages_processed"] == 200
+    readers = [n for n in fleet if re.search(rf"job {job_id}: range \d+ .* started", n.log())]
+    assert len(readers) >= 2, "the ranges were not shared"
+    assert sum(_ran(n, job_id, "completed") for n in fleet) == 1

@@ -266,3 +266,15 @@ def test_a_page_past_the_worker_memory_limit_fails_alone(start_server: Any, mixe
                                                     "unprocessable_document"), response.text
         # The service and its worker are fine for ordinary pages.
         assert client.post("/v1/ocr", json=ocr_body(mixed, pages=[0])).status_code == 200
+
+
+def test_a_large_job_is_read_in_ranges_and_assembled(start_server: Any, tmp_path: Path) -> None:
+    path = corpus.text_pdf(tmp_path / "long.pdf", [[f"Range page {i}"] for i in range(7)],
+                           font_size=28)
+    server = start_server({"TESSERA_PART_PAGES": "3"}, workers=1)
+    with server.client() as client:
+        body = server.wait_job(client, _create(client, path.read_bytes(), pages="1-6")).json()
+    assert body["status"] == "completed", body
+    assert [p["index"] for p in body["result"]["pages"]] == [1, 2, 3, 4, 5, 6]
+    assert "Range page 4" in body["result"]["pages"][3]["markdown"]
+    assert "split into 2 ranges of up to 3 pages" in server.log()
