@@ -38,6 +38,7 @@ class EngineConfig:
     tessdata_dir: Path | None = None
     models_dir: Path | None = None
     work_dir: Path = Path("./data")
+    log_format: str = "text"  # of the worker processes' log lines: "text" or "json"
 
 
 class OCREngine:
@@ -53,7 +54,8 @@ class OCREngine:
                          warm_languages=config.languages,
                          max_image_pixels=config.max_image_pixels,
                          memory_limit_mb=config.worker_memory_mb,
-                         log_level=logging.getLogger().getEffectiveLevel()),
+                         log_level=logging.getLogger().getEffectiveLevel(),
+                         log_format=config.log_format),
             size=config.workers)
 
     async def start(self) -> None:

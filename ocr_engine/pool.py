@@ -27,6 +27,7 @@ from typing import Any
 
 from . import images, pdf
 from .errors import PageTimeout, TesseraError, WorkerCrashed, by_name
+from .logs import JsonFormatter
 from .recognize import make_recognizer
 from .tasks import Task, run_task
 
@@ -48,6 +49,7 @@ class WorkerConfig:
     max_image_pixels: int
     memory_limit_mb: int = 0  # address space per worker; 0 means no limit
     log_level: int = logging.INFO
+    log_format: str = "text"  # or "json", like the parent's lines
 
 
 def _worker_main(conn: Connection, config: WorkerConfig) -> None:
@@ -56,6 +58,9 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     logging.basicConfig(level=config.log_level,
                         format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s")
+    if config.log_format == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     images.set_pixel_limit(config.max_image_pixels)
     if config.memory_limit_mb:
         # A page that needs more fails (MemoryError, or the worker dies and is replaced)

@@ -119,4 +119,5 @@ class Settings(BaseSettings):
             max_pages=self.max_pages, max_page_pixels=self.max_page_pixels,
             max_image_pixels=self.max_image_pixels, page_timeout=self.page_timeout,
             worker_memory_mb=self.worker_memory_mb,
-            tessdata_dir=self.tessdata_dir, models_dir=self.models_dir, work_dir=self.data_dir)
+            tessdata_dir=self.tessdata_dir, models_dir=self.models_dir, work_dir=self.data_dir,
+            log_format=self.log_format)

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .routes import TTL_HEADER, WEBHOOK_HEADER
+from .routes import IDEMPOTENCY_HEADER, TTL_HEADER, WEBHOOK_HEADER
 from .schema import OCRRequestBody
 
 routes = web.RouteTableDef()
@@ -168,7 +168,9 @@ def _service_schemas() -> dict[str, Schema]:
     health = _obj({"status": _STR, "backend": _STR, "workers": _INT,
                    "auth": {"type": "boolean", "description": "Whether keys are required."}},
                   "status")
-    return {"Model": model, "ModelList": models, "Health": health}
+    ready = _obj({"status": {"const": "ready"}, "workers": _INT, "workers_alive": _INT,
+                  "store_ms": {"type": "number"}}, "status")
+    return {"Model": model, "ModelList": models, "Health": health, "Ready": ready}
 
 
 def _request_schemas() -> dict[str, Schema]:
@@ -230,6 +232,11 @@ def _async_headers() -> list[dict[str, Any]]:
          "description": "A configured webhook endpoint to notify when the job finishes; an "
                         "unknown name answers 400.",
          "schema": _STR},
+        {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+         "description": "A create that repeats a key its API key used before answers with "
+                        "the first job (`Idempotent-Replayed: true`); without the header, the "
+                        "body's `id` is the key.",
+         "schema": {"type": "string", "maxLength": 255}},
     ]
 
 
@@ -258,7 +265,11 @@ def _job_paths() -> dict[str, Any]:
         "async",
         _responses({200: ("The finished job: completed or failed.", ref("JobFinished")),
                     202: ("The job, still pending or processing.", ref("JobRunning"))},
-                   401, 404, 500, 503))
+                   400, 401, 404, 500, 503),
+        parameters=[{"name": "wait", "in": "query", "required": False,
+                     "description": "A long poll: answer when the job ends or after this many "
+                                    "seconds (at most 60 are waited).",
+                     "schema": {"type": "number", "minimum": 0}}])
     poll["responses"]["202"]["headers"] = _retry_after(required=False)
     cancel = _operation(
         "cancelAsyncJob", "Cancel a job; a finished job is answered as it is.", "async",
@@ -277,7 +288,17 @@ def _service_paths() -> dict[str, Any]:
     spec = _operation("openapi", "This document. No key needed.", "service",
                       _responses({200: ("The OpenAPI document.", {"type": "object"})}, 500),
                       security=[])
+    ready = _operation("ready", "Readiness: workers up, job store answering, not shutting "
+                       "down. No key needed.", "service",
+                       _responses({200: ("Ready for work.", ref("Ready"))}, 500, 503),
+                       security=[])
+    metrics = _operation("metrics", "Prometheus metrics of this node. No key needed.",
+                         "service", {"200": {"description": "The Prometheus text format.",
+                                             "content": {"text/plain": {"schema": _STR}}},
+                                     "500": {"$ref": "#/components/responses/Error500"}},
+                         security=[])
     return {"/v1/models": {"get": models}, "/health": {"get": health},
+            "/ready": {"get": ready}, "/metrics": {"get": metrics},
             "/openapi.json": {"get": spec}}
 
 

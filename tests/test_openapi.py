@@ -36,10 +36,12 @@ from tests.conftest import Server, ocr_body
 STATUSES = {
     ("POST", "/v1/ocr"): {200, 400, 401, 413, 415, 422, 429, 500, 503},
     ("POST", "/v1/async/ocr"): {202, 400, 401, 413, 415, 429, 500, 503},
-    ("GET", "/v1/async/ocr/{job_id}"): {200, 202, 401, 404, 500, 503},
+    ("GET", "/v1/async/ocr/{job_id}"): {200, 202, 400, 401, 404, 500, 503},
     ("DELETE", "/v1/async/ocr/{job_id}"): {200, 401, 404, 500, 503},
     ("GET", "/v1/models"): {200, 401, 500, 503},
     ("GET", "/health"): {200, 500, 503},
+    ("GET", "/ready"): {200, 500, 503},
+    ("GET", "/metrics"): {200, 500},
     ("GET", "/openapi.json"): {200, 500},
 }
 OPERATIONS = list(STATUSES)
@@ -207,7 +209,7 @@ def test_fuzz(server: Server, api_schema: BaseSchema, method: str, path: str) ->
         run()
 
 
-PUBLIC = {("GET", "/health"), ("GET", "/openapi.json")}
+PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("GET", "/openapi.json")}
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])

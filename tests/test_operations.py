@@ -362,3 +362,16 @@ def test_log_format_flag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
         root.setLevel(level)
     with pytest.raises(SystemExit):
         cli.main(["serve", "--log-format", "xml"])
+
+
+def test_worker_processes_log_json_too(start_server: Any, slow_pdf: bytes) -> None:
+    server = start_server({"TESSERA_LOG_FORMAT": "json", "TESSERA_LOG_LEVEL": "DEBUG"},
+                          workers=1)
+    with server.client() as client:
+        job_id = _create(client, slow_pdf, pages=[0]).json()["id"]
+        assert server.wait_job(client, job_id).json()["status"] == "completed"
+    assert server.process is not None
+    lines = [json.loads(line) for line in server.log().splitlines() if line.strip()]
+    # A scanned page has no usable text layer: the worker says so before reading it by OCR.
+    assert [e for e in lines if e["pid"] != server.process.pid
+            and e["logger"] == "ocr_engine.tasks" and "reading it by OCR" in e["message"]]
