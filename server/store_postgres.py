@@ -359,9 +359,13 @@ class PostgresJobStore:
 
     async def delete_expired(self) -> list[str]:
         async def delete(db: asyncpg.Connection) -> list[str]:
-            rows = await db.fetch("DELETE FROM tessera_jobs WHERE expires_at IS NOT NULL"
-                                  " AND expires_at <= $1 RETURNING id", now())
-            return [r["id"] for r in rows]
+            async with db.transaction():
+                rows = await db.fetch("DELETE FROM tessera_jobs WHERE expires_at IS NOT NULL"
+                                      " AND expires_at <= $1 RETURNING id", now())
+                ids = [r["id"] for r in rows]
+                await db.execute("DELETE FROM tessera_deliveries WHERE job_id = ANY($1::text[])",
+                                 ids)
+            return ids
 
         return await self._run(delete)
 

@@ -374,7 +374,9 @@ class SQLiteJobStore:
         def delete(db: sqlite3.Connection) -> list[str]:
             rows = db.execute("DELETE FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?"
                               " RETURNING id", (now(),)).fetchall()
-            return [r["id"] for r in rows]
+            ids = [r["id"] for r in rows]
+            db.executemany("DELETE FROM deliveries WHERE job_id = ?", [(i,) for i in ids])
+            return ids
 
         return await self._run(delete)
 

@@ -234,7 +234,8 @@ def tessera_server(backend: str, workdir: Path) -> Iterator[httpx.Client]:
 
 
 @contextmanager
-def tessera_process(backend: str, workdir: Path, *, name: str
+def tessera_process(backend: str, workdir: Path, *, name: str,
+                    env: dict[str, str] | None = None
                     ) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
     """As `tessera_server`, also yielding the server's process; `name` labels its files."""
     data_dir = workdir / f"data-{name}"
@@ -246,7 +247,7 @@ def tessera_process(backend: str, workdir: Path, *, name: str
     log.info("starting Tessera (%s) on port %d; its log: %s", backend, port, log_path)
     with open(log_path, "wb") as server_log:
         process = subprocess.Popen(command, stdout=server_log, stderr=subprocess.STDOUT,
-                                   env=server_env())
+                                   env={**server_env(), **(env or {})})
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=HTTP_TIMEOUT_S,
                           trust_env=False) as client:
@@ -723,6 +724,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "one has a tenth of them (default 300, against 30)")
     parser.add_argument("--skip-memory", action="store_true",
                         help="leave out the peak-memory runs")
+    parser.add_argument("--skip-postgres", action="store_true",
+                        help="leave out the SQLite / PostgreSQL job-store comparison")
     args = parser.parse_args(argv)
     if args.memory_pages < MEMORY_SHORT_FRACTION:
         parser.error(f"--memory-pages must be at least {MEMORY_SHORT_FRACTION}, so the short "
@@ -750,8 +753,70 @@ def run(args: argparse.Namespace) -> str:
     pytesseract = (None if args.skip_pytesseract
                    else measure_tessera("pytesseract", inputs, workdir, args.repeats))
     table = Table(args.pages, cli, tessera, pytesseract)
+    stores = None if args.skip_postgres else measure_stores(inputs, workdir)
     memory = None if args.skip_memory else measure_memory_runs(workdir, args.memory_pages)
-    return report(machine, inputs, args.repeats, table, memory)
+    text = report(machine, inputs, args.repeats, table, memory)
+    if stores is not None:
+        text += "\n" + "\n".join(store_report(stores, args.pages)) + "\n"
+    return text
+
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+STORE_ROUNDS = 2
+STORE_TARGET = 0.95  # PostgreSQL throughput >= this x SQLite's, one node
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL, dropped afterwards."""
+    import asyncio
+
+    import asyncpg
+
+    name = f"tessera_bench_{os.getpid()}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    asyncio.run(admin(f"CREATE DATABASE {name}"))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def measure_stores(inputs: Inputs, workdir: Path) -> dict[str, list[float]]:
+    """Seconds for the dense PDF on one node with each job store, rounds alternating."""
+    seconds: dict[str, list[float]] = {"SQLite": [], "PostgreSQL": []}
+    pages = len(inputs.page_pngs)
+    with postgres_database() as url:
+        for round_ in range(STORE_ROUNDS):
+            for store, env in (("SQLite", {}), ("PostgreSQL", {"TESSERA_DATABASE_URL": url})):
+                log.info("store %s, round %d: %d-page PDF", store, round_ + 1, pages)
+                with tessera_process("tesserocr", workdir, name=f"store-{store}",
+                                     env=env) as (client, _):
+                    seconds[store].append(tessera_pdf_seconds(client, inputs.scan_pdf, pages))
+    return seconds
+
+
+def store_report(seconds: dict[str, list[float]], pages: int) -> list[str]:
+    """The job-store comparison table and its target line."""
+    best = {store: min(runs) for store, runs in seconds.items()}
+    rows = [[store, ", ".join(f"{s:.1f}" for s in runs), f"{pages / best[store]:.3f}"]
+            for store, runs in seconds.items()]
+    ratio = best["SQLite"] / best["PostgreSQL"]
+    lines = [f"**Job stores**: one node, tesserocr, {PARALLEL} workers, the same {pages}-page "
+             "PDF through /v1/async/ocr; rounds alternate between the stores.", "",
+             *markdown_table(["store", f"wall s per run ({STORE_ROUNDS} runs)",
+                              "pages/s (best run)"], rows), "",
+             f"- **Store target**: PostgreSQL throughput >= {STORE_TARGET:g} x SQLite's: "
+             f"{_verdict(ratio, ratio >= STORE_TARGET)}."]
+    return lines
 
 
 def measure_memory_runs(workdir: Path, pages: int) -> tuple[MemoryRun, MemoryRun]:
