@@ -60,37 +60,50 @@ def is_data_url(url: str) -> bool:
     return url[:5].lower() == "data:"
 
 
-def decode_data_url(url: str, *, max_bytes: int, param: str) -> bytes:
-    """Decode a `data:<mime>;base64,<payload>` URL, enforcing the size limit."""
+def decode_data_url(url: str, *, max_bytes: int, param: str,
+                    payload: bytes | memoryview | None = None) -> bytes:
+    """Decode a `data:<mime>;base64,<payload>` URL, enforcing the size limit.
+
+    `payload`, when given, is the URL's base64 part, lifted out of a large request body so
+    that it never becomes a Python string; `url` then holds only the header.
+    """
     match = _DATA_URL.match(url)
     if match is None:
         raise InvalidRequest("The data URL has no ',' separating its header from its payload.",
                              param=param)
-    payload = url[match.end():]
     if ";base64" not in match.group("params").lower():
         raise InvalidRequest("Only base64 data URLs are accepted ('data:<mime>;base64,...').",
                              param=param)
+    return _decode_base64(payload if payload is not None else url[match.end():],
+                          max_bytes=max_bytes, param=param)
+
+
+def _decode_base64(payload: str | bytes | memoryview, *, max_bytes: int, param: str) -> bytes:
     # base64 grows data by 4/3; refuse before decoding what is certainly too large.
     if len(payload) * 3 // 4 > max_bytes + 3:
         raise DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes.",
                                param=param)
-    payload = "".join(payload.split())
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        # URL-safe or unpadded base64 is common from browsers and some SDKs.
-        if not _URLSAFE_B64.fullmatch(payload):
-            raise InvalidRequest("The data URL's payload is not valid base64.",
-                                 param=param) from None
-        standard = payload.rstrip("=").translate(_URLSAFE_TO_STANDARD)
-        try:
-            data = base64.b64decode(standard + "=" * (-len(standard) % 4))
-        except (binascii.Error, ValueError):
-            raise InvalidRequest("The data URL's payload is not valid base64.",
-                                 param=param) from None
+        data = _decode_lenient(payload, param=param)
     if not data:
         raise InvalidRequest("The data URL's payload is empty.", param=param)
     if len(data) > max_bytes:
         raise DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes.",
                                param=param)
     return data
+
+
+def _decode_lenient(payload: str | bytes | memoryview, *, param: str) -> bytes:
+    """Base64 with line breaks, URL-safe letters or no padding, as browsers and SDKs send it."""
+    text = payload if isinstance(payload, str) else bytes(payload).decode("ascii", "replace")
+    compact = "".join(text.split())
+    invalid = InvalidRequest("The data URL's payload is not valid base64.", param=param)
+    if not _URLSAFE_B64.fullmatch(compact):
+        raise invalid
+    standard = compact.rstrip("=").translate(_URLSAFE_TO_STANDARD)
+    try:
+        return base64.b64decode(standard + "=" * (-len(standard) % 4))
+    except (binascii.Error, ValueError):
+        raise invalid from None

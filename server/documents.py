@@ -122,17 +122,20 @@ class SharedDocuments:
         await self._spool.delete(job_id)
 
 
-async def decode(url: str, *, max_bytes: int, param: str) -> bytes:
+async def decode(url: str, *, max_bytes: int, param: str,
+                 payload: bytes | memoryview | None = None) -> bytes:
     """Bytes of a data URL (decoded off the event loop), checked to be a PDF or an image."""
-    data = await asyncio.to_thread(decode_data_url, url, max_bytes=max_bytes, param=param)
+    data = await asyncio.to_thread(decode_data_url, url, max_bytes=max_bytes, param=param,
+                                   payload=payload)
     sniff(data[:1024])
     return data
 
 
 async def resolve(url: str, *, session: aiohttp.ClientSession, policy: FetchPolicy,
-                  max_bytes: int, timeout: float, param: str) -> bytes:
+                  max_bytes: int, timeout: float, param: str,
+                  payload: bytes | memoryview | None = None) -> bytes:
     """A document's bytes from whichever kind of URL it came as."""
     if is_data_url(url):
-        return await decode(url, max_bytes=max_bytes, param=param)
+        return await decode(url, max_bytes=max_bytes, param=param, payload=payload)
     return await fetch(url, session=session, policy=policy, max_bytes=max_bytes,
                        timeout=timeout, param=param)

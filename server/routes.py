@@ -78,11 +78,39 @@ async def _read_json(request: web.Request) -> Any:
     if not raw or raw.isspace():  # isspace(), unlike strip(), copies nothing of a large body
         raise InvalidRequest("The request body is empty; send the OCR request as JSON.")
     try:
-        if len(raw) > _JSON_IN_THREAD_BYTES:
-            return await asyncio.to_thread(json.loads, raw)
-        return json.loads(raw)
+        if len(raw) <= _JSON_IN_THREAD_BYTES:
+            return json.loads(raw)
+        body, payload = await asyncio.to_thread(_parse_large, raw)
     except ValueError:
         raise InvalidRequest("The request body is not valid JSON.") from None
+    if payload is not None:
+        request["payload"] = payload
+    return body
+
+
+def _parse_large(raw: bytes) -> tuple[Any, memoryview | None]:
+    """Parse a large body with its data URL's base64 lifted out as a view of the raw bytes.
+
+    Parsed whole, a 50 MB document would exist as the body, as a decoded copy and as a Python
+    string at once; lifted, only the body and the decoded bytes do.
+    """
+    start = raw.find(b'"data:')
+    comma = raw.find(b",", start)
+    end = raw.find(b'"', comma)
+    if start < 0 or comma < 0 or end < 0 or b";base64" not in raw[start:comma].lower():
+        return json.loads(raw), None
+    if raw.find(b"\\", comma, end) >= 0:
+        return json.loads(raw), None  # JSON escapes inside: parse it the ordinary way
+    payload = memoryview(raw)[comma + 1:end]
+    body = json.loads(raw[:comma + 1] + raw[end:])
+    header = raw[start + 1:comma + 1].decode("ascii", "replace")
+    document = body.get("document") if isinstance(body, dict) else None
+    url = document.get(document.get("type")) if isinstance(document, dict) else None
+    if isinstance(url, dict):
+        url = url.get("url")
+    if url != header:
+        return json.loads(raw), None  # the data URL was not the document's
+    return body, payload
 
 
 async def _ocr_request(request: web.Request) -> tuple[OCRRequestBody, str]:
@@ -118,7 +146,8 @@ async def ocr(request: web.Request) -> web.Response:
                                        policy=request.app[FETCH_POLICY],
                                        max_bytes=settings.max_document_bytes,
                                        timeout=settings.fetch_timeout,
-                                       param=body.document.url_param)
+                                       param=body.document.url_param,
+                                       payload=request.get("payload"))
         async with request.app[SPOOL].scratch(data) as path:
             del data
             result = await request.app[ENGINE].run(path, body.options(languages),
@@ -168,7 +197,8 @@ async def create_job(request: web.Request) -> web.Response:
     stored["document"][body.document.type] = url
     if is_data_url(url):
         data = await documents.decode(url, max_bytes=settings.max_document_bytes,
-                                      param=body.document.url_param)
+                                      param=body.document.url_param,
+                                      payload=request.pop("payload", None))
         size = len(data)
         await request.app[DOCUMENTS].save(job_id, data)
         del data

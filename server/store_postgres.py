@@ -66,6 +66,8 @@ CREATE TABLE IF NOT EXISTS tessera_documents (
     job_id TEXT PRIMARY KEY,
     data   BYTEA NOT NULL
 );
+-- PDFs and images are compressed already: storing them as they are spares a futile pass.
+ALTER TABLE tessera_documents ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS tessera_deliveries (
     id          BIGSERIAL PRIMARY KEY,
     job_id      TEXT NOT NULL,

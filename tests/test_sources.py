@@ -60,3 +60,33 @@ def test_too_large_is_413_before_decoding() -> None:
     with pytest.raises(DocumentTooLarge) as e:
         decode_data_url(url, max_bytes=1000, param="p")
     assert e.value.status == 413
+
+
+def test_a_large_body_parses_with_its_payload_lifted_out() -> None:
+    import json
+
+    from server.routes import _parse_large
+
+    data = bytes(range(256)) * 2000
+    url = "data:application/pdf;base64," + base64.b64encode(data).decode()
+    for document in ({"type": "document_url", "document_url": url},
+                     {"type": "image_url", "image_url": {"url": url, "detail": "auto"}}):
+        raw = json.dumps({"model": "tesseract", "document": document, "pages": [0]}).encode()
+        body, payload = _parse_large(raw)
+        assert payload is not None and base64.b64decode(payload) == data
+        assert body["pages"] == [0] and len(json.dumps(body)) < 300
+        assert decode_data_url("data:application/pdf;base64,", max_bytes=10**6, param="p",
+                               payload=payload) == data
+    # Escaped slashes, or a data URL that is not the document's: parsed the ordinary way.
+    escaped = json.dumps({"model": "m", "document": {"type": "document_url",
+                                                     "document_url": url}}).replace("/", "\\/")
+    body, payload = _parse_large(escaped.encode())
+    assert payload is None and body["document"]["document_url"] == url
+    bare = "data:;base64," + base64.b64encode(data).decode()
+    body, payload = _parse_large(json.dumps({"model": "m", "document": {
+        "type": "document_url", "document_url": bare}}).replace("/", "\\/").encode())
+    assert payload is None and body["document"]["document_url"] == bare
+    other = json.dumps({"model": "m", "note": url, "document": {
+        "type": "document_url", "document_url": "https://host/a.pdf"}}).encode()
+    body, payload = _parse_large(other)
+    assert payload is None and body["note"] == url
