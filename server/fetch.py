@@ -198,13 +198,19 @@ def _connect_error(error: aiohttp.ClientConnectorError, param: str) -> InvalidRe
 async def _read(response: aiohttp.ClientResponse, max_bytes: int, param: str) -> bytes:
     too_large = DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes.",
                                  param=param)
-    if (response.content_length or 0) > max_bytes:
+    return await read_limited(response.content, response.content_length, max_bytes, too_large)
+
+
+async def read_limited(stream: aiohttp.StreamReader, declared: int | None, limit: int,
+                       too_large: Exception) -> bytes:
+    """A stream's bytes, refused with `too_large` as soon as they pass `limit`."""
+    if (declared or 0) > limit:
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.content.iter_chunked(_CHUNK):
+    async for chunk in stream.iter_chunked(_CHUNK):
         size += len(chunk)
-        if size > max_bytes:
+        if size > limit:
             raise too_large
         chunks.append(chunk)
     return b"".join(chunks)

@@ -18,7 +18,7 @@ from ocr_engine.sources import is_data_url
 
 from . import documents
 from .errors import PROVIDER, Cancelled, JobNotFound, QueueFull, error_body
-from .fetch import check_url
+from .fetch import check_url, read_limited
 from .jobs import Job, JobStatus, now, rfc3339
 from .keys import (
     AUTH,
@@ -44,7 +44,6 @@ TTL_HEADER = "x-bf-async-job-result-ttl"
 WEBHOOK_HEADER = "x-bf-async-webhook"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _JSON_IN_THREAD_BYTES = 256 * 1024
-_READ_CHUNK = 1024 * 1024
 _SYNC_RETRY_AFTER_S = 5
 _QUEUE_RETRY_AFTER_S = 10
 _POLL_RETRY_AFTER_S = 1
@@ -61,16 +60,7 @@ async def _read_body(request: web.Request) -> bytes:
     limit = request.app[SETTINGS].max_body_bytes
     too_large = DocumentTooLarge(f"The request body is larger than the limit of {limit} bytes.",
                                  param="document")
-    if (request.content_length or 0) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(_READ_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_limited(request.content, request.content_length, limit, too_large)
 
 
 async def _read_json(request: web.Request) -> Any:
