@@ -284,6 +284,7 @@ class WorkerPool:
                 self._dispatch()
             elif not self._closing:
                 self._spawn_task(self._replace(worker))
+                self._dispatch()  # a retried page goes to an idle worker, not the replacement
 
     def _retry_or_fail(self, key: Hashable, item: _Item, error: TesseraError) -> None:
         """A page that took its worker down is tried once more on a fresh worker, then fails."""
