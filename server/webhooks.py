@@ -24,21 +24,20 @@ import contextlib
 import email.utils
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from yarl import URL
 
 from ocr_engine import TesseraError
 
-from .fetch import FetchPolicy, client_session
+from .fetch import AddressRefused, FetchPolicy, client_session, literal_address
 from .jobs import Job, JobStatus, JobStore, now, rfc3339
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,6 @@ _LEASE_MARGIN_S = 5.0
 # On shutdown, tries in flight get this long to land before they are cancelled.
 _CLOSE_GRACE_S = 5.0
 _USER_AGENT = "Tessera-Webhooks/1"
-_REFUSED_BY_RESOLVER = "may not fetch from"  # GuardedResolver's OSError text
 # No allowances: TESSERA_FETCH_ALLOW is for documents; an endpoint opts in itself.
 _PUBLIC_ONLY = FetchPolicy()
 
@@ -90,8 +88,13 @@ class WebhookEndpoint(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        try:
+            parsed = URL(value)
+            host = parsed.raw_host
+            parsed.port  # noqa: B018 - an out-of-range port fails here
+        except (ValueError, UnicodeError, TypeError):
+            raise ValueError("the url is not a valid URL") from None
+        if (parsed.scheme or "").lower() not in ("http", "https") or not host:
             raise ValueError("the url must be an http:// or https:// URL with a host")
         return value
 
@@ -107,7 +110,8 @@ class WebhookEndpoint(BaseModel):
 
     @property
     def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
+        """The host the client connects to: IDNA-normalised, as yarl reads it."""
+        return URL(self.url).raw_host or ""
 
 
 def parse_endpoints(value: Any) -> Any:
@@ -328,7 +332,7 @@ class Deliverer:
                                     allow_redirects=False, timeout=self._timeout) as response:
                 return judge(response.status, response.headers.get("Retry-After"))
         except aiohttp.ClientConnectorError as e:
-            if _REFUSED_BY_RESOLVER in str(e.os_error):
+            if isinstance(e.os_error, AddressRefused):
                 return _refused(endpoint)
             return Outcome(error=f"cannot connect to {endpoint.host}: {e.os_error}", retry=True)
         except aiohttp.ClientError as e:
@@ -342,11 +346,8 @@ def _literal_refused(endpoint: WebhookEndpoint) -> bool:
     sees one."""
     if endpoint.allow_private_network:
         return False
-    try:
-        address = ipaddress.ip_address(endpoint.host)
-    except ValueError:
-        return False
-    return not _PUBLIC_ONLY.address_allowed(address)
+    address = literal_address(endpoint.host)
+    return address is not None and not _PUBLIC_ONLY.address_allowed(address)
 
 
 def _refused(endpoint: WebhookEndpoint) -> Outcome:

@@ -43,6 +43,8 @@ KEY = b"a webhook key of thirty-two byte"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
 PLAIN_SECRET = "a plain string secret"
 OWNER, STRANGER = "sk-bf-owner", "sk-bf-stranger"
+PRIVATE = ("private", "private-name", "private-fullwidth", "private-ideographic",
+           "private-mapped", "private-short")
 BACKOFF_S = 1.0
 MAX_ATTEMPTS = 3
 FIELDS = {"job_id", "request_type", "status", "status_code", "created_at", "completed_at",
@@ -169,6 +171,14 @@ def hooked(start_server: Any, receiver: Receiver) -> Server:
         "gone": {"url": f"{receiver.url}/gone", **local},
         "private": {"url": f"{receiver.url}/private", "secret": SECRET},
         "private-name": {"url": f"http://localhost:{receiver.port}/private", "secret": SECRET},
+        # Spellings that become 127.0.0.1 only once the URL library has normalised them.
+        "private-fullwidth": {"url": f"http://１２７.０.０.１:{receiver.port}/private",
+                              "secret": SECRET},
+        "private-ideographic": {"url": f"http://127。0。0。1:{receiver.port}/private",
+                                "secret": SECRET},
+        "private-mapped": {"url": f"http://[::ffff:127.0.0.1]:{receiver.port}/private",
+                           "secret": SECRET},
+        "private-short": {"url": f"http://127.1:{receiver.port}/private", "secret": SECRET},
     }
     return start_server({"TESSERA_WEBHOOKS": json.dumps(endpoints),
                          "TESSERA_API_KEYS": f"{OWNER},{STRANGER}",
@@ -190,8 +200,7 @@ def jobs(owner: httpx.Client, hello_png: bytes,
                                 password="pw").read_bytes()
     image = ocr_body(hello_png, kind="image_url", mime="image/png")
     plan = {"completed": ("flaky", image), "failed": ("flaky", ocr_body(encrypted)),
-            **{name: (name, image) for name in ("plain", "redirect", "down", "gone", "private",
-                                                "private-name")}}
+            **{name: (name, image) for name in ("plain", "redirect", "down", "gone", *PRIVATE)}}
     created = {}
     for label, (endpoint, body) in plan.items():
         response = owner.post("/v1/async/ocr", json=body,
@@ -307,7 +316,7 @@ def test_a_client_error_is_not_retried(owner: httpx.Client, receiver: Receiver,
     assert len(receiver.requests(jobs["gone"])) == 1
 
 
-@pytest.mark.parametrize("label", ["private", "private-name"])
+@pytest.mark.parametrize("label", PRIVATE)
 def test_private_endpoints_are_refused_unless_allowed(hooked: Server, owner: httpx.Client,
                                                       receiver: Receiver, jobs: dict[str, str],
                                                       label: str) -> None:
