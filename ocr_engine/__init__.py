@@ -2,7 +2,7 @@
 
 from .engine import EngineConfig, OCREngine
 from .errors import TesseraError
-from .options import OCROptions, PageOptions, parse_pages
+from .options import OCROptions, PageOptions, PageSelection, parse_pages
 
-__all__ = ["EngineConfig", "OCREngine", "OCROptions", "PageOptions", "TesseraError",
-           "parse_pages"]
+__all__ = ["EngineConfig", "OCREngine", "OCROptions", "PageOptions", "PageSelection",
+           "TesseraError", "parse_pages"]

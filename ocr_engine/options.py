@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .errors import DocumentTooLarge, InvalidRequest
 
-_MAX_RANGE = 100_000
-_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+# No document has this many pages: an index past it is a mistake, not a page. Selections are
+# kept as ranges, so even the widest one costs a few integers, never a list of every index.
+MAX_PAGE_INDEX = 1_000_000
+# Parts of a selection string or entries of a list; a JSON body cannot hold more usefully.
+_MAX_PARTS = 10_000
+_RANGE = re.compile(r"^\s*(\d{1,12})\s*(?:-\s*(\d{1,12})\s*)?$", re.ASCII)
 
+
+@dataclass(frozen=True)
+class PageSelection:
+    """0-based pages as sorted, disjoint, half-open ranges [first, end)."""
+
+    ranges: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, indices: Iterable[int]) -> PageSelection:
+        """The selection of these page indices."""
+        return cls(_merge((i, i + 1) for i in indices))
+
+    @property
+    def last(self) -> int:
+        return self.ranges[-1][1] - 1
+
+    def __len__(self) -> int:
+        return sum(end - first for first, end in self.ranges)
+
+    def __iter__(self) -> Iterator[int]:
+        for first, end in self.ranges:
+            yield from range(first, end)
 
 @dataclass(frozen=True)
 class PageOptions:
@@ -31,60 +58,90 @@ class OCROptions:
     """One OCR run: languages, pages and output options."""
 
     languages: str = "eng"
-    pages: tuple[int, ...] | None = None  # 0-based; None means every page
+    pages: PageSelection | None = None  # None means every page
     page: PageOptions = PageOptions()
 
 
-def parse_pages(value: list[int] | str | None, *, param: str = "pages") -> tuple[int, ...] | None:
+def parse_pages(value: list[int] | str | None, *, param: str = "pages"
+                ) -> PageSelection | None:
     """Parse a page selection: a list of 0-based indices, or a string such as "0,2-4"."""
     if value is None:
         return None
     if isinstance(value, str):
-        indices: list[int] = []
-        for part in value.split(","):
-            if not part.strip():
-                continue
-            match = _RANGE.match(part)
-            if match is None:
-                raise InvalidRequest(
-                    f"'{part.strip()}' is not a page or a range; write pages as \"0,2-4\" "
-                    "(0-based, no negative numbers).", param=param)
-            first = int(match.group(1))
-            last = int(match.group(2)) if match.group(2) is not None else first
-            if last < first:
-                raise InvalidRequest(f"The range '{part.strip()}' ends before it starts.",
-                                     param=param)
-            if last - first >= _MAX_RANGE:
-                raise InvalidRequest(f"The range '{part.strip()}' is longer than any document.",
-                                     param=param)
-            indices.extend(range(first, last + 1))
+        ranges = _parse_ranges(value, param)
     else:
-        indices = list(value)
-        for index in indices:
+        if len(value) > _MAX_PARTS:
+            raise InvalidRequest(f"The page list has more than {_MAX_PARTS} entries; select "
+                                 "ranges with a string such as \"0-499\".", param=param)
+        for index in value:
             if index < 0:
                 raise InvalidRequest(f"Page indices are 0-based and cannot be negative ({index}).",
                                      param=param)
-    if not indices:
+            _check_index(index, param)
+        ranges = [(i, i + 1) for i in value]
+    if not ranges:
         raise InvalidRequest("The page selection is empty.", param=param)
-    return tuple(sorted(set(indices)))
+    return PageSelection(_merge(ranges))
 
 
-def select_pages(requested: tuple[int, ...] | None, page_count: int, *,
+def _parse_ranges(value: str, param: str) -> list[tuple[int, int]]:
+    parts = value.split(",", _MAX_PARTS)
+    if len(parts) > _MAX_PARTS:
+        raise InvalidRequest(f"The page selection has more than {_MAX_PARTS} parts.",
+                             param=param)
+    ranges: list[tuple[int, int]] = []
+    for part in parts:
+        if not part.strip():
+            continue
+        match = _RANGE.match(part)
+        if match is None:
+            shown = part.strip()[:40]
+            raise InvalidRequest(
+                f"'{shown}' is not a page or a range; write pages as \"0,2-4\" "
+                "(0-based, no negative numbers).", param=param)
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first:
+            raise InvalidRequest(f"The range '{part.strip()}' ends before it starts.",
+                                 param=param)
+        _check_index(last, param)
+        ranges.append((first, last + 1))
+    return ranges
+
+
+def _check_index(index: int, param: str) -> None:
+    if index > MAX_PAGE_INDEX:
+        raise InvalidRequest(f"Page {index} is past the last page any document can have "
+                             f"({MAX_PAGE_INDEX}).", param=param)
+
+
+def _merge(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    merged: list[tuple[int, int]] = []
+    for first, end in sorted(ranges):
+        if merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((first, end))
+    return tuple(merged)
+
+
+def select_pages(requested: PageSelection | None, page_count: int, *,
                  max_pages: int) -> list[int]:
-    """The pages to read from a document of `page_count` pages, checked against the limits."""
+    """The pages to read from a document of `page_count` pages, checked against the limits.
+
+    Counted before any list is made, so a wide selection or a huge page count costs nothing.
+    """
     if page_count == 0:
         raise InvalidRequest("The document has no pages.", param="document")
-    if requested is None:
-        selected = list(range(page_count))
-    else:
-        missing = [p for p in requested if p >= page_count]
-        if missing:
-            raise InvalidRequest(
-                f"Page {missing[0]} does not exist: the document has {page_count} page(s), "
-                f"numbered 0 to {page_count - 1}.", param="pages")
-        selected = list(requested)
-    if len(selected) > max_pages:
+    if requested is not None and requested.last >= page_count:
+        missing = next(max(first, page_count) for first, end in requested.ranges
+                       if end > page_count)
+        raise InvalidRequest(
+            f"Page {missing} does not exist: the document has {page_count} page(s), "
+            f"numbered 0 to {page_count - 1}.", param="pages")
+    count = page_count if requested is None else len(requested)
+    if count > max_pages:
         raise DocumentTooLarge(
-            f"The request selects {len(selected)} pages; the limit is {max_pages}. "
+            f"The request selects {count} pages; the limit is {max_pages}. "
             "Select fewer with 'pages'.", param="pages")
-    return selected
+    return list(range(page_count)) if requested is None else list(requested)

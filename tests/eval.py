@@ -29,7 +29,7 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from ocr_engine import EngineConfig, OCREngine, OCROptions, PageOptions, TesseraError
+from ocr_engine import EngineConfig, OCREngine, OCROptions, PageOptions, PageSelection, TesseraError
 from tests import corpus
 from tests.benchmark import BenchmarkFailed, machine_line, markdown_table, run_tesseract
 
@@ -267,7 +267,7 @@ async def compare_modes(engine: OCREngine, doc: Document, index: int) -> PageCom
     log.info("Tessera: %s page %d, mode auto x %d then force", doc.name, index, AUTO_REPEATS)
 
     def options(mode: str) -> OCROptions:
-        return OCROptions(pages=(index,), page=PageOptions(mode=mode))
+        return OCROptions(pages=PageSelection.of([index]), page=PageOptions(mode=mode))
 
     autos = [await tessera_read(engine, doc, options("auto")) for _ in range(AUTO_REPEATS)]
     auto = replace(autos[-1], seconds=statistics.median(r.seconds for r in autos))
@@ -489,7 +489,7 @@ def report(machine: str, scores: dict[str, ClassScore], results: Sequence[Docume
     lines = [machine, "", *markdown_table(CLASS_HEADERS, [s.row() for s in scores.values()]),
              "", *footnotes(results), ""]
     if born:
-        lines += ["Born-digital PDFs, each page on its own (`OCROptions(pages=(i,))`), "
+        lines += ["Born-digital PDFs, each page on its own (one page selected per run), "
                   "sequentially, timed as the whole `engine.run`: `mode=\"auto\"` (the text "
                   f"layer where there is one; median of {AUTO_REPEATS} runs) vs `mode=\"force\"` "
                   "(always OCR; one run).", "",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from ocr_engine import EngineConfig, OCREngine, OCROptions, PageOptions
+from ocr_engine import EngineConfig, OCREngine, OCROptions, PageOptions, PageSelection
 from ocr_engine.errors import PageTimeout, UnprocessableDocument, UnsupportedDocument
 from ocr_engine.pdf import POPPLER, render
 from tests import corpus
@@ -29,9 +29,11 @@ class EngineHarness:
         self.engine = OCREngine(EngineConfig(work_dir=tmp, **{"workers": 2, **config}))
         self.loop.run_until_complete(self.engine.start())
 
-    def run(self, path: Path, key: str = "job", **options: Any) -> dict[str, Any]:
+    def run(self, path: Path, key: str = "job", pages: tuple[int, ...] | None = None,
+            **options: Any) -> dict[str, Any]:
+        selection = PageSelection.of(pages) if pages is not None else None
         return self.loop.run_until_complete(
-            self.engine.run(path, OCROptions(**options), key=key))
+            self.engine.run(path, OCROptions(pages=selection, **options), key=key))
 
     def close(self) -> None:
         self.loop.run_until_complete(self.engine.close())

@@ -6,7 +6,7 @@ import pytest
 
 from ocr_engine.errors import DocumentTooLarge, InvalidRequest, UnsupportedOption
 from ocr_engine.languages import model_ids, resolve_model
-from ocr_engine.options import parse_pages, select_pages
+from ocr_engine.options import PageSelection, parse_pages, select_pages
 from server.schema import parse_request
 
 INSTALLED = ["deu", "eng", "fra"]
@@ -17,10 +17,12 @@ INSTALLED = ["deu", "eng", "fra"]
     ("5-5", (5,)),
 ])
 def test_parse_pages(value: object, expected: object) -> None:
-    assert parse_pages(value) == expected  # type: ignore[arg-type]
+    selection = parse_pages(value)  # type: ignore[arg-type]
+    assert (tuple(selection) if selection is not None else None) == expected
 
 
-@pytest.mark.parametrize("value", [[-1], "1,-2", "a", "4-2", "", [], "0-9999999"])
+@pytest.mark.parametrize("value", [[-1], "1,-2", "a", "4-2", "", [], "0-9999999", [10**30],
+                                   "1" * 40, "٣", "²", ",".join(["0"] * 20_000)])
 def test_bad_page_selections(value: object) -> None:
     with pytest.raises(InvalidRequest):
         parse_pages(value)  # type: ignore[arg-type]
@@ -28,13 +30,26 @@ def test_bad_page_selections(value: object) -> None:
 
 def test_select_pages_checks_range_and_limit() -> None:
     assert select_pages(None, 3, max_pages=10) == [0, 1, 2]
-    assert select_pages((1,), 3, max_pages=10) == [1]
+    assert select_pages(PageSelection.of([1]), 3, max_pages=10) == [1]
     with pytest.raises(InvalidRequest, match="has 3 page"):
-        select_pages((3,), 3, max_pages=10)
+        select_pages(PageSelection.of([3]), 3, max_pages=10)
     with pytest.raises(DocumentTooLarge):
         select_pages(None, 11, max_pages=10)
     with pytest.raises(InvalidRequest):
         select_pages(None, 0, max_pages=10)
+
+
+def test_overlapping_ranges_cost_nothing() -> None:
+    """300 copies of the widest range are one range: counted and refused without a list."""
+    wide = ",".join(["0-999999"] * 300)
+    selection = parse_pages(wide)
+    assert selection is not None and selection.ranges == ((0, 1_000_000),)
+    assert len(selection) == 1_000_000
+    with pytest.raises(InvalidRequest, match="Page 5 does not exist"):
+        select_pages(selection, 5, max_pages=1000)
+    with pytest.raises(DocumentTooLarge, match="selects 1000000 pages"):
+        select_pages(selection, 2_000_000, max_pages=1000)
+    assert select_pages(parse_pages("3-4,0,2-3"), 10, max_pages=10) == [0, 2, 3, 4]
 
 
 @pytest.mark.parametrize(("model", "languages"), [
@@ -72,7 +87,7 @@ def test_accepts_the_full_request_and_ignores_unknown_fields() -> None:
         confidence_scores_granularity="word", include_blocks=True, fallbacks=["x"],
         gateway_trace={"anything": 1}))
     options = request.options("eng")
-    assert options.pages == (0, 1)
+    assert options.pages is not None and tuple(options.pages) == (0, 1)
     assert options.page.confidence == "word"
     assert options.page.include_blocks and options.page.extract_header
     assert options.page.table_format == "html"
