@@ -111,6 +111,10 @@ def now() -> float:
     return time.time()
 
 
+class QueueLimitReached(Exception):
+    """The store refused a create: as many jobs as allowed are waiting already."""
+
+
 class JobStore(Protocol):
     """Where jobs live. Implementations: SQLite (embedded default), PostgreSQL."""
 
@@ -118,9 +122,13 @@ class JobStore(Protocol):
 
     async def close(self) -> None: ...
 
-    async def create(self, job: Job) -> tuple[Job, bool]:
+    async def create(self, job: Job, *, max_pending: int) -> tuple[Job, bool]:
         """Insert a new pending job; or, when its owner already has a job under the same
-        idempotency key, that job and False."""
+        idempotency key, that job and False. QueueLimitReached when `max_pending` jobs are
+        pending already: the count and the insert are one step, on every node."""
+
+    async def unfinished(self, job_ids: list[str]) -> set[str]:
+        """Which of these jobs exist and are pending or processing."""
 
     async def get(self, job_id: str, owner: str) -> Job | None:
         """The job if it exists, belongs to `owner` and has not expired."""

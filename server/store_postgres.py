@@ -17,7 +17,8 @@ import asyncpg
 
 from ocr_engine.errors import InternalError
 
-from .jobs import Job, JobStatus, Part, now, one_per_job
+from .errors import InsufficientStorage, StoreUnavailable
+from .jobs import Job, JobStatus, Part, QueueLimitReached, now, one_per_job
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ T = TypeVar("T")
 
 MAX_ATTEMPTS = 3
 _POOL_SIZE = 8
+_SCHEMA_LOCK = 7462201  # pg_advisory locks: one node at a time creates the schema
+_CREATE_LOCK = 7462202  # and one create at a time counts the queue
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tessera_jobs (
@@ -66,6 +69,8 @@ CREATE TABLE IF NOT EXISTS tessera_documents (
     job_id TEXT PRIMARY KEY,
     data   BYTEA NOT NULL
 );
+ALTER TABLE tessera_documents ADD COLUMN IF NOT EXISTS saved_at DOUBLE PRECISION NOT NULL
+    DEFAULT 0;
 -- PDFs and images are compressed already: storing them as they are spares a futile pass.
 ALTER TABLE tessera_documents ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS tessera_deliveries (
@@ -120,6 +125,10 @@ class PostgresJobStore:
         try:
             async with self._pool.acquire() as connection:
                 return await fn(connection)
+        except asyncpg.DiskFullError as e:
+            log.error("job store: the database server is out of space (%s)", e)
+            raise InsufficientStorage("The job store's database is out of space, so the "
+                                      "request could not be stored; nothing was kept.") from e
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
             log.exception("job store error")
             raise InternalError("The job store failed; try again.") from e
@@ -129,34 +138,52 @@ class PostgresJobStore:
             self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=_POOL_SIZE)
             # One node at a time creates the schema; the others wait for it.
             async with self._pool.acquire() as connection, connection.transaction():
-                await connection.execute("SELECT pg_advisory_xact_lock(7462201)")
+                await connection.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
                 await connection.execute(_SCHEMA)
-        except (asyncpg.PostgresError, OSError) as e:
-            raise RuntimeError(f"cannot use the PostgreSQL database: {e}") from e
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError) as e:
+            if self._pool is not None:
+                self._pool.terminate()
+            raise StoreUnavailable(f"cannot use the PostgreSQL database: {e}") from e
         log.info("job store: PostgreSQL (node %s)", self.node)
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
 
-    async def create(self, job: Job) -> tuple[Job, bool]:
+    async def create(self, job: Job, *, max_pending: int | None = None) -> tuple[Job, bool]:
         async def insert(db: asyncpg.Connection) -> tuple[Job, bool]:
-            row = await db.fetchrow(
-                "INSERT INTO tessera_jobs (id, owner, status, request, created_at, ttl,"
-                " document_size, webhook, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                f" $8, $9) ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
-                job.id, job.owner, job.status.value, json.dumps(job.request), job.created_at,
-                job.ttl, job.document_size, job.webhook, job.idempotency_key)
-            if row is not None:
+            async with db.transaction():
+                # Creates take turns across the fleet, so the count below stays true until
+                # the insert: the queue bound holds however many arrive at once.
+                await db.execute("SELECT pg_advisory_xact_lock($1)", _CREATE_LOCK)
+                if job.idempotency_key is not None:
+                    existing = await db.fetchrow(
+                        f"SELECT {_COLUMNS} FROM tessera_jobs WHERE owner = $1"
+                        " AND idempotency_key = $2", job.owner, job.idempotency_key)
+                    if existing is not None:
+                        return _job(existing), False
+                if max_pending is not None and await db.fetchval(
+                        "SELECT count(*) FROM tessera_jobs WHERE status = 'pending'"
+                ) >= max_pending:
+                    raise QueueLimitReached()
+                await db.execute(
+                    "INSERT INTO tessera_jobs (id, owner, status, request, created_at, ttl,"
+                    " document_size, webhook, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6,"
+                    " $7, $8, $9)",
+                    job.id, job.owner, job.status.value, json.dumps(job.request),
+                    job.created_at, job.ttl, job.document_size, job.webhook,
+                    job.idempotency_key)
                 return job, True
-            existing = await db.fetchrow(
-                f"SELECT {_COLUMNS} FROM tessera_jobs WHERE owner = $1"
-                " AND idempotency_key = $2", job.owner, job.idempotency_key)
-            if existing is None:
-                raise asyncpg.UniqueViolationError(f"job id {job.id} exists")
-            return _job(existing), False
 
         return await self._run(insert)
+
+    async def unfinished(self, job_ids: list[str]) -> set[str]:
+        async def select(db: asyncpg.Connection) -> set[str]:
+            rows = await db.fetch("SELECT id FROM tessera_jobs WHERE id = ANY($1::text[])"
+                                  " AND status IN ('pending', 'processing')", job_ids)
+            return {r["id"] for r in rows}
+
+        return await self._run(select)
 
     async def get(self, job_id: str, owner: str) -> Job | None:
         async def select(db: asyncpg.Connection) -> Job | None:
@@ -385,9 +412,10 @@ class PostgresJobStore:
 
     async def save_document(self, job_id: str, data: bytes) -> None:
         async def insert(db: asyncpg.Connection) -> None:
-            await db.execute("INSERT INTO tessera_documents (job_id, data) VALUES ($1, $2)"
-                             " ON CONFLICT (job_id) DO UPDATE SET data = EXCLUDED.data",
-                             job_id, data)
+            await db.execute("INSERT INTO tessera_documents (job_id, data, saved_at)"
+                             " VALUES ($1, $2, $3) ON CONFLICT (job_id)"
+                             " DO UPDATE SET data = EXCLUDED.data, saved_at = EXCLUDED.saved_at",
+                             job_id, data, now())
 
         await self._run(insert)
 
@@ -404,6 +432,19 @@ class PostgresJobStore:
             await db.execute("DELETE FROM tessera_documents WHERE job_id = $1", job_id)
 
         await self._run(delete)
+
+    async def delete_orphan_documents(self, *, older_than: float) -> int:
+        """Delete documents saved over `older_than` seconds ago that belong to no unfinished
+        job: a create that failed between saving its document and inserting its job."""
+        async def delete(db: asyncpg.Connection) -> int:
+            rows = await db.fetch(
+                "DELETE FROM tessera_documents d WHERE d.saved_at < $1 AND NOT EXISTS"
+                " (SELECT 1 FROM tessera_jobs j WHERE j.id = d.job_id"
+                " AND j.status IN ('pending', 'processing')) RETURNING job_id",
+                now() - older_than)
+            return len(rows)
+
+        return await self._run(delete)
 
     # -- webhooks ------------------------------------------------------------------------
 

@@ -10,18 +10,22 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 from ocr_engine.errors import InternalError
 
-from .jobs import Job, JobStatus, Part, now, one_per_job
+from .errors import InsufficientStorage, StoreUnavailable
+from .jobs import Job, JobStatus, Part, QueueLimitReached, now, one_per_job
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+_IN_BATCH = 500  # ids per IN (...) list, under SQLite's limit on bound parameters
 
 # A job that took its process down this many times is failed rather than run again.
 MAX_ATTEMPTS = 3
@@ -99,6 +103,45 @@ def _job(row: sqlite3.Row) -> Job:
     return Job(**values)
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        _prepare(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    # WAL with NORMAL survives a killed process; only a power cut can lose the last
+    # commits.
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=5000")
+    db.executescript(_SCHEMA)
+    present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+    for column, kind in _ADDED_COLUMNS.items():
+        if column not in present:
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_idempotency_key"
+               " ON jobs (owner, idempotency_key) WHERE idempotency_key IS NOT NULL")
+
+
+@contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken at once so that its reads see what it will change."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 class SQLiteJobStore:
     """JobStore on a local SQLite file."""
 
@@ -113,6 +156,9 @@ class SQLiteJobStore:
             try:
                 return fn(self._db)
             except sqlite3.Error as e:
+                if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                    log.error("job store: the disk is full (%s)", self.path.parent)
+                    raise InsufficientStorage() from e
                 log.exception("job store error")
                 raise InternalError("The job store failed; try again.") from e
 
@@ -120,22 +166,12 @@ class SQLiteJobStore:
 
     async def open(self) -> None:
         def connect() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            # WAL with NORMAL survives a killed process; only a power cut can lose the last
-            # commits.
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=5000")
-            db.executescript(_SCHEMA)
-            present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
-            for column, kind in _ADDED_COLUMNS.items():
-                if column not in present:
-                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
-            db.execute("CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_idempotency_key"
-                       " ON jobs (owner, idempotency_key) WHERE idempotency_key IS NOT NULL")
-            self._db = db
+            try:
+                self._db = _connect(self.path)
+            except (sqlite3.Error, OSError) as e:
+                raise StoreUnavailable(
+                    f"cannot use the job store {self.path}: {e}. If the file is damaged or is "
+                    "not a Tessera database, move it aside; a new one is made at start.") from e
 
         await asyncio.get_running_loop().run_in_executor(self._thread, connect)
         log.info("job store: SQLite at %s", self.path)
@@ -149,24 +185,42 @@ class SQLiteJobStore:
         await asyncio.get_running_loop().run_in_executor(self._thread, disconnect)
         self._thread.shutdown(wait=True)
 
-    async def create(self, job: Job) -> tuple[Job, bool]:
+    async def create(self, job: Job, *, max_pending: int | None = None) -> tuple[Job, bool]:
         def insert(db: sqlite3.Connection) -> tuple[Job, bool]:
-            cursor = db.execute(
-                "INSERT INTO jobs (id, owner, status, request, created_at, ttl, document_size,"
-                " webhook, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (job.id, job.owner, job.status.value, json.dumps(job.request), job.created_at,
-                 job.ttl, job.document_size, job.webhook, job.idempotency_key))
-            if cursor.rowcount:
+            with _immediate(db):
+                if job.idempotency_key is not None:
+                    row = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE owner = ?"
+                                     " AND idempotency_key = ?",
+                                     (job.owner, job.idempotency_key)).fetchone()
+                    if row is not None:
+                        return _job(row), False
+                if max_pending is not None and db.execute(
+                        "SELECT count(*) FROM jobs WHERE status = 'pending'"
+                ).fetchone()[0] >= max_pending:
+                    raise QueueLimitReached()
+                db.execute(
+                    "INSERT INTO jobs (id, owner, status, request, created_at, ttl,"
+                    " document_size, webhook, idempotency_key)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (job.id, job.owner, job.status.value, json.dumps(job.request),
+                     job.created_at, job.ttl, job.document_size, job.webhook,
+                     job.idempotency_key))
                 return job, True
-            row = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE owner = ?"
-                             " AND idempotency_key = ?", (job.owner, job.idempotency_key)
-                             ).fetchone()
-            if row is None:
-                raise sqlite3.IntegrityError(f"job id {job.id} exists")
-            return _job(row), False
 
         return await self._run(insert)
+
+    async def unfinished(self, job_ids: list[str]) -> set[str]:
+        def select(db: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(job_ids), _IN_BATCH):
+                batch = job_ids[start:start + _IN_BATCH]
+                marks = ",".join("?" * len(batch))
+                found.update(r["id"] for r in db.execute(
+                    f"SELECT id FROM jobs WHERE id IN ({marks})"
+                    " AND status IN ('pending', 'processing')", batch))
+            return found
+
+        return await self._run(select)
 
     async def get(self, job_id: str, owner: str) -> Job | None:
         def select(db: sqlite3.Connection) -> Job | None:

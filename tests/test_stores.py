@@ -11,7 +11,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from server.jobs import Job, JobStatus, now
+from server.errors import StoreUnavailable
+from server.jobs import Job, JobStatus, QueueLimitReached, now
 from server.store_postgres import PostgresJobStore
 from server.store_sqlite import SQLiteJobStore
 
@@ -224,5 +225,88 @@ def test_documents_are_shared_through_postgres(make_postgres: StoreFactory) -> N
         assert await one.load_document("doc-1") is None
         await one.close()
         await two.close()
+
+    run(scenario())
+
+
+def test_the_queue_bound_and_the_insert_are_one_step(make_store: StoreFactory) -> None:
+    """30 creates at once with room for 3: exactly 3 are created, on one node or three."""
+    async def scenario() -> None:
+        nodes = [await make_store(node=f"node-{i}") for i in range(3)]
+
+        async def create(i: int) -> bool:
+            try:
+                await nodes[i % 3].create(_job(), max_pending=3)
+            except QueueLimitReached:
+                return False
+            return True
+
+        created = await asyncio.gather(*(create(i) for i in range(30)))
+        assert sum(created) == 3
+        assert await nodes[0].count_pending() == 3
+        for node in nodes:
+            await node.close()
+
+    run(scenario())
+
+
+def test_a_retry_is_answered_even_when_the_queue_is_full(make_store: StoreFactory) -> None:
+    async def scenario() -> None:
+        store = await make_store()
+        first, _ = await store.create(_job(idempotency_key="k"), max_pending=1)
+        again, created = await store.create(_job(idempotency_key="k"), max_pending=1)
+        assert not created and again.id == first.id
+        with pytest.raises(QueueLimitReached):
+            await store.create(_job(idempotency_key="other"), max_pending=1)
+        await store.close()
+
+    run(scenario())
+
+
+def test_unfinished_names_only_pending_and_processing_jobs(make_store: StoreFactory) -> None:
+    async def scenario() -> None:
+        store = await make_store()
+        running, pending, done = _job(), _job(), _job()
+        for job in (running, pending, done):
+            await store.create(job)
+            await asyncio.sleep(0.01)
+        [claimed] = await store.claim(1)
+        assert claimed.id == running.id
+        await store.finish(done.id, status=JobStatus.COMPLETED, status_code=200, result="{}",
+                           error=None)
+        ids = [pending.id, running.id, done.id, "no-such-job"]
+        assert await store.unfinished(ids) == {pending.id, running.id}
+        assert await store.unfinished([]) == set()
+        await store.close()
+
+    run(scenario())
+
+
+def test_orphan_documents_are_deleted_from_postgres(make_postgres: StoreFactory) -> None:
+    """A document saved for a create that never inserted its job is swept once old enough;
+    the documents of unfinished jobs never are."""
+    async def scenario() -> None:
+        store = await make_postgres()
+        job = _job()
+        await store.create(job)
+        await store.save_document(job.id, b"%PDF-1.7 kept")
+        await store.save_document("orphan", b"%PDF-1.7 nobody's")
+        assert await store.delete_orphan_documents(older_than=60) == 0  # too young to tell
+        await asyncio.sleep(0.05)
+        assert await store.delete_orphan_documents(older_than=0.01) == 1
+        assert await store.load_document("orphan") is None
+        assert await store.load_document(job.id) == b"%PDF-1.7 kept"
+        await store.close()
+
+    run(scenario())
+
+
+def test_a_damaged_sqlite_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "tessera.db"
+    path.write_bytes(b"this is not a database" * 100)
+
+    async def scenario() -> None:
+        with pytest.raises(StoreUnavailable, match="not a Tessera database, move it aside"):
+            await SQLiteJobStore(path).open()
 
     run(scenario())
