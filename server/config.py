@@ -47,7 +47,12 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(4096, ge=0)
     max_queued_jobs: int = Field(1000, ge=1)
     shutdown_grace: float = Field(30.0, ge=0)
-    result_ttl: int = Field(3600, ge=0)
+    result_ttl: int = Field(3600, ge=1)
+    # The longest TTL a create may ask for (x-bf-async-job-result-ttl is clamped to it).
+    max_result_ttl: int = Field(7 * 24 * 3600, ge=1, le=2**31 - 1)
+    # Below this much free space in the data directory, new work is refused (507) and
+    # /ready answers 503, before a write can fail half-way.
+    min_free_mb: int = Field(64, ge=0)
     running_jobs: int | None = Field(None, ge=1)
     sync_concurrency: int | None = Field(None, ge=1)
     fetch_timeout: float = Field(60.0, gt=0)
@@ -100,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def sync_slots(self) -> int:
         return self.sync_concurrency or 2 * self.workers
+
+    @property
+    def min_free_bytes(self) -> int:
+        return self.min_free_mb * MB
 
     @property
     def max_body_bytes(self) -> int:

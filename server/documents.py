@@ -8,10 +8,13 @@ there; the document is never sent to a worker process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import shutil
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,9 +23,14 @@ import aiohttp
 
 from ocr_engine.sources import decode_data_url, is_data_url, sniff
 
+from .errors import InsufficientStorage, is_disk_full
 from .fetch import FetchPolicy, fetch
 
 log = logging.getLogger(__name__)
+
+# Which of some job ids belong to jobs that are still pending or processing.
+Unfinished = Callable[[list[str]], Awaitable[set[str]]]
+
 
 class Documents(Protocol):
     """Where jobs' documents are kept until their jobs end."""
@@ -37,6 +45,13 @@ class Documents(Protocol):
 
     async def forget(self, job_id: str) -> None:
         """Delete this machine's copy only: another process carries on with the job."""
+        ...
+
+    async def sweep(self, unfinished: Unfinished, *, older_than: float,
+                    local_only: bool = False) -> int:
+        """Delete documents that belong to no unfinished job (left by a create that failed
+        half-way or a crash) and were saved more than `older_than` seconds ago; how many.
+        `local_only`: this machine's copies only, not those other nodes share."""
         ...
 
 
@@ -71,10 +86,39 @@ class DocumentSpool:
 
     def _write(self, path: Path, data: bytes) -> Path:
         partial = self._temp / f"{path.name}.{uuid.uuid4().hex}.part"
-        with open(partial, "wb") as f:
-            f.write(data)
-        os.replace(partial, path)
+        try:
+            with open(partial, "wb") as f:
+                f.write(data)
+            os.replace(partial, path)
+        except OSError as e:
+            partial.unlink(missing_ok=True)
+            if is_disk_full(e):
+                raise InsufficientStorage() from None
+            raise
         return path
+
+    def free_bytes(self) -> int:
+        """Free space on the disk that holds the documents (blocking: call off the loop)."""
+        return shutil.disk_usage(self.root).free
+
+    async def sweep(self, unfinished: Unfinished, *, older_than: float,
+                    local_only: bool = False) -> int:
+        stale = await asyncio.to_thread(self._stale, time.time() - older_than)
+        if not stale:
+            return 0
+        live = await unfinished(stale)
+        orphans = [job_id for job_id in stale if job_id not in live]
+        for job_id in orphans:
+            await self.delete(job_id)
+        return len(orphans)
+
+    def _stale(self, before: float) -> list[str]:
+        stale = []
+        for entry in os.scandir(self.root):
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < before:
+                    stale.append(entry.name)
+        return stale
 
     async def delete(self, job_id: str) -> None:
         await asyncio.to_thread(self.path(job_id).unlink, missing_ok=True)
@@ -84,16 +128,11 @@ class DocumentSpool:
     @asynccontextmanager
     async def scratch(self, data: bytes) -> AsyncIterator[Path]:
         """A temporary file for a synchronous request, removed when the request ends."""
-        path = self._temp / uuid.uuid4().hex
-        await asyncio.to_thread(self._write_plain, path, data)
+        path = await asyncio.to_thread(self._write, self._temp / uuid.uuid4().hex, data)
         try:
             yield path
         finally:
             await asyncio.to_thread(path.unlink, missing_ok=True)
-
-    @staticmethod
-    def _write_plain(path: Path, data: bytes) -> None:
-        path.write_bytes(data)
 
 
 class SharedDocuments:
@@ -120,6 +159,13 @@ class SharedDocuments:
 
     async def forget(self, job_id: str) -> None:
         await self._spool.delete(job_id)
+
+    async def sweep(self, unfinished: Unfinished, *, older_than: float,
+                    local_only: bool = False) -> int:
+        local = await self._spool.sweep(unfinished, older_than=older_than)
+        if local_only:
+            return local
+        return local + await self._store.delete_orphan_documents(older_than=older_than)
 
 
 async def decode(url: str, *, max_bytes: int, param: str,

@@ -7,12 +7,15 @@
     ├── MethodNotAllowed    405
     ├── Cancelled           499  the job was cancelled by its owner
     ├── JobTimeout          422  the job ran past its deadline
+    ├── UnsupportedEncoding 415  a request body in a Content-Encoding Tessera cannot read
     ├── QueueFull           429  too much work queued; carries Retry-After
-    └── Unavailable         503  shutting down; carries Retry-After
+    ├── Unavailable         503  shutting down or not ready; carries Retry-After
+    └── InsufficientStorage 507  the disk (or the database's) is full; nothing was kept
 """
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 from ocr_engine.errors import TesseraError
@@ -76,6 +79,34 @@ class Unavailable(_RetryLater):
     status = 503
     code = "service_unavailable"
     type = "server_error"
+
+
+class UnsupportedEncoding(TesseraError):
+    status = 415
+    code = "unsupported_content_encoding"
+    type = "invalid_request_error"
+
+
+class InsufficientStorage(TesseraError):
+    status = 507
+    code = "insufficient_storage"
+    type = "server_error"
+
+    def __init__(self, message: str = "Tessera's disk is full, so the request could not be "
+                 "stored; nothing was kept. Retry once an operator has freed space.") -> None:
+        super().__init__(message)
+
+
+class StoreUnavailable(RuntimeError):
+    """The job store cannot be opened at start-up: a message for the operator, in one line."""
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether an OSError says that the disk, a quota or a file size limit is reached."""
+    return isinstance(error, OSError) and error.errno in _DISK_FULL
 
 
 def error_body(error: TesseraError, *, model: str | None = None) -> dict[str, Any]:

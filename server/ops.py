@@ -17,9 +17,10 @@ from aiohttp import web
 
 from ocr_engine import TesseraError
 
+from .config import MB
 from .errors import Unavailable
 from .jobs import JobStatus
-from .keys import ENGINE, LIFECYCLE, METRICS, RUNNER, STORE
+from .keys import ENGINE, LIFECYCLE, METRICS, RUNNER, SETTINGS, SPOOL, STORE
 from .metrics import CONTENT_TYPE, Exposition, Metrics, alive, resident_bytes
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,12 @@ async def ready(request: web.Request) -> web.Response:
     if workers == 0:
         raise Unavailable("No OCR worker process is running; they are being restarted.",
                           retry_after=_NOT_READY_RETRY_AFTER_S)
+    free = await asyncio.to_thread(app[SPOOL].free_bytes)
+    if free < app[SETTINGS].min_free_bytes:
+        log.warning("not ready: %d MB free in the data directory", free // MB)
+        raise Unavailable(f"The data directory's disk is nearly full ({free // MB} MB free; "
+                          f"new work needs {app[SETTINGS].min_free_mb} MB).",
+                          retry_after=_NOT_READY_RETRY_AFTER_S)
     started = time.monotonic()
     try:
         await asyncio.wait_for(app[STORE].count_pending(), _STORE_CHECK_TIMEOUT_S)
@@ -119,7 +126,8 @@ async def ready(request: web.Request) -> web.Response:
         raise Unavailable("The job store does not answer.",
                           retry_after=_NOT_READY_RETRY_AFTER_S) from None
     body = {"status": "ready", "workers": pool.size, "workers_alive": workers,
-            "store_ms": round((time.monotonic() - started) * 1000, 1)}
+            "store_ms": round((time.monotonic() - started) * 1000, 1),
+            "free_mb": free // MB}
     return web.Response(text=json.dumps(body), content_type="application/json")
 
 

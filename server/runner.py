@@ -19,12 +19,12 @@ import aiohttp
 
 from ocr_engine import OCREngine, TesseraError
 from ocr_engine.errors import InternalError, PageFailed
-from ocr_engine.options import select_pages
+from ocr_engine.options import PageSelection, select_pages
 from ocr_engine.sources import is_data_url
 
 from .config import Settings
 from .documents import Documents
-from .errors import PROVIDER, REQUEST_TYPE, JobTimeout, error_body
+from .errors import PROVIDER, REQUEST_TYPE, InsufficientStorage, JobTimeout, error_body
 from .fetch import fetch
 from .jobs import Job, JobStatus, JobStore, Part, now
 from .schema import OCRRequestBody
@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 _IDLE_POLL_S = 2.0
 MAX_ATTEMPTS = 3  # runs of one job cut short by a dying process before it is failed
 _PROGRESS_EVERY_S = 0.5
+# Waits between tries of a job's final write while the store fails (a full disk, a database
+# restart): about two minutes in all, then the job is failed or queued again.
+_FINAL_WRITE_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 30.0, 30.0)
+_CLOSE_WRITES_S = 10.0
+# A document older than this with no unfinished job was left by a create or a crash.
+_ORPHAN_AGE_S = 600.0
 
 
 def _part_key(key: str) -> tuple[str, int]:
@@ -61,6 +67,11 @@ def ocr_response(result: dict[str, Any], *, model: str, started: float) -> dict[
     return response
 
 
+def _progress_written(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a progress update was not stored: %s", task.exception())
+
+
 class Runner:
     """Keeps up to `settings.job_slots` jobs running, and deletes expired ones."""
 
@@ -77,6 +88,7 @@ class Runner:
         self._background: list[asyncio.Task[None]] = []
         self._writes: set[asyncio.Task[None]] = set()
         self._cancelled: set[str] = set()
+        self._stranded: set[str] = set()  # finished here, but their outcome was not stored
 
     @property
     def running(self) -> int:
@@ -90,6 +102,13 @@ class Runner:
         requeued = await self._store.requeue_unfinished()
         if requeued:
             log.info("%d unfinished job(s) from the last run are pending again", requeued)
+        # Nothing is being created on this node yet, so any local document without an
+        # unfinished job was left by the last run: a create cut short, a crash.
+        orphans = await self._documents.sweep(self._store.unfinished, older_than=0,
+                                              local_only=True)
+        if orphans:
+            log.info("deleted %d document(s) left by the last run that belong to no job",
+                     orphans)
         self._background = [asyncio.create_task(self._claim_loop(), name="tessera-claim"),
                             asyncio.create_task(self._clean_loop(), name="tessera-clean"),
                             asyncio.create_task(self._renew_loop(), name="tessera-renew")]
@@ -135,7 +154,12 @@ class Runner:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._writes:
-            await asyncio.gather(*self._writes, return_exceptions=True)
+            # Final writes still trying against a failing store give up here; their jobs
+            # are processing, and run again at the next start or when their lease lapses.
+            _, late = await asyncio.wait(self._writes, timeout=_CLOSE_WRITES_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def wake(self) -> None:
         """A job was created or a slot freed: claim now rather than at the next poll."""
@@ -146,6 +170,8 @@ class Runner:
             # Cleared before claiming, so a job created during the claim wakes the next round.
             self._wake.clear()
             try:
+                if self._stranded:
+                    await self._release_stranded()
                 # Ranges of jobs already started come before new jobs.
                 free = self._settings.job_slots - len(self._active)
                 if free > 0:
@@ -241,7 +267,8 @@ class Runner:
         try:
             body = OCRRequestBody.model_validate(job.request["body"])
             path = await self._document(job, body)
-            options = replace(body.options(job.request["languages"]), pages=tuple(part.pages))
+            options = replace(body.options(job.request["languages"]),
+                              pages=PageSelection.of(part.pages))
             try:
                 if part.attempts > MAX_ATTEMPTS:
                     raise InternalError("The range was interrupted too many times while "
@@ -306,16 +333,55 @@ class Runner:
         await asyncio.shield(task)
 
     async def _complete(self, job_id: str, text: str, started: float) -> None:
-        finished = await self._store.finish(job_id, status=JobStatus.COMPLETED,
-                                            status_code=200, result=text, error=None)
-        await self._documents.delete(job_id)
+        try:
+            finished = await self._finish(job_id, status=JobStatus.COMPLETED, status_code=200,
+                                          result=text, error=None)
+        except TesseraError as e:
+            # The result cannot be stored: say so in the job, which is small enough to land
+            # where the result did not; failing that, the job is queued to be read again.
+            log.error("job %s: its result could not be stored (%s)", job_id, e.message)
+            await self._fail(job_id, None, InsufficientStorage(
+                "The job's result could not be stored (the job store is full or failing); "
+                "send the document again once an operator has freed space."))
+            return
         if finished is not None:
             log.info("job %s: completed in %.2f s", job_id, time.monotonic() - started)
 
     async def _fail(self, job_id: str, model: str | None, error: TesseraError) -> None:
-        await self._store.finish(job_id, status=JobStatus.FAILED, status_code=error.status,
-                                 result=None, error=json.dumps(error_body(error, model=model)))
-        await self._documents.delete(job_id)
+        try:
+            await self._finish(job_id, status=JobStatus.FAILED, status_code=error.status,
+                               result=None, error=json.dumps(error_body(error, model=model)))
+        except TesseraError:
+            log.error("job %s: its outcome could not be stored; it will be run again", job_id)
+            self._stranded.add(job_id)
+
+    async def _finish(self, job_id: str, **outcome: Any) -> Job | None:
+        """Store a job's outcome, trying again while the store fails; the document goes once
+        the outcome is stored, never before."""
+        for delay in (*_FINAL_WRITE_BACKOFF_S, None):
+            try:
+                finished = await self._store.finish(job_id, **outcome)
+                break
+            except TesseraError as e:
+                if delay is None:
+                    raise
+                log.warning("job %s: storing its outcome failed (%s); trying again in %.0f s",
+                            job_id, e.message, delay)
+                await asyncio.sleep(delay)
+        with contextlib.suppress(TesseraError, OSError):
+            # A copy left here is swept later; the outcome is what had to land.
+            await self._documents.delete(job_id)
+        return finished
+
+    async def _release_stranded(self) -> None:
+        """Queue again the jobs whose outcome could not be stored, once the store takes it."""
+        for job_id in list(self._stranded):
+            try:
+                await self._store.release(job_id)
+            except TesseraError:
+                return
+            self._stranded.discard(job_id)
+            log.info("job %s: pending again after its outcome could not be stored", job_id)
 
     async def _document(self, job: Job, body: OCRRequestBody) -> Path:
         path = await self._documents.local_path(job.id)
@@ -341,6 +407,7 @@ class Runner:
             task = asyncio.ensure_future(self._store.progress(job_id, done, total))
             self._writes.add(task)
             task.add_done_callback(self._writes.discard)
+            task.add_done_callback(_progress_written)
 
         return report
 
@@ -367,12 +434,16 @@ class Runner:
 
     async def _clean_loop(self) -> None:
         while True:
-            await asyncio.sleep(self._settings.cleanup_interval)
             try:
                 expired = await self._store.delete_expired()
+                for job_id in expired:
+                    await self._documents.delete(job_id)
+                if expired:
+                    log.info("deleted %d expired job(s)", len(expired))
+                orphans = await self._documents.sweep(self._store.unfinished,
+                                                      older_than=_ORPHAN_AGE_S)
+                if orphans:
+                    log.info("deleted %d document(s) that belonged to no job", orphans)
             except TesseraError:
-                continue
-            for job_id in expired:
-                await self._documents.delete(job_id)
-            if expired:
-                log.info("deleted %d expired job(s)", len(expired))
+                pass  # logged by the store; the next round tries again
+            await asyncio.sleep(self._settings.cleanup_interval)
