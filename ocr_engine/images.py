@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 from .errors import UnprocessableDocument
 
@@ -36,8 +36,31 @@ def _open(path: str) -> Image.Image:
         raise UnprocessableDocument("The image is damaged: its format cannot be read past "
                                     "its header.", param="document") from e
     except _DECODE_ERRORS as e:
-        raise UnprocessableDocument(f"The image cannot be decoded: {e}.",
+        raise UnprocessableDocument("The image cannot be decoded: its header is damaged.",
                                     param="document") from e
+
+
+def _undecodable(image: Image.Image) -> UnprocessableDocument:
+    """Why an image that opened cannot be read, in words (never a decoder's raw message,
+    which may be a bare number or a class name)."""
+    compression = _tiff_compression(image)
+    if compression is not None and compression not in TiffImagePlugin.COMPRESSION_INFO:
+        return UnprocessableDocument(
+            f"The TIFF uses compression scheme {compression}, which is not supported; save it "
+            "uncompressed or with LZW, Deflate, PackBits, CCITT G3/G4 or JPEG compression.",
+            param="document")
+    kind = image.format or "image"
+    return UnprocessableDocument(f"The {kind} image cannot be decoded: it is damaged or uses a "
+                                 f"variant of {kind} that is not supported.", param="document")
+
+
+def _tiff_compression(image: Image.Image) -> int | None:
+    tags = getattr(image, "tag_v2", None)
+    try:
+        value = tags.get(TiffImagePlugin.COMPRESSION) if tags is not None else None
+        return int(value) if value is not None else None
+    except _DECODE_ERRORS:
+        return None
 
 
 def frame_count(path: str) -> int:
@@ -48,8 +71,7 @@ def frame_count(path: str) -> int:
         try:
             return int(getattr(image, "n_frames", 1))
         except _DECODE_ERRORS as e:
-            raise UnprocessableDocument(f"The image's pages cannot be counted: {e}.",
-                                        param="document") from e
+            raise _undecodable(image) from e
 
 
 def load_frame(path: str, index: int) -> tuple[Image.Image, int | None]:
@@ -66,8 +88,7 @@ def load_frame(path: str, index: int) -> tuple[Image.Image, int | None]:
                 f"The image has more pixels than the limit of {Image.MAX_IMAGE_PIXELS}.",
                 param="document") from e
         except _DECODE_ERRORS as e:
-            raise UnprocessableDocument(f"The image cannot be decoded: {e}.",
-                                        param="document") from e
+            raise _undecodable(image) from e
 
 
 def to_gray(image: Image.Image) -> Image.Image:

@@ -92,9 +92,13 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
         except MemoryError:
             reply = ("error", "PageFailed", f"{_describe(task).capitalize()} needs more memory "
                      "than a worker may use.", "document")
-        except Exception as e:
+        except Exception:
+            # Some library met something in this document it could not handle; the page is
+            # lost, not the service, and the traceback is in the log for a bug report.
             log.exception("task %r failed", task)
-            reply = ("error", "InternalError", f"Recognition failed: {type(e).__name__}.", None)
+            reply = ("error", "PageFailed", f"{_describe(task).capitalize()} could not be read: "
+                     "an unexpected error occurred while reading it (recorded in Tessera's "
+                     "log).", "document")
         try:
             conn.send(reply)
         except OSError:

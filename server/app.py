@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import (
+    ContentEncodingError,
+    HttpProcessingError,
+    LineTooLong,
+    PayloadEncodingError,
+)
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
+from aiohttp.web_request import BaseRequest
 
 from ocr_engine import OCREngine, TesseraError
-from ocr_engine.errors import DocumentTooLarge, InternalError
+from ocr_engine.errors import DocumentTooLarge, InternalError, InvalidRequest
 
 from . import ops
 from .auth import Authenticator
 from .config import Settings
 from .documents import Documents, DocumentSpool, SharedDocuments
-from .errors import MethodNotAllowed, NotFound, Unavailable, error_body
+from .errors import MethodNotAllowed, NotFound, Unavailable, UnsupportedEncoding, error_body
 from .fetch import client_session
 from .jobs import JobStore
 from .keys import (
@@ -68,6 +77,59 @@ def _from_http(exc: web.HTTPException, request: web.Request) -> TesseraError:
     return error
 
 
+def protocol_error(status: int, exc: BaseException | None) -> TesseraError:
+    """A request aiohttp refused before any route saw it, as one of the service's errors."""
+    if isinstance(exc, ContentEncodingError):
+        return UnsupportedEncoding(
+            "The request body's Content-Encoding cannot be read; send it uncompressed, or "
+            "with gzip or deflate.", param="Content-Encoding")
+    if isinstance(exc, PayloadEncodingError):
+        return InvalidRequest("The request body could not be read: its encoding or length is "
+                              "malformed.")
+    if status == 413:
+        return DocumentTooLarge("The request body is larger than the configured limit.")
+    if status == 431 or isinstance(exc, LineTooLong):
+        error: TesseraError = InvalidRequest("The request line or its headers are too long.")
+        error.status = 431 if status == 431 else 400
+        return error
+    if 400 <= status < 500:
+        error = InvalidRequest("The request is not valid HTTP.")
+        error.status = status
+        return error
+    return InternalError("Tessera failed on this request; the error is in its log.")
+
+
+class _ShapedRequestHandler(RequestHandler):
+    """aiohttp's connection handler, answering malformed requests in the Bifrost error shape
+    rather than in plain text: a client of the service parses one shape, whatever went
+    wrong."""
+
+    def handle_error(self, request: BaseRequest, status: int = 500,
+                     exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        super().handle_error(request, status, exc, message)  # logs; refuses if sent already
+        error = protocol_error(status, exc)
+        response = web.Response(text=json.dumps(error_body(error)), status=error.status,
+                                content_type="application/json")
+        response.force_close()
+        return response
+
+
+class _ShapedServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _ShapedRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class AppRunner(web.AppRunner):
+    """aiohttp's AppRunner whose connections answer protocol errors in the error shape."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        # The application builds a plain Server; only how it makes handlers differs here.
+        server.__class__ = _ShapedServer
+        return server
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure leaves in the Bifrost error shape; nothing else, never a traceback."""
@@ -75,6 +137,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except TesseraError as e:
         return _error_response(request, e)
+    except (RequestPayloadError, HttpProcessingError):
+        # The body itself could not be read: corrupt compression, broken chunked framing.
+        return _error_response(request, InvalidRequest(
+            "The request body could not be read: its compression or framing is damaged."))
     except web.HTTPException as e:
         if e.status < 400:
             raise

@@ -13,7 +13,9 @@ OPEN_OWNER = ""  # the owner of every job when no keys are configured
 
 
 def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    # Header values arrive with any bytes that are not UTF-8 kept as surrogates; they are
+    # hashed as the bytes they were, never refused with an encoding error.
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class Authenticator:

@@ -19,8 +19,9 @@ from ocr_engine.languages import resolve_model
 from ocr_engine.recognize import BACKENDS
 
 from . import logs
-from .app import create_app
+from .app import AppRunner, create_app
 from .config import Settings
+from .errors import StoreUnavailable
 from .keys import LIFECYCLE, RUNNER
 from .runner import ocr_response
 
@@ -43,7 +44,7 @@ def _logging(level: str, fmt: str = "text") -> None:
 
 async def _serve(settings: Settings) -> None:
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=logging.getLogger("tessera.access"))
+    runner = AppRunner(app, access_log=logging.getLogger("tessera.access"))
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
@@ -68,7 +69,10 @@ def serve(args: argparse.Namespace) -> None:
     settings = _settings(args, ("host", "port", "data_dir", "workers", "backend", "languages",
                                 "log_level", "log_format"))
     _logging(settings.log_level, settings.log_format)
-    asyncio.run(_serve(settings))
+    try:
+        asyncio.run(_serve(settings))
+    except StoreUnavailable as e:
+        sys.exit(f"tessera: {e}")
 
 
 class _ProgressBar:

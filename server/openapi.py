@@ -30,11 +30,14 @@ _ERRORS = {
     401: "Keys are configured and the request has none, or an unknown one.",
     404: "Unknown, expired or another key's job.",
     413: "Document, request body or page count past the limits.",
-    415: "Neither a PDF nor a supported image.",
+    415: "Neither a PDF nor a supported image; or a request body in a Content-Encoding other "
+         "than gzip or deflate.",
     422: "Read but not processable: encrypted PDF, damaged file, a page that failed.",
     429: "Too much work at once; `Retry-After` says when to retry.",
     500: "A fault of Tessera's own (logged).",
     503: "Shutting down or not ready; retry shortly.",
+    507: "The data directory's disk (or the database's) is full; nothing of the request was "
+         "kept.",
 }
 
 
@@ -169,7 +172,7 @@ def _service_schemas() -> dict[str, Schema]:
                    "auth": {"type": "boolean", "description": "Whether keys are required."}},
                   "status")
     ready = _obj({"status": {"const": "ready"}, "workers": _INT, "workers_alive": _INT,
-                  "store_ms": {"type": "number"}}, "status")
+                  "store_ms": {"type": "number"}, "free_mb": _INT}, "status")
     return {"Model": model, "ModelList": models, "Health": health, "Ready": ready}
 
 
@@ -226,8 +229,9 @@ def _async_headers() -> list[dict[str, Any]]:
     return [
         {"name": TTL_HEADER, "in": "header", "required": False,
          "description": "Seconds the finished job is kept (default 3600); a value that is "
-                        "missing, not a number or negative means the default.",
-         "schema": {"type": "integer", "minimum": 0}},
+                        "missing, not a number, zero or negative means the default, and one "
+                        "above the maximum (a week by default) is clamped to it.",
+         "schema": {"type": "integer"}},
         {"name": WEBHOOK_HEADER, "in": "header", "required": False,
          "description": "A configured webhook endpoint to notify when the job finishes; an "
                         "unknown name answers 400.",
@@ -249,12 +253,12 @@ def _ocr_paths() -> dict[str, Any]:
     ocr = _operation(
         "ocr", "OCR a document: one request, one response (Mistral's OCR API).", "ocr",
         _responses({200: ("The OCR result.", ref("OCRResponse"))},
-                   400, 401, 413, 415, 422, 429, 500, 503),
+                   400, 401, 413, 415, 422, 429, 500, 503, 507),
         requestBody=_request_body())
     create = _operation(
         "createAsyncJob", "Create an OCR job (Bifrost's async API); 202 at once.", "async",
         _responses({202: ("The job, pending.", ref("JobCreated"))},
-                   400, 401, 413, 415, 429, 500, 503),
+                   400, 401, 413, 415, 429, 500, 503, 507),
         requestBody=_request_body(), parameters=_async_headers())
     return {"/v1/ocr": {"post": ocr}, "/v1/async/ocr": {"post": create}}
 

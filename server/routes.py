@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import math
+import re
 import time
 import uuid
 from typing import Any
@@ -17,9 +18,17 @@ from ocr_engine.languages import model_ids, resolve_model
 from ocr_engine.sources import is_data_url
 
 from . import documents
-from .errors import PROVIDER, Cancelled, JobNotFound, QueueFull, error_body
+from .config import MB
+from .errors import (
+    PROVIDER,
+    Cancelled,
+    InsufficientStorage,
+    JobNotFound,
+    QueueFull,
+    error_body,
+)
 from .fetch import check_url, read_limited
-from .jobs import Job, JobStatus, now, rfc3339
+from .jobs import Job, JobStatus, QueueLimitReached, now, rfc3339
 from .keys import (
     AUTH,
     DOCUMENTS,
@@ -48,6 +57,8 @@ _SYNC_RETRY_AFTER_S = 5
 _QUEUE_RETRY_AFTER_S = 10
 _POLL_RETRY_AFTER_S = 1
 _MAX_IDEMPOTENCY_KEY = 255
+_TTL = re.compile(r"(?P<sign>[+-]?)(?P<digits>[0-9]+)", re.ASCII)
+_TOO_DEEP = "The request body is nested too deeply to be an OCR request."
 _MAX_WAIT_S = 60.0
 # A long poll reads the store, which every node writes, rather than waiting on this process.
 _WAIT_POLL_FIRST_S = 0.1
@@ -63,19 +74,13 @@ async def _read_body(request: web.Request) -> bytes:
     return await read_limited(request.content, request.content_length, limit, too_large)
 
 
-async def _read_json(request: web.Request) -> Any:
-    raw = await _read_body(request)
-    if not raw or raw.isspace():  # isspace(), unlike strip(), copies nothing of a large body
-        raise InvalidRequest("The request body is empty; send the OCR request as JSON.")
+def _loads(raw: bytes) -> Any:
     try:
-        if len(raw) <= _JSON_IN_THREAD_BYTES:
-            return json.loads(raw)
-        body, payload = await asyncio.to_thread(_parse_large, raw)
+        return json.loads(raw)
+    except RecursionError:
+        raise InvalidRequest(_TOO_DEEP) from None
     except ValueError:
         raise InvalidRequest("The request body is not valid JSON.") from None
-    if payload is not None:
-        request["payload"] = payload
-    return body
 
 
 def _parse_large(raw: bytes) -> tuple[Any, memoryview | None]:
@@ -88,32 +93,54 @@ def _parse_large(raw: bytes) -> tuple[Any, memoryview | None]:
     comma = raw.find(b",", start)
     end = raw.find(b'"', comma)
     if start < 0 or comma < 0 or end < 0 or b";base64" not in raw[start:comma].lower():
-        return json.loads(raw), None
+        return _loads(raw), None
     if raw.find(b"\\", comma, end) >= 0:
-        return json.loads(raw), None  # JSON escapes inside: parse it the ordinary way
+        return _loads(raw), None  # JSON escapes inside: parse it the ordinary way
     payload = memoryview(raw)[comma + 1:end]
-    body = json.loads(raw[:comma + 1] + raw[end:])
+    body = _loads(raw[:comma + 1] + raw[end:])
     header = raw[start + 1:comma + 1].decode("ascii", "replace")
     document = body.get("document") if isinstance(body, dict) else None
     url = document.get(document.get("type")) if isinstance(document, dict) else None
     if isinstance(url, dict):
         url = url.get("url")
     if url != header:
-        return json.loads(raw), None  # the data URL was not the document's
+        return _loads(raw), None  # the data URL was not the document's
     return body, payload
 
 
 async def _ocr_request(request: web.Request) -> tuple[OCRRequestBody, str]:
-    """The validated body and the languages its model selects."""
-    body = await _read_json(request)
+    """The validated body and the languages its model selects.
+
+    A large body is parsed and validated off the event loop: a long page list or a deep
+    structure must not stall every other request.
+    """
+    raw = await _read_body(request)
+    if not raw or raw.isspace():  # isspace(), unlike strip(), copies nothing of a large body
+        raise InvalidRequest("The request body is empty; send the OCR request as JSON.")
+    small = len(raw) <= _JSON_IN_THREAD_BYTES
+    if small:
+        body = _loads(raw)
+    else:
+        body, payload = await asyncio.to_thread(_parse_large, raw)
+        if payload is not None:
+            request["payload"] = payload
+    del raw
     if isinstance(body, dict) and isinstance(body.get("model"), str):
         request["model"] = body["model"]  # for the error body's extra_fields
-    parsed = parse_request(body)
+    parsed = parse_request(body) if small else await asyncio.to_thread(parse_request, body)
     engine = request.app[ENGINE]
     settings = request.app[SETTINGS]
     languages = resolve_model(parsed.model, default=settings.languages,
                               aliases=settings.model_aliases, installed=engine.languages)
     return parsed, languages
+
+
+async def _check_space(request: web.Request) -> None:
+    """Refuse new work while the data directory's disk is nearly full, before writing."""
+    free = await asyncio.to_thread(request.app[SPOOL].free_bytes)
+    if free < request.app[SETTINGS].min_free_bytes:
+        log.warning("refusing new work: %d MB free in the data directory", free // MB)
+        raise InsufficientStorage()
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -131,6 +158,7 @@ async def ocr(request: web.Request) -> web.Response:
     if slots.locked():
         raise QueueFull("Too many synchronous OCR requests are running; retry shortly, or use "
                         "/v1/async/ocr.", retry_after=_SYNC_RETRY_AFTER_S)
+    await _check_space(request)
     async with slots:
         data = await documents.resolve(body.document.url, session=request.app[HTTP],
                                        policy=request.app[FETCH_POLICY],
@@ -148,43 +176,64 @@ async def ocr(request: web.Request) -> web.Response:
 
 
 def _ttl(request: web.Request) -> int:
-    default = request.app[SETTINGS].result_ttl
-    value = request.headers.get(TTL_HEADER, "").strip()
-    # Bifrost: missing, non-numeric or negative means the default.
-    return int(value) if value.isdigit() else default
+    """The result TTL the create asked for: as in the gateway, missing, non-numeric, zero or
+    negative means the default; above the maximum, the maximum."""
+    settings = request.app[SETTINGS]
+    match = _TTL.fullmatch(request.headers.get(TTL_HEADER, "").strip())
+    if match is None or match["sign"] == "-":
+        return settings.result_ttl
+    digits = match["digits"].lstrip("0")
+    if not digits:
+        return settings.result_ttl
+    if len(digits) > len(str(settings.max_result_ttl)):
+        return settings.max_result_ttl  # parsed no further: any number of digits is cheap
+    return min(int(digits), settings.max_result_ttl)
 
 
 def _idempotency_key(request: web.Request, body: OCRRequestBody) -> str | None:
     """The client's name for one create and its retries: the header, else the body's `id`."""
     header = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
     key = header or body.id or None
-    if key is not None and len(key) > _MAX_IDEMPOTENCY_KEY:
+    if key is None:
+        return None
+    param = IDEMPOTENCY_HEADER if header else "id"
+    if len(key) > _MAX_IDEMPOTENCY_KEY:
         raise InvalidRequest(f"An idempotency key may be at most {_MAX_IDEMPOTENCY_KEY} "
-                             "characters long.", param=IDEMPOTENCY_HEADER if header else "id")
+                             "characters long.", param=param)
+    if not key.isprintable():  # control characters, NUL, bytes that are not UTF-8
+        raise InvalidRequest("An idempotency key must be printable text.", param=param)
     return key
+
+
+def _webhook(request: web.Request) -> str | None:
+    webhook = request.headers.get(WEBHOOK_HEADER)
+    if webhook is not None and webhook not in request.app[SETTINGS].webhooks:
+        shown = webhook if webhook.isprintable() and len(webhook) <= 64 else "(unprintable)"
+        raise InvalidRequest(f"No webhook endpoint named '{shown}' is configured.",
+                             param=WEBHOOK_HEADER)
+    return webhook
 
 
 @routes.post("/v1/async/ocr")
 async def create_job(request: web.Request) -> web.Response:
-    """Bifrost's async create: 202 and a job id at once."""
+    """Bifrost's async create: 202 and a job id at once.
+
+    Everything cheap is checked before anything is written, so a refused create leaves
+    nothing behind; the queue bound is checked by the store in the same step as the insert.
+    """
     owner = request["owner"]
     body, languages = await _ocr_request(request)
-    webhook = request.headers.get(WEBHOOK_HEADER)
-    if webhook is not None and webhook not in request.app[SETTINGS].webhooks:
-        raise InvalidRequest(f"No webhook endpoint named '{webhook}' is configured.",
-                             param=WEBHOOK_HEADER)
-    settings = request.app[SETTINGS]
-    if await request.app[STORE].count_pending() >= settings.max_queued_jobs:
-        raise QueueFull(f"{settings.max_queued_jobs} jobs are already waiting; retry shortly.",
-                        retry_after=_QUEUE_RETRY_AFTER_S)
+    webhook = _webhook(request)
+    ttl = _ttl(request)
+    idempotency_key = _idempotency_key(request, body)
     url = body.document.url
+    if not is_data_url(url):
+        check_url(url, request.app[FETCH_POLICY], param=body.document.url_param)
+    await _check_space(request)
+    settings = request.app[SETTINGS]
     job_id = str(uuid.uuid4())
     size = 0
-    # The document itself is left out of the stored request: a data URL's bytes are saved
-    # apart, and copying a 50 MB string again would only raise the peak.
-    stored = body.model_dump(exclude_none=True, exclude={"document": {"document_url",
-                                                                      "image_url"}})
-    stored["document"][body.document.type] = url
+    stored = body.stored()
     if is_data_url(url):
         data = await documents.decode(url, max_bytes=settings.max_document_bytes,
                                       param=body.document.url_param,
@@ -194,35 +243,34 @@ async def create_job(request: web.Request) -> web.Response:
         del data
         # The bytes are on disk; the stored request keeps only a marker of where they came from.
         stored["document"][body.document.type] = "data:stored"
-    else:
-        check_url(url, request.app[FETCH_POLICY], param=body.document.url_param)
     job = Job(id=job_id, owner=owner, status=JobStatus.PENDING, created_at=now(),
-              ttl=_ttl(request), document_size=size, webhook=webhook,
-              idempotency_key=_idempotency_key(request, body),
+              ttl=ttl, document_size=size, webhook=webhook, idempotency_key=idempotency_key,
               request={"model": body.model, "languages": languages, "body": stored})
     job, created = await _insert(request.app, job)
+    accepted = {"id": job.id, "status": job.status.value, "created_at": rfc3339(job.created_at)}
     if not created:
         log.info("job %s: created before under the same idempotency key; answered with it", job.id)
-        return _json({"id": job.id, "status": job.status.value,
-                      "created_at": rfc3339(job.created_at)}, status=202,
-                     headers={"Idempotent-Replayed": "true"})
+        return _json(accepted, status=202, headers={"Idempotent-Replayed": "true"})
     request.app[RUNNER].wake()
     log.info("job %s: accepted (%d bytes, languages %s)", job_id, size, languages)
-    return _json({"id": job.id, "status": job.status.value,
-                  "created_at": rfc3339(job.created_at)}, status=202)
+    return _json(accepted, status=202)
 
 
 async def _insert(app: web.Application, job: Job) -> tuple[Job, bool]:
     """Create the job row; a retry of a create (same owner and key) gets the first job."""
     store = app[STORE]
+    limit = app[SETTINGS].max_queued_jobs
     created = False
     try:
-        found, created = await store.create(job)
+        found, created = await store.create(job, max_pending=limit)
         if not created and found.expires_at is not None and found.expires_at <= now():
             # The key is held by a job past its expiry that the cleaner has not deleted yet.
             for expired in await store.delete_expired():
                 await app[DOCUMENTS].delete(expired)
-            found, created = await store.create(job)
+            found, created = await store.create(job, max_pending=limit)
+    except QueueLimitReached:
+        raise QueueFull(f"{limit} jobs are already waiting; retry shortly.",
+                        retry_after=_QUEUE_RETRY_AFTER_S) from None
     finally:
         if not created:
             # The insert failed, or the job exists already: the new document is nobody's.

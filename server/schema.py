@@ -67,6 +67,15 @@ class OCRRequestBody(_Lenient):
     document_annotation_format: Any = None
     document_annotation_prompt: Any = None
 
+    def stored(self) -> dict[str, Any]:
+        """The request as a job keeps it: without the document's URL (the caller stores its
+        bytes or its address) and without the fields that are ignored or refused."""
+        stored = self.model_dump(exclude_none=True, exclude={
+            "fallbacks": True, **dict.fromkeys(_ANNOTATIONS, True),
+            "document": {"document_url", "image_url"}})
+        stored["document"][self.document.type] = self.document.url
+        return stored
+
     def options(self, languages: str) -> OCROptions:
         """The OCR core's options for this request."""
         return OCROptions(
@@ -93,6 +102,12 @@ _ANNOTATIONS = ("bbox_annotation_format", "document_annotation_format",
                 "document_annotation_prompt")
 
 
+def _param(loc: tuple[int | str, ...]) -> str | None:
+    # For unions pydantic names the member it tried ("pages.list[int].0"); drop those.
+    return ".".join(str(p) for p in loc
+                    if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p))) or None
+
+
 def parse_request(body: Any) -> OCRRequestBody:
     """Validate a decoded JSON body; InvalidRequest names the first offending field."""
     if not isinstance(body, dict):
@@ -100,10 +115,12 @@ def parse_request(body: Any) -> OCRRequestBody:
     try:
         request = OCRRequestBody.model_validate(body)
     except ValidationError as e:
-        first = e.errors(include_url=False)[0]
-        # For unions pydantic names the member it tried ("pages.list[int].0"); drop those.
-        param = ".".join(str(p) for p in first["loc"]
-                         if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p))) or None
+        # A union reports one error per member it tried; the deepest is the one that got
+        # furthest into what the client sent ("document.image_url.detail", not
+        # "document.image_url is not a string").
+        located = [(_param(error["loc"]), error) for error in e.errors(include_url=False)]
+        param, first = max(located, key=lambda pair: 0 if pair[0] is None
+                           else pair[0].count(".") + 1)
         what = "is required" if first["type"] == "missing" else first["msg"].lower()
         raise InvalidRequest(f"'{param}' {what}.", param=param) from None
     for name in _ANNOTATIONS:

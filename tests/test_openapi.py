@@ -34,8 +34,8 @@ from tests.conftest import Server, ocr_body
 
 # Every operation and the statuses it documents: its successes, then its Bifrost errors.
 STATUSES = {
-    ("POST", "/v1/ocr"): {200, 400, 401, 413, 415, 422, 429, 500, 503},
-    ("POST", "/v1/async/ocr"): {202, 400, 401, 413, 415, 429, 500, 503},
+    ("POST", "/v1/ocr"): {200, 400, 401, 413, 415, 422, 429, 500, 503, 507},
+    ("POST", "/v1/async/ocr"): {202, 400, 401, 413, 415, 429, 500, 503, 507},
     ("GET", "/v1/async/ocr/{job_id}"): {200, 202, 400, 401, 404, 500, 503},
     ("DELETE", "/v1/async/ocr/{job_id}"): {200, 401, 404, 500, 503},
     ("GET", "/v1/models"): {200, 401, 500, 503},

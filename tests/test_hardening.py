@@ -1,0 +1,514 @@
+"""The service attacked as an outsider would, class by class, against the running process.
+
+- The fetch fence: IP literals in any spelling the URL library or the resolver accepts, IPv6
+  forms that carry IPv4, redirects, and the socket check beneath them all. A listener on
+  every loopback address records each request: a refused URL must never reach it.
+- Amplification: page selections that multiply; deep JSON.
+- Client faults that must be 4xx in the error shape, never 500 or plain text.
+- Rejected work leaves nothing behind; orphans of a crash are swept at start-up.
+- The queue bound is atomic; a FIFO cannot hang a reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import http.server
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import aiohttp
+import httpx
+import pytest
+
+from server.fetch import AddressRefused, FetchPolicy, client_session
+from tests import corpus
+from tests.conftest import REPO, Server, data_url, ocr_body
+from tests.test_api import assert_bifrost_error
+from tests.test_stores import postgres_url  # noqa: F401 - a fixture, used by name
+
+# -- a listener on every loopback address, and a host that redirects to it ---------------------
+
+
+class Recorder:
+    """An HTTP server on 0.0.0.0: reachable as 127.0.0.1, 127.0.0.2, ::ffff:127.0.0.1 ..."""
+
+    def __init__(self, png: bytes) -> None:
+        self.paths: list[str] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                recorder.paths.append(self.path)
+                if self.path.startswith("/to/"):  # /to/<url>: a redirect there, sent as UTF-8
+                    location = unquote(self.path[len("/to/"):]).encode()
+                    self.wfile.write(b"HTTP/1.1 302 Found\r\nLocation: " + location
+                                     + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    self.close_connection = True
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(png)))
+                self.end_headers()
+                self.wfile.write(png)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("0.0.0.0", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def secrets(self) -> list[str]:
+        """Requests that reached a path only a refused URL names."""
+        return [p for p in self.paths if p.startswith("/secret")]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def recorder(hello_png: bytes) -> Iterator[Recorder]:
+    r = Recorder(hello_png)
+    yield r
+    r.close()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the block ends
+
+
+def _document(url: str, kind: str) -> dict[str, Any]:
+    if kind == "image_url_object":
+        return {"type": "image_url", "image_url": {"url": url, "detail": "auto"}}
+    return {"type": kind, kind: url}
+
+
+# Spellings of loopback and private addresses that a look at the URL's ASCII text misses.
+UNICODE_HOSTS = [
+    "１２７.０.０.１",  # fullwidth digits and full stops
+    "127。0。0。1",  # ideographic full stop
+    "127｡0｡0｡1",  # halfwidth ideographic full stop
+    "127．0．0．1",  # fullwidth full stop only
+    "①②⑦.0.0.1",  # circled digits
+    "𝟏𝟐𝟕.𝟎.𝟎.𝟏",  # mathematical bold digits
+    "１２７.１",  # short form, fullwidth
+    "１０.０.０.１",  # private, fullwidth
+    "１６９.２５４.１６９.２５４",  # the metadata service, fullwidth
+]
+LITERAL_HOSTS = [
+    "127.1", "0x7f.0.0.1", "0x7f000001", "2130706433", "017700000001", "0177.0.0.01",
+    "[::127.0.0.1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[0:0:0:0:0:ffff:127.0.0.1]",
+    "[::ffff:0:7f00:1]", "[64:ff9b::7f00:1]", "[64:ff9b::a9fe:a9fe]", "[2002:7f00:1::1]",
+    "[2002:a9fe:a9fe::]", "[64:ff9b:1::a00:1]", "[::ffff:169.254.169.254]", "[::]", "0",
+    "[fe80::1%25lo]", "[fc00::1]", "100.64.0.1", "198.18.0.1", "[::1]",
+]
+
+
+@pytest.mark.parametrize("host", UNICODE_HOSTS + LITERAL_HOSTS)
+def test_refused_hosts_are_refused_before_any_job(server: Server, recorder: Recorder,
+                                                  host: str) -> None:
+    url = f"http://{host}:{recorder.port}/secret/{uuid.uuid4().hex}"
+    with server.client() as client:
+        for kind in ("document_url", "image_url", "image_url_object"):
+            for endpoint in ("/v1/ocr", "/v1/async/ocr"):
+                body = {"model": "tesseract", "document": _document(url, kind)}
+                response = client.post(endpoint, json=body)
+                error = assert_bifrost_error(response, 400, contains="is not allowed")
+                assert error["error"]["code"] == "document_url_refused"
+    assert recorder.secrets() == []
+
+
+def test_unicode_hosts_are_named_as_they_would_be_reached(server: Server,
+                                                          recorder: Recorder) -> None:
+    with server.client() as client:
+        response = client.post("/v1/ocr", json={"model": "tesseract", "document": _document(
+            f"http://１２７.０.０.１:{recorder.port}/secret", "document_url")})
+    assert_bifrost_error(response, 400, contains="from 127.0.0.1 is not allowed")
+
+
+def test_open_and_closed_ports_answer_alike(server: Server, recorder: Recorder) -> None:
+    """No port-scan oracle: a refused address is never connected to."""
+    answers = []
+    with server.client() as client:
+        for port in (recorder.port, closed_port()):
+            for host in ("１２７.０.０.１", "[::ffff:127.0.0.1]", "localhost"):
+                response = client.post("/v1/ocr", json={"model": "tesseract", "document":
+                                       _document(f"http://{host}:{port}/secret", "image_url")})
+                answers.append((host, response.status_code, response.json()["error"]))
+    for host, status, error in answers:
+        same_host = [a for a in answers if a[0] == host]
+        assert all(a[1:] == (status, error) for a in same_host), same_host
+        assert status == 400 and error["code"] == "document_url_refused"
+    assert recorder.secrets() == []
+
+
+def test_async_jobs_with_names_that_resolve_to_loopback_fail_unfetched(
+        server: Server, recorder: Recorder) -> None:
+    with server.client() as client:
+        created = client.post("/v1/async/ocr", json={"model": "tesseract", "document":
+                              _document(f"http://localhost:{recorder.port}/secret", "image_url")})
+        assert created.status_code == 202
+        body = server.wait_job(client, created.json()["id"]).json()
+    assert body["status"] == "failed" and body["status_code"] == 400
+    assert body["error"]["error"]["code"] == "document_url_refused"
+    assert recorder.secrets() == []
+
+
+@pytest.fixture(scope="module")
+def allowing(start_server: Any) -> Server:
+    """A service whose operator allows one loopback address, 127.0.0.1, and nothing else."""
+    return start_server({"TESSERA_FETCH_ALLOW": "127.0.0.1/32"}, workers=1)
+
+
+@pytest.mark.parametrize("target", ["http://１２７.０.０.２:{port}/secret",
+                                    "http://127。0。0。2:{port}/secret",
+                                    "http://[::ffff:127.0.0.2]:{port}/secret",
+                                    "http://0x7f000002:{port}/secret",
+                                    "http://[::1]:{port}/secret"])
+def test_redirects_from_an_allowed_host_are_judged_the_same(allowing: Server, recorder: Recorder,
+                                                            target: str) -> None:
+    url = f"http://127.0.0.1:{recorder.port}/to/{target.format(port=recorder.port)}"
+    with allowing.client() as client:
+        sync = client.post("/v1/ocr", json={"model": "tesseract",
+                                            "document": _document(url, "image_url")})
+        assert_bifrost_error(sync, 400, contains="not allowed")
+        created = client.post("/v1/async/ocr", json={"model": "tesseract",
+                                                     "document": _document(url, "image_url")})
+        job = allowing.wait_job(client, created.json()["id"]).json()
+    assert job["status"] == "failed" and job["error"]["error"]["code"] == "document_url_refused"
+    assert recorder.secrets() == []
+
+
+def test_a_redirect_to_an_unreadable_url_is_a_plain_400(allowing: Server,
+                                                       recorder: Recorder) -> None:
+    with allowing.client() as client:
+        for location in ("http://[::1:80/x", "http://a b/", "http://x:99999/"):
+            url = f"http://127.0.0.1:{recorder.port}/to/{location}"
+            response = client.post("/v1/ocr", json={"model": "tesseract",
+                                                    "document": _document(url, "image_url")})
+            body = assert_bifrost_error(response, 400, contains="redirected")
+            assert "Error" not in body["error"]["message"]  # no class names
+
+
+def test_the_socket_check_stands_without_the_url_check(recorder: Recorder) -> None:
+    """The HTTP client itself refuses: a literal address (which aiohttp never resolves) and a
+    name that resolves to loopback, with no check of the URL in front."""
+    async def attempt(url: str) -> BaseException | None:
+        async with client_session(FetchPolicy()) as session:
+            try:
+                async with session.get(url) as response:
+                    await response.read()
+            except aiohttp.ClientConnectorError as e:
+                return e.os_error
+        return None
+
+    for host in ("127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]"):
+        refused = asyncio.run(attempt(f"http://{host}:{recorder.port}/secret/direct"))
+        assert isinstance(refused, AddressRefused), (host, refused)
+    assert recorder.secrets() == []
+
+
+# -- amplification ----------------------------------------------------------------------------
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_page_ranges_that_multiply_cost_nothing(server: Server, three_page_pdf: bytes) -> None:
+    assert server.process is not None
+    before = _rss_kb(server.process.pid)
+    selections = [",".join(["0-99999"] * 300), ",".join(["0-999999"] * 1000),
+                  ",".join(f"{i}-{i + 99999}" for i in range(0, 600, 2)), list(range(10_000))]
+    with server.client() as client:
+        for pages in selections:
+            sync = client.post("/v1/ocr", json=ocr_body(three_page_pdf, pages=pages))
+            assert_bifrost_error(sync, 400, param="pages", contains="does not exist")
+            created = client.post("/v1/async/ocr", json=ocr_body(three_page_pdf, pages=pages))
+            job = server.wait_job(client, created.json()["id"]).json()
+            assert job["status"] == "failed" and job["status_code"] == 400
+        health = client.get("/health")
+    assert health.status_code == 200
+    assert _rss_kb(server.process.pid) - before < 64 * 1024  # no list of every index
+
+
+def test_deep_json_is_a_400(server: Server) -> None:
+    with server.client() as client:
+        for depth in (10_000, 200_000):  # a small body parsed at once, a large one in a thread
+            for endpoint in ("/v1/ocr", "/v1/async/ocr"):
+                for raw in ("[" * depth, '{"a":' * depth, '{"model": "tesseract", "fallbacks": '
+                            + "[" * depth + "]" * depth + "}"):
+                    response = client.post(endpoint, content=raw.encode())
+                    assert_bifrost_error(response, 400)
+
+
+# -- client faults that must be 4xx in the error shape -----------------------------------------
+
+
+def _raw(server: Server, request: bytes) -> tuple[int, dict[str, Any]]:
+    """Send bytes as they are; the status and the JSON body of the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+            if b"\r\n\r\n" in data:
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")]
+                if length and len(body) >= length[0]:
+                    break
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    assert b"application/json" in head.lower(), head
+    return status, json.loads(body)
+
+
+def _post(path: str, body: bytes, *headers: bytes) -> bytes:
+    extra = b"".join(h + b"\r\n" for h in headers)
+    return (b"POST " + path.encode() + b" HTTP/1.1\r\nHost: tessera\r\nConnection: close\r\n"
+            + extra + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+@pytest.mark.parametrize(("name", "request_bytes", "status"), [
+    ("brotli body", _post("/v1/ocr", b"{}", b"Content-Encoding: br"), 415),
+    ("zstd body", _post("/v1/ocr", b"{}", b"Content-Encoding: zstd"), 415),
+    ("corrupt gzip", _post("/v1/ocr", b"\x1f\x8b not gzip at all", b"Content-Encoding: gzip"),
+     400),
+    ("corrupt deflate", _post("/v1/async/ocr", b"definitely not deflate",
+                              b"Content-Encoding: deflate"), 400),
+    ("truncated gzip", _post("/v1/ocr", gzip.compress(b'{"model": "tesseract"}')[:12],
+                             b"Content-Encoding: gzip"), 400),
+    ("bad chunk size", b"POST /v1/ocr HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+     b"Connection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400),
+    ("bad content length", b"GET /health HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n", 400),
+    ("huge header", b"GET /v1/models HTTP/1.1\r\nHost: t\r\nX-Pad: " + b"a" * 20_000
+     + b"\r\n\r\n", 400),
+    ("bytes that are not UTF-8 in the key",
+     b"GET /v1/models HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \xff\xfe\r\n"
+     b"Connection: close\r\n\r\n", 200),
+    ("bytes that are not UTF-8 in the idempotency key",
+     _post("/v1/async/ocr", b'{"model": "tesseract", "document": {"type": "document_url", '
+           b'"document_url": "https://example.invalid/a.pdf"}}', b"Idempotency-Key: \xff\xfe"),
+     400),
+])
+def test_malformed_requests_are_answered_in_the_error_shape(server: Server, name: str,
+                                                            request_bytes: bytes,
+                                                            status: int) -> None:
+    answered, body = _raw(server, request_bytes)
+    assert answered == status, (name, body)
+    if status >= 400:
+        assert body["is_bifrost_error"] is False and body["status_code"] == status
+        assert body["error"]["message"] and "Traceback" not in json.dumps(body)
+
+
+def test_bad_bytes_in_a_key_are_401_on_a_keyed_service(start_server: Any) -> None:
+    keyed = start_server({"TESSERA_API_KEYS": "sk-bf-right"}, workers=1)
+    for key in (b"\xff\xfe", b"sk-bf-right\xc3", b"\x80"):
+        status, body = _raw(keyed, b"GET /v1/models HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
+                            + key + b"\r\nConnection: close\r\n\r\n")
+        assert status == 401 and body["error"]["code"] == "invalid_api_key"
+
+
+@pytest.mark.parametrize(("document", "param", "says"), [
+    ({"type": "document_url", "document_url": "http://[::1:80/x"}, "document.document_url",
+     "not a valid URL"),
+    ({"type": "image_url", "image_url": "http://[::1"}, "document.image_url", "not a valid URL"),
+    ({"type": "document_url", "document_url": "http://host:99999/a.pdf"},
+     "document.document_url", "not a valid URL"),
+    ({"type": "document_url", "document_url": "http://a\x00b/x"}, "document.document_url",
+     "not a valid URL"),
+    ({"type": "document_url", "document_url": "http://" + "a" * 20_000 + ".com/"},
+     "document.document_url", "longer than"),
+    ({"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": 5}},
+     "document.image_url.detail", "string"),
+    ({"type": "image_url", "image_url": {"detail": "high"}}, "document.image_url.url",
+     "required"),
+])
+def test_bad_urls_and_fields_are_400s_that_name_the_field(server: Server, document: Any,
+                                                          param: str, says: str) -> None:
+    with server.client() as client:
+        for endpoint in ("/v1/ocr", "/v1/async/ocr"):
+            response = client.post(endpoint, json={"model": "tesseract", "document": document})
+            assert_bifrost_error(response, 400, param=param, contains=says)
+
+
+def test_a_damaged_job_store_ends_start_up_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "tessera.db").write_bytes(os.urandom(8192))
+    process = subprocess.run([sys.executable, "-m", "server", "serve", "--port", "0",
+                              "--data-dir", str(data)], cwd=REPO, capture_output=True,
+                             text=True, timeout=120)
+    assert process.returncode != 0
+    assert "Traceback" not in process.stderr
+    last = process.stderr.strip().splitlines()[-1]
+    assert last.startswith("tessera: cannot use the job store") and "move it aside" in last
+
+
+# -- rejected work leaves nothing; orphans are swept ------------------------------------------
+
+
+def _stored(server: Server) -> tuple[list[str], list[str], int]:
+    documents = server.data_dir / "documents"
+    files = sorted(p.name for p in documents.iterdir() if p.is_file())
+    temp = sorted(p.name for p in (documents / "tmp").iterdir())
+    with sqlite3.connect(server.data_dir / "tessera.db") as db:
+        jobs = db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+    return files, temp, jobs
+
+
+@pytest.fixture(scope="module")
+def quiet(start_server: Any) -> Server:
+    """A service of its own, so that what is stored is only what these tests sent."""
+    return start_server({"TESSERA_MAX_QUEUED_JOBS": "1000"}, workers=1)
+
+
+def test_refused_creates_leave_nothing(quiet: Server, hello_png: bytes) -> None:
+    body = ocr_body(hello_png, kind="image_url", mime="image/png")
+    refused = [
+        ({"x-bf-async-webhook": "nowhere"}, body, 400),
+        ({"Idempotency-Key": "k" * 300}, body, 400),
+        ({}, {**body, "id": "bad\x00key"}, 400),
+        ({}, {**body, "id": "bad\u0007bell"}, 400),
+        ({}, {**body, "pages": "0-9999999"}, 400),
+        ({}, {**body, "bbox_annotation_format": {"type": "json_schema"}}, 400),
+        ({}, {**body, "model": "tesseract-klingon"}, 400),
+    ]
+    before = _stored(quiet)
+    with quiet.client() as client:
+        for headers, request, status in refused:
+            response = client.post("/v1/async/ocr", json=request, headers=headers)
+            assert_bifrost_error(response, status)
+    assert _stored(quiet) == before
+
+
+def test_orphans_of_a_crash_are_swept_at_start(start_server: Any,
+                                               tmp_path_factory: pytest.TempPathFactory,
+                                               hello_png: bytes) -> None:
+    data = tmp_path_factory.mktemp("orphans") / "data"
+    (data / "documents" / "tmp").mkdir(parents=True)
+    orphan = data / "documents" / str(uuid.uuid4())
+    orphan.write_bytes(hello_png)
+    partial = data / "documents" / "tmp" / f"{uuid.uuid4()}.part"
+    partial.write_bytes(hello_png[:100])
+    node = start_server(data_dir=data, workers=1)
+    deadline = time.monotonic() + 30
+    while (orphan.exists() or partial.exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not orphan.exists() and not partial.exists()
+    with node.client() as client:  # and the node works
+        created = client.post("/v1/async/ocr", json=ocr_body(hello_png, kind="image_url"))
+        assert node.wait_job(client, created.json()["id"]).json()["status"] == "completed"
+
+
+# -- the queue bound under a burst ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dense_scan(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    directory = tmp_path_factory.mktemp("burst")
+    source = corpus.dense_pdf(directory / "dense.pdf", min_pages=3)
+    return corpus.image_only_pdf(source, directory / "scan.pdf", pages=3, dpi=200).read_bytes()
+
+
+def _burst(node: Server, dense_scan: bytes, hello_png: bytes, limit: int) -> None:
+    with node.client() as client:
+        busy = client.post("/v1/async/ocr", json=ocr_body(dense_scan)).json()["id"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/v1/async/ocr/{busy}").json()["status"] == "pending":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+        def create(_: int) -> httpx.Response:
+            with node.client() as own:
+                return own.post("/v1/async/ocr", json=ocr_body(hello_png, kind="image_url"))
+
+        with ThreadPoolExecutor(30) as pool:
+            answers = list(pool.map(create, range(30)))
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses.count(202) == limit, statuses
+        assert statuses.count(429) == 30 - limit, statuses
+        for answer in answers:
+            if answer.status_code == 429:
+                assert answer.headers["Retry-After"].isdigit()
+                assert answer.json()["error"]["code"] == "queue_full"
+        client.delete(f"/v1/async/ocr/{busy}")
+
+
+def test_the_queue_bound_holds_under_a_burst(start_server: Any, dense_scan: bytes,
+                                             hello_png: bytes) -> None:
+    node = start_server({"TESSERA_MAX_QUEUED_JOBS": "3", "TESSERA_RUNNING_JOBS": "1"},
+                        workers=1)
+    _burst(node, dense_scan, hello_png, limit=3)
+
+
+def test_the_queue_bound_holds_across_a_fleet_store(start_server: Any,
+                                                    postgres_url: str,  # noqa: F811
+                                                    dense_scan: bytes, hello_png: bytes) -> None:
+    node = start_server({"TESSERA_MAX_QUEUED_JOBS": "3", "TESSERA_RUNNING_JOBS": "1",
+                         "TESSERA_DATABASE_URL": postgres_url}, workers=1)
+    _burst(node, dense_scan, hello_png, limit=3)
+
+
+# -- file:// roots ----------------------------------------------------------------------------
+
+
+def test_only_regular_files_are_read_from_file_roots(start_server: Any, hello_png: bytes,
+                                                     tmp_path_factory: pytest.TempPathFactory
+                                                     ) -> None:
+    root = tmp_path_factory.mktemp("root")
+    (root / "scan.png").write_bytes(hello_png)
+    os.mkfifo(root / "pipe")
+    (root / "folder").mkdir()
+    (root / "zero").symlink_to("/dev/zero")
+    node = start_server({"TESSERA_FILE_ROOTS": str(root), "TESSERA_SYNC_CONCURRENCY": "8"},
+                        workers=1)
+
+    def fetch(url: str) -> httpx.Response:
+        with node.client(timeout=30) as client:
+            return client.post("/v1/ocr", json={"model": "tesseract",
+                                                "document": _document(url, "image_url")})
+
+    with ThreadPoolExecutor(8) as pool:  # eight FIFOs at once: none may hang a thread
+        answers = list(pool.map(fetch, [f"file://{root}/pipe"] * 8))
+    for answer in answers:
+        assert_bifrost_error(answer, 400, contains="regular file")
+    with node.client() as client:
+        created = [client.post("/v1/async/ocr", json={"model": "tesseract", "document": _document(
+            f"file://{root}/pipe", "image_url")}).json()["id"] for _ in range(8)]
+        for job_id in created:
+            job = node.wait_job(client, job_id, timeout=60).json()
+            assert job["status"] == "failed" and "regular file" in job["error"]["error"]["message"]
+    assert_bifrost_error(fetch(f"file://{root}/folder"), 400, contains="regular file")
+    assert_bifrost_error(fetch(f"file://{root}/zero"), 400, contains="outside")
+    assert_bifrost_error(fetch(f"file://{root}/sc%00an.png"), 400, contains="valid path")
+    assert_bifrost_error(fetch(f"file://elsewhere{root}/scan.png"), 400, contains="no host")
+    ok = fetch(f"file://{root}/scan.png")
+    assert ok.status_code == 200 and "Hello" in ok.json()["pages"][0]["markdown"]
+
+
+def test_data_urls_still_work_beside_all_this(server: Server, hello_png: bytes) -> None:
+    with server.client() as client:
+        response = client.post("/v1/ocr", json={"model": "tesseract", "document": {
+            "type": "image_url", "image_url": data_url(hello_png, "image/png")}})
+    assert response.status_code == 200 and "Hello" in response.json()["pages"][0]["markdown"]
+
