@@ -61,7 +61,7 @@ def is_data_url(url: str) -> bool:
 
 
 def decode_data_url(url: str, *, max_bytes: int, param: str,
-                    payload: bytes | memoryview | None = None) -> bytes:
+                    payload: bytes | memoryview | str | None = None) -> bytes:
     """Decode a `data:<mime>;base64,<payload>` URL, enforcing the size limit.
 
     `payload`, when given, is the URL's base64 part, lifted out of a large request body so

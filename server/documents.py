@@ -169,7 +169,7 @@ class SharedDocuments:
 
 
 async def decode(url: str, *, max_bytes: int, param: str,
-                 payload: bytes | memoryview | None = None) -> bytes:
+                 payload: bytes | memoryview | str | None = None) -> bytes:
     """Bytes of a data URL (decoded off the event loop), checked to be a PDF or an image."""
     data = await asyncio.to_thread(decode_data_url, url, max_bytes=max_bytes, param=param,
                                    payload=payload)
@@ -179,7 +179,7 @@ async def decode(url: str, *, max_bytes: int, param: str,
 
 async def resolve(url: str, *, session: aiohttp.ClientSession, policy: FetchPolicy,
                   max_bytes: int, timeout: float, param: str,
-                  payload: bytes | memoryview | None = None) -> bytes:
+                  payload: bytes | memoryview | str | None = None) -> bytes:
     """A document's bytes from whichever kind of URL it came as."""
     if is_data_url(url):
         return await decode(url, max_bytes=max_bytes, param=param, payload=payload)

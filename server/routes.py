@@ -59,6 +59,7 @@ _POLL_RETRY_AFTER_S = 1
 _MAX_IDEMPOTENCY_KEY = 255
 _TTL = re.compile(r"(?P<sign>[+-]?)(?P<digits>[0-9]+)", re.ASCII)
 _TOO_DEEP = "The request body is nested too deeply to be an OCR request."
+_MAX_ENVELOPE_BYTES = MB  # the JSON of a request, apart from its document's data URL
 _MAX_WAIT_S = 60.0
 # A long poll reads the store, which every node writes, rather than waiting on this process.
 _WAIT_POLL_FIRST_S = 0.1
@@ -83,29 +84,63 @@ def _loads(raw: bytes) -> Any:
         raise InvalidRequest("The request body is not valid JSON.") from None
 
 
-def _parse_large(raw: bytes) -> tuple[Any, memoryview | None]:
+def _parse_large(raw: bytes) -> tuple[Any, bytes | memoryview | str | None]:
     """Parse a large body with its data URL's base64 lifted out as a view of the raw bytes.
 
     Parsed whole, a 50 MB document would exist as the body, as a decoded copy and as a Python
-    string at once; lifted, only the body and the decoded bytes do.
+    string at once; lifted, only the body and the decoded bytes do. Only the document may be
+    large: the JSON around it is refused past 1 MiB before it is parsed, since parsing holds
+    the interpreter's lock and would stall every other request, thread or not.
     """
-    start = raw.find(b'"data:')
-    comma = raw.find(b",", start)
-    end = raw.find(b'"', comma)
-    if start < 0 or comma < 0 or end < 0 or b";base64" not in raw[start:comma].lower():
+    span = _document_data_url(raw)
+    around = len(raw) - (span[2] - span[1] - 1 if span else 0)
+    if around > _MAX_ENVELOPE_BYTES:
+        raise DocumentTooLarge(f"Apart from the document's data URL, the request body may be at "
+                               f"most {_MAX_ENVELOPE_BYTES // MB} MiB of JSON.")
+    if span is None:
         return _loads(raw), None
-    if raw.find(b"\\", comma, end) >= 0:
-        return _loads(raw), None  # JSON escapes inside: parse it the ordinary way
-    payload = memoryview(raw)[comma + 1:end]
+    start, comma, end = span
     body = _loads(raw[:comma + 1] + raw[end:])
-    header = raw[start + 1:comma + 1].decode("ascii", "replace")
+    header = _loads(raw[start:comma + 1] + b'"')
     document = body.get("document") if isinstance(body, dict) else None
     url = document.get(document.get("type")) if isinstance(document, dict) else None
     if isinstance(url, dict):
         url = url.get("url")
     if url != header:
-        return _loads(raw), None  # the data URL was not the document's
+        raise DocumentTooLarge("Only the document's data URL may make a request body large; "
+                               "this one is large elsewhere.")
+    payload: bytes | memoryview | str = memoryview(raw)[comma + 1:end]
+    if raw.find(b"\\", comma, end) >= 0:
+        # JSON escapes in the base64 ("\/" from some encoders): decoded as the string it is.
+        payload = _loads(b'"' + raw[comma + 1:end] + b'"')
     return body, payload
+
+
+def _document_data_url(raw: bytes) -> tuple[int, int, int] | None:
+    """Where the longest base64 data URL string of a body is: its opening quote, the comma
+    after its header and its closing quote. One pass, however many strings look like one."""
+    best: tuple[int, int, int] | None = None
+    position = 0
+    while (start := raw.find(b'"data:', position)) >= 0:
+        end = raw.find(b'"', start + 1)
+        while end > 0 and raw[end - 1] == 0x5C and _escaped(raw, end):  # a \" inside
+            end = raw.find(b'"', end + 1)
+        if end < 0:
+            break
+        comma = raw.find(b",", start, end)
+        if comma >= 0 and b";base64" in raw[start:comma].lower() and (
+                best is None or end - comma > best[2] - best[1]):
+            best = (start, comma, end)
+        position = end + 1
+    return best
+
+
+def _escaped(raw: bytes, quote: int) -> bool:
+    """Whether the quote at `quote` is escaped: an odd number of backslashes before it."""
+    count = 0
+    while quote - count - 1 >= 0 and raw[quote - count - 1] == 0x5C:
+        count += 1
+    return count % 2 == 1
 
 
 async def _ocr_request(request: web.Request) -> tuple[OCRRequestBody, str]:

@@ -27,7 +27,7 @@ class DocumentSpec(_Lenient):
     type: Literal["document_url", "image_url"]
     document_url: str | None = None
     image_url: str | ImageURL | None = None
-    document_name: str | None = None
+    document_name: str | None = Field(None, max_length=1024)
 
     @property
     def url(self) -> str:
@@ -49,7 +49,7 @@ class DocumentSpec(_Lenient):
 
 
 class OCRRequestBody(_Lenient):
-    model: str
+    model: str = Field(max_length=256)  # echoed in answers and errors: kept short
     id: str | None = None
     document: DocumentSpec
     pages: list[int] | str | None = None

@@ -260,6 +260,37 @@ def test_deep_json_is_a_400(server: Server) -> None:
                     assert_bifrost_error(response, 400)
 
 
+def test_only_the_document_may_make_a_body_large(server: Server, hello_png: bytes) -> None:
+    """Past 256 KB a body is parsed apart from its document's base64; the JSON around it
+    is refused past 1 MiB before it is parsed (parsing holds the interpreter's lock)."""
+    document = {"type": "image_url", "image_url": data_url(hello_png, "image/png")}
+    bulky = [
+        {"model": "tesseract", "document": document, "pages": [0] * 3_000_000},
+        {"model": "tesseract", "document": document, "fallbacks": [{"a": 1}] * 300_000},
+        {"model": "tesseract", "document": document, "gateway": "x" * 3_000_000},
+        {"model": "tesseract", "document": {**document, "document_name": "data:a;base64,"
+                                            + "QUFB" * 700_000}},
+        {"model": "tesseract", "document": {"type": "document_url", "document_url":
+                                            "https://example.invalid/a.pdf"}, "pad": [1] * 10**6},
+    ]
+    assert server.process is not None
+    before = _rss_kb(server.process.pid)
+    with server.client() as client:
+        for body in bulky:
+            for endpoint in ("/v1/ocr", "/v1/async/ocr"):
+                response = client.post(endpoint, content=json.dumps(body).encode())
+                assert_bifrost_error(response, 413, contains="data URL")
+        # A document sent by an encoder that escapes "/" (and wraps its base64) is still read.
+        wrapped = "\\n".join(document["image_url"][i:i + 76]
+                               for i in range(0, len(document["image_url"]), 76))
+        raw = json.dumps({"model": "tesseract", "document": {"type": "image_url",
+                          "image_url": "WRAPPED"}}).replace("WRAPPED", wrapped + "\\n" * 200_000)
+        response = client.post("/v1/ocr", content=raw.replace("/", "\\/").encode())
+        assert response.status_code == 200, response.text
+        assert "Hello" in response.json()["pages"][0]["markdown"]
+    assert _rss_kb(server.process.pid) - before < 128 * 1024
+
+
 # -- client faults that must be 4xx in the error shape -----------------------------------------
 
 
