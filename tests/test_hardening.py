@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -498,6 +499,23 @@ def test_the_queue_bound_holds_across_a_fleet_store(start_server: Any,
     node = start_server({"TESSERA_MAX_QUEUED_JOBS": "3", "TESSERA_RUNNING_JOBS": "1",
                          "TESSERA_DATABASE_URL": postgres_url}, workers=1)
     _burst(node, dense_scan, hello_png, limit=3)
+
+
+def test_long_ttls_are_clamped_on_postgresql_too(start_server: Any,
+                                                postgres_url: str,  # noqa: F811
+                                                hello_png: bytes) -> None:
+    """No integer overflow in the fleet's store, no date out of range in the answer."""
+    node = start_server({"TESSERA_DATABASE_URL": postgres_url}, workers=1)
+    with node.client() as client:
+        for header in ("9" * 400, "99999999999", "2147483648"):
+            created = client.post("/v1/async/ocr", json=ocr_body(hello_png, kind="image_url"),
+                                  headers={"x-bf-async-job-result-ttl": header})
+            assert created.status_code == 202, created.text
+            job = node.wait_job(client, created.json()["id"]).json()
+            assert job["status"] == "completed"
+            kept = (datetime.fromisoformat(job["expires_at"].replace("Z", "+00:00"))
+                    - datetime.fromisoformat(job["completed_at"].replace("Z", "+00:00")))
+            assert kept.total_seconds() == 7 * 24 * 3600
 
 
 # -- file:// roots ----------------------------------------------------------------------------

@@ -77,16 +77,18 @@ def test_a_large_body_parses_with_its_payload_lifted_out() -> None:
         assert body["pages"] == [0] and len(json.dumps(body)) < 300
         assert decode_data_url("data:application/pdf;base64,", max_bytes=10**6, param="p",
                                payload=payload) == data
-    # Escaped slashes, or a data URL that is not the document's: parsed the ordinary way.
+    # Escaped slashes ("\\/", as some encoders write them): lifted out all the same, decoded.
     escaped = json.dumps({"model": "m", "document": {"type": "document_url",
                                                      "document_url": url}}).replace("/", "\\/")
     body, payload = _parse_large(escaped.encode())
-    assert payload is None and body["document"]["document_url"] == url
+    assert body["document"]["document_url"] == "data:application/pdf;base64,"
+    assert payload is not None and base64.b64decode(payload) == data
     bare = "data:;base64," + base64.b64encode(data).decode()
     body, payload = _parse_large(json.dumps({"model": "m", "document": {
         "type": "document_url", "document_url": bare}}).replace("/", "\\/").encode())
-    assert payload is None and body["document"]["document_url"] == bare
+    assert payload is not None and base64.b64decode(payload) == data
+    # A large data URL that is not the document's makes the body too large.
     other = json.dumps({"model": "m", "note": url, "document": {
         "type": "document_url", "document_url": "https://host/a.pdf"}}).encode()
-    body, payload = _parse_large(other)
-    assert payload is None and body["note"] == url
+    with pytest.raises(DocumentTooLarge):
+        _parse_large(other)
