@@ -1,14 +1,15 @@
-"""The OCR core's front door: a document on disk in, the wire-format result out."""
+"""The OCR core's front door: a document on disk in, its pages read out."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import TesseraError
 from .languages import find_system_tessdata, installed_languages, prepare_tessdata
@@ -20,6 +21,54 @@ from .tasks import DocumentInfo, InspectTask, PageTask
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
+
+
+class EngineObserver(Protocol):
+    """Told of every page the engine reads, for whoever counts them (metrics)."""
+
+    def page_read(self, source: str, seconds: float) -> None:
+        """A page was read from `source` ("ocr" or "text_layer") in `seconds`, waiting for a
+        free worker included."""
+
+    def page_failed(self) -> None:
+        """A page could not be read (a timeout, a crash, damage)."""
+
+
+@dataclass(frozen=True)
+class PageWarning:
+    """A page that could not be read, while the rest of its document was."""
+
+    page: int
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DocumentResult:
+    """What one run read: its pages in page order, and the pages it lost."""
+
+    pages: list[dict[str, Any]]  # one Mistral OCR page object each
+    document_size: int
+    warnings: list[PageWarning] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pages": self.pages, "document_size": self.document_size,
+                "warnings": [w.to_dict() for w in self.warnings]}
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> DocumentResult:
+        return cls(value["pages"], value["document_size"],
+                   [PageWarning(**w) for w in value.get("warnings", [])])
+
+    @classmethod
+    def merged(cls, parts: list[DocumentResult], document_size: int) -> DocumentResult:
+        """The results of a document's page ranges as one, in page order."""
+        pages = sorted((p for part in parts for p in part.pages), key=lambda p: p["index"])
+        warnings = sorted((w for part in parts for w in part.warnings), key=lambda w: w.page)
+        return cls(pages, document_size, warnings)
 
 
 @dataclass(frozen=True)
@@ -44,8 +93,9 @@ class EngineConfig:
 class OCREngine:
     """Runs documents through the worker pool, page by page."""
 
-    def __init__(self, config: EngineConfig) -> None:
+    def __init__(self, config: EngineConfig, observer: EngineObserver | None = None) -> None:
         self.config = config
+        self._observer = observer
         system = find_system_tessdata(config.tessdata_dir)
         self.tessdata = prepare_tessdata(system, config.models_dir, config.work_dir / "tessdata")
         self.languages = installed_languages(self.tessdata)
@@ -71,36 +121,30 @@ class OCREngine:
         return info
 
     async def run(self, path: Path, options: OCROptions, *, key: Hashable,
-                  on_progress: ProgressCallback | None = None) -> dict[str, Any]:
-        """OCR the selected pages of the document at `path`: `pages` and `usage_info`."""
+                  on_progress: ProgressCallback | None = None) -> DocumentResult:
+        """OCR the selected pages of the document at `path`.
+
+        One bad page costs that page: the others are still read, and it is listed in the
+        result's warnings; if no page could be read, the first page's error is raised.
+        """
         info = await self.inspect(path, key=key)
         selected = select_pages(options.pages, info.page_count, max_pages=self.config.max_pages)
-        total = len(selected)
-        done = 0
-        if on_progress is not None:
-            on_progress(0, total)
-
-        failures: list[dict[str, Any]] = []
+        progress = _Progress(len(selected), on_progress)
+        failures: dict[int, TesseraError] = {}
 
         async def page(index: int) -> dict[str, Any] | None:
-            nonlocal done
             task = PageTask(path=str(path), kind=info.kind, renderer=info.renderer, index=index,
                             languages=options.languages, dpi=self.config.dpi,
                             max_pixels=self.config.max_page_pixels,
                             timeout=self.config.page_timeout, options=options.page)
             try:
-                result: dict[str, Any] | None = await self.pool.run(
-                    task, key=key, timeout=self.config.page_timeout)
+                return await self._read(task, key)
             except TesseraError as e:
-                # One bad page costs that page; the rest of the document is still read.
                 log.warning("%s: page %d failed: %s", key, index, e.message)
-                failures.append({"page": index, "code": e.code, "message": e.message,
-                                 "error": e})
-                result = None
-            done += 1
-            if on_progress is not None:
-                on_progress(done, total)
-            return result
+                failures[index] = e
+                return None
+            finally:
+                progress.step()
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -111,19 +155,42 @@ class OCREngine:
             self.pool.discard(key)
         pages = [p for p in (t.result() for t in tasks) if p is not None]
         if not pages:
-            first = min(failures, key=lambda f: f["page"])
-            raise first["error"]
-        result: dict[str, Any] = {
-            "pages": pages,
-            "usage_info": {"pages_processed": len(pages), "doc_size_bytes": path.stat().st_size},
-        }
-        if failures:
-            result["warnings"] = [{k: v for k, v in f.items() if k != "error"}
-                                  for f in sorted(failures, key=lambda f: f["page"])]
-        return result
+            raise failures[min(failures)]
+        warnings = [PageWarning(i, e.code, e.message) for i, e in sorted(failures.items())]
+        return DocumentResult(pages, path.stat().st_size, warnings)
+
+    async def _read(self, task: PageTask, key: Hashable) -> dict[str, Any]:
+        """One page on a worker, told to the observer."""
+        started = time.monotonic()
+        try:
+            page: dict[str, Any] = await self.pool.run(task, key=key,
+                                                       timeout=self.config.page_timeout)
+        except TesseraError:
+            if self._observer is not None:
+                self._observer.page_failed()
+            raise
+        if self._observer is not None:
+            self._observer.page_read(page.get("source") or "ocr", time.monotonic() - started)
+        return page
 
     def cancel(self, key: Hashable) -> None:
         """Stop the work of `key` now: its queued pages dropped, its busy workers replaced."""
         killed = self.pool.cancel(key)
         if killed:
             log.info("%s: cancelled; %d busy worker(s) replaced", key, killed)
+
+
+class _Progress:
+    """Pages done out of a total, told to a callback: at 0, then after each page."""
+
+    def __init__(self, total: int, callback: ProgressCallback | None) -> None:
+        self.total = total
+        self.done = 0
+        self._callback = callback
+        if callback is not None:
+            callback(0, total)
+
+    def step(self) -> None:
+        self.done += 1
+        if self._callback is not None:
+            self._callback(self.done, self.total)

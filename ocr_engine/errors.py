@@ -25,11 +25,15 @@ class TesseraError(Exception):
     status: int = 500
     code: str = "internal_error"
     type: str = "server_error"
+    retry_after: int | None = None  # seconds a client should wait before sending it again
 
-    def __init__(self, message: str, *, param: str | None = None) -> None:
+    def __init__(self, message: str, *, param: str | None = None,
+                 status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        if status is not None:
+            self.status = status  # this one error's, where its class allows several
 
     def to_dict(self) -> dict[str, str | None]:
         """The `error` object of the wire format."""

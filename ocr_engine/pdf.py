@@ -47,7 +47,7 @@ def release() -> None:
 
 
 def _encrypted(error: pdfium.PdfiumError) -> bool:
-    return getattr(error, "err_code", None) == pdfium_raw.FPDF_ERR_PASSWORD
+    return bool(getattr(error, "err_code", None) == pdfium_raw.FPDF_ERR_PASSWORD)
 
 
 def inspect(path: str) -> tuple[str, int]:
@@ -116,7 +116,7 @@ def render_page(pdf_page: pdfium.PdfPage, dpi: int, *, grayscale: bool = True) -
         raise UnprocessableDocument(f"A page of the PDF cannot be rendered: {e}",
                                     param="document") from e
     # to_pil() shares PDFium's buffer; copy so the bitmap can be freed now.
-    image = bitmap.to_pil().copy()
+    image: Image.Image = bitmap.to_pil().copy()
     bitmap.close()
     return image
 

@@ -28,7 +28,7 @@ from typing import Any
 from . import images, pdf
 from .errors import PageTimeout, TesseraError, WorkerCrashed, by_name
 from .logs import JsonFormatter
-from .recognize import make_recognizer
+from .recognize import Recognizer, make_recognizer
 from .tasks import Task, run_task
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,22 @@ class WorkerConfig:
 
 
 def _worker_main(conn: Connection, config: WorkerConfig) -> None:
+    """A worker process: set up, warm Tesseract, then read tasks until told to stop."""
+    _set_up_process(config)
+    recognizer = make_recognizer(config.backend, config.tessdata)
+    try:
+        recognizer.warm(config.warm_languages)
+    except TesseraError as e:
+        conn.send(("fatal", e.message))
+        return
+    conn.send(("ready", os.getpid()))
+    try:
+        _serve(conn, recognizer)
+    finally:
+        recognizer.close()
+
+
+def _set_up_process(config: WorkerConfig) -> None:
     # Parallelism comes from processes; OpenMP threads inside each would only fight over cores.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -67,13 +83,9 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
         # instead of pushing the machine into swap or the kernel's OOM killer.
         limit = config.memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    recognizer = make_recognizer(config.backend, config.tessdata)
-    try:
-        recognizer.warm(config.warm_languages)
-    except TesseraError as e:
-        conn.send(("fatal", e.message))
-        return
-    conn.send(("ready", os.getpid()))
+
+
+def _serve(conn: Connection, recognizer: Recognizer) -> None:
     while True:
         try:
             if not conn.poll(_IDLE_RELEASE_S):
@@ -82,37 +94,41 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
                 continue
             task = conn.recv()
         except (EOFError, OSError):
-            break  # the parent is gone
+            return  # the parent is gone
         if task is None:
-            break
+            return
         try:
-            reply: tuple[Any, ...] = ("ok", run_task(task, recognizer))
-        except TesseraError as e:
-            reply = ("error", type(e).__name__, e.message, e.param)
-        except MemoryError:
-            reply = ("error", "PageFailed", f"{_describe(task).capitalize()} needs more memory "
-                     "than a worker may use.", "document")
-        except Exception:
-            # Some library met something in this document it could not handle; the page is
-            # lost, not the service, and the traceback is in the log for a bug report.
-            log.exception("task %r failed", task)
-            reply = ("error", "PageFailed", f"{_describe(task).capitalize()} could not be read: "
-                     "an unexpected error occurred while reading it (recorded in Tessera's "
-                     "log).", "document")
-        try:
-            conn.send(reply)
+            conn.send(_reply(task, recognizer))
         except OSError:
-            break  # the parent died while this page was being read
-    recognizer.close()
+            return  # the parent died while this page was being read
+
+
+def _reply(task: Task, recognizer: Recognizer) -> tuple[Any, ...]:
+    """What the parent is sent for a task: its result, or the error it ended in."""
+    try:
+        return ("ok", run_task(task, recognizer))
+    except TesseraError as e:
+        return ("error", type(e).__name__, e.message, e.param)
+    except MemoryError:
+        return ("error", "PageFailed", f"{_describe(task).capitalize()} needs more memory "
+                "than a worker may use.", "document")
+    except Exception:
+        # Some library met something in this document it could not handle; the page is
+        # lost, not the service, and the traceback is in the log for a bug report.
+        log.exception("task %r failed", task)
+        return ("error", "PageFailed", f"{_describe(task).capitalize()} could not be read: an "
+                "unexpected error occurred while reading it (recorded in Tessera's log).",
+                "document")
 
 
 class _Worker:
     """One worker process; its blocking methods run on the pool's threads."""
 
     def __init__(self, context: Any, config: WorkerConfig) -> None:
+        self.conn: Connection
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, config),
-                                       name="tessera-worker", daemon=True)
+        self.process: multiprocessing.process.BaseProcess = context.Process(
+            target=_worker_main, args=(child, config), name="tessera-worker", daemon=True)
         self.process.start()
         child.close()
         self.key: Hashable | None = None
@@ -133,7 +149,8 @@ class _Worker:
         self.conn.send(task)
         if not self.conn.poll(timeout):
             raise TimeoutError
-        return self.conn.recv()
+        reply: tuple[Any, ...] = self.conn.recv()
+        return reply
 
     def kill(self) -> None:
         if self.process.is_alive():

@@ -54,7 +54,7 @@ class TesserocrRecognizer:
         self._handles: OrderedDict[str, object] = OrderedDict()
         self._osd: Any = None
 
-    def _handle(self, languages: str):  # -> tesserocr.PyTessBaseAPI
+    def _handle(self, languages: str) -> Any:  # a tesserocr.PyTessBaseAPI
         import tesserocr
 
         api = self._handles.get(languages)
@@ -139,8 +139,8 @@ class PytesseractRecognizer:
         if dpi:
             config += f" --dpi {dpi}"
         try:
-            text = pytesseract.image_to_data(image, lang=languages, config=config,
-                                             timeout=timeout)
+            text: str = pytesseract.image_to_data(image, lang=languages, config=config,
+                                                  timeout=timeout)
         except RuntimeError as e:  # pytesseract's way of saying the timeout passed
             raise PageTimeout(f"Tesseract took longer than {timeout:.0f} s on the page.") from e
         except (pytesseract.TesseractError, subprocess.SubprocessError, OSError) as e:

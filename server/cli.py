@@ -14,16 +14,17 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from ocr_engine import OCREngine, OCROptions, TesseraError, parse_pages
+from ocr_engine import OCREngine, OCROptions, PageSelection, TesseraError, parse_pages
 from ocr_engine.languages import resolve_model
 from ocr_engine.recognize import BACKENDS
 
 from . import logs
-from .app import AppRunner, create_app
+from .app import create_app
+from .appkeys import LIFECYCLE, RUNNER
 from .config import Settings
 from .errors import StoreUnavailable
-from .keys import LIFECYCLE, RUNNER
-from .runner import ocr_response
+from .protocol import AppRunner
+from .wire import ocr_response
 
 log = logging.getLogger("tessera")
 
@@ -98,7 +99,7 @@ class _ProgressBar:
             sys.stderr.write("\n")
 
 
-async def _ocr_file(settings: Settings, path: Path, pages: tuple[int, ...] | None,
+async def _ocr_file(settings: Settings, path: Path, pages: PageSelection | None,
                     model: str) -> Any:
     engine = OCREngine(settings.engine_config())
     languages = resolve_model(model, default=settings.languages,

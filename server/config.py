@@ -13,7 +13,8 @@ from ocr_engine import EngineConfig
 from ocr_engine.recognize import BACKENDS, TESSEROCR
 
 from .fetch import FetchPolicy
-from .webhooks import RetryPolicy, WebhookEndpoint, parse_endpoints
+from .webhooks.delivery import RetryPolicy
+from .webhooks.endpoints import WebhookEndpoint, parse_endpoints
 
 MB = 1024 * 1024
 

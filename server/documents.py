@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 
@@ -25,6 +25,9 @@ from ocr_engine.sources import decode_data_url, is_data_url, sniff
 
 from .errors import InsufficientStorage, is_disk_full
 from .fetch import FetchPolicy, fetch
+
+if TYPE_CHECKING:
+    from .stores.base import DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +141,7 @@ class DocumentSpool:
 class SharedDocuments:
     """Documents kept in the fleet's database, with a local copy on each node that reads one."""
 
-    def __init__(self, store: Any, spool: DocumentSpool) -> None:
+    def __init__(self, store: DocumentStore, spool: DocumentSpool) -> None:
         self._store = store
         self._spool = spool
 

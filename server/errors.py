@@ -1,4 +1,4 @@
-"""The service's own errors, beside the OCR core's, and the Bifrost error body they become.
+"""The service's own errors, beside the OCR core's (`server.wire.error_body` renders them).
 
     ocr_engine.errors.TesseraError
     ├── (the OCR core's: 400, 413, 415, 422, 500)
@@ -16,12 +16,8 @@
 from __future__ import annotations
 
 import errno
-from typing import Any
 
 from ocr_engine.errors import TesseraError
-
-PROVIDER = "tessera"
-REQUEST_TYPE = "ocr"
 
 
 class Unauthorized(TesseraError):
@@ -66,7 +62,7 @@ class JobTimeout(TesseraError):
 class _RetryLater(TesseraError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
-        self.retry_after = retry_after
+        self.retry_after = retry_after  # seconds, sent as Retry-After
 
 
 class QueueFull(_RetryLater):
@@ -107,16 +103,3 @@ _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 def is_disk_full(error: BaseException) -> bool:
     """Whether an OSError says that the disk, a quota or a file size limit is reached."""
     return isinstance(error, OSError) and error.errno in _DISK_FULL
-
-
-def error_body(error: TesseraError, *, model: str | None = None) -> dict[str, Any]:
-    """The Bifrost error shape for an error."""
-    extra: dict[str, Any] = {"provider": PROVIDER, "request_type": REQUEST_TYPE}
-    if model is not None:
-        extra["model_requested"] = model
-    return {
-        "is_bifrost_error": False,
-        "status_code": error.status,
-        "error": error.to_dict(),
-        "extra_fields": extra,
-    }

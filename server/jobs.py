@@ -1,13 +1,19 @@
-"""Async jobs: their states, their rows, and the store interface every backend implements."""
+"""Async jobs as the service thinks of them: their states, their rows, and units of work.
+
+Nothing here knows a database or the wire: the stores (`server.stores`) keep these rows,
+and `server.wire` renders them.
+"""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
+
+# Runs of one job (or page range) cut short by a dying process before it is failed rather
+# than run again: a document that kills Tessera must not do so for ever.
+MAX_INTERRUPTIONS = 3
 
 
 class JobStatus(StrEnum):
@@ -19,6 +25,31 @@ class JobStatus(StrEnum):
     @property
     def finished(self) -> bool:
         return self in (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+class WebhookState(StrEnum):
+    PENDING = "pending"  # due at webhook_next_at
+    DELIVERING = "delivering"  # leased by a process that is trying it now
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up
+
+    @classmethod
+    def after(cls, *, delivered: bool, next_at: float | None) -> WebhookState:
+        """The state after one try: delivered, due again at `next_at`, or given up."""
+        if delivered:
+            return cls.DELIVERED
+        return cls.PENDING if next_at is not None else cls.FAILED
+
+
+@dataclass(frozen=True)
+class WorkKey:
+    """A unit of work one node holds under a lease: a whole job, or one page range of it."""
+
+    job_id: str
+    part: int | None = None
+
+    def __str__(self) -> str:
+        return self.job_id if self.part is None else f"{self.job_id}#{self.part}"
 
 
 @dataclass
@@ -35,7 +66,7 @@ class Job:
     started_at: float | None = None
     completed_at: float | None = None
     expires_at: float | None = None
-    attempts: int = 0
+    attempts: int = 0  # claims so far, the running one included
     pages_done: int = 0
     pages_total: int = 0
     status_code: int | None = None
@@ -43,7 +74,7 @@ class Job:
     error: str | None = None
     webhook: str | None = None  # the configured endpoint to notify when the job ends
     idempotency_key: str | None = None
-    webhook_state: str | None = None  # pending | delivering | delivered | failed
+    webhook_state: WebhookState | None = None
     webhook_attempts: int = 0
     webhook_next_at: float | None = None
     webhook_error: str | None = None
@@ -51,29 +82,18 @@ class Job:
     parts_total: int = 0  # page ranges a large job is split into; 0 for a job run whole
     parts_done: int = 0
 
-    def public(self) -> dict[str, Any]:
-        """The job as the poll endpoint shows it, without result or error."""
-        body: dict[str, Any] = {"id": self.id, "status": self.status.value,
-                                "created_at": rfc3339(self.created_at)}
-        if self.completed_at is not None:
-            body["completed_at"] = rfc3339(self.completed_at)
-        if self.expires_at is not None:
-            body["expires_at"] = rfc3339(self.expires_at)
-        if self.status_code is not None:
-            body["status_code"] = self.status_code
-        if not self.status.finished and self.pages_total:
-            body["pages_done"] = self.pages_done
-            body["pages_total"] = self.pages_total
-        return body
+    @property
+    def key(self) -> WorkKey:
+        return WorkKey(self.id)
 
-    def to_json(self) -> str:
-        """The poll response, splicing in the stored result or error without re-parsing it."""
-        head = json.dumps(self.public())
-        if self.result is not None:
-            return f'{head[:-1]}, "result": {self.result}}}'
-        if self.error is not None:
-            return f'{head[:-1]}, "error": {self.error}}}'
-        return head
+    @property
+    def interrupted_too_often(self) -> bool:
+        """Claimed once more after MAX_INTERRUPTIONS runs that never ended."""
+        return self.attempts - 1 >= MAX_INTERRUPTIONS
+
+    @property
+    def split(self) -> bool:
+        return self.parts_total > 0
 
 
 @dataclass
@@ -86,8 +106,12 @@ class Part:
     attempts: int
 
     @property
-    def key(self) -> str:
-        return f"{self.job.id}#{self.part}"
+    def key(self) -> WorkKey:
+        return WorkKey(self.job.id, self.part)
+
+    @property
+    def interrupted_too_often(self) -> bool:
+        return self.attempts - 1 >= MAX_INTERRUPTIONS
 
 
 def one_per_job(candidates: list[tuple[str, int]], limit: int) -> list[tuple[str, int]]:
@@ -102,97 +126,5 @@ def one_per_job(candidates: list[tuple[str, int]], limit: int) -> list[tuple[str
     return list(chosen.items())
 
 
-def rfc3339(timestamp: float) -> str:
-    """RFC 3339 in UTC with a Z, as Bifrost writes it."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def now() -> float:
     return time.time()
-
-
-class QueueLimitReached(Exception):
-    """The store refused a create: as many jobs as allowed are waiting already."""
-
-
-class JobStore(Protocol):
-    """Where jobs live. Implementations: SQLite (embedded default), PostgreSQL."""
-
-    async def open(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def create(self, job: Job, *, max_pending: int) -> tuple[Job, bool]:
-        """Insert a new pending job; or, when its owner already has a job under the same
-        idempotency key, that job and False. QueueLimitReached when `max_pending` jobs are
-        pending already: the count and the insert are one step, on every node."""
-
-    async def unfinished(self, job_ids: list[str]) -> set[str]:
-        """Which of these jobs exist and are pending or processing."""
-
-    async def get(self, job_id: str, owner: str) -> Job | None:
-        """The job if it exists, belongs to `owner` and has not expired."""
-
-    async def claim(self, limit: int) -> list[Job]:
-        """Move up to `limit` pending jobs, oldest first, to processing and return them."""
-
-    async def renew(self, job_ids: list[str]) -> set[str]:
-        """Extend this process's leases on running jobs; the ids it still holds."""
-
-    async def add_parts(self, job_id: str, parts: list[list[int]], *, pages_total: int,
-                        document_size: int) -> bool:
-        """Split a claimed job into page ranges for any node to claim."""
-
-    async def claim_parts(self, limit: int, lease: float) -> list[Part]:
-        """Up to `limit` page ranges (one per job) that are pending or whose lease lapsed."""
-
-    async def renew_parts(self, keys: list[tuple[str, int]], lease: float
-                          ) -> set[tuple[str, int]]:
-        """Extend this process's leases on page ranges; the ones it still holds."""
-
-    async def finish_part(self, job_id: str, part: int, result: str, pages: int
-                          ) -> list[str] | None:
-        """Store a range's result; every range's result, in order, if it was the last."""
-
-    async def part_results(self, job_id: str) -> list[str]:
-        """The results of a job's finished ranges, in order."""
-
-    async def release_part(self, job_id: str, part: int) -> None:
-        """Put a range this process will not finish back to pending."""
-
-    async def progress(self, job_id: str, done: int, total: int) -> None: ...
-
-    async def finish(self, job_id: str, *, status: JobStatus, status_code: int,
-                     result: str | None, error: str | None) -> Job | None:
-        """Store a terminal state; the expiry is counted from now."""
-
-    async def release(self, job_id: str) -> None:
-        """Put a job this process will not finish back to pending, without counting a try."""
-
-    async def count_pending(self) -> int:
-        """Jobs waiting to be claimed."""
-
-    async def exhausted(self) -> list[str]:
-        """Jobs left processing that have already been tried the most times allowed."""
-
-    async def requeue_unfinished(self) -> int:
-        """Return jobs left processing by a process that died to pending; how many."""
-
-    async def delete_expired(self) -> list[str]:
-        """Delete jobs past their expiry; their ids."""
-
-    async def claim_webhooks(self, limit: int, lease: float) -> list[Job]:
-        """Finished jobs whose webhook is due (or whose delivery lease lapsed), leased for
-        `lease` seconds so no other process delivers them meanwhile."""
-
-    async def webhook_attempted(self, job: Job, *, event: str, attempt: int,
-                                status_code: int | None, error: str | None, delivered: bool,
-                                next_at: float | None) -> None:
-        """Record one delivery attempt; `next_at` None after a failure means give up."""
-
-    async def deliveries(self, *, job_id: str | None = None, limit: int = 100
-                         ) -> list[dict[str, object]]:
-        """Recent delivery attempts, newest first."""
-
-    async def counts(self) -> dict[str, int]:
-        """Jobs by status."""

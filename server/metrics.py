@@ -13,11 +13,6 @@ import time
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
-from ocr_engine import TesseraError
-from ocr_engine.pool import WorkerPool
-from ocr_engine.tasks import PageTask
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -70,30 +65,16 @@ class Metrics:
             self.pages[(("source", source),)] = 0
             self.page_seconds.series((("source", source),))
 
+    # The engine's observer (ocr_engine.EngineObserver): told of every page read, for jobs
+    # and synchronous requests alike.
+
     def page_read(self, source: str, seconds: float) -> None:
         labels = (("source", source),)
         self.pages[labels] = self.pages.get(labels, 0) + 1
         self.page_seconds.observe(seconds, labels)
 
-    def instrument(self, pool: WorkerPool) -> None:
-        """Time every page the pool reads, for jobs and synchronous requests alike."""
-        run = pool.run
-
-        async def timed(task: Any, *, key: Any, timeout: float) -> Any:
-            if not isinstance(task, PageTask):
-                return await run(task, key=key, timeout=timeout)
-            started = time.monotonic()
-            try:
-                page = await run(task, key=key, timeout=timeout)
-            except TesseraError:
-                self.page_failures += 1
-                raise
-            self.page_read(page.get("source") or "ocr", time.monotonic() - started)
-            return page
-
-        # The engine calls pool.run for every page; wrapping it here keeps the OCR core free
-        # of metrics (a hook in WorkerPool would replace this).
-        pool.run = timed  # type: ignore[method-assign]
+    def page_failed(self) -> None:
+        self.page_failures += 1
 
 
 class Exposition:

@@ -17,10 +17,10 @@ from aiohttp import web
 
 from ocr_engine import TesseraError
 
+from .appkeys import ENGINE, LIFECYCLE, METRICS, RUNNER, SETTINGS, SPOOL, STORE
 from .config import MB
 from .errors import Unavailable
 from .jobs import JobStatus
-from .keys import ENGINE, LIFECYCLE, METRICS, RUNNER, SETTINGS, SPOOL, STORE
 from .metrics import CONTENT_TYPE, Exposition, Metrics, alive, resident_bytes
 
 log = logging.getLogger(__name__)
@@ -33,15 +33,9 @@ _NOT_READY_RETRY_AFTER_S = 5
 
 
 def setup(app: web.Application) -> None:
-    """Add the metrics object, the routes, and the timing of every page read."""
+    """Add the metrics object (the engine reports every page read to it) and the routes."""
     app[METRICS] = Metrics()
     app.add_routes(routes)
-    # on_startup runs after every cleanup context has started, so the engine exists by then.
-    app.on_startup.append(_instrument)
-
-
-async def _instrument(app: web.Application) -> None:
-    app[METRICS].instrument(app[ENGINE].pool)
 
 
 async def _job_counts(app: web.Application) -> dict[str, int] | None:

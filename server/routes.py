@@ -18,18 +18,7 @@ from ocr_engine.languages import model_ids, resolve_model
 from ocr_engine.sources import is_data_url
 
 from . import documents
-from .config import MB
-from .errors import (
-    PROVIDER,
-    Cancelled,
-    InsufficientStorage,
-    JobNotFound,
-    QueueFull,
-    error_body,
-)
-from .fetch import check_url, read_limited
-from .jobs import Job, JobStatus, QueueLimitReached, now, rfc3339
-from .keys import (
+from .appkeys import (
     AUTH,
     DOCUMENTS,
     ENGINE,
@@ -42,8 +31,13 @@ from .keys import (
     STORE,
     SYNC_SLOTS,
 )
-from .runner import ocr_response
+from .config import MB
+from .errors import Cancelled, InsufficientStorage, JobNotFound, QueueFull
+from .fetch import check_url, read_limited
+from .jobs import Job, JobStatus, now
 from .schema import OCRRequestBody, parse_request
+from .stores import QueueLimitReached
+from .wire import error_body, job_accepted, job_json, model_list, ocr_response
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +276,7 @@ async def create_job(request: web.Request) -> web.Response:
               ttl=ttl, document_size=size, webhook=webhook, idempotency_key=idempotency_key,
               request={"model": body.model, "languages": languages, "body": stored})
     job, created = await _insert(request.app, job)
-    accepted = {"id": job.id, "status": job.status.value, "created_at": rfc3339(job.created_at)}
+    accepted = job_accepted(job)
     if not created:
         log.info("job %s: created before under the same idempotency key; answered with it", job.id)
         return _json(accepted, status=202, headers={"Idempotent-Replayed": "true"})
@@ -356,8 +350,8 @@ async def _owned_job(request: web.Request) -> Job:
 
 def _job_response(job: Job) -> web.Response:
     if job.status.finished:
-        return web.Response(text=job.to_json(), content_type="application/json")
-    return web.Response(text=job.to_json(), status=202, content_type="application/json",
+        return web.Response(text=job_json(job), content_type="application/json")
+    return web.Response(text=job_json(job), status=202, content_type="application/json",
                         headers={"Retry-After": str(_POLL_RETRY_AFTER_S)})
 
 
@@ -390,8 +384,7 @@ async def cancel_job(request: web.Request) -> web.Response:
 async def models(request: web.Request) -> web.Response:
     """The models on offer, in the OpenAI/Bifrost list shape."""
     ids = model_ids(request.app[ENGINE].languages, request.app[SETTINGS].model_aliases)
-    return _json({"object": "list",
-                  "data": [{"id": i, "object": "model", "owned_by": PROVIDER} for i in ids]})
+    return _json(model_list(ids))
 
 
 @routes.get("/health")

@@ -222,7 +222,7 @@ async def tessera_read(engine: OCREngine, doc: Document, options: OCROptions) ->
         log.warning("Tessera failed on %s: %s", doc.name, e)
         return Reading("", time.perf_counter() - started, error=str(e))
     seconds = time.perf_counter() - started
-    pages = result["pages"]
+    pages = result.pages
     return Reading("\n\n".join(p.get("markdown", "") for p in pages), seconds,
                    tuple(p.get("source") for p in pages))
 

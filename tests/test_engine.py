@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from ocr_engine import EngineConfig, OCREngine, OCROptions, PageOptions, PageSelection
+from ocr_engine import (
+    DocumentResult,
+    EngineConfig,
+    OCREngine,
+    OCROptions,
+    PageOptions,
+    PageSelection,
+)
 from ocr_engine.errors import PageTimeout, UnprocessableDocument, UnsupportedDocument
 from ocr_engine.pdf import POPPLER, render
 from tests import corpus
@@ -30,7 +37,7 @@ class EngineHarness:
         self.loop.run_until_complete(self.engine.start())
 
     def run(self, path: Path, key: str = "job", pages: tuple[int, ...] | None = None,
-            **options: Any) -> dict[str, Any]:
+            **options: Any) -> DocumentResult:
         selection = PageSelection.of(pages) if pages is not None else None
         return self.loop.run_until_complete(
             self.engine.run(path, OCROptions(pages=selection, **options), key=key))
@@ -48,8 +55,8 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     harness.close()
 
 
-def _text(result: dict[str, Any]) -> str:
-    return " ".join(p["markdown"] for p in result["pages"])
+def _text(result: DocumentResult) -> str:
+    return " ".join(p["markdown"] for p in result.pages)
 
 
 def _save(tmp_path: Path, image: Image.Image, name: str, **params: Any) -> Path:
@@ -63,26 +70,26 @@ def test_reads_a_png(engine: EngineHarness, tmp_path: Path) -> None:
     result = engine.run(path)
     assert "Tessera reads pages" in _text(result)
     assert "Warm workers answer" in _text(result)
-    page = result["pages"][0]
+    page = result.pages[0]
     assert page["dimensions"]["width"] == Image.open(path).width
-    assert result["usage_info"] == {"pages_processed": 1, "doc_size_bytes": path.stat().st_size}
+    assert (len(result.pages), result.document_size) == (1, path.stat().st_size)
 
 
 def test_every_tiff_frame_is_a_page(engine: EngineHarness, tmp_path: Path) -> None:
     frames = [corpus.text_image([f"Frame number {word}"]) for word in ("one", "two", "three")]
     path = _save(tmp_path, frames[0], "multi.tif", save_all=True, append_images=frames[1:])
     result = engine.run(path, pages=(0, 2))
-    assert [p["index"] for p in result["pages"]] == [0, 2]
-    assert "one" in result["pages"][0]["markdown"]
-    assert "three" in result["pages"][1]["markdown"]
+    assert [p["index"] for p in result.pages] == [0, 2]
+    assert "one" in result.pages[0]["markdown"]
+    assert "three" in result.pages[1]["markdown"]
 
 
 def test_pdf_pages_render_at_the_configured_dpi(engine: EngineHarness, tmp_path: Path) -> None:
     path = corpus.text_pdf(tmp_path / "t.pdf", [["First page text"], ["Second page text"]],
                            font_size=20)
     result = engine.run(path, page=PageOptions(confidence="word", include_blocks=True))
-    assert [p["index"] for p in result["pages"]] == [0, 1]
-    first = result["pages"][0]
+    assert [p["index"] for p in result.pages] == [0, 1]
+    first = result.pages[0]
     assert "First page text" in first["markdown"]
     # Letter at 300 dpi; PDFium rounds the float scale up, so a pixel more is fine.
     assert first["dimensions"]["dpi"] == 300
@@ -190,8 +197,8 @@ def test_a_killed_worker_costs_nothing_but_a_retry(lone_engine: EngineHarness,
         return await job
 
     result = lone_engine.loop.run_until_complete(kill_one_then_run())
-    assert len(result["pages"]) == 2
-    assert all("GNU" in p["markdown"] or "License" in p["markdown"] for p in result["pages"])
+    assert len(result.pages) == 2
+    assert all("GNU" in p["markdown"] or "License" in p["markdown"] for p in result.pages)
     assert engine.pool.restarts == 1
     assert len(engine.pool.pids) == 2
 

@@ -12,9 +12,8 @@ import asyncpg
 import pytest
 
 from server.errors import StoreUnavailable
-from server.jobs import Job, JobStatus, QueueLimitReached, now
-from server.store_postgres import PostgresJobStore
-from server.store_sqlite import SQLiteJobStore
+from server.jobs import Job, JobStatus, now
+from server.stores import PostgresJobStore, QueueLimitReached, SQLiteJobStore
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -49,7 +48,7 @@ def make_store(kind: str, tmp_path: Path, postgres_url: str) -> StoreFactory:
     """Opens stores of the kind under test; PostgreSQL ones share one database (a fleet)."""
     async def make(node: str = "node-a", lease: float = 30.0) -> Any:
         if kind == "sqlite":
-            store: Any = SQLiteJobStore(tmp_path / "tessera.db")
+            store: Any = SQLiteJobStore(tmp_path / "tessera.db", lease=lease)
         else:
             store = PostgresJobStore(postgres_url, node=node, lease=lease)
         await store.open()
@@ -128,7 +127,7 @@ def test_claim_finish_once_and_expire(make_store: StoreFactory) -> None:
         # A terminal state is written once: a second finish finds nothing to finish.
         assert await store.finish(jobs[0].id, status=JobStatus.FAILED, status_code=500,
                                   result=None, error="{}") is None
-        await store.release(jobs[1].id)
+        await store.release(jobs[1].key)
         assert (await store.get(jobs[1].id, "alice")).status is JobStatus.PENDING
         counts = await store.counts()
         assert counts["completed"] == 1 and counts["pending"] == 2
@@ -174,12 +173,12 @@ def test_a_lapsed_lease_is_taken_over(make_postgres: StoreFactory) -> None:
         [claimed] = await dying.claim(1)
         assert claimed.id == job.id
         assert await alive.claim(1) == []  # held
-        assert await dying.renew([job.id]) == {job.id}
+        assert await dying.renew([job.key]) == {job.key}
         await asyncio.sleep(0.7)
         [taken] = await alive.claim(1)
         assert taken.id == job.id and taken.attempts == 2
-        assert await dying.renew([job.id]) == set()  # the old holder learns it lost the job
-        assert await alive.renew([job.id]) == {job.id}
+        assert await dying.renew([job.key]) == set()  # the old holder learns it lost the job
+        assert await alive.renew([job.key]) == {job.key}
         await dying.close()
         await alive.close()
 
@@ -308,5 +307,95 @@ def test_a_damaged_sqlite_file_is_one_clear_error(tmp_path: Path) -> None:
     async def scenario() -> None:
         with pytest.raises(StoreUnavailable, match="not a Tessera database, move it aside"):
             await SQLiteJobStore(path).open()
+
+    run(scenario())
+
+
+def test_page_ranges_are_claimed_one_per_job_and_assembled_once(make_store: StoreFactory
+                                                                ) -> None:
+    async def scenario() -> None:
+        one, two = await make_store(node="one"), await make_store(node="two")
+        job = _job()
+        await one.create(job)
+        [claimed] = await one.claim(1)
+        assert await one.add_parts(job.id, [[0, 1], [2, 3], [4]], pages_total=5,
+                                   document_size=99)
+        assert await two.add_parts(job.id, [[0]], pages_total=1, document_size=1) is False
+        assert await one.claim(5) == []  # a split job is held by its ranges
+        first = await one.claim_parts(5)
+        assert [(p.part, p.pages, p.attempts) for p in first] == [(0, [0, 1], 1)]
+        assert await one.claim_parts(5) == []  # one range of a job at a time per node
+        second = await two.claim_parts(5)
+        assert [p.part for p in second] == [1]
+        assert await one.renew([first[0].key]) == {first[0].key}
+        assert await one.renew([second[0].key]) == set()  # not its lease
+        await two.release(second[0].key)  # given back, the try not counted
+        assert await one.finish_part(first[0].key, '{"r": 0}', 2) is None
+        again = await one.claim_parts(5)
+        assert [(p.part, p.attempts) for p in again] == [(1, 1)]
+        assert await one.finish_part(again[0].key, '{"r": 1}', 2) is None
+        [last] = await two.claim_parts(5)
+        assert await one.finish_part(last.key, "{}", 1) is None  # not the holder
+        results = await two.finish_part(last.key, '{"r": 2}', 1)
+        assert results == ['{"r": 0}', '{"r": 1}', '{"r": 2}']
+        assert await two.part_results(job.id) == results
+        progressed = await one.get(job.id, "alice")
+        assert (progressed.pages_done, progressed.pages_total) == (5, 5)
+        assert progressed.parts_done == progressed.parts_total == 3
+        assert claimed.id == job.id
+        # The node that read the last range holds the job, to assemble it.
+        assert await two.renew([job.key]) == {job.key}
+        assert await one.claim(1) == []
+        done = await two.finish(job.id, status=JobStatus.COMPLETED, status_code=200,
+                                result="{}", error=None)
+        assert done is not None and await two.part_results(job.id) == []
+        for store in (one, two):
+            await store.close()
+
+    run(scenario())
+
+
+def test_lapsed_ranges_and_assemblies_are_taken_over(make_store: StoreFactory) -> None:
+    async def scenario() -> None:
+        dying = await make_store(node="dying", lease=0.3)
+        brief = await make_store(node="brief", lease=0.3)
+        alive = await make_store(node="alive")
+        job = _job()
+        await dying.create(job)
+        await dying.claim(1)
+        await dying.add_parts(job.id, [[0], [1]], pages_total=2, document_size=1)
+        [lost] = await dying.claim_parts(1)
+        [other] = await alive.claim_parts(1)
+        assert await alive.finish_part(other.key, "{}", 1) is None
+        await asyncio.sleep(0.5)
+        [taken] = await brief.claim_parts(2)
+        assert taken.key == lost.key and taken.attempts == 2
+        assert await dying.renew([lost.key]) == set()
+        assert await dying.finish_part(lost.key, "{}", 1) is None
+        assert await brief.finish_part(taken.key, "{}", 1) is not None  # the last: assemble
+        assert await alive.claim(1) == []  # held by the assembler
+        await asyncio.sleep(0.5)
+        [assembly] = await alive.claim(1)  # whose lease lapsed: any node assembles
+        assert assembly.id == job.id and assembly.split and assembly.attempts == 2
+        for store in (dying, brief, alive):
+            await store.close()
+
+    run(scenario())
+
+
+def test_a_reopened_sqlite_store_frees_what_the_last_process_held(tmp_path: Path) -> None:
+    """One node per file: at open nothing is held, and claiming it again counts a try."""
+    async def scenario() -> None:
+        first = SQLiteJobStore(tmp_path / "tessera.db")
+        await first.open()
+        job = _job()
+        await first.create(job)
+        await first.claim(1)
+        await first.close()
+        second = SQLiteJobStore(tmp_path / "tessera.db")
+        await second.open()
+        [again] = await second.claim(1)
+        assert again.id == job.id and again.attempts == 2
+        await second.close()
 
     run(scenario())

@@ -28,14 +28,8 @@ import pytest
 from pydantic import ValidationError
 
 from server.config import Settings
-from server.webhooks import (
-    Outcome,
-    RetryPolicy,
-    judge,
-    parse_retry_after,
-    signature,
-    signing_key,
-)
+from server.webhooks.delivery import Outcome, RetryPolicy, judge, parse_retry_after
+from server.webhooks.endpoints import signature, signing_key
 from tests import corpus
 from tests.conftest import REPO, Server, ocr_body
 

@@ -9,9 +9,9 @@ from aiohttp import web
 
 from ocr_engine.errors import InvalidRequest
 
-from .errors import JobNotFound
-from .jobs import rfc3339
-from .keys import STORE
+from ..appkeys import STORE
+from ..errors import JobNotFound
+from ..wire import rfc3339
 
 routes = web.RouteTableDef()
 
@@ -50,5 +50,5 @@ def _time(timestamp: float | None) -> str | None:
 
 
 def _present(body: dict[str, Any]) -> dict[str, Any]:
-    """Fields with no value are left out, not null (API.md)."""
+    """Fields with no value are left out, not null, as in the rest of the API."""
     return {k: v for k, v in body.items() if v is not None}

@@ -1,4 +1,7 @@
-"""Every object the application shares, each under its typed key."""
+"""Every object the aiohttp application shares, each under its typed `web.AppKey`.
+
+(These are application keys, not API keys: those are in `server.auth`.)
+"""
 
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ from .auth import Authenticator
 from .config import Settings
 from .documents import Documents, DocumentSpool
 from .fetch import FetchPolicy
-from .jobs import JobStore
+from .housekeeping import Housekeeper
 from .metrics import Metrics
 from .runner import Runner
+from .stores import JobStore
 from .webhooks import Deliverer
 
 
@@ -40,3 +44,4 @@ LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 FETCH_POLICY = web.AppKey("fetch_policy", FetchPolicy)
 METRICS = web.AppKey("metrics", Metrics)
 WEBHOOKS = web.AppKey("webhooks", Deliverer)
+HOUSEKEEPER = web.AppKey("housekeeper", Housekeeper)

@@ -1,8 +1,7 @@
-"""Webhooks: telling a configured endpoint that an async job has finished.
+"""Delivering webhooks: telling a configured endpoint that an async job has finished.
 
-Deliveries follow the Standard Webhooks scheme (API.md, "Async jobs"): the body is signed with
-HMAC-SHA256 over "{webhook-id}.{webhook-timestamp}.{body}", `webhook-id` is the same on every
-try of one delivery so receivers can drop duplicates, and the timestamp is that of the try.
+The event body is the wire format's (`server.wire.webhook_body`), signed as
+`server.webhooks.endpoints` says.
 
 - The store says which jobs are due (`claim_webhooks`, leased so one process delivers each)
   and records every try (`webhook_attempted`); a process that dies mid-try leaves a lease that
@@ -12,40 +11,29 @@ try of one delivery so receivers can drop duplicates, and the timestamp is that 
   the delivery.
 - Endpoints on loopback, private, link-local or reserved addresses are refused, before any
   byte is sent, unless the endpoint sets `allow_private_network`: the same rules and resolver
-  as for fetching documents (server/fetch.py).
+  as for fetching documents (`server.fetch`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import email.utils
-import hashlib
-import hmac
-import json
 import logging
-import re
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
-from yarl import URL
 
 from ocr_engine import TesseraError
 
-from .fetch import AddressRefused, FetchPolicy, client_session, literal_address
-from .jobs import Job, JobStatus, JobStore, now, rfc3339
+from ..fetch import AddressRefused, FetchPolicy, client_session, literal_address
+from ..jobs import Job, now
+from ..stores import JobStore
+from ..wire import webhook_body, webhook_event
+from .endpoints import WebhookEndpoint, headers, message_id
 
 log = logging.getLogger(__name__)
-
-COMPLETED = "async_job.completed"
-FAILED = "async_job.failed"
-SECRET_PREFIX = "whsec_"
-NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 _POLL_S = 0.5
 _CONCURRENCY = 16
@@ -55,125 +43,8 @@ _LEASE_FACTOR = 2
 _LEASE_MARGIN_S = 5.0
 # On shutdown, tries in flight get this long to land before they are cancelled.
 _CLOSE_GRACE_S = 5.0
-_USER_AGENT = "Tessera-Webhooks/1"
 # No allowances: TESSERA_FETCH_ALLOW is for documents; an endpoint opts in itself.
 _PUBLIC_ONLY = FetchPolicy()
-
-
-def signing_key(secret: str) -> bytes:
-    """The HMAC key of a secret: `whsec_` + base64 (Standard Webhooks), or the string itself."""
-    if not secret:
-        raise ValueError("the secret is empty")
-    if secret.startswith(SECRET_PREFIX):
-        try:
-            key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-        except binascii.Error:
-            raise ValueError(f"a '{SECRET_PREFIX}' secret must be base64 after the prefix"
-                             ) from None
-        if not key:
-            raise ValueError(f"the secret is empty after '{SECRET_PREFIX}'")
-        return key
-    return secret.encode()
-
-
-class WebhookEndpoint(BaseModel):
-    """One configured endpoint, as written in TESSERA_WEBHOOKS."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    url: str
-    secret: SecretStr
-    allow_private_network: bool = False
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        try:
-            parsed = URL(value)
-            host = parsed.raw_host
-            parsed.port  # noqa: B018 - an out-of-range port fails here
-        except (ValueError, UnicodeError, TypeError):
-            raise ValueError("the url is not a valid URL") from None
-        if (parsed.scheme or "").lower() not in ("http", "https") or not host:
-            raise ValueError("the url must be an http:// or https:// URL with a host")
-        return value
-
-    @field_validator("secret")
-    @classmethod
-    def _usable_secret(cls, value: SecretStr) -> SecretStr:
-        signing_key(value.get_secret_value())
-        return value
-
-    @property
-    def key(self) -> bytes:
-        return signing_key(self.secret.get_secret_value())
-
-    @property
-    def host(self) -> str:
-        """The host the client connects to: IDNA-normalised, as yarl reads it."""
-        return URL(self.url).raw_host or ""
-
-
-def parse_endpoints(value: Any) -> Any:
-    """TESSERA_WEBHOOKS: a JSON object of endpoints by name."""
-    if isinstance(value, str):
-        if not value.strip():
-            return {}
-        try:
-            value = json.loads(value)
-        except ValueError as e:
-            raise ValueError(f"TESSERA_WEBHOOKS is not valid JSON ({e})") from None
-    if not isinstance(value, dict):
-        raise ValueError('write webhooks as a JSON object: {"name": {"url": "https://...", '
-                         '"secret": "whsec_..."}}')
-    for name in value:
-        if not isinstance(name, str) or not NAME.fullmatch(name):
-            raise ValueError(f"the endpoint name {name!r} must be 1-64 letters, digits, "
-                             "'_', '.' or '-'")
-    return value
-
-
-# -- what is sent -----------------------------------------------------------------------------
-
-
-def event_name(job: Job) -> str:
-    return COMPLETED if job.status is JobStatus.COMPLETED else FAILED
-
-
-def message_id(job: Job) -> str:
-    """The `webhook-id`: one per job and event, the same on every try."""
-    return f"msg_{job.id}_{job.status.value}"
-
-
-def payload(job: Job) -> bytes:
-    """The event body of API.md; fields with no value are left out."""
-    data: dict[str, Any] = {"job_id": job.id, "request_type": "ocr",
-                            "status": job.status.value, "status_code": job.status_code,
-                            "created_at": rfc3339(job.created_at),
-                            "completed_at": _maybe_time(job.completed_at),
-                            "result_url": f"/v1/async/ocr/{job.id}",
-                            "result_expires_at": _maybe_time(job.expires_at)}
-    body = {"event": event_name(job), "created_at": _maybe_time(job.completed_at),
-            "data": {k: v for k, v in data.items() if v is not None}}
-    return json.dumps({k: v for k, v in body.items() if v is not None}).encode()
-
-
-def _maybe_time(timestamp: float | None) -> str | None:
-    return rfc3339(timestamp) if timestamp is not None else None
-
-
-def signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
-    """`webhook-signature`: v1, then base64 HMAC-SHA256 of "{id}.{timestamp}.{body}"."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-
-
-def headers(key: bytes, msg_id: str, event: str, timestamp: int, body: bytes
-            ) -> dict[str, str]:
-    return {"Content-Type": "application/json", "User-Agent": _USER_AGENT,
-            "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature(key, msg_id, timestamp, body),
-            "X-Bifrost-Event": event}
 
 
 # -- what a try came to -----------------------------------------------------------------------
@@ -296,7 +167,7 @@ class Deliverer:
             await asyncio.sleep(_POLL_S)
 
     async def _deliver(self, job: Job) -> None:
-        event = event_name(job)
+        event = webhook_event(job)
         attempt = job.webhook_attempts + 1
         endpoint = self._endpoints.get(job.webhook or "")
         try:
@@ -325,8 +196,9 @@ class Deliverer:
             return _refused(endpoint)
         session = self._any if endpoint.allow_private_network else self._public
         assert session is not None
-        body = payload(job)
-        sent = headers(endpoint.key, message_id(job), event, int(time.time()), body)
+        body = webhook_body(job)
+        sent = headers(endpoint.key, message_id(job.id, job.status.value), event,
+                       int(time.time()), body)
         try:
             async with session.post(endpoint.url, data=body, headers=sent,
                                     allow_redirects=False, timeout=self._timeout) as response:

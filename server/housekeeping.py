@@ -1,0 +1,60 @@
+"""Deleting what has outlived its use: expired jobs, and documents no unfinished job owns."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from ocr_engine import TesseraError
+
+from .documents import Documents
+from .stores import JobStore
+
+log = logging.getLogger(__name__)
+
+# A shared document older than this with no unfinished job was left by a create cut short
+# or a crash; a younger one may belong to a create in flight on another node.
+ORPHAN_AGE_S = 600.0
+
+
+class Housekeeper:
+    """Sweeps at start-up, then every `interval` seconds."""
+
+    def __init__(self, *, store: JobStore, documents: Documents, interval: float) -> None:
+        self._store = store
+        self._documents = documents
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        # Nothing is being created on this node yet, so any local document without an
+        # unfinished job was left by the last run.
+        orphans = await self._documents.sweep(self._store.unfinished, older_than=0,
+                                              local_only=True)
+        if orphans:
+            log.info("deleted %d document(s) left by the last run that belong to no job",
+                     orphans)
+        self._task = asyncio.create_task(self._loop(), name="tessera-housekeeping")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def sweep(self) -> None:
+        """One round: expired jobs with their documents, then orphaned documents."""
+        expired = await self._store.delete_expired()
+        for job_id in expired:
+            await self._documents.delete(job_id)
+        if expired:
+            log.info("deleted %d expired job(s)", len(expired))
+        orphans = await self._documents.sweep(self._store.unfinished, older_than=ORPHAN_AGE_S)
+        if orphans:
+            log.info("deleted %d document(s) that belonged to no job", orphans)
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TesseraError):  # logged by the store; tried again later
+                await self.sweep()
+            await asyncio.sleep(self._interval)

@@ -1,0 +1,68 @@
+"""Requests aiohttp refuses before any route sees them, answered in the error shape.
+
+aiohttp answers a malformed request (a bad Content-Length, broken chunked framing, headers
+too long, a Content-Encoding it cannot read) from its connection handler, in plain text.
+Here that handler renders the same refusal as a Bifrost error, so a client parses one shape
+whatever went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+from aiohttp.http_exceptions import ContentEncodingError, LineTooLong, PayloadEncodingError
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
+from ocr_engine import TesseraError
+from ocr_engine.errors import DocumentTooLarge, InternalError, InvalidRequest
+
+from .errors import UnsupportedEncoding
+from .wire import error_body
+
+
+def protocol_error(status: int, exc: BaseException | None) -> TesseraError:
+    """A request aiohttp refused before any route saw it, as one of the service's errors."""
+    if isinstance(exc, ContentEncodingError):
+        return UnsupportedEncoding(
+            "The request body's Content-Encoding cannot be read; send it uncompressed, or "
+            "with gzip or deflate.", param="Content-Encoding")
+    if isinstance(exc, PayloadEncodingError):
+        return InvalidRequest("The request body could not be read: its encoding or length is "
+                              "malformed.")
+    if status == 413:
+        return DocumentTooLarge("The request body is larger than the configured limit.")
+    if status == 431 or isinstance(exc, LineTooLong):
+        return InvalidRequest("The request line or its headers are too long.",
+                              status=431 if status == 431 else 400)
+    if 400 <= status < 500:
+        return InvalidRequest("The request is not valid HTTP.", status=status)
+    return InternalError("Tessera failed on this request; the error is in its log.")
+
+
+class _ShapedRequestHandler(RequestHandler):
+    def handle_error(self, request: BaseRequest, status: int = 500,
+                     exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        super().handle_error(request, status, exc, message)  # logs; refuses if sent already
+        error = protocol_error(status, exc)
+        response = web.Response(text=json.dumps(error_body(error)), status=error.status,
+                                content_type="application/json")
+        response.force_close()
+        return response
+
+
+class _ShapedServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _ShapedRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class AppRunner(web.AppRunner):
+    """aiohttp's AppRunner whose connections answer protocol errors in the error shape."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        # The application builds a plain Server; only how it makes handlers differs here.
+        server.__class__ = _ShapedServer
+        return server

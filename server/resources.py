@@ -1,0 +1,83 @@
+"""The service's long-lived resources, each owned by one aiohttp cleanup context: made before
+it `yield`s, closed after. They start in the order `CONTEXTS` lists and stop in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from ocr_engine import OCREngine
+
+from . import appkeys as keys
+from .documents import DocumentSpool
+from .fetch import client_session
+from .housekeeping import Housekeeper
+from .runner import Runner
+from .stores import open_store
+from .webhooks import Deliverer
+
+
+async def engine(app: web.Application) -> AsyncIterator[None]:
+    """The worker pool, warm before the first request."""
+    ocr = OCREngine(app[keys.SETTINGS].engine_config(), observer=app[keys.METRICS])
+    await ocr.start()
+    app[keys.ENGINE] = ocr
+    yield
+    await ocr.close()
+
+
+async def store(app: web.Application) -> AsyncIterator[None]:
+    """The job store and where documents are kept."""
+    spool = DocumentSpool(app[keys.SETTINGS].data_dir / "documents")
+    await asyncio.to_thread(spool.open)
+    jobs, documents = await open_store(app[keys.SETTINGS], spool)
+    app[keys.STORE] = jobs
+    app[keys.SPOOL] = spool
+    app[keys.DOCUMENTS] = documents
+    yield
+    await jobs.close()
+
+
+async def housekeeping(app: web.Application) -> AsyncIterator[None]:
+    """Expired jobs and orphaned documents, swept now and every cleanup interval."""
+    housekeeper = Housekeeper(store=app[keys.STORE], documents=app[keys.DOCUMENTS],
+                              interval=app[keys.SETTINGS].cleanup_interval)
+    await housekeeper.start()
+    app[keys.HOUSEKEEPER] = housekeeper
+    yield
+    await housekeeper.close()
+
+
+async def http(app: web.Application) -> AsyncIterator[None]:
+    """The HTTP client that fetches documents, behind the fetch policy."""
+    async with client_session(app[keys.FETCH_POLICY]) as session:
+        app[keys.HTTP] = session
+        yield
+
+
+async def runner(app: web.Application) -> AsyncIterator[None]:
+    """The runner that claims and runs async jobs."""
+    running = Runner(store=app[keys.STORE], engine=app[keys.ENGINE],
+                     documents=app[keys.DOCUMENTS], settings=app[keys.SETTINGS],
+                     http=app[keys.HTTP])
+    await running.start()
+    app[keys.RUNNER] = running
+    yield
+    await running.close()
+
+
+async def webhooks(app: web.Application) -> AsyncIterator[None]:
+    """The webhook deliverer."""
+    settings = app[keys.SETTINGS]
+    deliverer = Deliverer(store=app[keys.STORE], endpoints=settings.webhooks,
+                          policy=settings.webhook_retry(), timeout=settings.webhook_timeout)
+    await deliverer.start()
+    app[keys.WEBHOOKS] = deliverer
+    yield
+    await deliverer.close()
+
+
+CONTEXTS: list[Callable[[web.Application], AsyncIterator[None]]] = [
+    engine, store, housekeeping, http, runner, webhooks]

@@ -1,0 +1,35 @@
+"""Job stores: SQLite for one node (the embedded default), PostgreSQL for a fleet.
+
+`open_store` picks one from the settings and pairs it with where documents are kept.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from ..documents import Documents, DocumentSpool, SharedDocuments
+from .base import DocumentStore, JobStore, QueueLimitReached
+from .postgres import PostgresJobStore
+from .sqlite import SQLiteJobStore
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+__all__ = ["DocumentStore", "JobStore", "PostgresJobStore", "QueueLimitReached",
+           "SQLiteJobStore", "open_store"]
+
+
+async def open_store(settings: Settings, spool: DocumentSpool) -> tuple[JobStore, Documents]:
+    """The job store the settings name, opened, and the documents that go with it."""
+    store: JobStore
+    documents: Documents
+    if settings.database_url:
+        postgres = PostgresJobStore(settings.database_url, node=uuid.uuid4().hex[:12],
+                                    lease=settings.lease_seconds)
+        store, documents = postgres, SharedDocuments(postgres, spool)
+    else:
+        store = SQLiteJobStore(settings.data_dir / "tessera.db", lease=settings.lease_seconds)
+        documents = spool
+    await store.open()
+    return store, documents

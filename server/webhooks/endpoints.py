@@ -1,0 +1,116 @@
+"""Webhook endpoints as an operator configures them, and how a delivery is signed.
+
+Deliveries follow the Standard Webhooks scheme: the body is signed with HMAC-SHA256 over
+"{webhook-id}.{webhook-timestamp}.{body}" with the endpoint's secret (`whsec_` + base64, or
+a plain string used as its bytes); `webhook-id` is the same on every try of one delivery so
+receivers can drop duplicates, and the timestamp is that of the try.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from yarl import URL
+
+SECRET_PREFIX = "whsec_"
+NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+USER_AGENT = "Tessera-Webhooks/1"
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: `whsec_` + base64 (Standard Webhooks), or the string itself."""
+    if not secret:
+        raise ValueError("the secret is empty")
+    if secret.startswith(SECRET_PREFIX):
+        try:
+            key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+        except binascii.Error:
+            raise ValueError(f"a '{SECRET_PREFIX}' secret must be base64 after the prefix"
+                             ) from None
+        if not key:
+            raise ValueError(f"the secret is empty after '{SECRET_PREFIX}'")
+        return key
+    return secret.encode()
+
+
+class WebhookEndpoint(BaseModel):
+    """One configured endpoint, as written in TESSERA_WEBHOOKS."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    secret: SecretStr
+    allow_private_network: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        try:
+            parsed = URL(value)
+            host = parsed.raw_host
+            parsed.port  # noqa: B018 - an out-of-range port fails here
+        except (ValueError, UnicodeError, TypeError):
+            raise ValueError("the url is not a valid URL") from None
+        if (parsed.scheme or "").lower() not in ("http", "https") or not host:
+            raise ValueError("the url must be an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _usable_secret(cls, value: SecretStr) -> SecretStr:
+        signing_key(value.get_secret_value())
+        return value
+
+    @property
+    def key(self) -> bytes:
+        return signing_key(self.secret.get_secret_value())
+
+    @property
+    def host(self) -> str:
+        """The host the client connects to: IDNA-normalised, as yarl reads it."""
+        return URL(self.url).raw_host or ""
+
+
+def parse_endpoints(value: Any) -> Any:
+    """TESSERA_WEBHOOKS: a JSON object of endpoints by name."""
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            value = json.loads(value)
+        except ValueError as e:
+            raise ValueError(f"TESSERA_WEBHOOKS is not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ValueError('write webhooks as a JSON object: {"name": {"url": "https://...", '
+                         '"secret": "whsec_..."}}')
+    for name in value:
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise ValueError(f"the endpoint name {name!r} must be 1-64 letters, digits, "
+                             "'_', '.' or '-'")
+    return value
+
+
+def message_id(job_id: str, status: str) -> str:
+    """The `webhook-id`: one per job and event, the same on every try."""
+    return f"msg_{job_id}_{status}"
+
+
+def signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """`webhook-signature`: v1, then base64 HMAC-SHA256 of "{id}.{timestamp}.{body}"."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def headers(key: bytes, msg_id: str, event: str, timestamp: int, body: bytes
+            ) -> dict[str, str]:
+    return {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+            "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature(key, msg_id, timestamp, body),
+            "X-Bifrost-Event": event}
