@@ -4,9 +4,10 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
+CODE := ocr_engine server tests tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-packages run test lint bench eval clean
+.PHONY: install system-packages run test check lint types bench eval clean
 
 install: system-packages $(STAMP)
 
@@ -32,17 +33,27 @@ $(STAMP): pyproject.toml
 run: install
 	$(VENV)/bin/tessera serve
 
-test: install lint
+# The whole suite: real Tesseract, the real service, SQLite and PostgreSQL. CI runs this.
+test: install lint types
 	$(PYTHON) -m pytest -q
 
+# The quick loop: lint, types, and the tests that start no service and run no Tesseract.
+check: install lint types
+	$(PYTHON) -m pytest -q -m "not service and not ocr"
+
 lint: install
-	$(VENV)/bin/ruff check ocr_engine server tests
+	$(VENV)/bin/ruff check $(CODE)
+	$(VENV)/bin/ruff format --check $(CODE)
+
+types: install
+	$(VENV)/bin/mypy --strict ocr_engine
+	$(VENV)/bin/mypy server tools
 
 bench: install
-	$(PYTHON) -m tests.benchmark
+	$(PYTHON) -m tools.benchmark
 
 eval: install
-	$(PYTHON) -m tests.eval
+	$(PYTHON) -m tools.eval
 
 clean:
 	rm -rf $(VENV) data bench-data *.egg-info

@@ -18,7 +18,7 @@ from ocr_engine import OCREngine, OCROptions, PageSelection, TesseraError, parse
 from ocr_engine.languages import resolve_model
 from ocr_engine.recognize import BACKENDS
 
-from . import logs
+from . import __version__, logs
 from .app import create_app
 from .appkeys import LIFECYCLE, RUNNER
 from .config import Settings
@@ -139,6 +139,7 @@ def ocr(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tessera", description="Offline OCR worker.")
+    parser.add_argument("--version", action="version", version=f"tessera {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     s = commands.add_parser("serve", help="run the HTTP service")

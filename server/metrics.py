@@ -52,6 +52,25 @@ class Histogram:
             yield f"{name}_count", labels, running
 
 
+# The runner's and the deliverer's counters: name -> help text.
+COUNTERS = {
+    "tessera_work_started_total":
+        "Jobs and page ranges started on this node, by kind (job or range) and whether they "
+        "resume a run that was cut short (resumed true or false).",
+    "tessera_jobs_finished_total": "Job outcomes stored by this node, by status.",
+    "tessera_outcome_write_retries_total":
+        "Tries of a job's final write that failed (a full disk, a failing database) and "
+        "were made again.",
+    "tessera_work_released_total":
+        "Jobs and page ranges given back unfinished at shutdown, for the next start.",
+    "tessera_work_stopped_total":
+        "Jobs and page ranges stopped on this node because their owner cancelled them or "
+        "another node took them over.",
+    "tessera_ranges_created_total": "Page ranges that large jobs were split into on this node.",
+    "tessera_webhook_attempts_total": "Webhook delivery tries from this node, by outcome.",
+}
+
+
 class Metrics:
     """The counters and histograms of this process."""
 
@@ -60,10 +79,17 @@ class Metrics:
         self.pages: dict[Labels, int] = {}
         self.page_failures = 0
         self.page_seconds = Histogram(PAGE_BUCKETS)
+        self.counters: dict[str, dict[Labels, int]] = {name: {} for name in COUNTERS}
         for source in PAGE_SOURCES:
             # Present from the start, so a rate over the first pages is not lost.
             self.pages[(("source", source),)] = 0
             self.page_seconds.series((("source", source),))
+
+    def count(self, name: str, amount: int = 1, **labels: str) -> None:
+        """Add to one of COUNTERS."""
+        series = self.counters[name]
+        key = tuple(sorted(labels.items()))
+        series[key] = series.get(key, 0) + amount
 
     # The engine's observer (ocr_engine.EngineObserver): told of every page read, for jobs
     # and synchronous requests alike.

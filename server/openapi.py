@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import metadata
 from typing import Any
 
 from aiohttp import web
 
+from . import __version__
 from .routes import IDEMPOTENCY_HEADER, TTL_HEADER, WEBHOOK_HEADER
 from .schema import OCRRequestBody
 
@@ -306,13 +306,6 @@ def _service_paths() -> dict[str, Any]:
             "/openapi.json": {"get": spec}}
 
 
-def _version() -> str:
-    try:
-        return metadata.version("tessera-ocr")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
-
-
 def _components() -> dict[str, Any]:
     schemas = {**_request_schemas(), **_result_schemas(), **_page_schemas(),
                **_job_schemas(), **_service_schemas(), **_error_schemas()}
@@ -327,7 +320,7 @@ def build_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the service."""
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Tessera", "version": _version(),
+        "info": {"title": "Tessera", "version": __version__,
                  "description": "Offline OCR: Mistral's OCR API and Bifrost's async-job API, "
                                 "served by Tesseract."},
         "security": [{"bearer": []}],

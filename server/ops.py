@@ -11,17 +11,17 @@ import json
 import logging
 import os
 import time
-from importlib import metadata
 
 from aiohttp import web
 
 from ocr_engine import TesseraError
 
+from . import __version__
 from .appkeys import ENGINE, LIFECYCLE, METRICS, RUNNER, SETTINGS, SPOOL, STORE
 from .config import MB
 from .errors import Unavailable
 from .jobs import JobStatus
-from .metrics import CONTENT_TYPE, Exposition, Metrics, alive, resident_bytes
+from .metrics import CONTENT_TYPE, COUNTERS, Exposition, Metrics, alive, resident_bytes
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ async def metrics(request: web.Request) -> web.Response:
     counts = await _job_counts(app)
     out = Exposition()
     out.one("tessera_build_info", "gauge", "The running version and OCR backend.", 1,
-            {"version": _version(), "backend": app[ENGINE].config.backend})
+            {"version": __version__, "backend": app[ENGINE].config.backend})
     out.one("tessera_start_time_seconds", "gauge", "When this process started, unix seconds.",
             counted.started)
     out.one("tessera_draining", "gauge", "1 once a shutdown has begun.",
@@ -71,6 +71,8 @@ async def metrics(request: web.Request) -> web.Response:
     out.family("tessera_pages_processed_total", "counter",
                "Pages read on this node (jobs and /v1/ocr), by how they were read.",
                sorted(counted.pages.items()))
+    for name, help_text in COUNTERS.items():
+        out.family(name, "counter", help_text, sorted(counted.counters[name].items()))
     out.one("tessera_page_failures_total", "counter",
             "Pages that could not be read (timeout, crash, damaged), on this node.",
             counted.page_failures)
@@ -123,10 +125,3 @@ async def ready(request: web.Request) -> web.Response:
             "store_ms": round((time.monotonic() - started) * 1000, 1),
             "free_mb": free // MB}
     return web.Response(text=json.dumps(body), content_type="application/json")
-
-
-def _version() -> str:
-    try:
-        return metadata.version("tessera-ocr")
-    except metadata.PackageNotFoundError:
-        return "unknown"

@@ -21,6 +21,7 @@ from ocr_engine import TesseraError
 from .documents import Documents
 from .errors import InsufficientStorage
 from .jobs import Job, JobStatus, WorkKey
+from .metrics import Metrics
 from .stores import JobStore
 from .wire import error_body
 
@@ -35,8 +36,9 @@ _CLOSE_WRITES_S = 10.0
 class Outcomes:
     """The runner's writes of progress and final states, and the documents they free."""
 
-    def __init__(self, store: JobStore, documents: Documents) -> None:
+    def __init__(self, store: JobStore, documents: Documents, metrics: Metrics) -> None:
         self._store = store
+        self._metrics = metrics
         self._documents = documents
         self._writes: set[asyncio.Task[Any]] = set()
         self._stranded: set[str] = set()  # finished here, but their outcome was not stored
@@ -116,12 +118,16 @@ class Outcomes:
         for delay in (*FINAL_WRITE_BACKOFF_S, None):
             try:
                 finished = await self._store.finish(job_id, **outcome)
+                if finished is not None:
+                    self._metrics.count("tessera_jobs_finished_total",
+                                        status=finished.status.value)
                 break
             except TesseraError as e:
                 if delay is None:
                     raise
                 log.warning("job %s: storing its outcome failed (%s); trying again in %.0f s",
                             job_id, e.message, delay)
+                self._metrics.count("tessera_outcome_write_retries_total")
                 await asyncio.sleep(delay)
         with contextlib.suppress(TesseraError, OSError):
             # A copy left here is swept later; the outcome is what had to land.

@@ -61,7 +61,7 @@ async def runner(app: web.Application) -> AsyncIterator[None]:
     """The runner that claims and runs async jobs."""
     running = Runner(store=app[keys.STORE], engine=app[keys.ENGINE],
                      documents=app[keys.DOCUMENTS], settings=app[keys.SETTINGS],
-                     http=app[keys.HTTP])
+                     http=app[keys.HTTP], metrics=app[keys.METRICS])
     await running.start()
     app[keys.RUNNER] = running
     yield
@@ -72,7 +72,8 @@ async def webhooks(app: web.Application) -> AsyncIterator[None]:
     """The webhook deliverer."""
     settings = app[keys.SETTINGS]
     deliverer = Deliverer(store=app[keys.STORE], endpoints=settings.webhooks,
-                          policy=settings.webhook_retry(), timeout=settings.webhook_timeout)
+                          policy=settings.webhook_retry(), timeout=settings.webhook_timeout,
+                          metrics=app[keys.METRICS])
     await deliverer.start()
     app[keys.WEBHOOKS] = deliverer
     yield

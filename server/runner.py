@@ -30,6 +30,7 @@ from .documents import Documents
 from .errors import JobTimeout
 from .fetch import fetch
 from .jobs import Job, Part, WorkKey, now
+from .metrics import Metrics
 from .outcomes import Outcomes
 from .schema import OCRRequestBody
 from .stores import JobStore
@@ -46,14 +47,15 @@ class Runner:
     """Keeps up to `settings.job_slots` jobs and page ranges running on this node."""
 
     def __init__(self, *, store: JobStore, engine: OCREngine, documents: Documents,
-                 settings: Settings, http: aiohttp.ClientSession) -> None:
+                 settings: Settings, http: aiohttp.ClientSession, metrics: Metrics) -> None:
         self._store = store
+        self._metrics = metrics
         self._engine = engine
         self._documents = documents
         self._settings = settings
         self._http = http
         self._policy = settings.fetch_policy()
-        self._outcomes = Outcomes(store, documents)
+        self._outcomes = Outcomes(store, documents, metrics)
         self._wake = asyncio.Event()
         self._active: dict[WorkKey, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
@@ -89,6 +91,7 @@ class Runner:
                 task.cancel()
                 self._engine.cancel(key)
                 await self._store.release(key)
+                self._metrics.count("tessera_work_released_total")
                 log.info("job %s: left pending for the next start", key)
         await asyncio.gather(*(t for _, t in running), return_exceptions=True)
 
@@ -174,6 +177,8 @@ class Runner:
     async def _run_job(self, job: Job) -> None:
         started = time.monotonic()
         log.info("job %s: started (attempt %d)", job.id, job.attempts)
+        self._metrics.count("tessera_work_started_total", kind="job",
+                            resumed=str(job.attempts > 1).lower())
         if job.interrupted_too_often:
             raise InternalError(_INTERRUPTED)
         if job.split:
@@ -214,6 +219,7 @@ class Runner:
         if await self._store.add_parts(job.id, ranges, pages_total=len(pages),
                                        document_size=path.stat().st_size):
             log.info("job %s: split into %d ranges of up to %d pages", job.id, len(ranges), size)
+            self._metrics.count("tessera_ranges_created_total", len(ranges))
             self.wake()
         return True
 
@@ -236,6 +242,8 @@ class Runner:
         job = part.job
         log.info("job %s: range %d (%d pages) started (attempt %d)", job.id, part.part,
                  len(part.pages), part.attempts)
+        self._metrics.count("tessera_work_started_total", kind="range",
+                            resumed=str(part.attempts > 1).lower())
         body = OCRRequestBody.model_validate(job.request["body"])
         path = await self._document(job, body)
         result = await self._read_range(part, body, path)
@@ -289,4 +297,5 @@ class Runner:
                 if key not in held and key in self._active:
                     # Cancelled on another node, or taken over after a lapse: stop here.
                     log.info("job %s: no longer held by this node; stopping it", key)
+                    self._metrics.count("tessera_work_stopped_total")
                     self._stop(key)

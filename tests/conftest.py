@@ -4,22 +4,39 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
-from tests import corpus
+from tools import corpus
+from tools.databases import ADMIN, create_database, drop_database
 
 REPO = Path(__file__).resolve().parent.parent
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
 START_TIMEOUT_S = 90.0
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float = 60, every: float = 0.05,
+               what: str = "the condition") -> Any:
+    """Poll `condition` until it returns something true; that value. Fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not hold within {timeout:g} s")
+        time.sleep(every)
 
 
 def free_port() -> int:
@@ -73,6 +90,23 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError(f"server did not start:\n{self.log()}")
 
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of a metric's samples on this node whose labels include `labels`; 0 when
+        none (or when the node is gone)."""
+        try:
+            text = httpx.get(f"{self.url}/metrics", timeout=10).text
+        except httpx.TransportError:
+            return 0.0
+        total = 0.0
+        for line in text.splitlines():
+            if not line.startswith(name) or line[len(name):len(name) + 1] not in ("{", " "):
+                continue
+            head, _, value = line.rpartition(" ")
+            found = dict(_LABEL.findall(head))
+            if all(found.get(k) == v for k, v in labels.items()):
+                total += float(value)
+        return total
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -100,7 +134,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             # A worker still starting up also burns CPU; only settled ones count.
-            before = {pid: _cpu_ticks(pid) for pid in self.worker_pids() if _age(pid) > 3}
+            before = {pid: _cpu_ticks(pid) for pid in self.worker_pids() if age(pid) > 3}
             time.sleep(0.3)
             for pid, ticks in before.items():
                 if _cpu_ticks(pid) - ticks >= 10:  # 0.1 s of CPU in 0.3 s
@@ -129,7 +163,7 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def _age(pid: int) -> float:
+def age(pid: int) -> float:
     """Seconds since the process started."""
     try:
         started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
@@ -147,35 +181,78 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-@pytest.fixture(scope="session")
-def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A factory of servers, all stopped at the end of the session."""
-    servers: list[Server] = []
+class ServerFactory:
+    """Starts services with data directories of their own; stops them all at once."""
 
-    def start(env: dict[str, str] | None = None, *, backend: str = "tesserocr",
-              workers: int = 2, data_dir: Path | None = None) -> Server:
-        data = data_dir or tmp_path_factory.mktemp("server") / "data"
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self.started: list[Server] = []
+
+    def __call__(self, env: dict[str, str] | None = None, *, backend: str = "tesserocr",
+                 workers: int = 2, data_dir: Path | None = None) -> Server:
+        data = data_dir or self._tmp.mktemp("server") / "data"
         server = Server(data, env, workers=workers, backend=backend).start()
-        servers.append(server)
+        self.started.append(server)
         return server
 
-    yield start
-    for server in servers:
-        server.stop(signal.SIGKILL)
+    def stop_all(self) -> None:
+        for server in self.started:
+            server.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerFactory]:
+    """A factory of services that stop when the test ends."""
+    factory = ServerFactory(tmp_path_factory)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def start_module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerFactory]:
+    """A factory of services shared by a module's tests, stopped when the module ends."""
+    factory = ServerFactory(tmp_path_factory)
+    yield factory
+    factory.stop_all()
 
 
 @pytest.fixture(scope="session")
-def server(start_server: Any) -> Server:
-    """The default service: tesserocr backend, no keys."""
-    return start_server()
+def _session_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerFactory]:
+    factory = ServerFactory(tmp_path_factory)
+    yield factory
+    factory.stop_all()
+
+
+def postgres_database() -> str:
+    """A new, empty database on the machine's PostgreSQL; its URL. The caller drops it."""
+    try:
+        return create_database()
+    except (OSError, asyncpg.PostgresError, TimeoutError) as e:
+        pytest.skip(f"no PostgreSQL server at {ADMIN} ({e}); `make test` expects one "
+                    "(trust auth, database 'test'), as on CI")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL for each test, dropped afterwards."""
+    url = postgres_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def server(_session_servers: ServerFactory) -> Server:
+    """The default service, shared by the whole session: tesserocr backend, no keys."""
+    return _session_servers()
 
 
 @pytest.fixture(scope="session", params=["tesserocr", "pytesseract"])
-def any_server(request: pytest.FixtureRequest, server: Server, start_server: Any) -> Server:
+def any_server(request: pytest.FixtureRequest, server: Server,
+               _session_servers: ServerFactory) -> Server:
     """The service on each backend in turn."""
     if request.param == "tesserocr":
         return server
-    return start_server(backend=request.param)
+    return _session_servers(backend=request.param)
 
 
 @pytest.fixture
@@ -197,3 +274,19 @@ def three_page_pdf(tmp_path_factory: pytest.TempPathFactory) -> bytes:
                            ["Page bravo", "jumps over the lazy dog"],
                            ["Page charlie", "Pack my box with five dozen jugs"]], font_size=20)
     return path.read_bytes()
+
+
+# -- markers: what each test needs, so that `make check` can run the quick ones -------------
+
+_SERVICE_FIXTURES = {"start_server", "start_module_server", "server", "any_server", "client"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by the fixtures they use: `service` (starts the real service), `postgres`
+    (needs the PostgreSQL server). Modules mark Tesseract runs (`ocr`) themselves."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & _SERVICE_FIXTURES:
+            item.add_marker(pytest.mark.service)
+        if "postgres_url" in names:
+            item.add_marker(pytest.mark.postgres)

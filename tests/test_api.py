@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from ocr_engine.languages import find_system_tessdata
-from tests import corpus
-from tests.conftest import Server, data_url, ocr_body
+from tests.conftest import Server, data_url, ocr_body, wait_until
+from tools import corpus
 
 
 def _ts(value: str) -> float:
@@ -296,9 +296,9 @@ def test_expired_jobs_are_404_then_deleted(start_server: Any, hello_png: bytes) 
         job_id = client.post("/v1/async/ocr", json=ocr_body(hello_png),
                              headers={"x-bf-async-job-result-ttl": "1"}).json()["id"]
         assert server.wait_job(client, job_id).json()["status"] == "completed"
-        time.sleep(1.2)
-        assert_bifrost_error(client.get(f"/v1/async/ocr/{job_id}"), 404,
-                             contains="job not found or expired")
+        expired = wait_until(lambda: (r := client.get(f"/v1/async/ocr/{job_id}")).status_code
+                             == 404 and r, timeout=10, what="the job expiring")
+        assert_bifrost_error(expired, 404, contains="job not found or expired")
         deadline = time.monotonic() + 10
         while _job_count(server) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -347,8 +347,8 @@ def test_size_and_page_limits(start_server: Any, hello_png: bytes,
 
 
 @pytest.fixture(scope="module")
-def keyed(start_server: Any) -> Server:
-    return start_server({"TESSERA_API_KEYS": "sk-bf-alpha, beta-key"}, workers=1)
+def keyed(start_module_server: Any) -> Server:
+    return start_module_server({"TESSERA_API_KEYS": "sk-bf-alpha, beta-key"}, workers=1)
 
 
 def test_keys_are_required_everywhere_but_health(keyed: Server) -> None:
@@ -399,7 +399,8 @@ def test_sync_requests_past_the_limit_are_429(start_server: Any, tmp_path: Any) 
     page = corpus.image_only_pdf(source, tmp_path / "s.pdf", pages=2).read_bytes()
     with server.client() as client, ThreadPoolExecutor(2) as pool:
         first = pool.submit(client.post, "/v1/ocr", json=ocr_body(page, pages=[0]))
-        time.sleep(0.5)
+        wait_until(lambda: server.metric("tessera_workers_busy") == 1,
+                   what="the first request on the worker")
         second = client.post("/v1/ocr", json=ocr_body(page, pages=[1]))
         assert first.result().status_code == 200
     body = assert_bifrost_error(second, 429, contains="retry")

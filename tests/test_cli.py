@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests import corpus
+import pytest
+
 from tests.conftest import REPO
+from tools import corpus
+
+pytestmark = pytest.mark.ocr  # runs Tesseract
 
 
 def _tessera(*args: str) -> subprocess.CompletedProcess[str]:

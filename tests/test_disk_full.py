@@ -7,16 +7,15 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests import corpus
-from tests.conftest import ocr_body
+from tests.conftest import ocr_body, wait_until
 from tests.test_api import assert_bifrost_error
+from tools import corpus
 
 MB = 1024 * 1024
 DISK_MB = 48
@@ -109,11 +108,9 @@ def test_a_result_that_cannot_be_stored_is_stored_once_there_is_room(
         job_id = client.post("/v1/async/ocr", json=ocr_body(
             scan, confidence_scores_granularity="word", include_blocks=True)).json()["id"]
         filler = fill(small_disk)
-        deadline = time.monotonic() + 120
-        while "storing its outcome failed" not in node.log():
-            assert time.monotonic() < deadline, "the final write never failed"
-            assert client.get(f"/v1/async/ocr/{job_id}").status_code == 202
-            time.sleep(0.2)
+        wait_until(lambda: node.metric("tessera_outcome_write_retries_total") > 0,
+                   timeout=120, every=0.2, what="a failed final write")
+        assert client.get(f"/v1/async/ocr/{job_id}").status_code == 202  # not stuck, waiting
         filler.unlink()
         body = node.wait_job(client, job_id, timeout=120).json()
     assert body["status"] == "completed", body

@@ -23,7 +23,9 @@ from ocr_engine import (
 )
 from ocr_engine.errors import PageTimeout, UnprocessableDocument, UnsupportedDocument
 from ocr_engine.pdf import POPPLER, render
-from tests import corpus
+from tools import corpus
+
+pytestmark = pytest.mark.ocr  # runs Tesseract
 
 LINES = ["Tessera reads pages", "Warm workers answer"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.eval import (
+from tools.eval import (
     ClassScore,
     Document,
     Errors,

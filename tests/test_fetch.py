@@ -62,9 +62,9 @@ def remote(hello_png: bytes) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def allowing(start_server: Any) -> Server:
+def allowing(start_module_server: Any) -> Server:
     """A service whose operator allows the loopback host the test server runs on."""
-    return start_server({"TESSERA_FETCH_ALLOW": "127.0.0.1/32",
+    return start_module_server({"TESSERA_FETCH_ALLOW": "127.0.0.1/32",
                          "TESSERA_MAX_DOCUMENT_BYTES": "1000000",
                          "TESSERA_FETCH_TIMEOUT": "1.5"}, workers=1)
 

@@ -35,10 +35,9 @@ import httpx
 import pytest
 
 from server.fetch import AddressRefused, FetchPolicy, client_session
-from tests import corpus
 from tests.conftest import REPO, Server, data_url, ocr_body
 from tests.test_api import assert_bifrost_error
-from tests.test_stores import postgres_url  # noqa: F401 - a fixture, used by name
+from tools import corpus
 
 # -- a listener on every loopback address, and a host that redirects to it ---------------------
 
@@ -171,9 +170,9 @@ def test_async_jobs_with_names_that_resolve_to_loopback_fail_unfetched(
 
 
 @pytest.fixture(scope="module")
-def allowing(start_server: Any) -> Server:
+def allowing(start_module_server: Any) -> Server:
     """A service whose operator allows one loopback address, 127.0.0.1, and nothing else."""
-    return start_server({"TESSERA_FETCH_ALLOW": "127.0.0.1/32"}, workers=1)
+    return start_module_server({"TESSERA_FETCH_ALLOW": "127.0.0.1/32"}, workers=1)
 
 
 @pytest.mark.parametrize("target", ["http://１２７.０.０.２:{port}/secret",
@@ -383,6 +382,7 @@ def test_bad_urls_and_fields_are_400s_that_name_the_field(server: Server, docume
             assert_bifrost_error(response, 400, param=param, contains=says)
 
 
+@pytest.mark.service
 def test_a_damaged_job_store_ends_start_up_in_one_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -409,9 +409,9 @@ def _stored(server: Server) -> tuple[list[str], list[str], int]:
 
 
 @pytest.fixture(scope="module")
-def quiet(start_server: Any) -> Server:
+def quiet(start_module_server: Any) -> Server:
     """A service of its own, so that what is stored is only what these tests sent."""
-    return start_server({"TESSERA_MAX_QUEUED_JOBS": "1000"}, workers=1)
+    return start_module_server({"TESSERA_MAX_QUEUED_JOBS": "1000"}, workers=1)
 
 
 def test_refused_creates_leave_nothing(quiet: Server, hello_png: bytes) -> None:
@@ -494,7 +494,7 @@ def test_the_queue_bound_holds_under_a_burst(start_server: Any, dense_scan: byte
 
 
 def test_the_queue_bound_holds_across_a_fleet_store(start_server: Any,
-                                                    postgres_url: str,  # noqa: F811
+                                                    postgres_url: str,
                                                     dense_scan: bytes, hello_png: bytes) -> None:
     node = start_server({"TESSERA_MAX_QUEUED_JOBS": "3", "TESSERA_RUNNING_JOBS": "1",
                          "TESSERA_DATABASE_URL": postgres_url}, workers=1)
@@ -502,7 +502,7 @@ def test_the_queue_bound_holds_across_a_fleet_store(start_server: Any,
 
 
 def test_long_ttls_are_clamped_on_postgresql_too(start_server: Any,
-                                                postgres_url: str,  # noqa: F811
+                                                postgres_url: str,
                                                 hello_png: bytes) -> None:
     """No integer overflow in the fleet's store, no date out of range in the answer."""
     node = start_server({"TESSERA_DATABASE_URL": postgres_url}, workers=1)

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import corpus, hostile
-from tests.conftest import Server, ocr_body
+from tests.conftest import Server, ocr_body, wait_until
+from tools import corpus, hostile
 
 JOB_TIMEOUT_S = 60.0
 COMPLETED = 200
@@ -224,7 +224,8 @@ def test_operator_bomb_is_stopped_by_the_page_timeout(start_server: Any,
     with server.client(timeout=JOB_TIMEOUT_S) as client:
         created = client.post("/v1/async/ocr", json=ocr_body(case.data(), mime=case.mime))
         assert created.status_code == 202, created.text
-        time.sleep(1)
+        wait_until(lambda: server.metric("tessera_workers_busy") == 1,
+                   what="the worker taking the bomb")
         started = time.monotonic()
         assert client.get("/health", timeout=5).json()["status"] == "ok"
         assert time.monotonic() - started < 1

@@ -25,7 +25,7 @@ from ocr_engine.structure import (
     reading_order,
 )
 from ocr_engine.words import Box, Line, Paragraph, Word, parse_tsv
-from tests import corpus
+from tools import corpus
 
 PAGE_W, PAGE_H = 2550, 3300
 

@@ -29,8 +29,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from server.schema import OCRRequestBody
-from tests import corpus
 from tests.conftest import Server, ocr_body
+from tools import corpus
 
 # Every operation and the statuses it documents: its successes, then its Bifrost errors.
 STATUSES = {
@@ -51,9 +51,9 @@ KEY = "sk-bf-openapi"
 
 
 @pytest.fixture(scope="module")
-def keyed(start_server: Any) -> Server:
+def keyed(start_module_server: Any) -> Server:
     """A service that requires keys, to show the document is not behind one."""
-    return start_server({"TESSERA_API_KEYS": KEY}, workers=1)
+    return start_module_server({"TESSERA_API_KEYS": KEY}, workers=1)
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,9 @@ import pytest
 
 from server import cli, logs
 from server.metrics import Histogram
-from tests import corpus
-from tests.conftest import Server, ocr_body
+from tests.conftest import Server, ocr_body, wait_until
 from tests.test_api import assert_bifrost_error
-from tests.test_stores import postgres_url  # noqa: F401 - a fixture, used by name
+from tools import corpus
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -189,7 +188,7 @@ def test_a_long_poll_of_a_finished_or_unknown_job_answers_at_once(
 
 
 def test_long_polls_and_keys_span_the_nodes_of_a_fleet(start_server: Any, slow_pdf: bytes,
-                                                       postgres_url: str) -> None:  # noqa: F811
+                                                       postgres_url: str) -> None:
     env = {"TESSERA_DATABASE_URL": postgres_url}
     nodes = [start_server(env, workers=1) for _ in range(2)]
     with nodes[0].client() as first, nodes[1].client() as second:
@@ -198,10 +197,9 @@ def test_long_polls_and_keys_span_the_nodes_of_a_fleet(start_server: Any, slow_p
         again = _create(second, slow_pdf, pages=[0], headers={"Idempotency-Key": "scan-1"})
         assert again.json()["id"] == job_id
         assert again.json()["created_at"] == created.json()["created_at"]
-        deadline = time.monotonic() + 30
-        while not (runners := [n for n in nodes if f"job {job_id}: started" in n.log()]):
-            assert time.monotonic() < deadline, "no node started the job"
-            time.sleep(0.05)
+        runners = wait_until(lambda: [n for n in nodes
+                                      if n.metric("tessera_work_started_total")],
+                             timeout=30, what="a node starting the job")
         # Poll from the node that is not running the job: only the database tells it the end.
         idle = nodes[1] if runners == [nodes[0]] else nodes[0]
         with idle.client() as client:
@@ -306,7 +304,9 @@ def test_json_logs_carry_the_job_id(start_server: Any, hello_png: bytes) -> None
     with server.client() as client:
         job_id = _create(client, hello_png, mime="image/png").json()["id"]
         assert server.wait_job(client, job_id).json()["status"] == "completed"
-    time.sleep(0.2)  # the access log line of the last poll
+    # The access log line of the last poll is written just after its answer.
+    wait_until(lambda: f"/v1/async/ocr/{job_id}" in server.log().splitlines()[-1],
+               timeout=5, what="the last poll's access log line")
     lines = [json.loads(line) for line in server.log().splitlines() if line.strip()]
     assert all({"time", "level", "logger", "message"} <= set(e) for e in lines)
     assert all(e["time"].endswith("Z") for e in lines)

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import corpus
-from tests.conftest import Server, ocr_body
+from tests.conftest import Server, age, ocr_body, wait_until
 from tests.test_api import assert_bifrost_error
+from tools import corpus
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,9 @@ def test_a_hanging_page_is_dropped_with_a_warning(start_server: Any, mixed: byte
 def test_a_page_that_crashes_its_worker_twice_is_dropped(start_server: Any, mixed: bytes
                                                          ) -> None:
     server = start_server()
-    time.sleep(3.5)  # let the workers settle, so busy_worker() can tell work from start-up
+    # busy_worker() tells work from start-up by the workers' age: let them settle first.
+    wait_until(lambda: all(age(pid) > 3 for pid in server.worker_pids()), timeout=30,
+               every=0.2, what="the workers settling")
     with server.client() as client:
         job_id = _create(client, mixed)
         killed = set()
@@ -134,7 +136,7 @@ def test_cancel_a_running_job_frees_its_workers(start_server: Any, scans: bytes,
             time.sleep(0.05)
         # Idempotent, and the job stays cancelled.
         assert client.delete(f"/v1/async/ocr/{job_id}").json() == body
-        time.sleep(1)
+        time.sleep(1)  # nothing to wait for: this checks that nothing changes meanwhile
         assert client.get(f"/v1/async/ocr/{job_id}").json() == body
         assert not (server.data_dir / "documents" / job_id).exists()
         assert client.post("/v1/ocr", json=ocr_body(mixed, pages=[0])).status_code == 200
@@ -204,7 +206,8 @@ def test_sigterm_refuses_new_work_and_lets_running_jobs_finish(start_server: Any
         _wait_status(client, job_id, "processing")
         assert server.process is not None
         server.process.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
+        wait_until(lambda: client.get("/ready").status_code == 503, timeout=10,
+                   what="the server draining")
         refused = client.post("/v1/async/ocr", json=ocr_body(mixed))
         body = assert_bifrost_error(refused, 503, contains="shutting down")
         assert int(refused.headers["Retry-After"]) > 0
@@ -277,4 +280,4 @@ def test_a_large_job_is_read_in_ranges_and_assembled(start_server: Any, tmp_path
     assert body["status"] == "completed", body
     assert [p["index"] for p in body["result"]["pages"]] == [1, 2, 3, 4, 5, 6]
     assert "Range page 4" in body["result"]["pages"][3]["markdown"]
-    assert "split into 2 ranges of up to 3 pages" in server.log()
+    assert server.metric("tessera_ranges_created_total") == 2  # pages 1-3 and 4-6

@@ -8,7 +8,7 @@ import pytest
 
 from ocr_engine.errors import DocumentTooLarge, InvalidRequest, UnsupportedDocument
 from ocr_engine.sources import decode_data_url, sniff
-from tests import corpus
+from tools import corpus
 
 
 @pytest.mark.parametrize(("fmt", "mime"), [

@@ -4,36 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from server.errors import StoreUnavailable
 from server.jobs import Job, JobStatus, now
 from server.stores import PostgresJobStore, QueueLimitReached, SQLiteJobStore
-
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh database on the machine's PostgreSQL for each test, dropped afterwards."""
-    name = f"tessera_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(POSTGRES_ADMIN)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f"CREATE DATABASE {name}"))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    asyncio.run(admin(f"DROP DATABASE {name} WITH (FORCE)"))
-
 
 StoreFactory = Callable[..., Awaitable[Any]]
 
@@ -44,8 +23,10 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_store(kind: str, tmp_path: Path, postgres_url: str) -> StoreFactory:
+def make_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> StoreFactory:
     """Opens stores of the kind under test; PostgreSQL ones share one database (a fleet)."""
+    postgres_url = request.getfixturevalue("postgres_url") if kind == "postgres" else ""
+
     async def make(node: str = "node-a", lease: float = 30.0) -> Any:
         if kind == "sqlite":
             store: Any = SQLiteJobStore(tmp_path / "tessera.db", lease=lease)

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests import corpus
 from tests.conftest import ocr_body
+from tools import corpus
 
 RUNNING_HEAD = "ACME Corporation - Annual Report"
 

@@ -30,8 +30,8 @@ from pydantic import ValidationError
 from server.config import Settings
 from server.webhooks.delivery import Outcome, RetryPolicy, judge, parse_retry_after
 from server.webhooks.endpoints import signature, signing_key
-from tests import corpus
 from tests.conftest import REPO, Server, ocr_body
+from tools import corpus
 
 KEY = b"a webhook key of thirty-two byte"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
@@ -154,7 +154,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def hooked(start_server: Any, receiver: Receiver) -> Server:
+def hooked(start_module_server: Any, receiver: Receiver) -> Server:
     local = {"secret": SECRET, "allow_private_network": True}
     endpoints = {
         "flaky": {"url": f"{receiver.url}/flaky", **local},
@@ -174,7 +174,7 @@ def hooked(start_server: Any, receiver: Receiver) -> Server:
                            "secret": SECRET},
         "private-short": {"url": f"http://127.1:{receiver.port}/private", "secret": SECRET},
     }
-    return start_server({"TESSERA_WEBHOOKS": json.dumps(endpoints),
+    return start_module_server({"TESSERA_WEBHOOKS": json.dumps(endpoints),
                          "TESSERA_API_KEYS": f"{OWNER},{STRANGER}",
                          "TESSERA_WEBHOOK_BACKOFF": str(BACKOFF_S),
                          "TESSERA_WEBHOOK_MAX_ATTEMPTS": str(MAX_ATTEMPTS)})
@@ -260,7 +260,6 @@ def test_delivered_once_after_two_failures(hooked: Server, owner: httpx.Client,
     assert rows[0]["status_code"] == 200 and rows[2]["status_code"] == 503
     assert "status_code" not in rows[1] and rows[1]["error"]
     assert {r["event"] for r in rows} == {f"async_job.{status}"}
-    assert f"job {job_id}: webhook flaky attempt 3: delivered" in hooked.log()
 
 
 def test_each_job_has_its_own_webhook_id(receiver: Receiver, owner: httpx.Client,
@@ -320,7 +319,6 @@ def test_private_endpoints_are_refused_unless_allowed(hooked: Server, owner: htt
     assert row["delivered"] is False and "status_code" not in row
     assert "allow_private_network" in row["error"]
     assert receiver.requests(path="/private") == []
-    assert f"job {jobs[label]}: webhook {label} attempt 1: refused" in hooked.log()
 
 
 def test_a_try_cut_short_by_a_dead_process_is_made_again(
@@ -385,6 +383,7 @@ def test_a_job_without_a_webhook_lists_nothing(owner: httpx.Client, hooked: Serv
     assert listing == {"object": "list", "job_id": job_id, "attempts": 0, "data": []}
 
 
+@pytest.mark.service
 def test_a_bad_webhook_setting_stops_start_up() -> None:
     bad = json.dumps({"ci": {"url": "https://hooks.example/x", "secret": "whsec_not base64!"}})
     process = subprocess.run([sys.executable, "-m", "server", "serve", "--port", "0"],

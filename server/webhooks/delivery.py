@@ -29,6 +29,7 @@ from ocr_engine import TesseraError
 
 from ..fetch import AddressRefused, FetchPolicy, client_session, literal_address
 from ..jobs import Job, now
+from ..metrics import Metrics
 from ..stores import JobStore
 from ..wire import webhook_body, webhook_event
 from .endpoints import WebhookEndpoint, headers, message_id
@@ -113,8 +114,9 @@ class Deliverer:
     """Claims due webhooks, posts them signed, and records each try in the store."""
 
     def __init__(self, *, store: JobStore, endpoints: dict[str, WebhookEndpoint],
-                 policy: RetryPolicy, timeout: float) -> None:
+                 policy: RetryPolicy, timeout: float, metrics: Metrics | None = None) -> None:
         self._store = store
+        self._metrics = metrics
         self._endpoints = endpoints
         self._policy = policy
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -182,6 +184,10 @@ class Deliverer:
             outcome = Outcome(error="internal error", retry=True)
         delay = self._policy.delay(attempt, outcome)
         _log_attempt(job, attempt, outcome, delay)
+        if self._metrics is not None:
+            result = ("delivered" if outcome.delivered else "retry" if delay is not None
+                      else "failed")
+            self._metrics.count("tessera_webhook_attempts_total", outcome=result)
         record = self._store.webhook_attempted(
             job, event=event, attempt=attempt, status_code=outcome.status_code,
             error=outcome.error, delivered=outcome.delivered,

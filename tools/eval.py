@@ -1,7 +1,7 @@
-"""Accuracy of Tessera against the plain tesseract CLI on the labelled corpus in tests/eval/.
+"""Accuracy of Tessera against the plain tesseract CLI on the labelled corpus in tools/eval-corpus/.
 
-`make eval` reads every document of tests/eval/manifest.json (made by
-`python -m tests.evalcorpus`) twice: through the OCR core in-process and through
+`make eval` reads every document of tools/eval-corpus/manifest.json (made by
+`python -m tools.evalcorpus`) twice: through the OCR core in-process and through
 `tesseract page -`. It prints per class the character and word error rates against the truth
 and the seconds per page, then born-digital PDFs read from their text layer against forced
 OCR, then whether the targets are met. Markdown goes to stdout, progress to stderr.
@@ -30,12 +30,12 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from ocr_engine import EngineConfig, OCREngine, OCROptions, PageOptions, PageSelection, TesseraError
-from tests import corpus
-from tests.benchmark import BenchmarkFailed, machine_line, markdown_table, run_tesseract
+from tools import corpus
+from tools.benchmark import BenchmarkFailed, machine_line, markdown_table, run_tesseract
 
-log = logging.getLogger("tests.eval")
+log = logging.getLogger("tools.eval")
 
-CORPUS = Path(__file__).resolve().parent / "eval"
+CORPUS = Path(__file__).resolve().parent / "eval-corpus"
 PARALLEL = 2  # Tessera workers, and CLI processes at a time
 DPI = 300
 PAGE_BREAK = "\f"
@@ -156,7 +156,7 @@ def load_corpus(folder: Path, only: Sequence[str] | None) -> list[Document]:
     """The manifest's documents, of the `only` classes if given."""
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():
-        raise EvalFailed(f"{manifest_path} is missing; run `python -m tests.evalcorpus`")
+        raise EvalFailed(f"{manifest_path} is missing; run `python -m tools.evalcorpus`")
     entries = json.loads(manifest_path.read_text())
     known = list(dict.fromkeys(e["class"] for e in entries))
     unknown = sorted(set(only or ()) - set(known))
@@ -556,7 +556,7 @@ def measure(args: argparse.Namespace) -> Outcome:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.eval", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", type=_classes, default=None, metavar="CLASS[,CLASS]",
                         help="run only these classes of the manifest")

@@ -1,7 +1,7 @@
 """Tessera against the plain `tesseract` CLI: dense-PDF throughput and small-image latency;
 then Tessera's peak memory on a long scanned PDF and on one a tenth as long.
 
-`make bench` runs it at full size; `python -m tests.benchmark --pages 2 --repeats 3
+`make bench` runs it at full size; `python -m tools.benchmark --pages 2 --repeats 3
 --memory-pages 30` is a quick look. The Markdown tables go to stdout, progress to stderr. Each
 Tessera run is a real `tessera serve` subprocess on a free port with a fresh data directory,
 spoken to over HTTP.
@@ -32,9 +32,10 @@ import httpx
 import tesserocr
 from PIL import Image, features
 
-from tests import corpus
+from tools import corpus
+from tools.databases import temporary_database
 
-log = logging.getLogger("tests.benchmark")
+log = logging.getLogger("tools.benchmark")
 
 SMALL_TEXT = "Invoice 2041 total 318.40"
 PARALLEL = 2  # CLI processes at a time, and Tessera workers
@@ -709,7 +710,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> lis
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmark", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=_positive, default=12,
                         help="pages of the dense PDF (default 12)")
@@ -761,40 +762,15 @@ def run(args: argparse.Namespace) -> str:
     return text
 
 
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 STORE_ROUNDS = 2
 STORE_TARGET = 0.95  # PostgreSQL throughput >= this x SQLite's, one node
-
-
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh database on the local PostgreSQL, dropped afterwards."""
-    import asyncio
-
-    import asyncpg
-
-    name = f"tessera_bench_{os.getpid()}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(POSTGRES_ADMIN)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    asyncio.run(admin(f"CREATE DATABASE {name}"))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def measure_stores(inputs: Inputs, workdir: Path) -> dict[str, list[float]]:
     """Seconds for the dense PDF on one node with each job store, rounds alternating."""
     seconds: dict[str, list[float]] = {"SQLite": [], "PostgreSQL": []}
     pages = len(inputs.page_pngs)
-    with postgres_database() as url:
+    with temporary_database("tessera_bench") as url:
         for round_ in range(STORE_ROUNDS):
             for store, env in (("SQLite", {}), ("PostgreSQL", {"TESSERA_DATABASE_URL": url})):
                 log.info("store %s, round %d: %d-page PDF", store, round_ + 1, pages)

@@ -99,6 +99,7 @@ def photo(width: int = 600, height: int = 400, seed: int = 7) -> Image.Image:
     rng = random.Random(seed)
     image = Image.new("RGB", (width, height))
     pixels = image.load()
+    assert pixels is not None
     for y in range(height):
         for x in range(width):
             pixels[x, y] = (x * 255 // width, y * 255 // height, 140)

@@ -1,7 +1,7 @@
 """Hostile documents: broken, adversarial and odd PDFs and images, built on the spot.
 
 Every builder is deterministic (fixed seeds, no timestamps), so a case that misbehaves can be
-written out and replayed by hand: `python -m tests.hostile OUT_DIR` writes every document,
+written out and replayed by hand: `python -m tools.hostile OUT_DIR` writes every document,
 named after its case, with the extension of the type it is declared as (not what it is).
 PDFs are mostly assembled byte by byte, since the point is to write what no sane library would.
 """
@@ -23,7 +23,7 @@ from reportlab.lib.pagesizes import letter
 from reportlab.lib.pdfencrypt import StandardEncryption
 from reportlab.pdfgen import canvas
 
-from tests import corpus
+from tools import corpus
 
 # Words every readable case carries, so a completed result can be checked for them.
 WORDS = "Hostile corpus survives"
@@ -579,7 +579,7 @@ def _built(name: str) -> bytes:
 def main(argv: list[str]) -> int:
     """Write every hostile document into the directory named by `argv[0]`."""
     if len(argv) != 1:
-        sys.exit("usage: python -m tests.hostile OUT_DIR")
+        sys.exit("usage: python -m tools.hostile OUT_DIR")
     out = Path(argv[0])
     out.mkdir(parents=True, exist_ok=True)
     for case in CASES.values():

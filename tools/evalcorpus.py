@@ -1,6 +1,6 @@
-"""The labelled accuracy corpus in tests/eval/: documents whose exact text we drew ourselves.
+"""The labelled accuracy corpus in tools/eval-corpus/: documents whose exact text we drew ourselves.
 
-`python -m tests.evalcorpus` rewrites tests/eval/ from a fixed seed. Each document is drawn
+`python -m tools.evalcorpus` rewrites tools/eval-corpus/ from a fixed seed. Each document is drawn
 with reportlab from the license texts in /usr/share/common-licenses, line by line with our
 own word wrap, so the truth is the lines we drew; scans are those PDFs rendered at 300 dpi
 with PDFium, then turned, skewed or degraded with Pillow. For each document the folder holds
@@ -11,6 +11,7 @@ an entry of `manifest.json`: {name, file, class, pages, note}.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import random
@@ -31,7 +32,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
 SEED = 20261125
-OUT = Path(__file__).resolve().parent / "eval"
+OUT = Path(__file__).resolve().parent / "eval-corpus"
 LICENSES = Path("/usr/share/common-licenses")
 DPI = 300
 PAGE_WIDTH, PAGE_HEIGHT = letter
@@ -424,8 +425,16 @@ def upright_and_turned(out: Path, rng: random.Random) -> list[Entry]:
         for degrees in (90, 180, 270):
             entries.append(scan(out, f"rot{degrees}-{n}", f"rot{degrees}", drawn,
                                 f"upright-{n} turned {degrees} degrees clockwise",
-                                lambda page, d=degrees: bilevel(turn(page, d))))
+                                functools.partial(_turned_bilevel, degrees=degrees)))
     return entries
+
+
+def _turned_bilevel(page: Image.Image, degrees: int) -> Image.Image:
+    return bilevel(turn(page, degrees))
+
+
+def _skewed_bilevel(page: Image.Image, degrees: float) -> Image.Image:
+    return bilevel(skew(page, degrees))
 
 
 def skewed(out: Path, rng: random.Random) -> list[Entry]:
@@ -435,7 +444,7 @@ def skewed(out: Path, rng: random.Random) -> list[Entry]:
         drawn = article(rng, license_name, SANS_11, last_fraction=0.85)
         entries.append(scan(out, f"skewed-{n}", "skewed", drawn,
                             f"{license_name}, turned {degrees:+g} degrees (counter-clockwise +)",
-                            lambda page, d=degrees: bilevel(skew(page, d))))
+                            functools.partial(_skewed_bilevel, degrees=degrees)))
     return entries
 
 
@@ -481,7 +490,7 @@ def _same(image: Image.Image) -> Image.Image:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.evalcorpus", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.evalcorpus", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=OUT, help=f"folder (default {OUT})")
     args = parser.parse_args(argv)
