@@ -4,5 +4,15 @@ from .engine import DocumentResult, EngineConfig, EngineObserver, OCREngine, Pag
 from .errors import TesseraError
 from .options import OCROptions, PageOptions, PageSelection, parse_pages
 
-__all__ = ["DocumentResult", "EngineConfig", "EngineObserver", "OCREngine", "OCROptions",
-           "PageOptions", "PageSelection", "PageWarning", "TesseraError", "parse_pages"]
+__all__ = [
+    "DocumentResult",
+    "EngineConfig",
+    "EngineObserver",
+    "OCREngine",
+    "OCROptions",
+    "PageOptions",
+    "PageSelection",
+    "PageWarning",
+    "TesseraError",
+    "parse_pages",
+]

@@ -55,13 +55,19 @@ class DocumentResult:
     warnings: list[PageWarning] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pages": self.pages, "document_size": self.document_size,
-                "warnings": [w.to_dict() for w in self.warnings]}
+        return {
+            "pages": self.pages,
+            "document_size": self.document_size,
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
 
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> DocumentResult:
-        return cls(value["pages"], value["document_size"],
-                   [PageWarning(**w) for w in value.get("warnings", [])])
+        return cls(
+            value["pages"],
+            value["document_size"],
+            [PageWarning(**w) for w in value.get("warnings", [])],
+        )
 
     @classmethod
     def merged(cls, parts: list[DocumentResult], document_size: int) -> DocumentResult:
@@ -100,13 +106,17 @@ class OCREngine:
         self.tessdata = prepare_tessdata(system, config.models_dir, config.work_dir / "tessdata")
         self.languages = installed_languages(self.tessdata)
         self.pool = WorkerPool(
-            WorkerConfig(backend=config.backend, tessdata=str(self.tessdata),
-                         warm_languages=config.languages,
-                         max_image_pixels=config.max_image_pixels,
-                         memory_limit_mb=config.worker_memory_mb,
-                         log_level=logging.getLogger().getEffectiveLevel(),
-                         log_format=config.log_format),
-            size=config.workers)
+            WorkerConfig(
+                backend=config.backend,
+                tessdata=str(self.tessdata),
+                warm_languages=config.languages,
+                max_image_pixels=config.max_image_pixels,
+                memory_limit_mb=config.worker_memory_mb,
+                log_level=logging.getLogger().getEffectiveLevel(),
+                log_format=config.log_format,
+            ),
+            size=config.workers,
+        )
 
     async def start(self) -> None:
         await self.pool.start()
@@ -116,12 +126,19 @@ class OCREngine:
 
     async def inspect(self, path: Path, *, key: Hashable) -> DocumentInfo:
         """What the document is and how many pages it has (read in a worker, not here)."""
-        info: DocumentInfo = await self.pool.run(InspectTask(str(path)), key=key,
-                                                 timeout=self.config.page_timeout)
+        info: DocumentInfo = await self.pool.run(
+            InspectTask(str(path)), key=key, timeout=self.config.page_timeout
+        )
         return info
 
-    async def run(self, path: Path, options: OCROptions, *, key: Hashable,
-                  on_progress: ProgressCallback | None = None) -> DocumentResult:
+    async def run(
+        self,
+        path: Path,
+        options: OCROptions,
+        *,
+        key: Hashable,
+        on_progress: ProgressCallback | None = None,
+    ) -> DocumentResult:
         """OCR the selected pages of the document at `path`.
 
         One bad page costs that page: the others are still read, and it is listed in the
@@ -133,10 +150,17 @@ class OCREngine:
         failures: dict[int, TesseraError] = {}
 
         async def page(index: int) -> dict[str, Any] | None:
-            task = PageTask(path=str(path), kind=info.kind, renderer=info.renderer, index=index,
-                            languages=options.languages, dpi=self.config.dpi,
-                            max_pixels=self.config.max_page_pixels,
-                            timeout=self.config.page_timeout, options=options.page)
+            task = PageTask(
+                path=str(path),
+                kind=info.kind,
+                renderer=info.renderer,
+                index=index,
+                languages=options.languages,
+                dpi=self.config.dpi,
+                max_pixels=self.config.max_page_pixels,
+                timeout=self.config.page_timeout,
+                options=options.page,
+            )
             try:
                 return await self._read(task, key)
             except TesseraError as e:
@@ -163,8 +187,9 @@ class OCREngine:
         """One page on a worker, told to the observer."""
         started = time.monotonic()
         try:
-            page: dict[str, Any] = await self.pool.run(task, key=key,
-                                                       timeout=self.config.page_timeout)
+            page: dict[str, Any] = await self.pool.run(
+                task, key=key, timeout=self.config.page_timeout
+            )
         except TesseraError:
             if self._observer is not None:
                 self._observer.page_failed()

@@ -27,8 +27,9 @@ class TesseraError(Exception):
     type: str = "server_error"
     retry_after: int | None = None  # seconds a client should wait before sending it again
 
-    def __init__(self, message: str, *, param: str | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, param: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param

@@ -13,8 +13,18 @@ from .errors import UnprocessableDocument
 _PAGED_FORMATS = {"TIFF"}
 _PLAUSIBLE_DPI = range(50, 2401)
 # What Pillow's decoders raise on malformed files: a hostile file can reach any of them.
-_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError,
-                  AttributeError, ZeroDivisionError, struct.error)
+_DECODE_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    ZeroDivisionError,
+    struct.error,
+)
 
 
 def set_pixel_limit(max_pixels: int) -> None:
@@ -30,14 +40,17 @@ def _open(path: str) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise UnprocessableDocument(
             f"The image has more pixels than the limit of {Image.MAX_IMAGE_PIXELS}.",
-            param="document") from e
+            param="document",
+        ) from e
     except UnidentifiedImageError as e:
         # Its first bytes named a supported format, so the file is damaged, not foreign.
-        raise UnprocessableDocument("The image is damaged: its format cannot be read past "
-                                    "its header.", param="document") from e
+        raise UnprocessableDocument(
+            "The image is damaged: its format cannot be read past its header.", param="document"
+        ) from e
     except _DECODE_ERRORS as e:
-        raise UnprocessableDocument("The image cannot be decoded: its header is damaged.",
-                                    param="document") from e
+        raise UnprocessableDocument(
+            "The image cannot be decoded: its header is damaged.", param="document"
+        ) from e
 
 
 def _undecodable(image: Image.Image) -> UnprocessableDocument:
@@ -48,10 +61,14 @@ def _undecodable(image: Image.Image) -> UnprocessableDocument:
         return UnprocessableDocument(
             f"The TIFF uses compression scheme {compression}, which is not supported; save it "
             "uncompressed or with LZW, Deflate, PackBits, CCITT G3/G4 or JPEG compression.",
-            param="document")
+            param="document",
+        )
     kind = image.format or "image"
-    return UnprocessableDocument(f"The {kind} image cannot be decoded: it is damaged or uses a "
-                                 f"variant of {kind} that is not supported.", param="document")
+    return UnprocessableDocument(
+        f"The {kind} image cannot be decoded: it is damaged or uses a "
+        f"variant of {kind} that is not supported.",
+        param="document",
+    )
 
 
 def _tiff_compression(image: Image.Image) -> int | None:
@@ -86,7 +103,8 @@ def load_frame(path: str, index: int) -> tuple[Image.Image, int | None]:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise UnprocessableDocument(
                 f"The image has more pixels than the limit of {Image.MAX_IMAGE_PIXELS}.",
-                param="document") from e
+                param="document",
+            ) from e
         except _DECODE_ERRORS as e:
             raise _undecodable(image) from e
 
@@ -102,8 +120,11 @@ def to_gray(image: Image.Image) -> Image.Image:
         image = background
     elif image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # Deep images (16-bit scans, float TIFFs) scaled to 8 bits, not clipped.
-        image = image.convert("I").point(lambda v: v / 256).convert("L") \
-            if image.mode.startswith("I;16") else image.convert("L")
+        image = (
+            image.convert("I").point(lambda v: v / 256).convert("L")
+            if image.mode.startswith("I;16")
+            else image.convert("L")
+        )
     elif image.mode == "CMYK":
         image = image.convert("RGB")
     return image if image.mode == "L" else image.convert("L")

@@ -32,8 +32,10 @@ def find_system_tessdata(explicit: Path | None = None) -> Path:
         if candidate is not None and any(candidate.glob("*.traineddata")):
             return candidate
     where = explicit or ", ".join(SYSTEM_TESSDATA)
-    raise FileNotFoundError(f"no Tesseract language data (*.traineddata) found in {where}; "
-                            "install tesseract-ocr-eng or set TESSERA_TESSDATA_DIR")
+    raise FileNotFoundError(
+        f"no Tesseract language data (*.traineddata) found in {where}; "
+        "install tesseract-ocr-eng or set TESSERA_TESSDATA_DIR"
+    )
 
 
 def prepare_tessdata(system: Path, models: Path | None, target: Path) -> Path:
@@ -61,12 +63,16 @@ def prepare_tessdata(system: Path, models: Path | None, target: Path) -> Path:
 
 def installed_languages(tessdata: Path) -> list[str]:
     """The recognition languages installed in a tessdata directory."""
-    return sorted(p.name.removesuffix(".traineddata") for p in tessdata.glob("*.traineddata")
-                  if p.name.removesuffix(".traineddata") not in _NOT_LANGUAGES)
+    return sorted(
+        p.name.removesuffix(".traineddata")
+        for p in tessdata.glob("*.traineddata")
+        if p.name.removesuffix(".traineddata") not in _NOT_LANGUAGES
+    )
 
 
-def resolve_model(model: str, *, default: str, aliases: dict[str, str],
-                  installed: list[str]) -> str:
+def resolve_model(
+    model: str, *, default: str, aliases: dict[str, str], installed: list[str]
+) -> str:
     """The Tesseract language string (`eng+deu`) a model name selects."""
     name = aliases.get(model.strip(), model.strip())
     if "/" in name:
@@ -75,7 +81,7 @@ def resolve_model(model: str, *, default: str, aliases: dict[str, str],
     if name == MODEL_PREFIX:
         languages = default
     elif name.startswith(MODEL_PREFIX + "-"):
-        languages = name[len(MODEL_PREFIX) + 1:]
+        languages = name[len(MODEL_PREFIX) + 1 :]
     else:
         languages = name
     parts = languages.split("+")
@@ -85,7 +91,9 @@ def resolve_model(model: str, *, default: str, aliases: dict[str, str],
             f"The model '{model}' asks for language(s) that are not installed: "
             f"{', '.join(unknown) or '(none)'}. Installed: {', '.join(installed)}. "
             f"Use '{MODEL_PREFIX}', '{MODEL_PREFIX}-<lang>[+<lang>...]' or a bare "
-            "language list such as 'eng'.", param="model")
+            "language list such as 'eng'.",
+            param="model",
+        )
     return "+".join(parts)
 
 

@@ -57,8 +57,12 @@ class _MarkdownWriter:
 
 def _joins_hyphenated(previous: str, following: str) -> bool:
     # Only a lowercase letter on both sides: "Jean-" + "Paul" and "1990-" + "2000" keep theirs.
-    return (len(previous) > 2 and previous.endswith("-") and previous[-2].islower()
-            and following[:1].islower())
+    return (
+        len(previous) > 2
+        and previous.endswith("-")
+        and previous[-2].islower()
+        and following[:1].islower()
+    )
 
 
 def _escape_cell(text: str) -> str:
@@ -73,8 +77,9 @@ def _scores(words: list[Word]) -> tuple[float, float]:
 
 
 def _cell_text(words: list[Word]) -> str:
-    ordered = sorted(words, key=lambda w: (round(w.box.center[1] / max(1, w.box.height)),
-                                           w.box.left))
+    ordered = sorted(
+        words, key=lambda w: (round(w.box.center[1] / max(1, w.box.height)), w.box.left)
+    )
     return " ".join(w.text for w in ordered)
 
 
@@ -82,8 +87,9 @@ def table_content(item: Item, fmt: str) -> str:
     """A table's rows as Markdown (first row as the header row) or HTML."""
     rows = [[_cell_text(cell) for cell in row] for row in item.cells]
     if fmt == "html":
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-                       for row in rows)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+        )
         return f"<table>{body}</table>"
     lines = ["| " + " | ".join(_escape_cell(c) for c in row) + " |" for row in rows]
     lines.insert(1, "|" + "---|" * len(rows[0]))
@@ -96,8 +102,9 @@ def _write_table(writer: _MarkdownWriter, item: Item) -> None:
         writer.write("|")
         for cell in row:
             writer.write(" ")
-            ordered = sorted(cell, key=lambda w: (round(w.box.center[1] / max(1, w.box.height)),
-                                                  w.box.left))
+            ordered = sorted(
+                cell, key=lambda w: (round(w.box.center[1] / max(1, w.box.height)), w.box.left)
+            )
             for i, word in enumerate(ordered):
                 if i:
                     writer.write(" ")
@@ -114,9 +121,17 @@ def _plain(item: Item) -> str:
     return "\n".join(line.text for line in item.paragraph.lines)
 
 
-def build_page(items: list[Item], *, index: int, width: int, height: int, dpi: int,
-               options: PageOptions, source: str,
-               encode_image: ImageEncoder | None = None) -> dict[str, Any]:
+def build_page(
+    items: list[Item],
+    *,
+    index: int,
+    width: int,
+    height: int,
+    dpi: int,
+    options: PageOptions,
+    source: str,
+    encode_image: ImageEncoder | None = None,
+) -> dict[str, Any]:
     """The wire-format page for a page's parts, already in reading order."""
     writer = _MarkdownWriter()
     images: list[dict[str, Any]] = []
@@ -146,8 +161,7 @@ def build_page(items: list[Item], *, index: int, width: int, height: int, dpi: i
                 extension = "html" if options.table_format == "html" else "md"
                 table_id = f"tbl-{len(tables)}.{extension}"
                 content = table_content(item, options.table_format)
-                tables.append({"id": table_id, "content": content,
-                               "format": options.table_format})
+                tables.append({"id": table_id, "content": content, "format": options.table_format})
                 writer.write(f"[{table_id}]({table_id})")
                 block.update(content=content, table_id=table_id)
             else:
@@ -155,7 +169,8 @@ def build_page(items: list[Item], *, index: int, width: int, height: int, dpi: i
                 _write_table(writer, item)
                 block["content"] = writer.text()[start:]
         elif (item.kind == HEADER and options.extract_header) or (
-                item.kind == FOOTER and options.extract_footer):
+            item.kind == FOOTER and options.extract_footer
+        ):
             (headers if item.kind == HEADER else footers).append(_plain(item))
             block["content"] = _plain(item)
             written = False
@@ -167,8 +182,10 @@ def build_page(items: list[Item], *, index: int, width: int, height: int, dpi: i
         words = item.words
         if words:
             average, minimum = _scores(words)
-            block["confidence_scores"] = {"average_content_confidence_score": average,
-                                          "minimum_content_confidence_score": minimum}
+            block["confidence_scores"] = {
+                "average_content_confidence_score": average,
+                "minimum_content_confidence_score": minimum,
+            }
         blocks.append(block)
         if written:
             previous = item
@@ -193,11 +210,12 @@ def build_page(items: list[Item], *, index: int, width: int, height: int, dpi: i
     return page
 
 
-def _page_scores(writer: _MarkdownWriter, items: list[Item], granularity: str
-                 ) -> dict[str, Any]:
+def _page_scores(writer: _MarkdownWriter, items: list[Item], granularity: str) -> dict[str, Any]:
     average, minimum = _scores([w for item in items for w in item.words])
-    scores: dict[str, Any] = {"average_page_confidence_score": average,
-                              "minimum_page_confidence_score": minimum}
+    scores: dict[str, Any] = {
+        "average_page_confidence_score": average,
+        "minimum_page_confidence_score": minimum,
+    }
     if granularity == "word":
         scores["word_confidence_scores"] = [
             {"text": w.text, "confidence": round(w.confidence, 4), "start_index": start}

@@ -38,6 +38,7 @@ class PageSelection:
         for first, end in self.ranges:
             yield from range(first, end)
 
+
 @dataclass(frozen=True)
 class PageOptions:
     """The per-page output options; small and picklable, it travels to the workers."""
@@ -62,8 +63,7 @@ class OCROptions:
     page: PageOptions = PageOptions()
 
 
-def parse_pages(value: list[int] | str | None, *, param: str = "pages"
-                ) -> PageSelection | None:
+def parse_pages(value: list[int] | str | None, *, param: str = "pages") -> PageSelection | None:
     """Parse a page selection: a list of 0-based indices, or a string such as "0,2-4"."""
     if value is None:
         return None
@@ -71,12 +71,16 @@ def parse_pages(value: list[int] | str | None, *, param: str = "pages"
         ranges = _parse_ranges(value, param)
     else:
         if len(value) > _MAX_PARTS:
-            raise InvalidRequest(f"The page list has more than {_MAX_PARTS} entries; select "
-                                 "ranges with a string such as \"0-499\".", param=param)
+            raise InvalidRequest(
+                f"The page list has more than {_MAX_PARTS} entries; select "
+                'ranges with a string such as "0-499".',
+                param=param,
+            )
         for index in value:
             if index < 0:
-                raise InvalidRequest(f"Page indices are 0-based and cannot be negative ({index}).",
-                                     param=param)
+                raise InvalidRequest(
+                    f"Page indices are 0-based and cannot be negative ({index}).", param=param
+                )
             _check_index(index, param)
         ranges = [(i, i + 1) for i in value]
     if not ranges:
@@ -87,8 +91,7 @@ def parse_pages(value: list[int] | str | None, *, param: str = "pages"
 def _parse_ranges(value: str, param: str) -> list[tuple[int, int]]:
     parts = value.split(",", _MAX_PARTS)
     if len(parts) > _MAX_PARTS:
-        raise InvalidRequest(f"The page selection has more than {_MAX_PARTS} parts.",
-                             param=param)
+        raise InvalidRequest(f"The page selection has more than {_MAX_PARTS} parts.", param=param)
     ranges: list[tuple[int, int]] = []
     for part in parts:
         if not part.strip():
@@ -98,12 +101,13 @@ def _parse_ranges(value: str, param: str) -> list[tuple[int, int]]:
             shown = part.strip()[:40]
             raise InvalidRequest(
                 f"'{shown}' is not a page or a range; write pages as \"0,2-4\" "
-                "(0-based, no negative numbers).", param=param)
+                "(0-based, no negative numbers).",
+                param=param,
+            )
         first = int(match.group(1))
         last = int(match.group(2)) if match.group(2) is not None else first
         if last < first:
-            raise InvalidRequest(f"The range '{part.strip()}' ends before it starts.",
-                                 param=param)
+            raise InvalidRequest(f"The range '{part.strip()}' ends before it starts.", param=param)
         _check_index(last, param)
         ranges.append((first, last + 1))
     return ranges
@@ -111,8 +115,10 @@ def _parse_ranges(value: str, param: str) -> list[tuple[int, int]]:
 
 def _check_index(index: int, param: str) -> None:
     if index > MAX_PAGE_INDEX:
-        raise InvalidRequest(f"Page {index} is past the last page any document can have "
-                             f"({MAX_PAGE_INDEX}).", param=param)
+        raise InvalidRequest(
+            f"Page {index} is past the last page any document can have ({MAX_PAGE_INDEX}).",
+            param=param,
+        )
 
 
 def _merge(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -125,8 +131,7 @@ def _merge(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     return tuple(merged)
 
 
-def select_pages(requested: PageSelection | None, page_count: int, *,
-                 max_pages: int) -> list[int]:
+def select_pages(requested: PageSelection | None, page_count: int, *, max_pages: int) -> list[int]:
     """The pages to read from a document of `page_count` pages, checked against the limits.
 
     Counted before any list is made, so a wide selection or a huge page count costs nothing.
@@ -134,14 +139,19 @@ def select_pages(requested: PageSelection | None, page_count: int, *,
     if page_count == 0:
         raise InvalidRequest("The document has no pages.", param="document")
     if requested is not None and requested.last >= page_count:
-        missing = next(max(first, page_count) for first, end in requested.ranges
-                       if end > page_count)
+        missing = next(
+            max(first, page_count) for first, end in requested.ranges if end > page_count
+        )
         raise InvalidRequest(
             f"Page {missing} does not exist: the document has {page_count} page(s), "
-            f"numbered 0 to {page_count - 1}.", param="pages")
+            f"numbered 0 to {page_count - 1}.",
+            param="pages",
+        )
     count = page_count if requested is None else len(requested)
     if count > max_pages:
         raise DocumentTooLarge(
             f"The request selects {count} pages; the limit is {max_pages}. "
-            "Select fewer with 'pages'.", param="pages")
+            "Select fewer with 'pages'.",
+            param="pages",
+        )
     return list(range(page_count)) if requested is None else list(requested)

@@ -21,12 +21,16 @@ _DOUBTFUL_CONFIDENCE = 0.7  # a median word confidence below this may be a turne
 _MIN_WORDS = 3
 _MIN_OSD_CONFIDENCE = 1.5
 _SIDEWAYS_BAR = 0.8
-_TURN = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
-         270: Image.Transpose.ROTATE_270}
+_TURN = {
+    90: Image.Transpose.ROTATE_90,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_270,
+}
 
 
-def recognize_upright(image: Image.Image, recognizer: Recognizer, *, languages: str,
-                      dpi: int | None, timeout: float) -> tuple[Image.Image, list[Paragraph]]:
+def recognize_upright(
+    image: Image.Image, recognizer: Recognizer, *, languages: str, dpi: int | None, timeout: float
+) -> tuple[Image.Image, list[Paragraph]]:
     """The page turned upright (if it was not) and its paragraphs."""
     paragraphs = parse_tsv(recognizer.tsv(image, languages=languages, dpi=dpi, timeout=timeout))
     words = [w for p in paragraphs for w in p.words]
@@ -57,4 +61,4 @@ def _standing(words: list[Word]) -> bool:
 
 
 def _quality(words: list[Word]) -> float:
-    return sum(w.confidence ** 2 for w in words if len(w.text) >= 2)
+    return sum(w.confidence**2 for w in words if len(w.text) >= 2)

@@ -57,8 +57,8 @@ def inspect(path: str) -> tuple[str, int]:
     except pdfium.PdfiumError as e:
         if _encrypted(e):
             raise UnprocessableDocument(
-                "The PDF is encrypted with a password; send it decrypted.",
-                param="document") from e
+                "The PDF is encrypted with a password; send it decrypted.", param="document"
+            ) from e
         log.info("PDFium cannot open the PDF (%s); trying poppler", e)
     return POPPLER, _poppler_page_count(path)
 
@@ -71,21 +71,26 @@ def _poppler_page_count(path: str) -> int:
         info = pdfinfo_from_path(path, timeout=_POPPLER_TIMEOUT_S)
         return int(info["Pages"])
     except PDFInfoNotInstalledError as e:
-        raise UnprocessableDocument("PDFium cannot read this PDF and poppler is not installed.",
-                                    param="document") from e
+        raise UnprocessableDocument(
+            "PDFium cannot read this PDF and poppler is not installed.", param="document"
+        ) from e
     except Exception as e:  # pdf2image raises a variety of errors for damaged files
         if _has_no_pages(path):
             raise InvalidRequest("The document has no pages.", param="document") from e
-        raise UnprocessableDocument("The PDF is damaged beyond repair: neither PDFium nor "
-                                    "poppler can read it.", param="document") from e
+        raise UnprocessableDocument(
+            "The PDF is damaged beyond repair: neither PDFium nor poppler can read it.",
+            param="document",
+        ) from e
 
 
 def _has_no_pages(path: str) -> bool:
     """Whether an unreadable PDF is simply empty: a page tree that counts 0 and no page."""
     with open(path, "rb") as f:
         data = f.read(_EMPTY_SCAN_BYTES)
-    return (re.search(rb"/Count\s+0\b", data) is not None
-            and re.search(rb"/Type\s*/Page(?!s)", data) is None)
+    return (
+        re.search(rb"/Count\s+0\b", data) is not None
+        and re.search(rb"/Type\s*/Page(?!s)", data) is None
+    )
 
 
 def page(path: str, index: int) -> pdfium.PdfPage:
@@ -93,12 +98,14 @@ def page(path: str, index: int) -> pdfium.PdfPage:
     try:
         return _document(path)[index]
     except pdfium.PdfiumError as e:
-        raise UnprocessableDocument(f"Page {index} of the PDF cannot be read: {e}",
-                                    param="document") from e
+        raise UnprocessableDocument(
+            f"Page {index} of the PDF cannot be read: {e}", param="document"
+        ) from e
 
 
-def fitted_dpi(pdf_page: pdfium.PdfPage, dpi: int, max_pixels: int, *,
-               for_rendering: bool = True) -> int:
+def fitted_dpi(
+    pdf_page: pdfium.PdfPage, dpi: int, max_pixels: int, *, for_rendering: bool = True
+) -> int:
     """`dpi`, lowered where the page would render to more than `max_pixels`.
 
     Below 20 dpi a rendered page is too coarse to read and is refused; a page read from its
@@ -113,16 +120,18 @@ def render_page(pdf_page: pdfium.PdfPage, dpi: int, *, grayscale: bool = True) -
     try:
         bitmap = pdf_page.render(scale=dpi / _POINTS_PER_INCH, grayscale=grayscale)
     except pdfium.PdfiumError as e:
-        raise UnprocessableDocument(f"A page of the PDF cannot be rendered: {e}",
-                                    param="document") from e
+        raise UnprocessableDocument(
+            f"A page of the PDF cannot be rendered: {e}", param="document"
+        ) from e
     # to_pil() shares PDFium's buffer; copy so the bitmap can be freed now.
     image: Image.Image = bitmap.to_pil().copy()
     bitmap.close()
     return image
 
 
-def render(path: str, index: int, *, renderer: str, dpi: int, max_pixels: int
-           ) -> tuple[Image.Image, int]:
+def render(
+    path: str, index: int, *, renderer: str, dpi: int, max_pixels: int
+) -> tuple[Image.Image, int]:
     """Render page `index` in grayscale; the DPI is lowered if the page would pass `max_pixels`."""
     if renderer == POPPLER:
         return _render_poppler(path, index, dpi=dpi, max_pixels=max_pixels)
@@ -134,8 +143,9 @@ def render(path: str, index: int, *, renderer: str, dpi: int, max_pixels: int
         pdf_page.close()
 
 
-def _fit_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int, *,
-             minimum: int = 20) -> int:
+def _fit_dpi(
+    width_pt: float, height_pt: float, dpi: int, max_pixels: int, *, minimum: int = 20
+) -> int:
     pixels = (width_pt * dpi / _POINTS_PER_INCH) * (height_pt * dpi / _POINTS_PER_INCH)
     if pixels <= max_pixels:
         return dpi
@@ -143,7 +153,9 @@ def _fit_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int, *,
     if fitted < minimum:
         raise UnprocessableDocument(
             f"A page measures {width_pt / 72:.0f} x {height_pt / 72:.0f} inches, too large to "
-            f"render within {max_pixels} pixels.", param="document")
+            f"render within {max_pixels} pixels.",
+            param="document",
+        )
     return fitted
 
 
@@ -151,20 +163,29 @@ def _render_poppler(path: str, index: int, *, dpi: int, max_pixels: int) -> tupl
     from pdf2image import convert_from_path, pdfinfo_from_path
 
     try:
-        info = pdfinfo_from_path(path, first_page=index + 1, last_page=index + 1,
-                                 timeout=_POPPLER_TIMEOUT_S)
+        info = pdfinfo_from_path(
+            path, first_page=index + 1, last_page=index + 1, timeout=_POPPLER_TIMEOUT_S
+        )
         size = str(info.get("Page size", ""))
         parts = size.split()
         if len(parts) >= 3 and parts[1] == "x":
             dpi = _fit_dpi(float(parts[0]), float(parts[2]), dpi, max_pixels)
-        images = convert_from_path(path, dpi=dpi, first_page=index + 1, last_page=index + 1,
-                                   grayscale=True, timeout=_POPPLER_TIMEOUT_S)
+        images = convert_from_path(
+            path,
+            dpi=dpi,
+            first_page=index + 1,
+            last_page=index + 1,
+            grayscale=True,
+            timeout=_POPPLER_TIMEOUT_S,
+        )
     except UnprocessableDocument:
         raise
     except Exception as e:
-        raise UnprocessableDocument(f"Page {index} of the PDF cannot be rendered by poppler.",
-                                    param="document") from e
+        raise UnprocessableDocument(
+            f"Page {index} of the PDF cannot be rendered by poppler.", param="document"
+        ) from e
     if not images:
-        raise UnprocessableDocument(f"Page {index} of the PDF rendered to nothing.",
-                                    param="document")
+        raise UnprocessableDocument(
+            f"Page {index} of the PDF rendered to nothing.", param="document"
+        )
     return images[0], dpi

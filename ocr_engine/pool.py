@@ -72,8 +72,9 @@ def _set_up_process(config: WorkerConfig) -> None:
     # Parallelism comes from processes; OpenMP threads inside each would only fight over cores.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    logging.basicConfig(level=config.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s")
+    logging.basicConfig(
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s"
+    )
     if config.log_format == "json":
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
@@ -110,15 +111,23 @@ def _reply(task: Task, recognizer: Recognizer) -> tuple[Any, ...]:
     except TesseraError as e:
         return ("error", type(e).__name__, e.message, e.param)
     except MemoryError:
-        return ("error", "PageFailed", f"{_describe(task).capitalize()} needs more memory "
-                "than a worker may use.", "document")
+        return (
+            "error",
+            "PageFailed",
+            f"{_describe(task).capitalize()} needs more memory than a worker may use.",
+            "document",
+        )
     except Exception:
         # Some library met something in this document it could not handle; the page is
         # lost, not the service, and the traceback is in the log for a bug report.
         log.exception("task %r failed", task)
-        return ("error", "PageFailed", f"{_describe(task).capitalize()} could not be read: an "
-                "unexpected error occurred while reading it (recorded in Tessera's log).",
-                "document")
+        return (
+            "error",
+            "PageFailed",
+            f"{_describe(task).capitalize()} could not be read: an "
+            "unexpected error occurred while reading it (recorded in Tessera's log).",
+            "document",
+        )
 
 
 class _Worker:
@@ -128,7 +137,8 @@ class _Worker:
         self.conn: Connection
         self.conn, child = context.Pipe()
         self.process: multiprocessing.process.BaseProcess = context.Process(
-            target=_worker_main, args=(child, config), name="tessera-worker", daemon=True)
+            target=_worker_main, args=(child, config), name="tessera-worker", daemon=True
+        )
         self.process.start()
         child.close()
         self.key: Hashable | None = None
@@ -196,8 +206,12 @@ class WorkerPool:
         self._loop = asyncio.get_running_loop()
         workers = await asyncio.gather(*(self._start_worker() for _ in range(self.size)))
         self._idle.extend(workers)
-        log.info("worker pool ready: %d %s workers, pids %s", self.size, self._config.backend,
-                 ", ".join(str(w.pid) for w in workers))
+        log.info(
+            "worker pool ready: %d %s workers, pids %s",
+            self.size,
+            self._config.backend,
+            ", ".join(str(w.pid) for w in workers),
+        )
 
     async def _start_worker(self) -> _Worker:
         assert self._loop is not None
@@ -276,22 +290,43 @@ class WorkerPool:
         worker.key = key
         healthy = False
         try:
-            reply = await self._loop.run_in_executor(self._threads, worker.call, item.task,
-                                                     item.timeout)
+            reply = await self._loop.run_in_executor(
+                self._threads, worker.call, item.task, item.timeout
+            )
             healthy = True
         except TimeoutError:
-            log.warning("worker %s overran %.1f s on %s; killing it", worker.pid, item.timeout,
-                        _describe(item.task))
+            log.warning(
+                "worker %s overran %.1f s on %s; killing it",
+                worker.pid,
+                item.timeout,
+                _describe(item.task),
+            )
             worker.process.kill()
-            self._retry_or_fail(key, item, PageTimeout(
-                f"{_describe(item.task).capitalize()} took longer than the per-page timeout "
-                f"of {item.timeout:g} s, twice.", param="document"))
+            self._retry_or_fail(
+                key,
+                item,
+                PageTimeout(
+                    f"{_describe(item.task).capitalize()} took longer than the per-page timeout "
+                    f"of {item.timeout:g} s, twice.",
+                    param="document",
+                ),
+            )
         except (EOFError, OSError):
-            log.error("worker %s died (exit code %s) on %s", worker.pid,
-                      worker.process.exitcode, _describe(item.task))
-            self._retry_or_fail(key, item, WorkerCrashed(
-                f"The worker reading {_describe(item.task)} crashed twice (out of memory, or a "
-                "fault in a decoder); the page cannot be read.", param="document"))
+            log.error(
+                "worker %s died (exit code %s) on %s",
+                worker.pid,
+                worker.process.exitcode,
+                _describe(item.task),
+            )
+            self._retry_or_fail(
+                key,
+                item,
+                WorkerCrashed(
+                    f"The worker reading {_describe(item.task)} crashed twice (out of memory, or a "
+                    "fault in a decoder); the page cannot be read.",
+                    param="document",
+                ),
+            )
         else:
             if reply[0] == "ok":
                 _settle(item.future, result=reply[1])
@@ -361,8 +396,9 @@ class WorkerPool:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
 
-def _settle(future: asyncio.Future[Any], *, result: Any = None,
-            error: BaseException | None = None) -> None:
+def _settle(
+    future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None
+) -> None:
     if future.done():
         return
     if error is not None:

@@ -38,8 +38,9 @@ class Recognizer(Protocol):
         """Recognise a grayscale page; Tesseract's TSV without its header line."""
         ...
 
-    def orientation(self, image: Image.Image, *, dpi: int | None, timeout: float
-                    ) -> tuple[int, float] | None:
+    def orientation(
+        self, image: Image.Image, *, dpi: int | None, timeout: float
+    ) -> tuple[int, float] | None:
         """Tesseract's OSD: how far the text is turned (0, 90, 180, 270) and its confidence."""
         ...
 
@@ -62,8 +63,12 @@ class TesserocrRecognizer:
             self._handles.move_to_end(languages)
             return api
         try:
-            api = tesserocr.PyTessBaseAPI(path=self._tessdata, lang=languages,
-                                          psm=tesserocr.PSM.AUTO, oem=tesserocr.OEM.DEFAULT)
+            api = tesserocr.PyTessBaseAPI(
+                path=self._tessdata,
+                lang=languages,
+                psm=tesserocr.PSM.AUTO,
+                oem=tesserocr.OEM.DEFAULT,
+            )
         except RuntimeError as e:
             raise InternalError(f"Tesseract could not load the languages '{languages}'.") from e
         self._handles[languages] = api
@@ -87,20 +92,25 @@ class TesserocrRecognizer:
             return api.GetTSVText(0) or ""
         except RuntimeError as e:
             # Tesseract's allocation failures surface here ("No image set?") under a memory cap.
-            raise PageFailed(f"Tesseract could not read the page ({e}); it may need more "
-                             "memory than a worker may use.", param="document") from e
+            raise PageFailed(
+                f"Tesseract could not read the page ({e}); it may need more "
+                "memory than a worker may use.",
+                param="document",
+            ) from e
         finally:
             api.Clear()
 
-    def orientation(self, image: Image.Image, *, dpi: int | None, timeout: float
-                    ) -> tuple[int, float] | None:
+    def orientation(
+        self, image: Image.Image, *, dpi: int | None, timeout: float
+    ) -> tuple[int, float] | None:
         import tesserocr
 
         if self._osd is None:
             if not (Path(self._tessdata) / "osd.traineddata").exists():
                 return None
-            self._osd = tesserocr.PyTessBaseAPI(path=self._tessdata, lang="osd",
-                                                psm=tesserocr.PSM.OSD_ONLY)
+            self._osd = tesserocr.PyTessBaseAPI(
+                path=self._tessdata, lang="osd", psm=tesserocr.PSM.OSD_ONLY
+            )
         try:
             self._osd.SetImage(image)
             if dpi:
@@ -139,8 +149,9 @@ class PytesseractRecognizer:
         if dpi:
             config += f" --dpi {dpi}"
         try:
-            text: str = pytesseract.image_to_data(image, lang=languages, config=config,
-                                                  timeout=timeout)
+            text: str = pytesseract.image_to_data(
+                image, lang=languages, config=config, timeout=timeout
+            )
         except RuntimeError as e:  # pytesseract's way of saying the timeout passed
             raise PageTimeout(f"Tesseract took longer than {timeout:.0f} s on the page.") from e
         except (pytesseract.TesseractError, subprocess.SubprocessError, OSError) as e:
@@ -149,8 +160,9 @@ class PytesseractRecognizer:
             text = text.split("\n", 1)[1] if "\n" in text else ""
         return text
 
-    def orientation(self, image: Image.Image, *, dpi: int | None, timeout: float
-                    ) -> tuple[int, float] | None:
+    def orientation(
+        self, image: Image.Image, *, dpi: int | None, timeout: float
+    ) -> tuple[int, float] | None:
         import pytesseract
 
         if not (Path(self._tessdata) / "osd.traineddata").exists():
@@ -166,8 +178,10 @@ class PytesseractRecognizer:
             return None  # too little text to tell
         found = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
         try:
-            return (int(found["Orientation in degrees"].strip()),
-                    float(found["Orientation confidence"].strip()))
+            return (
+                int(found["Orientation in degrees"].strip()),
+                float(found["Orientation confidence"].strip()),
+            )
         except (KeyError, ValueError):
             return None
 

@@ -36,16 +36,23 @@ class Grid:
     columns: tuple[int, ...]  # x of each vertical rule, left to right
 
     def cells(self) -> list[list[Box]]:
-        return [[Box(self.columns[c], self.rows[r], self.columns[c + 1], self.rows[r + 1])
-                 for c in range(len(self.columns) - 1)] for r in range(len(self.rows) - 1)]
+        return [
+            [
+                Box(self.columns[c], self.rows[r], self.columns[c + 1], self.rows[r + 1])
+                for c in range(len(self.columns) - 1)
+            ]
+            for r in range(len(self.rows) - 1)
+        ]
 
 
 def coarse(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
     """The page as a grayscale array at about ANALYSIS_DPI, and the factor back to page pixels."""
     factor = max(1.0, dpi / ANALYSIS_DPI)
     if factor > 1.0:
-        image = image.resize((max(1, round(image.width / factor)),
-                              max(1, round(image.height / factor))), Image.Resampling.BOX)
+        image = image.resize(
+            (max(1, round(image.width / factor)), max(1, round(image.height / factor))),
+            Image.Resampling.BOX,
+        )
     return np.asarray(image.convert("L")), factor
 
 
@@ -94,8 +101,7 @@ def find_grids(gray: np.ndarray, factor: float) -> list[Grid]:
 
     for h, (y, x0, x1) in enumerate(horizontal):
         for v, (x, y0, y1) in enumerate(vertical):
-            if (x0 - _TOUCH_PX <= x <= x1 + _TOUCH_PX
-                    and y0 - _TOUCH_PX <= y <= y1 + _TOUCH_PX):
+            if x0 - _TOUCH_PX <= x <= x1 + _TOUCH_PX and y0 - _TOUCH_PX <= y <= y1 + _TOUCH_PX:
                 parent[find(h)] = find(len(horizontal) + v)
     groups: dict[int, tuple[list[int], list[int]]] = {}
     for h in range(len(horizontal)):
@@ -114,8 +120,9 @@ def find_grids(gray: np.ndarray, factor: float) -> list[Grid]:
     return sorted(grids, key=lambda g: (g.box.top, g.box.left))
 
 
-def find_figures(gray: np.ndarray, factor: float, *, exclude: list[Box],
-                 min_size: int) -> list[Box]:
+def find_figures(
+    gray: np.ndarray, factor: float, *, exclude: list[Box], min_size: int
+) -> list[Box]:
     """Regions of ink that are not words or tables: photos, drawings, diagrams (page px)."""
     # Ink is what is clearly darker than the paper, whose shade varies from scan to scan.
     paper = float(np.percentile(gray, 90))
@@ -124,12 +131,16 @@ def find_figures(gray: np.ndarray, factor: float, *, exclude: list[Box],
         # Words and tables are blanked, with a margin for the halo of glyph edges.
         x0, y0 = int(box.left / factor) - 2, int(box.top / factor) - 2
         x1, y1 = int(box.right / factor) + 3, int(box.bottom / factor) + 3
-        ink[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = False
+        ink[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
     rows, cols = ink.shape[0] // _FIGURE_CELL, ink.shape[1] // _FIGURE_CELL
     if rows == 0 or cols == 0:
         return []
-    cells = ink[:rows * _FIGURE_CELL, :cols * _FIGURE_CELL].reshape(
-        rows, _FIGURE_CELL, cols, _FIGURE_CELL).mean(axis=(1, 3)) > _FIGURE_INK
+    cells = (
+        ink[: rows * _FIGURE_CELL, : cols * _FIGURE_CELL]
+        .reshape(rows, _FIGURE_CELL, cols, _FIGURE_CELL)
+        .mean(axis=(1, 3))
+        > _FIGURE_INK
+    )
     minimum = max(min_size / factor, _FIGURE_MIN_INCHES * ANALYSIS_DPI) / _FIGURE_CELL
     figures = []
     for r0, c0, r1, c1, filled in _components(cells):
@@ -138,8 +149,9 @@ def find_figures(gray: np.ndarray, factor: float, *, exclude: list[Box],
         if height < minimum or width < minimum or filled < 0.35 * height * width:
             continue
         scale = _FIGURE_CELL * factor
-        box = Box(round(c0 * scale), round(r0 * scale), round((c1 + 1) * scale),
-                  round((r1 + 1) * scale))
+        box = Box(
+            round(c0 * scale), round(r0 * scale), round((c1 + 1) * scale), round((r1 + 1) * scale)
+        )
         # A region that is largely words is text on a tinted or noisy ground, not a picture.
         if sum(box.overlap(b) for b in exclude) < _TEXT_SHARE * box.area:
             figures.append(box)

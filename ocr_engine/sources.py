@@ -50,8 +50,7 @@ def sniff(head: bytes) -> DocumentKind:
                 continue
             return DocumentKind("image", mime)
     raise UnsupportedDocument(
-        "The document is neither a PDF nor a supported image "
-        "(PNG, JPEG, TIFF, WebP, BMP, GIF).",
+        "The document is neither a PDF nor a supported image (PNG, JPEG, TIFF, WebP, BMP, GIF).",
         param="document",
     )
 
@@ -60,8 +59,9 @@ def is_data_url(url: str) -> bool:
     return url[:5].lower() == "data:"
 
 
-def decode_data_url(url: str, *, max_bytes: int, param: str,
-                    payload: bytes | memoryview | str | None = None) -> bytes:
+def decode_data_url(
+    url: str, *, max_bytes: int, param: str, payload: bytes | memoryview | str | None = None
+) -> bytes:
     """Decode a `data:<mime>;base64,<payload>` URL, enforcing the size limit.
 
     `payload`, when given, is the URL's base64 part, lifted out of a large request body so
@@ -69,20 +69,24 @@ def decode_data_url(url: str, *, max_bytes: int, param: str,
     """
     match = _DATA_URL.match(url)
     if match is None:
-        raise InvalidRequest("The data URL has no ',' separating its header from its payload.",
-                             param=param)
+        raise InvalidRequest(
+            "The data URL has no ',' separating its header from its payload.", param=param
+        )
     if ";base64" not in match.group("params").lower():
-        raise InvalidRequest("Only base64 data URLs are accepted ('data:<mime>;base64,...').",
-                             param=param)
-    return _decode_base64(payload if payload is not None else url[match.end():],
-                          max_bytes=max_bytes, param=param)
+        raise InvalidRequest(
+            "Only base64 data URLs are accepted ('data:<mime>;base64,...').", param=param
+        )
+    return _decode_base64(
+        payload if payload is not None else url[match.end() :], max_bytes=max_bytes, param=param
+    )
 
 
 def _decode_base64(payload: str | bytes | memoryview, *, max_bytes: int, param: str) -> bytes:
     # base64 grows data by 4/3; refuse before decoding what is certainly too large.
     if len(payload) * 3 // 4 > max_bytes + 3:
-        raise DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes.",
-                               param=param)
+        raise DocumentTooLarge(
+            f"The document is larger than the limit of {max_bytes} bytes.", param=param
+        )
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
@@ -90,8 +94,9 @@ def _decode_base64(payload: str | bytes | memoryview, *, max_bytes: int, param: 
     if not data:
         raise InvalidRequest("The data URL's payload is empty.", param=param)
     if len(data) > max_bytes:
-        raise DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes.",
-                               param=param)
+        raise DocumentTooLarge(
+            f"The document is larger than the limit of {max_bytes} bytes.", param=param
+        )
     return data
 
 

@@ -14,7 +14,14 @@ from .regions import Grid
 from .words import Box, Line, Paragraph, Word
 
 TEXT, TITLE, LIST, HEADER, FOOTER, TABLE, IMAGE = (
-    "text", "title", "list", "header", "footer", "table", "image")
+    "text",
+    "title",
+    "list",
+    "header",
+    "footer",
+    "table",
+    "image",
+)
 
 # A line this much taller or shorter than the last starts a new paragraph; glyph boxes of
 # "several" and "keeps going" differ by a third at one type size.
@@ -73,8 +80,11 @@ def _adjacent(previous: Line, line: Line) -> bool:
     a, b = previous.box, line.box
     small, large = sorted((previous.height, line.height))
     gap = b.top - a.bottom
-    return (min(a.right, b.right) > max(a.left, b.left) and large <= _SIZE_STEP * small
-            and -0.5 * large <= gap <= 1.5 * large)
+    return (
+        min(a.right, b.right) > max(a.left, b.left)
+        and large <= _SIZE_STEP * small
+        and -0.5 * large <= gap <= 1.5 * large
+    )
 
 
 def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
@@ -130,11 +140,13 @@ def list_items(paragraph: Paragraph) -> list[tuple[str, list[Line]]]:
     return items
 
 
-def assign_to_grids(paragraphs: list[Paragraph], grids: list[Grid]
-                    ) -> tuple[list[Paragraph], list[Item]]:
+def assign_to_grids(
+    paragraphs: list[Paragraph], grids: list[Grid]
+) -> tuple[list[Paragraph], list[Item]]:
     """Move the words inside ruled tables into their cells; the paragraphs that remain."""
-    tables = [Item(TABLE, g.box, grid=g,
-                   cells=[[[] for _ in row] for row in g.cells()]) for g in grids]
+    tables = [
+        Item(TABLE, g.box, grid=g, cells=[[[] for _ in row] for row in g.cells()]) for g in grids
+    ]
     remaining = []
     for paragraph in paragraphs:
         kept_lines = []
@@ -170,8 +182,7 @@ def drop_inside(paragraphs: list[Paragraph], figures: list[Box]) -> list[Paragra
     for paragraph in paragraphs:
         lines = []
         for line in paragraph.lines:
-            words = [w for w in line.words
-                     if not any(f.contains(*w.box.center) for f in figures)]
+            words = [w for w in line.words if not any(f.contains(*w.box.center) for f in figures)]
             if words:
                 lines.append(Line(words))
         if lines:
@@ -217,11 +228,11 @@ def _margin(box: Box, page_height: int, lines: int, text: str) -> str | None:
     if page_height <= 0 or lines > 2:
         return None
     top_share, bottom_share = box.bottom / page_height, box.top / page_height
-    if top_share <= _MARGIN_ZONE or (top_share <= _PAGE_NUMBER_ZONE
-                                     and _PAGE_NUMBER.match(text)):
+    if top_share <= _MARGIN_ZONE or (top_share <= _PAGE_NUMBER_ZONE and _PAGE_NUMBER.match(text)):
         return HEADER
-    if bottom_share >= 1 - _MARGIN_ZONE or (bottom_share >= 1 - _PAGE_NUMBER_ZONE
-                                            and _PAGE_NUMBER.match(text)):
+    if bottom_share >= 1 - _MARGIN_ZONE or (
+        bottom_share >= 1 - _PAGE_NUMBER_ZONE and _PAGE_NUMBER.match(text)
+    ):
         return FOOTER
     return None
 
@@ -256,8 +267,10 @@ def _join_column_bands(bands: list[list[Item]], column_gap: int) -> list[list[It
     joined = [bands[0]]
     for band in bands[1:]:
         above = joined[-1]
-        if (len(_split(above, column_gap, vertical=True)) > 1
-                and len(_split(above + band, column_gap, vertical=True)) > 1):
+        if (
+            len(_split(above, column_gap, vertical=True)) > 1
+            and len(_split(above + band, column_gap, vertical=True)) > 1
+        ):
             joined[-1] = above + band
         else:
             joined.append(band)
@@ -266,6 +279,7 @@ def _join_column_bands(bands: list[list[Item]], column_gap: int) -> list[list[It
 
 def _split(items: list[Item], min_gap: int, *, vertical: bool) -> list[list[Item]]:
     """Groups separated by a gap of at least `min_gap` across the whole region."""
+
     def span(item: Item) -> tuple[int, int]:
         b = item.box
         return (b.left, b.right) if vertical else (b.top, b.bottom)

@@ -94,20 +94,27 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> dict[str, Any]:
         finally:
             pdf_page.close()
     if task.kind == "pdf":
-        image, dpi = pdf.render(task.path, task.index, renderer=task.renderer or pdf.PDFIUM,
-                                dpi=task.dpi, max_pixels=task.max_pixels)
+        image, dpi = pdf.render(
+            task.path,
+            task.index,
+            renderer=task.renderer or pdf.PDFIUM,
+            dpi=task.dpi,
+            max_pixels=task.max_pixels,
+        )
         declared_dpi: int | None = dpi
     else:
         image, declared_dpi = images.load_frame(task.path, task.index)
         dpi = declared_dpi or _DEFAULT_IMAGE_DPI
     image = deskew.straighten(image, declared_dpi or _ASSUMED_DPI)
     image, paragraphs = orientation.recognize_upright(
-        image, recognizer, languages=task.languages, dpi=declared_dpi, timeout=task.timeout)
+        image, recognizer, languages=task.languages, dpi=declared_dpi, timeout=task.timeout
+    )
     return _from_image(task, image, paragraphs, dpi, analysis_dpi=declared_dpi or _ASSUMED_DPI)
 
 
-def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer,
-                dpi: int) -> dict[str, Any]:
+def _from_layer(
+    task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: int
+) -> dict[str, Any]:
     paragraphs = structure.group_lines(layer.lines)
     grids: list[regions.Grid] = []
     if layer.has_paths:
@@ -116,10 +123,16 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer,
     paragraphs, tables = structure.assign_to_grids(paragraphs, grids)
     page_area = layer.width * layer.height
     # An image under most of the page is a background or letterhead, not a figure.
-    figures = [f for f in layer.figures
-               if f.width > 1 and f.height > 1 and f.area < _BACKGROUND_SHARE * page_area]
-    items = [*structure.classify(paragraphs, page_height=layer.height), *tables,
-             *(structure.Item(structure.IMAGE, f) for f in figures)]
+    figures = [
+        f
+        for f in layer.figures
+        if f.width > 1 and f.height > 1 and f.area < _BACKGROUND_SHARE * page_area
+    ]
+    items = [
+        *structure.classify(paragraphs, page_height=layer.height),
+        *tables,
+        *(structure.Item(structure.IMAGE, f) for f in figures),
+    ]
     rendered: list[Image.Image] = []
 
     def encode(box: Box) -> str:
@@ -127,28 +140,49 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer,
             rendered.append(pdf.render_page(pdf_page, dpi, grayscale=False))
         return _jpeg_data_url(rendered[0], box)
 
-    return layout.build_page(structure.reading_order(items, dpi=dpi), index=task.index,
-                             width=layer.width, height=layer.height, dpi=dpi,
-                             options=task.options, source="text_layer", encode_image=encode)
+    return layout.build_page(
+        structure.reading_order(items, dpi=dpi),
+        index=task.index,
+        width=layer.width,
+        height=layer.height,
+        dpi=dpi,
+        options=task.options,
+        source="text_layer",
+        encode_image=encode,
+    )
 
 
-def _from_image(task: PageTask, image: Image.Image, paragraphs: list[Paragraph], dpi: int,
-                *, analysis_dpi: int) -> dict[str, Any]:
+def _from_image(
+    task: PageTask, image: Image.Image, paragraphs: list[Paragraph], dpi: int, *, analysis_dpi: int
+) -> dict[str, Any]:
     paragraphs = structure.group_lines([line for p in paragraphs for line in p.lines])
     gray, factor = regions.coarse(image, analysis_dpi)
     grids = regions.find_grids(gray, factor)
     paragraphs, tables = structure.assign_to_grids(paragraphs, grids)
     # Words read with confidence are text; a photo's speckle read as "words" is not.
     text_boxes = [w.box for p in paragraphs for w in p.words if w.confidence >= 0.5]
-    figures = regions.find_figures(gray, factor, exclude=[*text_boxes, *(t.box for t in tables)],
-                                   min_size=task.options.image_min_size or 0)
+    figures = regions.find_figures(
+        gray,
+        factor,
+        exclude=[*text_boxes, *(t.box for t in tables)],
+        min_size=task.options.image_min_size or 0,
+    )
     paragraphs = structure.drop_inside(paragraphs, figures)
-    items = [*structure.classify(paragraphs, page_height=image.height), *tables,
-             *(structure.Item(structure.IMAGE, f) for f in figures)]
-    return layout.build_page(structure.reading_order(items, dpi=analysis_dpi), index=task.index,
-                             width=image.width, height=image.height, dpi=dpi,
-                             options=task.options, source="ocr",
-                             encode_image=lambda box: _jpeg_data_url(image, box))
+    items = [
+        *structure.classify(paragraphs, page_height=image.height),
+        *tables,
+        *(structure.Item(structure.IMAGE, f) for f in figures),
+    ]
+    return layout.build_page(
+        structure.reading_order(items, dpi=analysis_dpi),
+        index=task.index,
+        width=image.width,
+        height=image.height,
+        dpi=dpi,
+        options=task.options,
+        source="ocr",
+        encode_image=lambda box: _jpeg_data_url(image, box),
+    )
 
 
 def _jpeg_data_url(image: Image.Image, box: Box) -> str:

@@ -61,8 +61,9 @@ class _Transform:
         a, b, c, d, e, f = self.m
         if b == 0 and d == 0:  # an unrotated page: scale and flip only
             x0, x1, y0, y1 = a * left + c, a * right + c, e * top + f, e * bottom + f
-            return Box(round(min(x0, x1)), round(min(y0, y1)), round(max(x0, x1)),
-                       round(max(y0, y1)))
+            return Box(
+                round(min(x0, x1)), round(min(y0, y1)), round(max(x0, x1)), round(max(y0, y1))
+            )
         xs = [a * x + b * y + c for x, y in ((left, bottom), (right, top))]
         ys = [d * x + e * y + f for x, y in ((left, bottom), (right, top))]
         return Box(round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))
@@ -96,8 +97,10 @@ def read(page: pdfium.PdfPage, *, dpi: int, keep_invisible: bool = False) -> Tex
     """
     width, height = page_pixels(page, dpi)
     transform = _Transform(page, width, height)
-    figures = [transform.box(*obj.get_bounds())
-               for obj in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_IMAGE,), max_depth=4)]
+    figures = [
+        transform.box(*obj.get_bounds())
+        for obj in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_IMAGE,), max_depth=4)
+    ]
     has_paths = _has_rules(page)
     textpage = page.get_textpage()
     try:
@@ -119,13 +122,16 @@ def read(page: pdfium.PdfPage, *, dpi: int, keep_invisible: bool = False) -> Tex
 
 def _invisible_objects(page: pdfium.PdfPage) -> bool:
     """Whether any text object on the page is drawn invisibly (render mode 3)."""
-    return any(pdfium_raw.FPDFTextObj_GetTextRenderMode(obj.raw)
-               == pdfium_raw.FPDF_TEXTRENDERMODE_INVISIBLE
-               for obj in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_TEXT,), max_depth=4))
+    return any(
+        pdfium_raw.FPDFTextObj_GetTextRenderMode(obj.raw)
+        == pdfium_raw.FPDF_TEXTRENDERMODE_INVISIBLE
+        for obj in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_TEXT,), max_depth=4)
+    )
 
 
-def _lines(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, transform: _Transform,
-           keep_invisible: bool) -> tuple[list[Line], int, int, int]:
+def _lines(
+    page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, transform: _Transform, keep_invisible: bool
+) -> tuple[list[Line], int, int, int]:
     """Lines of words from the page's characters; counts of visible, bad and invisible ones.
 
     A word's box comes from its first and last characters' boxes, and its checks from its
@@ -147,9 +153,13 @@ def _lines(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, transform: _Trans
                 words = []
             continue
         start, end = match.start(), match.end() - 1
-        if check_modes and pdfium_raw.FPDFTextObj_GetTextRenderMode(
+        if (
+            check_modes
+            and pdfium_raw.FPDFTextObj_GetTextRenderMode(
                 pdfium_raw.FPDFText_GetTextObject(handle, start)
-        ) == pdfium_raw.FPDF_TEXTRENDERMODE_INVISIBLE:
+            )
+            == pdfium_raw.FPDF_TEXTRENDERMODE_INVISIBLE
+        ):
             invisible += len(token)
             if not keep_invisible:
                 continue
@@ -161,8 +171,12 @@ def _lines(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, transform: _Trans
         # Loose boxes span the font's ascent to descent, so line heights compare as text sizes.
         pdfium_raw.FPDFText_GetLooseCharBox(handle, start, first)
         pdfium_raw.FPDFText_GetLooseCharBox(handle, end, last)
-        box = transform.box(min(first.left, last.left), min(first.bottom, last.bottom),
-                            max(first.right, last.right), max(first.top, last.top))
+        box = transform.box(
+            min(first.left, last.left),
+            min(first.bottom, last.bottom),
+            max(first.right, last.right),
+            max(first.top, last.top),
+        )
         words.append(Word(token, 1.0, box))
     if words:
         lines.extend(_split_at_gaps(words))

@@ -34,8 +34,12 @@ class Box:
         return (self.left + self.right) / 2, (self.top + self.bottom) / 2
 
     def union(self, other: Box) -> Box:
-        return Box(min(self.left, other.left), min(self.top, other.top),
-                   max(self.right, other.right), max(self.bottom, other.bottom))
+        return Box(
+            min(self.left, other.left),
+            min(self.top, other.top),
+            max(self.right, other.right),
+            max(self.bottom, other.bottom),
+        )
 
     def overlap(self, other: Box) -> int:
         """The area both boxes cover."""
@@ -47,8 +51,12 @@ class Box:
         return self.left <= x <= self.right and self.top <= y <= self.bottom
 
     def as_corners(self) -> dict[str, int]:
-        return {"top_left_x": self.left, "top_left_y": self.top,
-                "bottom_right_x": self.right, "bottom_right_y": self.bottom}
+        return {
+            "top_left_x": self.left,
+            "top_left_y": self.top,
+            "bottom_right_x": self.right,
+            "bottom_right_y": self.bottom,
+        }
 
 
 def union_all(boxes: list[Box]) -> Box:
@@ -73,8 +81,12 @@ class Line:
 
     @cached_property
     def box(self) -> Box:
-        return Box(min(w.box.left for w in self.words), min(w.box.top for w in self.words),
-                   max(w.box.right for w in self.words), max(w.box.bottom for w in self.words))
+        return Box(
+            min(w.box.left for w in self.words),
+            min(w.box.top for w in self.words),
+            max(w.box.right for w in self.words),
+            max(w.box.bottom for w in self.words),
+        )
 
     @cached_property
     def height(self) -> float:

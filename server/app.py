@@ -36,8 +36,9 @@ _DRAIN_RETRY_AFTER_S = 5
 
 def _error_response(request: web.Request, error: TesseraError) -> web.Response:
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
-    return web.json_response(error_body(error, model=request.get("model")),
-                             status=error.status, headers=headers)
+    return web.json_response(
+        error_body(error, model=request.get("model")), status=error.status, headers=headers
+    )
 
 
 def _from_http(exc: web.HTTPException, request: web.Request) -> TesseraError:
@@ -59,8 +60,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _error_response(request, e)
     except (RequestPayloadError, HttpProcessingError):
         # The body itself could not be read: corrupt compression, broken chunked framing.
-        return _error_response(request, InvalidRequest(
-            "The request body could not be read: its compression or framing is damaged."))
+        return _error_response(
+            request,
+            InvalidRequest(
+                "The request body could not be read: its compression or framing is damaged."
+            ),
+        )
     except web.HTTPException as e:
         if e.status < 400:
             raise
@@ -69,8 +74,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _error_response(request, InternalError(
-            "Tessera failed on this request; the error is in its log."))
+        return _error_response(
+            request, InternalError("Tessera failed on this request; the error is in its log.")
+        )
 
 
 @web.middleware
@@ -79,15 +85,18 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request["owner"] = request.app[AUTH].owner(request)
     if request.app[LIFECYCLE].draining and request.method in ("POST", "DELETE"):
         # Polls still answer while running work winds down; new work goes elsewhere.
-        raise Unavailable("Tessera is shutting down; send the request again in a moment.",
-                          retry_after=_DRAIN_RETRY_AFTER_S)
+        raise Unavailable(
+            "Tessera is shutting down; send the request again in a moment.",
+            retry_after=_DRAIN_RETRY_AFTER_S,
+        )
     return await handler(request)
 
 
 def create_app(settings: Settings) -> web.Application:
     """The Tessera application for these settings."""
-    app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[error_middleware, auth_middleware])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[error_middleware, auth_middleware]
+    )
     app[SETTINGS] = settings
     app[AUTH] = Authenticator(settings.api_keys)
     app[SYNC_SLOTS] = asyncio.Semaphore(settings.sync_slots)
@@ -99,8 +108,10 @@ def create_app(settings: Settings) -> web.Application:
     ops.setup(app)
     app.add_routes(webhook_routes)
     if app[AUTH].open:
-        log.warning("no API keys configured: the service is open to anyone who can reach it "
-                    "(set TESSERA_API_KEYS to require keys)")
+        log.warning(
+            "no API keys configured: the service is open to anyone who can reach it "
+            "(set TESSERA_API_KEYS to require keys)"
+        )
     else:
         log.info("API keys required (%d configured)", len(settings.api_keys))
     return app

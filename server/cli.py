@@ -50,16 +50,22 @@ async def _serve(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     for address in runner.addresses:
-        log.info("Tessera serving on http://%s:%s (%d %s workers, data in %s)",
-                 address[0], address[1], settings.workers, settings.backend,
-                 settings.data_dir.resolve())
+        log.info(
+            "Tessera serving on http://%s:%s (%d %s workers, data in %s)",
+            address[0],
+            address[1],
+            settings.workers,
+            settings.backend,
+            settings.data_dir.resolve(),
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("shutting down: no new work; running jobs have %.0f s to finish",
-             settings.shutdown_grace)
+    log.info(
+        "shutting down: no new work; running jobs have %.0f s to finish", settings.shutdown_grace
+    )
     app[LIFECYCLE].draining = True
     await app[RUNNER].drain(settings.shutdown_grace)
     await runner.cleanup()
@@ -67,8 +73,10 @@ async def _serve(settings: Settings) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    settings = _settings(args, ("host", "port", "data_dir", "workers", "backend", "languages",
-                                "log_level", "log_format"))
+    settings = _settings(
+        args,
+        ("host", "port", "data_dir", "workers", "backend", "languages", "log_level", "log_format"),
+    )
     _logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(_serve(settings))
@@ -89,8 +97,9 @@ class _ProgressBar:
         if total < 2:
             return
         filled = self.WIDTH * done // total
-        sys.stderr.write(f"\r{self.name} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
-                         f"{done}/{total} pages")
+        sys.stderr.write(
+            f"\r{self.name} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} pages"
+        )
         sys.stderr.flush()
         self.shown = True
 
@@ -99,11 +108,14 @@ class _ProgressBar:
             sys.stderr.write("\n")
 
 
-async def _ocr_file(settings: Settings, path: Path, pages: PageSelection | None,
-                    model: str) -> Any:
+async def _ocr_file(settings: Settings, path: Path, pages: PageSelection | None, model: str) -> Any:
     engine = OCREngine(settings.engine_config())
-    languages = resolve_model(model, default=settings.languages,
-                              aliases=settings.model_aliases, installed=engine.languages)
+    languages = resolve_model(
+        model,
+        default=settings.languages,
+        aliases=settings.model_aliases,
+        installed=engine.languages,
+    )
     options = OCROptions(languages=languages, pages=pages)
     bar = _ProgressBar(path.name)
     started = asyncio.get_running_loop().time()
@@ -123,8 +135,9 @@ def ocr(args: argparse.Namespace) -> None:
     if not path.is_file():
         sys.exit(f"tessera: no such file: {path}")
     try:
-        response = asyncio.run(_ocr_file(settings, path, parse_pages(args.pages),
-                                         model=args.lang or "tesseract"))
+        response = asyncio.run(
+            _ocr_file(settings, path, parse_pages(args.pages), model=args.lang or "tesseract")
+        )
     except TesseraError as e:
         sys.exit(f"tessera: {e.message}")
     except KeyboardInterrupt:
@@ -150,8 +163,11 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--backend", choices=BACKENDS)
     s.add_argument("--languages", help="default languages, e.g. eng or eng+deu")
     s.add_argument("--log-level")
-    s.add_argument("--log-format", choices=logs.FORMATS,
-                   help="text (default) or json: one object per line, with job_id")
+    s.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        help="text (default) or json: one object per line, with job_id",
+    )
     s.set_defaults(run=serve)
 
     o = commands.add_parser("ocr", help="print the Markdown of one PDF or image")

@@ -120,14 +120,25 @@ class Settings(BaseSettings):
         return FetchPolicy.from_settings(self.fetch_allow, self.file_roots)
 
     def webhook_retry(self) -> RetryPolicy:
-        return RetryPolicy(base=self.webhook_backoff, cap=self.webhook_backoff_max,
-                           max_attempts=self.webhook_max_attempts)
+        return RetryPolicy(
+            base=self.webhook_backoff,
+            cap=self.webhook_backoff_max,
+            max_attempts=self.webhook_max_attempts,
+        )
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(
-            workers=self.workers, backend=self.backend, languages=self.languages, dpi=self.dpi,
-            max_pages=self.max_pages, max_page_pixels=self.max_page_pixels,
-            max_image_pixels=self.max_image_pixels, page_timeout=self.page_timeout,
+            workers=self.workers,
+            backend=self.backend,
+            languages=self.languages,
+            dpi=self.dpi,
+            max_pages=self.max_pages,
+            max_page_pixels=self.max_page_pixels,
+            max_image_pixels=self.max_image_pixels,
+            page_timeout=self.page_timeout,
             worker_memory_mb=self.worker_memory_mb,
-            tessdata_dir=self.tessdata_dir, models_dir=self.models_dir, work_dir=self.data_dir,
-            log_format=self.log_format)
+            tessdata_dir=self.tessdata_dir,
+            models_dir=self.models_dir,
+            work_dir=self.data_dir,
+            log_format=self.log_format,
+        )

@@ -50,8 +50,9 @@ class Documents(Protocol):
         """Delete this machine's copy only: another process carries on with the job."""
         ...
 
-    async def sweep(self, unfinished: Unfinished, *, older_than: float,
-                    local_only: bool = False) -> int:
+    async def sweep(
+        self, unfinished: Unfinished, *, older_than: float, local_only: bool = False
+    ) -> int:
         """Delete documents that belong to no unfinished job (left by a create that failed
         half-way or a crash) and were saved more than `older_than` seconds ago; how many.
         `local_only`: this machine's copies only, not those other nodes share."""
@@ -104,8 +105,9 @@ class DocumentSpool:
         """Free space on the disk that holds the documents (blocking: call off the loop)."""
         return shutil.disk_usage(self.root).free
 
-    async def sweep(self, unfinished: Unfinished, *, older_than: float,
-                    local_only: bool = False) -> int:
+    async def sweep(
+        self, unfinished: Unfinished, *, older_than: float, local_only: bool = False
+    ) -> int:
         stale = await asyncio.to_thread(self._stale, time.time() - older_than)
         if not stale:
             return 0
@@ -163,28 +165,39 @@ class SharedDocuments:
     async def forget(self, job_id: str) -> None:
         await self._spool.delete(job_id)
 
-    async def sweep(self, unfinished: Unfinished, *, older_than: float,
-                    local_only: bool = False) -> int:
+    async def sweep(
+        self, unfinished: Unfinished, *, older_than: float, local_only: bool = False
+    ) -> int:
         local = await self._spool.sweep(unfinished, older_than=older_than)
         if local_only:
             return local
         return local + await self._store.delete_orphan_documents(older_than=older_than)
 
 
-async def decode(url: str, *, max_bytes: int, param: str,
-                 payload: bytes | memoryview | str | None = None) -> bytes:
+async def decode(
+    url: str, *, max_bytes: int, param: str, payload: bytes | memoryview | str | None = None
+) -> bytes:
     """Bytes of a data URL (decoded off the event loop), checked to be a PDF or an image."""
-    data = await asyncio.to_thread(decode_data_url, url, max_bytes=max_bytes, param=param,
-                                   payload=payload)
+    data = await asyncio.to_thread(
+        decode_data_url, url, max_bytes=max_bytes, param=param, payload=payload
+    )
     sniff(data[:1024])
     return data
 
 
-async def resolve(url: str, *, session: aiohttp.ClientSession, policy: FetchPolicy,
-                  max_bytes: int, timeout: float, param: str,
-                  payload: bytes | memoryview | str | None = None) -> bytes:
+async def resolve(
+    url: str,
+    *,
+    session: aiohttp.ClientSession,
+    policy: FetchPolicy,
+    max_bytes: int,
+    timeout: float,
+    param: str,
+    payload: bytes | memoryview | str | None = None,
+) -> bytes:
     """A document's bytes from whichever kind of URL it came as."""
     if is_data_url(url):
         return await decode(url, max_bytes=max_bytes, param=param, payload=payload)
-    return await fetch(url, session=session, policy=policy, max_bytes=max_bytes,
-                       timeout=timeout, param=param)
+    return await fetch(
+        url, session=session, policy=policy, max_bytes=max_bytes, timeout=timeout, param=param
+    )

@@ -1,16 +1,16 @@
 """The service's own errors, beside the OCR core's (`server.wire.error_body` renders them).
 
-    ocr_engine.errors.TesseraError
-    ├── (the OCR core's: 400, 413, 415, 422, 500)
-    ├── Unauthorized        401  missing or unknown API key
-    ├── NotFound            404  unknown route, or a job that is unknown, expired or not yours
-    ├── MethodNotAllowed    405
-    ├── Cancelled           499  the job was cancelled by its owner
-    ├── JobTimeout          422  the job ran past its deadline
-    ├── UnsupportedEncoding 415  a request body in a Content-Encoding Tessera cannot read
-    ├── QueueFull           429  too much work queued; carries Retry-After
-    ├── Unavailable         503  shutting down or not ready; carries Retry-After
-    └── InsufficientStorage 507  the disk (or the database's) is full; nothing was kept
+ocr_engine.errors.TesseraError
+├── (the OCR core's: 400, 413, 415, 422, 500)
+├── Unauthorized        401  missing or unknown API key
+├── NotFound            404  unknown route, or a job that is unknown, expired or not yours
+├── MethodNotAllowed    405
+├── Cancelled           499  the job was cancelled by its owner
+├── JobTimeout          422  the job ran past its deadline
+├── UnsupportedEncoding 415  a request body in a Content-Encoding Tessera cannot read
+├── QueueFull           429  too much work queued; carries Retry-After
+├── Unavailable         503  shutting down or not ready; carries Retry-After
+└── InsufficientStorage 507  the disk (or the database's) is full; nothing was kept
 """
 
 from __future__ import annotations
@@ -88,8 +88,11 @@ class InsufficientStorage(TesseraError):
     code = "insufficient_storage"
     type = "server_error"
 
-    def __init__(self, message: str = "Tessera's disk is full, so the request could not be "
-                 "stored; nothing was kept. Retry once an operator has freed space.") -> None:
+    def __init__(
+        self,
+        message: str = "Tessera's disk is full, so the request could not be "
+        "stored; nothing was kept. Retry once an operator has freed space.",
+    ) -> None:
         super().__init__(message)
 
 

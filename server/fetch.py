@@ -55,8 +55,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # IPv6 prefixes whose last 32 bits are an IPv4 address (RFC 4291 compatible and mapped,
 # RFC 2765 translated, RFC 6052 NAT64 well-known prefix).
-_IPV4_IN_LAST_32 = tuple(ipaddress.IPv6Network(n) for n in (
-    "::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
+_IPV4_IN_LAST_32 = tuple(
+    ipaddress.IPv6Network(n) for n in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96")
+)
 # RFC 8215 local-use NAT64: the IPv4 address may sit at several offsets; none is public.
 _LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 
@@ -123,12 +124,14 @@ class FetchPolicy:
                 networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
                 hosts.add(_normal_host(entry))
-        return cls(frozenset(hosts), tuple(networks),
-                   tuple(Path(r).resolve() for r in file_roots))
+        return cls(frozenset(hosts), tuple(networks), tuple(Path(r).resolve() for r in file_roots))
 
     def address_allowed(self, address: IPAddress) -> bool:
-        if any(address in network for network in self.allowed_networks
-               if network.version == address.version):
+        if any(
+            address in network
+            for network in self.allowed_networks
+            if network.version == address.version
+        ):
             return True
         if isinstance(address, ipaddress.IPv6Address):
             if address in _LOCAL_NAT64:
@@ -161,14 +164,16 @@ class GuardedResolver(AbstractResolver):
         self._trusted = trusted
         self._resolver = DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await self._resolver.resolve(host, port, family)
         if self._policy.host_allowed(host):
             self._trusted.update(r["host"] for r in results)
             return results
-        allowed = [r for r in results if self._policy.address_allowed(
-            ipaddress.ip_address(r["host"]))]
+        allowed = [
+            r for r in results if self._policy.address_allowed(ipaddress.ip_address(r["host"]))
+        ]
         if not allowed:
             raise AddressRefused()
         return allowed
@@ -200,17 +205,18 @@ def client_session(policy: FetchPolicy) -> aiohttp.ClientSession:
     """The HTTP client for documents: every connection checked against the policy."""
     trusted: set[str] = set()
     # No DNS cache: each connection asks again, so the answer checked is the one used.
-    connector = aiohttp.TCPConnector(resolver=GuardedResolver(policy, trusted),
-                                     use_dns_cache=False,
-                                     socket_factory=_GuardedSockets(policy, trusted))
+    connector = aiohttp.TCPConnector(
+        resolver=GuardedResolver(policy, trusted),
+        use_dns_cache=False,
+        socket_factory=_GuardedSockets(policy, trusted),
+    )
     return aiohttp.ClientSession(connector=connector, trust_env=False)
 
 
 def parse_url(url: str, *, param: str, what: str = "The document URL") -> URL:
     """A URL as the HTTP client will read it; InvalidRequest if it cannot be read."""
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidRequest(f"{what} is longer than {MAX_URL_LENGTH} characters.",
-                             param=param)
+        raise InvalidRequest(f"{what} is longer than {MAX_URL_LENGTH} characters.", param=param)
     try:
         parsed = URL(url)
         host = parsed.raw_host  # decoding the host is what fails on a bad one
@@ -218,8 +224,9 @@ def parse_url(url: str, *, param: str, what: str = "The document URL") -> URL:
         if host and not _HOST.fullmatch(host):
             ipaddress.IPv6Address(host)  # the one other shape a host may have
     except (ValueError, UnicodeError, TypeError):
-        raise InvalidRequest(f"{what} is not a valid URL (its host or port cannot be read).",
-                             param=param) from None
+        raise InvalidRequest(
+            f"{what} is not a valid URL (its host or port cannot be read).", param=param
+        ) from None
     return parsed
 
 
@@ -232,16 +239,21 @@ def check_url(url: str | URL, policy: FetchPolicy, *, param: str) -> URL:
         return parsed
     host = parsed.raw_host
     if scheme not in ("http", "https") or not host:
-        raise InvalidRequest("The document URL must be a data: URL or an http(s):// URL.",
-                             param=param)
+        raise InvalidRequest(
+            "The document URL must be a data: URL or an http(s):// URL.", param=param
+        )
     address = literal_address(host)
-    if address is not None and not policy.host_allowed(host) \
-            and not policy.address_allowed(address):
+    if (
+        address is not None
+        and not policy.host_allowed(host)
+        and not policy.address_allowed(address)
+    ):
         shown = host if str(address) == host else f"{host} ({address})"
         raise FetchRefused(
             f"Fetching documents from {shown} is not allowed: it is a loopback, private, "
             "link-local or reserved address. An operator can allow it (TESSERA_FETCH_ALLOW).",
-            param=param)
+            param=param,
+        )
     return parsed
 
 
@@ -249,44 +261,54 @@ def _refused(host: str, param: str) -> FetchRefused:
     return FetchRefused(
         f"Fetching documents from {host} is not allowed: it resolves to a loopback, private, "
         "link-local or reserved address. An operator can allow it (TESSERA_FETCH_ALLOW).",
-        param=param)
+        param=param,
+    )
 
 
 def _file_path(url: URL, policy: FetchPolicy, *, param: str) -> Path:
     if not policy.file_roots:
-        raise FetchRefused("file:// URLs are not enabled on this server (TESSERA_FILE_ROOTS).",
-                           param=param)
+        raise FetchRefused(
+            "file:// URLs are not enabled on this server (TESSERA_FILE_ROOTS).", param=param
+        )
     if url.raw_host not in (None, "", "localhost"):
-        raise FetchRefused("A file:// URL must name a file on this server (no host).",
-                           param=param)
+        raise FetchRefused("A file:// URL must name a file on this server (no host).", param=param)
     path = url.path
     if "\x00" in path or not path.startswith("/"):
         raise InvalidRequest("The file:// URL does not name a valid path.", param=param)
     resolved = Path(path).resolve()
     if not any(resolved.is_relative_to(root) for root in policy.file_roots):
-        raise FetchRefused("The file is outside the directories this server may read.",
-                           param=param)
+        raise FetchRefused("The file is outside the directories this server may read.", param=param)
     return resolved
 
 
-async def fetch(url: str, *, session: aiohttp.ClientSession, policy: FetchPolicy,
-                max_bytes: int, timeout: float, param: str) -> bytes:
+async def fetch(
+    url: str,
+    *,
+    session: aiohttp.ClientSession,
+    policy: FetchPolicy,
+    max_bytes: int,
+    timeout: float,
+    param: str,
+) -> bytes:
     """A document's bytes from an http(s) or file URL, checked to be a PDF or an image."""
     try:
         async with asyncio.timeout(timeout):
-            data = await _fetch(url, session=session, policy=policy, max_bytes=max_bytes,
-                                param=param)
+            data = await _fetch(
+                url, session=session, policy=policy, max_bytes=max_bytes, param=param
+            )
     except TimeoutError:
-        raise FetchFailed(f"Fetching the document took longer than {timeout:.0f} s.",
-                          param=param) from None
+        raise FetchFailed(
+            f"Fetching the document took longer than {timeout:.0f} s.", param=param
+        ) from None
     if not data:
         raise FetchFailed("The document URL answered with no content.", param=param)
     sniff(data[:1024])
     return data
 
 
-async def _fetch(url: str, *, session: aiohttp.ClientSession, policy: FetchPolicy,
-                 max_bytes: int, param: str) -> bytes:
+async def _fetch(
+    url: str, *, session: aiohttp.ClientSession, policy: FetchPolicy, max_bytes: int, param: str
+) -> bytes:
     target = check_url(url, policy, param=param)
     for _ in range(MAX_REDIRECTS + 1):
         if target.scheme.lower() == "file":
@@ -298,26 +320,30 @@ async def _fetch(url: str, *, session: aiohttp.ClientSession, policy: FetchPolic
                     target = _redirect(target, response.headers["Location"], policy, param)
                     continue
                 if response.status >= 400:
-                    raise FetchFailed(f"Fetching the document answered HTTP {response.status}.",
-                                      param=param)
+                    raise FetchFailed(
+                        f"Fetching the document answered HTTP {response.status}.", param=param
+                    )
                 return await _read(response, max_bytes, param)
         except aiohttp.ClientConnectorError as e:
             if isinstance(e.os_error, AddressRefused):
                 raise _refused(e.host, param) from None
             raise FetchFailed("The document host could not be reached.", param=param) from None
         except aiohttp.ClientError as e:
-            raise FetchFailed(f"The document could not be fetched: {_plain(e)}.",
-                              param=param) from None
-    raise FetchFailed(f"Fetching the document took more than {MAX_REDIRECTS} redirects.",
-                      param=param)
+            raise FetchFailed(
+                f"The document could not be fetched: {_plain(e)}.", param=param
+            ) from None
+    raise FetchFailed(
+        f"Fetching the document took more than {MAX_REDIRECTS} redirects.", param=param
+    )
 
 
 def _redirect(current: URL, location: str, policy: FetchPolicy, param: str) -> URL:
     try:
         target = current.join(URL(location))
     except (ValueError, UnicodeError, TypeError):
-        raise FetchFailed("The document URL redirected to an address that is not a valid URL.",
-                          param=param) from None
+        raise FetchFailed(
+            "The document URL redirected to an address that is not a valid URL.", param=param
+        ) from None
     if (target.scheme or "").lower() == "file":
         raise FetchRefused("A redirect may not lead to a file:// URL.", param=param)
     try:
@@ -325,8 +351,9 @@ def _redirect(current: URL, location: str, policy: FetchPolicy, param: str) -> U
     except FetchRefused:
         raise
     except InvalidRequest:
-        raise FetchFailed("The document URL redirected to an address that cannot be fetched.",
-                          param=param) from None
+        raise FetchFailed(
+            "The document URL redirected to an address that cannot be fetched.", param=param
+        ) from None
 
 
 def _plain(error: aiohttp.ClientError) -> str:
@@ -343,13 +370,15 @@ def _plain(error: aiohttp.ClientError) -> str:
 
 
 async def _read(response: aiohttp.ClientResponse, max_bytes: int, param: str) -> bytes:
-    too_large = DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes.",
-                                 param=param)
+    too_large = DocumentTooLarge(
+        f"The document is larger than the limit of {max_bytes} bytes.", param=param
+    )
     return await read_limited(response.content, response.content_length, max_bytes, too_large)
 
 
-async def read_limited(stream: aiohttp.StreamReader, declared: int | None, limit: int,
-                       too_large: Exception) -> bytes:
+async def read_limited(
+    stream: aiohttp.StreamReader, declared: int | None, limit: int, too_large: Exception
+) -> bytes:
     """A stream's bytes, refused with `too_large` as soon as they pass `limit`."""
     if (declared or 0) > limit:
         raise too_large
@@ -377,8 +406,9 @@ def _read_file(path: Path, max_bytes: int, param: str) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise FetchFailed("The file:// URL does not name a regular file.", param=param)
         if info.st_size > max_bytes:
-            raise DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes.",
-                                   param=param)
+            raise DocumentTooLarge(
+                f"The document is larger than the limit of {max_bytes} bytes.", param=param
+            )
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(max_bytes + 1)
@@ -387,6 +417,7 @@ def _read_file(path: Path, max_bytes: int, param: str) -> bytes:
     finally:
         os.close(fd)
     if len(data) > max_bytes:
-        raise DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes.",
-                               param=param)
+        raise DocumentTooLarge(
+            f"The document is larger than the limit of {max_bytes} bytes.", param=param
+        )
     return data

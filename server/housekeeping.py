@@ -30,11 +30,9 @@ class Housekeeper:
     async def start(self) -> None:
         # Nothing is being created on this node yet, so any local document without an
         # unfinished job was left by the last run.
-        orphans = await self._documents.sweep(self._store.unfinished, older_than=0,
-                                              local_only=True)
+        orphans = await self._documents.sweep(self._store.unfinished, older_than=0, local_only=True)
         if orphans:
-            log.info("deleted %d document(s) left by the last run that belong to no job",
-                     orphans)
+            log.info("deleted %d document(s) left by the last run that belong to no job", orphans)
         self._task = asyncio.create_task(self._loop(), name="tessera-housekeeping")
 
     async def close(self) -> None:

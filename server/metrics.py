@@ -17,8 +17,7 @@ from pathlib import Path
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Pages read from a text layer take milliseconds; dense OCR pages take seconds.
-PAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
-                300.0)
+PAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 # How a page was read, as its "source" says.
 PAGE_SOURCES = ("ocr", "text_layer")
@@ -54,18 +53,22 @@ class Histogram:
 
 # The runner's and the deliverer's counters: name -> help text.
 COUNTERS = {
-    "tessera_work_started_total":
+    "tessera_work_started_total": (
         "Jobs and page ranges started on this node, by kind (job or range) and whether they "
-        "resume a run that was cut short (resumed true or false).",
+        "resume a run that was cut short (resumed true or false)."
+    ),
     "tessera_jobs_finished_total": "Job outcomes stored by this node, by status.",
-    "tessera_outcome_write_retries_total":
+    "tessera_outcome_write_retries_total": (
         "Tries of a job's final write that failed (a full disk, a failing database) and "
-        "were made again.",
-    "tessera_work_released_total":
-        "Jobs and page ranges given back unfinished at shutdown, for the next start.",
-    "tessera_work_stopped_total":
+        "were made again."
+    ),
+    "tessera_work_released_total": (
+        "Jobs and page ranges given back unfinished at shutdown, for the next start."
+    ),
+    "tessera_work_stopped_total": (
         "Jobs and page ranges stopped on this node because their owner cancelled them or "
-        "another node took them over.",
+        "another node took them over."
+    ),
     "tessera_ranges_created_total": "Page ranges that large jobs were split into on this node.",
     "tessera_webhook_attempts_total": "Webhook delivery tries from this node, by outcome.",
 }
@@ -109,19 +112,25 @@ class Exposition:
     def __init__(self) -> None:
         self._lines: list[str] = []
 
-    def family(self, name: str, kind: str, help_text: str,
-               samples: Iterable[tuple[Labels, float]]) -> None:
+    def family(
+        self, name: str, kind: str, help_text: str, samples: Iterable[tuple[Labels, float]]
+    ) -> None:
         self._lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
         self._lines += [_sample(name, labels, value) for labels, value in samples]
 
-    def one(self, name: str, kind: str, help_text: str, value: float,
-            labels: Mapping[str, str] | None = None) -> None:
+    def one(
+        self,
+        name: str,
+        kind: str,
+        help_text: str,
+        value: float,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
         self.family(name, kind, help_text, [(tuple((labels or {}).items()), value)])
 
     def histogram(self, name: str, help_text: str, histogram: Histogram) -> None:
         self._lines += [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
-        self._lines += [_sample(n, labels, value) for n, labels, value in
-                        histogram.samples(name)]
+        self._lines += [_sample(n, labels, value) for n, labels, value in histogram.samples(name)]
 
     def text(self) -> str:
         return "\n".join(self._lines) + "\n"

@@ -46,15 +46,21 @@ class Outcomes:
     async def complete(self, job_id: str, text: str, started: float) -> None:
         """Store a job's result (JSON text)."""
         try:
-            finished = await self._final(job_id, status=JobStatus.COMPLETED, status_code=200,
-                                         result=text, error=None)
+            finished = await self._final(
+                job_id, status=JobStatus.COMPLETED, status_code=200, result=text, error=None
+            )
         except TesseraError as e:
             # The result cannot be stored: say so in the job, which is small enough to land
             # where the result did not; failing that, the job is queued to be read again.
             log.error("job %s: its result could not be stored (%s)", job_id, e.message)
-            await self.fail(job_id, None, InsufficientStorage(
-                "The job's result could not be stored (the job store is full or failing); "
-                "send the document again once an operator has freed space."))
+            await self.fail(
+                job_id,
+                None,
+                InsufficientStorage(
+                    "The job's result could not be stored (the job store is full or failing); "
+                    "send the document again once an operator has freed space."
+                ),
+            )
             return
         if finished is not None:
             log.info("job %s: completed in %.2f s", job_id, time.monotonic() - started)
@@ -62,8 +68,13 @@ class Outcomes:
     async def fail(self, job_id: str, model: str | None, error: TesseraError) -> None:
         """Store a job's error, in the Bifrost shape its poll answers with."""
         try:
-            await self._final(job_id, status=JobStatus.FAILED, status_code=error.status,
-                              result=None, error=json.dumps(error_body(error, model=model)))
+            await self._final(
+                job_id,
+                status=JobStatus.FAILED,
+                status_code=error.status,
+                result=None,
+                error=json.dumps(error_body(error, model=model)),
+            )
         except TesseraError:
             log.error("job %s: its outcome could not be stored; it will be run again", job_id)
             self._stranded.add(job_id)
@@ -119,14 +130,17 @@ class Outcomes:
             try:
                 finished = await self._store.finish(job_id, **outcome)
                 if finished is not None:
-                    self._metrics.count("tessera_jobs_finished_total",
-                                        status=finished.status.value)
+                    self._metrics.count("tessera_jobs_finished_total", status=finished.status.value)
                 break
             except TesseraError as e:
                 if delay is None:
                     raise
-                log.warning("job %s: storing its outcome failed (%s); trying again in %.0f s",
-                            job_id, e.message, delay)
+                log.warning(
+                    "job %s: storing its outcome failed (%s); trying again in %.0f s",
+                    job_id,
+                    e.message,
+                    delay,
+                )
                 self._metrics.count("tessera_outcome_write_retries_total")
                 await asyncio.sleep(delay)
         with contextlib.suppress(TesseraError, OSError):

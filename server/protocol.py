@@ -27,28 +27,37 @@ def protocol_error(status: int, exc: BaseException | None) -> TesseraError:
     if isinstance(exc, ContentEncodingError):
         return UnsupportedEncoding(
             "The request body's Content-Encoding cannot be read; send it uncompressed, or "
-            "with gzip or deflate.", param="Content-Encoding")
+            "with gzip or deflate.",
+            param="Content-Encoding",
+        )
     if isinstance(exc, PayloadEncodingError):
-        return InvalidRequest("The request body could not be read: its encoding or length is "
-                              "malformed.")
+        return InvalidRequest(
+            "The request body could not be read: its encoding or length is malformed."
+        )
     if status == 413:
         return DocumentTooLarge("The request body is larger than the configured limit.")
     if status == 431 or isinstance(exc, LineTooLong):
-        return InvalidRequest("The request line or its headers are too long.",
-                              status=431 if status == 431 else 400)
+        return InvalidRequest(
+            "The request line or its headers are too long.", status=431 if status == 431 else 400
+        )
     if 400 <= status < 500:
         return InvalidRequest("The request is not valid HTTP.", status=status)
     return InternalError("Tessera failed on this request; the error is in its log.")
 
 
 class _ShapedRequestHandler(RequestHandler):
-    def handle_error(self, request: BaseRequest, status: int = 500,
-                     exc: BaseException | None = None,
-                     message: str | None = None) -> web.StreamResponse:
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
         super().handle_error(request, status, exc, message)  # logs; refuses if sent already
         error = protocol_error(status, exc)
-        response = web.Response(text=json.dumps(error_body(error)), status=error.status,
-                                content_type="application/json")
+        response = web.Response(
+            text=json.dumps(error_body(error)), status=error.status, content_type="application/json"
+        )
         response.force_close()
         return response
 

@@ -42,8 +42,11 @@ async def store(app: web.Application) -> AsyncIterator[None]:
 
 async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     """Expired jobs and orphaned documents, swept now and every cleanup interval."""
-    housekeeper = Housekeeper(store=app[keys.STORE], documents=app[keys.DOCUMENTS],
-                              interval=app[keys.SETTINGS].cleanup_interval)
+    housekeeper = Housekeeper(
+        store=app[keys.STORE],
+        documents=app[keys.DOCUMENTS],
+        interval=app[keys.SETTINGS].cleanup_interval,
+    )
     await housekeeper.start()
     app[keys.HOUSEKEEPER] = housekeeper
     yield
@@ -59,9 +62,14 @@ async def http(app: web.Application) -> AsyncIterator[None]:
 
 async def runner(app: web.Application) -> AsyncIterator[None]:
     """The runner that claims and runs async jobs."""
-    running = Runner(store=app[keys.STORE], engine=app[keys.ENGINE],
-                     documents=app[keys.DOCUMENTS], settings=app[keys.SETTINGS],
-                     http=app[keys.HTTP], metrics=app[keys.METRICS])
+    running = Runner(
+        store=app[keys.STORE],
+        engine=app[keys.ENGINE],
+        documents=app[keys.DOCUMENTS],
+        settings=app[keys.SETTINGS],
+        http=app[keys.HTTP],
+        metrics=app[keys.METRICS],
+    )
     await running.start()
     app[keys.RUNNER] = running
     yield
@@ -71,9 +79,13 @@ async def runner(app: web.Application) -> AsyncIterator[None]:
 async def webhooks(app: web.Application) -> AsyncIterator[None]:
     """The webhook deliverer."""
     settings = app[keys.SETTINGS]
-    deliverer = Deliverer(store=app[keys.STORE], endpoints=settings.webhooks,
-                          policy=settings.webhook_retry(), timeout=settings.webhook_timeout,
-                          metrics=app[keys.METRICS])
+    deliverer = Deliverer(
+        store=app[keys.STORE],
+        endpoints=settings.webhooks,
+        policy=settings.webhook_retry(),
+        timeout=settings.webhook_timeout,
+        metrics=app[keys.METRICS],
+    )
     await deliverer.start()
     app[keys.WEBHOOKS] = deliverer
     yield
@@ -81,4 +93,10 @@ async def webhooks(app: web.Application) -> AsyncIterator[None]:
 
 
 CONTEXTS: list[Callable[[web.Application], AsyncIterator[None]]] = [
-    engine, store, housekeeping, http, runner, webhooks]
+    engine,
+    store,
+    housekeeping,
+    http,
+    runner,
+    webhooks,
+]

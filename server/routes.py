@@ -64,8 +64,9 @@ async def _read_body(request: web.Request) -> bytes:
     """The body, within the size limit, read past aiohttp's cache: a large document's bytes
     are then freed as soon as they are parsed, rather than held for the whole request."""
     limit = request.app[SETTINGS].max_body_bytes
-    too_large = DocumentTooLarge(f"The request body is larger than the limit of {limit} bytes.",
-                                 param="document")
+    too_large = DocumentTooLarge(
+        f"The request body is larger than the limit of {limit} bytes.", param="document"
+    )
     return await read_limited(request.content, request.content_length, limit, too_large)
 
 
@@ -89,24 +90,28 @@ def _parse_large(raw: bytes) -> tuple[Any, bytes | memoryview | str | None]:
     span = _document_data_url(raw)
     around = len(raw) - (span[2] - span[1] - 1 if span else 0)
     if around > _MAX_ENVELOPE_BYTES:
-        raise DocumentTooLarge(f"Apart from the document's data URL, the request body may be at "
-                               f"most {_MAX_ENVELOPE_BYTES // MB} MiB of JSON.")
+        raise DocumentTooLarge(
+            f"Apart from the document's data URL, the request body may be at "
+            f"most {_MAX_ENVELOPE_BYTES // MB} MiB of JSON."
+        )
     if span is None:
         return _loads(raw), None
     start, comma, end = span
-    body = _loads(raw[:comma + 1] + raw[end:])
-    header = _loads(raw[start:comma + 1] + b'"')
+    body = _loads(raw[: comma + 1] + raw[end:])
+    header = _loads(raw[start : comma + 1] + b'"')
     document = body.get("document") if isinstance(body, dict) else None
     url = document.get(document.get("type")) if isinstance(document, dict) else None
     if isinstance(url, dict):
         url = url.get("url")
     if url != header:
-        raise DocumentTooLarge("Only the document's data URL may make a request body large; "
-                               "this one is large elsewhere.")
-    payload: bytes | memoryview | str = memoryview(raw)[comma + 1:end]
+        raise DocumentTooLarge(
+            "Only the document's data URL may make a request body large; "
+            "this one is large elsewhere."
+        )
+    payload: bytes | memoryview | str = memoryview(raw)[comma + 1 : end]
     if raw.find(b"\\", comma, end) >= 0:
         # JSON escapes in the base64 ("\/" from some encoders): decoded as the string it is.
-        payload = _loads(b'"' + raw[comma + 1:end] + b'"')
+        payload = _loads(b'"' + raw[comma + 1 : end] + b'"')
     return body, payload
 
 
@@ -122,8 +127,11 @@ def _document_data_url(raw: bytes) -> tuple[int, int, int] | None:
         if end < 0:
             break
         comma = raw.find(b",", start, end)
-        if comma >= 0 and b";base64" in raw[start:comma].lower() and (
-                best is None or end - comma > best[2] - best[1]):
+        if (
+            comma >= 0
+            and b";base64" in raw[start:comma].lower()
+            and (best is None or end - comma > best[2] - best[1])
+        ):
             best = (start, comma, end)
         position = end + 1
     return best
@@ -159,8 +167,12 @@ async def _ocr_request(request: web.Request) -> tuple[OCRRequestBody, str]:
     parsed = parse_request(body) if small else await asyncio.to_thread(parse_request, body)
     engine = request.app[ENGINE]
     settings = request.app[SETTINGS]
-    languages = resolve_model(parsed.model, default=settings.languages,
-                              aliases=settings.model_aliases, installed=engine.languages)
+    languages = resolve_model(
+        parsed.model,
+        default=settings.languages,
+        aliases=settings.model_aliases,
+        installed=engine.languages,
+    )
     return parsed, languages
 
 
@@ -173,8 +185,9 @@ async def _check_space(request: web.Request) -> None:
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(text=json.dumps(body), status=status, content_type="application/json",
-                        headers=headers)
+    return web.Response(
+        text=json.dumps(body), status=status, content_type="application/json", headers=headers
+    )
 
 
 @routes.post("/v1/ocr")
@@ -185,20 +198,26 @@ async def ocr(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     slots = request.app[SYNC_SLOTS]
     if slots.locked():
-        raise QueueFull("Too many synchronous OCR requests are running; retry shortly, or use "
-                        "/v1/async/ocr.", retry_after=_SYNC_RETRY_AFTER_S)
+        raise QueueFull(
+            "Too many synchronous OCR requests are running; retry shortly, or use /v1/async/ocr.",
+            retry_after=_SYNC_RETRY_AFTER_S,
+        )
     await _check_space(request)
     async with slots:
-        data = await documents.resolve(body.document.url, session=request.app[HTTP],
-                                       policy=request.app[FETCH_POLICY],
-                                       max_bytes=settings.max_document_bytes,
-                                       timeout=settings.fetch_timeout,
-                                       param=body.document.url_param,
-                                       payload=request.get("payload"))
+        data = await documents.resolve(
+            body.document.url,
+            session=request.app[HTTP],
+            policy=request.app[FETCH_POLICY],
+            max_bytes=settings.max_document_bytes,
+            timeout=settings.fetch_timeout,
+            param=body.document.url_param,
+            payload=request.get("payload"),
+        )
         async with request.app[SPOOL].scratch(data) as path:
             del data
-            result = await request.app[ENGINE].run(path, body.options(languages),
-                                                   key=f"sync-{uuid.uuid4().hex}")
+            result = await request.app[ENGINE].run(
+                path, body.options(languages), key=f"sync-{uuid.uuid4().hex}"
+            )
     response = ocr_response(result, model=body.model, started=started)
     text = await asyncio.to_thread(json.dumps, response)
     return web.Response(text=text, content_type="application/json")
@@ -227,8 +246,10 @@ def _idempotency_key(request: web.Request, body: OCRRequestBody) -> str | None:
         return None
     param = IDEMPOTENCY_HEADER if header else "id"
     if len(key) > _MAX_IDEMPOTENCY_KEY:
-        raise InvalidRequest(f"An idempotency key may be at most {_MAX_IDEMPOTENCY_KEY} "
-                             "characters long.", param=param)
+        raise InvalidRequest(
+            f"An idempotency key may be at most {_MAX_IDEMPOTENCY_KEY} characters long.",
+            param=param,
+        )
     if not key.isprintable():  # control characters, NUL, bytes that are not UTF-8
         raise InvalidRequest("An idempotency key must be printable text.", param=param)
     return key
@@ -238,8 +259,9 @@ def _webhook(request: web.Request) -> str | None:
     webhook = request.headers.get(WEBHOOK_HEADER)
     if webhook is not None and webhook not in request.app[SETTINGS].webhooks:
         shown = webhook if webhook.isprintable() and len(webhook) <= 64 else "(unprintable)"
-        raise InvalidRequest(f"No webhook endpoint named '{shown}' is configured.",
-                             param=WEBHOOK_HEADER)
+        raise InvalidRequest(
+            f"No webhook endpoint named '{shown}' is configured.", param=WEBHOOK_HEADER
+        )
     return webhook
 
 
@@ -264,17 +286,28 @@ async def create_job(request: web.Request) -> web.Response:
     size = 0
     stored = body.stored()
     if is_data_url(url):
-        data = await documents.decode(url, max_bytes=settings.max_document_bytes,
-                                      param=body.document.url_param,
-                                      payload=request.pop("payload", None))
+        data = await documents.decode(
+            url,
+            max_bytes=settings.max_document_bytes,
+            param=body.document.url_param,
+            payload=request.pop("payload", None),
+        )
         size = len(data)
         await request.app[DOCUMENTS].save(job_id, data)
         del data
         # The bytes are on disk; the stored request keeps only a marker of where they came from.
         stored["document"][body.document.type] = "data:stored"
-    job = Job(id=job_id, owner=owner, status=JobStatus.PENDING, created_at=now(),
-              ttl=ttl, document_size=size, webhook=webhook, idempotency_key=idempotency_key,
-              request={"model": body.model, "languages": languages, "body": stored})
+    job = Job(
+        id=job_id,
+        owner=owner,
+        status=JobStatus.PENDING,
+        created_at=now(),
+        ttl=ttl,
+        document_size=size,
+        webhook=webhook,
+        idempotency_key=idempotency_key,
+        request={"model": body.model, "languages": languages, "body": stored},
+    )
     job, created = await _insert(request.app, job)
     accepted = job_accepted(job)
     if not created:
@@ -298,8 +331,9 @@ async def _insert(app: web.Application, job: Job) -> tuple[Job, bool]:
                 await app[DOCUMENTS].delete(expired)
             found, created = await store.create(job, max_pending=limit)
     except QueueLimitReached:
-        raise QueueFull(f"{limit} jobs are already waiting; retry shortly.",
-                        retry_after=_QUEUE_RETRY_AFTER_S) from None
+        raise QueueFull(
+            f"{limit} jobs are already waiting; retry shortly.", retry_after=_QUEUE_RETRY_AFTER_S
+        ) from None
     finally:
         if not created:
             # The insert failed, or the job exists already: the new document is nobody's.
@@ -336,8 +370,11 @@ def _wait_seconds(request: web.Request) -> float:
     except ValueError:
         seconds = math.nan
     if not (math.isfinite(seconds) and seconds >= 0):
-        raise InvalidRequest(f"'wait' must be a number of seconds from 0 (longer waits end "
-                             f"after {_MAX_WAIT_S:.0f}).", param="wait")
+        raise InvalidRequest(
+            f"'wait' must be a number of seconds from 0 (longer waits end "
+            f"after {_MAX_WAIT_S:.0f}).",
+            param="wait",
+        )
     return min(seconds, _MAX_WAIT_S)
 
 
@@ -351,8 +388,12 @@ async def _owned_job(request: web.Request) -> Job:
 def _job_response(job: Job) -> web.Response:
     if job.status.finished:
         return web.Response(text=job_json(job), content_type="application/json")
-    return web.Response(text=job_json(job), status=202, content_type="application/json",
-                        headers={"Retry-After": str(_POLL_RETRY_AFTER_S)})
+    return web.Response(
+        text=job_json(job),
+        status=202,
+        content_type="application/json",
+        headers={"Retry-After": str(_POLL_RETRY_AFTER_S)},
+    )
 
 
 @routes.delete("/v1/async/ocr/{job_id}")
@@ -366,9 +407,13 @@ async def cancel_job(request: web.Request) -> web.Response:
     if not job.status.finished:
         error = Cancelled("The job was cancelled by its owner.")
         model = job.request.get("model")
-        cancelled = await store.finish(job_id, status=JobStatus.FAILED,
-                                       status_code=error.status, result=None,
-                                       error=json.dumps(error_body(error, model=model)))
+        cancelled = await store.finish(
+            job_id,
+            status=JobStatus.FAILED,
+            status_code=error.status,
+            result=None,
+            error=json.dumps(error_body(error, model=model)),
+        )
         if cancelled is not None:
             request.app[RUNNER].cancel(job_id)
             if job.status is JobStatus.PENDING:
@@ -391,5 +436,11 @@ async def models(request: web.Request) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     """Liveness: the process answers. No key needed."""
     engine = request.app[ENGINE]
-    return _json({"status": "ok", "backend": engine.config.backend,
-                  "workers": engine.pool.size, "auth": not request.app[AUTH].open})
+    return _json(
+        {
+            "status": "ok",
+            "backend": engine.config.backend,
+            "workers": engine.pool.size,
+            "auth": not request.app[AUTH].open,
+        }
+    )

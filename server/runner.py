@@ -39,15 +39,25 @@ from .wire import ocr_response
 log = logging.getLogger(__name__)
 
 _IDLE_POLL_S = 2.0
-_INTERRUPTED = ("The job was interrupted too many times while running; it may crash "
-                "Tessera. Check the document or split it.")
+_INTERRUPTED = (
+    "The job was interrupted too many times while running; it may crash "
+    "Tessera. Check the document or split it."
+)
 
 
 class Runner:
     """Keeps up to `settings.job_slots` jobs and page ranges running on this node."""
 
-    def __init__(self, *, store: JobStore, engine: OCREngine, documents: Documents,
-                 settings: Settings, http: aiohttp.ClientSession, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        engine: OCREngine,
+        documents: Documents,
+        settings: Settings,
+        http: aiohttp.ClientSession,
+        metrics: Metrics,
+    ) -> None:
         self._store = store
         self._metrics = metrics
         self._engine = engine
@@ -66,8 +76,10 @@ class Runner:
         return len(self._active)
 
     async def start(self) -> None:
-        self._loops = [asyncio.create_task(self._claim_loop(), name="tessera-claim"),
-                       asyncio.create_task(self._renew_loop(), name="tessera-renew")]
+        self._loops = [
+            asyncio.create_task(self._claim_loop(), name="tessera-claim"),
+            asyncio.create_task(self._renew_loop(), name="tessera-renew"),
+        ]
 
     def wake(self) -> None:
         """A job was created or a slot freed: claim now rather than at the next poll."""
@@ -169,16 +181,20 @@ class Runner:
             await self._outcomes.fail(job.id, model, e)
         except Exception:
             log.exception("job %s: failed with an internal error", key)
-            await self._outcomes.fail(job.id, model, InternalError(
-                "Tessera failed while running the job; the error is in its log."))
+            await self._outcomes.fail(
+                job.id,
+                model,
+                InternalError("Tessera failed while running the job; the error is in its log."),
+            )
 
     # -- a whole job ----------------------------------------------------------------------
 
     async def _run_job(self, job: Job) -> None:
         started = time.monotonic()
         log.info("job %s: started (attempt %d)", job.id, job.attempts)
-        self._metrics.count("tessera_work_started_total", kind="job",
-                            resumed=str(job.attempts > 1).lower())
+        self._metrics.count(
+            "tessera_work_started_total", kind="job", resumed=str(job.attempts > 1).lower()
+        )
         if job.interrupted_too_often:
             raise InternalError(_INTERRUPTED)
         if job.split:
@@ -189,14 +205,25 @@ class Runner:
         path = await self._document(job, body)
         if await self._split(job, body, path):
             return
-        result = await self._read(path, body.options(job.request["languages"]), job.key,
-                                  progress=self._outcomes.progress(job.id))
+        result = await self._read(
+            path,
+            body.options(job.request["languages"]),
+            job.key,
+            progress=self._outcomes.progress(job.id),
+        )
         text = await asyncio.to_thread(
-            json.dumps, ocr_response(result, model=job.request["model"], started=started))
+            json.dumps, ocr_response(result, model=job.request["model"], started=started)
+        )
         await self._outcomes.complete(job.id, text, started)
 
-    async def _read(self, path: Path, options: OCROptions, key: WorkKey, *,
-                    progress: ProgressCallback | None = None) -> DocumentResult:
+    async def _read(
+        self,
+        path: Path,
+        options: OCROptions,
+        key: WorkKey,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> DocumentResult:
         """The engine's run within the job time limit."""
         limit = self._settings.job_timeout
         try:
@@ -204,8 +231,10 @@ class Runner:
                 return await self._engine.run(path, options, key=key, on_progress=progress)
         except TimeoutError:
             self._engine.cancel(key)
-            raise JobTimeout(f"The job ran longer than the limit of {limit:.0f} s; split the "
-                             "document or select fewer pages.") from None
+            raise JobTimeout(
+                f"The job ran longer than the limit of {limit:.0f} s; split the "
+                "document or select fewer pages."
+            ) from None
 
     async def _split(self, job: Job, body: OCRRequestBody, path: Path) -> bool:
         """Split a large job into page ranges that any node may claim; whether it was."""
@@ -215,9 +244,10 @@ class Runner:
         pages = select_pages(options.pages, info.page_count, max_pages=self._settings.max_pages)
         if len(pages) <= size:
             return False
-        ranges = [pages[i:i + size] for i in range(0, len(pages), size)]
-        if await self._store.add_parts(job.id, ranges, pages_total=len(pages),
-                                       document_size=path.stat().st_size):
+        ranges = [pages[i : i + size] for i in range(0, len(pages), size)]
+        if await self._store.add_parts(
+            job.id, ranges, pages_total=len(pages), document_size=path.stat().st_size
+        ):
             log.info("job %s: split into %d ranges of up to %d pages", job.id, len(ranges), size)
             self._metrics.count("tessera_ranges_created_total", len(ranges))
             self.wake()
@@ -231,42 +261,55 @@ class Runner:
         if is_data_url(body.document.url):
             raise InternalError("The job's document is missing from the job store.")
         # An http(s) document is fetched when its job runs, then kept until the job ends.
-        data = await fetch(body.document.url, session=self._http, policy=self._policy,
-                           max_bytes=self._settings.max_document_bytes,
-                           timeout=self._settings.fetch_timeout, param=body.document.url_param)
+        data = await fetch(
+            body.document.url,
+            session=self._http,
+            policy=self._policy,
+            max_bytes=self._settings.max_document_bytes,
+            timeout=self._settings.fetch_timeout,
+            param=body.document.url_param,
+        )
         return await self._documents.save(job.id, data)
 
     # -- one page range -------------------------------------------------------------------
 
     async def _run_part(self, part: Part) -> None:
         job = part.job
-        log.info("job %s: range %d (%d pages) started (attempt %d)", job.id, part.part,
-                 len(part.pages), part.attempts)
-        self._metrics.count("tessera_work_started_total", kind="range",
-                            resumed=str(part.attempts > 1).lower())
+        log.info(
+            "job %s: range %d (%d pages) started (attempt %d)",
+            job.id,
+            part.part,
+            len(part.pages),
+            part.attempts,
+        )
+        self._metrics.count(
+            "tessera_work_started_total", kind="range", resumed=str(part.attempts > 1).lower()
+        )
         body = OCRRequestBody.model_validate(job.request["body"])
         path = await self._document(job, body)
         result = await self._read_range(part, body, path)
         text = await asyncio.to_thread(json.dumps, result.to_dict())
-        results = await asyncio.shield(self._store.finish_part(part.key, text,
-                                                               len(result.pages)))
+        results = await asyncio.shield(self._store.finish_part(part.key, text, len(result.pages)))
         log.info("job %s: range %d done", job.id, part.part)
         if results is not None:
             await self._assemble(job, results)
 
     async def _read_range(self, part: Part, body: OCRRequestBody, path: Path) -> DocumentResult:
         """A range's pages; a range that cannot be read is lost, and the job goes on."""
-        options = replace(body.options(part.job.request["languages"]),
-                          pages=PageSelection.of(part.pages))
+        options = replace(
+            body.options(part.job.request["languages"]), pages=PageSelection.of(part.pages)
+        )
         try:
             if part.interrupted_too_often:
-                raise InternalError("The range was interrupted too many times while running; "
-                                    "it may crash Tessera.")
+                raise InternalError(
+                    "The range was interrupted too many times while running; it may crash Tessera."
+                )
             return await self._read(path, options, part.key)
         except TesseraError as e:
             self._engine.cancel(part.key)
-            return DocumentResult([], path.stat().st_size,
-                                  [PageWarning(p, e.code, e.message) for p in part.pages])
+            return DocumentResult(
+                [], path.stat().st_size, [PageWarning(p, e.code, e.message) for p in part.pages]
+            )
 
     async def _assemble(self, job: Job, results: list[str]) -> None:
         """One response from every range's pages, written by the node that read the last."""
@@ -277,7 +320,8 @@ class Runner:
             raise PageFailed(reason)
         started = time.monotonic() - (now() - (job.started_at or job.created_at))
         text = await asyncio.to_thread(
-            json.dumps, ocr_response(merged, model=job.request["model"], started=started))
+            json.dumps, ocr_response(merged, model=job.request["model"], started=started)
+        )
         await self._outcomes.complete(job.id, text, started)
 
     # -- leases ---------------------------------------------------------------------------

@@ -34,13 +34,16 @@ class DocumentSpec(_Lenient):
         """The document's URL, whichever field holds it."""
         if self.type == "document_url":
             if not self.document_url:
-                raise InvalidRequest("A 'document_url' document needs 'document.document_url'.",
-                                     param="document.document_url")
+                raise InvalidRequest(
+                    "A 'document_url' document needs 'document.document_url'.",
+                    param="document.document_url",
+                )
             return self.document_url
         value = self.image_url.url if isinstance(self.image_url, ImageURL) else self.image_url
         if not value:
-            raise InvalidRequest("An 'image_url' document needs 'document.image_url'.",
-                                 param="document.image_url")
+            raise InvalidRequest(
+                "An 'image_url' document needs 'document.image_url'.", param="document.image_url"
+            )
         return value
 
     @property
@@ -70,9 +73,14 @@ class OCRRequestBody(_Lenient):
     def stored(self) -> dict[str, Any]:
         """The request as a job keeps it: without the document's URL (the caller stores its
         bytes or its address) and without the fields that are ignored or refused."""
-        stored = self.model_dump(exclude_none=True, exclude={
-            "fallbacks": True, **dict.fromkeys(_ANNOTATIONS, True),
-            "document": {"document_url", "image_url"}})
+        stored = self.model_dump(
+            exclude_none=True,
+            exclude={
+                "fallbacks": True,
+                **dict.fromkeys(_ANNOTATIONS, True),
+                "document": {"document_url", "image_url"},
+            },
+        )
         stored["document"][self.document.type] = self.document.url
         return stored
 
@@ -98,14 +106,19 @@ class OCRRequestBody(_Lenient):
 
 
 _UNION_TAGS = {"str", "int", "bool", "ImageURL"}
-_ANNOTATIONS = ("bbox_annotation_format", "document_annotation_format",
-                "document_annotation_prompt")
+_ANNOTATIONS = (
+    "bbox_annotation_format",
+    "document_annotation_format",
+    "document_annotation_prompt",
+)
 
 
 def _param(loc: tuple[int | str, ...]) -> str | None:
     # For unions pydantic names the member it tried ("pages.list[int].0"); drop those.
-    return ".".join(str(p) for p in loc
-                    if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p))) or None
+    return (
+        ".".join(str(p) for p in loc if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p)))
+        or None
+    )
 
 
 def parse_request(body: Any) -> OCRRequestBody:
@@ -119,15 +132,18 @@ def parse_request(body: Any) -> OCRRequestBody:
         # furthest into what the client sent ("document.image_url.detail", not
         # "document.image_url is not a string").
         located = [(_param(error["loc"]), error) for error in e.errors(include_url=False)]
-        param, first = max(located, key=lambda pair: 0 if pair[0] is None
-                           else pair[0].count(".") + 1)
+        param, first = max(
+            located, key=lambda pair: 0 if pair[0] is None else pair[0].count(".") + 1
+        )
         what = "is required" if first["type"] == "missing" else first["msg"].lower()
         raise InvalidRequest(f"'{param}' {what}.", param=param) from None
     for name in _ANNOTATIONS:
         if getattr(request, name) is not None:
             raise UnsupportedOption(
                 f"'{name}' asks for LLM annotations, which are not supported by this provider "
-                "(Tessera runs Tesseract only).", param=name)
+                "(Tessera runs Tesseract only).",
+                param=name,
+            )
     _ = request.document.url  # a document type without its URL is a 400 now, not later
     parse_pages(request.pages)
     return request

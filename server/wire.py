@@ -49,8 +49,10 @@ def ocr_response(result: DocumentResult, *, model: str, started: float) -> dict[
     response: dict[str, Any] = {
         "model": model,
         "pages": result.pages,
-        "usage_info": {"pages_processed": len(result.pages),
-                       "doc_size_bytes": result.document_size},
+        "usage_info": {
+            "pages_processed": len(result.pages),
+            "doc_size_bytes": result.document_size,
+        },
         "document_annotation": None,
         "extra_fields": {
             "request_type": REQUEST_TYPE,
@@ -67,8 +69,10 @@ def ocr_response(result: DocumentResult, *, model: str, started: float) -> dict[
 
 def model_list(ids: list[str]) -> dict[str, Any]:
     """`GET /v1/models`, in the OpenAI/Bifrost list shape."""
-    return {"object": "list",
-            "data": [{"id": i, "object": "model", "owned_by": PROVIDER} for i in ids]}
+    return {
+        "object": "list",
+        "data": [{"id": i, "object": "model", "owned_by": PROVIDER} for i in ids],
+    }
 
 
 # -- Bifrost async jobs -----------------------------------------------------------------------
@@ -81,8 +85,14 @@ def job_accepted(job: Job) -> dict[str, Any]:
 
 def job_public(job: Job) -> dict[str, Any]:
     """The job as a poll shows it, without result or error."""
-    body = _present({**job_accepted(job), "completed_at": _time(job.completed_at),
-                     "expires_at": _time(job.expires_at), "status_code": job.status_code})
+    body = _present(
+        {
+            **job_accepted(job),
+            "completed_at": _time(job.completed_at),
+            "expires_at": _time(job.expires_at),
+            "status_code": job.status_code,
+        }
+    )
     if not job.status.finished and job.pages_total:
         body["pages_done"] = job.pages_done
         body["pages_total"] = job.pages_total
@@ -105,14 +115,21 @@ def webhook_event(job: Job) -> str:
 
 def webhook_body(job: Job) -> bytes:
     """The event a webhook endpoint receives when a job ends."""
-    data = _present({"job_id": job.id, "request_type": REQUEST_TYPE,
-                     "status": job.status.value, "status_code": job.status_code,
-                     "created_at": rfc3339(job.created_at),
-                     "completed_at": _time(job.completed_at),
-                     "result_url": f"/v1/async/ocr/{job.id}",
-                     "result_expires_at": _time(job.expires_at)})
-    body = _present({"event": webhook_event(job), "created_at": _time(job.completed_at),
-                     "data": data})
+    data = _present(
+        {
+            "job_id": job.id,
+            "request_type": REQUEST_TYPE,
+            "status": job.status.value,
+            "status_code": job.status_code,
+            "created_at": rfc3339(job.created_at),
+            "completed_at": _time(job.completed_at),
+            "result_url": f"/v1/async/ocr/{job.id}",
+            "result_expires_at": _time(job.expires_at),
+        }
+    )
+    body = _present(
+        {"event": webhook_event(job), "created_at": _time(job.completed_at), "data": data}
+    )
     return json.dumps(body).encode()
 
 

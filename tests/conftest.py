@@ -26,8 +26,13 @@ _LABEL = re.compile(r'(\w+)="([^"]*)"')
 START_TIMEOUT_S = 90.0
 
 
-def wait_until(condition: Callable[[], Any], *, timeout: float = 60, every: float = 0.05,
-               what: str = "the condition") -> Any:
+def wait_until(
+    condition: Callable[[], Any],
+    *,
+    timeout: float = 60,
+    every: float = 0.05,
+    what: str = "the condition",
+) -> Any:
     """Poll `condition` until it returns something true; that value. Fails after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -49,8 +54,14 @@ def data_url(data: bytes, mime: str = "application/octet-stream") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
-def ocr_body(data: bytes, *, kind: str = "document_url", mime: str = "application/pdf",
-             model: str = "tesseract", **fields: Any) -> dict[str, Any]:
+def ocr_body(
+    data: bytes,
+    *,
+    kind: str = "document_url",
+    mime: str = "application/pdf",
+    model: str = "tesseract",
+    **fields: Any,
+) -> dict[str, Any]:
     """A Mistral OCR request carrying `data` as a data URL."""
     return {"model": model, "document": {"type": kind, kind: data_url(data, mime)}, **fields}
 
@@ -58,8 +69,13 @@ def ocr_body(data: bytes, *, kind: str = "document_url", mime: str = "applicatio
 class Server:
     """`tessera serve` in a subprocess, with its own data directory."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
-                 workers: int = 2, backend: str = "tesserocr") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str] | None = None,
+        workers: int = 2,
+        backend: str = "tesserocr",
+    ) -> None:
         self.data_dir = data_dir
         self.extra_env = env or {}
         self.workers = workers
@@ -73,10 +89,25 @@ class Server:
         env = {**os.environ, "TESSERA_LOG_LEVEL": "INFO", **self.extra_env}
         log = open(self.log_path, "ab")  # noqa: SIM115 - the subprocess owns it
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--workers", str(self.workers),
-             "--backend", self.backend],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--workers",
+                str(self.workers),
+                "--backend",
+                self.backend,
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -99,7 +130,7 @@ class Server:
             return 0.0
         total = 0.0
         for line in text.splitlines():
-            if not line.startswith(name) or line[len(name):len(name) + 1] not in ("{", " "):
+            if not line.startswith(name) or line[len(name) : len(name) + 1] not in ("{", " "):
                 continue
             head, _, value = line.rpartition(" ")
             found = dict(_LABEL.findall(head))
@@ -188,8 +219,14 @@ class ServerFactory:
         self._tmp = tmp_path_factory
         self.started: list[Server] = []
 
-    def __call__(self, env: dict[str, str] | None = None, *, backend: str = "tesserocr",
-                 workers: int = 2, data_dir: Path | None = None) -> Server:
+    def __call__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        backend: str = "tesserocr",
+        workers: int = 2,
+        data_dir: Path | None = None,
+    ) -> Server:
         data = data_dir or self._tmp.mktemp("server") / "data"
         server = Server(data, env, workers=workers, backend=backend).start()
         self.started.append(server)
@@ -228,8 +265,10 @@ def postgres_database() -> str:
     try:
         return create_database()
     except (OSError, asyncpg.PostgresError, TimeoutError) as e:
-        pytest.skip(f"no PostgreSQL server at {ADMIN} ({e}); `make test` expects one "
-                    "(trust auth, database 'test'), as on CI")
+        pytest.skip(
+            f"no PostgreSQL server at {ADMIN} ({e}); `make test` expects one "
+            "(trust auth, database 'test'), as on CI"
+        )
 
 
 @pytest.fixture
@@ -247,8 +286,9 @@ def server(_session_servers: ServerFactory) -> Server:
 
 
 @pytest.fixture(scope="session", params=["tesserocr", "pytesseract"])
-def any_server(request: pytest.FixtureRequest, server: Server,
-               _session_servers: ServerFactory) -> Server:
+def any_server(
+    request: pytest.FixtureRequest, server: Server, _session_servers: ServerFactory
+) -> Server:
     """The service on each backend in turn."""
     if request.param == "tesserocr":
         return server
@@ -270,9 +310,15 @@ def hello_png() -> bytes:
 def three_page_pdf(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A born-digital PDF whose page i says 'Page <word i>'."""
     path = tmp_path_factory.mktemp("docs") / "three.pdf"
-    corpus.text_pdf(path, [["Page alpha", "The quick brown fox"],
-                           ["Page bravo", "jumps over the lazy dog"],
-                           ["Page charlie", "Pack my box with five dozen jugs"]], font_size=20)
+    corpus.text_pdf(
+        path,
+        [
+            ["Page alpha", "The quick brown fox"],
+            ["Page bravo", "jumps over the lazy dog"],
+            ["Page charlie", "Pack my box with five dozen jugs"],
+        ],
+        font_size=20,
+    )
     return path.read_bytes()
 
 

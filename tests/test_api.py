@@ -22,8 +22,9 @@ def _ts(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def assert_bifrost_error(response: httpx.Response, status: int, *, param: str | None = None,
-                         contains: str = "") -> dict[str, Any]:
+def assert_bifrost_error(
+    response: httpx.Response, status: int, *, param: str | None = None, contains: str = ""
+) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
     assert body["is_bifrost_error"] is False
@@ -44,8 +45,9 @@ def assert_bifrost_error(response: httpx.Response, status: int, *, param: str | 
 
 def test_sync_image_on_each_backend(any_server: Server, hello_png: bytes) -> None:
     with any_server.client() as client:
-        response = client.post("/v1/ocr", json=ocr_body(hello_png, kind="image_url",
-                                                        mime="image/png"))
+        response = client.post(
+            "/v1/ocr", json=ocr_body(hello_png, kind="image_url", mime="image/png")
+        )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["model"] == "tesseract"
@@ -64,8 +66,9 @@ def test_sync_image_on_each_backend(any_server: Server, hello_png: bytes) -> Non
 
 
 def test_sync_pdf_selected_pages(client: httpx.Client, three_page_pdf: bytes) -> None:
-    response = client.post("/v1/ocr", json=ocr_body(three_page_pdf, pages="1-2",
-                                                    model="tesseract/eng"))
+    response = client.post(
+        "/v1/ocr", json=ocr_body(three_page_pdf, pages="1-2", model="tesseract/eng")
+    )
     body = response.json()
     assert [p["index"] for p in body["pages"]] == [1, 2]
     assert "bravo" in body["pages"][0]["markdown"]
@@ -76,20 +79,35 @@ def test_sync_pdf_selected_pages(client: httpx.Client, three_page_pdf: bytes) ->
     assert [p["index"] for p in listed["pages"]] == [0, 2]
 
 
-def test_types_are_sniffed_not_trusted(client: httpx.Client, hello_png: bytes,
-                                       three_page_pdf: bytes) -> None:
+def test_types_are_sniffed_not_trusted(
+    client: httpx.Client, hello_png: bytes, three_page_pdf: bytes
+) -> None:
     png_as_document = client.post("/v1/ocr", json=ocr_body(hello_png, mime="application/pdf"))
     assert "Hello Tessera world" in png_as_document.json()["pages"][0]["markdown"]
-    pdf_as_image = client.post("/v1/ocr", json={"model": "tesseract", "document": {
-        "type": "image_url", "image_url": {"url": data_url(three_page_pdf, "image/png")}},
-        "pages": [0]})
+    pdf_as_image = client.post(
+        "/v1/ocr",
+        json={
+            "model": "tesseract",
+            "document": {
+                "type": "image_url",
+                "image_url": {"url": data_url(three_page_pdf, "image/png")},
+            },
+            "pages": [0],
+        },
+    )
     assert "alpha" in pdf_as_image.json()["pages"][0]["markdown"]
 
 
 def test_word_scores_and_blocks(client: httpx.Client, hello_png: bytes) -> None:
-    response = client.post("/v1/ocr", json=ocr_body(
-        hello_png, confidence_scores_granularity="word", include_blocks=True,
-        gateway_extra={"ignored": True}))
+    response = client.post(
+        "/v1/ocr",
+        json=ocr_body(
+            hello_png,
+            confidence_scores_granularity="word",
+            include_blocks=True,
+            gateway_extra={"ignored": True},
+        ),
+    )
     page = response.json()["pages"][0]
     scores = page["confidence_scores"]
     assert 0.5 < scores["average_page_confidence_score"] <= 1
@@ -97,7 +115,7 @@ def test_word_scores_and_blocks(client: httpx.Client, hello_png: bytes) -> None:
     words = scores["word_confidence_scores"]
     assert [w["text"] for w in words][:3] == ["Hello", "Tessera", "world"]
     for word in words:
-        assert page["markdown"][word["start_index"]:].startswith(word["text"])
+        assert page["markdown"][word["start_index"] :].startswith(word["text"])
         assert 0 <= word["confidence"] <= 1
     [block] = page["blocks"]
     assert block["type"] == "text"
@@ -108,41 +126,93 @@ def test_word_scores_and_blocks(client: httpx.Client, hello_png: bytes) -> None:
 
 
 def test_page_scores_only_when_asked(client: httpx.Client, hello_png: bytes) -> None:
-    page = client.post("/v1/ocr", json=ocr_body(
-        hello_png, confidence_scores_granularity="page")).json()["pages"][0]
+    page = client.post(
+        "/v1/ocr", json=ocr_body(hello_png, confidence_scores_granularity="page")
+    ).json()["pages"][0]
     assert "word_confidence_scores" not in page["confidence_scores"]
     plain = client.post("/v1/ocr", json=ocr_body(hello_png)).json()["pages"][0]
     assert plain["confidence_scores"] is None and plain["blocks"] is None
 
 
-@pytest.mark.parametrize(("body", "param", "contains"), [
-    ({"model": "tesseract", "document": {"document_url": "data:x;base64,AAAA"}},
-     "document.type", "required"),
-    ({"model": "tesseract", "document": {"type": "document_url"}},
-     "document.document_url", "needs"),
-    ({"model": "tesseract", "document": {"type": "image_url", "document_url": "x"}},
-     "document.image_url", "needs"),
-    ({"model": "tesseract", "document": {"type": "document_url",
-                                         "document_url": "data:application/pdf;base64,@@@"}},
-     "document.document_url", "base64"),
-    ({"model": "tesseract", "document": {"type": "document_url", "document_url": 42}},
-     "document.document_url", ""),
-    ({"model": "tesseract-klingon", "document": {"type": "document_url",
-                                                 "document_url": "data:x;base64,JVBERi0="}},
-     "model", "not installed: klingon. Installed: "),
-    ({"model": "tesseract", "pages": [-1], "document": {
-        "type": "document_url", "document_url": "data:x;base64,JVBERi0="}}, "pages", "negative"),
-    ({"model": "tesseract", "document": {"type": "document_url",
-                                         "document_url": "ftp://host/a.pdf"}},
-     "document.document_url", "http"),
-    ({"model": "tesseract", "document_annotation_prompt": "summarise", "document": {
-        "type": "document_url", "document_url": "data:x;base64,JVBERi0="}},
-     "document_annotation_prompt", "not supported by this provider"),
-])
+@pytest.mark.parametrize(
+    ("body", "param", "contains"),
+    [
+        (
+            {"model": "tesseract", "document": {"document_url": "data:x;base64,AAAA"}},
+            "document.type",
+            "required",
+        ),
+        (
+            {"model": "tesseract", "document": {"type": "document_url"}},
+            "document.document_url",
+            "needs",
+        ),
+        (
+            {"model": "tesseract", "document": {"type": "image_url", "document_url": "x"}},
+            "document.image_url",
+            "needs",
+        ),
+        (
+            {
+                "model": "tesseract",
+                "document": {
+                    "type": "document_url",
+                    "document_url": "data:application/pdf;base64,@@@",
+                },
+            },
+            "document.document_url",
+            "base64",
+        ),
+        (
+            {"model": "tesseract", "document": {"type": "document_url", "document_url": 42}},
+            "document.document_url",
+            "",
+        ),
+        (
+            {
+                "model": "tesseract-klingon",
+                "document": {"type": "document_url", "document_url": "data:x;base64,JVBERi0="},
+            },
+            "model",
+            "not installed: klingon. Installed: ",
+        ),
+        (
+            {
+                "model": "tesseract",
+                "pages": [-1],
+                "document": {"type": "document_url", "document_url": "data:x;base64,JVBERi0="},
+            },
+            "pages",
+            "negative",
+        ),
+        (
+            {
+                "model": "tesseract",
+                "document": {"type": "document_url", "document_url": "ftp://host/a.pdf"},
+            },
+            "document.document_url",
+            "http",
+        ),
+        (
+            {
+                "model": "tesseract",
+                "document_annotation_prompt": "summarise",
+                "document": {"type": "document_url", "document_url": "data:x;base64,JVBERi0="},
+            },
+            "document_annotation_prompt",
+            "not supported by this provider",
+        ),
+    ],
+)
 @pytest.mark.parametrize("endpoint", ["/v1/ocr", "/v1/async/ocr"])
-def test_invalid_requests_answer_400_before_any_job(server: Server, client: httpx.Client,
-                                                    endpoint: str, body: dict[str, Any],
-                                                    param: str, contains: str) -> None:
+def test_invalid_requests_answer_400_before_any_job(
+    server: Server,
+    client: httpx.Client,
+    endpoint: str,
+    body: dict[str, Any],
+    param: str,
+    contains: str,
+) -> None:
     response = client.post(endpoint, json=body)
     error = assert_bifrost_error(response, 400, param=param, contains=contains)
     assert error["error"]["type"] == "invalid_request_error"
@@ -231,8 +301,9 @@ def test_async_job_lifecycle(server: Server, client: httpx.Client, three_page_pd
     assert client.get(f"/v1/async/ocr/{job['id']}").json() == body
 
 
-def test_a_running_job_answers_202_with_progress(server: Server, client: httpx.Client,
-                                                 tmp_path: Any) -> None:
+def test_a_running_job_answers_202_with_progress(
+    server: Server, client: httpx.Client, tmp_path: Any
+) -> None:
     source = corpus.dense_pdf(tmp_path / "d.pdf", min_pages=4)
     scan = corpus.image_only_pdf(source, tmp_path / "s.pdf", pages=4, dpi=200)
     job_id = client.post("/v1/async/ocr", json=ocr_body(scan.read_bytes())).json()["id"]
@@ -254,8 +325,9 @@ def test_a_running_job_answers_202_with_progress(server: Server, client: httpx.C
     assert body["status"] == "completed" and len(body["result"]["pages"]) == 4
 
 
-def test_failed_job_carries_a_bifrost_error(server: Server, client: httpx.Client,
-                                            tmp_path: Any) -> None:
+def test_failed_job_carries_a_bifrost_error(
+    server: Server, client: httpx.Client, tmp_path: Any
+) -> None:
     path = corpus.text_pdf(tmp_path / "e.pdf", [["secret"]], password="pw")
     job_id = client.post("/v1/async/ocr", json=ocr_body(path.read_bytes())).json()["id"]
     done = server.wait_job(client, job_id)
@@ -272,18 +344,40 @@ def test_failed_job_carries_a_bifrost_error(server: Server, client: httpx.Client
 WEEK = 7 * 24 * 3600
 
 
-@pytest.mark.parametrize(("header", "ttl"), [
-    ("5", 5), ("+5", 5), ("007", 7), ("0", 3600), ("-0", 3600), ("abc", 3600), ("-3", 3600),
-    (None, 3600), ("", 3600), ("5s", 3600), ("1e3", 3600), ("²", 3600), ("٣", 3600),
-    ("３", 3600), ("9" * 400, WEEK), ("99999999999", WEEK), ("604801", WEEK),
-    ("2147483648", WEEK)])
-def test_result_ttl_header(server: Server, client: httpx.Client, hello_png: bytes,
-                           header: str | None, ttl: int) -> None:
+@pytest.mark.parametrize(
+    ("header", "ttl"),
+    [
+        ("5", 5),
+        ("+5", 5),
+        ("007", 7),
+        ("0", 3600),
+        ("-0", 3600),
+        ("abc", 3600),
+        ("-3", 3600),
+        (None, 3600),
+        ("", 3600),
+        ("5s", 3600),
+        ("1e3", 3600),
+        ("²", 3600),
+        ("٣", 3600),
+        ("３", 3600),
+        ("9" * 400, WEEK),
+        ("99999999999", WEEK),
+        ("604801", WEEK),
+        ("2147483648", WEEK),
+    ],
+)
+def test_result_ttl_header(
+    server: Server, client: httpx.Client, hello_png: bytes, header: str | None, ttl: int
+) -> None:
     """As the gateway does: missing, non-numeric, zero or negative means the default;
     anything above the maximum (a week by default) is clamped to it."""
     headers = {"x-bf-async-job-result-ttl": header} if header is not None else {}
-    created = client.post("/v1/async/ocr", json=ocr_body(hello_png),
-                          headers={k: v.encode() for k, v in headers.items()})
+    created = client.post(
+        "/v1/async/ocr",
+        json=ocr_body(hello_png),
+        headers={k: v.encode() for k, v in headers.items()},
+    )
     assert created.status_code == 202, created.text
     job_id = created.json()["id"]
     body = server.wait_job(client, job_id).json()
@@ -293,11 +387,15 @@ def test_result_ttl_header(server: Server, client: httpx.Client, hello_png: byte
 def test_expired_jobs_are_404_then_deleted(start_server: Any, hello_png: bytes) -> None:
     server = start_server({"TESSERA_CLEANUP_INTERVAL": "0.5"}, workers=1)
     with server.client() as client:
-        job_id = client.post("/v1/async/ocr", json=ocr_body(hello_png),
-                             headers={"x-bf-async-job-result-ttl": "1"}).json()["id"]
+        job_id = client.post(
+            "/v1/async/ocr", json=ocr_body(hello_png), headers={"x-bf-async-job-result-ttl": "1"}
+        ).json()["id"]
         assert server.wait_job(client, job_id).json()["status"] == "completed"
-        expired = wait_until(lambda: (r := client.get(f"/v1/async/ocr/{job_id}")).status_code
-                             == 404 and r, timeout=10, what="the job expiring")
+        expired = wait_until(
+            lambda: (r := client.get(f"/v1/async/ocr/{job_id}")).status_code == 404 and r,
+            timeout=10,
+            what="the job expiring",
+        )
         assert_bifrost_error(expired, 404, contains="job not found or expired")
         deadline = time.monotonic() + 10
         while _job_count(server) and time.monotonic() < deadline:
@@ -311,11 +409,13 @@ def test_unknown_job_is_404(client: httpx.Client) -> None:
         assert body["error"]["message"] == "job not found or expired"
 
 
-def test_unknown_webhook_endpoint_is_400(server: Server, client: httpx.Client,
-                                         hello_png: bytes) -> None:
+def test_unknown_webhook_endpoint_is_400(
+    server: Server, client: httpx.Client, hello_png: bytes
+) -> None:
     before = _job_count(server)
-    response = client.post("/v1/async/ocr", json=ocr_body(hello_png),
-                           headers={"x-bf-async-webhook": "nowhere"})
+    response = client.post(
+        "/v1/async/ocr", json=ocr_body(hello_png), headers={"x-bf-async-webhook": "nowhere"}
+    )
     assert_bifrost_error(response, 400, param="x-bf-async-webhook", contains="nowhere")
     assert _job_count(server) == before
 
@@ -323,22 +423,27 @@ def test_unknown_webhook_endpoint_is_400(server: Server, client: httpx.Client,
 # -- limits -------------------------------------------------------------------------------------
 
 
-def test_size_and_page_limits(start_server: Any, hello_png: bytes,
-                              three_page_pdf: bytes) -> None:
+def test_size_and_page_limits(start_server: Any, hello_png: bytes, three_page_pdf: bytes) -> None:
     limit = max(len(hello_png), len(three_page_pdf)) + 10
-    server = start_server({"TESSERA_MAX_DOCUMENT_BYTES": str(limit), "TESSERA_MAX_PAGES": "2"},
-                          workers=1)
+    server = start_server(
+        {"TESSERA_MAX_DOCUMENT_BYTES": str(limit), "TESSERA_MAX_PAGES": "2"}, workers=1
+    )
     big = hello_png + b"\0" * limit
     with server.client() as client:
         assert client.post("/v1/ocr", json=ocr_body(hello_png)).status_code == 200
         for endpoint in ("/v1/ocr", "/v1/async/ocr"):
-            assert_bifrost_error(client.post(endpoint, json=ocr_body(big)), 413,
-                                 contains="larger than the limit")
+            assert_bifrost_error(
+                client.post(endpoint, json=ocr_body(big)), 413, contains="larger than the limit"
+            )
         # A body far past the limit is refused while it is read.
         huge = json.dumps(ocr_body(big * 100))
         assert_bifrost_error(client.post("/v1/ocr", content=huge), 413)
-        assert_bifrost_error(client.post("/v1/ocr", json=ocr_body(three_page_pdf)), 413,
-                             param="pages", contains="limit is 2")
+        assert_bifrost_error(
+            client.post("/v1/ocr", json=ocr_body(three_page_pdf)),
+            413,
+            param="pages",
+            contains="limit is 2",
+        )
         two = client.post("/v1/ocr", json=ocr_body(three_page_pdf, pages="0-1"))
         assert [p["index"] for p in two.json()["pages"]] == [0, 1]
 
@@ -354,9 +459,13 @@ def keyed(start_module_server: Any) -> Server:
 def test_keys_are_required_everywhere_but_health(keyed: Server) -> None:
     with keyed.client() as anonymous, keyed.client("wrong") as wrong:
         for client in (anonymous, wrong):
-            for method, path in (("GET", "/v1/models"), ("POST", "/v1/ocr"),
-                                 ("POST", "/v1/async/ocr"), ("GET", "/v1/async/ocr/x"),
-                                 ("GET", "/v2/unknown")):
+            for method, path in (
+                ("GET", "/v1/models"),
+                ("POST", "/v1/ocr"),
+                ("POST", "/v1/async/ocr"),
+                ("GET", "/v1/async/ocr/x"),
+                ("GET", "/v2/unknown"),
+            ):
                 body = assert_bifrost_error(client.request(method, path, json={}), 401)
                 assert body["error"]["type"] == "authentication_error"
         assert anonymous.get("/health").status_code == 200
@@ -377,8 +486,9 @@ def test_jobs_belong_to_their_key(keyed: Server, hello_png: bytes) -> None:
 # -- models -------------------------------------------------------------------------------------
 
 
-def test_operator_models_directory(start_server: Any, tmp_path_factory: pytest.TempPathFactory,
-                                   hello_png: bytes) -> None:
+def test_operator_models_directory(
+    start_server: Any, tmp_path_factory: pytest.TempPathFactory, hello_png: bytes
+) -> None:
     models = tmp_path_factory.mktemp("models")
     # Stands in for a fine-tuned model copied in offline.
     shutil.copy(find_system_tessdata() / "eng.traineddata", models / "engfine.traineddata")
@@ -399,8 +509,10 @@ def test_sync_requests_past_the_limit_are_429(start_server: Any, tmp_path: Any) 
     page = corpus.image_only_pdf(source, tmp_path / "s.pdf", pages=2).read_bytes()
     with server.client() as client, ThreadPoolExecutor(2) as pool:
         first = pool.submit(client.post, "/v1/ocr", json=ocr_body(page, pages=[0]))
-        wait_until(lambda: server.metric("tessera_workers_busy") == 1,
-                   what="the first request on the worker")
+        wait_until(
+            lambda: server.metric("tessera_workers_busy") == 1,
+            what="the first request on the worker",
+        )
         second = client.post("/v1/ocr", json=ocr_body(page, pages=[1]))
         assert first.result().status_code == 200
     body = assert_bifrost_error(second, 429, contains="retry")

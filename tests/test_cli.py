@@ -17,8 +17,13 @@ pytestmark = pytest.mark.ocr  # runs Tesseract
 
 
 def _tessera(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server", *args], cwd=REPO, text=True,
-                          capture_output=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        cwd=REPO,
+        text=True,
+        capture_output=True,
+        timeout=180,
+    )
 
 
 def test_prints_markdown_of_an_image(tmp_path: Path) -> None:
@@ -30,10 +35,12 @@ def test_prints_markdown_of_an_image(tmp_path: Path) -> None:
 
 
 def test_json_pages_and_progress(tmp_path: Path) -> None:
-    path = corpus.text_pdf(tmp_path / "doc.pdf", [["Page zero"], ["Page one"], ["Page two"]],
-                           font_size=24)
-    done = _tessera("ocr", str(path), "--pages", "1-2", "--lang", "eng", "--json",
-                    "--backend", "pytesseract")
+    path = corpus.text_pdf(
+        tmp_path / "doc.pdf", [["Page zero"], ["Page one"], ["Page two"]], font_size=24
+    )
+    done = _tessera(
+        "ocr", str(path), "--pages", "1-2", "--lang", "eng", "--json", "--backend", "pytesseract"
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert [p["index"] for p in result["pages"]] == [1, 2]

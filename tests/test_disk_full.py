@@ -26,8 +26,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 48 MB tmpfs, unmounted afterwards."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(mount)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(mount)],
+        check=True,
+        capture_output=True,
+    )
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
 
@@ -60,8 +63,9 @@ def big_scan(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return corpus.scanned_pages_pdf(directory / "big.pdf", pages).read_bytes()
 
 
-def test_a_full_disk_refuses_work_and_keeps_nothing(start_server: Any, small_disk: Path,
-                                                     big_scan: bytes, hello_png: bytes) -> None:
+def test_a_full_disk_refuses_work_and_keeps_nothing(
+    start_server: Any, small_disk: Path, big_scan: bytes, hello_png: bytes
+) -> None:
     """With the free-space margin off, the write itself fails: 507, no partial file."""
     node = start_server({"TESSERA_MIN_FREE_MB": "0"}, workers=1, data_dir=small_disk)
     filler = fill(small_disk, leave=len(big_scan) // 2)
@@ -78,8 +82,9 @@ def test_a_full_disk_refuses_work_and_keeps_nothing(start_server: Any, small_dis
         assert node.wait_job(client, created.json()["id"]).json()["status"] == "completed"
 
 
-def test_readiness_and_creates_follow_the_free_space(start_server: Any, small_disk: Path,
-                                                     hello_png: bytes) -> None:
+def test_readiness_and_creates_follow_the_free_space(
+    start_server: Any, small_disk: Path, hello_png: bytes
+) -> None:
     node = start_server({"TESSERA_MIN_FREE_MB": "8"}, workers=1, data_dir=small_disk)
     with node.client() as client:
         assert client.get("/ready").status_code == 200
@@ -97,7 +102,8 @@ def test_readiness_and_creates_follow_the_free_space(start_server: Any, small_di
 
 
 def test_a_result_that_cannot_be_stored_is_stored_once_there_is_room(
-        start_server: Any, small_disk: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    start_server: Any, small_disk: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """The disk fills while the job runs: its result cannot be written, and is written once
     space is freed; the job never stays 'processing' for good."""
     directory = tmp_path_factory.mktemp("slow")
@@ -105,11 +111,17 @@ def test_a_result_that_cannot_be_stored_is_stored_once_there_is_room(
     scan = corpus.image_only_pdf(source, directory / "scan.pdf", pages=3, dpi=200).read_bytes()
     node = start_server({"TESSERA_MIN_FREE_MB": "0"}, workers=1, data_dir=small_disk)
     with node.client() as client:
-        job_id = client.post("/v1/async/ocr", json=ocr_body(
-            scan, confidence_scores_granularity="word", include_blocks=True)).json()["id"]
+        job_id = client.post(
+            "/v1/async/ocr",
+            json=ocr_body(scan, confidence_scores_granularity="word", include_blocks=True),
+        ).json()["id"]
         filler = fill(small_disk)
-        wait_until(lambda: node.metric("tessera_outcome_write_retries_total") > 0,
-                   timeout=120, every=0.2, what="a failed final write")
+        wait_until(
+            lambda: node.metric("tessera_outcome_write_retries_total") > 0,
+            timeout=120,
+            every=0.2,
+            what="a failed final write",
+        )
         assert client.get(f"/v1/async/ocr/{job_id}").status_code == 202  # not stuck, waiting
         filler.unlink()
         body = node.wait_job(client, job_id, timeout=120).json()

@@ -38,11 +38,13 @@ class EngineHarness:
         self.engine = OCREngine(EngineConfig(work_dir=tmp, **{"workers": 2, **config}))
         self.loop.run_until_complete(self.engine.start())
 
-    def run(self, path: Path, key: str = "job", pages: tuple[int, ...] | None = None,
-            **options: Any) -> DocumentResult:
+    def run(
+        self, path: Path, key: str = "job", pages: tuple[int, ...] | None = None, **options: Any
+    ) -> DocumentResult:
         selection = PageSelection.of(pages) if pages is not None else None
         return self.loop.run_until_complete(
-            self.engine.run(path, OCROptions(pages=selection, **options), key=key))
+            self.engine.run(path, OCROptions(pages=selection, **options), key=key)
+        )
 
     def close(self) -> None:
         self.loop.run_until_complete(self.engine.close())
@@ -50,8 +52,9 @@ class EngineHarness:
 
 
 @pytest.fixture(scope="module", params=["tesserocr", "pytesseract"])
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[EngineHarness]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EngineHarness]:
     harness = EngineHarness(tmp_path_factory.mktemp("engine"), backend=request.param)
     yield harness
     harness.close()
@@ -87,8 +90,9 @@ def test_every_tiff_frame_is_a_page(engine: EngineHarness, tmp_path: Path) -> No
 
 
 def test_pdf_pages_render_at_the_configured_dpi(engine: EngineHarness, tmp_path: Path) -> None:
-    path = corpus.text_pdf(tmp_path / "t.pdf", [["First page text"], ["Second page text"]],
-                           font_size=20)
+    path = corpus.text_pdf(
+        tmp_path / "t.pdf", [["First page text"], ["Second page text"]], font_size=20
+    )
     result = engine.run(path, page=PageOptions(confidence="word", include_blocks=True))
     assert [p["index"] for p in result.pages] == [0, 1]
     first = result.pages[0]
@@ -101,17 +105,28 @@ def test_pdf_pages_render_at_the_configured_dpi(engine: EngineHarness, tmp_path:
     assert first["blocks"][0]["content"] == "First page text"
 
 
-@pytest.mark.parametrize("variant", ["exif_rotated", "palette_transparent", "rgba_transparent",
-                                     "cmyk_jpeg", "deep_16bit", "bilevel", "webp", "gif"])
-def test_image_modes_and_orientation(engine: EngineHarness, tmp_path: Path,
-                                     variant: str) -> None:
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "exif_rotated",
+        "palette_transparent",
+        "rgba_transparent",
+        "cmyk_jpeg",
+        "deep_16bit",
+        "bilevel",
+        "webp",
+        "gif",
+    ],
+)
+def test_image_modes_and_orientation(engine: EngineHarness, tmp_path: Path, variant: str) -> None:
     upright = corpus.text_image(LINES, mode="RGB")
     if variant == "exif_rotated":
         # Stored turned a quarter; the EXIF tag says how to turn it back.
         exif = Image.Exif()
         exif[0x0112] = 6  # rotate 90 CW to display
-        path = _save(tmp_path, upright.transpose(Image.Transpose.ROTATE_90), "r.jpg",
-                     exif=exif, quality=95)
+        path = _save(
+            tmp_path, upright.transpose(Image.Transpose.ROTATE_90), "r.jpg", exif=exif, quality=95
+        )
     elif variant == "palette_transparent":
         image = upright.convert("P", palette=Image.Palette.ADAPTIVE, colors=8)
         image.info["transparency"] = image.getpixel((0, 0))
@@ -125,8 +140,11 @@ def test_image_modes_and_orientation(engine: EngineHarness, tmp_path: Path,
     elif variant == "cmyk_jpeg":
         path = _save(tmp_path, upright.convert("CMYK"), "c.jpg", quality=95)
     elif variant == "deep_16bit":
-        path = _save(tmp_path, upright.convert("L").point(lambda v: v * 257, mode="I")
-                     .convert("I;16"), "d.png")
+        path = _save(
+            tmp_path,
+            upright.convert("L").point(lambda v: v * 257, mode="I").convert("I;16"),
+            "d.png",
+        )
     elif variant == "webp":
         path = _save(tmp_path, upright, "w.webp", quality=90)
     elif variant == "gif":
@@ -183,8 +201,9 @@ def lone_engine(tmp_path: Path) -> Iterator[EngineHarness]:
     harness.close()
 
 
-def test_a_killed_worker_costs_nothing_but_a_retry(lone_engine: EngineHarness,
-                                                   tmp_path: Path) -> None:
+def test_a_killed_worker_costs_nothing_but_a_retry(
+    lone_engine: EngineHarness, tmp_path: Path
+) -> None:
     source = corpus.dense_pdf(tmp_path / "dense.pdf", min_pages=2)
     scan = corpus.image_only_pdf(source, tmp_path / "scan.pdf", pages=2)
     engine = lone_engine.engine
@@ -226,8 +245,9 @@ def test_a_page_past_its_timeout_fails_and_the_pool_recovers(tmp_path: Path) -> 
         harness.close()
 
 
-def test_small_jobs_are_not_stuck_behind_a_large_one(lone_engine: EngineHarness,
-                                                     tmp_path: Path) -> None:
+def test_small_jobs_are_not_stuck_behind_a_large_one(
+    lone_engine: EngineHarness, tmp_path: Path
+) -> None:
     large = corpus.text_pdf(tmp_path / "large.pdf", [[f"Page {i}"] * 20 for i in range(8)])
     small = _save(tmp_path, corpus.text_image(["small"]), "small.png")
     engine = lone_engine.engine

@@ -42,7 +42,8 @@ def test_normalise_strips_headings_and_list_markers() -> None:
 
 def test_normalise_keeps_numbers_and_hashes_inside_lines() -> None:
     assert normalise("Section 4. applies to item #2 - see 3. below") == (
-        "Section 4. applies to item #2 - see 3. below")
+        "Section 4. applies to item #2 - see 3. below"
+    )
 
 
 def test_normalise_reads_a_markdown_table_as_cells_row_by_row() -> None:
@@ -51,8 +52,10 @@ def test_normalise_reads_a_markdown_table_as_cells_row_by_row() -> None:
 
 
 def test_normalise_drops_placeholders_and_html() -> None:
-    markdown = ("Above.\n\n![img-0.jpeg](img-0.jpeg)\n\n[tbl-0.md](tbl-0.md)\n\n"
-                "<table><tr><td>A &amp; B</td></tr></table> <b>bold</b> **strong**")
+    markdown = (
+        "Above.\n\n![img-0.jpeg](img-0.jpeg)\n\n[tbl-0.md](tbl-0.md)\n\n"
+        "<table><tr><td>A &amp; B</td></tr></table> <b>bold</b> **strong**"
+    )
     assert normalise(markdown) == "Above. A & B bold strong"
 
 
@@ -111,8 +114,9 @@ def test_turned_target_allows_one_point_above_upright() -> None:
 
 def _page(text: str, source: str | None, auto_s: float, force_s: float) -> PageComparison:
     doc = Document("born", "born_digital", Path("born.pdf"), ("The exact text.",))
-    return PageComparison(doc, 0, Reading(text, auto_s, (source,)),
-                          Reading("The exact text.", force_s, ("ocr",)))
+    return PageComparison(
+        doc, 0, Reading(text, auto_s, (source,)), Reading("The exact text.", force_s, ("ocr",))
+    )
 
 
 def test_text_layer_target_needs_the_layer_exact_text_and_speed() -> None:

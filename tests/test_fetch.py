@@ -22,9 +22,14 @@ BIG = 3_000_000
 def remote(hello_png: bytes) -> Iterator[str]:
     """A local HTTP server standing in for the host a document URL points at."""
     files = {"/scan.png": hello_png, "/big.png": hello_png + b"\0" * BIG, "/empty": b""}
-    redirects = {"/moved": "/scan.png", "/loop-1": "/loop-2", "/loop-2": "/loop-3",
-                 "/loop-3": "/loop-4", "/loop-4": "/scan.png",
-                 "/to-file": "file:///etc/hostname"}
+    redirects = {
+        "/moved": "/scan.png",
+        "/loop-1": "/loop-2",
+        "/loop-2": "/loop-3",
+        "/loop-3": "/loop-4",
+        "/loop-4": "/scan.png",
+        "/to-file": "file:///etc/hostname",
+    }
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -64,9 +69,14 @@ def remote(hello_png: bytes) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def allowing(start_module_server: Any) -> Server:
     """A service whose operator allows the loopback host the test server runs on."""
-    return start_module_server({"TESSERA_FETCH_ALLOW": "127.0.0.1/32",
-                         "TESSERA_MAX_DOCUMENT_BYTES": "1000000",
-                         "TESSERA_FETCH_TIMEOUT": "1.5"}, workers=1)
+    return start_module_server(
+        {
+            "TESSERA_FETCH_ALLOW": "127.0.0.1/32",
+            "TESSERA_MAX_DOCUMENT_BYTES": "1000000",
+            "TESSERA_FETCH_TIMEOUT": "1.5",
+        },
+        workers=1,
+    )
 
 
 def _url_body(url: str) -> dict[str, Any]:
@@ -92,14 +102,16 @@ def test_allowed_hosts_are_fetched_through_redirects(allowing: Server, remote: s
     assert "Hello" in body["result"]["pages"][0]["markdown"]
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "169.254.169.254", "10.1.2.3",
-                                  "192.168.0.10", "0.0.0.0"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "[::1]", "169.254.169.254", "10.1.2.3", "192.168.0.10", "0.0.0.0"]
+)
 def test_private_addresses_are_refused_before_any_job(server: Server, host: str) -> None:
     for endpoint in ("/v1/ocr", "/v1/async/ocr"):
         with server.client() as client:
             response = client.post(endpoint, json=_url_body(f"http://{host}/latest/meta-data"))
-        body = assert_bifrost_error(response, 400, param="document.image_url",
-                                    contains="not allowed")
+        body = assert_bifrost_error(
+            response, 400, param="document.image_url", contains="not allowed"
+        )
         assert body["error"]["code"] == "document_url_refused"
 
 
@@ -126,15 +138,14 @@ def test_size_time_and_status_limits(allowing: Server, remote: str) -> None:
     assert_bifrost_error(_sync(allowing, f"{remote}/missing.png"), 400, contains="HTTP 404")
     assert_bifrost_error(_sync(allowing, f"{remote}/empty"), 400, contains="no content")
     body = _async(allowing, f"{remote}/missing.png")
-    assert body["status"] == "failed" and body["error"]["error"]["code"] == \
-        "document_fetch_failed"
+    assert body["status"] == "failed" and body["error"]["error"]["code"] == "document_fetch_failed"
     # The service is still serving.
     assert _sync(allowing, f"{remote}/scan.png").status_code == 200
 
 
-def test_file_urls_only_under_configured_roots(start_server: Any, server: Server,
-                                               tmp_path_factory: pytest.TempPathFactory,
-                                               hello_png: bytes) -> None:
+def test_file_urls_only_under_configured_roots(
+    start_server: Any, server: Server, tmp_path_factory: pytest.TempPathFactory, hello_png: bytes
+) -> None:
     root = tmp_path_factory.mktemp("shared")
     (root / "scan.png").write_bytes(hello_png)
     assert_bifrost_error(_sync(server, f"file://{root}/scan.png"), 400, contains="not enabled")

@@ -16,8 +16,12 @@ LEASE_S = "2"
 
 @pytest.fixture
 def fleet(start_server: Any, postgres_url: str) -> Iterator[list[Server]]:
-    env = {"TESSERA_DATABASE_URL": postgres_url, "TESSERA_LEASE_SECONDS": LEASE_S,
-           "TESSERA_RUNNING_JOBS": "2", "TESSERA_PART_PAGES": "20"}
+    env = {
+        "TESSERA_DATABASE_URL": postgres_url,
+        "TESSERA_LEASE_SECONDS": LEASE_S,
+        "TESSERA_RUNNING_JOBS": "2",
+        "TESSERA_PART_PAGES": "20",
+    }
     nodes = [start_server(env, workers=1) for _ in range(3)]
     yield nodes
     for node in nodes:
@@ -39,12 +43,12 @@ def _completed(node: Server) -> float:
     return node.metric("tessera_jobs_finished_total", status="completed")
 
 
-def test_jobs_sent_to_one_node_are_run_by_all_and_polled_from_any(fleet: list[Server],
-                                                                    scan: bytes) -> None:
+def test_jobs_sent_to_one_node_are_run_by_all_and_polled_from_any(
+    fleet: list[Server], scan: bytes
+) -> None:
     first, second, third = fleet
     with first.client() as client:
-        job_ids = [client.post("/v1/async/ocr", json=ocr_body(scan)).json()["id"]
-                   for _ in range(6)]
+        job_ids = [client.post("/v1/async/ocr", json=ocr_body(scan)).json()["id"] for _ in range(6)]
     for job_id, node in zip(job_ids, [second, third] * 3, strict=True):
         with node.client() as client:
             body = node.wait_job(client, job_id, timeout=180).json()
@@ -60,8 +64,9 @@ def test_a_job_whose_node_dies_completes_exactly_once(fleet: list[Server], scan:
     with first.client() as client:
         job_id = client.post("/v1/async/ocr", json=ocr_body(scan)).json()["id"]
     # Wait for a node to start it, then kill that node mid-job.
-    runner = wait_until(lambda: next((n for n in fleet if _started(n)), None),
-                        what="a node starting the job")
+    runner = wait_until(
+        lambda: next((n for n in fleet if _started(n)), None), what="a node starting the job"
+    )
     runner.stop(signal.SIGKILL)
     survivor = next(n for n in fleet if n is not runner)
     with survivor.client() as client:
@@ -76,28 +81,33 @@ def test_cancel_on_one_node_stops_the_job_on_another(fleet: list[Server], scan: 
     first = fleet[0]
     with first.client() as client:
         job_id = client.post("/v1/async/ocr", json=ocr_body(scan)).json()["id"]
-    runner = wait_until(lambda: next((n for n in fleet if _started(n)), None),
-                        what="a node starting the job")
+    runner = wait_until(
+        lambda: next((n for n in fleet if _started(n)), None), what="a node starting the job"
+    )
     other = next(n for n in fleet if n is not runner)
     with other.client() as client:
         cancelled = client.delete(f"/v1/async/ocr/{job_id}").json()
     assert cancelled["status"] == "failed" and cancelled["status_code"] == 499
-    wait_until(lambda: runner.metric("tessera_work_stopped_total") == 1, timeout=20,
-               what="the running node stopping the cancelled job")
+    wait_until(
+        lambda: runner.metric("tessera_work_stopped_total") == 1,
+        timeout=20,
+        what="the running node stopping the cancelled job",
+    )
     with runner.client() as client:
         assert client.get(f"/v1/async/ocr/{job_id}").json() == cancelled
 
 
-def test_a_large_document_is_read_by_the_whole_fleet(fleet: list[Server],
-                                                     tmp_path_factory: pytest.TempPathFactory
-                                                     ) -> None:
+def test_a_large_document_is_read_by_the_whole_fleet(
+    fleet: list[Server], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     path = tmp_path_factory.mktemp("long") / "long.pdf"
     corpus.text_pdf(path, [[f"Page number {i}"] for i in range(200)], font_size=28)
     first = fleet[0]
     with first.client() as client:
         # Forced OCR, so the ranges take long enough for every node to claim some.
-        job_id = client.post("/v1/async/ocr", json=ocr_body(path.read_bytes(),
-                                                            ocr_mode="force")).json()["id"]
+        job_id = client.post(
+            "/v1/async/ocr", json=ocr_body(path.read_bytes(), ocr_mode="force")
+        ).json()["id"]
     with fleet[2].client() as client:
         body = fleet[2].wait_job(client, job_id, timeout=600).json()
     assert body["status"] == "completed", body

@@ -53,9 +53,12 @@ class Recorder:
             def do_GET(self) -> None:
                 recorder.paths.append(self.path)
                 if self.path.startswith("/to/"):  # /to/<url>: a redirect there, sent as UTF-8
-                    location = unquote(self.path[len("/to/"):]).encode()
-                    self.wfile.write(b"HTTP/1.1 302 Found\r\nLocation: " + location
-                                     + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    location = unquote(self.path[len("/to/") :]).encode()
+                    self.wfile.write(
+                        b"HTTP/1.1 302 Found\r\nLocation: "
+                        + location
+                        + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
                     self.close_connection = True
                     return
                 self.send_response(200)
@@ -111,17 +114,37 @@ UNICODE_HOSTS = [
     "１６９.２５４.１６９.２５４",  # the metadata service, fullwidth
 ]
 LITERAL_HOSTS = [
-    "127.1", "0x7f.0.0.1", "0x7f000001", "2130706433", "017700000001", "0177.0.0.01",
-    "[::127.0.0.1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[0:0:0:0:0:ffff:127.0.0.1]",
-    "[::ffff:0:7f00:1]", "[64:ff9b::7f00:1]", "[64:ff9b::a9fe:a9fe]", "[2002:7f00:1::1]",
-    "[2002:a9fe:a9fe::]", "[64:ff9b:1::a00:1]", "[::ffff:169.254.169.254]", "[::]", "0",
-    "[fe80::1%25lo]", "[fc00::1]", "100.64.0.1", "198.18.0.1", "[::1]",
+    "127.1",
+    "0x7f.0.0.1",
+    "0x7f000001",
+    "2130706433",
+    "017700000001",
+    "0177.0.0.01",
+    "[::127.0.0.1]",
+    "[::ffff:127.0.0.1]",
+    "[::ffff:7f00:1]",
+    "[0:0:0:0:0:ffff:127.0.0.1]",
+    "[::ffff:0:7f00:1]",
+    "[64:ff9b::7f00:1]",
+    "[64:ff9b::a9fe:a9fe]",
+    "[2002:7f00:1::1]",
+    "[2002:a9fe:a9fe::]",
+    "[64:ff9b:1::a00:1]",
+    "[::ffff:169.254.169.254]",
+    "[::]",
+    "0",
+    "[fe80::1%25lo]",
+    "[fc00::1]",
+    "100.64.0.1",
+    "198.18.0.1",
+    "[::1]",
 ]
 
 
 @pytest.mark.parametrize("host", UNICODE_HOSTS + LITERAL_HOSTS)
-def test_refused_hosts_are_refused_before_any_job(server: Server, recorder: Recorder,
-                                                  host: str) -> None:
+def test_refused_hosts_are_refused_before_any_job(
+    server: Server, recorder: Recorder, host: str
+) -> None:
     url = f"http://{host}:{recorder.port}/secret/{uuid.uuid4().hex}"
     with server.client() as client:
         for kind in ("document_url", "image_url", "image_url_object"):
@@ -133,11 +156,19 @@ def test_refused_hosts_are_refused_before_any_job(server: Server, recorder: Reco
     assert recorder.secrets() == []
 
 
-def test_unicode_hosts_are_named_as_they_would_be_reached(server: Server,
-                                                          recorder: Recorder) -> None:
+def test_unicode_hosts_are_named_as_they_would_be_reached(
+    server: Server, recorder: Recorder
+) -> None:
     with server.client() as client:
-        response = client.post("/v1/ocr", json={"model": "tesseract", "document": _document(
-            f"http://１２７.０.０.１:{recorder.port}/secret", "document_url")})
+        response = client.post(
+            "/v1/ocr",
+            json={
+                "model": "tesseract",
+                "document": _document(
+                    f"http://１２７.０.０.１:{recorder.port}/secret", "document_url"
+                ),
+            },
+        )
     assert_bifrost_error(response, 400, contains="from 127.0.0.1 is not allowed")
 
 
@@ -147,8 +178,13 @@ def test_open_and_closed_ports_answer_alike(server: Server, recorder: Recorder) 
     with server.client() as client:
         for port in (recorder.port, closed_port()):
             for host in ("１２７.０.０.１", "[::ffff:127.0.0.1]", "localhost"):
-                response = client.post("/v1/ocr", json={"model": "tesseract", "document":
-                                       _document(f"http://{host}:{port}/secret", "image_url")})
+                response = client.post(
+                    "/v1/ocr",
+                    json={
+                        "model": "tesseract",
+                        "document": _document(f"http://{host}:{port}/secret", "image_url"),
+                    },
+                )
                 answers.append((host, response.status_code, response.json()["error"]))
     for host, status, error in answers:
         same_host = [a for a in answers if a[0] == host]
@@ -158,10 +194,16 @@ def test_open_and_closed_ports_answer_alike(server: Server, recorder: Recorder) 
 
 
 def test_async_jobs_with_names_that_resolve_to_loopback_fail_unfetched(
-        server: Server, recorder: Recorder) -> None:
+    server: Server, recorder: Recorder
+) -> None:
     with server.client() as client:
-        created = client.post("/v1/async/ocr", json={"model": "tesseract", "document":
-                              _document(f"http://localhost:{recorder.port}/secret", "image_url")})
+        created = client.post(
+            "/v1/async/ocr",
+            json={
+                "model": "tesseract",
+                "document": _document(f"http://localhost:{recorder.port}/secret", "image_url"),
+            },
+        )
         assert created.status_code == 202
         body = server.wait_job(client, created.json()["id"]).json()
     assert body["status"] == "failed" and body["status_code"] == 400
@@ -175,32 +217,42 @@ def allowing(start_module_server: Any) -> Server:
     return start_module_server({"TESSERA_FETCH_ALLOW": "127.0.0.1/32"}, workers=1)
 
 
-@pytest.mark.parametrize("target", ["http://１２７.０.０.２:{port}/secret",
-                                    "http://127。0。0。2:{port}/secret",
-                                    "http://[::ffff:127.0.0.2]:{port}/secret",
-                                    "http://0x7f000002:{port}/secret",
-                                    "http://[::1]:{port}/secret"])
-def test_redirects_from_an_allowed_host_are_judged_the_same(allowing: Server, recorder: Recorder,
-                                                            target: str) -> None:
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://１２７.０.０.２:{port}/secret",
+        "http://127。0。0。2:{port}/secret",
+        "http://[::ffff:127.0.0.2]:{port}/secret",
+        "http://0x7f000002:{port}/secret",
+        "http://[::1]:{port}/secret",
+    ],
+)
+def test_redirects_from_an_allowed_host_are_judged_the_same(
+    allowing: Server, recorder: Recorder, target: str
+) -> None:
     url = f"http://127.0.0.1:{recorder.port}/to/{target.format(port=recorder.port)}"
     with allowing.client() as client:
-        sync = client.post("/v1/ocr", json={"model": "tesseract",
-                                            "document": _document(url, "image_url")})
+        sync = client.post(
+            "/v1/ocr", json={"model": "tesseract", "document": _document(url, "image_url")}
+        )
         assert_bifrost_error(sync, 400, contains="not allowed")
-        created = client.post("/v1/async/ocr", json={"model": "tesseract",
-                                                     "document": _document(url, "image_url")})
+        created = client.post(
+            "/v1/async/ocr", json={"model": "tesseract", "document": _document(url, "image_url")}
+        )
         job = allowing.wait_job(client, created.json()["id"]).json()
     assert job["status"] == "failed" and job["error"]["error"]["code"] == "document_url_refused"
     assert recorder.secrets() == []
 
 
-def test_a_redirect_to_an_unreadable_url_is_a_plain_400(allowing: Server,
-                                                       recorder: Recorder) -> None:
+def test_a_redirect_to_an_unreadable_url_is_a_plain_400(
+    allowing: Server, recorder: Recorder
+) -> None:
     with allowing.client() as client:
         for location in ("http://[::1:80/x", "http://a b/", "http://x:99999/"):
             url = f"http://127.0.0.1:{recorder.port}/to/{location}"
-            response = client.post("/v1/ocr", json={"model": "tesseract",
-                                                    "document": _document(url, "image_url")})
+            response = client.post(
+                "/v1/ocr", json={"model": "tesseract", "document": _document(url, "image_url")}
+            )
             body = assert_bifrost_error(response, 400, contains="redirected")
             assert "Error" not in body["error"]["message"]  # no class names
 
@@ -208,6 +260,7 @@ def test_a_redirect_to_an_unreadable_url_is_a_plain_400(allowing: Server,
 def test_the_socket_check_stands_without_the_url_check(recorder: Recorder) -> None:
     """The HTTP client itself refuses: a literal address (which aiohttp never resolves) and a
     name that resolves to loopback, with no check of the URL in front."""
+
     async def attempt(url: str) -> BaseException | None:
         async with client_session(FetchPolicy()) as session:
             try:
@@ -236,8 +289,12 @@ def _rss_kb(pid: int) -> int:
 def test_page_ranges_that_multiply_cost_nothing(server: Server, three_page_pdf: bytes) -> None:
     assert server.process is not None
     before = _rss_kb(server.process.pid)
-    selections = [",".join(["0-99999"] * 300), ",".join(["0-999999"] * 1000),
-                  ",".join(f"{i}-{i + 99999}" for i in range(0, 600, 2)), list(range(10_000))]
+    selections = [
+        ",".join(["0-99999"] * 300),
+        ",".join(["0-999999"] * 1000),
+        ",".join(f"{i}-{i + 99999}" for i in range(0, 600, 2)),
+        list(range(10_000)),
+    ]
     with server.client() as client:
         for pages in selections:
             sync = client.post("/v1/ocr", json=ocr_body(three_page_pdf, pages=pages))
@@ -254,8 +311,11 @@ def test_deep_json_is_a_400(server: Server) -> None:
     with server.client() as client:
         for depth in (10_000, 200_000):  # a small body parsed at once, a large one in a thread
             for endpoint in ("/v1/ocr", "/v1/async/ocr"):
-                for raw in ("[" * depth, '{"a":' * depth, '{"model": "tesseract", "fallbacks": '
-                            + "[" * depth + "]" * depth + "}"):
+                for raw in (
+                    "[" * depth,
+                    '{"a":' * depth,
+                    '{"model": "tesseract", "fallbacks": ' + "[" * depth + "]" * depth + "}",
+                ):
                     response = client.post(endpoint, content=raw.encode())
                     assert_bifrost_error(response, 400)
 
@@ -268,10 +328,15 @@ def test_only_the_document_may_make_a_body_large(server: Server, hello_png: byte
         {"model": "tesseract", "document": document, "pages": [0] * 3_000_000},
         {"model": "tesseract", "document": document, "fallbacks": [{"a": 1}] * 300_000},
         {"model": "tesseract", "document": document, "gateway": "x" * 3_000_000},
-        {"model": "tesseract", "document": {**document, "document_name": "data:a;base64,"
-                                            + "QUFB" * 700_000}},
-        {"model": "tesseract", "document": {"type": "document_url", "document_url":
-                                            "https://example.invalid/a.pdf"}, "pad": [1] * 10**6},
+        {
+            "model": "tesseract",
+            "document": {**document, "document_name": "data:a;base64," + "QUFB" * 700_000},
+        },
+        {
+            "model": "tesseract",
+            "document": {"type": "document_url", "document_url": "https://example.invalid/a.pdf"},
+            "pad": [1] * 10**6,
+        },
     ]
     assert server.process is not None
     before = _rss_kb(server.process.pid)
@@ -281,10 +346,12 @@ def test_only_the_document_may_make_a_body_large(server: Server, hello_png: byte
                 response = client.post(endpoint, content=json.dumps(body).encode())
                 assert_bifrost_error(response, 413, contains="data URL")
         # A document sent by an encoder that escapes "/" (and wraps its base64) is still read.
-        wrapped = "\\n".join(document["image_url"][i:i + 76]
-                               for i in range(0, len(document["image_url"]), 76))
-        raw = json.dumps({"model": "tesseract", "document": {"type": "image_url",
-                          "image_url": "WRAPPED"}}).replace("WRAPPED", wrapped + "\\n" * 200_000)
+        wrapped = "\\n".join(
+            document["image_url"][i : i + 76] for i in range(0, len(document["image_url"]), 76)
+        )
+        raw = json.dumps(
+            {"model": "tesseract", "document": {"type": "image_url", "image_url": "WRAPPED"}}
+        ).replace("WRAPPED", wrapped + "\\n" * 200_000)
         response = client.post("/v1/ocr", content=raw.replace("/", "\\/").encode())
         assert response.status_code == 200, response.text
         assert "Hello" in response.json()["pages"][0]["markdown"]
@@ -303,8 +370,11 @@ def _raw(server: Server, request: bytes) -> tuple[int, dict[str, Any]]:
             data += chunk
             if b"\r\n\r\n" in data:
                 head, _, body = data.partition(b"\r\n\r\n")
-                length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length:")]
+                length = [
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ]
                 if length and len(body) >= length[0]:
                     break
     head, _, body = data.partition(b"\r\n\r\n")
@@ -315,35 +385,77 @@ def _raw(server: Server, request: bytes) -> tuple[int, dict[str, Any]]:
 
 def _post(path: str, body: bytes, *headers: bytes) -> bytes:
     extra = b"".join(h + b"\r\n" for h in headers)
-    return (b"POST " + path.encode() + b" HTTP/1.1\r\nHost: tessera\r\nConnection: close\r\n"
-            + extra + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    return (
+        b"POST "
+        + path.encode()
+        + b" HTTP/1.1\r\nHost: tessera\r\nConnection: close\r\n"
+        + extra
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
 
 
-@pytest.mark.parametrize(("name", "request_bytes", "status"), [
-    ("brotli body", _post("/v1/ocr", b"{}", b"Content-Encoding: br"), 415),
-    ("zstd body", _post("/v1/ocr", b"{}", b"Content-Encoding: zstd"), 415),
-    ("corrupt gzip", _post("/v1/ocr", b"\x1f\x8b not gzip at all", b"Content-Encoding: gzip"),
-     400),
-    ("corrupt deflate", _post("/v1/async/ocr", b"definitely not deflate",
-                              b"Content-Encoding: deflate"), 400),
-    ("truncated gzip", _post("/v1/ocr", gzip.compress(b'{"model": "tesseract"}')[:12],
-                             b"Content-Encoding: gzip"), 400),
-    ("bad chunk size", b"POST /v1/ocr HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-     b"Connection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400),
-    ("bad content length", b"GET /health HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n", 400),
-    ("huge header", b"GET /v1/models HTTP/1.1\r\nHost: t\r\nX-Pad: " + b"a" * 20_000
-     + b"\r\n\r\n", 400),
-    ("bytes that are not UTF-8 in the key",
-     b"GET /v1/models HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \xff\xfe\r\n"
-     b"Connection: close\r\n\r\n", 200),
-    ("bytes that are not UTF-8 in the idempotency key",
-     _post("/v1/async/ocr", b'{"model": "tesseract", "document": {"type": "document_url", '
-           b'"document_url": "https://example.invalid/a.pdf"}}', b"Idempotency-Key: \xff\xfe"),
-     400),
-])
-def test_malformed_requests_are_answered_in_the_error_shape(server: Server, name: str,
-                                                            request_bytes: bytes,
-                                                            status: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "request_bytes", "status"),
+    [
+        ("brotli body", _post("/v1/ocr", b"{}", b"Content-Encoding: br"), 415),
+        ("zstd body", _post("/v1/ocr", b"{}", b"Content-Encoding: zstd"), 415),
+        (
+            "corrupt gzip",
+            _post("/v1/ocr", b"\x1f\x8b not gzip at all", b"Content-Encoding: gzip"),
+            400,
+        ),
+        (
+            "corrupt deflate",
+            _post("/v1/async/ocr", b"definitely not deflate", b"Content-Encoding: deflate"),
+            400,
+        ),
+        (
+            "truncated gzip",
+            _post(
+                "/v1/ocr", gzip.compress(b'{"model": "tesseract"}')[:12], b"Content-Encoding: gzip"
+            ),
+            400,
+        ),
+        (
+            "bad chunk size",
+            b"POST /v1/ocr HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+            400,
+        ),
+        (
+            "bad content length",
+            b"GET /health HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n",
+            400,
+        ),
+        (
+            "huge header",
+            b"GET /v1/models HTTP/1.1\r\nHost: t\r\nX-Pad: " + b"a" * 20_000 + b"\r\n\r\n",
+            400,
+        ),
+        (
+            "bytes that are not UTF-8 in the key",
+            b"GET /v1/models HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \xff\xfe\r\n"
+            b"Connection: close\r\n\r\n",
+            200,
+        ),
+        (
+            "bytes that are not UTF-8 in the idempotency key",
+            _post(
+                "/v1/async/ocr",
+                b'{"model": "tesseract", "document": {"type": "document_url", '
+                b'"document_url": "https://example.invalid/a.pdf"}}',
+                b"Idempotency-Key: \xff\xfe",
+            ),
+            400,
+        ),
+    ],
+)
+def test_malformed_requests_are_answered_in_the_error_shape(
+    server: Server, name: str, request_bytes: bytes, status: int
+) -> None:
     answered, body = _raw(server, request_bytes)
     assert answered == status, (name, body)
     if status >= 400:
@@ -354,28 +466,58 @@ def test_malformed_requests_are_answered_in_the_error_shape(server: Server, name
 def test_bad_bytes_in_a_key_are_401_on_a_keyed_service(start_server: Any) -> None:
     keyed = start_server({"TESSERA_API_KEYS": "sk-bf-right"}, workers=1)
     for key in (b"\xff\xfe", b"sk-bf-right\xc3", b"\x80"):
-        status, body = _raw(keyed, b"GET /v1/models HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
-                            + key + b"\r\nConnection: close\r\n\r\n")
+        status, body = _raw(
+            keyed,
+            b"GET /v1/models HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
+            + key
+            + b"\r\nConnection: close\r\n\r\n",
+        )
         assert status == 401 and body["error"]["code"] == "invalid_api_key"
 
 
-@pytest.mark.parametrize(("document", "param", "says"), [
-    ({"type": "document_url", "document_url": "http://[::1:80/x"}, "document.document_url",
-     "not a valid URL"),
-    ({"type": "image_url", "image_url": "http://[::1"}, "document.image_url", "not a valid URL"),
-    ({"type": "document_url", "document_url": "http://host:99999/a.pdf"},
-     "document.document_url", "not a valid URL"),
-    ({"type": "document_url", "document_url": "http://a\x00b/x"}, "document.document_url",
-     "not a valid URL"),
-    ({"type": "document_url", "document_url": "http://" + "a" * 20_000 + ".com/"},
-     "document.document_url", "longer than"),
-    ({"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": 5}},
-     "document.image_url.detail", "string"),
-    ({"type": "image_url", "image_url": {"detail": "high"}}, "document.image_url.url",
-     "required"),
-])
-def test_bad_urls_and_fields_are_400s_that_name_the_field(server: Server, document: Any,
-                                                          param: str, says: str) -> None:
+@pytest.mark.parametrize(
+    ("document", "param", "says"),
+    [
+        (
+            {"type": "document_url", "document_url": "http://[::1:80/x"},
+            "document.document_url",
+            "not a valid URL",
+        ),
+        (
+            {"type": "image_url", "image_url": "http://[::1"},
+            "document.image_url",
+            "not a valid URL",
+        ),
+        (
+            {"type": "document_url", "document_url": "http://host:99999/a.pdf"},
+            "document.document_url",
+            "not a valid URL",
+        ),
+        (
+            {"type": "document_url", "document_url": "http://a\x00b/x"},
+            "document.document_url",
+            "not a valid URL",
+        ),
+        (
+            {"type": "document_url", "document_url": "http://" + "a" * 20_000 + ".com/"},
+            "document.document_url",
+            "longer than",
+        ),
+        (
+            {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": 5}},
+            "document.image_url.detail",
+            "string",
+        ),
+        (
+            {"type": "image_url", "image_url": {"detail": "high"}},
+            "document.image_url.url",
+            "required",
+        ),
+    ],
+)
+def test_bad_urls_and_fields_are_400s_that_name_the_field(
+    server: Server, document: Any, param: str, says: str
+) -> None:
     with server.client() as client:
         for endpoint in ("/v1/ocr", "/v1/async/ocr"):
             response = client.post(endpoint, json={"model": "tesseract", "document": document})
@@ -387,9 +529,13 @@ def test_a_damaged_job_store_ends_start_up_in_one_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "tessera.db").write_bytes(os.urandom(8192))
-    process = subprocess.run([sys.executable, "-m", "server", "serve", "--port", "0",
-                              "--data-dir", str(data)], cwd=REPO, capture_output=True,
-                             text=True, timeout=120)
+    process = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--port", "0", "--data-dir", str(data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert process.returncode != 0
     assert "Traceback" not in process.stderr
     last = process.stderr.strip().splitlines()[-1]
@@ -433,9 +579,9 @@ def test_refused_creates_leave_nothing(quiet: Server, hello_png: bytes) -> None:
     assert _stored(quiet) == before
 
 
-def test_orphans_of_a_crash_are_swept_at_start(start_server: Any,
-                                               tmp_path_factory: pytest.TempPathFactory,
-                                               hello_png: bytes) -> None:
+def test_orphans_of_a_crash_are_swept_at_start(
+    start_server: Any, tmp_path_factory: pytest.TempPathFactory, hello_png: bytes
+) -> None:
     data = tmp_path_factory.mktemp("orphans") / "data"
     (data / "documents" / "tmp").mkdir(parents=True)
     orphan = data / "documents" / str(uuid.uuid4())
@@ -486,64 +632,84 @@ def _burst(node: Server, dense_scan: bytes, hello_png: bytes, limit: int) -> Non
         client.delete(f"/v1/async/ocr/{busy}")
 
 
-def test_the_queue_bound_holds_under_a_burst(start_server: Any, dense_scan: bytes,
-                                             hello_png: bytes) -> None:
-    node = start_server({"TESSERA_MAX_QUEUED_JOBS": "3", "TESSERA_RUNNING_JOBS": "1"},
-                        workers=1)
+def test_the_queue_bound_holds_under_a_burst(
+    start_server: Any, dense_scan: bytes, hello_png: bytes
+) -> None:
+    node = start_server({"TESSERA_MAX_QUEUED_JOBS": "3", "TESSERA_RUNNING_JOBS": "1"}, workers=1)
     _burst(node, dense_scan, hello_png, limit=3)
 
 
-def test_the_queue_bound_holds_across_a_fleet_store(start_server: Any,
-                                                    postgres_url: str,
-                                                    dense_scan: bytes, hello_png: bytes) -> None:
-    node = start_server({"TESSERA_MAX_QUEUED_JOBS": "3", "TESSERA_RUNNING_JOBS": "1",
-                         "TESSERA_DATABASE_URL": postgres_url}, workers=1)
+def test_the_queue_bound_holds_across_a_fleet_store(
+    start_server: Any, postgres_url: str, dense_scan: bytes, hello_png: bytes
+) -> None:
+    node = start_server(
+        {
+            "TESSERA_MAX_QUEUED_JOBS": "3",
+            "TESSERA_RUNNING_JOBS": "1",
+            "TESSERA_DATABASE_URL": postgres_url,
+        },
+        workers=1,
+    )
     _burst(node, dense_scan, hello_png, limit=3)
 
 
-def test_long_ttls_are_clamped_on_postgresql_too(start_server: Any,
-                                                postgres_url: str,
-                                                hello_png: bytes) -> None:
+def test_long_ttls_are_clamped_on_postgresql_too(
+    start_server: Any, postgres_url: str, hello_png: bytes
+) -> None:
     """No integer overflow in the fleet's store, no date out of range in the answer."""
     node = start_server({"TESSERA_DATABASE_URL": postgres_url}, workers=1)
     with node.client() as client:
         for header in ("9" * 400, "99999999999", "2147483648"):
-            created = client.post("/v1/async/ocr", json=ocr_body(hello_png, kind="image_url"),
-                                  headers={"x-bf-async-job-result-ttl": header})
+            created = client.post(
+                "/v1/async/ocr",
+                json=ocr_body(hello_png, kind="image_url"),
+                headers={"x-bf-async-job-result-ttl": header},
+            )
             assert created.status_code == 202, created.text
             job = node.wait_job(client, created.json()["id"]).json()
             assert job["status"] == "completed"
-            kept = (datetime.fromisoformat(job["expires_at"].replace("Z", "+00:00"))
-                    - datetime.fromisoformat(job["completed_at"].replace("Z", "+00:00")))
+            kept = datetime.fromisoformat(
+                job["expires_at"].replace("Z", "+00:00")
+            ) - datetime.fromisoformat(job["completed_at"].replace("Z", "+00:00"))
             assert kept.total_seconds() == 7 * 24 * 3600
 
 
 # -- file:// roots ----------------------------------------------------------------------------
 
 
-def test_only_regular_files_are_read_from_file_roots(start_server: Any, hello_png: bytes,
-                                                     tmp_path_factory: pytest.TempPathFactory
-                                                     ) -> None:
+def test_only_regular_files_are_read_from_file_roots(
+    start_server: Any, hello_png: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     root = tmp_path_factory.mktemp("root")
     (root / "scan.png").write_bytes(hello_png)
     os.mkfifo(root / "pipe")
     (root / "folder").mkdir()
     (root / "zero").symlink_to("/dev/zero")
-    node = start_server({"TESSERA_FILE_ROOTS": str(root), "TESSERA_SYNC_CONCURRENCY": "8"},
-                        workers=1)
+    node = start_server(
+        {"TESSERA_FILE_ROOTS": str(root), "TESSERA_SYNC_CONCURRENCY": "8"}, workers=1
+    )
 
     def fetch(url: str) -> httpx.Response:
         with node.client(timeout=30) as client:
-            return client.post("/v1/ocr", json={"model": "tesseract",
-                                                "document": _document(url, "image_url")})
+            return client.post(
+                "/v1/ocr", json={"model": "tesseract", "document": _document(url, "image_url")}
+            )
 
     with ThreadPoolExecutor(8) as pool:  # eight FIFOs at once: none may hang a thread
         answers = list(pool.map(fetch, [f"file://{root}/pipe"] * 8))
     for answer in answers:
         assert_bifrost_error(answer, 400, contains="regular file")
     with node.client() as client:
-        created = [client.post("/v1/async/ocr", json={"model": "tesseract", "document": _document(
-            f"file://{root}/pipe", "image_url")}).json()["id"] for _ in range(8)]
+        created = [
+            client.post(
+                "/v1/async/ocr",
+                json={
+                    "model": "tesseract",
+                    "document": _document(f"file://{root}/pipe", "image_url"),
+                },
+            ).json()["id"]
+            for _ in range(8)
+        ]
         for job_id in created:
             job = node.wait_job(client, job_id, timeout=60).json()
             assert job["status"] == "failed" and "regular file" in job["error"]["error"]["message"]
@@ -557,7 +723,11 @@ def test_only_regular_files_are_read_from_file_roots(start_server: Any, hello_pn
 
 def test_data_urls_still_work_beside_all_this(server: Server, hello_png: bytes) -> None:
     with server.client() as client:
-        response = client.post("/v1/ocr", json={"model": "tesseract", "document": {
-            "type": "image_url", "image_url": data_url(hello_png, "image/png")}})
+        response = client.post(
+            "/v1/ocr",
+            json={
+                "model": "tesseract",
+                "document": {"type": "image_url", "image_url": data_url(hello_png, "image/png")},
+            },
+        )
     assert response.status_code == 200 and "Hello" in response.json()["pages"][0]["markdown"]
-

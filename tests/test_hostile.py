@@ -49,20 +49,25 @@ W = hostile.WORDS
 EXPECTATIONS: dict[str, Expect] = {
     "pdf_truncated_50": Expect("pdf_truncated_50", 422, "damaged"),
     "pdf_truncated_90": Expect("pdf_truncated_90", 422, "damaged"),
-    "pdf_truncated_tail": Expect("pdf_truncated_tail", COMPLETED, "Page charlie survives",
-                                 pages=(0, 1, 2)),
+    "pdf_truncated_tail": Expect(
+        "pdf_truncated_tail", COMPLETED, "Page charlie survives", pages=(0, 1, 2)
+    ),
     "pdf_garbage_after_header": Expect("pdf_garbage_after_header", 422, "damaged"),
     # Either status fits the contract (400 for a page that does not exist, 422 for a document
     # that cannot be processed); what matters is that the message says why.
-    "pdf_zero_pages": Expect(
-        "pdf_zero_pages", (400, 422), "no pages"),
+    "pdf_zero_pages": Expect("pdf_zero_pages", (400, 422), "no pages"),
     "pdf_encrypted_user": Expect("pdf_encrypted_user", 422, "encrypted"),
     "pdf_encrypted_owner_only": Expect("pdf_encrypted_owner_only", COMPLETED, W, pages=(0,)),
     "pdf_page_14400": Expect("pdf_page_14400", COMPLETED, W, pages=(0,), below_dpi=DEFAULT_DPI),
-    "pdf_page_14400-force_ocr": Expect("pdf_page_14400", COMPLETED, W, pages=(0,),
-                                       below_dpi=DEFAULT_DPI, fields={"ocr_mode": "force"}),
-    "pdf_page_35000": Expect(
-        "pdf_page_35000", COMPLETED, W, pages=(0,), below_dpi=DEFAULT_DPI),
+    "pdf_page_14400-force_ocr": Expect(
+        "pdf_page_14400",
+        COMPLETED,
+        W,
+        pages=(0,),
+        below_dpi=DEFAULT_DPI,
+        fields={"ocr_mode": "force"},
+    ),
+    "pdf_page_35000": Expect("pdf_page_35000", COMPLETED, W, pages=(0,), below_dpi=DEFAULT_DPI),
     "pdf_page_zero_size": Expect("pdf_page_zero_size", COMPLETED, W, pages=(0,)),
     "pdf_jbig2_invalid": Expect("pdf_jbig2_invalid", COMPLETED, pages=(0,)),
     "pdf_jbig2_mmr": Expect("pdf_jbig2_mmr", COMPLETED, W, pages=(0,)),
@@ -73,30 +78,40 @@ EXPECTATIONS: dict[str, Expect] = {
     "pdf_self_drawing_form": Expect("pdf_self_drawing_form", COMPLETED, W, pages=(0,)),
     "pdf_flate_bomb": Expect("pdf_flate_bomb", COMPLETED, W, pages=(0,)),
     "pdf_wrong_xref_offsets": Expect("pdf_wrong_xref_offsets", COMPLETED, W, pages=(0,)),
-    "pdf_count_overstated": Expect("pdf_count_overstated", COMPLETED, W, pages=(0,),
-                                   warned=(1, 2, 3, 4)),
+    "pdf_count_overstated": Expect(
+        "pdf_count_overstated", COMPLETED, W, pages=(0,), warned=(1, 2, 3, 4)
+    ),
     "pdf_image_bomb": Expect("pdf_image_bomb", COMPLETED, pages=(0,)),
     "pdf_deep_nesting": Expect("pdf_deep_nesting", COMPLETED, W, pages=(0,)),
     "pdf_many_pages": Expect("pdf_many_pages", 413, "limit is 1000"),
-    "pdf_many_pages-selected": Expect("pdf_many_pages", COMPLETED, "Tiny page",
-                                      pages=(4000, 4001, 4999),
-                                      fields={"pages": "4000-4001,4999"}),
-    "pdf_many_pages-past_the_end": Expect("pdf_many_pages", 400, "has 5000 page",
-                                          fields={"pages": [5000]}),
+    "pdf_many_pages-selected": Expect(
+        "pdf_many_pages",
+        COMPLETED,
+        "Tiny page",
+        pages=(4000, 4001, 4999),
+        fields={"pages": "4000-4001,4999"},
+    ),
+    "pdf_many_pages-past_the_end": Expect(
+        "pdf_many_pages", 400, "has 5000 page", fields={"pages": [5000]}
+    ),
     "png_bomb": Expect("png_bomb", 422, "more pixels than the limit"),
     "png_bomb_warning_band": Expect("png_bomb_warning_band", 422, "more pixels than the limit"),
     "jpeg_bomb": Expect("jpeg_bomb", 422, "more pixels than the limit"),
     "png_truncated": Expect("png_truncated", 422, "cannot be decoded"),
     "jpeg_truncated": Expect("jpeg_truncated", 422, "cannot be decoded"),
     "webp_truncated": Expect("webp_truncated", 422, "damaged|cannot be decoded"),
-    "tiff_broken_second_frame": Expect("tiff_broken_second_frame", COMPLETED, W, pages=(0,),
-                                       warned=(1,)),
-    "tiff_broken_second_frame-only_it": Expect("tiff_broken_second_frame", 422,
-                                               "cannot be decoded", fields={"pages": [1]}),
+    "tiff_broken_second_frame": Expect(
+        "tiff_broken_second_frame", COMPLETED, W, pages=(0,), warned=(1,)
+    ),
+    "tiff_broken_second_frame-only_it": Expect(
+        "tiff_broken_second_frame", 422, "cannot be decoded", fields={"pages": [1]}
+    ),
     "tiff_second_frame_without_width": Expect(
-        "tiff_second_frame_without_width", 422, "damaged|cannot be"),
+        "tiff_second_frame_without_width", 422, "damaged|cannot be"
+    ),
     "tiff_second_frame_unknown_compression": Expect(
-        "tiff_second_frame_unknown_compression", 422, "compression scheme 16389"),
+        "tiff_second_frame_unknown_compression", 422, "compression scheme 16389"
+    ),
     "tiff_ifd_loop": Expect("tiff_ifd_loop", COMPLETED, W, pages=(0, 1)),
     "tiff_g4": Expect("tiff_g4", COMPLETED, W, pages=(0,)),
     "jpeg_cmyk": Expect("jpeg_cmyk", COMPLETED, W, pages=(0,)),
@@ -167,8 +182,9 @@ def sync_outcome(client: httpx.Client, body: dict[str, Any]) -> tuple[int, dict[
     return response.status_code, response.json()
 
 
-def async_outcome(server: Server, client: httpx.Client,
-                  body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def async_outcome(
+    server: Server, client: httpx.Client, body: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
     """The status and body a job ends with: its result, or its error (at create or later)."""
     created = client.post("/v1/async/ocr", json=body)
     assert "Traceback" not in created.text
@@ -198,8 +214,9 @@ def test_every_case_has_an_expectation() -> None:
 
 
 @pytest.mark.parametrize(("expect", "endpoint"), list(_params()))
-def test_hostile_document(server: Server, hostile_client: httpx.Client, expect: Expect,
-                          endpoint: str) -> None:
+def test_hostile_document(
+    server: Server, hostile_client: httpx.Client, expect: Expect, endpoint: str
+) -> None:
     case = hostile.CASES[expect.case]
     body = ocr_body(case.data(), kind=case.kind, mime=case.mime, **expect.fields)
     if endpoint == "sync":
@@ -214,8 +231,7 @@ def test_hostile_document(server: Server, hostile_client: httpx.Client, expect: 
     assert hostile_client.get("/health", timeout=5).json()["status"] == "ok"
 
 
-def test_operator_bomb_is_stopped_by_the_page_timeout(start_server: Any,
-                                                      hello_png: bytes) -> None:
+def test_operator_bomb_is_stopped_by_the_page_timeout(start_server: Any, hello_png: bytes) -> None:
     # 25 M path operators take PDFium minutes and gigabytes to parse; a short per-page timeout
     # keeps the test quick, and one worker shows that the service answers while it is stuck.
     server = start_server({"TESSERA_PAGE_TIMEOUT": "4"}, workers=1)
@@ -224,27 +240,29 @@ def test_operator_bomb_is_stopped_by_the_page_timeout(start_server: Any,
     with server.client(timeout=JOB_TIMEOUT_S) as client:
         created = client.post("/v1/async/ocr", json=ocr_body(case.data(), mime=case.mime))
         assert created.status_code == 202, created.text
-        wait_until(lambda: server.metric("tessera_workers_busy") == 1,
-                   what="the worker taking the bomb")
+        wait_until(
+            lambda: server.metric("tessera_workers_busy") == 1, what="the worker taking the bomb"
+        )
         started = time.monotonic()
         assert client.get("/health", timeout=5).json()["status"] == "ok"
         assert time.monotonic() - started < 1
         job = server.wait_job(client, created.json()["id"], timeout=JOB_TIMEOUT_S).json()
         assert job["status"] == "failed", job
         assert_error(job["error"], job["status_code"], expect)
-        after = client.post("/v1/ocr", json=ocr_body(hello_png, kind="image_url",
-                                                     mime="image/png"))
+        after = client.post("/v1/ocr", json=ocr_body(hello_png, kind="image_url", mime="image/png"))
         assert "Hello Tessera world" in after.json()["pages"][0]["markdown"]
 
 
-def test_service_still_serves_after_the_hostile_corpus(server: Server,
-                                                       hostile_client: httpx.Client) -> None:
+def test_service_still_serves_after_the_hostile_corpus(
+    server: Server, hostile_client: httpx.Client
+) -> None:
     assert server.process is not None and server.process.poll() is None, server.log()
     health = hostile_client.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
     png = corpus.image_bytes(corpus.text_image(["After the storm", "All is calm"]))
-    response = hostile_client.post("/v1/ocr", json=ocr_body(png, kind="image_url",
-                                                            mime="image/png"))
+    response = hostile_client.post(
+        "/v1/ocr", json=ocr_body(png, kind="image_url", mime="image/png")
+    )
     assert response.status_code == 200, response.text
     assert "After the storm" in response.json()["pages"][0]["markdown"]
     job = hostile_client.post("/v1/async/ocr", json=ocr_body(png)).json()

@@ -30,29 +30,35 @@ from tools import corpus
 PAGE_W, PAGE_H = 2550, 3300
 
 
-def _row(block: int, par: int, line: int, box: tuple[int, int, int, int], conf: float,
-         text: str) -> str:
+def _row(
+    block: int, par: int, line: int, box: tuple[int, int, int, int], conf: float, text: str
+) -> str:
     return "\t".join(map(str, (5, 1, block, par, line, 1, *box, conf, text)))
 
 
 def test_parse_tsv_groups_words_and_drops_blanks() -> None:
-    tsv = "\n".join([
-        "1\t1\t0\t0\t0\t0\t0\t0\t1000\t800\t-1\t",
-        _row(1, 1, 1, (10, 10, 100, 30), 96.0, "Quarterly"),
-        _row(1, 1, 1, (120, 10, 80, 30), 90.0, "report"),
-        _row(1, 1, 2, (10, 50, 60, 30), 80.0, "second"),
-        _row(1, 2, 1, (10, 120, 90, 30), -1, " "),
-        _row(2, 1, 1, (500, 400, 90, 40), 100.0, "Tail"),
-    ])
+    tsv = "\n".join(
+        [
+            "1\t1\t0\t0\t0\t0\t0\t0\t1000\t800\t-1\t",
+            _row(1, 1, 1, (10, 10, 100, 30), 96.0, "Quarterly"),
+            _row(1, 1, 1, (120, 10, 80, 30), 90.0, "report"),
+            _row(1, 1, 2, (10, 50, 60, 30), 80.0, "second"),
+            _row(1, 2, 1, (10, 120, 90, 30), -1, " "),
+            _row(2, 1, 1, (500, 400, 90, 40), 100.0, "Tail"),
+        ]
+    )
     paragraphs = parse_tsv(tsv)
     assert [[line.text for line in p.lines] for p in paragraphs] == [
-        ["Quarterly report", "second"], ["Tail"]]
+        ["Quarterly report", "second"],
+        ["Tail"],
+    ]
     first = paragraphs[0].lines[0].words[0]
     assert first.confidence == 0.96 and first.box == Box(10, 10, 110, 40)
 
 
-def line(text: str, left: int, top: int, *, size: int = 40, conf: float = 0.9,
-         gap: int | None = None) -> Line:
+def line(
+    text: str, left: int, top: int, *, size: int = 40, conf: float = 0.9, gap: int | None = None
+) -> Line:
     """A line of words laid out left to right, each letter `size * 0.5` wide."""
     words, x = [], left
     for token in text.split():
@@ -62,14 +68,30 @@ def line(text: str, left: int, top: int, *, size: int = 40, conf: float = 0.9,
     return Line(words)
 
 
-def column(lines: list[str], left: int, top: int, *, size: int = 40, pitch: int = 56
-           ) -> list[Line]:
+def column(lines: list[str], left: int, top: int, *, size: int = 40, pitch: int = 56) -> list[Line]:
     return [line(text, left, top + i * pitch, size=size) for i, text in enumerate(lines)]
 
 
 def _prose(n: int, width: int = 60) -> list[str]:
-    words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit",
-             "sed", "do", "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore"]
+    words = [
+        "lorem",
+        "ipsum",
+        "dolor",
+        "sit",
+        "amet",
+        "consectetur",
+        "adipiscing",
+        "elit",
+        "sed",
+        "do",
+        "eiusmod",
+        "tempor",
+        "incididunt",
+        "ut",
+        "labore",
+        "et",
+        "dolore",
+    ]
     out, current = [], ""
     i = 0
     while len(out) < n:
@@ -87,11 +109,11 @@ def test_group_lines_breaks_at_spacing_short_lines_and_size() -> None:
     body = _prose(4)
     lines = [
         *column(body[:3], 300, 400),
-        line("short end", 300, 400 + 3 * 56),            # the paragraph's short last line
-        *column(body[:2], 300, 400 + 4 * 56),            # next paragraph, same spacing
-        line("Big heading", 300, 800, size=80),          # a size change
+        line("short end", 300, 400 + 3 * 56),  # the paragraph's short last line
+        *column(body[:2], 300, 400 + 4 * 56),  # next paragraph, same spacing
+        line("Big heading", 300, 800, size=80),  # a size change
         *column(body[:2], 300, 920),
-        *column(body[:2], 300, 920 + 2 * 56 + 60),       # a wider gap
+        *column(body[:2], 300, 920 + 2 * 56 + 60),  # a wider gap
     ]
     paragraphs = group_lines(lines)
     assert [len(p.lines) for p in paragraphs] == [4, 2, 1, 2, 2]
@@ -105,11 +127,21 @@ def test_classify_titles_lists_headers_and_footers() -> None:
     numbered = Paragraph([line("1. First step", 300, 2800)])
     header = Paragraph([line("ACME Corporation Report", 300, 100, size=30)])
     footer = Paragraph([line("Page 3 of 9", 1200, 3150, size=30)])
-    items = classify([header, title, subtitle, *body, bullets, numbered, footer],
-                     page_height=PAGE_H)
+    items = classify(
+        [header, title, subtitle, *body, bullets, numbered, footer], page_height=PAGE_H
+    )
     kinds = [(i.kind, i.level) for i in items]
-    assert kinds == [(HEADER, 0), (TITLE, 1), (TITLE, 2), (TEXT, 0), (TEXT, 0), (TEXT, 0),
-                     (LIST, 0), (LIST, 0), (FOOTER, 0)]
+    assert kinds == [
+        (HEADER, 0),
+        (TITLE, 1),
+        (TITLE, 2),
+        (TEXT, 0),
+        (TEXT, 0),
+        (TEXT, 0),
+        (LIST, 0),
+        (LIST, 0),
+        (FOOTER, 0),
+    ]
 
 
 def _items(*boxes: tuple[int, int, int, int]) -> list[Item]:
@@ -118,11 +150,11 @@ def _items(*boxes: tuple[int, int, int, int]) -> list[Item]:
 
 def test_reading_order_follows_columns() -> None:
     title, left_a, right, left_b, full = _items(
-        (300, 200, 2200, 300),     # full-width title
-        (300, 400, 1200, 1000),    # left column, first paragraph
-        (1350, 400, 2200, 1000),   # right column, as tall
-        (300, 1050, 1200, 1200),   # left column continues below the right's end
-        (300, 1400, 2200, 1600),   # full width again
+        (300, 200, 2200, 300),  # full-width title
+        (300, 400, 1200, 1000),  # left column, first paragraph
+        (1350, 400, 2200, 1000),  # right column, as tall
+        (300, 1050, 1200, 1200),  # left column continues below the right's end
+        (300, 1400, 2200, 1600),  # full width again
     )
     ordered = reading_order([full, left_b, right, title, left_a], dpi=300)
     assert ordered == [title, left_a, left_b, right, full]
@@ -135,9 +167,16 @@ def test_reading_order_puts_headers_first_and_footers_last() -> None:
 
 
 def _page(items: list[Item], **options: Any) -> dict[str, Any]:
-    return build_page(items, index=2, width=PAGE_W, height=PAGE_H, dpi=300,
-                      options=PageOptions(**options), source="ocr",
-                      encode_image=lambda box: f"data:image/jpeg;base64,{box.width}")
+    return build_page(
+        items,
+        index=2,
+        width=PAGE_W,
+        height=PAGE_H,
+        dpi=300,
+        options=PageOptions(**options),
+        source="ocr",
+        encode_image=lambda box: f"data:image/jpeg;base64,{box.width}",
+    )
 
 
 def _text(kind: str, *lines: Line, level: int = 0) -> Item:
@@ -147,8 +186,12 @@ def _text(kind: str, *lines: Line, level: int = 0) -> Item:
 
 def _table() -> Item:
     grid = Grid(Box(300, 1000, 1500, 1200), rows=(1000, 1100, 1200), columns=(300, 900, 1500))
-    words = [line("Region", 320, 1020), line("Sales", 920, 1020), line("North", 320, 1120),
-             line("12|0", 920, 1120)]
+    words = [
+        line("Region", 320, 1020),
+        line("Sales", 920, 1020),
+        line("North", 320, 1120),
+        line("12|0", 920, 1120),
+    ]
     _, [table] = assign_to_grids([Paragraph(words)], [grid])
     return table
 
@@ -176,7 +219,8 @@ def test_markdown_of_a_structured_page() -> None:
         "- First item\n- Second item\n3. Third item\n\n"
         "| Region | Sales |\n|---|---|\n| North | 12\\|0 |\n\n"
         "![img-0.jpeg](img-0.jpeg)\n\n![img-1.jpeg](img-1.jpeg)\n\n"
-        "Page 3\n")
+        "Page 3\n"
+    )
     assert page["index"] == 2 and page["source"] == "ocr"
     assert page["dimensions"] == {"dpi": 300, "height": PAGE_H, "width": PAGE_W}
     assert page["header"] is None and page["footer"] is None
@@ -187,16 +231,26 @@ def test_markdown_of_a_structured_page() -> None:
 
 
 def test_tables_images_headers_and_footers_on_request() -> None:
-    page = _page(_document(), table_format="html", include_image_base64=True, image_limit=1,
-                 image_min_size=100, extract_header=True, extract_footer=True)
+    page = _page(
+        _document(),
+        table_format="html",
+        include_image_base64=True,
+        image_limit=1,
+        image_min_size=100,
+        extract_header=True,
+        extract_footer=True,
+    )
     assert page["header"] == "ACME Report" and page["footer"] == "Page 3"
     assert "ACME Report" not in page["markdown"] and "Page 3" not in page["markdown"]
     assert page["markdown"].startswith("# Annual Results\n\n")
     assert "[tbl-0.html](tbl-0.html)" in page["markdown"]
     [table] = page["tables"]
-    assert table == {"id": "tbl-0.html", "format": "html", "content":
-                     "<table><tr><td>Region</td><td>Sales</td></tr>"
-                     "<tr><td>North</td><td>12|0</td></tr></table>"}
+    assert table == {
+        "id": "tbl-0.html",
+        "format": "html",
+        "content": "<table><tr><td>Region</td><td>Sales</td></tr>"
+        "<tr><td>North</td><td>12|0</td></tr></table>",
+    }
     [image] = page["images"]
     assert image["image_base64"] == "data:image/jpeg;base64,600"
     assert (image["top_left_x"], image["bottom_right_y"]) == (300, 1700)
@@ -208,8 +262,7 @@ def test_tables_images_headers_and_footers_on_request() -> None:
 def test_blocks_and_word_offsets() -> None:
     page = _page(_document(), include_blocks=True, confidence="word", table_format="markdown")
     types = [b["type"] for b in page["blocks"]]
-    assert types == ["header", "title", "text", "list", "list", "table", "image", "image",
-                     "footer"]
+    assert types == ["header", "title", "text", "list", "list", "table", "image", "image", "footer"]
     table_block = page["blocks"][5]
     assert table_block["table_id"] == "tbl-0.md"
     assert page["blocks"][6]["image_id"] == "img-0.jpeg"
@@ -219,12 +272,19 @@ def test_blocks_and_word_offsets() -> None:
     for word in page["confidence_scores"]["word_confidence_scores"]:
         start = word["start_index"]
         text = word["text"].rstrip("-")
-        assert markdown[start:start + len(text)] == text, word
+        assert markdown[start : start + len(text)] == text, word
 
 
 def test_empty_page() -> None:
-    page = build_page([], index=0, width=10, height=10, dpi=72,
-                      options=PageOptions(confidence="page"), source="ocr")
+    page = build_page(
+        [],
+        index=0,
+        width=10,
+        height=10,
+        dpi=72,
+        options=PageOptions(confidence="page"),
+        source="ocr",
+    )
     assert page["markdown"] == ""
     assert page["confidence_scores"]["average_page_confidence_score"] == 0.0
 

@@ -18,8 +18,11 @@ def mistral(server: Server) -> Mistral:
 def test_pdf_with_every_option(mistral: Mistral, three_page_pdf: bytes) -> None:
     response = mistral.ocr.process(
         model="mistral-ocr-latest",
-        document={"type": "document_url", "document_url": data_url(three_page_pdf),
-                  "document_name": "three.pdf"},
+        document={
+            "type": "document_url",
+            "document_url": data_url(three_page_pdf),
+            "document_name": "three.pdf",
+        },
         pages=[0, 2],
         include_image_base64=True,
         image_limit=5,
@@ -39,7 +42,7 @@ def test_pdf_with_every_option(mistral: Mistral, three_page_pdf: bytes) -> None:
     assert first.dimensions is not None and first.dimensions.dpi == 300
     assert first.confidence_scores is not None
     words = first.confidence_scores.word_confidence_scores or []
-    assert words and first.markdown[words[0].start_index:].startswith(words[0].text)
+    assert words and first.markdown[words[0].start_index :].startswith(words[0].text)
     assert first.blocks and first.blocks[0].type == "text"
     assert response.usage_info.pages_processed == 2
     assert response.usage_info.doc_size_bytes == len(three_page_pdf)
@@ -56,7 +59,9 @@ def test_image_chunk(mistral: Mistral, hello_png: bytes) -> None:
 
 def test_errors_reach_the_sdk_with_their_status(mistral: Mistral, hello_png: bytes) -> None:
     with pytest.raises(MistralError) as raised:
-        mistral.ocr.process(model="tesseract-klingon", document={
-            "type": "image_url", "image_url": data_url(hello_png, "image/png")})
+        mistral.ocr.process(
+            model="tesseract-klingon",
+            document={"type": "image_url", "image_url": data_url(hello_png, "image/png")},
+        )
     assert raised.value.status_code == 400
     assert "klingon" in raised.value.body

@@ -74,8 +74,12 @@ def report_pdf(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 def _operations(document: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(method.upper(), path) for path, item in document["paths"].items()
-            for method in item if method != "parameters"}
+    return {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
 
 
 # -- the document -----------------------------------------------------------------------------
@@ -105,8 +109,7 @@ def test_every_error_is_a_bifrost_error(document: dict[str, Any]) -> None:
     for name, response in document["components"]["responses"].items():
         assert response["content"]["application/json"]["schema"] == {"$ref": BIFROST_ERROR}, name
     bifrost = document["components"]["schemas"]["BifrostError"]
-    assert set(bifrost["required"]) == {"is_bifrost_error", "status_code", "error",
-                                        "extra_fields"}
+    assert set(bifrost["required"]) == {"is_bifrost_error", "status_code", "error", "extra_fields"}
 
 
 def test_request_body_is_the_pydantic_model(document: dict[str, Any]) -> None:
@@ -119,16 +122,24 @@ def test_request_body_is_the_pydantic_model(document: dict[str, Any]) -> None:
     for path in ("/v1/ocr", "/v1/async/ocr"):
         body = document["paths"][path]["post"]["requestBody"]
         assert body["content"]["application/json"]["schema"] == {
-            "$ref": "#/components/schemas/OCRRequestBody"}
+            "$ref": "#/components/schemas/OCRRequestBody"
+        }
 
 
-def test_real_answers_match_the_document(server: Server, api_schema: BaseSchema,
-                                         hello_png: bytes, report_pdf: bytes) -> None:
+def test_real_answers_match_the_document(
+    server: Server, api_schema: BaseSchema, hello_png: bytes, report_pdf: bytes
+) -> None:
     ocr, create = api_schema["/v1/ocr"]["POST"], api_schema["/v1/async/ocr"]["POST"]
     job, cancel = (api_schema["/v1/async/ocr/{job_id}"][m] for m in ("GET", "DELETE"))
-    full = ocr_body(report_pdf, confidence_scores_granularity="word", include_blocks=True,
-                    table_format="html", extract_header=True, extract_footer=True,
-                    include_image_base64=True)
+    full = ocr_body(
+        report_pdf,
+        confidence_scores_granularity="word",
+        include_blocks=True,
+        table_format="html",
+        extract_header=True,
+        extract_footer=True,
+        include_image_base64=True,
+    )
     with server.client() as client:
         rich = client.post("/v1/ocr", json=full)
         ocr.validate_response(rich)
@@ -178,21 +189,34 @@ def bifrost_error_shape(ctx: CheckContext, response: Response, case: Case) -> bo
     return None
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance, bifrost_error_shape]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    bifrost_error_shape,
+]
 
 
 def _budget(examples: int) -> settings:
     """A fixed, repeatable budget: the same cases on every run, however long each one takes."""
     # Health checks judge generation speed and filtering; here the time goes to the service.
-    return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def _cases(operation: APIOperation) -> st.SearchStrategy[Case]:
     """Valid and invalid requests to one operation."""
-    return st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                     operation.as_strategy(GenerationMode.NEGATIVE))
+    return st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    )
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
@@ -220,8 +244,9 @@ def test_fuzz_without_a_valid_key(keyed: Server, method: str, path: str) -> None
     @_budget(MAX_EXAMPLES // 2)
     @given(case=_cases(operation))
     def run(case: Case) -> None:
-        response = case.call_and_validate(base_url=keyed.url, session=session, checks=CHECKS,
-                                          timeout=60)
+        response = case.call_and_validate(
+            base_url=keyed.url, session=session, checks=CHECKS, timeout=60
+        )
         if (method, path) not in PUBLIC:
             assert response.status_code == 401, "answered without a valid key"
 
@@ -232,8 +257,16 @@ def test_fuzz_without_a_valid_key(keyed: Server, method: str, path: str) -> None
 # -- fuzzing the documents --------------------------------------------------------------------
 
 # Magic numbers of the formats Tessera sniffs, so random tails reach each decoder.
-PREFIXES = [b"%PDF-1.4\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a", b"II*\x00",
-            b"MM\x00*", b"BM", b"RIFF\x00\x10\x00\x00WEBPVP8 "]
+PREFIXES = [
+    b"%PDF-1.4\n",
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff\xe0",
+    b"GIF89a",
+    b"II*\x00",
+    b"MM\x00*",
+    b"BM",
+    b"RIFF\x00\x10\x00\x00WEBPVP8 ",
+]
 DOCUMENT_EXAMPLES = 50
 
 
@@ -247,8 +280,9 @@ def _patch(original: bytes, edits: list[tuple[int, int]]) -> bytes:
 def _damaged(original: bytes) -> st.SearchStrategy[bytes]:
     """A real document cut short, or with a few bytes overwritten."""
     cut = st.integers(0, len(original) - 1).map(lambda n: original[:n])
-    edits = st.lists(st.tuples(st.integers(0, len(original) - 1), st.integers(0, 255)),
-                     min_size=1, max_size=8)
+    edits = st.lists(
+        st.tuples(st.integers(0, len(original) - 1), st.integers(0, 255)), min_size=1, max_size=8
+    )
     return st.one_of(cut, edits.map(lambda e: _patch(original, e)))
 
 
@@ -259,12 +293,18 @@ def _documents(samples: list[bytes]) -> st.SearchStrategy[bytes]:
 
 def _bodies(samples: list[bytes]) -> st.SearchStrategy[dict[str, Any]]:
     """Valid requests whose documents are random, truncated or damaged bytes."""
-    pages = st.one_of(st.none(), st.lists(st.integers(0, 3), max_size=3),
-                      st.sampled_from(["0", "0-1", "1,0", "2-"]))
+    pages = st.one_of(
+        st.none(),
+        st.lists(st.integers(0, 3), max_size=3),
+        st.sampled_from(["0", "0-1", "1,0", "2-"]),
+    )
     return st.builds(
-        ocr_body, _documents(samples), kind=st.sampled_from(["document_url", "image_url"]),
+        ocr_body,
+        _documents(samples),
+        kind=st.sampled_from(["document_url", "image_url"]),
         mime=st.sampled_from(["application/pdf", "image/png", "application/octet-stream"]),
-        pages=pages)
+        pages=pages,
+    )
 
 
 def _check_finished_job(server: Server, operation: APIOperation, job_id: str) -> None:
@@ -280,8 +320,9 @@ def _check_finished_job(server: Server, operation: APIOperation, job_id: str) ->
 
 
 @pytest.mark.parametrize("path", ["/v1/ocr", "/v1/async/ocr"])
-def test_fuzz_documents(server: Server, api_schema: BaseSchema, hello_png: bytes,
-                        three_page_pdf: bytes, path: str) -> None:
+def test_fuzz_documents(
+    server: Server, api_schema: BaseSchema, hello_png: bytes, three_page_pdf: bytes, path: str
+) -> None:
     operation = api_schema[path]["POST"]
     poll = api_schema["/v1/async/ocr/{job_id}"]["GET"]
     session = requests.Session()
@@ -290,8 +331,9 @@ def test_fuzz_documents(server: Server, api_schema: BaseSchema, hello_png: bytes
     @given(body=_bodies([hello_png, three_page_pdf]))
     def run(body: dict[str, Any]) -> None:
         case = operation.Case(body=body, media_type="application/json")
-        response = case.call_and_validate(base_url=server.url, session=session, checks=CHECKS,
-                                          timeout=120)
+        response = case.call_and_validate(
+            base_url=server.url, session=session, checks=CHECKS, timeout=120
+        )
         if response.status_code == 202:
             _check_finished_job(server, poll, response.json()["id"])
 
@@ -311,35 +353,45 @@ def _truncated(hello_png: bytes, fmt: str, length: int) -> bytes:
 
 @pytest.mark.parametrize("path", ["/v1/ocr", "/v1/async/ocr"])
 @pytest.mark.parametrize(("fmt", "length"), TRUNCATED_IMAGES)
-def test_truncated_image_headers(server: Server, api_schema: BaseSchema, hello_png: bytes,
-                                 fmt: str, length: int, path: str) -> None:
+def test_truncated_image_headers(
+    server: Server, api_schema: BaseSchema, hello_png: bytes, fmt: str, length: int, path: str
+) -> None:
     body = ocr_body(_truncated(hello_png, fmt, length), mime="application/octet-stream")
     case = api_schema[path]["POST"].Case(body=body, media_type="application/json")
     response = case.call_and_validate(base_url=server.url, checks=CHECKS, timeout=60)
     if response.status_code == 202:
-        _check_finished_job(server, api_schema["/v1/async/ocr/{job_id}"]["GET"],
-                            response.json()["id"])
+        _check_finished_job(
+            server, api_schema["/v1/async/ocr/{job_id}"]["GET"], response.json()["id"]
+        )
 
 
 def _canned(status: int, body: Any) -> Response:
     """A response as schemathesis sees one, without a server."""
     content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
     request = requests.Request("GET", "http://tessera.invalid/v1/models").prepare()
-    return Response(status, {"content-type": ["application/json"]}, content, request,
-                    elapsed=0.0, verify=True)
+    return Response(
+        status, {"content-type": ["application/json"]}, content, request, elapsed=0.0, verify=True
+    )
 
 
 def test_the_checks_can_fail(api_schema: BaseSchema) -> None:
     with pytest.raises(AssertionError, match="violates schema"):
         api_schema["/v1/ocr"]["POST"].validate_response(_canned(200, {"model": "tesseract"}))
     case = api_schema["/v1/models"]["GET"].Case()
-    good = {"is_bifrost_error": False, "status_code": 404, "extra_fields": {"provider": "tessera"},
-            "error": {"type": "not_found_error", "code": "x", "message": "Gone.", "param": None}}
+    good = {
+        "is_bifrost_error": False,
+        "status_code": 404,
+        "extra_fields": {"provider": "tessera"},
+        "error": {"type": "not_found_error", "code": "x", "message": "Gone.", "param": None},
+    }
     ctx: Any = None  # the check reads nothing from its context
     assert bifrost_error_shape(ctx, _canned(404, good), case) is None
     assert bifrost_error_shape(ctx, _canned(200, {"object": "list"}), case) is None
-    for status, body in [(404, "404: Not Found"), (404, {**good, "status_code": 400}),
-                         (400, {**good, "status_code": 400, "error": {"message": "x"}}),
-                         (500, "Traceback (most recent call last):")]:
+    for status, body in [
+        (404, "404: Not Found"),
+        (404, {**good, "status_code": 400}),
+        (400, {**good, "status_code": 400, "error": {"message": "x"}}),
+        (500, "Traceback (most recent call last):"),
+    ]:
         with pytest.raises(AssertionError):
             bifrost_error_shape(ctx, _canned(status, body), case)

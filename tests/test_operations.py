@@ -20,7 +20,7 @@ from tests.conftest import Server, ocr_body, wait_until
 from tests.test_api import assert_bifrost_error
 from tools import corpus
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -76,8 +76,9 @@ def slow_pdf(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return corpus.scanned_pages_pdf(directory / "scans.pdf", [page] * 3).read_bytes()
 
 
-def _create(client: httpx.Client, data: bytes, headers: dict[str, str] | None = None,
-            **fields: Any) -> httpx.Response:
+def _create(
+    client: httpx.Client, data: bytes, headers: dict[str, str] | None = None, **fields: Any
+) -> httpx.Response:
     response = client.post("/v1/async/ocr", json=ocr_body(data, **fields), headers=headers)
     assert response.status_code == 202, response.text
     return response
@@ -93,8 +94,9 @@ def _wait_status(client: httpx.Client, job_id: str, status: str, timeout: float 
 # -- metrics ------------------------------------------------------------------------------------
 
 
-def test_metrics_move_with_the_work(server: Server, client: httpx.Client, hello_png: bytes,
-                                    three_page_pdf: bytes) -> None:
+def test_metrics_move_with_the_work(
+    server: Server, client: httpx.Client, hello_png: bytes, three_page_pdf: bytes
+) -> None:
     before = scrape(server)
     assert metric(before, "tessera_workers") == 2
     assert metric(before, "tessera_store_up") == 1
@@ -115,16 +117,23 @@ def test_metrics_move_with_the_work(server: Server, client: httpx.Client, hello_
     assert moved("tessera_page_duration_seconds_sum", source="ocr") > 0
     assert moved("tessera_jobs", state="completed") >= 1
     # Buckets are cumulative and end in +Inf, which equals the count.
-    buckets = sorted(((float(dict(labels)["le"]), value) for (name, labels), value
-                      in after.items() if name == "tessera_page_duration_seconds_bucket"
-                      and ("source", "ocr") in labels))
+    buckets = sorted(
+        (
+            (float(dict(labels)["le"]), value)
+            for (name, labels), value in after.items()
+            if name == "tessera_page_duration_seconds_bucket" and ("source", "ocr") in labels
+        )
+    )
     assert buckets[-1][0] == math.inf
     assert [v for _, v in buckets] == sorted(v for _, v in buckets)
     assert buckets[-1][1] == metric(after, "tessera_page_duration_seconds_count", source="ocr")
     assert metric(after, "tessera_jobs_queued") == metric(after, "tessera_jobs", state="pending")
     assert metric(after, "tessera_worker_restarts_total") >= 0
-    memory = {dict(labels)["pid"]: value for (name, labels), value in after.items()
-              if name == "tessera_resident_memory_bytes"}
+    memory = {
+        dict(labels)["pid"]: value
+        for (name, labels), value in after.items()
+        if name == "tessera_resident_memory_bytes"
+    }
     assert server.process is not None
     assert set(memory) == {str(server.process.pid), *map(str, server.worker_pids())}
     assert all(value > 10 * 1024 * 1024 for value in memory.values())
@@ -176,19 +185,20 @@ def test_a_bad_wait_is_400(client: httpx.Client, hello_png: bytes, wait: str) ->
 
 
 def test_a_long_poll_of_a_finished_or_unknown_job_answers_at_once(
-        server: Server, client: httpx.Client, hello_png: bytes) -> None:
+    server: Server, client: httpx.Client, hello_png: bytes
+) -> None:
     job_id = _create(client, hello_png, mime="image/png").json()["id"]
     server.wait_job(client, job_id)
     started = time.monotonic()
     assert client.get(f"/v1/async/ocr/{job_id}", params={"wait": 3600}).status_code == 200
-    unknown = client.get("/v1/async/ocr/00000000-0000-0000-0000-000000000000",
-                         params={"wait": 30})
+    unknown = client.get("/v1/async/ocr/00000000-0000-0000-0000-000000000000", params={"wait": 30})
     assert_bifrost_error(unknown, 404)
     assert time.monotonic() - started < 2
 
 
-def test_long_polls_and_keys_span_the_nodes_of_a_fleet(start_server: Any, slow_pdf: bytes,
-                                                       postgres_url: str) -> None:
+def test_long_polls_and_keys_span_the_nodes_of_a_fleet(
+    start_server: Any, slow_pdf: bytes, postgres_url: str
+) -> None:
     env = {"TESSERA_DATABASE_URL": postgres_url}
     nodes = [start_server(env, workers=1) for _ in range(2)]
     with nodes[0].client() as first, nodes[1].client() as second:
@@ -197,9 +207,11 @@ def test_long_polls_and_keys_span_the_nodes_of_a_fleet(start_server: Any, slow_p
         again = _create(second, slow_pdf, pages=[0], headers={"Idempotency-Key": "scan-1"})
         assert again.json()["id"] == job_id
         assert again.json()["created_at"] == created.json()["created_at"]
-        runners = wait_until(lambda: [n for n in nodes
-                                      if n.metric("tessera_work_started_total")],
-                             timeout=30, what="a node starting the job")
+        runners = wait_until(
+            lambda: [n for n in nodes if n.metric("tessera_work_started_total")],
+            timeout=30,
+            what="a node starting the job",
+        )
         # Poll from the node that is not running the job: only the database tells it the end.
         idle = nodes[1] if runners == [nodes[0]] else nodes[0]
         with idle.client() as client:
@@ -255,10 +267,12 @@ def _documents(server: Server) -> set[str]:
     return {p.name for p in (server.data_dir / "documents").iterdir() if p.is_file()}
 
 
-def test_a_repeated_create_answers_with_the_same_job(start_server: Any, slow_pdf: bytes,
-                                                     hello_png: bytes) -> None:
-    server = start_server({"TESSERA_API_KEYS": "alpha,beta", "TESSERA_RUNNING_JOBS": "1"},
-                          workers=1)
+def test_a_repeated_create_answers_with_the_same_job(
+    start_server: Any, slow_pdf: bytes, hello_png: bytes
+) -> None:
+    server = start_server(
+        {"TESSERA_API_KEYS": "alpha,beta", "TESSERA_RUNNING_JOBS": "1"}, workers=1
+    )
     with server.client("alpha") as alpha, server.client("beta") as beta:
         # One job at a time: the jobs below wait behind this one with their documents on disk.
         busy = _create(alpha, slow_pdf).json()["id"]
@@ -283,8 +297,11 @@ def test_a_repeated_create_answers_with_the_same_job(start_server: Any, slow_pdf
         plain = {_create(alpha, hello_png, mime="image/png").json()["id"] for _ in range(2)}
         assert len(plain) == 2  # no key, no idempotency
 
-        too_long = alpha.post("/v1/async/ocr", json=ocr_body(hello_png, mime="image/png"),
-                              headers={"Idempotency-Key": "k" * 256})
+        too_long = alpha.post(
+            "/v1/async/ocr",
+            json=ocr_body(hello_png, mime="image/png"),
+            headers={"Idempotency-Key": "k" * 256},
+        )
         assert_bifrost_error(too_long, 400, param="Idempotency-Key")
         alpha.delete(f"/v1/async/ocr/{busy}")
 
@@ -305,8 +322,11 @@ def test_json_logs_carry_the_job_id(start_server: Any, hello_png: bytes) -> None
         job_id = _create(client, hello_png, mime="image/png").json()["id"]
         assert server.wait_job(client, job_id).json()["status"] == "completed"
     # The access log line of the last poll is written just after its answer.
-    wait_until(lambda: f"/v1/async/ocr/{job_id}" in server.log().splitlines()[-1],
-               timeout=5, what="the last poll's access log line")
+    wait_until(
+        lambda: f"/v1/async/ocr/{job_id}" in server.log().splitlines()[-1],
+        timeout=5,
+        what="the last poll's access log line",
+    )
     lines = [json.loads(line) for line in server.log().splitlines() if line.strip()]
     assert all({"time", "level", "logger", "message"} <= set(e) for e in lines)
     assert all(e["time"].endswith("Z") for e in lines)
@@ -365,13 +385,17 @@ def test_log_format_flag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 
 def test_worker_processes_log_json_too(start_server: Any, slow_pdf: bytes) -> None:
-    server = start_server({"TESSERA_LOG_FORMAT": "json", "TESSERA_LOG_LEVEL": "DEBUG"},
-                          workers=1)
+    server = start_server({"TESSERA_LOG_FORMAT": "json", "TESSERA_LOG_LEVEL": "DEBUG"}, workers=1)
     with server.client() as client:
         job_id = _create(client, slow_pdf, pages=[0]).json()["id"]
         assert server.wait_job(client, job_id).json()["status"] == "completed"
     assert server.process is not None
     lines = [json.loads(line) for line in server.log().splitlines() if line.strip()]
     # A scanned page has no usable text layer: the worker says so before reading it by OCR.
-    assert [e for e in lines if e["pid"] != server.process.pid
-            and e["logger"] == "ocr_engine.tasks" and "reading it by OCR" in e["message"]]
+    assert [
+        e
+        for e in lines
+        if e["pid"] != server.process.pid
+        and e["logger"] == "ocr_engine.tasks"
+        and "reading it by OCR" in e["message"]
+    ]

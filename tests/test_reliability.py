@@ -78,12 +78,15 @@ def test_a_hanging_page_is_dropped_with_a_warning(start_server: Any, mixed: byte
         assert len(server.worker_pids()) == 2
 
 
-def test_a_page_that_crashes_its_worker_twice_is_dropped(start_server: Any, mixed: bytes
-                                                         ) -> None:
+def test_a_page_that_crashes_its_worker_twice_is_dropped(start_server: Any, mixed: bytes) -> None:
     server = start_server()
     # busy_worker() tells work from start-up by the workers' age: let them settle first.
-    wait_until(lambda: all(age(pid) > 3 for pid in server.worker_pids()), timeout=30,
-               every=0.2, what="the workers settling")
+    wait_until(
+        lambda: all(age(pid) > 3 for pid in server.worker_pids()),
+        timeout=30,
+        every=0.2,
+        what="the workers settling",
+    )
     with server.client() as client:
         job_id = _create(client, mixed)
         killed = set()
@@ -116,8 +119,9 @@ def test_a_job_past_its_deadline_fails(start_server: Any, scans: bytes) -> None:
 # -- cancellation -------------------------------------------------------------------------------
 
 
-def test_cancel_a_running_job_frees_its_workers(start_server: Any, scans: bytes,
-                                                mixed: bytes) -> None:
+def test_cancel_a_running_job_frees_its_workers(
+    start_server: Any, scans: bytes, mixed: bytes
+) -> None:
     server = start_server()
     with server.client() as client:
         job_id = _create(client, scans)
@@ -142,8 +146,9 @@ def test_cancel_a_running_job_frees_its_workers(start_server: Any, scans: bytes,
         assert client.post("/v1/ocr", json=ocr_body(mixed, pages=[0])).status_code == 200
 
 
-def test_cancel_a_pending_job_and_a_finished_one(start_server: Any, scans: bytes,
-                                                 mixed: bytes) -> None:
+def test_cancel_a_pending_job_and_a_finished_one(
+    start_server: Any, scans: bytes, mixed: bytes
+) -> None:
     server = start_server({"TESSERA_RUNNING_JOBS": "1"}, workers=1)
     with server.client() as client:
         running = _create(client, scans)
@@ -172,10 +177,10 @@ def test_cancel_is_owner_scoped(start_server: Any, scans: bytes) -> None:
 # -- back-pressure ------------------------------------------------------------------------------
 
 
-def test_a_full_queue_answers_429_and_polls_say_when_to_retry(start_server: Any,
-                                                              scans: bytes) -> None:
-    server = start_server({"TESSERA_RUNNING_JOBS": "1", "TESSERA_MAX_QUEUED_JOBS": "1"},
-                          workers=1)
+def test_a_full_queue_answers_429_and_polls_say_when_to_retry(
+    start_server: Any, scans: bytes
+) -> None:
+    server = start_server({"TESSERA_RUNNING_JOBS": "1", "TESSERA_MAX_QUEUED_JOBS": "1"}, workers=1)
     with server.client() as client:
         running = _create(client, scans)
         _wait_status(client, running, "processing")
@@ -198,16 +203,18 @@ def test_a_full_queue_answers_429_and_polls_say_when_to_retry(start_server: Any,
 # -- shutdown -----------------------------------------------------------------------------------
 
 
-def test_sigterm_refuses_new_work_and_lets_running_jobs_finish(start_server: Any,
-                                                               mixed: bytes) -> None:
+def test_sigterm_refuses_new_work_and_lets_running_jobs_finish(
+    start_server: Any, mixed: bytes
+) -> None:
     server = start_server({"TESSERA_SHUTDOWN_GRACE": "60"}, workers=1)
     with server.client() as client:
         job_id = _create(client, mixed)
         _wait_status(client, job_id, "processing")
         assert server.process is not None
         server.process.send_signal(signal.SIGTERM)
-        wait_until(lambda: client.get("/ready").status_code == 503, timeout=10,
-                   what="the server draining")
+        wait_until(
+            lambda: client.get("/ready").status_code == 503, timeout=10, what="the server draining"
+        )
         refused = client.post("/v1/async/ocr", json=ocr_body(mixed))
         body = assert_bifrost_error(refused, 503, contains="shutting down")
         assert int(refused.headers["Retry-After"]) > 0
@@ -225,8 +232,9 @@ def test_sigterm_refuses_new_work_and_lets_running_jobs_finish(start_server: Any
         restarted.stop(signal.SIGKILL)
 
 
-def test_sigterm_after_the_grace_period_leaves_jobs_pending(start_server: Any,
-                                                            scans: bytes) -> None:
+def test_sigterm_after_the_grace_period_leaves_jobs_pending(
+    start_server: Any, scans: bytes
+) -> None:
     server = start_server({"TESSERA_SHUTDOWN_GRACE": "0"}, workers=1)
     with server.client() as client:
         job_id = _create(client, scans)
@@ -250,8 +258,9 @@ def test_limits_are_settings(start_server: Any, tmp_path: Path) -> None:
     assert_bifrost_error(response, 422, contains="more pixels than the limit of 1000000")
 
 
-def test_a_page_past_the_worker_memory_limit_fails_alone(start_server: Any, mixed: bytes,
-                                                         tmp_path: Path) -> None:
+def test_a_page_past_the_worker_memory_limit_fails_alone(
+    start_server: Any, mixed: bytes, tmp_path: Path
+) -> None:
     from reportlab.pdfgen import canvas
 
     # A 24 x 24 inch page renders to 52 million pixels: more than 400 MB of work for Tesseract.
@@ -265,15 +274,19 @@ def test_a_page_past_the_worker_memory_limit_fails_alone(start_server: Any, mixe
     with server.client() as client:
         response = client.post("/v1/ocr", json=ocr_body(poster.read_bytes(), ocr_mode="force"))
         assert_bifrost_error(response, 422)
-        assert response.json()["error"]["code"] in ("worker_crashed", "page_failed",
-                                                    "unprocessable_document"), response.text
+        assert response.json()["error"]["code"] in (
+            "worker_crashed",
+            "page_failed",
+            "unprocessable_document",
+        ), response.text
         # The service and its worker are fine for ordinary pages.
         assert client.post("/v1/ocr", json=ocr_body(mixed, pages=[0])).status_code == 200
 
 
 def test_a_large_job_is_read_in_ranges_and_assembled(start_server: Any, tmp_path: Path) -> None:
-    path = corpus.text_pdf(tmp_path / "long.pdf", [[f"Range page {i}"] for i in range(7)],
-                           font_size=28)
+    path = corpus.text_pdf(
+        tmp_path / "long.pdf", [[f"Range page {i}"] for i in range(7)], font_size=28
+    )
     server = start_server({"TESSERA_PART_PAGES": "3"}, workers=1)
     with server.client() as client:
         body = server.wait_job(client, _create(client, path.read_bytes(), pages="1-6")).json()

@@ -23,16 +23,18 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 def _submit(server: Server, scan: bytes, count: int) -> list[str]:
     with server.client() as client:
-        return [client.post("/v1/async/ocr", json=ocr_body(scan)).json()["id"]
-                for _ in range(count)]
+        return [
+            client.post("/v1/async/ocr", json=ocr_body(scan)).json()["id"] for _ in range(count)
+        ]
 
 
 def _wait_until_processing(server: Server, job_ids: list[str]) -> None:
     with server.client() as client:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if any(client.get(f"/v1/async/ocr/{j}").json()["status"] == "processing"
-                   for j in job_ids):
+            if any(
+                client.get(f"/v1/async/ocr/{j}").json()["status"] == "processing" for j in job_ids
+            ):
                 return
             time.sleep(0.05)
     raise AssertionError("no job started processing")

@@ -11,10 +11,17 @@ from ocr_engine.sources import decode_data_url, sniff
 from tools import corpus
 
 
-@pytest.mark.parametrize(("fmt", "mime"), [
-    ("PNG", "image/png"), ("JPEG", "image/jpeg"), ("TIFF", "image/tiff"), ("GIF", "image/gif"),
-    ("BMP", "image/bmp"), ("WEBP", "image/webp"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "mime"),
+    [
+        ("PNG", "image/png"),
+        ("JPEG", "image/jpeg"),
+        ("TIFF", "image/tiff"),
+        ("GIF", "image/gif"),
+        ("BMP", "image/bmp"),
+        ("WEBP", "image/webp"),
+    ],
+)
 def test_sniffs_images_by_their_bytes(fmt: str, mime: str) -> None:
     data = corpus.image_bytes(corpus.text_image(["x"]).convert("RGB"), fmt)
     assert sniff(data[:1024]).mime == mime
@@ -42,12 +49,15 @@ def test_decodes_urlsafe_and_unpadded_base64() -> None:
     assert decode_data_url(url, max_bytes=100, param="p") == raw
 
 
-@pytest.mark.parametrize("url", [
-    "data:image/png;base64,!!!not base64!!!",
-    "data:image/png;base64,",
-    "data:image/png,plain-not-base64",
-    "data:image/png;base64",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "data:image/png;base64,!!!not base64!!!",
+        "data:image/png;base64,",
+        "data:image/png,plain-not-base64",
+        "data:image/png;base64",
+    ],
+)
 def test_bad_data_urls_are_400(url: str) -> None:
     with pytest.raises(InvalidRequest) as e:
         decode_data_url(url, max_bytes=100, param="document.document_url")
@@ -69,26 +79,41 @@ def test_a_large_body_parses_with_its_payload_lifted_out() -> None:
 
     data = bytes(range(256)) * 2000
     url = "data:application/pdf;base64," + base64.b64encode(data).decode()
-    for document in ({"type": "document_url", "document_url": url},
-                     {"type": "image_url", "image_url": {"url": url, "detail": "auto"}}):
+    for document in (
+        {"type": "document_url", "document_url": url},
+        {"type": "image_url", "image_url": {"url": url, "detail": "auto"}},
+    ):
         raw = json.dumps({"model": "tesseract", "document": document, "pages": [0]}).encode()
         body, payload = _parse_large(raw)
         assert payload is not None and base64.b64decode(payload) == data
         assert body["pages"] == [0] and len(json.dumps(body)) < 300
-        assert decode_data_url("data:application/pdf;base64,", max_bytes=10**6, param="p",
-                               payload=payload) == data
+        assert (
+            decode_data_url(
+                "data:application/pdf;base64,", max_bytes=10**6, param="p", payload=payload
+            )
+            == data
+        )
     # Escaped slashes ("\\/", as some encoders write them): lifted out all the same, decoded.
-    escaped = json.dumps({"model": "m", "document": {"type": "document_url",
-                                                     "document_url": url}}).replace("/", "\\/")
+    escaped = json.dumps(
+        {"model": "m", "document": {"type": "document_url", "document_url": url}}
+    ).replace("/", "\\/")
     body, payload = _parse_large(escaped.encode())
     assert body["document"]["document_url"] == "data:application/pdf;base64,"
     assert payload is not None and base64.b64decode(payload) == data
     bare = "data:;base64," + base64.b64encode(data).decode()
-    body, payload = _parse_large(json.dumps({"model": "m", "document": {
-        "type": "document_url", "document_url": bare}}).replace("/", "\\/").encode())
+    body, payload = _parse_large(
+        json.dumps({"model": "m", "document": {"type": "document_url", "document_url": bare}})
+        .replace("/", "\\/")
+        .encode()
+    )
     assert payload is not None and base64.b64decode(payload) == data
     # A large data URL that is not the document's makes the body too large.
-    other = json.dumps({"model": "m", "note": url, "document": {
-        "type": "document_url", "document_url": "https://host/a.pdf"}}).encode()
+    other = json.dumps(
+        {
+            "model": "m",
+            "note": url,
+            "document": {"type": "document_url", "document_url": "https://host/a.pdf"},
+        }
+    ).encode()
     with pytest.raises(DocumentTooLarge):
         _parse_large(other)

@@ -41,6 +41,7 @@ def make_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Sto
 @pytest.fixture
 def make_postgres(postgres_url: str) -> StoreFactory:
     """Opens PostgreSQL stores of nodes sharing one database: a fleet."""
+
     async def make(node: str = "node-a", lease: float = 30.0) -> Any:
         store = PostgresJobStore(postgres_url, node=node, lease=lease)
         await store.open()
@@ -50,9 +51,15 @@ def make_postgres(postgres_url: str) -> StoreFactory:
 
 
 def _job(owner: str = "alice", **fields: Any) -> Job:
-    return Job(id=str(uuid.uuid4()), owner=owner, status=JobStatus.PENDING,
-               request={"model": "tesseract", "languages": "eng", "body": {}},
-               created_at=now(), ttl=60, **fields)
+    return Job(
+        id=str(uuid.uuid4()),
+        owner=owner,
+        status=JobStatus.PENDING,
+        request={"model": "tesseract", "languages": "eng", "body": {}},
+        created_at=now(),
+        ttl=60,
+        **fields,
+    )
 
 
 def run(coro: Awaitable[Any]) -> Any:
@@ -102,18 +109,28 @@ def test_claim_finish_once_and_expire(make_store: StoreFactory) -> None:
         await store.progress(jobs[0].id, 1, 4)
         progressed = await store.get(jobs[0].id, "alice")
         assert (progressed.pages_done, progressed.pages_total) == (1, 4)
-        done = await store.finish(jobs[0].id, status=JobStatus.COMPLETED, status_code=200,
-                                  result='{"pages": []}', error=None)
+        done = await store.finish(
+            jobs[0].id,
+            status=JobStatus.COMPLETED,
+            status_code=200,
+            result='{"pages": []}',
+            error=None,
+        )
         assert done is not None and done.expires_at == done.completed_at + 60
         # A terminal state is written once: a second finish finds nothing to finish.
-        assert await store.finish(jobs[0].id, status=JobStatus.FAILED, status_code=500,
-                                  result=None, error="{}") is None
+        assert (
+            await store.finish(
+                jobs[0].id, status=JobStatus.FAILED, status_code=500, result=None, error="{}"
+            )
+            is None
+        )
         await store.release(jobs[1].key)
         assert (await store.get(jobs[1].id, "alice")).status is JobStatus.PENDING
         counts = await store.counts()
         assert counts["completed"] == 1 and counts["pending"] == 2
-        gone = await store.finish(jobs[2].id, status=JobStatus.FAILED, status_code=422,
-                                  result=None, error="{}")
+        gone = await store.finish(
+            jobs[2].id, status=JobStatus.FAILED, status_code=422, result=None, error="{}"
+        )
         assert gone is not None
         assert await store.delete_expired() == []
         await store.close()
@@ -146,6 +163,7 @@ def test_concurrent_claims_never_share_a_job(make_store: StoreFactory, kind: str
 
 def test_a_lapsed_lease_is_taken_over(make_postgres: StoreFactory) -> None:
     """PostgreSQL only: SQLite serves one node, which has no one to take over from."""
+
     async def scenario() -> None:
         dying = await make_postgres(node="dying", lease=0.5)
         alive = await make_postgres(node="alive", lease=30)
@@ -173,17 +191,31 @@ def test_webhook_deliveries_are_claimed_once(make_store: StoreFactory) -> None:
         await one.create(job)
         await one.claim(1)
         assert await one.claim_webhooks(10, 30) == []  # not finished yet
-        await one.finish(job.id, status=JobStatus.COMPLETED, status_code=200, result="{}",
-                         error=None)
+        await one.finish(
+            job.id, status=JobStatus.COMPLETED, status_code=200, result="{}", error=None
+        )
         first = await one.claim_webhooks(10, 30)
         assert [j.id for j in first] == [job.id]
         assert await two.claim_webhooks(10, 30) == []  # leased by the first claimer
-        await one.webhook_attempted(first[0], event="async_job.completed", attempt=1,
-                                    status_code=503, error="HTTP 503", delivered=False,
-                                    next_at=now() - 1)
+        await one.webhook_attempted(
+            first[0],
+            event="async_job.completed",
+            attempt=1,
+            status_code=503,
+            error="HTTP 503",
+            delivered=False,
+            next_at=now() - 1,
+        )
         [retry] = await two.claim_webhooks(10, 30)
-        await two.webhook_attempted(retry, event="async_job.completed", attempt=2,
-                                    status_code=200, error=None, delivered=True, next_at=None)
+        await two.webhook_attempted(
+            retry,
+            event="async_job.completed",
+            attempt=2,
+            status_code=200,
+            error=None,
+            delivered=True,
+            next_at=None,
+        )
         assert await one.claim_webhooks(10, 30) == []
         stored = await one.get(job.id, "alice")
         assert stored.webhook_state == "delivered" and stored.webhook_attempts == 2
@@ -197,6 +229,7 @@ def test_webhook_deliveries_are_claimed_once(make_store: StoreFactory) -> None:
 
 def test_documents_are_shared_through_postgres(make_postgres: StoreFactory) -> None:
     """PostgreSQL only: SQLite's documents are files on its one node (see test_api)."""
+
     async def scenario() -> None:
         one, two = await make_postgres(node="one"), await make_postgres(node="two")
         await one.save_document("doc-1", b"%PDF-1.7 bytes")
@@ -211,6 +244,7 @@ def test_documents_are_shared_through_postgres(make_postgres: StoreFactory) -> N
 
 def test_the_queue_bound_and_the_insert_are_one_step(make_store: StoreFactory) -> None:
     """30 creates at once with room for 3: exactly 3 are created, on one node or three."""
+
     async def scenario() -> None:
         nodes = [await make_store(node=f"node-{i}") for i in range(3)]
 
@@ -252,8 +286,9 @@ def test_unfinished_names_only_pending_and_processing_jobs(make_store: StoreFact
             await asyncio.sleep(0.01)
         [claimed] = await store.claim(1)
         assert claimed.id == running.id
-        await store.finish(done.id, status=JobStatus.COMPLETED, status_code=200, result="{}",
-                           error=None)
+        await store.finish(
+            done.id, status=JobStatus.COMPLETED, status_code=200, result="{}", error=None
+        )
         ids = [pending.id, running.id, done.id, "no-such-job"]
         assert await store.unfinished(ids) == {pending.id, running.id}
         assert await store.unfinished([]) == set()
@@ -265,6 +300,7 @@ def test_unfinished_names_only_pending_and_processing_jobs(make_store: StoreFact
 def test_orphan_documents_are_deleted_from_postgres(make_postgres: StoreFactory) -> None:
     """A document saved for a create that never inserted its job is swept once old enough;
     the documents of unfinished jobs never are."""
+
     async def scenario() -> None:
         store = await make_postgres()
         job = _job()
@@ -292,15 +328,13 @@ def test_a_damaged_sqlite_file_is_one_clear_error(tmp_path: Path) -> None:
     run(scenario())
 
 
-def test_page_ranges_are_claimed_one_per_job_and_assembled_once(make_store: StoreFactory
-                                                                ) -> None:
+def test_page_ranges_are_claimed_one_per_job_and_assembled_once(make_store: StoreFactory) -> None:
     async def scenario() -> None:
         one, two = await make_store(node="one"), await make_store(node="two")
         job = _job()
         await one.create(job)
         [claimed] = await one.claim(1)
-        assert await one.add_parts(job.id, [[0, 1], [2, 3], [4]], pages_total=5,
-                                   document_size=99)
+        assert await one.add_parts(job.id, [[0, 1], [2, 3], [4]], pages_total=5, document_size=99)
         assert await two.add_parts(job.id, [[0]], pages_total=1, document_size=1) is False
         assert await one.claim(5) == []  # a split job is held by its ranges
         first = await one.claim_parts(5)
@@ -327,8 +361,9 @@ def test_page_ranges_are_claimed_one_per_job_and_assembled_once(make_store: Stor
         # The node that read the last range holds the job, to assemble it.
         assert await two.renew([job.key]) == {job.key}
         assert await one.claim(1) == []
-        done = await two.finish(job.id, status=JobStatus.COMPLETED, status_code=200,
-                                result="{}", error=None)
+        done = await two.finish(
+            job.id, status=JobStatus.COMPLETED, status_code=200, result="{}", error=None
+        )
         assert done is not None and await two.part_results(job.id) == []
         for store in (one, two):
             await store.close()
@@ -366,6 +401,7 @@ def test_lapsed_ranges_and_assemblies_are_taken_over(make_store: StoreFactory) -
 
 def test_a_reopened_sqlite_store_frees_what_the_last_process_held(tmp_path: Path) -> None:
     """One node per file: at open nothing is held, and claiming it again counts a try."""
+
     async def scenario() -> None:
         first = SQLiteJobStore(tmp_path / "tessera.db")
         await first.open()

@@ -37,12 +37,26 @@ KEY = b"a webhook key of thirty-two byte"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
 PLAIN_SECRET = "a plain string secret"
 OWNER, STRANGER = "sk-bf-owner", "sk-bf-stranger"
-PRIVATE = ("private", "private-name", "private-fullwidth", "private-ideographic",
-           "private-mapped", "private-short")
+PRIVATE = (
+    "private",
+    "private-name",
+    "private-fullwidth",
+    "private-ideographic",
+    "private-mapped",
+    "private-short",
+)
 BACKOFF_S = 1.0
 MAX_ATTEMPTS = 3
-FIELDS = {"job_id", "request_type", "status", "status_code", "created_at", "completed_at",
-          "result_url", "result_expires_at"}
+FIELDS = {
+    "job_id",
+    "request_type",
+    "status",
+    "status_code",
+    "created_at",
+    "completed_at",
+    "result_url",
+    "result_expires_at",
+}
 
 
 # -- a receiver standing in for the customer's endpoint ---------------------------------------
@@ -95,8 +109,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = receiver._answer(self.path, self.headers.get("webhook-id", ""))
                 with receiver._lock:
-                    receiver.received.append(Received(arrived, self.path,
-                                                      dict(self.headers), body, status))
+                    receiver.received.append(
+                        Received(arrived, self.path, dict(self.headers), body, status)
+                    )
                 if status is None:
                     self.close_connection = True  # no answer at all
                     return
@@ -113,8 +128,11 @@ class Receiver:
 
     def requests(self, job_id: str | None = None, path: str | None = None) -> list[Received]:
         with self._lock:
-            return [r for r in self.received if (job_id is None or r.job_id == job_id)
-                    and (path is None or r.path == path)]
+            return [
+                r
+                for r in self.received
+                if (job_id is None or r.job_id == job_id) and (path is None or r.path == path)
+            ]
 
     def after_quiet(self, job_id: str, seconds: float) -> list[Received]:
         """The job's requests, once none has come for `seconds` after its last one."""
@@ -158,26 +176,39 @@ def hooked(start_module_server: Any, receiver: Receiver) -> Server:
     local = {"secret": SECRET, "allow_private_network": True}
     endpoints = {
         "flaky": {"url": f"{receiver.url}/flaky", **local},
-        "plain": {"url": f"{receiver.url}/ok", "secret": PLAIN_SECRET,
-                  "allow_private_network": True},
+        "plain": {
+            "url": f"{receiver.url}/ok",
+            "secret": PLAIN_SECRET,
+            "allow_private_network": True,
+        },
         "redirect": {"url": f"{receiver.url}/redirect", **local},
         "down": {"url": f"{receiver.url}/down", **local},
         "gone": {"url": f"{receiver.url}/gone", **local},
         "private": {"url": f"{receiver.url}/private", "secret": SECRET},
         "private-name": {"url": f"http://localhost:{receiver.port}/private", "secret": SECRET},
         # Spellings that become 127.0.0.1 only once the URL library has normalised them.
-        "private-fullwidth": {"url": f"http://１２７.０.０.１:{receiver.port}/private",
-                              "secret": SECRET},
-        "private-ideographic": {"url": f"http://127。0。0。1:{receiver.port}/private",
-                                "secret": SECRET},
-        "private-mapped": {"url": f"http://[::ffff:127.0.0.1]:{receiver.port}/private",
-                           "secret": SECRET},
+        "private-fullwidth": {
+            "url": f"http://１２７.０.０.１:{receiver.port}/private",
+            "secret": SECRET,
+        },
+        "private-ideographic": {
+            "url": f"http://127。0。0。1:{receiver.port}/private",
+            "secret": SECRET,
+        },
+        "private-mapped": {
+            "url": f"http://[::ffff:127.0.0.1]:{receiver.port}/private",
+            "secret": SECRET,
+        },
         "private-short": {"url": f"http://127.1:{receiver.port}/private", "secret": SECRET},
     }
-    return start_module_server({"TESSERA_WEBHOOKS": json.dumps(endpoints),
-                         "TESSERA_API_KEYS": f"{OWNER},{STRANGER}",
-                         "TESSERA_WEBHOOK_BACKOFF": str(BACKOFF_S),
-                         "TESSERA_WEBHOOK_MAX_ATTEMPTS": str(MAX_ATTEMPTS)})
+    return start_module_server(
+        {
+            "TESSERA_WEBHOOKS": json.dumps(endpoints),
+            "TESSERA_API_KEYS": f"{OWNER},{STRANGER}",
+            "TESSERA_WEBHOOK_BACKOFF": str(BACKOFF_S),
+            "TESSERA_WEBHOOK_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -187,18 +218,22 @@ def owner(hooked: Server) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def jobs(owner: httpx.Client, hello_png: bytes,
-         tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def jobs(
+    owner: httpx.Client, hello_png: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """Every job of the module, created at once so that their deliveries overlap in time."""
-    encrypted = corpus.text_pdf(tmp_path_factory.mktemp("hooks") / "locked.pdf", [["x"]],
-                                password="pw").read_bytes()
+    encrypted = corpus.text_pdf(
+        tmp_path_factory.mktemp("hooks") / "locked.pdf", [["x"]], password="pw"
+    ).read_bytes()
     image = ocr_body(hello_png, kind="image_url", mime="image/png")
-    plan = {"completed": ("flaky", image), "failed": ("flaky", ocr_body(encrypted)),
-            **{name: (name, image) for name in ("plain", "redirect", "down", "gone", *PRIVATE)}}
+    plan = {
+        "completed": ("flaky", image),
+        "failed": ("flaky", ocr_body(encrypted)),
+        **{name: (name, image) for name in ("plain", "redirect", "down", "gone", *PRIVATE)},
+    }
     created = {}
     for label, (endpoint, body) in plan.items():
-        response = owner.post("/v1/async/ocr", json=body,
-                              headers={"x-bf-async-webhook": endpoint})
+        response = owner.post("/v1/async/ocr", json=body, headers={"x-bf-async-webhook": endpoint})
         assert response.status_code == 202, response.text
         created[label] = response.json()["id"]
     return created
@@ -221,11 +256,18 @@ def settled(client: httpx.Client, job_id: str, timeout: float = 40) -> dict[str,
 # -- deliveries -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("label", "status", "status_code"),
-                         [("completed", "completed", 200), ("failed", "failed", 422)])
-def test_delivered_once_after_two_failures(hooked: Server, owner: httpx.Client,
-                                           receiver: Receiver, jobs: dict[str, str],
-                                           label: str, status: str, status_code: int) -> None:
+@pytest.mark.parametrize(
+    ("label", "status", "status_code"), [("completed", "completed", 200), ("failed", "failed", 422)]
+)
+def test_delivered_once_after_two_failures(
+    hooked: Server,
+    owner: httpx.Client,
+    receiver: Receiver,
+    jobs: dict[str, str],
+    label: str,
+    status: str,
+    status_code: int,
+) -> None:
     job_id = jobs[label]
     listing = settled(owner, job_id)
     tries = receiver.after_quiet(job_id, 2 * BACKOFF_S)  # room for a stray extra try
@@ -245,11 +287,16 @@ def test_delivered_once_after_two_failures(hooked: Server, owner: httpx.Client,
     assert event["created_at"] == job["completed_at"]
     data = event["data"]
     assert set(data) == FIELDS
-    assert data == {"job_id": job_id, "request_type": "ocr", "status": status,
-                    "status_code": status_code, "created_at": job["created_at"],
-                    "completed_at": job["completed_at"],
-                    "result_url": f"/v1/async/ocr/{job_id}",
-                    "result_expires_at": job["expires_at"]}
+    assert data == {
+        "job_id": job_id,
+        "request_type": "ocr",
+        "status": status,
+        "status_code": status_code,
+        "created_at": job["created_at"],
+        "completed_at": job["completed_at"],
+        "result_url": f"/v1/async/ocr/{job_id}",
+        "result_expires_at": job["expires_at"],
+    }
     assert job["status"] == status and job["status_code"] == status_code
 
     assert listing["endpoint"] == "flaky" and listing["state"] == "delivered"
@@ -262,24 +309,28 @@ def test_delivered_once_after_two_failures(hooked: Server, owner: httpx.Client,
     assert {r["event"] for r in rows} == {f"async_job.{status}"}
 
 
-def test_each_job_has_its_own_webhook_id(receiver: Receiver, owner: httpx.Client,
-                                         jobs: dict[str, str]) -> None:
+def test_each_job_has_its_own_webhook_id(
+    receiver: Receiver, owner: httpx.Client, jobs: dict[str, str]
+) -> None:
     for label in ("completed", "failed"):
         settled(owner, jobs[label])
-    ids = {receiver.requests(jobs[label])[0].headers["webhook-id"]
-           for label in ("completed", "failed")}
+    ids = {
+        receiver.requests(jobs[label])[0].headers["webhook-id"] for label in ("completed", "failed")
+    }
     assert len(ids) == 2
 
 
-def test_a_plain_string_secret_signs_with_its_bytes(owner: httpx.Client, receiver: Receiver,
-                                                    jobs: dict[str, str]) -> None:
+def test_a_plain_string_secret_signs_with_its_bytes(
+    owner: httpx.Client, receiver: Receiver, jobs: dict[str, str]
+) -> None:
     assert settled(owner, jobs["plain"])["state"] == "delivered"
     [delivery] = receiver.requests(jobs["plain"])
     verify(delivery, PLAIN_SECRET.encode())
 
 
-def test_a_redirect_is_not_followed_nor_retried(owner: httpx.Client, receiver: Receiver,
-                                                jobs: dict[str, str]) -> None:
+def test_a_redirect_is_not_followed_nor_retried(
+    owner: httpx.Client, receiver: Receiver, jobs: dict[str, str]
+) -> None:
     listing = settled(owner, jobs["redirect"])
     assert len(receiver.after_quiet(jobs["redirect"], 2 * BACKOFF_S)) == 1
     assert listing["state"] == "failed" and listing["attempts"] == 1
@@ -290,8 +341,9 @@ def test_a_redirect_is_not_followed_nor_retried(owner: httpx.Client, receiver: R
     assert receiver.requests(path="/redirected") == []
 
 
-def test_retries_stop_after_the_last_attempt(owner: httpx.Client, receiver: Receiver,
-                                             jobs: dict[str, str]) -> None:
+def test_retries_stop_after_the_last_attempt(
+    owner: httpx.Client, receiver: Receiver, jobs: dict[str, str]
+) -> None:
     listing = settled(owner, jobs["down"])
     assert listing["state"] == "failed" and listing["attempts"] == MAX_ATTEMPTS
     assert [r["status_code"] for r in listing["data"]] == [500] * MAX_ATTEMPTS
@@ -300,8 +352,9 @@ def test_retries_stop_after_the_last_attempt(owner: httpx.Client, receiver: Rece
     assert len(receiver.after_quiet(jobs["down"], quiet)) == MAX_ATTEMPTS
 
 
-def test_a_client_error_is_not_retried(owner: httpx.Client, receiver: Receiver,
-                                       jobs: dict[str, str]) -> None:
+def test_a_client_error_is_not_retried(
+    owner: httpx.Client, receiver: Receiver, jobs: dict[str, str]
+) -> None:
     listing = settled(owner, jobs["gone"])
     assert listing["state"] == "failed" and listing["attempts"] == 1
     assert listing["data"][0]["status_code"] == 410
@@ -310,9 +363,9 @@ def test_a_client_error_is_not_retried(owner: httpx.Client, receiver: Receiver,
 
 
 @pytest.mark.parametrize("label", PRIVATE)
-def test_private_endpoints_are_refused_unless_allowed(hooked: Server, owner: httpx.Client,
-                                                      receiver: Receiver, jobs: dict[str, str],
-                                                      label: str) -> None:
+def test_private_endpoints_are_refused_unless_allowed(
+    hooked: Server, owner: httpx.Client, receiver: Receiver, jobs: dict[str, str], label: str
+) -> None:
     listing = settled(owner, jobs[label])
     assert listing["state"] == "failed" and listing["attempts"] == 1
     [row] = listing["data"]
@@ -322,17 +375,30 @@ def test_private_endpoints_are_refused_unless_allowed(hooked: Server, owner: htt
 
 
 def test_a_try_cut_short_by_a_dead_process_is_made_again(
-        start_server: Any, receiver: Receiver, hello_png: bytes,
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+    start_server: Any,
+    receiver: Receiver,
+    hello_png: bytes,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     timeout = 2  # the lease is 2 x 2 + 5 = 9 s
-    env = {"TESSERA_WEBHOOK_TIMEOUT": str(timeout), "TESSERA_WEBHOOKS": json.dumps(
-        {"slow": {"url": f"{receiver.url}/slow", "secret": SECRET,
-                  "allow_private_network": True}})}
+    env = {
+        "TESSERA_WEBHOOK_TIMEOUT": str(timeout),
+        "TESSERA_WEBHOOKS": json.dumps(
+            {
+                "slow": {
+                    "url": f"{receiver.url}/slow",
+                    "secret": SECRET,
+                    "allow_private_network": True,
+                }
+            }
+        ),
+    }
     data = tmp_path_factory.mktemp("restart") / "data"
     first = start_server(env, data_dir=data)
     with first.client() as client:
-        job_id = client.post("/v1/async/ocr", json=ocr_body(hello_png),
-                             headers={"x-bf-async-webhook": "slow"}).json()["id"]
+        job_id = client.post(
+            "/v1/async/ocr", json=ocr_body(hello_png), headers={"x-bf-async-webhook": "slow"}
+        ).json()["id"]
         assert receiver.hanging.wait(60), first.log()[-3000:]
     first.stop(signal.SIGKILL)
     second = start_server(env, data_dir=data)
@@ -353,30 +419,33 @@ def test_a_try_cut_short_by_a_dead_process_is_made_again(
 
 
 def test_unknown_endpoint_is_400_at_create(owner: httpx.Client, hello_png: bytes) -> None:
-    response = owner.post("/v1/async/ocr", json=ocr_body(hello_png),
-                          headers={"x-bf-async-webhook": "nowhere"})
+    response = owner.post(
+        "/v1/async/ocr", json=ocr_body(hello_png), headers={"x-bf-async-webhook": "nowhere"}
+    )
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["param"] == "x-bf-async-webhook" and "nowhere" in error["message"]
 
 
-def test_deliveries_are_shown_to_the_job_owner_only(hooked: Server, owner: httpx.Client,
-                                                    jobs: dict[str, str]) -> None:
+def test_deliveries_are_shown_to_the_job_owner_only(
+    hooked: Server, owner: httpx.Client, jobs: dict[str, str]
+) -> None:
     job_id = jobs["gone"]
     with hooked.client(STRANGER) as stranger, hooked.client() as anonymous:
         foreign = stranger.get("/v1/webhooks/deliveries", params={"job_id": job_id})
         assert foreign.status_code == 404
         assert foreign.json()["error"]["message"] == "job not found or expired"
-        assert anonymous.get("/v1/webhooks/deliveries",
-                             params={"job_id": job_id}).status_code == 401
+        assert (
+            anonymous.get("/v1/webhooks/deliveries", params={"job_id": job_id}).status_code == 401
+        )
     missing = owner.get("/v1/webhooks/deliveries")
     assert missing.status_code == 400 and missing.json()["error"]["param"] == "job_id"
-    assert owner.get("/v1/webhooks/deliveries",
-                     params={"job_id": "no-such-job"}).status_code == 404
+    assert owner.get("/v1/webhooks/deliveries", params={"job_id": "no-such-job"}).status_code == 404
 
 
-def test_a_job_without_a_webhook_lists_nothing(owner: httpx.Client, hooked: Server,
-                                               hello_png: bytes) -> None:
+def test_a_job_without_a_webhook_lists_nothing(
+    owner: httpx.Client, hooked: Server, hello_png: bytes
+) -> None:
     job_id = owner.post("/v1/async/ocr", json=ocr_body(hello_png)).json()["id"]
     hooked.wait_job(owner, job_id)
     listing = owner.get("/v1/webhooks/deliveries", params={"job_id": job_id}).json()
@@ -386,9 +455,14 @@ def test_a_job_without_a_webhook_lists_nothing(owner: httpx.Client, hooked: Serv
 @pytest.mark.service
 def test_a_bad_webhook_setting_stops_start_up() -> None:
     bad = json.dumps({"ci": {"url": "https://hooks.example/x", "secret": "whsec_not base64!"}})
-    process = subprocess.run([sys.executable, "-m", "server", "serve", "--port", "0"],
-                             cwd=REPO, env={"PATH": "/usr/bin:/bin", "TESSERA_WEBHOOKS": bad},
-                             capture_output=True, text=True, timeout=60)
+    process = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--port", "0"],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "TESSERA_WEBHOOKS": bad},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert process.returncode != 0
     assert "invalid setting webhooks.ci.secret" in process.stderr
     assert "base64" in process.stderr
@@ -400,8 +474,10 @@ def test_a_bad_webhook_setting_stops_start_up() -> None:
 def test_signature_matches_the_standard_webhooks_test_vector() -> None:
     # From the Standard Webhooks reference libraries' tests.
     key = signing_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-    assert signature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
-                     b'{"test": 2432232314}') == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    assert (
+        signature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
+        == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    )
 
 
 def test_secrets_in_both_forms() -> None:
@@ -416,17 +492,26 @@ def _endpoints(value: Any) -> Settings:
     return Settings(webhooks=value if isinstance(value, str) else json.dumps(value))
 
 
-@pytest.mark.parametrize(("value", "where", "says"), [
-    ("{not json", "webhooks", "not valid JSON"),
-    ("[]", "webhooks", "JSON object"),
-    ({"has space": {"url": "https://a.example", "secret": "s"}}, "webhooks", "letters"),
-    ({"ci": {"url": "ftp://a.example", "secret": "s"}}, "webhooks.ci.url", "http"),
-    ({"ci": {"url": "https://a.example"}}, "webhooks.ci.secret", "required"),
-    ({"ci": {"url": "https://a.example", "secret": "whsec_%%"}}, "webhooks.ci.secret",
-     "base64"),
-    ({"ci": {"url": "https://a.example", "secret": "s", "allow_private": True}},
-     "webhooks.ci.allow_private", "extra"),
-])
+@pytest.mark.parametrize(
+    ("value", "where", "says"),
+    [
+        ("{not json", "webhooks", "not valid JSON"),
+        ("[]", "webhooks", "JSON object"),
+        ({"has space": {"url": "https://a.example", "secret": "s"}}, "webhooks", "letters"),
+        ({"ci": {"url": "ftp://a.example", "secret": "s"}}, "webhooks.ci.url", "http"),
+        ({"ci": {"url": "https://a.example"}}, "webhooks.ci.secret", "required"),
+        (
+            {"ci": {"url": "https://a.example", "secret": "whsec_%%"}},
+            "webhooks.ci.secret",
+            "base64",
+        ),
+        (
+            {"ci": {"url": "https://a.example", "secret": "s", "allow_private": True}},
+            "webhooks.ci.allow_private",
+            "extra",
+        ),
+    ],
+)
 def test_bad_endpoint_settings_are_refused(value: Any, where: str, says: str) -> None:
     with pytest.raises(ValidationError) as caught:
         _endpoints(value)
@@ -443,10 +528,22 @@ def test_good_endpoint_settings() -> None:
     assert _endpoints("").webhooks == {}
 
 
-@pytest.mark.parametrize(("status", "delivered", "retry"), [
-    (200, True, False), (204, True, False), (301, False, False), (302, False, False),
-    (400, False, False), (404, False, False), (410, False, False), (408, False, True),
-    (429, False, True), (500, False, True), (503, False, True)])
+@pytest.mark.parametrize(
+    ("status", "delivered", "retry"),
+    [
+        (200, True, False),
+        (204, True, False),
+        (301, False, False),
+        (302, False, False),
+        (400, False, False),
+        (404, False, False),
+        (410, False, False),
+        (408, False, True),
+        (429, False, True),
+        (500, False, True),
+        (503, False, True),
+    ],
+)
 def test_which_answers_are_retried(status: int, delivered: bool, retry: bool) -> None:
     outcome = judge(status)
     assert (outcome.delivered, outcome.retry, outcome.status_code) == (delivered, retry, status)
@@ -474,4 +571,3 @@ def test_retry_after_as_a_date() -> None:
     assert seconds is not None and 100 < seconds <= 120
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
     assert parse_retry_after("") is None and parse_retry_after("-5") is None
-

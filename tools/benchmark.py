@@ -104,9 +104,11 @@ class MemoryRun:
 
 def machine_line() -> str:
     """CPU, cores, memory, load and both Tesseract builds, for the report's first line."""
-    return (f"Machine: {_cpu_model()}, {os.cpu_count()} cores, {_memory_gib():.1f} GiB RAM, "
-            f"load average {os.getloadavg()[0]:.2f} at start; "
-            f"CLI `{cli_version()}`; tesserocr `{tesserocr_version()}`")
+    return (
+        f"Machine: {_cpu_model()}, {os.cpu_count()} cores, {_memory_gib():.1f} GiB RAM, "
+        f"load average {os.getloadavg()[0]:.2f} at start; "
+        f"CLI `{cli_version()}`; tesserocr `{tesserocr_version()}`"
+    )
 
 
 def _cpu_model() -> str:
@@ -166,25 +168,27 @@ def prepare_memory_pdfs(workdir: Path, page_counts: Sequence[int]) -> dict[int, 
     for png in pngs:
         with Image.open(png) as page:
             pages.append(page.copy())
-    return {count: bilevel_pdf(pages, directory / f"scan-{count}.pdf", count=count)
-            for count in sorted(set(page_counts))}
+    return {
+        count: bilevel_pdf(pages, directory / f"scan-{count}.pdf", count=count)
+        for count in sorted(set(page_counts))
+    }
 
 
-def bilevel_pdf(pages: Sequence[Image.Image], path: Path, *, count: int,
-                dpi: int = 300) -> Path:
+def bilevel_pdf(pages: Sequence[Image.Image], path: Path, *, count: int, dpi: int = 300) -> Path:
     """A scan-like PDF of `count` pages, cycling through `pages`, each stored bilevel."""
     # Pillow stores mode "1" pages as CCITT G4 (tens of KB for a page of text) only when it
     # has libtiff; without it they would be JPEGs, and 300 pages would pass the 50 MB limit.
     if not features.check("libtiff"):
-        raise BenchmarkFailed("Pillow was built without libtiff, so it cannot store bilevel "
-                              "pages as CCITT G4; install a Pillow wheel that has it")
+        raise BenchmarkFailed(
+            "Pillow was built without libtiff, so it cannot store bilevel "
+            "pages as CCITT G4; install a Pillow wheel that has it"
+        )
     # A plain threshold: dithering would speckle the letters' edges and swell the G4 streams.
     bilevel = [p if p.mode == "1" else p.convert("1", dither=Image.Dither.NONE) for p in pages]
     # Pillow writes each page's image anew even where the same image repeats: like a real scan,
     # the document shares nothing between pages that could flatter the memory it takes.
     sequence = [bilevel[i % len(bilevel)] for i in range(count)]
-    sequence[0].save(path, format="PDF", save_all=True, append_images=sequence[1:],
-                     resolution=dpi)
+    sequence[0].save(path, format="PDF", save_all=True, append_images=sequence[1:], resolution=dpi)
     return path
 
 
@@ -194,8 +198,9 @@ def bilevel_pdf(pages: Sequence[Image.Image], path: Path, *, count: int,
 def run_tesseract(*args: str) -> str:
     """Run the tesseract CLI; its stdout."""
     try:
-        done = subprocess.run(["tesseract", *args], env=CLI_ENV, capture_output=True,
-                              text=True, check=True)
+        done = subprocess.run(
+            ["tesseract", *args], env=CLI_ENV, capture_output=True, text=True, check=True
+        )
     except subprocess.CalledProcessError as e:
         raise BenchmarkFailed(f"tesseract {' '.join(args)} failed: {e.stderr.strip()}") from e
     return done.stdout
@@ -208,8 +213,7 @@ def cli_pdf_seconds(pngs: Sequence[Path], out_dir: Path) -> float:
     run_tesseract(str(pngs[0]), str(out_dir / "warmup"), "tsv")  # page cache, not timed
     started = time.perf_counter()
     with ThreadPoolExecutor(PARALLEL) as pool:
-        list(pool.map(lambda png: run_tesseract(str(png), str(out_dir / png.stem), "tsv"),
-                      pngs))
+        list(pool.map(lambda png: run_tesseract(str(png), str(out_dir / png.stem), "tsv"), pngs))
     elapsed = time.perf_counter() - started
     for png in pngs:
         rows = (out_dir / f"{png.stem}.tsv").read_text().splitlines()
@@ -235,23 +239,40 @@ def tessera_server(backend: str, workdir: Path) -> Iterator[httpx.Client]:
 
 
 @contextmanager
-def tessera_process(backend: str, workdir: Path, *, name: str,
-                    env: dict[str, str] | None = None
-                    ) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
+def tessera_process(
+    backend: str, workdir: Path, *, name: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
     """As `tessera_server`, also yielding the server's process; `name` labels its files."""
     data_dir = workdir / f"data-{name}"
     shutil.rmtree(data_dir, ignore_errors=True)
     port = free_port()
     log_path = workdir / f"server-{name}.log"
-    command = [str(tessera_command()), "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--data-dir", str(data_dir), "--workers", str(PARALLEL), "--backend", backend]
+    command = [
+        str(tessera_command()),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--workers",
+        str(PARALLEL),
+        "--backend",
+        backend,
+    ]
     log.info("starting Tessera (%s) on port %d; its log: %s", backend, port, log_path)
     with open(log_path, "wb") as server_log:
-        process = subprocess.Popen(command, stdout=server_log, stderr=subprocess.STDOUT,
-                                   env={**server_env(), **(env or {})})
+        process = subprocess.Popen(
+            command,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            env={**server_env(), **(env or {})},
+        )
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=HTTP_TIMEOUT_S,
-                          trust_env=False) as client:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=HTTP_TIMEOUT_S, trust_env=False
+        ) as client:
             wait_healthy(client, process, backend, log_path)
             yield client, process
     finally:
@@ -270,8 +291,11 @@ def server_env() -> dict[str, str]:
     """This environment minus what would make the server other than its defaults and flags."""
     # The service must limit OpenMP in its workers itself; an inherited limit would hide it.
     # TESSERA_* settings (API keys, limits) would change what is measured.
-    return {k: v for k, v in os.environ.items()
-            if k != "OMP_THREAD_LIMIT" and not k.startswith("TESSERA_")}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k != "OMP_THREAD_LIMIT" and not k.startswith("TESSERA_")
+    }
 
 
 def free_port() -> int:
@@ -281,14 +305,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_healthy(client: httpx.Client, process: subprocess.Popen[bytes], backend: str,
-                 log_path: Path) -> None:
+def wait_healthy(
+    client: httpx.Client, process: subprocess.Popen[bytes], backend: str, log_path: Path
+) -> None:
     """Wait until GET /health answers 200 for `backend`, or fail with the server's log."""
     deadline = time.perf_counter() + HEALTH_TIMEOUT_S
     while time.perf_counter() < deadline:
         if process.poll() is not None:
-            raise BenchmarkFailed(f"Tessera ({backend}) exited with code {process.returncode}:"
-                                  f"\n{_tail(log_path)}")
+            raise BenchmarkFailed(
+                f"Tessera ({backend}) exited with code {process.returncode}:\n{_tail(log_path)}"
+            )
         try:
             response = client.get("/health", timeout=2.0)
         except httpx.TransportError:
@@ -296,12 +322,12 @@ def wait_healthy(client: httpx.Client, process: subprocess.Popen[bytes], backend
         if response is not None and response.status_code == 200:
             health = response.json()
             if health.get("backend") != backend or health.get("workers") != PARALLEL:
-                raise BenchmarkFailed(f"Tessera reports {health}, not {PARALLEL} {backend} "
-                                      "workers")
+                raise BenchmarkFailed(f"Tessera reports {health}, not {PARALLEL} {backend} workers")
             return
         time.sleep(0.2)
-    raise BenchmarkFailed(f"Tessera ({backend}) was not healthy within {HEALTH_TIMEOUT_S:.0f} s:"
-                          f"\n{_tail(log_path)}")
+    raise BenchmarkFailed(
+        f"Tessera ({backend}) was not healthy within {HEALTH_TIMEOUT_S:.0f} s:\n{_tail(log_path)}"
+    )
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -324,16 +350,19 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def request_body(doc_type: str, mime: str, data: bytes) -> bytes:
     """The JSON of an OCR request carrying `data` as a base64 data URL."""
     url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-    return json.dumps({"model": "tesseract",
-                       "document": {"type": doc_type, doc_type: url}}).encode()
+    return json.dumps(
+        {"model": "tesseract", "document": {"type": doc_type, doc_type: url}}
+    ).encode()
 
 
 def expect(response: httpx.Response, status: int) -> None:
     """Fail unless `response` has `status`."""
     if response.status_code != status:
         request = response.request
-        raise BenchmarkFailed(f"{request.method} {request.url.path} answered "
-                              f"{response.status_code}, not {status}: {response.text[:500]}")
+        raise BenchmarkFailed(
+            f"{request.method} {request.url.path} answered "
+            f"{response.status_code}, not {status}: {response.text[:500]}"
+        )
 
 
 def tessera_pdf_seconds(client: httpx.Client, pdf: Path, pages: int) -> float:
@@ -347,8 +376,9 @@ def tessera_pdf_seconds(client: httpx.Client, pdf: Path, pages: int) -> float:
     elapsed = time.perf_counter() - started
     job = finished.json()
     if job.get("status") != "completed":
-        raise BenchmarkFailed(f"job {job_id} ended {job.get('status')}: "
-                              f"{json.dumps(job.get('error'))}")
+        raise BenchmarkFailed(
+            f"job {job_id} ended {job.get('status')}: {json.dumps(job.get('error'))}"
+        )
     check_pages(job["result"], pages)
     return elapsed
 
@@ -482,14 +512,19 @@ def measure_memory(pdf: Path, pages: int, workdir: Path) -> MemoryRun:
     name = f"memory-{pages}"
     size = pdf.stat().st_size
     with tessera_process(MEMORY_BACKEND, workdir, name=name) as (client, process):
-        log.info("Tessera (%s): %d-page PDF (%.1f MB) through /v1/async/ocr, sampling memory",
-                 MEMORY_BACKEND, pages, size / MB)
+        log.info(
+            "Tessera (%s): %d-page PDF (%.1f MB) through /v1/async/ocr, sampling memory",
+            MEMORY_BACKEND,
+            pages,
+            size / MB,
+        )
         with MemorySampler(process.pid) as sampler:
             seconds = tessera_pdf_seconds(client, pdf, pages)
     if not sampler.descendant_peak:
         raise BenchmarkFailed(f"no worker process of Tessera (pid {process.pid}) was seen")
-    return MemoryRun(pages, size, seconds, sampler.peak_total, sampler.root_peak,
-                     sampler.descendant_peak)
+    return MemoryRun(
+        pages, size, seconds, sampler.peak_total, sampler.root_peak, sampler.descendant_peak
+    )
 
 
 # --- measuring and reporting ---------------------------------------------------------------
@@ -589,12 +624,17 @@ class Table:
                 return "skipped"
             return f"{self.throughput(c):.2f} ({c.pdf_seconds:.1f} s)"
 
-        rows = [[f"dense PDF, {self.pages} pages, {PARALLEL} in parallel: pages/s (wall)",
-                 *(pdf_cell(c) for c in self.columns),
-                 _cell(self.speed_ratio(), ".2f")]]
+        rows = [
+            [
+                f"dense PDF, {self.pages} pages, {PARALLEL} in parallel: pages/s (wall)",
+                *(pdf_cell(c) for c in self.columns),
+                _cell(self.speed_ratio(), ".2f"),
+            ]
+        ]
         for q in (50, 90):
-            cells = ["skipped" if c is None else _cell(self.small(c, q), ".0f")
-                     for c in self.columns]
+            cells = [
+                "skipped" if c is None else _cell(self.small(c, q), ".0f") for c in self.columns
+            ]
             ratio = _ratio(self.small(self.tessera, q), self.small(self.cli, q))
             rows.append([f"small image p{q} ms ({repeats} runs)", *cells, _cell(ratio, ".2f")])
         return rows
@@ -609,9 +649,11 @@ class Table:
         speed, latency = self.speed_ratio(), self.latency_ratio()
         speed_met = speed is not None and speed >= THROUGHPUT_TARGET
         latency_met = latency is not None and latency <= LATENCY_TARGET
-        return (f"**Targets** (Tessera with tesserocr): dense-PDF throughput >= "
-                f"{THROUGHPUT_TARGET:g} x CLI: {_verdict(speed, speed_met)}; "
-                f"small-image p50 <= 1/3 of one CLI call: {_verdict(latency, latency_met)}.")
+        return (
+            f"**Targets** (Tessera with tesserocr): dense-PDF throughput >= "
+            f"{THROUGHPUT_TARGET:g} x CLI: {_verdict(speed, speed_met)}; "
+            f"small-image p50 <= 1/3 of one CLI call: {_verdict(latency, latency_met)}."
+        )
 
 
 def footnotes(inputs: Inputs) -> list[str]:
@@ -631,14 +673,21 @@ def footnotes(inputs: Inputs) -> list[str]:
         "[4] ratio = Tessera (tesserocr) / CLI.",
     ]
     if cli_version() != tesserocr_version():
-        notes.append(f"[5] The CLI and tesserocr run different Tesseract builds "
-                     f"(`{cli_version()}` vs `{tesserocr_version()}`): part of any gap is the "
-                     "build, not Tessera.")
+        notes.append(
+            f"[5] The CLI and tesserocr run different Tesseract builds "
+            f"(`{cli_version()}` vs `{tesserocr_version()}`): part of any gap is the "
+            "build, not Tessera."
+        )
     return notes
 
 
-def report(machine: str, inputs: Inputs, repeats: int, table: Table,
-           memory: tuple[MemoryRun, MemoryRun] | None) -> str:
+def report(
+    machine: str,
+    inputs: Inputs,
+    repeats: int,
+    table: Table,
+    memory: tuple[MemoryRun, MemoryRun] | None,
+) -> str:
     """The Markdown report: machine line, tables, footnotes and the verdicts on the targets."""
     lines = markdown_table(table.headers(), table.rows(repeats))
     notes = footnotes(inputs)
@@ -650,15 +699,38 @@ def report(machine: str, inputs: Inputs, repeats: int, table: Table,
 
 def memory_report(short: MemoryRun, long: MemoryRun, *, first_note: int) -> list[str]:
     """The memory table, its footnotes and the verdict on the memory targets."""
-    headers = ["pages", "peak total MB", "server process MB", "largest worker MB",
-               "wall time s", "pages/s"]
-    rows = [[str(r.pages), f"{r.peak_total / MB:.0f}", f"{r.server_peak / MB:.0f}",
-             f"{r.worker_peak / MB:.0f}", f"{r.seconds:.1f}", f"{r.pages_per_second:.2f}"]
-            for r in (short, long)]
-    title = (f"**Peak memory**: Tessera ({MEMORY_BACKEND}), {PARALLEL} workers, an image-only "
-             "PDF through /v1/async/ocr; the server and all its workers, summed.")
-    return [title, "", *markdown_table(headers, rows), "",
-            *memory_footnotes(short, long, first_note), "", *memory_verdict(short, long)]
+    headers = [
+        "pages",
+        "peak total MB",
+        "server process MB",
+        "largest worker MB",
+        "wall time s",
+        "pages/s",
+    ]
+    rows = [
+        [
+            str(r.pages),
+            f"{r.peak_total / MB:.0f}",
+            f"{r.server_peak / MB:.0f}",
+            f"{r.worker_peak / MB:.0f}",
+            f"{r.seconds:.1f}",
+            f"{r.pages_per_second:.2f}",
+        ]
+        for r in (short, long)
+    ]
+    title = (
+        f"**Peak memory**: Tessera ({MEMORY_BACKEND}), {PARALLEL} workers, an image-only "
+        "PDF through /v1/async/ocr; the server and all its workers, summed."
+    )
+    return [
+        title,
+        "",
+        *markdown_table(headers, rows),
+        "",
+        *memory_footnotes(short, long, first_note),
+        "",
+        *memory_verdict(short, long),
+    ]
 
 
 def memory_footnotes(short: MemoryRun, long: MemoryRun, first: int) -> list[str]:
@@ -710,27 +782,47 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> lis
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tools.benchmark", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pages", type=_positive, default=12,
-                        help="pages of the dense PDF (default 12)")
-    parser.add_argument("--repeats", type=_positive, default=15,
-                        help="timed runs of the small image (default 15)")
-    parser.add_argument("--workdir", type=Path, default=Path("bench-data"),
-                        help="scratch directory (default ./bench-data)")
-    parser.add_argument("--skip-pytesseract", action="store_true",
-                        help="leave out the Tessera server with the pytesseract backend")
-    parser.add_argument("--memory-pages", type=_positive, default=300,
-                        help="pages of the long PDF whose peak memory is measured; the short "
-                             "one has a tenth of them (default 300, against 30)")
-    parser.add_argument("--skip-memory", action="store_true",
-                        help="leave out the peak-memory runs")
-    parser.add_argument("--skip-postgres", action="store_true",
-                        help="leave out the SQLite / PostgreSQL job-store comparison")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.benchmark",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--pages", type=_positive, default=12, help="pages of the dense PDF (default 12)"
+    )
+    parser.add_argument(
+        "--repeats", type=_positive, default=15, help="timed runs of the small image (default 15)"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("bench-data"),
+        help="scratch directory (default ./bench-data)",
+    )
+    parser.add_argument(
+        "--skip-pytesseract",
+        action="store_true",
+        help="leave out the Tessera server with the pytesseract backend",
+    )
+    parser.add_argument(
+        "--memory-pages",
+        type=_positive,
+        default=300,
+        help="pages of the long PDF whose peak memory is measured; the short "
+        "one has a tenth of them (default 300, against 30)",
+    )
+    parser.add_argument("--skip-memory", action="store_true", help="leave out the peak-memory runs")
+    parser.add_argument(
+        "--skip-postgres",
+        action="store_true",
+        help="leave out the SQLite / PostgreSQL job-store comparison",
+    )
     args = parser.parse_args(argv)
     if args.memory_pages < MEMORY_SHORT_FRACTION:
-        parser.error(f"--memory-pages must be at least {MEMORY_SHORT_FRACTION}, so the short "
-                     "document has a page")
+        parser.error(
+            f"--memory-pages must be at least {MEMORY_SHORT_FRACTION}, so the short "
+            "document has a page"
+        )
     return args
 
 
@@ -751,8 +843,11 @@ def run(args: argparse.Namespace) -> str:
     inputs = prepare_inputs(workdir, args.pages)
     cli = measure_cli(inputs, workdir, args.repeats)
     tessera = measure_tessera("tesserocr", inputs, workdir, args.repeats)
-    pytesseract = (None if args.skip_pytesseract
-                   else measure_tessera("pytesseract", inputs, workdir, args.repeats))
+    pytesseract = (
+        None
+        if args.skip_pytesseract
+        else measure_tessera("pytesseract", inputs, workdir, args.repeats)
+    )
     table = Table(args.pages, cli, tessera, pytesseract)
     stores = None if args.skip_postgres else measure_stores(inputs, workdir)
     memory = None if args.skip_memory else measure_memory_runs(workdir, args.memory_pages)
@@ -774,8 +869,10 @@ def measure_stores(inputs: Inputs, workdir: Path) -> dict[str, list[float]]:
         for round_ in range(STORE_ROUNDS):
             for store, env in (("SQLite", {}), ("PostgreSQL", {"TESSERA_DATABASE_URL": url})):
                 log.info("store %s, round %d: %d-page PDF", store, round_ + 1, pages)
-                with tessera_process("tesserocr", workdir, name=f"store-{store}",
-                                     env=env) as (client, _):
+                with tessera_process("tesserocr", workdir, name=f"store-{store}", env=env) as (
+                    client,
+                    _,
+                ):
                     seconds[store].append(tessera_pdf_seconds(client, inputs.scan_pdf, pages))
     return seconds
 
@@ -783,15 +880,22 @@ def measure_stores(inputs: Inputs, workdir: Path) -> dict[str, list[float]]:
 def store_report(seconds: dict[str, list[float]], pages: int) -> list[str]:
     """The job-store comparison table and its target line."""
     best = {store: min(runs) for store, runs in seconds.items()}
-    rows = [[store, ", ".join(f"{s:.1f}" for s in runs), f"{pages / best[store]:.3f}"]
-            for store, runs in seconds.items()]
+    rows = [
+        [store, ", ".join(f"{s:.1f}" for s in runs), f"{pages / best[store]:.3f}"]
+        for store, runs in seconds.items()
+    ]
     ratio = best["SQLite"] / best["PostgreSQL"]
-    lines = [f"**Job stores**: one node, tesserocr, {PARALLEL} workers, the same {pages}-page "
-             "PDF through /v1/async/ocr; rounds alternate between the stores.", "",
-             *markdown_table(["store", f"wall s per run ({STORE_ROUNDS} runs)",
-                              "pages/s (best run)"], rows), "",
-             f"- **Store target**: PostgreSQL throughput >= {STORE_TARGET:g} x SQLite's: "
-             f"{_verdict(ratio, ratio >= STORE_TARGET)}."]
+    lines = [
+        f"**Job stores**: one node, tesserocr, {PARALLEL} workers, the same {pages}-page "
+        "PDF through /v1/async/ocr; rounds alternate between the stores.",
+        "",
+        *markdown_table(
+            ["store", f"wall s per run ({STORE_ROUNDS} runs)", "pages/s (best run)"], rows
+        ),
+        "",
+        f"- **Store target**: PostgreSQL throughput >= {STORE_TARGET:g} x SQLite's: "
+        f"{_verdict(ratio, ratio >= STORE_TARGET)}.",
+    ]
     return lines
 
 

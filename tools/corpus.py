@@ -21,8 +21,14 @@ FONT = Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"
 LICENSE_TEXT = Path("/usr/share/common-licenses/GPL-3")
 
 
-def text_image(lines: list[str], *, font_size: int = 40, margin: int = 40,
-               width: int | None = None, mode: str = "L") -> Image.Image:
+def text_image(
+    lines: list[str],
+    *,
+    font_size: int = 40,
+    margin: int = 40,
+    width: int | None = None,
+    mode: str = "L",
+) -> Image.Image:
     """Black text on white, one entry of `lines` per line."""
     font = ImageFont.truetype(str(FONT), font_size)
     line_height = int(font_size * 1.5)
@@ -41,8 +47,9 @@ def image_bytes(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes
     return buffer.getvalue()
 
 
-def text_pdf(path: Path, pages: list[list[str]], *, font_size: int = 14,
-             password: str | None = None) -> Path:
+def text_pdf(
+    path: Path, pages: list[list[str]], *, font_size: int = 14, password: str | None = None
+) -> Path:
     """A born-digital PDF: each entry of `pages` is that page's lines."""
     pdf = canvas.Canvas(str(path), pagesize=letter, encrypt=password)
     _, height = letter
@@ -60,8 +67,11 @@ def dense_pdf(path: Path, *, min_pages: int = 1) -> Path:
     style = getSampleStyleSheet()["BodyText"]
     style.fontSize, style.leading = 10, 12
     text = LICENSE_TEXT.read_text()
-    paragraphs = [p.replace("&", "&amp;").replace("<", "&lt;").replace("\n", " ")
-                  for p in text.split("\n\n") if p.strip()]
+    paragraphs = [
+        p.replace("&", "&amp;").replace("<", "&lt;").replace("\n", " ")
+        for p in text.split("\n\n")
+        if p.strip()
+    ]
     # The GPL fills about nine pages at this size.
     copies = max(1, -(-min_pages // 9))
     story = [Paragraph(p, style) for _ in range(copies) for p in paragraphs]
@@ -69,8 +79,7 @@ def dense_pdf(path: Path, *, min_pages: int = 1) -> Path:
     return path
 
 
-def image_only_pdf(source: Path, path: Path, *, dpi: int = 300,
-                   pages: int | None = None) -> Path:
+def image_only_pdf(source: Path, path: Path, *, dpi: int = 300, pages: int | None = None) -> Path:
     """A scan-like PDF: `source`'s pages rendered to grayscale images, no text layer."""
     document = pdfium.PdfDocument(str(source))
     count = len(document) if pages is None else min(pages, len(document))
@@ -112,13 +121,18 @@ def photo(width: int = 600, height: int = 400, seed: int = 7) -> Image.Image:
 
 
 STRUCTURED_TITLE = "Annual Results"
-STRUCTURED_BODY = ("Revenue grew in every region this year. The board thanks all staff "
-                   "for their work and proposes a dividend.")
+STRUCTURED_BODY = (
+    "Revenue grew in every region this year. The board thanks all staff "
+    "for their work and proposes a dividend."
+)
 STRUCTURED_ITEMS = ["Opened two new plants", "Hired forty engineers", "Cut waste by half"]
-STRUCTURED_TABLE = [["Region", "Sales", "Growth"], ["North", "1200", "12%"],
-                    ["South", "950", "8%"]]
-COLUMN_LEFT = ["The left column starts", "here and keeps going", "for several lines",
-               "until it ends."]
+STRUCTURED_TABLE = [["Region", "Sales", "Growth"], ["North", "1200", "12%"], ["South", "950", "8%"]]
+COLUMN_LEFT = [
+    "The left column starts",
+    "here and keeps going",
+    "for several lines",
+    "until it ends.",
+]
 COLUMN_RIGHT = ["The right column follows", "after the left one", "and closes the page."]
 
 
@@ -162,8 +176,9 @@ def structured_pdf(path: Path) -> Path:
     return path
 
 
-def scanned_pages_pdf(path: Path, pages: list[Image.Image | list[str]], *,
-                      hidden_text: str | None = None) -> Path:
+def scanned_pages_pdf(
+    path: Path, pages: list[Image.Image | list[str]], *, hidden_text: str | None = None
+) -> Path:
     """A PDF mixing born-digital pages (lists of lines) and scanned ones (images drawn over
     the whole page); `hidden_text` puts an invisible text layer, as an earlier OCR would, on
     each scanned page."""

@@ -54,8 +54,21 @@ class EvalFailed(Exception):
 
 # --- normalisation and metrics (pure) ------------------------------------------------------
 
-_TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"',
-                             "„": '"', "‟": '"', "–": "-", "—": "-", "−": "-"})
+_TYPOGRAPHY = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‟": '"',
+        "–": "-",
+        "—": "-",
+        "−": "-",
+    }
+)
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _TABLE_LINK = re.compile(r"\[tbl-[^\]]*\]\([^)]*\)")
@@ -169,8 +182,9 @@ def _document(folder: Path, entry: dict[str, Any]) -> Document:
     truth_path = folder / f"{entry['name']}.truth.txt"
     truths = tuple(truth_path.read_text(encoding="utf-8").split(PAGE_BREAK))
     if len(truths) != entry["pages"]:
-        raise EvalFailed(f"{truth_path.name} has {len(truths)} pages; the manifest says "
-                         f"{entry['pages']}")
+        raise EvalFailed(
+            f"{truth_path.name} has {len(truths)} pages; the manifest says {entry['pages']}"
+        )
     return Document(entry["name"], entry["class"], folder / entry["file"], truths)
 
 
@@ -223,8 +237,11 @@ async def tessera_read(engine: OCREngine, doc: Document, options: OCROptions) ->
         return Reading("", time.perf_counter() - started, error=str(e))
     seconds = time.perf_counter() - started
     pages = result.pages
-    return Reading("\n\n".join(p.get("markdown", "") for p in pages), seconds,
-                   tuple(p.get("source") for p in pages))
+    return Reading(
+        "\n\n".join(p.get("markdown", "") for p in pages),
+        seconds,
+        tuple(p.get("source") for p in pages),
+    )
 
 
 async def warm_engine(engine: OCREngine, scratch: Path) -> None:
@@ -243,8 +260,9 @@ def warmup_documents(scratch: Path) -> tuple[Path, Path]:
     return image, pdf
 
 
-async def measure_tessera(docs: Sequence[Document], scratch: Path
-                          ) -> tuple[dict[str, Reading], list[PageComparison]]:
+async def measure_tessera(
+    docs: Sequence[Document], scratch: Path
+) -> tuple[dict[str, Reading], list[PageComparison]]:
     """Every document through the OCR core, one at a time; born-digital pages in both modes."""
     engine = OCREngine(EngineConfig(workers=PARALLEL, work_dir=scratch / "engine"))
     await engine.start()
@@ -254,8 +272,12 @@ async def measure_tessera(docs: Sequence[Document], scratch: Path
         for doc in docs:
             log.info("Tessera: %s (%d page(s))", doc.name, doc.pages)
             readings[doc.name] = await tessera_read(engine, doc, OCROptions())
-        born = [await compare_modes(engine, doc, i) for doc in docs if doc.cls == BORN_DIGITAL
-                for i in range(doc.pages)]
+        born = [
+            await compare_modes(engine, doc, i)
+            for doc in docs
+            if doc.cls == BORN_DIGITAL
+            for i in range(doc.pages)
+        ]
     finally:
         await engine.close()
     return readings, born
@@ -323,25 +345,42 @@ class ClassScore:
     def add(self, result: DocumentResult) -> ClassScore:
         doc, tessera, cli = result.doc, result.tessera, result.cli
         return ClassScore(
-            self.cls, self.docs + 1, self.pages + doc.pages,
+            self.cls,
+            self.docs + 1,
+            self.pages + doc.pages,
             self.tessera_chars + char_errors(tessera.text, doc.truth),
             self.cli_chars + char_errors(cli.text, doc.truth),
             self.tessera_words + word_errors(tessera.text, doc.truth),
             self.cli_words + word_errors(cli.text, doc.truth),
-            self.tessera_seconds + tessera.seconds, self.cli_seconds + cli.seconds)
+            self.tessera_seconds + tessera.seconds,
+            self.cli_seconds + cli.seconds,
+        )
 
     def row(self) -> list[str]:
-        return [self.cls, str(self.docs), str(self.pages),
-                _pct(self.tessera_chars.rate), _pct(self.cli_chars.rate),
-                _pct(self.tessera_words.rate), _pct(self.cli_words.rate),
-                f"{self.tessera_seconds / self.pages:.2f}", f"{self.cli_seconds / self.pages:.2f}"]
+        return [
+            self.cls,
+            str(self.docs),
+            str(self.pages),
+            _pct(self.tessera_chars.rate),
+            _pct(self.cli_chars.rate),
+            _pct(self.tessera_words.rate),
+            _pct(self.cli_words.rate),
+            f"{self.tessera_seconds / self.pages:.2f}",
+            f"{self.cli_seconds / self.pages:.2f}",
+        ]
 
     def as_json(self) -> dict[str, Any]:
-        return {"class": self.cls, "docs": self.docs, "pages": self.pages,
-                "cer_tessera": self.tessera_chars.rate, "cer_cli": self.cli_chars.rate,
-                "wer_tessera": self.tessera_words.rate, "wer_cli": self.cli_words.rate,
-                "s_per_page_tessera": self.tessera_seconds / self.pages,
-                "s_per_page_cli": self.cli_seconds / self.pages}
+        return {
+            "class": self.cls,
+            "docs": self.docs,
+            "pages": self.pages,
+            "cer_tessera": self.tessera_chars.rate,
+            "cer_cli": self.cli_chars.rate,
+            "wer_tessera": self.tessera_words.rate,
+            "wer_cli": self.cli_words.rate,
+            "s_per_page_tessera": self.tessera_seconds / self.pages,
+            "s_per_page_cli": self.cli_seconds / self.pages,
+        }
 
 
 def score_classes(results: Iterable[DocumentResult]) -> dict[str, ClassScore]:
@@ -390,36 +429,47 @@ def target_upright(scores: dict[str, ClassScore]) -> Target:
     score = scores.get(UPRIGHT)
     if score is None:
         return Target("a", label, None, "the class was not run")
-    met = (score.tessera_chars.rate <= score.cli_chars.rate
-           and score.tessera_words.rate <= score.cli_words.rate)
-    return Target("a", label, met,
-                  f"CER {_pct(score.tessera_chars.rate)} vs {_pct(score.cli_chars.rate)}, "
-                  f"WER {_pct(score.tessera_words.rate)} vs {_pct(score.cli_words.rate)}")
+    met = (
+        score.tessera_chars.rate <= score.cli_chars.rate
+        and score.tessera_words.rate <= score.cli_words.rate
+    )
+    return Target(
+        "a",
+        label,
+        met,
+        f"CER {_pct(score.tessera_chars.rate)} vs {_pct(score.cli_chars.rate)}, "
+        f"WER {_pct(score.tessera_words.rate)} vs {_pct(score.cli_words.rate)}",
+    )
 
 
 def target_turned(scores: dict[str, ClassScore]) -> Target:
     """(b) On turned pages Tessera's CER stays within TURNED_MAX_PP of its upright CER."""
-    label = (f"on `rot90`, `rot180`, `rot270` Tessera's CER stays within {TURNED_MAX_PP:g} "
-             "percentage point of its `upright` CER")
+    label = (
+        f"on `rot90`, `rot180`, `rot270` Tessera's CER stays within {TURNED_MAX_PP:g} "
+        "percentage point of its `upright` CER"
+    )
     upright = scores.get(UPRIGHT)
     turned = [scores[c] for c in TURNED if c in scores]
     if upright is None or not turned:
         return Target("b", label, None, "needs `upright` and at least one turned class")
     gaps = {s.cls: (s.tessera_chars.rate - upright.tessera_chars.rate) * 100 for s in turned}
     met = len(turned) == len(TURNED) and all(gap <= TURNED_MAX_PP for gap in gaps.values())
-    detail = ", ".join(f"{cls} {scores[cls].tessera_chars.rate * 100:.2f} % ({gap:+.2f} pp)"
-                       for cls, gap in gaps.items())
+    detail = ", ".join(
+        f"{cls} {scores[cls].tessera_chars.rate * 100:.2f} % ({gap:+.2f} pp)"
+        for cls, gap in gaps.items()
+    )
     missing = [c for c in TURNED if c not in scores]
     if missing:
         detail += f"; not run: {', '.join(missing)}"
-    return Target("b", label, met,
-                  f"upright {upright.tessera_chars.rate * 100:.2f} %; {detail}")
+    return Target("b", label, met, f"upright {upright.tessera_chars.rate * 100:.2f} %; {detail}")
 
 
 def target_text_layer(pages: Sequence[PageComparison]) -> Target:
     """(c) Born-digital pages read from the text layer: exact, and far faster than OCR."""
-    label = (f"on `{BORN_DIGITAL}` pages read from the layer the text is exact (CER 0) and at "
-             f"least {TEXT_LAYER_MIN_SPEEDUP:g}x faster per page than forced OCR")
+    label = (
+        f"on `{BORN_DIGITAL}` pages read from the layer the text is exact (CER 0) and at "
+        f"least {TEXT_LAYER_MIN_SPEEDUP:g}x faster per page than forced OCR"
+    )
     if not pages:
         return Target("c", label, None, "the class was not run")
     layered = [p for p in pages if p.auto.sources == (TEXT_LAYER,)]
@@ -427,34 +477,76 @@ def target_text_layer(pages: Sequence[PageComparison]) -> Target:
     fast = [p for p in layered if (p.speedup or 0) >= TEXT_LAYER_MIN_SPEEDUP]
     met = len(exact) == len(fast) == len(pages)
     speedups = [f"{p.speedup:.0f}x" for p in pages if p.speedup is not None]
-    return Target("c", label, met,
-                  f"{len(layered)} of {len(pages)} pages read from the text layer, "
-                  f"{len(exact)} exact, {len(fast)} at least {TEXT_LAYER_MIN_SPEEDUP:g}x faster "
-                  f"(force / auto per page: {', '.join(speedups)})")
+    return Target(
+        "c",
+        label,
+        met,
+        f"{len(layered)} of {len(pages)} pages read from the text layer, "
+        f"{len(exact)} exact, {len(fast)} at least {TEXT_LAYER_MIN_SPEEDUP:g}x faster "
+        f"(force / auto per page: {', '.join(speedups)})",
+    )
 
 
 # --- the report ----------------------------------------------------------------------------
 
 
-CLASS_HEADERS = ["class", "docs", "pages", "CER Tessera", "CER CLI", "WER Tessera", "WER CLI",
-                 "s/page Tessera", "s/page CLI"]
-BORN_HEADERS = ["document", "page", "source auto", "source force", "CER auto", "CER force",
-                "ms auto", "ms force", "force / auto"]
+CLASS_HEADERS = [
+    "class",
+    "docs",
+    "pages",
+    "CER Tessera",
+    "CER CLI",
+    "WER Tessera",
+    "WER CLI",
+    "s/page Tessera",
+    "s/page CLI",
+]
+BORN_HEADERS = [
+    "document",
+    "page",
+    "source auto",
+    "source force",
+    "CER auto",
+    "CER force",
+    "ms auto",
+    "ms force",
+    "force / auto",
+]
 
 
 def born_rows(pages: Sequence[PageComparison]) -> list[list[str]]:
     """A row per born-digital page, and a total row."""
-    rows = [[p.doc.name, str(p.index), _source(p.auto), _source(p.force),
-             _pct(cer(p.auto.text, p.truth)), _pct(cer(p.force.text, p.truth)),
-             f"{p.auto.seconds * 1000:.0f}", f"{p.force.seconds * 1000:.0f}",
-             f"{p.speedup:.1f}x" if p.speedup is not None else "—"] for p in pages]
+    rows = [
+        [
+            p.doc.name,
+            str(p.index),
+            _source(p.auto),
+            _source(p.force),
+            _pct(cer(p.auto.text, p.truth)),
+            _pct(cer(p.force.text, p.truth)),
+            f"{p.auto.seconds * 1000:.0f}",
+            f"{p.force.seconds * 1000:.0f}",
+            f"{p.speedup:.1f}x" if p.speedup is not None else "—",
+        ]
+        for p in pages
+    ]
     auto_s = sum(p.auto.seconds for p in pages)
     force_s = sum(p.force.seconds for p in pages)
     auto_e = sum((char_errors(p.auto.text, p.truth) for p in pages), Errors())
     force_e = sum((char_errors(p.force.text, p.truth) for p in pages), Errors())
-    rows.append([f"all ({len(pages)} pages)", "", "", "", _pct(auto_e.rate), _pct(force_e.rate),
-                 f"{auto_s * 1000 / len(pages):.0f}", f"{force_s * 1000 / len(pages):.0f}",
-                 f"{force_s / auto_s:.1f}x" if auto_s else "—"])
+    rows.append(
+        [
+            f"all ({len(pages)} pages)",
+            "",
+            "",
+            "",
+            _pct(auto_e.rate),
+            _pct(force_e.rate),
+            f"{auto_s * 1000 / len(pages):.0f}",
+            f"{force_s * 1000 / len(pages):.0f}",
+            f"{force_s / auto_s:.1f}x" if auto_s else "—",
+        ]
+    )
     return rows
 
 
@@ -476,46 +568,87 @@ def footnotes(results: Sequence[DocumentResult]) -> list[str]:
         "line-end hyphens joined, whitespace collapsed), summed over the class's documents and "
         "divided by the truth's length.",
         "[3] Tessera page sources (`source` field) over all documents: "
-        + ", ".join(f"{k} x{v}" for k, v in sources.items()) + ".",
+        + ", ".join(f"{k} x{v}" for k, v in sources.items())
+        + ".",
     ]
     if failed:
         notes.append(f"[4] Tessera failed on {', '.join(failed)}: counted as empty readings.")
     return notes
 
 
-def report(machine: str, scores: dict[str, ClassScore], results: Sequence[DocumentResult],
-           born: Sequence[PageComparison], targets: Sequence[Target]) -> str:
+def report(
+    machine: str,
+    scores: dict[str, ClassScore],
+    results: Sequence[DocumentResult],
+    born: Sequence[PageComparison],
+    targets: Sequence[Target],
+) -> str:
     """The Markdown report: the class table, the born-digital table and the targets."""
-    lines = [machine, "", *markdown_table(CLASS_HEADERS, [s.row() for s in scores.values()]),
-             "", *footnotes(results), ""]
+    lines = [
+        machine,
+        "",
+        *markdown_table(CLASS_HEADERS, [s.row() for s in scores.values()]),
+        "",
+        *footnotes(results),
+        "",
+    ]
     if born:
-        lines += ["Born-digital PDFs, each page on its own (one page selected per run), "
-                  "sequentially, timed as the whole `engine.run`: `mode=\"auto\"` (the text "
-                  f"layer where there is one; median of {AUTO_REPEATS} runs) vs `mode=\"force\"` "
-                  "(always OCR; one run).", "",
-                  *markdown_table(BORN_HEADERS, born_rows(born)), ""]
+        lines += [
+            "Born-digital PDFs, each page on its own (one page selected per run), "
+            'sequentially, timed as the whole `engine.run`: `mode="auto"` (the text '
+            f'layer where there is one; median of {AUTO_REPEATS} runs) vs `mode="force"` '
+            "(always OCR; one run).",
+            "",
+            *markdown_table(BORN_HEADERS, born_rows(born)),
+            "",
+        ]
     lines += ["Targets:", "", *(f"- {t.line()}" for t in targets), ""]
     return "\n".join(lines)
 
 
-def as_json(machine: str, scores: dict[str, ClassScore], results: Sequence[DocumentResult],
-            born: Sequence[PageComparison], targets: Sequence[Target]) -> dict[str, Any]:
+def as_json(
+    machine: str,
+    scores: dict[str, ClassScore],
+    results: Sequence[DocumentResult],
+    born: Sequence[PageComparison],
+    targets: Sequence[Target],
+) -> dict[str, Any]:
     """The same numbers as the report, as JSON-able data."""
+
     def reading(r: Reading, truth: str) -> dict[str, Any]:
-        return {"cer": cer(r.text, truth), "wer": wer(r.text, truth), "seconds": r.seconds,
-                "sources": list(r.sources), "error": r.error, "text": r.text}
+        return {
+            "cer": cer(r.text, truth),
+            "wer": wer(r.text, truth),
+            "seconds": r.seconds,
+            "sources": list(r.sources),
+            "error": r.error,
+            "text": r.text,
+        }
 
     return {
         "machine": machine,
         "parallel": PARALLEL,
         "classes": [s.as_json() for s in scores.values()],
-        "documents": [{"name": r.doc.name, "class": r.doc.cls, "pages": r.doc.pages,
-                       "tessera": reading(r.tessera, r.doc.truth),
-                       "cli": reading(r.cli, r.doc.truth)} for r in results],
-        "born_digital_pages": [{"document": p.doc.name, "page": p.index,
-                                "auto": reading(p.auto, p.truth),
-                                "force": reading(p.force, p.truth),
-                                "speedup": p.speedup} for p in born],
+        "documents": [
+            {
+                "name": r.doc.name,
+                "class": r.doc.cls,
+                "pages": r.doc.pages,
+                "tessera": reading(r.tessera, r.doc.truth),
+                "cli": reading(r.cli, r.doc.truth),
+            }
+            for r in results
+        ],
+        "born_digital_pages": [
+            {
+                "document": p.doc.name,
+                "page": p.index,
+                "auto": reading(p.auto, p.truth),
+                "force": reading(p.force, p.truth),
+                "speedup": p.speedup,
+            }
+            for p in born
+        ],
         "targets": [asdict(t) for t in targets],
     }
 
@@ -547,8 +680,9 @@ def measure(args: argparse.Namespace) -> Outcome:
     scratch = args.workdir.resolve() / "eval"
     scratch.mkdir(parents=True, exist_ok=True)
     outcome = Outcome(machine_line())
-    log.info("%d documents, %d pages; scratch in %s", len(docs), sum(d.pages for d in docs),
-             scratch)
+    log.info(
+        "%d documents, %d pages; scratch in %s", len(docs), sum(d.pages for d in docs), scratch
+    )
     tessera, outcome.born = asyncio.run(measure_tessera(docs, scratch))
     cli = measure_cli(docs, scratch)
     outcome.results = [DocumentResult(d, tessera[d.name], cli[d.name]) for d in docs]
@@ -556,16 +690,34 @@ def measure(args: argparse.Namespace) -> Outcome:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tools.eval", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", type=_classes, default=None, metavar="CLASS[,CLASS]",
-                        help="run only these classes of the manifest")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="also write the numbers as JSON to PATH")
-    parser.add_argument("--corpus", type=Path, default=CORPUS,
-                        help=f"folder with manifest.json (default {CORPUS})")
-    parser.add_argument("--workdir", type=Path, default=Path("bench-data"),
-                        help="scratch directory (default ./bench-data)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.eval",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--only",
+        type=_classes,
+        default=None,
+        metavar="CLASS[,CLASS]",
+        help="run only these classes of the manifest",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the numbers as JSON to PATH",
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=CORPUS, help=f"folder with manifest.json (default {CORPUS})"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("bench-data"),
+        help="scratch directory (default ./bench-data)",
+    )
     return parser.parse_args(argv)
 
 

@@ -108,8 +108,13 @@ class Entry:
     note: str
 
     def as_json(self) -> dict[str, object]:
-        return {"name": self.name, "file": self.file, "class": self.cls, "pages": self.pages,
-                "note": self.note}
+        return {
+            "name": self.name,
+            "file": self.file,
+            "class": self.cls,
+            "pages": self.pages,
+            "note": self.note,
+        }
 
 
 # --- text ----------------------------------------------------------------------------------
@@ -126,7 +131,7 @@ def excerpt(rng: random.Random, name: str, count: int) -> deque[str]:
     """`count` consecutive prose paragraphs of a license, from a random place in it."""
     paragraphs = license_paragraphs(name)
     start = rng.randrange(0, max(1, len(paragraphs) - count))
-    return deque(paragraphs[start:start + count])
+    return deque(paragraphs[start : start + count])
 
 
 def heading(rng: random.Random, name: str) -> str:
@@ -194,8 +199,14 @@ def page_text(blocks: Iterable[str]) -> str:
     return "\n\n".join(blocks)
 
 
-def article(rng: random.Random, license_name: str, style: Style, *,
-            pages: int = 1, last_fraction: float = 1.0) -> Drawn:
+def article(
+    rng: random.Random,
+    license_name: str,
+    style: Style,
+    *,
+    pages: int = 1,
+    last_fraction: float = 1.0,
+) -> Drawn:
     """A heading, then the license's prose flowing over `pages` pages."""
     pdf, buffer = new_canvas()
     paragraphs = excerpt(rng, license_name, 40)
@@ -233,20 +244,33 @@ def two_column(rng: random.Random, license_name: str, style: Style) -> Drawn:
 
 def table_rows(rng: random.Random, license_name: str, rows: int) -> list[list[str]]:
     """A header row and `rows` rows of words, codes, counts and amounts."""
-    words = sorted({w.strip(".,;:()\"'").capitalize()
-                    for p in license_paragraphs(license_name) for w in p.split()
-                    if w.strip(".,;:()\"'").isalpha() and 5 <= len(w.strip(".,;:()\"'")) <= 11})
-    body = [[rng.choice(words), f"{rng.choice('ABCDEFGH')}-{rng.randint(100, 9999)}",
-             str(rng.randint(1, 480)), f"{rng.randint(2, 9999)}.{rng.randint(0, 99):02d}"]
-            for _ in range(rows)]
+    words = sorted(
+        {
+            w.strip(".,;:()\"'").capitalize()
+            for p in license_paragraphs(license_name)
+            for w in p.split()
+            if w.strip(".,;:()\"'").isalpha() and 5 <= len(w.strip(".,;:()\"'")) <= 11
+        }
+    )
+    body = [
+        [
+            rng.choice(words),
+            f"{rng.choice('ABCDEFGH')}-{rng.randint(100, 9999)}",
+            str(rng.randint(1, 480)),
+            f"{rng.randint(2, 9999)}.{rng.randint(0, 99):02d}",
+        ]
+        for _ in range(rows)
+    ]
     return [["Term", "Code", "Count", "Amount"], *body]
 
 
 def draw_table(pdf: canvas.Canvas, rows: Sequence[Sequence[str]], top: float) -> None:
     """A grid with a line around every cell, its text left-aligned with padding."""
     padding = 6.0
-    widths = [max(stringWidth(row[i], CELL_HEAD.font, CELL_HEAD.size) for row in rows)
-              + 2 * padding + 24 for i in range(len(rows[0]))]
+    widths = [
+        max(stringWidth(row[i], CELL_HEAD.font, CELL_HEAD.size) for row in rows) + 2 * padding + 24
+        for i in range(len(rows[0]))
+    ]
     height = CELL.leading + 2 * padding
     pdf.setLineWidth(0.8)
     for r, row in enumerate(rows):
@@ -304,8 +328,7 @@ def figure_page(rng: random.Random, license_name: str, style: Style) -> Drawn:
     above = fill(pdf, paragraphs, Frame(MARGIN, top, PAGE_WIDTH - 2 * MARGIN, 520), style)
     picture = photo(rng, (900, 600))
     pdf.drawImage(ImageReader(picture), MARGIN + 54, 290, width=360, height=216)
-    below = fill(pdf, paragraphs, Frame(MARGIN, 270, PAGE_WIDTH - 2 * MARGIN, MARGIN + 60),
-                 style)
+    below = fill(pdf, paragraphs, Frame(MARGIN, 270, PAGE_WIDTH - 2 * MARGIN, MARGIN + 60), style)
     pdf.showPage()
     pdf.save()
     return Drawn(buffer.getvalue(), (page_text([title, *above, *below]),))
@@ -318,8 +341,10 @@ def rasterise(pdf: bytes) -> list[Image.Image]:
     """Each page of a PDF at 300 dpi in 8-bit grayscale, as a flatbed scanner would see it."""
     document = pdfium.PdfDocument(pdf)
     try:
-        return [document[i].render(scale=DPI / 72, grayscale=True).to_pil().convert("L")
-                for i in range(len(document))]
+        return [
+            document[i].render(scale=DPI / 72, grayscale=True).to_pil().convert("L")
+            for i in range(len(document))
+        ]
     finally:
         document.close()
 
@@ -331,8 +356,11 @@ def bilevel(image: Image.Image) -> Image.Image:
 
 def turn(image: Image.Image, degrees: int) -> Image.Image:
     """The page's pixels turned clockwise by a multiple of 90 degrees."""
-    steps = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
-             270: Image.Transpose.ROTATE_90}
+    steps = {
+        90: Image.Transpose.ROTATE_270,
+        180: Image.Transpose.ROTATE_180,
+        270: Image.Transpose.ROTATE_90,
+    }
     return image.transpose(steps[degrees])
 
 
@@ -348,9 +376,12 @@ def gaussian_noise(rng: random.Random, size: tuple[int, int], sigma: float) -> I
     def uniform() -> Image.Image:
         return Image.frombytes("L", size, rng.randbytes(width * height))
 
-    mean = ImageChops.add(ImageChops.add(uniform(), uniform(), scale=2.0),
-                          ImageChops.add(uniform(), uniform(), scale=2.0), scale=2.0)
-    spread = sigma / (255 / 12 ** 0.5 / 2)  # the mean of four uniforms has sd 255/sqrt(12)/2
+    mean = ImageChops.add(
+        ImageChops.add(uniform(), uniform(), scale=2.0),
+        ImageChops.add(uniform(), uniform(), scale=2.0),
+        scale=2.0,
+    )
+    spread = sigma / (255 / 12**0.5 / 2)  # the mean of four uniforms has sd 255/sqrt(12)/2
     return mean.point(lambda v: max(0, min(255, round(128 + (v - 128) * spread))))
 
 
@@ -367,9 +398,17 @@ def encode(images: Sequence[Image.Image], fmt: str, **params: object) -> bytes:
     """The images in one file of format `fmt` at 300 dpi; several pages only as a PDF."""
     buffer = io.BytesIO()
     if fmt == "PDF":
-        images[0].save(buffer, format="PDF", save_all=True, append_images=list(images[1:]),
-                       resolution=DPI, creationDate=PDF_DATE, modDate=PDF_DATE,
-                       title="Tessera eval", **params)
+        images[0].save(
+            buffer,
+            format="PDF",
+            save_all=True,
+            append_images=list(images[1:]),
+            resolution=DPI,
+            creationDate=PDF_DATE,
+            modDate=PDF_DATE,
+            title="Tessera eval",
+            **params,
+        )
     else:
         if len(images) != 1:
             raise ValueError(f"{fmt} holds one page, not {len(images)}")
@@ -385,18 +424,25 @@ def smallest(images: Sequence[Image.Image], fmt: str, **params: object) -> tuple
     return min(candidates, key=lambda c: len(c[1]))
 
 
-def write(out: Path, entry_name: str, cls: str, suffix: str, data: bytes,
-          truths: Sequence[str], note: str) -> Entry:
+def write(
+    out: Path, entry_name: str, cls: str, suffix: str, data: bytes, truths: Sequence[str], note: str
+) -> Entry:
     """A document, its truth file; its manifest entry."""
     (out / f"{entry_name}{suffix}").write_bytes(data)
-    (out / f"{entry_name}.truth.txt").write_text(PAGE_BREAK.join(truths) + "\n",
-                                                 encoding="utf-8")
+    (out / f"{entry_name}.truth.txt").write_text(PAGE_BREAK.join(truths) + "\n", encoding="utf-8")
     return Entry(entry_name, f"{entry_name}{suffix}", cls, len(truths), note)
 
 
-def scan(out: Path, entry_name: str, cls: str, drawn: Drawn, note: str,
-         transform: Callable[[Image.Image], Image.Image] = bilevel,
-         fmt: str = "PNG", **params: object) -> Entry:
+def scan(
+    out: Path,
+    entry_name: str,
+    cls: str,
+    drawn: Drawn,
+    note: str,
+    transform: Callable[[Image.Image], Image.Image] = bilevel,
+    fmt: str = "PNG",
+    **params: object,
+) -> Entry:
     """Rasterise a drawn document, transform each page, and store the smallest encoding."""
     images = [transform(page) for page in rasterise(drawn.pdf)]
     suffix, data = smallest(images, fmt, **params)
@@ -409,8 +455,13 @@ def scan(out: Path, entry_name: str, cls: str, drawn: Drawn, note: str,
 def build(out: Path) -> list[Entry]:
     """Every document of every class, drawn from one seeded generator in a fixed order."""
     rng = random.Random(SEED)
-    return [*upright_and_turned(out, rng), *skewed(out, rng), *layouts(out, rng),
-            *noisy(out, rng), *born_digital(out, rng)]
+    return [
+        *upright_and_turned(out, rng),
+        *skewed(out, rng),
+        *layouts(out, rng),
+        *noisy(out, rng),
+        *born_digital(out, rng),
+    ]
 
 
 def upright_and_turned(out: Path, rng: random.Random) -> list[Entry]:
@@ -423,9 +474,16 @@ def upright_and_turned(out: Path, rng: random.Random) -> list[Entry]:
     for n, (drawn, note) in enumerate(uprights, 1):
         entries.append(scan(out, f"upright-{n}", "upright", drawn, f"{note}, bilevel 300 dpi"))
         for degrees in (90, 180, 270):
-            entries.append(scan(out, f"rot{degrees}-{n}", f"rot{degrees}", drawn,
-                                f"upright-{n} turned {degrees} degrees clockwise",
-                                functools.partial(_turned_bilevel, degrees=degrees)))
+            entries.append(
+                scan(
+                    out,
+                    f"rot{degrees}-{n}",
+                    f"rot{degrees}",
+                    drawn,
+                    f"upright-{n} turned {degrees} degrees clockwise",
+                    functools.partial(_turned_bilevel, degrees=degrees),
+                )
+            )
     return entries
 
 
@@ -442,9 +500,16 @@ def skewed(out: Path, rng: random.Random) -> list[Entry]:
     entries = []
     for n, (license_name, degrees) in enumerate([("MPL-2.0", 2.5), ("LGPL-2.1", -3.5)], 1):
         drawn = article(rng, license_name, SANS_11, last_fraction=0.85)
-        entries.append(scan(out, f"skewed-{n}", "skewed", drawn,
-                            f"{license_name}, turned {degrees:+g} degrees (counter-clockwise +)",
-                            functools.partial(_skewed_bilevel, degrees=degrees)))
+        entries.append(
+            scan(
+                out,
+                f"skewed-{n}",
+                "skewed",
+                drawn,
+                f"{license_name}, turned {degrees:+g} degrees (counter-clockwise +)",
+                functools.partial(_skewed_bilevel, degrees=degrees),
+            )
+        )
     return entries
 
 
@@ -452,16 +517,37 @@ def layouts(out: Path, rng: random.Random) -> list[Entry]:
     """Two columns, ruled tables and text around photos."""
     entries = []
     for n, (license_name, style) in enumerate([("GPL-2", SANS), ("Artistic", SERIF)], 1):
-        entries.append(scan(out, f"two_column-{n}", "two_column",
-                            two_column(rng, license_name, style),
-                            f"{license_name}, two columns"))
+        entries.append(
+            scan(
+                out,
+                f"two_column-{n}",
+                "two_column",
+                two_column(rng, license_name, style),
+                f"{license_name}, two columns",
+            )
+        )
     for n, (license_name, style) in enumerate([("LGPL-3", SANS), ("MPL-1.1", SERIF)], 1):
-        entries.append(scan(out, f"table-{n}", "table", table_page(rng, license_name, style),
-                            f"{license_name}, a paragraph and a ruled table"))
+        entries.append(
+            scan(
+                out,
+                f"table-{n}",
+                "table",
+                table_page(rng, license_name, style),
+                f"{license_name}, a paragraph and a ruled table",
+            )
+        )
     for n, (license_name, style) in enumerate([("GFDL-1.3", SANS), ("Apache-2.0", SERIF)], 1):
-        entries.append(scan(out, f"figure-{n}", "figure", figure_page(rng, license_name, style),
-                            f"{license_name}, text around a photo, grayscale", transform=_same,
-                            quality=FIGURE_JPEG_QUALITY))
+        entries.append(
+            scan(
+                out,
+                f"figure-{n}",
+                "figure",
+                figure_page(rng, license_name, style),
+                f"{license_name}, text around a photo, grayscale",
+                transform=_same,
+                quality=FIGURE_JPEG_QUALITY,
+            )
+        )
     return entries
 
 
@@ -470,19 +556,39 @@ def noisy(out: Path, rng: random.Random) -> list[Entry]:
     entries = []
     for n, (license_name, style) in enumerate([("GPL-3", SANS_11), ("MPL-2.0", SERIF)], 1):
         drawn = article(rng, license_name, style, last_fraction=0.8)
-        entries.append(scan(out, f"noisy-{n}", "noisy", drawn,
-                            f"{license_name}, noise, blur, JPEG quality {NOISY_JPEG_QUALITY}",
-                            lambda page: bad_scan(rng, page), fmt="JPEG",
-                            quality=NOISY_JPEG_QUALITY))
+        entries.append(
+            scan(
+                out,
+                f"noisy-{n}",
+                "noisy",
+                drawn,
+                f"{license_name}, noise, blur, JPEG quality {NOISY_JPEG_QUALITY}",
+                lambda page: bad_scan(rng, page),
+                fmt="JPEG",
+                quality=NOISY_JPEG_QUALITY,
+            )
+        )
     return entries
 
 
 def born_digital(out: Path, rng: random.Random) -> list[Entry]:
     """PDFs as reportlab wrote them, text layer and all."""
-    born = [(article(rng, "LGPL-2.1", SERIF, pages=2, last_fraction=0.5), "LGPL-2.1, Times 11"),
-            (article(rng, "Artistic", SANS), "Artistic, Helvetica 10")]
-    return [write(out, f"born_digital-{n}", "born_digital", ".pdf", drawn.pdf, drawn.truths,
-                  f"{note} pt, text layer kept") for n, (drawn, note) in enumerate(born, 1)]
+    born = [
+        (article(rng, "LGPL-2.1", SERIF, pages=2, last_fraction=0.5), "LGPL-2.1, Times 11"),
+        (article(rng, "Artistic", SANS), "Artistic, Helvetica 10"),
+    ]
+    return [
+        write(
+            out,
+            f"born_digital-{n}",
+            "born_digital",
+            ".pdf",
+            drawn.pdf,
+            drawn.truths,
+            f"{note} pt, text layer kept",
+        )
+        for n, (drawn, note) in enumerate(born, 1)
+    ]
 
 
 def _same(image: Image.Image) -> Image.Image:
@@ -490,8 +596,11 @@ def _same(image: Image.Image) -> Image.Image:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tools.evalcorpus", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.evalcorpus",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--out", type=Path, default=OUT, help=f"folder (default {OUT})")
     args = parser.parse_args(argv)
     shutil.rmtree(args.out, ignore_errors=True)
@@ -500,8 +609,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     manifest = [e.as_json() for e in entries]
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     size = sum(p.stat().st_size for p in args.out.iterdir())
-    print(f"evalcorpus: {len(entries)} documents, {sum(e.pages for e in entries)} pages, "
-          f"{size / 1e6:.1f} MB in {args.out}", file=sys.stderr)
+    print(
+        f"evalcorpus: {len(entries)} documents, {sum(e.pages for e in entries)} pages, "
+        f"{size / 1e6:.1f} MB in {args.out}",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,10 @@ def pdf_file(objects: Iterable[bytes], *, root: int = 1, xref_shift: int = 0) ->
     for offset in offsets:
         out += b"%010d 00000 n \n" % (offset + xref_shift)
     out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(bodies) + 1, root, xref)
+        len(bodies) + 1,
+        root,
+        xref,
+    )
     return bytes(out)
 
 
@@ -72,8 +75,9 @@ def compact_pdf(objects: list[bytes]) -> bytes:
     """As `pdf_file`, but every object that is not a stream is packed into one compressed
     object stream, indexed by a compressed cross-reference stream (PDF 1.5)."""
     objstm, xref_number = len(objects) + 1, len(objects) + 2
-    packed = [n for n, body in enumerate(objects, start=1) if not body.rstrip().endswith(
-        b"endstream")]
+    packed = [
+        n for n, body in enumerate(objects, start=1) if not body.rstrip().endswith(b"endstream")
+    ]
     bodies, header, position = [], [], 0
     for n in packed:
         header.append(b"%d %d" % (n, position))
@@ -84,18 +88,29 @@ def compact_pdf(objects: list[bytes]) -> bytes:
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     entries = {0: (0, 0, 65535)}
     entries.update({n: (2, objstm, i) for i, n in enumerate(packed)})
-    for n, body in [*enumerate(objects, start=1),
-                    (objstm, stream(packed_data, b"/Type /ObjStm /N %d /First %d "
-                                    b"/Filter /FlateDecode" % (len(packed), len(first))))]:
+    for n, body in [
+        *enumerate(objects, start=1),
+        (
+            objstm,
+            stream(
+                packed_data,
+                b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode" % (len(packed), len(first)),
+            ),
+        ),
+    ]:
         if n in entries:
             continue
         entries[n] = (1, len(out), 0)
         out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
     entries[xref_number] = (1, len(out), 0)
     table = b"".join(struct.pack(">BIH", *entries[n]) for n in range(xref_number + 1))
-    out += b"%d 0 obj\n%s\nendobj\n" % (xref_number, stream(
-        zlib.compress(table, 9), b"/Type /XRef /Size %d /W [1 4 2] /Root 1 0 R "
-        b"/Filter /FlateDecode" % (xref_number + 1)))
+    out += b"%d 0 obj\n%s\nendobj\n" % (
+        xref_number,
+        stream(
+            zlib.compress(table, 9),
+            b"/Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Filter /FlateDecode" % (xref_number + 1),
+        ),
+    )
     out += b"startxref\n%d\n%%%%EOF\n" % entries[xref_number][1]
     return bytes(out)
 
@@ -114,28 +129,47 @@ FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
 
 
-def one_page(content: bytes, *, box: tuple[float, float, float, float] = (0, 0, 612, 792),
-             xobjects: bytes = b"", extra: Iterable[bytes] = (), xref_shift: int = 0,
-             contents: bytes = b"5 0 R") -> bytes:
+def one_page(
+    content: bytes,
+    *,
+    box: tuple[float, float, float, float] = (0, 0, 612, 792),
+    xobjects: bytes = b"",
+    extra: Iterable[bytes] = (),
+    xref_shift: int = 0,
+    contents: bytes = b"5 0 R",
+) -> bytes:
     """A one-page PDF: objects 1-5 are catalog, pages, page, font and content; `extra` follow
     from object 6 on, for `xobjects` (a /XObject dictionary's entries) to refer to."""
     resources = b"<< /Font << /F1 4 0 R >> /XObject << %s >> >>" % xobjects
-    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [%g %g %g %g] /Resources %s " \
-           b"/Contents %s >>" % (*box, resources, contents)
-    return pdf_file([CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page, FONT,
-                     stream(content), *extra], xref_shift=xref_shift)
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [%g %g %g %g] /Resources %s /Contents %s >>" % (
+        *box,
+        resources,
+        contents,
+    )
+    return pdf_file(
+        [
+            CATALOG,
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            page,
+            FONT,
+            stream(content),
+            *extra,
+        ],
+        xref_shift=xref_shift,
+    )
 
 
 def image_page(image: bytes, entries: bytes, *, width: int, height: int) -> bytes:
     """A letter page covered by one image XObject: a scan, as far as the service can tell."""
-    xobject = stream(image, b"/Type /XObject /Subtype /Image /Width %d /Height %d %s"
-                     % (width, height, entries))
-    return one_page(b"q 612 0 0 792 0 0 cm /Im1 Do Q\n", xobjects=b"/Im1 6 0 R",
-                    extra=[xobject])
+    xobject = stream(
+        image, b"/Type /XObject /Subtype /Image /Width %d /Height %d %s" % (width, height, entries)
+    )
+    return one_page(b"q 612 0 0 792 0 0 cm /Im1 Do Q\n", xobjects=b"/Im1 6 0 R", extra=[xobject])
 
 
-def reportlab_pdf(pages: list[list[str]], *, encrypt: StandardEncryption | None = None,
-                  font_size: int = 20) -> bytes:
+def reportlab_pdf(
+    pages: list[list[str]], *, encrypt: StandardEncryption | None = None, font_size: int = 20
+) -> bytes:
     """A born-digital PDF from reportlab, its dates and ids pinned so the bytes repeat."""
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=letter, invariant=1, encrypt=encrypt)
@@ -172,13 +206,14 @@ def scan_page(mode: str = "L") -> Image.Image:
 
 def g4_strip(image: Image.Image) -> bytes:
     """The CCITT Group 4 (T.6) coding of a bilevel image, taken from the strip of a TIFF."""
-    tiff = corpus.image_bytes(image, "TIFF", compression="group4",
-                              strip_size=(image.width + 7) // 8 * image.height)
+    tiff = corpus.image_bytes(
+        image, "TIFF", compression="group4", strip_size=(image.width + 7) // 8 * image.height
+    )
     with Image.open(io.BytesIO(tiff)) as decoded:
         assert isinstance(decoded, TiffImagePlugin.TiffImageFile)
         [offset] = decoded.tag_v2[273]
         [length] = decoded.tag_v2[279]
-    return tiff[offset:offset + length]
+    return tiff[offset : offset + length]
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -189,8 +224,12 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 def png_declaring(width: int, height: int) -> bytes:
     """A PNG header declaring `width` x `height` 8-bit gray pixels, with almost no data."""
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
-            + png_chunk(b"IDAT", zlib.compress(b"\0" * 4096, 9)) + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b"\0" * 4096, 9))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def cut(data: bytes, percent: int) -> bytes:
@@ -216,22 +255,28 @@ def zero_pages() -> bytes:
 
 
 def encrypted_user() -> bytes:
-    return reportlab_pdf([[WORDS]], encrypt=StandardEncryption("user-secret", "owner-secret",
-                                                               strength=128))
+    return reportlab_pdf(
+        [[WORDS]], encrypt=StandardEncryption("user-secret", "owner-secret", strength=128)
+    )
 
 
 def encrypted_owner_only() -> bytes:
     # No user password: any reader opens it; the owner password only guards the permissions.
-    return reportlab_pdf([[WORDS]], encrypt=StandardEncryption(
-        "", "owner-secret", canPrint=0, canModify=0, canCopy=0, canAnnotate=0, strength=128))
+    return reportlab_pdf(
+        [[WORDS]],
+        encrypt=StandardEncryption(
+            "", "owner-secret", canPrint=0, canModify=0, canCopy=0, canAnnotate=0, strength=128
+        ),
+    )
 
 
 def huge_page(points: float) -> bytes:
     """A square page `points` wide (PDF caps user space at 14,400) with one line of text,
     drawn large enough to read at the low resolution such a page must be rendered at."""
     size = points / 25
-    return one_page(text_ops(WORDS, x=points / 20, y=points / 2, size=size),
-                    box=(0, 0, points, points))
+    return one_page(
+        text_ops(WORDS, x=points / 20, y=points / 2, size=size), box=(0, 0, points, points)
+    )
 
 
 def zero_size_page() -> bytes:
@@ -240,8 +285,12 @@ def zero_size_page() -> bytes:
 
 def jbig2_invalid() -> bytes:
     junk = b"\x97JB2\r\n\x1a\n" + random.Random(2).randbytes(2048)
-    return image_page(junk, b"/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /JBIG2Decode",
-                      width=1700, height=2200)
+    return image_page(
+        junk,
+        b"/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /JBIG2Decode",
+        width=1700,
+        height=2200,
+    )
 
 
 def _jbig2_segment(number: int, kind: int, data: bytes) -> bytes:
@@ -259,8 +308,12 @@ def jbig2_mmr() -> bytes:
     mmr = g4_strip(Image.eval(page.convert("L"), lambda v: 255 - v).convert("1"))
     region = struct.pack(">IIIIB", width, height, 0, 0, 0) + b"\x01" + mmr
     data = _jbig2_segment(0, 48, info) + _jbig2_segment(1, 39, region)
-    return image_page(data, b"/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /JBIG2Decode",
-                      width=width, height=height)
+    return image_page(
+        data,
+        b"/ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /JBIG2Decode",
+        width=width,
+        height=height,
+    )
 
 
 def ccitt_g4() -> bytes:
@@ -278,25 +331,31 @@ def cmyk_jpeg_pdf() -> bytes:
 
 def cyclic_page_tree() -> bytes:
     """The root's second kid is a node whose own /Kids holds the root again."""
-    page = b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] " \
-           b"/Resources << /Font << /F1 6 0 R >> >> /Contents %d 0 R >>"
-    return pdf_file([
-        CATALOG,
-        b"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 3 >>",
-        page % (2, 7),
-        b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R 5 0 R] /Count 2 >>",
-        page % (4, 8),
-        FONT,
-        stream(text_ops(PAGE_WORDS[0])),
-        stream(text_ops(PAGE_WORDS[1])),
-    ])
+    page = (
+        b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 6 0 R >> >> /Contents %d 0 R >>"
+    )
+    return pdf_file(
+        [
+            CATALOG,
+            b"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 3 >>",
+            page % (2, 7),
+            b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R 5 0 R] /Count 2 >>",
+            page % (4, 8),
+            FONT,
+            stream(text_ops(PAGE_WORDS[0])),
+            stream(text_ops(PAGE_WORDS[1])),
+        ]
+    )
 
 
 def self_drawing_form() -> bytes:
     """A form XObject that draws itself, beside text on the page."""
-    form = stream(b"/Fm1 Do\n0 0 m 100 100 l S\n",
-                  b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] "
-                  b"/Resources << /XObject << /Fm1 6 0 R >> >>")
+    form = stream(
+        b"/Fm1 Do\n0 0 m 100 100 l S\n",
+        b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] "
+        b"/Resources << /XObject << /Fm1 6 0 R >> >>",
+    )
     return one_page(text_ops(WORDS) + b"/Fm1 Do\n", xobjects=b"/Fm1 6 0 R", extra=[form])
 
 
@@ -314,35 +373,53 @@ def _bomb_stream() -> bytes:
 def flate_bomb() -> bytes:
     content = stream(_bomb_stream(), b"/Filter [/FlateDecode /FlateDecode]")
     resources = b"<< /Font << /F1 4 0 R >> >>"
-    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources %s " \
-           b"/Contents [6 0 R 5 0 R] >>" % resources
-    return pdf_file([CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page, FONT,
-                     content, stream(text_ops(WORDS))])
+    page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources %s "
+        b"/Contents [6 0 R 5 0 R] >>" % resources
+    )
+    return pdf_file(
+        [
+            CATALOG,
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            page,
+            FONT,
+            content,
+            stream(text_ops(WORDS)),
+        ]
+    )
 
 
 def count_overstated() -> bytes:
     """A page tree that claims five pages and holds one."""
-    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] " \
-           b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>"
-    return pdf_file([CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 5 >>", page, FONT,
-                     stream(text_ops(WORDS))])
+    page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>"
+    )
+    return pdf_file(
+        [CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 5 >>", page, FONT, stream(text_ops(WORDS))]
+    )
 
 
 def image_bomb() -> bytes:
     """A full-page image declaring 60,000 x 60,000 gray pixels (3.6 GB), with 100 KB of data."""
-    return image_page(zlib.compress(b"\0" * 100_000, 9),
-                      b"/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode",
-                      width=60_000, height=60_000)
+    return image_page(
+        zlib.compress(b"\0" * 100_000, 9),
+        b"/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode",
+        width=60_000,
+        height=60_000,
+    )
 
 
 def deep_nesting() -> bytes:
     """A page dictionary holding an array nested 100,000 deep, for recursive parsers."""
     depth = 100_000
-    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Deep %s%s " \
-           b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>" % (b"[" * depth,
-                                                                           b"]" * depth)
-    return pdf_file([CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page, FONT,
-                     stream(text_ops(WORDS))])
+    page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Deep %s%s "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>" % (b"[" * depth, b"]" * depth)
+    )
+    return pdf_file(
+        [CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page, FONT, stream(text_ops(WORDS))]
+    )
 
 
 @cache
@@ -354,8 +431,11 @@ def operator_bomb() -> bytes:
     chunk = ops * (1 << 16)
     parts = [inner.compress(chunk) for _ in range(BOMB_BYTES // len(chunk))]
     twice = zlib.compress(b"".join(parts) + inner.flush(), 9)
-    return one_page(b"", extra=[stream(twice, b"/Filter [/FlateDecode /FlateDecode]")],
-                    contents=b"[5 0 R 6 0 R]")
+    return one_page(
+        b"",
+        extra=[stream(twice, b"/Filter [/FlateDecode /FlateDecode]")],
+        contents=b"[5 0 R 6 0 R]",
+    )
 
 
 def wrong_xref_offsets() -> bytes:
@@ -366,8 +446,10 @@ def many_pages() -> bytes:
     """`MANY_PAGES` pages sharing one content stream and inheriting everything else, packed
     in an object stream so that the file stays small."""
     kids = b" ".join(b"%d 0 R" % (5 + i) for i in range(MANY_PAGES))
-    pages = b"<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 200 100] " \
-            b"/Resources << /Font << /F1 3 0 R >> >> >>" % (kids, MANY_PAGES)
+    pages = (
+        b"<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 200 100] "
+        b"/Resources << /Font << /F1 3 0 R >> >> >>" % (kids, MANY_PAGES)
+    )
     page = b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>"
     content = stream(text_ops("Tiny page", x=10, y=40, size=18))
     return compact_pdf([CATALOG, pages, FONT, content, *([page] * MANY_PAGES)])
@@ -396,22 +478,26 @@ def jpeg_truncated() -> bytes:
 def tiff_broken_second_frame() -> bytes:
     """Two deflated frames; the second frame's compressed strip is overwritten with noise."""
     first, second = scan_page(), scan_page()
-    data = bytearray(corpus.image_bytes(first, "TIFF", compression="tiff_adobe_deflate",
-                                        save_all=True, append_images=[second]))
+    data = bytearray(
+        corpus.image_bytes(
+            first, "TIFF", compression="tiff_adobe_deflate", save_all=True, append_images=[second]
+        )
+    )
     with Image.open(io.BytesIO(bytes(data))) as tiff:
         assert isinstance(tiff, TiffImagePlugin.TiffImageFile)
         tiff.seek(1)
         offsets, lengths = tiff.tag_v2[273], tiff.tag_v2[279]
     noise = random.Random(3)
     for offset, length in zip(offsets, lengths, strict=True):
-        data[offset:offset + length] = noise.randbytes(length)
+        data[offset : offset + length] = noise.randbytes(length)
     return bytes(data)
 
 
 def tiff_ifd_loop() -> bytes:
     """A 2-frame TIFF whose last IFD names the first as the next: an endless frame chain."""
-    data = bytearray(corpus.image_bytes(text_picture(), "TIFF", save_all=True,
-                                        append_images=[text_picture()]))
+    data = bytearray(
+        corpus.image_bytes(text_picture(), "TIFF", save_all=True, append_images=[text_picture()])
+    )
     first, last = _ifds(bytes(data))[0], _ifds(bytes(data))[-1]
     struct.pack_into("<I", data, last + 2 + 12 * struct.unpack_from("<H", data, last)[0], first)
     return bytes(data)
@@ -429,8 +515,9 @@ def _ifds(data: bytes) -> list[int]:
 
 def _retag_second_frame(tag: int, new_tag: int, new_value: int | None = None) -> bytes:
     """A 2-frame TIFF whose second directory has entry `tag` renamed, or its value replaced."""
-    data = bytearray(corpus.image_bytes(text_picture(), "TIFF", save_all=True,
-                                        append_images=[text_picture()]))
+    data = bytearray(
+        corpus.image_bytes(text_picture(), "TIFF", save_all=True, append_images=[text_picture()])
+    )
     second = _ifds(bytes(data))[1]
     for entry in range(struct.unpack_from("<H", data, second)[0]):
         at = second + 2 + 12 * entry
@@ -500,75 +587,159 @@ def empty() -> bytes:
     return b""
 
 
-CASES: dict[str, Hostile] = {case.name: case for case in [
-    Hostile("pdf_truncated_50", "a 3-page PDF cut at half its length",
-            lambda: cut(three_pages(), 50)),
-    Hostile("pdf_truncated_90", "a 3-page PDF cut at 90 % (no xref, no trailer)",
-            lambda: cut(three_pages(), 90)),
-    Hostile("pdf_truncated_tail", "a PDF without its last 30 bytes (startxref, %%EOF)",
-            lambda: three_pages()[:-30]),
-    Hostile("pdf_garbage_after_header", "%PDF-1.7 and 16 KiB of noise", garbage_after_header),
-    Hostile("pdf_zero_pages", "a page tree with /Count 0 and no kids", zero_pages),
-    Hostile("pdf_encrypted_user", "RC4-128, user and owner passwords", encrypted_user),
-    Hostile("pdf_encrypted_owner_only", "RC4-128, owner password only: opens without one",
-            encrypted_owner_only),
-    Hostile("pdf_page_14400", "a 14,400 pt square page (the PDF maximum) with a line of text",
-            lambda: huge_page(14_400)),
-    Hostile("pdf_page_35000", "a 35,000 pt square page with a line of text",
-            lambda: huge_page(35_000)),
-    Hostile("pdf_page_zero_size", "a page whose MediaBox is [0 0 0 0]", zero_size_page),
-    Hostile("pdf_jbig2_invalid", "a full-page image of noise declared /JBIG2Decode",
-            jbig2_invalid),
-    Hostile("pdf_jbig2_mmr", "a full-page valid JBIG2 (MMR generic region) image of text",
-            jbig2_mmr),
-    Hostile("pdf_ccitt_g4", "a full-page /CCITTFaxDecode Group 4 image of text", ccitt_g4),
-    Hostile("pdf_cmyk_jpeg", "a full-page CMYK /DCTDecode image of text", cmyk_jpeg_pdf),
-    Hostile("pdf_cyclic_page_tree", "a /Kids entry pointing back at the root", cyclic_page_tree),
-    Hostile("pdf_self_drawing_form", "a form XObject that draws itself", self_drawing_form),
-    Hostile("pdf_flate_bomb", "a content stream of a few KB that inflates to 400 MB",
-            flate_bomb),
-    Hostile("pdf_wrong_xref_offsets", "every xref offset 37 bytes off (repairable)",
-            wrong_xref_offsets),
-    Hostile("pdf_count_overstated", "a page tree saying /Count 5 over one page",
-            count_overstated),
-    Hostile("pdf_image_bomb", "a full-page image declaring 60,000 x 60,000 pixels", image_bomb),
-    Hostile("pdf_deep_nesting", "an array nested 100,000 deep in the page dictionary",
-            deep_nesting),
-    Hostile("pdf_operator_bomb", "a content stream of a few KB that inflates to 25 M paths",
-            operator_bomb),
-    Hostile("pdf_many_pages", f"{MANY_PAGES} tiny pages in a small file", many_pages),
-    Hostile("png_bomb", "a PNG declaring 100,000 x 100,000 pixels", png_bomb, "image/png",
-            "image_url"),
-    Hostile("png_bomb_warning_band", "a PNG declaring 15,000 x 15,000 pixels",
-            png_bomb_warning_band, "image/png", "image_url"),
-    Hostile("png_truncated", "a PNG cut at half its length", png_truncated, "image/png",
-            "image_url"),
-    Hostile("jpeg_truncated", "a JPEG cut at half its length", jpeg_truncated, "image/jpeg",
-            "image_url"),
-    Hostile("tiff_broken_second_frame", "a 2-frame TIFF whose second strip is noise",
-            tiff_broken_second_frame, "image/tiff"),
-    Hostile("tiff_ifd_loop", "a 2-frame TIFF whose IFD chain loops back to the first",
-            tiff_ifd_loop, "image/tiff", "image_url"),
-    Hostile("tiff_second_frame_without_width", "a 2-frame TIFF whose second IFD lacks a width",
-            tiff_second_frame_without_width, "image/tiff", "image_url"),
-    Hostile("tiff_second_frame_unknown_compression",
+CASES: dict[str, Hostile] = {
+    case.name: case
+    for case in [
+        Hostile(
+            "pdf_truncated_50",
+            "a 3-page PDF cut at half its length",
+            lambda: cut(three_pages(), 50),
+        ),
+        Hostile(
+            "pdf_truncated_90",
+            "a 3-page PDF cut at 90 % (no xref, no trailer)",
+            lambda: cut(three_pages(), 90),
+        ),
+        Hostile(
+            "pdf_truncated_tail",
+            "a PDF without its last 30 bytes (startxref, %%EOF)",
+            lambda: three_pages()[:-30],
+        ),
+        Hostile("pdf_garbage_after_header", "%PDF-1.7 and 16 KiB of noise", garbage_after_header),
+        Hostile("pdf_zero_pages", "a page tree with /Count 0 and no kids", zero_pages),
+        Hostile("pdf_encrypted_user", "RC4-128, user and owner passwords", encrypted_user),
+        Hostile(
+            "pdf_encrypted_owner_only",
+            "RC4-128, owner password only: opens without one",
+            encrypted_owner_only,
+        ),
+        Hostile(
+            "pdf_page_14400",
+            "a 14,400 pt square page (the PDF maximum) with a line of text",
+            lambda: huge_page(14_400),
+        ),
+        Hostile(
+            "pdf_page_35000",
+            "a 35,000 pt square page with a line of text",
+            lambda: huge_page(35_000),
+        ),
+        Hostile("pdf_page_zero_size", "a page whose MediaBox is [0 0 0 0]", zero_size_page),
+        Hostile(
+            "pdf_jbig2_invalid", "a full-page image of noise declared /JBIG2Decode", jbig2_invalid
+        ),
+        Hostile(
+            "pdf_jbig2_mmr", "a full-page valid JBIG2 (MMR generic region) image of text", jbig2_mmr
+        ),
+        Hostile("pdf_ccitt_g4", "a full-page /CCITTFaxDecode Group 4 image of text", ccitt_g4),
+        Hostile("pdf_cmyk_jpeg", "a full-page CMYK /DCTDecode image of text", cmyk_jpeg_pdf),
+        Hostile(
+            "pdf_cyclic_page_tree", "a /Kids entry pointing back at the root", cyclic_page_tree
+        ),
+        Hostile("pdf_self_drawing_form", "a form XObject that draws itself", self_drawing_form),
+        Hostile(
+            "pdf_flate_bomb", "a content stream of a few KB that inflates to 400 MB", flate_bomb
+        ),
+        Hostile(
+            "pdf_wrong_xref_offsets",
+            "every xref offset 37 bytes off (repairable)",
+            wrong_xref_offsets,
+        ),
+        Hostile(
+            "pdf_count_overstated", "a page tree saying /Count 5 over one page", count_overstated
+        ),
+        Hostile("pdf_image_bomb", "a full-page image declaring 60,000 x 60,000 pixels", image_bomb),
+        Hostile(
+            "pdf_deep_nesting", "an array nested 100,000 deep in the page dictionary", deep_nesting
+        ),
+        Hostile(
+            "pdf_operator_bomb",
+            "a content stream of a few KB that inflates to 25 M paths",
+            operator_bomb,
+        ),
+        Hostile("pdf_many_pages", f"{MANY_PAGES} tiny pages in a small file", many_pages),
+        Hostile(
+            "png_bomb",
+            "a PNG declaring 100,000 x 100,000 pixels",
+            png_bomb,
+            "image/png",
+            "image_url",
+        ),
+        Hostile(
+            "png_bomb_warning_band",
+            "a PNG declaring 15,000 x 15,000 pixels",
+            png_bomb_warning_band,
+            "image/png",
+            "image_url",
+        ),
+        Hostile(
+            "png_truncated", "a PNG cut at half its length", png_truncated, "image/png", "image_url"
+        ),
+        Hostile(
+            "jpeg_truncated",
+            "a JPEG cut at half its length",
+            jpeg_truncated,
+            "image/jpeg",
+            "image_url",
+        ),
+        Hostile(
+            "tiff_broken_second_frame",
+            "a 2-frame TIFF whose second strip is noise",
+            tiff_broken_second_frame,
+            "image/tiff",
+        ),
+        Hostile(
+            "tiff_ifd_loop",
+            "a 2-frame TIFF whose IFD chain loops back to the first",
+            tiff_ifd_loop,
+            "image/tiff",
+            "image_url",
+        ),
+        Hostile(
+            "tiff_second_frame_without_width",
+            "a 2-frame TIFF whose second IFD lacks a width",
+            tiff_second_frame_without_width,
+            "image/tiff",
+            "image_url",
+        ),
+        Hostile(
+            "tiff_second_frame_unknown_compression",
             "a 2-frame TIFF whose second IFD names compression 16389",
-            tiff_second_frame_unknown_compression, "image/tiff", "image_url"),
-    Hostile("jpeg_bomb", "a JPEG declaring 65,500 x 65,500 pixels", jpeg_bomb, "image/jpeg",
-            "image_url"),
-    Hostile("webp_truncated", "a WebP cut at half its length", webp_truncated, "image/webp",
-            "image_url"),
-    Hostile("tiff_g4", "a CCITT Group 4 TIFF of text", tiff_g4, "image/tiff", "image_url"),
-    Hostile("jpeg_cmyk", "a CMYK JPEG of text", cmyk_jpeg, "image/jpeg", "image_url"),
-    Hostile("gif_zero_size", "a GIF of 0 x 0 pixels", gif_zero_size, "image/gif", "image_url"),
-    Hostile("jpeg_declared_png", "a JPEG sent as image/png", jpeg_bytes, "image/png",
-            "image_url"),
-    Hostile("tiff_declared_pdf", "a TIFF sent as application/pdf", tiff_bytes),
-    Hostile("random_bytes", "8 KiB of noise", random_bytes, "application/octet-stream"),
-    Hostile("png_magic_then_noise", "a PNG signature and then noise", png_magic_then_noise,
-            "image/png", "image_url"),
-    Hostile("empty", "a zero-byte file", empty, "image/png", "image_url"),
-]}
+            tiff_second_frame_unknown_compression,
+            "image/tiff",
+            "image_url",
+        ),
+        Hostile(
+            "jpeg_bomb",
+            "a JPEG declaring 65,500 x 65,500 pixels",
+            jpeg_bomb,
+            "image/jpeg",
+            "image_url",
+        ),
+        Hostile(
+            "webp_truncated",
+            "a WebP cut at half its length",
+            webp_truncated,
+            "image/webp",
+            "image_url",
+        ),
+        Hostile("tiff_g4", "a CCITT Group 4 TIFF of text", tiff_g4, "image/tiff", "image_url"),
+        Hostile("jpeg_cmyk", "a CMYK JPEG of text", cmyk_jpeg, "image/jpeg", "image_url"),
+        Hostile("gif_zero_size", "a GIF of 0 x 0 pixels", gif_zero_size, "image/gif", "image_url"),
+        Hostile(
+            "jpeg_declared_png", "a JPEG sent as image/png", jpeg_bytes, "image/png", "image_url"
+        ),
+        Hostile("tiff_declared_pdf", "a TIFF sent as application/pdf", tiff_bytes),
+        Hostile("random_bytes", "8 KiB of noise", random_bytes, "application/octet-stream"),
+        Hostile(
+            "png_magic_then_noise",
+            "a PNG signature and then noise",
+            png_magic_then_noise,
+            "image/png",
+            "image_url",
+        ),
+        Hostile("empty", "a zero-byte file", empty, "image/png", "image_url"),
+    ]
+}
 
 
 @cache

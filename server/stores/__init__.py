@@ -16,8 +16,14 @@ from .sqlite import SQLiteJobStore
 if TYPE_CHECKING:
     from ..config import Settings
 
-__all__ = ["DocumentStore", "JobStore", "PostgresJobStore", "QueueLimitReached",
-           "SQLiteJobStore", "open_store"]
+__all__ = [
+    "DocumentStore",
+    "JobStore",
+    "PostgresJobStore",
+    "QueueLimitReached",
+    "SQLiteJobStore",
+    "open_store",
+]
 
 
 async def open_store(settings: Settings, spool: DocumentSpool) -> tuple[JobStore, Documents]:
@@ -25,8 +31,9 @@ async def open_store(settings: Settings, spool: DocumentSpool) -> tuple[JobStore
     store: JobStore
     documents: Documents
     if settings.database_url:
-        postgres = PostgresJobStore(settings.database_url, node=uuid.uuid4().hex[:12],
-                                    lease=settings.lease_seconds)
+        postgres = PostgresJobStore(
+            settings.database_url, node=uuid.uuid4().hex[:12], lease=settings.lease_seconds
+        )
         store, documents = postgres, SharedDocuments(postgres, spool)
     else:
         store = SQLiteJobStore(settings.data_dir / "tessera.db", lease=settings.lease_seconds)

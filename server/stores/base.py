@@ -16,15 +16,46 @@ from typing import Any, Protocol
 from ..jobs import Job, JobStatus, Part, WebhookState, WorkKey
 
 # The jobs table's columns, in the order of Job's fields that are stored.
-COLUMNS = ("id", "owner", "status", "request", "created_at", "ttl", "document_size",
-           "started_at", "completed_at", "expires_at", "attempts", "pages_done", "pages_total",
-           "status_code", "result", "error", "webhook", "idempotency_key", "webhook_state",
-           "webhook_attempts", "webhook_next_at", "webhook_error", "webhook_delivered_at",
-           "parts_total", "parts_done")
+COLUMNS = (
+    "id",
+    "owner",
+    "status",
+    "request",
+    "created_at",
+    "ttl",
+    "document_size",
+    "started_at",
+    "completed_at",
+    "expires_at",
+    "attempts",
+    "pages_done",
+    "pages_total",
+    "status_code",
+    "result",
+    "error",
+    "webhook",
+    "idempotency_key",
+    "webhook_state",
+    "webhook_attempts",
+    "webhook_next_at",
+    "webhook_error",
+    "webhook_delivered_at",
+    "parts_total",
+    "parts_done",
+)
 SELECT_COLUMNS = ", ".join(COLUMNS)
 # The columns a create writes; the rest start at their defaults.
-CREATE_COLUMNS = ("id", "owner", "status", "request", "created_at", "ttl", "document_size",
-                  "webhook", "idempotency_key")
+CREATE_COLUMNS = (
+    "id",
+    "owner",
+    "status",
+    "request",
+    "created_at",
+    "ttl",
+    "document_size",
+    "webhook",
+    "idempotency_key",
+)
 UNFINISHED = (JobStatus.PENDING.value, JobStatus.PROCESSING.value)
 
 
@@ -44,8 +75,17 @@ def job_from_row(row: Mapping[str, Any]) -> Job:
 
 def create_values(job: Job) -> tuple[Any, ...]:
     """The values of CREATE_COLUMNS for a new job."""
-    return (job.id, job.owner, job.status.value, json.dumps(job.request), job.created_at,
-            job.ttl, job.document_size, job.webhook, job.idempotency_key)
+    return (
+        job.id,
+        job.owner,
+        job.status.value,
+        json.dumps(job.request),
+        job.created_at,
+        job.ttl,
+        job.document_size,
+        job.webhook,
+        job.idempotency_key,
+    )
 
 
 def part_from_row(job: Job, part: int, pages: str, attempts: int) -> Part:
@@ -100,8 +140,15 @@ class JobStore(Protocol):
 
     async def progress(self, job_id: str, done: int, total: int) -> None: ...
 
-    async def finish(self, job_id: str, *, status: JobStatus, status_code: int,
-                     result: str | None, error: str | None) -> Job | None:
+    async def finish(
+        self,
+        job_id: str,
+        *,
+        status: JobStatus,
+        status_code: int,
+        result: str | None,
+        error: str | None,
+    ) -> Job | None:
         """Store a terminal state, once; the expiry is counted from now."""
         ...
 
@@ -119,8 +166,9 @@ class JobStore(Protocol):
 
     # -- page ranges ----------------------------------------------------------------------
 
-    async def add_parts(self, job_id: str, parts: list[list[int]], *, pages_total: int,
-                        document_size: int) -> bool:
+    async def add_parts(
+        self, job_id: str, parts: list[list[int]], *, pages_total: int, document_size: int
+    ) -> bool:
         """Split a job this node holds into page ranges for any node to claim."""
         ...
 
@@ -145,14 +193,23 @@ class JobStore(Protocol):
         `lease` seconds so no other process delivers them meanwhile."""
         ...
 
-    async def webhook_attempted(self, job: Job, *, event: str, attempt: int,
-                                status_code: int | None, error: str | None, delivered: bool,
-                                next_at: float | None) -> None:
+    async def webhook_attempted(
+        self,
+        job: Job,
+        *,
+        event: str,
+        attempt: int,
+        status_code: int | None,
+        error: str | None,
+        delivered: bool,
+        next_at: float | None,
+    ) -> None:
         """Record one delivery attempt; `next_at` None after a failure means give up."""
         ...
 
-    async def deliveries(self, *, job_id: str | None = None, limit: int = 100
-                         ) -> list[dict[str, Any]]:
+    async def deliveries(
+        self, *, job_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         """Recent delivery attempts, newest first."""
         ...
 

@@ -104,11 +104,14 @@ CREATE TABLE IF NOT EXISTS tessera_parts (
 );
 """
 
-_INSERT = (f"INSERT INTO tessera_jobs ({', '.join(CREATE_COLUMNS)}) VALUES "
-           f"({', '.join(f'${i}' for i in range(1, len(CREATE_COLUMNS) + 1))})")
+_INSERT = (
+    f"INSERT INTO tessera_jobs ({', '.join(CREATE_COLUMNS)}) VALUES "
+    f"({', '.join(f'${i}' for i in range(1, len(CREATE_COLUMNS) + 1))})"
+)
 _CLAIMABLE_JOBS = (
     "status = 'pending' OR (status = 'processing' AND lease_expires < $1"
-    " AND (parts_total = 0 OR parts_done = parts_total))")
+    " AND (parts_total = 0 OR parts_done = parts_total))"
+)
 
 
 class PostgresJobStore:
@@ -129,8 +132,10 @@ class PostgresJobStore:
                 yield connection
         except asyncpg.DiskFullError as e:
             log.error("job store: the database server is out of space (%s)", e)
-            raise InsufficientStorage("The job store's database is out of space, so the "
-                                      "request could not be stored; nothing was kept.") from e
+            raise InsufficientStorage(
+                "The job store's database is out of space, so the "
+                "request could not be stored; nothing was kept."
+            ) from e
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
             log.exception("job store error")
             raise InternalError("The job store failed; try again.") from e
@@ -161,11 +166,17 @@ class PostgresJobStore:
             if job.idempotency_key is not None:
                 existing = await db.fetchrow(
                     f"SELECT {SELECT_COLUMNS} FROM tessera_jobs WHERE owner = $1"
-                    " AND idempotency_key = $2", job.owner, job.idempotency_key)
+                    " AND idempotency_key = $2",
+                    job.owner,
+                    job.idempotency_key,
+                )
                 if existing is not None:
                     return job_from_row(existing), False
-            if max_pending is not None and await db.fetchval(
-                    "SELECT count(*) FROM tessera_jobs WHERE status = 'pending'") >= max_pending:
+            if (
+                max_pending is not None
+                and await db.fetchval("SELECT count(*) FROM tessera_jobs WHERE status = 'pending'")
+                >= max_pending
+            ):
                 raise QueueLimitReached()
             await db.execute(_INSERT, *create_values(job))
         return job, True
@@ -174,13 +185,20 @@ class PostgresJobStore:
         async with self._db() as db:
             row = await db.fetchrow(
                 f"SELECT {SELECT_COLUMNS} FROM tessera_jobs WHERE id = $1 AND owner = $2"
-                " AND (expires_at IS NULL OR expires_at > $3)", job_id, owner, now())
+                " AND (expires_at IS NULL OR expires_at > $3)",
+                job_id,
+                owner,
+                now(),
+            )
         return job_from_row(row) if row is not None else None
 
     async def unfinished(self, job_ids: list[str]) -> set[str]:
         async with self._db() as db:
-            rows = await db.fetch("SELECT id FROM tessera_jobs WHERE id = ANY($1::text[])"
-                                  " AND status IN ('pending', 'processing')", job_ids)
+            rows = await db.fetch(
+                "SELECT id FROM tessera_jobs WHERE id = ANY($1::text[])"
+                " AND status IN ('pending', 'processing')",
+                job_ids,
+            )
         return {r["id"] for r in rows}
 
     async def claim(self, limit: int) -> list[Job]:
@@ -192,25 +210,44 @@ class PostgresJobStore:
                 " lease_owner = $2, lease_expires = $3"
                 f" WHERE id IN (SELECT id FROM tessera_jobs WHERE {_CLAIMABLE_JOBS}"
                 " ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
-                f" RETURNING {SELECT_COLUMNS}", moment, self.node, moment + self.lease, limit)
+                f" RETURNING {SELECT_COLUMNS}",
+                moment,
+                self.node,
+                moment + self.lease,
+                limit,
+            )
         return sorted((job_from_row(r) for r in rows), key=lambda j: j.created_at)
 
     async def renew(self, keys: list[WorkKey]) -> set[WorkKey]:
         jobs, parts = split_keys(keys)
         expires = now() + self.lease
         async with self._db() as db:
-            rows = await db.fetch(
-                "UPDATE tessera_jobs SET lease_expires = $1 WHERE id = ANY($2::text[])"
-                " AND lease_owner = $3 AND status = 'processing' RETURNING id",
-                expires, jobs, self.node) if jobs else []
-            ranges = await db.fetch(
-                "UPDATE tessera_parts p SET lease_expires = $1 FROM tessera_jobs j"
-                " WHERE j.id = p.job_id AND j.status = 'processing'"
-                " AND p.job_id || '#' || p.part = ANY($2::text[])"
-                " AND p.lease_owner = $3 AND p.status = 'processing' RETURNING p.job_id, p.part",
-                expires, [f"{j}#{p}" for j, p in parts], self.node) if parts else []
-        return ({WorkKey(r["id"]) for r in rows}
-                | {WorkKey(r["job_id"], r["part"]) for r in ranges})
+            rows = (
+                await db.fetch(
+                    "UPDATE tessera_jobs SET lease_expires = $1 WHERE id = ANY($2::text[])"
+                    " AND lease_owner = $3 AND status = 'processing' RETURNING id",
+                    expires,
+                    jobs,
+                    self.node,
+                )
+                if jobs
+                else []
+            )
+            ranges = (
+                await db.fetch(
+                    "UPDATE tessera_parts p SET lease_expires = $1 FROM tessera_jobs j"
+                    " WHERE j.id = p.job_id AND j.status = 'processing'"
+                    " AND p.job_id || '#' || p.part = ANY($2::text[])"
+                    " AND p.lease_owner = $3 AND p.status = 'processing'"
+                    " RETURNING p.job_id, p.part",
+                    expires,
+                    [f"{j}#{p}" for j, p in parts],
+                    self.node,
+                )
+                if parts
+                else []
+            )
+        return {WorkKey(r["id"]) for r in rows} | {WorkKey(r["job_id"], r["part"]) for r in ranges}
 
     async def release(self, key: WorkKey) -> None:
         async with self._db() as db:
@@ -219,23 +256,41 @@ class PostgresJobStore:
                     "UPDATE tessera_jobs SET status = 'pending',"
                     " attempts = greatest(0, attempts - 1), pages_done = 0, lease_owner = NULL,"
                     " lease_expires = NULL WHERE id = $1 AND status = 'processing'"
-                    " AND lease_owner = $2", key.job_id, self.node)
+                    " AND lease_owner = $2",
+                    key.job_id,
+                    self.node,
+                )
             else:
                 await db.execute(
                     "UPDATE tessera_parts SET status = 'pending',"
                     " attempts = greatest(0, attempts - 1), lease_owner = NULL,"
                     " lease_expires = NULL WHERE job_id = $1 AND part = $2"
                     " AND status = 'processing' AND lease_owner = $3",
-                    key.job_id, key.part, self.node)
+                    key.job_id,
+                    key.part,
+                    self.node,
+                )
 
     async def progress(self, job_id: str, done: int, total: int) -> None:
         async with self._db() as db:
-            await db.execute("UPDATE tessera_jobs SET pages_done = $1, pages_total = $2"
-                             " WHERE id = $3 AND status = 'processing' AND lease_owner = $4",
-                             done, total, job_id, self.node)
+            await db.execute(
+                "UPDATE tessera_jobs SET pages_done = $1, pages_total = $2"
+                " WHERE id = $3 AND status = 'processing' AND lease_owner = $4",
+                done,
+                total,
+                job_id,
+                self.node,
+            )
 
-    async def finish(self, job_id: str, *, status: JobStatus, status_code: int,
-                     result: str | None, error: str | None) -> Job | None:
+    async def finish(
+        self,
+        job_id: str,
+        *,
+        status: JobStatus,
+        status_code: int,
+        result: str | None,
+        error: str | None,
+    ) -> Job | None:
         completed = now()
         async with self._db() as db, db.transaction():
             row = await db.fetchrow(
@@ -246,8 +301,14 @@ class PostgresJobStore:
                 " webhook_next_at = $5::float8"
                 " WHERE id = $7 AND status IN ('pending', 'processing')"
                 f" RETURNING {SELECT_COLUMNS}",
-                status.value, status_code, result, error, completed,
-                status is JobStatus.COMPLETED, job_id)
+                status.value,
+                status_code,
+                result,
+                error,
+                completed,
+                status is JobStatus.COMPLETED,
+                job_id,
+            )
             if row is not None:
                 await db.execute("DELETE FROM tessera_documents WHERE job_id = $1", job_id)
                 await db.execute("DELETE FROM tessera_parts WHERE job_id = $1", job_id)
@@ -256,42 +317,51 @@ class PostgresJobStore:
     async def count_pending(self) -> int:
         async with self._db() as db:
             count: int = await db.fetchval(
-                "SELECT count(*) FROM tessera_jobs WHERE status = 'pending'")
+                "SELECT count(*) FROM tessera_jobs WHERE status = 'pending'"
+            )
         return count
 
     async def counts(self) -> dict[str, int]:
         async with self._db() as db:
-            rows = await db.fetch("SELECT status, count(*) AS n FROM tessera_jobs"
-                                  " GROUP BY status")
+            rows = await db.fetch("SELECT status, count(*) AS n FROM tessera_jobs GROUP BY status")
         counted = {s.value: 0 for s in JobStatus}
         counted.update({r["status"]: r["n"] for r in rows})
         return counted
 
     async def delete_expired(self) -> list[str]:
         async with self._db() as db, db.transaction():
-            rows = await db.fetch("DELETE FROM tessera_jobs WHERE expires_at IS NOT NULL"
-                                  " AND expires_at <= $1 RETURNING id", now())
+            rows = await db.fetch(
+                "DELETE FROM tessera_jobs WHERE expires_at IS NOT NULL"
+                " AND expires_at <= $1 RETURNING id",
+                now(),
+            )
             ids = [r["id"] for r in rows]
-            await db.execute("DELETE FROM tessera_deliveries WHERE job_id = ANY($1::text[])",
-                             ids)
+            await db.execute("DELETE FROM tessera_deliveries WHERE job_id = ANY($1::text[])", ids)
         return ids
 
     # -- page ranges ----------------------------------------------------------------------
 
-    async def add_parts(self, job_id: str, parts: list[list[int]], *, pages_total: int,
-                        document_size: int) -> bool:
+    async def add_parts(
+        self, job_id: str, parts: list[list[int]], *, pages_total: int, document_size: int
+    ) -> bool:
         async with self._db() as db, db.transaction():
             updated = await db.fetchval(
                 "UPDATE tessera_jobs SET parts_total = $1, parts_done = 0, pages_total = $2,"
                 " pages_done = 0, document_size = $3, lease_owner = NULL,"
                 " lease_expires = NULL WHERE id = $4 AND status = 'processing'"
                 " AND lease_owner = $5 RETURNING 1",
-                len(parts), pages_total, document_size, job_id, self.node)
+                len(parts),
+                pages_total,
+                document_size,
+                job_id,
+                self.node,
+            )
             if updated:
                 await db.executemany(
                     "INSERT INTO tessera_parts (job_id, part, pages) VALUES ($1, $2, $3)"
                     " ON CONFLICT (job_id, part) DO NOTHING",
-                    [(job_id, i, json.dumps(p)) for i, p in enumerate(parts)])
+                    [(job_id, i, json.dumps(p)) for i, p in enumerate(parts)],
+                )
         return bool(updated)
 
     async def claim_parts(self, limit: int) -> list[Part]:
@@ -307,17 +377,26 @@ class PostgresJobStore:
                 " AND q.status = 'processing' AND q.lease_owner = $2"
                 " AND q.lease_expires >= $1)"
                 " ORDER BY j.created_at, p.part LIMIT $3 FOR UPDATE OF p SKIP LOCKED",
-                moment, self.node, limit * 8)
+                moment,
+                self.node,
+                limit * 8,
+            )
             for job_id, part in one_per_job([(r["job_id"], r["part"]) for r in rows], limit):
                 row = await db.fetchrow(
                     "UPDATE tessera_parts SET status = 'processing', lease_owner = $1,"
                     " lease_expires = $2, attempts = attempts + 1 WHERE job_id = $3"
                     " AND part = $4 RETURNING pages, attempts",
-                    self.node, moment + self.lease, job_id, part)
+                    self.node,
+                    moment + self.lease,
+                    job_id,
+                    part,
+                )
                 job = await db.fetchrow(
-                    f"SELECT {SELECT_COLUMNS} FROM tessera_jobs WHERE id = $1", job_id)
-                claimed.append(part_from_row(job_from_row(job), part, row["pages"],
-                                             row["attempts"]))
+                    f"SELECT {SELECT_COLUMNS} FROM tessera_jobs WHERE id = $1", job_id
+                )
+                claimed.append(
+                    part_from_row(job_from_row(job), part, row["pages"], row["attempts"])
+                )
         return claimed
 
     async def finish_part(self, key: WorkKey, result: str, pages: int) -> list[str] | None:
@@ -325,41 +404,60 @@ class PostgresJobStore:
             done = await db.fetchval(
                 "UPDATE tessera_parts SET status = 'done', result = $1, lease_owner = NULL"
                 " WHERE job_id = $2 AND part = $3 AND status = 'processing'"
-                " AND lease_owner = $4 RETURNING 1", result, key.job_id, key.part, self.node)
+                " AND lease_owner = $4 RETURNING 1",
+                result,
+                key.job_id,
+                key.part,
+                self.node,
+            )
             if not done:
                 return None  # lost to another claim after a lapse
             row = await db.fetchrow(
                 "UPDATE tessera_jobs SET parts_done = parts_done + 1,"
                 " pages_done = pages_done + $1 WHERE id = $2 AND status = 'processing'"
-                " RETURNING parts_done, parts_total", pages, key.job_id)
+                " RETURNING parts_done, parts_total",
+                pages,
+                key.job_id,
+            )
             if row is None or row["parts_done"] != row["parts_total"]:
                 return None
             # This node finished the last range: it assembles the job, under a lease.
-            await db.execute("UPDATE tessera_jobs SET lease_owner = $1, lease_expires = $2"
-                             " WHERE id = $3", self.node, now() + self.lease, key.job_id)
-            records = await db.fetch("SELECT result FROM tessera_parts WHERE job_id = $1"
-                                     " ORDER BY part", key.job_id)
+            await db.execute(
+                "UPDATE tessera_jobs SET lease_owner = $1, lease_expires = $2 WHERE id = $3",
+                self.node,
+                now() + self.lease,
+                key.job_id,
+            )
+            records = await db.fetch(
+                "SELECT result FROM tessera_parts WHERE job_id = $1 ORDER BY part", key.job_id
+            )
         return [r["result"] for r in records]
 
     async def part_results(self, job_id: str) -> list[str]:
         async with self._db() as db:
-            records = await db.fetch("SELECT result FROM tessera_parts WHERE job_id = $1"
-                                     " AND status = 'done' ORDER BY part", job_id)
+            records = await db.fetch(
+                "SELECT result FROM tessera_parts WHERE job_id = $1"
+                " AND status = 'done' ORDER BY part",
+                job_id,
+            )
         return [r["result"] for r in records]
 
     # -- documents: in the database, so every node can read every job's ------------------
 
     async def save_document(self, job_id: str, data: bytes) -> None:
         async with self._db() as db:
-            await db.execute("INSERT INTO tessera_documents (job_id, data, saved_at)"
-                             " VALUES ($1, $2, $3) ON CONFLICT (job_id)"
-                             " DO UPDATE SET data = EXCLUDED.data, saved_at = EXCLUDED.saved_at",
-                             job_id, data, now())
+            await db.execute(
+                "INSERT INTO tessera_documents (job_id, data, saved_at)"
+                " VALUES ($1, $2, $3) ON CONFLICT (job_id)"
+                " DO UPDATE SET data = EXCLUDED.data, saved_at = EXCLUDED.saved_at",
+                job_id,
+                data,
+                now(),
+            )
 
     async def load_document(self, job_id: str) -> bytes | None:
         async with self._db() as db:
-            data = await db.fetchval("SELECT data FROM tessera_documents WHERE job_id = $1",
-                                     job_id)
+            data = await db.fetchval("SELECT data FROM tessera_documents WHERE job_id = $1", job_id)
         return bytes(data) if data is not None else None
 
     async def delete_document(self, job_id: str) -> None:
@@ -372,7 +470,8 @@ class PostgresJobStore:
                 "DELETE FROM tessera_documents d WHERE d.saved_at < $1 AND NOT EXISTS"
                 " (SELECT 1 FROM tessera_jobs j WHERE j.id = d.job_id"
                 " AND j.status IN ('pending', 'processing')) RETURNING job_id",
-                now() - older_than)
+                now() - older_than,
+            )
         return len(rows)
 
     # -- webhooks -------------------------------------------------------------------------
@@ -386,30 +485,60 @@ class PostgresJobStore:
                 " ((webhook_state = 'pending' AND webhook_next_at <= $2)"
                 " OR (webhook_state = 'delivering' AND webhook_lease < $2))"
                 " ORDER BY webhook_next_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
-                f" RETURNING {SELECT_COLUMNS}", moment + lease, moment, limit)
+                f" RETURNING {SELECT_COLUMNS}",
+                moment + lease,
+                moment,
+                limit,
+            )
         return [job_from_row(r) for r in rows]
 
-    async def webhook_attempted(self, job: Job, *, event: str, attempt: int,
-                                status_code: int | None, error: str | None, delivered: bool,
-                                next_at: float | None) -> None:
+    async def webhook_attempted(
+        self,
+        job: Job,
+        *,
+        event: str,
+        attempt: int,
+        status_code: int | None,
+        error: str | None,
+        delivered: bool,
+        next_at: float | None,
+    ) -> None:
         moment = now()
         state = WebhookState.after(delivered=delivered, next_at=next_at)
         async with self._db() as db, db.transaction():
             await db.execute(
                 "INSERT INTO tessera_deliveries (job_id, endpoint, event, attempt, at,"
                 " status_code, error, delivered) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                job.id, job.webhook, event, attempt, moment, status_code, error, delivered)
+                job.id,
+                job.webhook,
+                event,
+                attempt,
+                moment,
+                status_code,
+                error,
+                delivered,
+            )
             await db.execute(
                 "UPDATE tessera_jobs SET webhook_state = $1, webhook_attempts = $2,"
                 " webhook_next_at = $3, webhook_error = $4, webhook_delivered_at = $5"
                 " WHERE id = $6 AND webhook_state = 'delivering'",
-                state.value, attempt, next_at, error, moment if delivered else None, job.id)
+                state.value,
+                attempt,
+                next_at,
+                error,
+                moment if delivered else None,
+                job.id,
+            )
 
-    async def deliveries(self, *, job_id: str | None = None, limit: int = 100
-                         ) -> list[dict[str, Any]]:
+    async def deliveries(
+        self, *, job_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         async with self._db() as db:
             rows = await db.fetch(
                 "SELECT job_id, endpoint, event, attempt, at, status_code, error, delivered"
                 " FROM tessera_deliveries WHERE ($1::text IS NULL OR job_id = $1)"
-                " ORDER BY id DESC LIMIT $2", job_id, limit)
+                " ORDER BY id DESC LIMIT $2",
+                job_id,
+                limit,
+            )
         return [dict(r) for r in rows]

@@ -103,7 +103,8 @@ _ADDED_COLUMNS = {
 
 _CLAIMABLE_JOBS = (
     "status = 'pending' OR (status = 'processing' AND lease_expires < :now"
-    " AND (parts_total = 0 OR parts_done = parts_total))")
+    " AND (parts_total = 0 OR parts_done = parts_total))"
+)
 
 
 def _connect(path: Path) -> tuple[sqlite3.Connection, int]:
@@ -128,11 +129,15 @@ def _prepare(db: sqlite3.Connection) -> int:
     for column, kind in _ADDED_COLUMNS.items():
         if column not in present:
             db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
-    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_idempotency_key"
-               " ON jobs (owner, idempotency_key) WHERE idempotency_key IS NOT NULL")
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_idempotency_key"
+        " ON jobs (owner, idempotency_key) WHERE idempotency_key IS NOT NULL"
+    )
     # One node per file: nothing is held by anyone now.
-    jobs = db.execute("UPDATE jobs SET lease_expires = 0 WHERE status = 'processing'"
-                      " AND (parts_total = 0 OR parts_done = parts_total)").rowcount
+    jobs = db.execute(
+        "UPDATE jobs SET lease_expires = 0 WHERE status = 'processing'"
+        " AND (parts_total = 0 OR parts_done = parts_total)"
+    ).rowcount
     parts = db.execute("UPDATE parts SET lease_expires = 0 WHERE status = 'processing'").rowcount
     return jobs + parts
 
@@ -184,14 +189,16 @@ class SQLiteJobStore:
             except (sqlite3.Error, OSError) as e:
                 raise StoreUnavailable(
                     f"cannot use the job store {self.path}: {e}. If the file is damaged or is "
-                    "not a Tessera database, move it aside; a new one is made at start.") from e
+                    "not a Tessera database, move it aside; a new one is made at start."
+                ) from e
             return unfinished
 
         unfinished = await asyncio.get_running_loop().run_in_executor(self._thread, connect)
         log.info("job store: SQLite at %s", self.path)
         if unfinished:
-            log.info("%d unfinished job(s) or range(s) from the last run are pending again",
-                     unfinished)
+            log.info(
+                "%d unfinished job(s) or range(s) from the last run are pending again", unfinished
+            )
 
     async def close(self) -> None:
         def disconnect() -> None:
@@ -208,17 +215,26 @@ class SQLiteJobStore:
         def insert(db: sqlite3.Connection) -> tuple[Job, bool]:
             with _transaction(db):
                 if job.idempotency_key is not None:
-                    row = db.execute(f"SELECT {SELECT_COLUMNS} FROM jobs WHERE owner = ?"
-                                     " AND idempotency_key = ?",
-                                     (job.owner, job.idempotency_key)).fetchone()
+                    row = db.execute(
+                        f"SELECT {SELECT_COLUMNS} FROM jobs WHERE owner = ?"
+                        " AND idempotency_key = ?",
+                        (job.owner, job.idempotency_key),
+                    ).fetchone()
                     if row is not None:
                         return job_from_row(row), False
-                if max_pending is not None and db.execute(
-                        "SELECT count(*) FROM jobs WHERE status = 'pending'"
-                ).fetchone()[0] >= max_pending:
+                if (
+                    max_pending is not None
+                    and db.execute("SELECT count(*) FROM jobs WHERE status = 'pending'").fetchone()[
+                        0
+                    ]
+                    >= max_pending
+                ):
                     raise QueueLimitReached()
-                db.execute(f"INSERT INTO jobs ({', '.join(CREATE_COLUMNS)})"
-                           f" VALUES ({_marks(list(CREATE_COLUMNS))})", create_values(job))
+                db.execute(
+                    f"INSERT INTO jobs ({', '.join(CREATE_COLUMNS)})"
+                    f" VALUES ({_marks(list(CREATE_COLUMNS))})",
+                    create_values(job),
+                )
                 return job, True
 
         return await self._run(insert)
@@ -227,7 +243,9 @@ class SQLiteJobStore:
         def select(db: sqlite3.Connection) -> Job | None:
             row = db.execute(
                 f"SELECT {SELECT_COLUMNS} FROM jobs WHERE id = ? AND owner = ?"
-                " AND (expires_at IS NULL OR expires_at > ?)", (job_id, owner, now())).fetchone()
+                " AND (expires_at IS NULL OR expires_at > ?)",
+                (job_id, owner, now()),
+            ).fetchone()
             return job_from_row(row) if row is not None else None
 
         return await self._run(select)
@@ -236,10 +254,15 @@ class SQLiteJobStore:
         def select(db: sqlite3.Connection) -> set[str]:
             found: set[str] = set()
             for start in range(0, len(job_ids), _IN_BATCH):
-                batch = job_ids[start:start + _IN_BATCH]
-                found.update(r["id"] for r in db.execute(
-                    f"SELECT id FROM jobs WHERE id IN ({_marks(batch)})"
-                    " AND status IN ('pending', 'processing')", batch))
+                batch = job_ids[start : start + _IN_BATCH]
+                found.update(
+                    r["id"]
+                    for r in db.execute(
+                        f"SELECT id FROM jobs WHERE id IN ({_marks(batch)})"
+                        " AND status IN ('pending', 'processing')",
+                        batch,
+                    )
+                )
             return found
 
         return await self._run(select)
@@ -254,8 +277,13 @@ class SQLiteJobStore:
                     " lease_expires = :expires WHERE id IN (SELECT id FROM jobs WHERE"
                     f" {_CLAIMABLE_JOBS} ORDER BY created_at LIMIT :limit)"
                     f" RETURNING {SELECT_COLUMNS}",
-                    {"now": moment, "node": self.node, "expires": moment + self.lease,
-                     "limit": limit}).fetchall()
+                    {
+                        "now": moment,
+                        "node": self.node,
+                        "expires": moment + self.lease,
+                        "limit": limit,
+                    },
+                ).fetchall()
             return sorted((job_from_row(r) for r in rows), key=lambda j: j.created_at)
 
         return await self._run(update)
@@ -267,16 +295,21 @@ class SQLiteJobStore:
             expires = now() + self.lease
             held: set[WorkKey] = set()
             if jobs:
-                held.update(WorkKey(r["id"]) for r in db.execute(
-                    f"UPDATE jobs SET lease_expires = ? WHERE id IN ({_marks(jobs)})"
-                    " AND lease_owner = ? AND status = 'processing' RETURNING id",
-                    (expires, *jobs, self.node)))
+                held.update(
+                    WorkKey(r["id"])
+                    for r in db.execute(
+                        f"UPDATE jobs SET lease_expires = ? WHERE id IN ({_marks(jobs)})"
+                        " AND lease_owner = ? AND status = 'processing' RETURNING id",
+                        (expires, *jobs, self.node),
+                    )
+                )
             for job_id, part in parts:
                 if db.execute(
-                        "UPDATE parts SET lease_expires = ? WHERE job_id = ? AND part = ?"
-                        " AND lease_owner = ? AND status = 'processing' AND EXISTS (SELECT 1"
-                        " FROM jobs WHERE id = ? AND status = 'processing')",
-                        (expires, job_id, part, self.node, job_id)).rowcount:
+                    "UPDATE parts SET lease_expires = ? WHERE job_id = ? AND part = ?"
+                    " AND lease_owner = ? AND status = 'processing' AND EXISTS (SELECT 1"
+                    " FROM jobs WHERE id = ? AND status = 'processing')",
+                    (expires, job_id, part, self.node, job_id),
+                ).rowcount:
                     held.add(WorkKey(job_id, part))
             return held
 
@@ -285,28 +318,41 @@ class SQLiteJobStore:
     async def release(self, key: WorkKey) -> None:
         def update(db: sqlite3.Connection) -> None:
             if key.part is None:
-                db.execute("UPDATE jobs SET status = 'pending', attempts = max(0, attempts - 1),"
-                           " pages_done = 0, lease_owner = NULL, lease_expires = NULL"
-                           " WHERE id = ? AND status = 'processing' AND lease_owner = ?",
-                           (key.job_id, self.node))
+                db.execute(
+                    "UPDATE jobs SET status = 'pending', attempts = max(0, attempts - 1),"
+                    " pages_done = 0, lease_owner = NULL, lease_expires = NULL"
+                    " WHERE id = ? AND status = 'processing' AND lease_owner = ?",
+                    (key.job_id, self.node),
+                )
             else:
-                db.execute("UPDATE parts SET status = 'pending', attempts = max(0, attempts - 1),"
-                           " lease_owner = NULL, lease_expires = NULL WHERE job_id = ?"
-                           " AND part = ? AND status = 'processing' AND lease_owner = ?",
-                           (key.job_id, key.part, self.node))
+                db.execute(
+                    "UPDATE parts SET status = 'pending', attempts = max(0, attempts - 1),"
+                    " lease_owner = NULL, lease_expires = NULL WHERE job_id = ?"
+                    " AND part = ? AND status = 'processing' AND lease_owner = ?",
+                    (key.job_id, key.part, self.node),
+                )
 
         await self._run(update)
 
     async def progress(self, job_id: str, done: int, total: int) -> None:
         def update(db: sqlite3.Connection) -> None:
-            db.execute("UPDATE jobs SET pages_done = ?, pages_total = ? WHERE id = ?"
-                       " AND status = 'processing' AND lease_owner = ?",
-                       (done, total, job_id, self.node))
+            db.execute(
+                "UPDATE jobs SET pages_done = ?, pages_total = ? WHERE id = ?"
+                " AND status = 'processing' AND lease_owner = ?",
+                (done, total, job_id, self.node),
+            )
 
         await self._run(update)
 
-    async def finish(self, job_id: str, *, status: JobStatus, status_code: int,
-                     result: str | None, error: str | None) -> Job | None:
+    async def finish(
+        self,
+        job_id: str,
+        *,
+        status: JobStatus,
+        status_code: int,
+        result: str | None,
+        error: str | None,
+    ) -> Job | None:
         def update(db: sqlite3.Connection) -> Job | None:
             completed = now()
             with _transaction(db):
@@ -317,8 +363,18 @@ class SQLiteJobStore:
                     " webhook_state = CASE WHEN webhook IS NULL THEN NULL ELSE 'pending' END,"
                     " webhook_next_at = ? WHERE id = ? AND status IN ('pending', 'processing')"
                     f" RETURNING {SELECT_COLUMNS}",
-                    (status.value, status_code, result, error, completed, completed,
-                     status is JobStatus.COMPLETED, completed, job_id)).fetchone()
+                    (
+                        status.value,
+                        status_code,
+                        result,
+                        error,
+                        completed,
+                        completed,
+                        status is JobStatus.COMPLETED,
+                        completed,
+                        job_id,
+                    ),
+                ).fetchone()
                 if row is not None:
                     db.execute("DELETE FROM parts WHERE job_id = ?", (job_id,))
             return job_from_row(row) if row is not None else None
@@ -328,7 +384,8 @@ class SQLiteJobStore:
     async def count_pending(self) -> int:
         def select(db: sqlite3.Connection) -> int:
             count: int = db.execute(
-                "SELECT count(*) FROM jobs WHERE status = 'pending'").fetchone()[0]
+                "SELECT count(*) FROM jobs WHERE status = 'pending'"
+            ).fetchone()[0]
             return count
 
         return await self._run(select)
@@ -345,8 +402,11 @@ class SQLiteJobStore:
     async def delete_expired(self) -> list[str]:
         def delete(db: sqlite3.Connection) -> list[str]:
             with _transaction(db):
-                rows = db.execute("DELETE FROM jobs WHERE expires_at IS NOT NULL"
-                                  " AND expires_at <= ? RETURNING id", (now(),)).fetchall()
+                rows = db.execute(
+                    "DELETE FROM jobs WHERE expires_at IS NOT NULL"
+                    " AND expires_at <= ? RETURNING id",
+                    (now(),),
+                ).fetchall()
                 ids = [r["id"] for r in rows]
                 db.executemany("DELETE FROM deliveries WHERE job_id = ?", [(i,) for i in ids])
             return ids
@@ -355,8 +415,9 @@ class SQLiteJobStore:
 
     # -- page ranges ----------------------------------------------------------------------
 
-    async def add_parts(self, job_id: str, parts: list[list[int]], *, pages_total: int,
-                        document_size: int) -> bool:
+    async def add_parts(
+        self, job_id: str, parts: list[list[int]], *, pages_total: int, document_size: int
+    ) -> bool:
         def insert(db: sqlite3.Connection) -> bool:
             with _transaction(db):
                 updated = db.execute(
@@ -364,11 +425,13 @@ class SQLiteJobStore:
                     " pages_done = 0, document_size = ?, lease_owner = NULL,"
                     " lease_expires = NULL WHERE id = ? AND status = 'processing'"
                     " AND lease_owner = ?",
-                    (len(parts), pages_total, document_size, job_id, self.node)).rowcount
+                    (len(parts), pages_total, document_size, job_id, self.node),
+                ).rowcount
                 if updated:
-                    db.executemany("INSERT OR IGNORE INTO parts (job_id, part, pages)"
-                                   " VALUES (?, ?, ?)",
-                                   [(job_id, i, json.dumps(p)) for i, p in enumerate(parts)])
+                    db.executemany(
+                        "INSERT OR IGNORE INTO parts (job_id, part, pages) VALUES (?, ?, ?)",
+                        [(job_id, i, json.dumps(p)) for i, p in enumerate(parts)],
+                    )
             return bool(updated)
 
         return await self._run(insert)
@@ -385,18 +448,22 @@ class SQLiteJobStore:
                     " AND q.status = 'processing' AND q.lease_owner = :node"
                     " AND q.lease_expires >= :now)"
                     " ORDER BY j.created_at, p.part LIMIT :scan",
-                    {"now": moment, "node": self.node, "scan": limit * 8}).fetchall()
+                    {"now": moment, "node": self.node, "scan": limit * 8},
+                ).fetchall()
                 claimed = []
                 for job_id, part in one_per_job([(r["job_id"], r["part"]) for r in rows], limit):
                     row = db.execute(
                         "UPDATE parts SET status = 'processing', lease_owner = ?,"
                         " lease_expires = ?, attempts = attempts + 1 WHERE job_id = ?"
                         " AND part = ? RETURNING pages, attempts",
-                        (self.node, moment + self.lease, job_id, part)).fetchone()
-                    job = db.execute(f"SELECT {SELECT_COLUMNS} FROM jobs WHERE id = ?",
-                                     (job_id,)).fetchone()
-                    claimed.append(part_from_row(job_from_row(job), part, row["pages"],
-                                                 row["attempts"]))
+                        (self.node, moment + self.lease, job_id, part),
+                    ).fetchone()
+                    job = db.execute(
+                        f"SELECT {SELECT_COLUMNS} FROM jobs WHERE id = ?", (job_id,)
+                    ).fetchone()
+                    claimed.append(
+                        part_from_row(job_from_row(job), part, row["pages"], row["attempts"])
+                    )
             return claimed
 
         return await self._run(update)
@@ -405,30 +472,42 @@ class SQLiteJobStore:
         def update(db: sqlite3.Connection) -> list[str] | None:
             with _transaction(db):
                 if not db.execute(
-                        "UPDATE parts SET status = 'done', result = ?, lease_owner = NULL"
-                        " WHERE job_id = ? AND part = ? AND status = 'processing'"
-                        " AND lease_owner = ?",
-                        (result, key.job_id, key.part, self.node)).rowcount:
+                    "UPDATE parts SET status = 'done', result = ?, lease_owner = NULL"
+                    " WHERE job_id = ? AND part = ? AND status = 'processing'"
+                    " AND lease_owner = ?",
+                    (result, key.job_id, key.part, self.node),
+                ).rowcount:
                     return None  # lost to another claim after a lapse
                 row = db.execute(
                     "UPDATE jobs SET parts_done = parts_done + 1, pages_done = pages_done + ?"
                     " WHERE id = ? AND status = 'processing' RETURNING parts_done, parts_total",
-                    (pages, key.job_id)).fetchone()
+                    (pages, key.job_id),
+                ).fetchone()
                 if row is None or row["parts_done"] != row["parts_total"]:
                     return None
                 # This node finished the last range: it assembles the job, under a lease.
-                db.execute("UPDATE jobs SET lease_owner = ?, lease_expires = ? WHERE id = ?",
-                           (self.node, now() + self.lease, key.job_id))
-                return [r["result"] for r in db.execute(
-                    "SELECT result FROM parts WHERE job_id = ? ORDER BY part", (key.job_id,))]
+                db.execute(
+                    "UPDATE jobs SET lease_owner = ?, lease_expires = ? WHERE id = ?",
+                    (self.node, now() + self.lease, key.job_id),
+                )
+                return [
+                    r["result"]
+                    for r in db.execute(
+                        "SELECT result FROM parts WHERE job_id = ? ORDER BY part", (key.job_id,)
+                    )
+                ]
 
         return await self._run(update)
 
     async def part_results(self, job_id: str) -> list[str]:
         def select(db: sqlite3.Connection) -> list[str]:
-            return [r["result"] for r in db.execute(
-                "SELECT result FROM parts WHERE job_id = ? AND status = 'done' ORDER BY part",
-                (job_id,))]
+            return [
+                r["result"]
+                for r in db.execute(
+                    "SELECT result FROM parts WHERE job_id = ? AND status = 'done' ORDER BY part",
+                    (job_id,),
+                )
+            ]
 
         return await self._run(select)
 
@@ -443,37 +522,61 @@ class SQLiteJobStore:
                 " ((webhook_state = 'pending' AND webhook_next_at <= ?)"
                 " OR (webhook_state = 'delivering' AND webhook_lease < ?))"
                 f" ORDER BY webhook_next_at LIMIT ?) RETURNING {SELECT_COLUMNS}",
-                (moment + lease, moment, moment, limit)).fetchall()
+                (moment + lease, moment, moment, limit),
+            ).fetchall()
             return [job_from_row(r) for r in rows]
 
         return await self._run(update)
 
-    async def webhook_attempted(self, job: Job, *, event: str, attempt: int,
-                                status_code: int | None, error: str | None, delivered: bool,
-                                next_at: float | None) -> None:
+    async def webhook_attempted(
+        self,
+        job: Job,
+        *,
+        event: str,
+        attempt: int,
+        status_code: int | None,
+        error: str | None,
+        delivered: bool,
+        next_at: float | None,
+    ) -> None:
         state = WebhookState.after(delivered=delivered, next_at=next_at)
 
         def update(db: sqlite3.Connection) -> None:
             moment = now()
             with _transaction(db):
-                db.execute("INSERT INTO deliveries (job_id, endpoint, event, attempt, at,"
-                           " status_code, error, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           (job.id, job.webhook, event, attempt, moment, status_code, error,
-                            int(delivered)))
-                db.execute("UPDATE jobs SET webhook_state = ?, webhook_attempts = ?,"
-                           " webhook_next_at = ?, webhook_error = ?, webhook_delivered_at = ?"
-                           " WHERE id = ? AND webhook_state = 'delivering'",
-                           (state.value, attempt, next_at, error,
-                            moment if delivered else None, job.id))
+                db.execute(
+                    "INSERT INTO deliveries (job_id, endpoint, event, attempt, at,"
+                    " status_code, error, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        job.id,
+                        job.webhook,
+                        event,
+                        attempt,
+                        moment,
+                        status_code,
+                        error,
+                        int(delivered),
+                    ),
+                )
+                db.execute(
+                    "UPDATE jobs SET webhook_state = ?, webhook_attempts = ?,"
+                    " webhook_next_at = ?, webhook_error = ?, webhook_delivered_at = ?"
+                    " WHERE id = ? AND webhook_state = 'delivering'",
+                    (state.value, attempt, next_at, error, moment if delivered else None, job.id),
+                )
 
         await self._run(update)
 
-    async def deliveries(self, *, job_id: str | None = None, limit: int = 100
-                         ) -> list[dict[str, Any]]:
+    async def deliveries(
+        self, *, job_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         def select(db: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = db.execute("SELECT job_id, endpoint, event, attempt, at, status_code, error,"
-                              " delivered FROM deliveries WHERE (? IS NULL OR job_id = ?)"
-                              " ORDER BY id DESC LIMIT ?", (job_id, job_id, limit)).fetchall()
+            rows = db.execute(
+                "SELECT job_id, endpoint, event, attempt, at, status_code, error,"
+                " delivered FROM deliveries WHERE (? IS NULL OR job_id = ?)"
+                " ORDER BY id DESC LIMIT ?",
+                (job_id, job_id, limit),
+            ).fetchall()
             return [{**dict(r), "delivered": bool(r["delivered"])} for r in rows]
 
         return await self._run(select)

@@ -69,8 +69,12 @@ def judge(status: int, retry_after: str | None = None) -> Outcome:
     if 300 <= status < 400:
         return Outcome(status_code=status, error=f"HTTP {status}: redirects are not followed")
     if status in (408, 429) or status >= 500:
-        return Outcome(status_code=status, error=f"HTTP {status}", retry=True,
-                       retry_after=parse_retry_after(retry_after))
+        return Outcome(
+            status_code=status,
+            error=f"HTTP {status}",
+            retry=True,
+            retry_after=parse_retry_after(retry_after),
+        )
     return Outcome(status_code=status, error=f"HTTP {status}")
 
 
@@ -113,8 +117,15 @@ class RetryPolicy:
 class Deliverer:
     """Claims due webhooks, posts them signed, and records each try in the store."""
 
-    def __init__(self, *, store: JobStore, endpoints: dict[str, WebhookEndpoint],
-                 policy: RetryPolicy, timeout: float, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        endpoints: dict[str, WebhookEndpoint],
+        policy: RetryPolicy,
+        timeout: float,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._store = store
         self._metrics = metrics
         self._endpoints = endpoints
@@ -132,9 +143,13 @@ class Deliverer:
         for name, endpoint in self._endpoints.items():
             log.info("webhook endpoint %s: %s", name, endpoint.host)
             if _literal_refused(endpoint):
-                log.warning("webhook endpoint %s: %s is a loopback, private or reserved "
-                            "address; deliveries to it will be refused unless it sets "
-                            "allow_private_network", name, endpoint.host)
+                log.warning(
+                    "webhook endpoint %s: %s is a loopback, private or reserved "
+                    "address; deliveries to it will be refused unless it sets "
+                    "allow_private_network",
+                    name,
+                    endpoint.host,
+                )
         self._loop_task = asyncio.create_task(self._loop(), name="tessera-webhooks")
 
     async def close(self) -> None:
@@ -174,24 +189,32 @@ class Deliverer:
         endpoint = self._endpoints.get(job.webhook or "")
         try:
             if endpoint is None:
-                outcome = Outcome(error=f"no webhook endpoint named '{job.webhook}' is "
-                                        "configured any more")
+                outcome = Outcome(
+                    error=f"no webhook endpoint named '{job.webhook}' is configured any more"
+                )
             else:
                 outcome = await self._post(endpoint, job, event)
         except Exception:
-            log.exception("job %s: webhook %s attempt %d failed inside Tessera", job.id,
-                          job.webhook, attempt)
+            log.exception(
+                "job %s: webhook %s attempt %d failed inside Tessera", job.id, job.webhook, attempt
+            )
             outcome = Outcome(error="internal error", retry=True)
         delay = self._policy.delay(attempt, outcome)
         _log_attempt(job, attempt, outcome, delay)
         if self._metrics is not None:
-            result = ("delivered" if outcome.delivered else "retry" if delay is not None
-                      else "failed")
+            result = (
+                "delivered" if outcome.delivered else "retry" if delay is not None else "failed"
+            )
             self._metrics.count("tessera_webhook_attempts_total", outcome=result)
         record = self._store.webhook_attempted(
-            job, event=event, attempt=attempt, status_code=outcome.status_code,
-            error=outcome.error, delivered=outcome.delivered,
-            next_at=now() + delay if delay is not None else None)
+            job,
+            event=event,
+            attempt=attempt,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            delivered=outcome.delivered,
+            next_at=now() + delay if delay is not None else None,
+        )
         # Once the endpoint has answered, the record must land even during shutdown. A store
         # error is logged by the store; the lease lapses and the delivery is tried again.
         with contextlib.suppress(TesseraError):
@@ -203,11 +226,13 @@ class Deliverer:
         session = self._any if endpoint.allow_private_network else self._public
         assert session is not None
         body = webhook_body(job)
-        sent = headers(endpoint.key, message_id(job.id, job.status.value), event,
-                       int(time.time()), body)
+        sent = headers(
+            endpoint.key, message_id(job.id, job.status.value), event, int(time.time()), body
+        )
         try:
-            async with session.post(endpoint.url, data=body, headers=sent,
-                                    allow_redirects=False, timeout=self._timeout) as response:
+            async with session.post(
+                endpoint.url, data=body, headers=sent, allow_redirects=False, timeout=self._timeout
+            ) as response:
                 return judge(response.status, response.headers.get("Retry-After"))
         except aiohttp.ClientConnectorError as e:
             if isinstance(e.os_error, AddressRefused):
@@ -229,9 +254,11 @@ def _literal_refused(endpoint: WebhookEndpoint) -> bool:
 
 
 def _refused(endpoint: WebhookEndpoint) -> Outcome:
-    return Outcome(error=f"refused: {endpoint.host} is a loopback, private, link-local or "
-                         "reserved address and the endpoint does not set "
-                         "allow_private_network")
+    return Outcome(
+        error=f"refused: {endpoint.host} is a loopback, private, link-local or "
+        "reserved address and the endpoint does not set "
+        "allow_private_network"
+    )
 
 
 def _log_attempt(job: Job, attempt: int, outcome: Outcome, delay: float | None) -> None:
@@ -242,4 +269,3 @@ def _log_attempt(job: Job, attempt: int, outcome: Outcome, delay: float | None) 
         log.info("%s: %s; trying again in %.1f s", where, outcome.error, delay)
     else:
         log.warning("%s: %s; giving up", where, outcome.error)
-

@@ -32,8 +32,9 @@ def signing_key(secret: str) -> bytes:
         try:
             key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
         except binascii.Error:
-            raise ValueError(f"a '{SECRET_PREFIX}' secret must be base64 after the prefix"
-                             ) from None
+            raise ValueError(
+                f"a '{SECRET_PREFIX}' secret must be base64 after the prefix"
+            ) from None
         if not key:
             raise ValueError(f"the secret is empty after '{SECRET_PREFIX}'")
         return key
@@ -88,12 +89,15 @@ def parse_endpoints(value: Any) -> Any:
         except ValueError as e:
             raise ValueError(f"TESSERA_WEBHOOKS is not valid JSON ({e})") from None
     if not isinstance(value, dict):
-        raise ValueError('write webhooks as a JSON object: {"name": {"url": "https://...", '
-                         '"secret": "whsec_..."}}')
+        raise ValueError(
+            'write webhooks as a JSON object: {"name": {"url": "https://...", '
+            '"secret": "whsec_..."}}'
+        )
     for name in value:
         if not isinstance(name, str) or not NAME.fullmatch(name):
-            raise ValueError(f"the endpoint name {name!r} must be 1-64 letters, digits, "
-                             "'_', '.' or '-'")
+            raise ValueError(
+                f"the endpoint name {name!r} must be 1-64 letters, digits, '_', '.' or '-'"
+            )
     return value
 
 
@@ -108,9 +112,12 @@ def signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def headers(key: bytes, msg_id: str, event: str, timestamp: int, body: bytes
-            ) -> dict[str, str]:
-    return {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-            "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature(key, msg_id, timestamp, body),
-            "X-Bifrost-Event": event}
+def headers(key: bytes, msg_id: str, event: str, timestamp: int, body: bytes) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature(key, msg_id, timestamp, body),
+        "X-Bifrost-Event": event,
+    }
