@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import aiohttp
 from aiohttp import web
 
 from ocr_engine import OCREngine
@@ -16,7 +15,7 @@ from ocr_engine import OCREngine
 from .auth import Authenticator
 from .config import Settings
 from .documents import Documents, DocumentSpool
-from .fetch import FetchPolicy
+from .fetch import Fetcher, FetchPolicy
 from .housekeeping import Housekeeper
 from .metrics import Metrics
 from .runner import Runner
@@ -38,7 +37,7 @@ STORE = web.AppKey("store", JobStore)
 SPOOL = web.AppKey("spool", DocumentSpool)
 DOCUMENTS = web.AppKey("documents", Documents)
 RUNNER = web.AppKey("runner", Runner)
-HTTP = web.AppKey("http", aiohttp.ClientSession)
+FETCHER = web.AppKey("fetcher", Fetcher)
 SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 FETCH_POLICY = web.AppKey("fetch_policy", FetchPolicy)

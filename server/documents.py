@@ -19,12 +19,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import aiohttp
-
 from ocr_engine.sources import decode_data_url, is_data_url, sniff
 
 from .errors import InsufficientStorage, is_disk_full
-from .fetch import FetchPolicy, fetch
+from .fetch import Fetcher
 
 if TYPE_CHECKING:
     from .stores.base import DocumentStore
@@ -186,18 +184,9 @@ async def decode(
 
 
 async def resolve(
-    url: str,
-    *,
-    session: aiohttp.ClientSession,
-    policy: FetchPolicy,
-    max_bytes: int,
-    timeout: float,
-    param: str,
-    payload: bytes | memoryview | str | None = None,
+    url: str, *, fetcher: Fetcher, param: str, payload: bytes | memoryview | str | None = None
 ) -> bytes:
     """A document's bytes from whichever kind of URL it came as."""
     if is_data_url(url):
-        return await decode(url, max_bytes=max_bytes, param=param, payload=payload)
-    return await fetch(
-        url, session=session, policy=policy, max_bytes=max_bytes, timeout=timeout, param=param
-    )
+        return await decode(url, max_bytes=fetcher.max_bytes, param=param, payload=payload)
+    return await fetcher.fetch(url, param=param)

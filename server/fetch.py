@@ -281,29 +281,34 @@ def _file_path(url: URL, policy: FetchPolicy, *, param: str) -> Path:
     return resolved
 
 
-async def fetch(
-    url: str,
-    *,
-    session: aiohttp.ClientSession,
-    policy: FetchPolicy,
-    max_bytes: int,
-    timeout: float,
-    param: str,
-) -> bytes:
-    """A document's bytes from an http(s) or file URL, checked to be a PDF or an image."""
-    try:
-        async with asyncio.timeout(timeout):
-            data = await _fetch(
-                url, session=session, policy=policy, max_bytes=max_bytes, param=param
-            )
-    except TimeoutError:
-        raise FetchFailed(
-            f"Fetching the document took longer than {timeout:.0f} s.", param=param
-        ) from None
-    if not data:
-        raise FetchFailed("The document URL answered with no content.", param=param)
-    sniff(data[:1024])
-    return data
+@dataclass(frozen=True)
+class Fetcher:
+    """Fetches documents by URL: the HTTP client behind the policy, within the limits."""
+
+    session: aiohttp.ClientSession
+    policy: FetchPolicy
+    max_bytes: int
+    timeout: float
+
+    async def fetch(self, url: str, *, param: str) -> bytes:
+        """A document's bytes from an http(s) or file URL, checked to be a PDF or an image."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                data = await _fetch(
+                    url,
+                    session=self.session,
+                    policy=self.policy,
+                    max_bytes=self.max_bytes,
+                    param=param,
+                )
+        except TimeoutError:
+            raise FetchFailed(
+                f"Fetching the document took longer than {self.timeout:.0f} s.", param=param
+            ) from None
+        if not data:
+            raise FetchFailed("The document URL answered with no content.", param=param)
+        sniff(data[:1024])
+        return data
 
 
 async def _fetch(

@@ -42,6 +42,44 @@ class WebhookState(StrEnum):
 
 
 @dataclass(frozen=True)
+class JobOutcome:
+    """How a job ended: its status and HTTP status, and its result or error as JSON text."""
+
+    status: JobStatus
+    status_code: int
+    result: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def succeeded(cls, result: str) -> JobOutcome:
+        return cls(JobStatus.COMPLETED, 200, result=result)
+
+    @property
+    def completed(self) -> bool:
+        return self.status is JobStatus.COMPLETED
+
+    def values(self) -> tuple[str, int, str | None, str | None]:
+        """status, status_code, result, error: as a store writes them."""
+        return (self.status.value, self.status_code, self.result, self.error)
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """One try of a job's webhook, as the store records it."""
+
+    event: str
+    attempt: int  # 1 for the first try
+    status_code: int | None  # the endpoint's answer; None when it gave none
+    error: str | None
+    delivered: bool
+    next_at: float | None  # when to try again; None after a failure means give up
+
+    @property
+    def state(self) -> WebhookState:
+        return WebhookState.after(delivered=self.delivered, next_at=self.next_at)
+
+
+@dataclass(frozen=True)
 class WorkKey:
     """A unit of work one node holds under a lease: a whole job, or one page range of it."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -20,10 +19,10 @@ from ocr_engine import TesseraError
 
 from .documents import Documents
 from .errors import InsufficientStorage
-from .jobs import Job, JobStatus, WorkKey
+from .jobs import Job, JobOutcome, WorkKey
 from .metrics import Metrics
 from .stores import JobStore
-from .wire import error_body
+from .wire import failure
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +45,7 @@ class Outcomes:
     async def complete(self, job_id: str, text: str, started: float) -> None:
         """Store a job's result (JSON text)."""
         try:
-            finished = await self._final(
-                job_id, status=JobStatus.COMPLETED, status_code=200, result=text, error=None
-            )
+            finished = await self._final(job_id, JobOutcome.succeeded(text))
         except TesseraError as e:
             # The result cannot be stored: say so in the job, which is small enough to land
             # where the result did not; failing that, the job is queued to be read again.
@@ -68,13 +65,7 @@ class Outcomes:
     async def fail(self, job_id: str, model: str | None, error: TesseraError) -> None:
         """Store a job's error, in the Bifrost shape its poll answers with."""
         try:
-            await self._final(
-                job_id,
-                status=JobStatus.FAILED,
-                status_code=error.status,
-                result=None,
-                error=json.dumps(error_body(error, model=model)),
-            )
+            await self._final(job_id, failure(error, model=model))
         except TesseraError:
             log.error("job %s: its outcome could not be stored; it will be run again", job_id)
             self._stranded.add(job_id)
@@ -120,15 +111,15 @@ class Outcomes:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
 
-    async def _final(self, job_id: str, **outcome: Any) -> Job | None:
-        return await self._shielded(self._finish(job_id, **outcome))
+    async def _final(self, job_id: str, outcome: JobOutcome) -> Job | None:
+        return await self._shielded(self._finish(job_id, outcome))
 
-    async def _finish(self, job_id: str, **outcome: Any) -> Job | None:
+    async def _finish(self, job_id: str, outcome: JobOutcome) -> Job | None:
         """Store a job's outcome, trying again while the store fails; the document goes once
         the outcome is stored, never before."""
         for delay in (*FINAL_WRITE_BACKOFF_S, None):
             try:
-                finished = await self._store.finish(job_id, **outcome)
+                finished = await self._store.finish(job_id, outcome)
                 if finished is not None:
                     self._metrics.count("tessera_jobs_finished_total", status=finished.status.value)
                 break

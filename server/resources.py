@@ -12,7 +12,7 @@ from ocr_engine import OCREngine
 
 from . import appkeys as keys
 from .documents import DocumentSpool
-from .fetch import client_session
+from .fetch import Fetcher, client_session
 from .housekeeping import Housekeeper
 from .runner import Runner
 from .stores import open_store
@@ -53,10 +53,13 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     await housekeeper.close()
 
 
-async def http(app: web.Application) -> AsyncIterator[None]:
+async def fetcher(app: web.Application) -> AsyncIterator[None]:
     """The HTTP client that fetches documents, behind the fetch policy."""
+    settings = app[keys.SETTINGS]
     async with client_session(app[keys.FETCH_POLICY]) as session:
-        app[keys.HTTP] = session
+        app[keys.FETCHER] = Fetcher(
+            session, app[keys.FETCH_POLICY], settings.max_document_bytes, settings.fetch_timeout
+        )
         yield
 
 
@@ -67,7 +70,7 @@ async def runner(app: web.Application) -> AsyncIterator[None]:
         engine=app[keys.ENGINE],
         documents=app[keys.DOCUMENTS],
         settings=app[keys.SETTINGS],
-        http=app[keys.HTTP],
+        fetcher=app[keys.FETCHER],
         metrics=app[keys.METRICS],
     )
     await running.start()
@@ -96,7 +99,7 @@ CONTEXTS: list[Callable[[web.Application], AsyncIterator[None]]] = [
     engine,
     store,
     housekeeping,
-    http,
+    fetcher,
     runner,
     webhooks,
 ]

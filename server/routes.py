@@ -1,4 +1,5 @@
-"""The HTTP routes of API.md: Mistral's `/v1/ocr`, Bifrost's `/v1/async/ocr`, models, health."""
+"""The HTTP routes of the API (the README's "The API by example"): Mistral's `/v1/ocr`,
+Bifrost's `/v1/async/ocr`, models, health."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from .appkeys import (
     DOCUMENTS,
     ENGINE,
     FETCH_POLICY,
-    HTTP,
+    FETCHER,
     LIFECYCLE,
     RUNNER,
     SETTINGS,
@@ -37,7 +38,7 @@ from .fetch import check_url, read_limited
 from .jobs import Job, JobStatus, now
 from .schema import OCRRequestBody, parse_request
 from .stores import QueueLimitReached
-from .wire import error_body, job_accepted, job_json, model_list, ocr_response
+from .wire import failure, job_accepted, job_json, model_list, ocr_response
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,6 @@ async def ocr(request: web.Request) -> web.Response:
     """Mistral's OCR: one request, one response."""
     started = time.monotonic()
     body, languages = await _ocr_request(request)
-    settings = request.app[SETTINGS]
     slots = request.app[SYNC_SLOTS]
     if slots.locked():
         raise QueueFull(
@@ -206,10 +206,7 @@ async def ocr(request: web.Request) -> web.Response:
     async with slots:
         data = await documents.resolve(
             body.document.url,
-            session=request.app[HTTP],
-            policy=request.app[FETCH_POLICY],
-            max_bytes=settings.max_document_bytes,
-            timeout=settings.fetch_timeout,
+            fetcher=request.app[FETCHER],
             param=body.document.url_param,
             payload=request.get("payload"),
         )
@@ -407,13 +404,7 @@ async def cancel_job(request: web.Request) -> web.Response:
     if not job.status.finished:
         error = Cancelled("The job was cancelled by its owner.")
         model = job.request.get("model")
-        cancelled = await store.finish(
-            job_id,
-            status=JobStatus.FAILED,
-            status_code=error.status,
-            result=None,
-            error=json.dumps(error_body(error, model=model)),
-        )
+        cancelled = await store.finish(job_id, failure(error, model=model))
         if cancelled is not None:
             request.app[RUNNER].cancel(job_id)
             if job.status is JobStatus.PENDING:

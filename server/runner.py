@@ -17,8 +17,6 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
 
-import aiohttp
-
 from ocr_engine import DocumentResult, OCREngine, OCROptions, PageWarning, TesseraError
 from ocr_engine.engine import ProgressCallback
 from ocr_engine.errors import InternalError, PageFailed
@@ -28,7 +26,7 @@ from ocr_engine.sources import is_data_url
 from .config import Settings
 from .documents import Documents
 from .errors import JobTimeout
-from .fetch import fetch
+from .fetch import Fetcher
 from .jobs import Job, Part, WorkKey, now
 from .metrics import Metrics
 from .outcomes import Outcomes
@@ -55,7 +53,7 @@ class Runner:
         engine: OCREngine,
         documents: Documents,
         settings: Settings,
-        http: aiohttp.ClientSession,
+        fetcher: Fetcher,
         metrics: Metrics,
     ) -> None:
         self._store = store
@@ -63,8 +61,7 @@ class Runner:
         self._engine = engine
         self._documents = documents
         self._settings = settings
-        self._http = http
-        self._policy = settings.fetch_policy()
+        self._fetcher = fetcher
         self._outcomes = Outcomes(store, documents, metrics)
         self._wake = asyncio.Event()
         self._active: dict[WorkKey, asyncio.Task[None]] = {}
@@ -261,14 +258,7 @@ class Runner:
         if is_data_url(body.document.url):
             raise InternalError("The job's document is missing from the job store.")
         # An http(s) document is fetched when its job runs, then kept until the job ends.
-        data = await fetch(
-            body.document.url,
-            session=self._http,
-            policy=self._policy,
-            max_bytes=self._settings.max_document_bytes,
-            timeout=self._settings.fetch_timeout,
-            param=body.document.url_param,
-        )
+        data = await self._fetcher.fetch(body.document.url, param=body.document.url_param)
         return await self._documents.save(job.id, data)
 
     # -- one page range -------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 from ocr_engine import TesseraError
 from ocr_engine.engine import DocumentResult
 
-from .jobs import Job, JobStatus
+from .jobs import Job, JobOutcome, JobStatus
 
 PROVIDER = "tessera"
 REQUEST_TYPE = "ocr"
@@ -134,6 +134,13 @@ def webhook_body(job: Job) -> bytes:
 
 
 # -- errors -----------------------------------------------------------------------------------
+
+
+def failure(error: TesseraError, *, model: str | None = None) -> JobOutcome:
+    """A job's outcome when it failed with `error`: its error body, to answer polls with."""
+    return JobOutcome(
+        JobStatus.FAILED, error.status, error=json.dumps(error_body(error, model=model))
+    )
 
 
 def error_body(error: TesseraError, *, model: str | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The wire contract of API.md, checked against the running service."""
+"""The wire contract (the README's "The API by example"), checked against the running service."""
 
 from __future__ import annotations
 

@@ -35,6 +35,7 @@ import httpx
 import pytest
 
 from server.fetch import AddressRefused, FetchPolicy, client_session
+from server.metrics import resident_bytes
 from tests.conftest import REPO, Server, data_url, ocr_body
 from tests.test_api import assert_bifrost_error
 from tools import corpus
@@ -280,10 +281,9 @@ def test_the_socket_check_stands_without_the_url_check(recorder: Recorder) -> No
 
 
 def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    resident = resident_bytes(pid)
+    assert resident is not None
+    return resident // 1024
 
 
 def test_page_ranges_that_multiply_cost_nothing(server: Server, three_page_pdf: bytes) -> None:

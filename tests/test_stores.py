@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.errors import StoreUnavailable
-from server.jobs import Job, JobStatus, now
+from server.jobs import DeliveryAttempt, Job, JobOutcome, JobStatus, now
 from server.stores import PostgresJobStore, QueueLimitReached, SQLiteJobStore
+from server.stores.base import COLUMNS, JOB_TABLE
 
 StoreFactory = Callable[..., Awaitable[Any]]
 
@@ -109,28 +111,15 @@ def test_claim_finish_once_and_expire(make_store: StoreFactory) -> None:
         await store.progress(jobs[0].id, 1, 4)
         progressed = await store.get(jobs[0].id, "alice")
         assert (progressed.pages_done, progressed.pages_total) == (1, 4)
-        done = await store.finish(
-            jobs[0].id,
-            status=JobStatus.COMPLETED,
-            status_code=200,
-            result='{"pages": []}',
-            error=None,
-        )
+        done = await store.finish(jobs[0].id, JobOutcome.succeeded('{"pages": []}'))
         assert done is not None and done.expires_at == done.completed_at + 60
         # A terminal state is written once: a second finish finds nothing to finish.
-        assert (
-            await store.finish(
-                jobs[0].id, status=JobStatus.FAILED, status_code=500, result=None, error="{}"
-            )
-            is None
-        )
+        assert await store.finish(jobs[0].id, JobOutcome(JobStatus.FAILED, 500, error="{}")) is None
         await store.release(jobs[1].key)
         assert (await store.get(jobs[1].id, "alice")).status is JobStatus.PENDING
         counts = await store.counts()
         assert counts["completed"] == 1 and counts["pending"] == 2
-        gone = await store.finish(
-            jobs[2].id, status=JobStatus.FAILED, status_code=422, result=None, error="{}"
-        )
+        gone = await store.finish(jobs[2].id, JobOutcome(JobStatus.FAILED, 422, error="{}"))
         assert gone is not None
         assert await store.delete_expired() == []
         await store.close()
@@ -191,30 +180,32 @@ def test_webhook_deliveries_are_claimed_once(make_store: StoreFactory) -> None:
         await one.create(job)
         await one.claim(1)
         assert await one.claim_webhooks(10, 30) == []  # not finished yet
-        await one.finish(
-            job.id, status=JobStatus.COMPLETED, status_code=200, result="{}", error=None
-        )
+        await one.finish(job.id, JobOutcome.succeeded("{}"))
         first = await one.claim_webhooks(10, 30)
         assert [j.id for j in first] == [job.id]
         assert await two.claim_webhooks(10, 30) == []  # leased by the first claimer
         await one.webhook_attempted(
             first[0],
-            event="async_job.completed",
-            attempt=1,
-            status_code=503,
-            error="HTTP 503",
-            delivered=False,
-            next_at=now() - 1,
+            DeliveryAttempt(
+                event="async_job.completed",
+                attempt=1,
+                status_code=503,
+                error="HTTP 503",
+                delivered=False,
+                next_at=now() - 1,
+            ),
         )
         [retry] = await two.claim_webhooks(10, 30)
         await two.webhook_attempted(
             retry,
-            event="async_job.completed",
-            attempt=2,
-            status_code=200,
-            error=None,
-            delivered=True,
-            next_at=None,
+            DeliveryAttempt(
+                event="async_job.completed",
+                attempt=2,
+                status_code=200,
+                error=None,
+                delivered=True,
+                next_at=None,
+            ),
         )
         assert await one.claim_webhooks(10, 30) == []
         stored = await one.get(job.id, "alice")
@@ -286,9 +277,7 @@ def test_unfinished_names_only_pending_and_processing_jobs(make_store: StoreFact
             await asyncio.sleep(0.01)
         [claimed] = await store.claim(1)
         assert claimed.id == running.id
-        await store.finish(
-            done.id, status=JobStatus.COMPLETED, status_code=200, result="{}", error=None
-        )
+        await store.finish(done.id, JobOutcome.succeeded("{}"))
         ids = [pending.id, running.id, done.id, "no-such-job"]
         assert await store.unfinished(ids) == {pending.id, running.id}
         assert await store.unfinished([]) == set()
@@ -361,9 +350,7 @@ def test_page_ranges_are_claimed_one_per_job_and_assembled_once(make_store: Stor
         # The node that read the last range holds the job, to assemble it.
         assert await two.renew([job.key]) == {job.key}
         assert await one.claim(1) == []
-        done = await two.finish(
-            job.id, status=JobStatus.COMPLETED, status_code=200, result="{}", error=None
-        )
+        done = await two.finish(job.id, JobOutcome.succeeded("{}"))
         assert done is not None and await two.part_results(job.id) == []
         for store in (one, two):
             await store.close()
@@ -416,3 +403,9 @@ def test_a_reopened_sqlite_store_frees_what_the_last_process_held(tmp_path: Path
         await second.close()
 
     run(scenario())
+
+
+def test_the_jobs_table_holds_every_field_of_a_job() -> None:
+    """One column list serves both dialects; a Job's fields are its first columns."""
+    table = [column for column, _ in JOB_TABLE]
+    assert table[: len(COLUMNS)] == list(COLUMNS) == [f.name for f in fields(Job)]

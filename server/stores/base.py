@@ -11,52 +11,54 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any, Protocol
 
-from ..jobs import Job, JobStatus, Part, WebhookState, WorkKey
+from ..jobs import DeliveryAttempt, Job, JobOutcome, JobStatus, Part, WebhookState, WorkKey
 
 # The jobs table's columns, in the order of Job's fields that are stored.
-COLUMNS = (
-    "id",
-    "owner",
-    "status",
-    "request",
-    "created_at",
-    "ttl",
-    "document_size",
-    "started_at",
-    "completed_at",
-    "expires_at",
-    "attempts",
-    "pages_done",
-    "pages_total",
-    "status_code",
-    "result",
-    "error",
-    "webhook",
-    "idempotency_key",
-    "webhook_state",
-    "webhook_attempts",
-    "webhook_next_at",
-    "webhook_error",
-    "webhook_delivered_at",
-    "parts_total",
-    "parts_done",
-)
+# The jobs table's columns: Job's fields, in their order.
+COLUMNS = tuple(f.name for f in fields(Job))
 SELECT_COLUMNS = ", ".join(COLUMNS)
 # The columns a create writes; the rest start at their defaults.
-CREATE_COLUMNS = (
-    "id",
-    "owner",
-    "status",
-    "request",
-    "created_at",
-    "ttl",
-    "document_size",
-    "webhook",
-    "idempotency_key",
+_CREATED = "id owner status request created_at ttl document_size webhook idempotency_key"
+CREATE_COLUMNS: tuple[str, ...] = tuple(_CREATED.split(" "))
+
+
+# The jobs table, once for both dialects: Job's fields in order, then the stores' own
+# bookkeeping. Kinds: key, text, time (seconds since the epoch), int, count (int from 0),
+# size (bytes); a "!" means NOT NULL.
+_JOB_TABLE = """
+id key, owner text!, status text!, request text!, created_at time!, ttl int!,
+document_size size, started_at time, completed_at time, expires_at time, attempts count,
+pages_done count, pages_total count, status_code int, result text, error text, webhook text,
+idempotency_key text, webhook_state text, webhook_attempts count, webhook_next_at time,
+webhook_error text, webhook_delivered_at time, parts_total count, parts_done count,
+lease_owner text, lease_expires time, webhook_lease time
+"""
+JOB_TABLE: tuple[tuple[str, str], ...] = tuple(
+    (name, kind) for name, kind in (c.split() for c in _JOB_TABLE.split(","))
 )
-UNFINISHED = (JobStatus.PENDING.value, JobStatus.PROCESSING.value)
+SQLITE_TYPES = {
+    "key": "TEXT PRIMARY KEY", "text": "TEXT", "text!": "TEXT NOT NULL", "time": "REAL",
+    "time!": "REAL NOT NULL", "int": "INTEGER", "int!": "INTEGER NOT NULL",
+    "count": "INTEGER NOT NULL DEFAULT 0", "size": "INTEGER NOT NULL DEFAULT 0",
+}  # fmt: skip
+POSTGRES_TYPES = {
+    **SQLITE_TYPES, "time": "DOUBLE PRECISION", "time!": "DOUBLE PRECISION NOT NULL",
+    "size": "BIGINT NOT NULL DEFAULT 0",
+}  # fmt: skip
+
+
+def job_table(name: str, types: dict[str, str]) -> str:
+    """CREATE TABLE for the jobs table, in a dialect's types."""
+    columns = ",\n".join(f"    {column} {types[kind]}" for column, kind in JOB_TABLE)
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n{columns}\n);\n"
+
+
+def added_columns(types: dict[str, str]) -> list[tuple[str, str]]:
+    """Every column but the key, with its type: what an older table may lack."""
+    return [(column, types[kind]) for column, kind in JOB_TABLE if kind != "key"]
 
 
 class QueueLimitReached(Exception):
@@ -90,6 +92,35 @@ def create_values(job: Job) -> tuple[Any, ...]:
 
 def part_from_row(job: Job, part: int, pages: str, attempts: int) -> Part:
     return Part(job, part, json.loads(pages), attempts)
+
+
+def attempt_row(job: Job, attempt: DeliveryAttempt, moment: float) -> tuple[Any, ...]:
+    """The deliveries row of one try: job_id, endpoint, event, attempt, at, status_code,
+    error, delivered."""
+    return (
+        job.id,
+        job.webhook,
+        attempt.event,
+        attempt.attempt,
+        moment,
+        attempt.status_code,
+        attempt.error,
+        attempt.delivered,
+    )
+
+
+def state_row(job: Job, attempt: DeliveryAttempt, moment: float) -> tuple[Any, ...]:
+    """The job's delivery state after one try: state, attempts, next_at, error,
+    delivered_at, and the job's id."""
+    delivered_at = moment if attempt.delivered else None
+    return (
+        attempt.state.value,
+        attempt.attempt,
+        attempt.next_at,
+        attempt.error,
+        delivered_at,
+        job.id,
+    )
 
 
 def split_keys(keys: list[WorkKey]) -> tuple[list[str], list[tuple[str, int]]]:
@@ -140,15 +171,7 @@ class JobStore(Protocol):
 
     async def progress(self, job_id: str, done: int, total: int) -> None: ...
 
-    async def finish(
-        self,
-        job_id: str,
-        *,
-        status: JobStatus,
-        status_code: int,
-        result: str | None,
-        error: str | None,
-    ) -> Job | None:
+    async def finish(self, job_id: str, outcome: JobOutcome) -> Job | None:
         """Store a terminal state, once; the expiry is counted from now."""
         ...
 
@@ -193,18 +216,8 @@ class JobStore(Protocol):
         `lease` seconds so no other process delivers them meanwhile."""
         ...
 
-    async def webhook_attempted(
-        self,
-        job: Job,
-        *,
-        event: str,
-        attempt: int,
-        status_code: int | None,
-        error: str | None,
-        delivered: bool,
-        next_at: float | None,
-    ) -> None:
-        """Record one delivery attempt; `next_at` None after a failure means give up."""
+    async def webhook_attempted(self, job: Job, attempt: DeliveryAttempt) -> None:
+        """Record one try of the job's webhook and the delivery state it leaves."""
         ...
 
     async def deliveries(

@@ -18,16 +18,9 @@ import asyncpg
 from ocr_engine.errors import InternalError
 
 from ..errors import InsufficientStorage, StoreUnavailable
-from ..jobs import Job, JobStatus, Part, WebhookState, WorkKey, now, one_per_job
-from .base import (
-    CREATE_COLUMNS,
-    SELECT_COLUMNS,
-    QueueLimitReached,
-    create_values,
-    job_from_row,
-    part_from_row,
-    split_keys,
-)
+from ..jobs import DeliveryAttempt, Job, JobOutcome, JobStatus, Part, WorkKey, now, one_per_job
+from . import base
+from .base import QueueLimitReached
 
 log = logging.getLogger(__name__)
 
@@ -35,37 +28,13 @@ _POOL_SIZE = 8
 _SCHEMA_LOCK = 7462201  # pg_advisory locks: one node at a time creates the schema
 _CREATE_LOCK = 7462202  # and one create at a time counts the queue
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tessera_jobs (
-    id                   TEXT PRIMARY KEY,
-    owner                TEXT NOT NULL,
-    status               TEXT NOT NULL,
-    request              TEXT NOT NULL,
-    created_at           DOUBLE PRECISION NOT NULL,
-    ttl                  INTEGER NOT NULL,
-    document_size        BIGINT NOT NULL DEFAULT 0,
-    started_at           DOUBLE PRECISION,
-    completed_at         DOUBLE PRECISION,
-    expires_at           DOUBLE PRECISION,
-    attempts             INTEGER NOT NULL DEFAULT 0,
-    pages_done           INTEGER NOT NULL DEFAULT 0,
-    pages_total          INTEGER NOT NULL DEFAULT 0,
-    status_code          INTEGER,
-    result               TEXT,
-    error                TEXT,
-    webhook              TEXT,
-    idempotency_key      TEXT,
-    lease_owner          TEXT,
-    lease_expires        DOUBLE PRECISION,
-    webhook_state        TEXT,
-    webhook_attempts     INTEGER NOT NULL DEFAULT 0,
-    webhook_next_at      DOUBLE PRECISION,
-    webhook_lease        DOUBLE PRECISION,
-    webhook_error        TEXT,
-    webhook_delivered_at DOUBLE PRECISION,
-    parts_total          INTEGER NOT NULL DEFAULT 0,
-    parts_done           INTEGER NOT NULL DEFAULT 0
-);
+_SCHEMA = (
+    base.job_table("tessera_jobs", base.POSTGRES_TYPES)
+    + "".join(
+        f"ALTER TABLE tessera_jobs ADD COLUMN IF NOT EXISTS {column} {kind};\n"
+        for column, kind in base.added_columns(base.POSTGRES_TYPES)
+    )
+    + """
 CREATE INDEX IF NOT EXISTS tessera_jobs_by_status ON tessera_jobs (status, created_at);
 CREATE INDEX IF NOT EXISTS tessera_jobs_by_expiry ON tessera_jobs (expires_at)
     WHERE expires_at IS NOT NULL;
@@ -103,10 +72,11 @@ CREATE TABLE IF NOT EXISTS tessera_parts (
     PRIMARY KEY (job_id, part)
 );
 """
+)
 
 _INSERT = (
-    f"INSERT INTO tessera_jobs ({', '.join(CREATE_COLUMNS)}) VALUES "
-    f"({', '.join(f'${i}' for i in range(1, len(CREATE_COLUMNS) + 1))})"
+    f"INSERT INTO tessera_jobs ({', '.join(base.CREATE_COLUMNS)}) VALUES "
+    f"({', '.join(f'${i}' for i in range(1, len(base.CREATE_COLUMNS) + 1))})"
 )
 _CLAIMABLE_JOBS = (
     "status = 'pending' OR (status = 'processing' AND lease_expires < $1"
@@ -165,32 +135,32 @@ class PostgresJobStore:
             await db.execute("SELECT pg_advisory_xact_lock($1)", _CREATE_LOCK)
             if job.idempotency_key is not None:
                 existing = await db.fetchrow(
-                    f"SELECT {SELECT_COLUMNS} FROM tessera_jobs WHERE owner = $1"
+                    f"SELECT {base.SELECT_COLUMNS} FROM tessera_jobs WHERE owner = $1"
                     " AND idempotency_key = $2",
                     job.owner,
                     job.idempotency_key,
                 )
                 if existing is not None:
-                    return job_from_row(existing), False
+                    return base.job_from_row(existing), False
             if (
                 max_pending is not None
                 and await db.fetchval("SELECT count(*) FROM tessera_jobs WHERE status = 'pending'")
                 >= max_pending
             ):
                 raise QueueLimitReached()
-            await db.execute(_INSERT, *create_values(job))
+            await db.execute(_INSERT, *base.create_values(job))
         return job, True
 
     async def get(self, job_id: str, owner: str) -> Job | None:
         async with self._db() as db:
             row = await db.fetchrow(
-                f"SELECT {SELECT_COLUMNS} FROM tessera_jobs WHERE id = $1 AND owner = $2"
+                f"SELECT {base.SELECT_COLUMNS} FROM tessera_jobs WHERE id = $1 AND owner = $2"
                 " AND (expires_at IS NULL OR expires_at > $3)",
                 job_id,
                 owner,
                 now(),
             )
-        return job_from_row(row) if row is not None else None
+        return base.job_from_row(row) if row is not None else None
 
     async def unfinished(self, job_ids: list[str]) -> set[str]:
         async with self._db() as db:
@@ -210,16 +180,16 @@ class PostgresJobStore:
                 " lease_owner = $2, lease_expires = $3"
                 f" WHERE id IN (SELECT id FROM tessera_jobs WHERE {_CLAIMABLE_JOBS}"
                 " ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
-                f" RETURNING {SELECT_COLUMNS}",
+                f" RETURNING {base.SELECT_COLUMNS}",
                 moment,
                 self.node,
                 moment + self.lease,
                 limit,
             )
-        return sorted((job_from_row(r) for r in rows), key=lambda j: j.created_at)
+        return sorted((base.job_from_row(r) for r in rows), key=lambda j: j.created_at)
 
     async def renew(self, keys: list[WorkKey]) -> set[WorkKey]:
-        jobs, parts = split_keys(keys)
+        jobs, parts = base.split_keys(keys)
         expires = now() + self.lease
         async with self._db() as db:
             rows = (
@@ -282,15 +252,7 @@ class PostgresJobStore:
                 self.node,
             )
 
-    async def finish(
-        self,
-        job_id: str,
-        *,
-        status: JobStatus,
-        status_code: int,
-        result: str | None,
-        error: str | None,
-    ) -> Job | None:
+    async def finish(self, job_id: str, outcome: JobOutcome) -> Job | None:
         completed = now()
         async with self._db() as db, db.transaction():
             row = await db.fetchrow(
@@ -300,19 +262,16 @@ class PostgresJobStore:
                 " webhook_state = CASE WHEN webhook IS NULL THEN NULL ELSE 'pending' END,"
                 " webhook_next_at = $5::float8"
                 " WHERE id = $7 AND status IN ('pending', 'processing')"
-                f" RETURNING {SELECT_COLUMNS}",
-                status.value,
-                status_code,
-                result,
-                error,
+                f" RETURNING {base.SELECT_COLUMNS}",
+                *outcome.values(),
                 completed,
-                status is JobStatus.COMPLETED,
+                outcome.completed,
                 job_id,
             )
             if row is not None:
                 await db.execute("DELETE FROM tessera_documents WHERE job_id = $1", job_id)
                 await db.execute("DELETE FROM tessera_parts WHERE job_id = $1", job_id)
-        return job_from_row(row) if row is not None else None
+        return base.job_from_row(row) if row is not None else None
 
     async def count_pending(self) -> int:
         async with self._db() as db:
@@ -392,10 +351,10 @@ class PostgresJobStore:
                     part,
                 )
                 job = await db.fetchrow(
-                    f"SELECT {SELECT_COLUMNS} FROM tessera_jobs WHERE id = $1", job_id
+                    f"SELECT {base.SELECT_COLUMNS} FROM tessera_jobs WHERE id = $1", job_id
                 )
                 claimed.append(
-                    part_from_row(job_from_row(job), part, row["pages"], row["attempts"])
+                    base.part_from_row(base.job_from_row(job), part, row["pages"], row["attempts"])
                 )
         return claimed
 
@@ -485,49 +444,26 @@ class PostgresJobStore:
                 " ((webhook_state = 'pending' AND webhook_next_at <= $2)"
                 " OR (webhook_state = 'delivering' AND webhook_lease < $2))"
                 " ORDER BY webhook_next_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
-                f" RETURNING {SELECT_COLUMNS}",
+                f" RETURNING {base.SELECT_COLUMNS}",
                 moment + lease,
                 moment,
                 limit,
             )
-        return [job_from_row(r) for r in rows]
+        return [base.job_from_row(r) for r in rows]
 
-    async def webhook_attempted(
-        self,
-        job: Job,
-        *,
-        event: str,
-        attempt: int,
-        status_code: int | None,
-        error: str | None,
-        delivered: bool,
-        next_at: float | None,
-    ) -> None:
+    async def webhook_attempted(self, job: Job, attempt: DeliveryAttempt) -> None:
         moment = now()
-        state = WebhookState.after(delivered=delivered, next_at=next_at)
         async with self._db() as db, db.transaction():
             await db.execute(
                 "INSERT INTO tessera_deliveries (job_id, endpoint, event, attempt, at,"
                 " status_code, error, delivered) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                job.id,
-                job.webhook,
-                event,
-                attempt,
-                moment,
-                status_code,
-                error,
-                delivered,
+                *base.attempt_row(job, attempt, moment),
             )
             await db.execute(
                 "UPDATE tessera_jobs SET webhook_state = $1, webhook_attempts = $2,"
                 " webhook_next_at = $3, webhook_error = $4, webhook_delivered_at = $5"
                 " WHERE id = $6 AND webhook_state = 'delivering'",
-                state.value,
-                attempt,
-                next_at,
-                error,
-                moment if delivered else None,
-                job.id,
+                *base.state_row(job, attempt, moment),
             )
 
     async def deliveries(

@@ -22,16 +22,9 @@ from typing import Any, TypeVar
 from ocr_engine.errors import InternalError
 
 from ..errors import InsufficientStorage, StoreUnavailable
-from ..jobs import Job, JobStatus, Part, WebhookState, WorkKey, now, one_per_job
-from .base import (
-    CREATE_COLUMNS,
-    SELECT_COLUMNS,
-    QueueLimitReached,
-    create_values,
-    job_from_row,
-    part_from_row,
-    split_keys,
-)
+from ..jobs import DeliveryAttempt, Job, JobOutcome, JobStatus, Part, WorkKey, now, one_per_job
+from . import base
+from .base import QueueLimitReached
 
 log = logging.getLogger(__name__)
 
@@ -39,26 +32,9 @@ T = TypeVar("T")
 
 _IN_BATCH = 500  # ids per IN (...) list, under SQLite's limit on bound parameters
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id            TEXT PRIMARY KEY,
-    owner         TEXT NOT NULL,
-    status        TEXT NOT NULL,
-    request       TEXT NOT NULL,
-    created_at    REAL NOT NULL,
-    ttl           INTEGER NOT NULL,
-    document_size INTEGER NOT NULL DEFAULT 0,
-    started_at    REAL,
-    completed_at  REAL,
-    expires_at    REAL,
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    pages_done    INTEGER NOT NULL DEFAULT 0,
-    pages_total   INTEGER NOT NULL DEFAULT 0,
-    status_code   INTEGER,
-    result        TEXT,
-    error         TEXT,
-    webhook       TEXT
-);
+_SCHEMA = (
+    base.job_table("jobs", base.SQLITE_TYPES)
+    + """
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -85,21 +61,7 @@ CREATE TABLE IF NOT EXISTS parts (
     PRIMARY KEY (job_id, part)
 );
 """
-
-# Columns added since the first schema; an existing file gains them on open.
-_ADDED_COLUMNS = {
-    "idempotency_key": "TEXT",
-    "webhook_state": "TEXT",
-    "webhook_attempts": "INTEGER NOT NULL DEFAULT 0",
-    "webhook_next_at": "REAL",
-    "webhook_lease": "REAL",
-    "webhook_error": "TEXT",
-    "webhook_delivered_at": "REAL",
-    "parts_total": "INTEGER NOT NULL DEFAULT 0",
-    "parts_done": "INTEGER NOT NULL DEFAULT 0",
-    "lease_owner": "TEXT",
-    "lease_expires": "REAL",
-}
+)
 
 _CLAIMABLE_JOBS = (
     "status = 'pending' OR (status = 'processing' AND lease_expires < :now"
@@ -126,7 +88,7 @@ def _prepare(db: sqlite3.Connection) -> int:
     db.execute("PRAGMA busy_timeout=5000")
     db.executescript(_SCHEMA)
     present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
-    for column, kind in _ADDED_COLUMNS.items():
+    for column, kind in base.added_columns(base.SQLITE_TYPES):
         if column not in present:
             db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
     db.execute(
@@ -216,12 +178,12 @@ class SQLiteJobStore:
             with _transaction(db):
                 if job.idempotency_key is not None:
                     row = db.execute(
-                        f"SELECT {SELECT_COLUMNS} FROM jobs WHERE owner = ?"
+                        f"SELECT {base.SELECT_COLUMNS} FROM jobs WHERE owner = ?"
                         " AND idempotency_key = ?",
                         (job.owner, job.idempotency_key),
                     ).fetchone()
                     if row is not None:
-                        return job_from_row(row), False
+                        return base.job_from_row(row), False
                 if (
                     max_pending is not None
                     and db.execute("SELECT count(*) FROM jobs WHERE status = 'pending'").fetchone()[
@@ -231,9 +193,9 @@ class SQLiteJobStore:
                 ):
                     raise QueueLimitReached()
                 db.execute(
-                    f"INSERT INTO jobs ({', '.join(CREATE_COLUMNS)})"
-                    f" VALUES ({_marks(list(CREATE_COLUMNS))})",
-                    create_values(job),
+                    f"INSERT INTO jobs ({', '.join(base.CREATE_COLUMNS)})"
+                    f" VALUES ({_marks(list(base.CREATE_COLUMNS))})",
+                    base.create_values(job),
                 )
                 return job, True
 
@@ -242,11 +204,11 @@ class SQLiteJobStore:
     async def get(self, job_id: str, owner: str) -> Job | None:
         def select(db: sqlite3.Connection) -> Job | None:
             row = db.execute(
-                f"SELECT {SELECT_COLUMNS} FROM jobs WHERE id = ? AND owner = ?"
+                f"SELECT {base.SELECT_COLUMNS} FROM jobs WHERE id = ? AND owner = ?"
                 " AND (expires_at IS NULL OR expires_at > ?)",
                 (job_id, owner, now()),
             ).fetchone()
-            return job_from_row(row) if row is not None else None
+            return base.job_from_row(row) if row is not None else None
 
         return await self._run(select)
 
@@ -276,7 +238,7 @@ class SQLiteJobStore:
                     " :now), attempts = attempts + 1, lease_owner = :node,"
                     " lease_expires = :expires WHERE id IN (SELECT id FROM jobs WHERE"
                     f" {_CLAIMABLE_JOBS} ORDER BY created_at LIMIT :limit)"
-                    f" RETURNING {SELECT_COLUMNS}",
+                    f" RETURNING {base.SELECT_COLUMNS}",
                     {
                         "now": moment,
                         "node": self.node,
@@ -284,12 +246,12 @@ class SQLiteJobStore:
                         "limit": limit,
                     },
                 ).fetchall()
-            return sorted((job_from_row(r) for r in rows), key=lambda j: j.created_at)
+            return sorted((base.job_from_row(r) for r in rows), key=lambda j: j.created_at)
 
         return await self._run(update)
 
     async def renew(self, keys: list[WorkKey]) -> set[WorkKey]:
-        jobs, parts = split_keys(keys)
+        jobs, parts = base.split_keys(keys)
 
         def update(db: sqlite3.Connection) -> set[WorkKey]:
             expires = now() + self.lease
@@ -344,15 +306,7 @@ class SQLiteJobStore:
 
         await self._run(update)
 
-    async def finish(
-        self,
-        job_id: str,
-        *,
-        status: JobStatus,
-        status_code: int,
-        result: str | None,
-        error: str | None,
-    ) -> Job | None:
+    async def finish(self, job_id: str, outcome: JobOutcome) -> Job | None:
         def update(db: sqlite3.Connection) -> Job | None:
             completed = now()
             with _transaction(db):
@@ -362,22 +316,19 @@ class SQLiteJobStore:
                     " pages_done = CASE WHEN ? THEN pages_total ELSE pages_done END,"
                     " webhook_state = CASE WHEN webhook IS NULL THEN NULL ELSE 'pending' END,"
                     " webhook_next_at = ? WHERE id = ? AND status IN ('pending', 'processing')"
-                    f" RETURNING {SELECT_COLUMNS}",
+                    f" RETURNING {base.SELECT_COLUMNS}",
                     (
-                        status.value,
-                        status_code,
-                        result,
-                        error,
+                        *outcome.values(),
                         completed,
                         completed,
-                        status is JobStatus.COMPLETED,
+                        outcome.completed,
                         completed,
                         job_id,
                     ),
                 ).fetchone()
                 if row is not None:
                     db.execute("DELETE FROM parts WHERE job_id = ?", (job_id,))
-            return job_from_row(row) if row is not None else None
+            return base.job_from_row(row) if row is not None else None
 
         return await self._run(update)
 
@@ -459,10 +410,12 @@ class SQLiteJobStore:
                         (self.node, moment + self.lease, job_id, part),
                     ).fetchone()
                     job = db.execute(
-                        f"SELECT {SELECT_COLUMNS} FROM jobs WHERE id = ?", (job_id,)
+                        f"SELECT {base.SELECT_COLUMNS} FROM jobs WHERE id = ?", (job_id,)
                     ).fetchone()
                     claimed.append(
-                        part_from_row(job_from_row(job), part, row["pages"], row["attempts"])
+                        base.part_from_row(
+                            base.job_from_row(job), part, row["pages"], row["attempts"]
+                        )
                     )
             return claimed
 
@@ -521,48 +474,28 @@ class SQLiteJobStore:
                 " WHERE id IN (SELECT id FROM jobs WHERE webhook IS NOT NULL AND"
                 " ((webhook_state = 'pending' AND webhook_next_at <= ?)"
                 " OR (webhook_state = 'delivering' AND webhook_lease < ?))"
-                f" ORDER BY webhook_next_at LIMIT ?) RETURNING {SELECT_COLUMNS}",
+                f" ORDER BY webhook_next_at LIMIT ?) RETURNING {base.SELECT_COLUMNS}",
                 (moment + lease, moment, moment, limit),
             ).fetchall()
-            return [job_from_row(r) for r in rows]
+            return [base.job_from_row(r) for r in rows]
 
         return await self._run(update)
 
-    async def webhook_attempted(
-        self,
-        job: Job,
-        *,
-        event: str,
-        attempt: int,
-        status_code: int | None,
-        error: str | None,
-        delivered: bool,
-        next_at: float | None,
-    ) -> None:
-        state = WebhookState.after(delivered=delivered, next_at=next_at)
-
+    async def webhook_attempted(self, job: Job, attempt: DeliveryAttempt) -> None:
         def update(db: sqlite3.Connection) -> None:
             moment = now()
+            row = base.attempt_row(job, attempt, moment)
             with _transaction(db):
                 db.execute(
                     "INSERT INTO deliveries (job_id, endpoint, event, attempt, at,"
                     " status_code, error, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        job.id,
-                        job.webhook,
-                        event,
-                        attempt,
-                        moment,
-                        status_code,
-                        error,
-                        int(delivered),
-                    ),
+                    (*row[:-1], int(attempt.delivered)),
                 )
                 db.execute(
                     "UPDATE jobs SET webhook_state = ?, webhook_attempts = ?,"
                     " webhook_next_at = ?, webhook_error = ?, webhook_delivered_at = ?"
                     " WHERE id = ? AND webhook_state = 'delivering'",
-                    (state.value, attempt, next_at, error, moment if delivered else None, job.id),
+                    base.state_row(job, attempt, moment),
                 )
 
         await self._run(update)

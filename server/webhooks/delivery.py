@@ -28,7 +28,7 @@ import aiohttp
 from ocr_engine import TesseraError
 
 from ..fetch import AddressRefused, FetchPolicy, client_session, literal_address
-from ..jobs import Job, now
+from ..jobs import DeliveryAttempt, Job, now
 from ..metrics import Metrics
 from ..stores import JobStore
 from ..wire import webhook_body, webhook_event
@@ -208,12 +208,14 @@ class Deliverer:
             self._metrics.count("tessera_webhook_attempts_total", outcome=result)
         record = self._store.webhook_attempted(
             job,
-            event=event,
-            attempt=attempt,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            delivered=outcome.delivered,
-            next_at=now() + delay if delay is not None else None,
+            DeliveryAttempt(
+                event=event,
+                attempt=attempt,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                delivered=outcome.delivered,
+                next_at=now() + delay if delay is not None else None,
+            ),
         )
         # Once the endpoint has answered, the record must land even during shutdown. A store
         # error is logged by the store; the lease lapses and the delivery is tried again.
