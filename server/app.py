@@ -18,7 +18,7 @@ from ocr_engine import TesseraError
 from ocr_engine.errors import DocumentTooLarge, InternalError, InvalidRequest
 
 from . import ops, resources
-from .appkeys import AUTH, FETCH_POLICY, LIFECYCLE, SETTINGS, SYNC_SLOTS, Lifecycle
+from .appkeys import AUTH, LIFECYCLE, SETTINGS, SYNC_SLOTS, Lifecycle
 from .auth import Authenticator
 from .config import Settings
 from .errors import MethodNotAllowed, NotFound, Unavailable
@@ -101,7 +101,6 @@ def create_app(settings: Settings) -> web.Application:
     app[AUTH] = Authenticator(settings.api_keys)
     app[SYNC_SLOTS] = asyncio.Semaphore(settings.sync_slots)
     app[LIFECYCLE] = Lifecycle()
-    app[FETCH_POLICY] = settings.fetch_policy()
     app.cleanup_ctx.extend(resources.CONTEXTS)
     app.add_routes(routes)
     app.add_routes(openapi_routes)

@@ -15,7 +15,7 @@ from ocr_engine import OCREngine
 from .auth import Authenticator
 from .config import Settings
 from .documents import Documents, DocumentSpool
-from .fetch import Fetcher, FetchPolicy
+from .fetch import Fetcher
 from .housekeeping import Housekeeper
 from .metrics import Metrics
 from .runner import Runner
@@ -40,7 +40,6 @@ RUNNER = web.AppKey("runner", Runner)
 FETCHER = web.AppKey("fetcher", Fetcher)
 SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
-FETCH_POLICY = web.AppKey("fetch_policy", FetchPolicy)
 METRICS = web.AppKey("metrics", Metrics)
 WEBHOOKS = web.AppKey("webhooks", Deliverer)
 HOUSEKEEPER = web.AppKey("housekeeper", Housekeeper)

@@ -56,9 +56,10 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
 async def fetcher(app: web.Application) -> AsyncIterator[None]:
     """The HTTP client that fetches documents, behind the fetch policy."""
     settings = app[keys.SETTINGS]
-    async with client_session(app[keys.FETCH_POLICY]) as session:
+    policy = settings.fetch_policy()
+    async with client_session(policy) as session:
         app[keys.FETCHER] = Fetcher(
-            session, app[keys.FETCH_POLICY], settings.max_document_bytes, settings.fetch_timeout
+            session, policy, settings.max_document_bytes, settings.fetch_timeout
         )
         yield
 

@@ -23,7 +23,6 @@ from .appkeys import (
     AUTH,
     DOCUMENTS,
     ENGINE,
-    FETCH_POLICY,
     FETCHER,
     LIFECYCLE,
     RUNNER,
@@ -276,7 +275,7 @@ async def create_job(request: web.Request) -> web.Response:
     idempotency_key = _idempotency_key(request, body)
     url = body.document.url
     if not is_data_url(url):
-        check_url(url, request.app[FETCH_POLICY], param=body.document.url_param)
+        check_url(url, request.app[FETCHER].policy, param=body.document.url_param)
     await _check_space(request)
     settings = request.app[SETTINGS]
     job_id = str(uuid.uuid4())

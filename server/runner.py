@@ -296,7 +296,6 @@ class Runner:
                 )
             return await self._read(path, options, part.key)
         except TesseraError as e:
-            self._engine.cancel(part.key)
             return DocumentResult(
                 [], path.stat().st_size, [PageWarning(p, e.code, e.message) for p in part.pages]
             )

@@ -32,12 +32,12 @@ def rfc3339(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _present(body: dict[str, Any]) -> dict[str, Any]:
+def present(body: dict[str, Any]) -> dict[str, Any]:
     """Fields with no value are left out, not null, as Bifrost writes them."""
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _time(timestamp: float | None) -> str | None:
+def maybe_time(timestamp: float | None) -> str | None:
     return rfc3339(timestamp) if timestamp is not None else None
 
 
@@ -85,11 +85,11 @@ def job_accepted(job: Job) -> dict[str, Any]:
 
 def job_public(job: Job) -> dict[str, Any]:
     """The job as a poll shows it, without result or error."""
-    body = _present(
+    body = present(
         {
             **job_accepted(job),
-            "completed_at": _time(job.completed_at),
-            "expires_at": _time(job.expires_at),
+            "completed_at": maybe_time(job.completed_at),
+            "expires_at": maybe_time(job.expires_at),
             "status_code": job.status_code,
         }
     )
@@ -115,20 +115,20 @@ def webhook_event(job: Job) -> str:
 
 def webhook_body(job: Job) -> bytes:
     """The event a webhook endpoint receives when a job ends."""
-    data = _present(
+    data = present(
         {
             "job_id": job.id,
             "request_type": REQUEST_TYPE,
             "status": job.status.value,
             "status_code": job.status_code,
             "created_at": rfc3339(job.created_at),
-            "completed_at": _time(job.completed_at),
+            "completed_at": maybe_time(job.completed_at),
             "result_url": f"/v1/async/ocr/{job.id}",
-            "result_expires_at": _time(job.expires_at),
+            "result_expires_at": maybe_time(job.expires_at),
         }
     )
-    body = _present(
-        {"event": webhook_event(job), "created_at": _time(job.completed_at), "data": data}
+    body = present(
+        {"event": webhook_event(job), "created_at": maybe_time(job.completed_at), "data": data}
     )
     return json.dumps(body).encode()
 

@@ -11,7 +11,7 @@ from ocr_engine.errors import InvalidRequest
 
 from ..appkeys import STORE
 from ..errors import JobNotFound
-from ..wire import rfc3339
+from ..wire import maybe_time, present, rfc3339
 
 routes = web.RouteTableDef()
 
@@ -36,17 +36,19 @@ async def deliveries(request: web.Request) -> web.Response:
         "endpoint": job.webhook,
         "state": job.webhook_state,
         "attempts": job.webhook_attempts,
-        "next_attempt_at": _time(job.webhook_next_at) if job.webhook_state == "pending" else None,
-        "delivered_at": _time(job.webhook_delivered_at),
+        "next_attempt_at": maybe_time(job.webhook_next_at)
+        if job.webhook_state == "pending"
+        else None,
+        "delivered_at": maybe_time(job.webhook_delivered_at),
         "last_error": job.webhook_error,
         "data": [_attempt(a) for a in attempts],
     }
-    return web.Response(text=json.dumps(_present(body)), content_type="application/json")
+    return web.Response(text=json.dumps(present(body)), content_type="application/json")
 
 
 def _attempt(row: dict[str, object]) -> dict[str, object]:
     at = row["at"]
-    return _present(
+    return present(
         {
             "attempt": row["attempt"],
             "event": row["event"],
@@ -56,12 +58,3 @@ def _attempt(row: dict[str, object]) -> dict[str, object]:
             "error": row["error"],
         }
     )
-
-
-def _time(timestamp: float | None) -> str | None:
-    return rfc3339(timestamp) if timestamp is not None else None
-
-
-def _present(body: dict[str, Any]) -> dict[str, Any]:
-    """Fields with no value are left out, not null, as in the rest of the API."""
-    return {k: v for k, v in body.items() if v is not None}
