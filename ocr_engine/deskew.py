@@ -48,9 +48,11 @@ def skew_angle(image: Image.Image, dpi: int) -> float:
     return round(-float(fine), 2)
 
 
-def straighten(image: Image.Image, dpi: int) -> Image.Image:
-    """The page rotated level, on white, if it was skewed; otherwise the page itself."""
+def straighten(image: Image.Image, dpi: int) -> tuple[Image.Image, float]:
+    """The page rotated level, on white, if it was skewed (otherwise the page itself), and the
+    degrees it was rotated by, counter-clockwise."""
     angle = skew_angle(image, dpi)
     if not angle:
-        return image
-    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+        return image, 0.0
+    level = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    return level, angle

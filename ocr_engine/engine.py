@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from .errors import TesseraError
 from .languages import find_system_tessdata, installed_languages, prepare_tessdata
+from .model import Page
 from .options import OCROptions, select_pages
 from .pool import WorkerConfig, WorkerPool
 from .recognize import TESSEROCR
@@ -50,13 +51,13 @@ class PageWarning:
 class DocumentResult:
     """What one run read: its pages in page order, and the pages it lost."""
 
-    pages: list[dict[str, Any]]  # one Mistral OCR page object each
+    pages: list[Page]
     document_size: int
     warnings: list[PageWarning] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "pages": self.pages,
+            "pages": [p.to_dict() for p in self.pages],
             "document_size": self.document_size,
             "warnings": [w.to_dict() for w in self.warnings],
         }
@@ -64,7 +65,7 @@ class DocumentResult:
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> DocumentResult:
         return cls(
-            value["pages"],
+            [Page.from_dict(p) for p in value["pages"]],
             value["document_size"],
             [PageWarning(**w) for w in value.get("warnings", [])],
         )
@@ -72,7 +73,7 @@ class DocumentResult:
     @classmethod
     def merged(cls, parts: list[DocumentResult], document_size: int) -> DocumentResult:
         """The results of a document's page ranges as one, in page order."""
-        pages = sorted((p for part in parts for p in part.pages), key=lambda p: p["index"])
+        pages = sorted((p for part in parts for p in part.pages), key=lambda p: p.index)
         warnings = sorted((w for part in parts for w in part.warnings), key=lambda w: w.page)
         return cls(pages, document_size, warnings)
 
@@ -149,7 +150,7 @@ class OCREngine:
         progress = _Progress(len(selected), on_progress)
         failures: dict[int, TesseraError] = {}
 
-        async def page(index: int) -> dict[str, Any] | None:
+        async def page(index: int) -> Page | None:
             task = PageTask(
                 path=str(path),
                 kind=info.kind,
@@ -183,19 +184,17 @@ class OCREngine:
         warnings = [PageWarning(i, e.code, e.message) for i, e in sorted(failures.items())]
         return DocumentResult(pages, path.stat().st_size, warnings)
 
-    async def _read(self, task: PageTask, key: Hashable) -> dict[str, Any]:
+    async def _read(self, task: PageTask, key: Hashable) -> Page:
         """One page on a worker, told to the observer."""
         started = time.monotonic()
         try:
-            page: dict[str, Any] = await self.pool.run(
-                task, key=key, timeout=self.config.page_timeout
-            )
+            page: Page = await self.pool.run(task, key=key, timeout=self.config.page_timeout)
         except TesseraError:
             if self._observer is not None:
                 self._observer.page_failed()
             raise
         if self._observer is not None:
-            self._observer.page_read(page.get("source") or "ocr", time.monotonic() - started)
+            self._observer.page_read(page.source, time.monotonic() - started)
         return page
 
     def cancel(self, key: Hashable) -> None:

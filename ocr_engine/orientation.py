@@ -30,18 +30,19 @@ _TURN = {
 
 def recognize_upright(
     image: Image.Image, recognizer: Recognizer, *, languages: str, dpi: int | None, timeout: float
-) -> tuple[Image.Image, list[Paragraph]]:
-    """The page turned upright (if it was not) and its paragraphs."""
+) -> tuple[Image.Image, int, list[Paragraph]]:
+    """The page turned upright (if it was not), the degrees it was turned by counter-clockwise,
+    and its paragraphs."""
     paragraphs = parse_tsv(recognizer.tsv(image, languages=languages, dpi=dpi, timeout=timeout))
     words = [w for p in paragraphs for w in p.words]
     if len(words) < _MIN_WORDS:
-        return image, paragraphs
+        return image, 0, paragraphs
     sideways = _standing(words)
     if not sideways and statistics.median(w.confidence for w in words) >= _DOUBTFUL_CONFIDENCE:
-        return image, paragraphs
+        return image, 0, paragraphs
     found = recognizer.orientation(image, dpi=dpi, timeout=timeout)
     if found is None or found[0] not in _TURN or found[1] < _MIN_OSD_CONFIDENCE:
-        return image, paragraphs
+        return image, 0, paragraphs
     turned = image.transpose(_TURN[found[0]])
     second = parse_tsv(recognizer.tsv(turned, languages=languages, dpi=dpi, timeout=timeout))
     # Tesseract may read a sideways page well, but its boxes would not be upright: prefer the
@@ -49,8 +50,8 @@ def recognize_upright(
     bar = _SIDEWAYS_BAR if sideways else 1.0
     if _quality([w for p in second for w in p.words]) > bar * _quality(words):
         log.debug("page turned by %d degrees (OSD confidence %.1f)", found[0], found[1])
-        return turned, second
-    return image, paragraphs
+        return turned, found[0], second
+    return image, 0, paragraphs
 
 
 def _standing(words: list[Word]) -> bool:

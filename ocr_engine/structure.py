@@ -10,18 +10,9 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
+from .model import FOOTER, HEADER, LIST, TABLE, TEXT, TITLE, Block
 from .regions import Grid
 from .words import Box, Line, Paragraph, Word
-
-TEXT, TITLE, LIST, HEADER, FOOTER, TABLE, IMAGE = (
-    "text",
-    "title",
-    "list",
-    "header",
-    "footer",
-    "table",
-    "image",
-)
 
 # A line this much taller or shorter than the last starts a new paragraph; glyph boxes of
 # "several" and "keeps going" differ by a third at one type size.
@@ -54,6 +45,11 @@ class Item:
         if self.paragraph is not None:
             return self.paragraph.words
         return [w for row in self.cells for cell in row for w in cell]
+
+    def block(self, image: str | None = None) -> Block:
+        """The item as the page model keeps it."""
+        lines = self.paragraph.lines if self.paragraph is not None else []
+        return Block(self.kind, self.box, lines, self.level, self.cells, image)
 
 
 def group_lines(lines: list[Line]) -> list[Paragraph]:

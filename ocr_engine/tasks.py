@@ -9,15 +9,18 @@ from __future__ import annotations
 import base64
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from . import deskew, images, layout, orientation, pdf, regions, structure, textlayer
+from . import deskew, images, orientation, pdf, regions, structure, textlayer
+from .model import IMAGE, OCR, TEXT_LAYER, Page, turned_and_straightened
 from .options import PageOptions
 from .recognize import Recognizer
+from .render.mistral import kept_figures
 from .sources import sniff
 from .words import Box, Paragraph
 
@@ -80,8 +83,8 @@ def inspect(path: str) -> DocumentInfo:
     return DocumentInfo(kind.kind, kind.mime, None, images.frame_count(path))
 
 
-def recognize_page(task: PageTask, recognizer: Recognizer) -> dict[str, Any]:
-    """Read one page, from its text layer or by OCR, and lay it out as a wire-format page."""
+def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
+    """Read one page, from its text layer or by OCR, into the page model."""
     mode = task.options.mode
     if task.kind == "pdf" and (task.renderer or pdf.PDFIUM) == pdf.PDFIUM and mode != "force":
         pdf_page = pdf.page(task.path, task.index)
@@ -105,16 +108,22 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> dict[str, Any]:
     else:
         image, declared_dpi = images.load_frame(task.path, task.index)
         dpi = declared_dpi or _DEFAULT_IMAGE_DPI
-    image = deskew.straighten(image, declared_dpi or _ASSUMED_DPI)
-    image, paragraphs = orientation.recognize_upright(
+    size = image.size
+    image, skew = deskew.straighten(image, declared_dpi or _ASSUMED_DPI)
+    straightened = image.size
+    image, rotation, paragraphs = orientation.recognize_upright(
         image, recognizer, languages=task.languages, dpi=declared_dpi, timeout=task.timeout
     )
-    return _from_image(task, image, paragraphs, dpi, analysis_dpi=declared_dpi or _ASSUMED_DPI)
+    page = _from_image(task, image, paragraphs, dpi, analysis_dpi=declared_dpi or _ASSUMED_DPI)
+    page.rotation, page.skew = rotation, skew
+    page.source_width, page.source_height = size
+    page.to_source = turned_and_straightened(
+        rotation=rotation, skew=skew, size=size, straightened=straightened
+    )
+    return page
 
 
-def _from_layer(
-    task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: int
-) -> dict[str, Any]:
+def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: int) -> Page:
     paragraphs = structure.group_lines(layer.lines)
     grids: list[regions.Grid] = []
     if layer.has_paths:
@@ -131,7 +140,7 @@ def _from_layer(
     items = [
         *structure.classify(paragraphs, page_height=layer.height),
         *tables,
-        *(structure.Item(structure.IMAGE, f) for f in figures),
+        *(structure.Item(IMAGE, f) for f in figures),
     ]
     rendered: list[Image.Image] = []
 
@@ -140,21 +149,13 @@ def _from_layer(
             rendered.append(pdf.render_page(pdf_page, dpi, grayscale=False))
         return _jpeg_data_url(rendered[0], box)
 
-    return layout.build_page(
-        structure.reading_order(items, dpi=dpi),
-        index=task.index,
-        width=layer.width,
-        height=layer.height,
-        dpi=dpi,
-        options=task.options,
-        source="text_layer",
-        encode_image=encode,
-    )
+    page = Page(task.index, layer.width, layer.height, dpi, TEXT_LAYER, task.languages)
+    return _with_blocks(page, structure.reading_order(items, dpi=dpi), task.options, encode)
 
 
 def _from_image(
     task: PageTask, image: Image.Image, paragraphs: list[Paragraph], dpi: int, *, analysis_dpi: int
-) -> dict[str, Any]:
+) -> Page:
     paragraphs = structure.group_lines([line for p in paragraphs for line in p.lines])
     gray, factor = regions.coarse(image, analysis_dpi)
     grids = regions.find_grids(gray, factor)
@@ -171,18 +172,29 @@ def _from_image(
     items = [
         *structure.classify(paragraphs, page_height=image.height),
         *tables,
-        *(structure.Item(structure.IMAGE, f) for f in figures),
+        *(structure.Item(IMAGE, f) for f in figures),
     ]
-    return layout.build_page(
+    page = Page(task.index, image.width, image.height, dpi, OCR, task.languages)
+    return _with_blocks(
+        page,
         structure.reading_order(items, dpi=analysis_dpi),
-        index=task.index,
-        width=image.width,
-        height=image.height,
-        dpi=dpi,
-        options=task.options,
-        source="ocr",
-        encode_image=lambda box: _jpeg_data_url(image, box),
+        task.options,
+        lambda box: _jpeg_data_url(image, box),
     )
+
+
+def _with_blocks(
+    page: Page,
+    items: list[structure.Item],
+    options: PageOptions,
+    encode: Callable[[Box], str],
+) -> Page:
+    """The page with its parts as blocks; the figures it will list cropped, if asked for."""
+    page.blocks = [item.block() for item in items]
+    if options.include_image_base64:
+        for block in kept_figures(page.blocks, options):
+            block.image = encode(block.box)
+    return page
 
 
 def _jpeg_data_url(image: Image.Image, box: Box) -> str:

@@ -125,7 +125,7 @@ async def _ocr_file(settings: Settings, path: Path, pages: PageSelection | None,
     finally:
         bar.close()
         await engine.close()
-    return ocr_response(result, model=model, started=started)
+    return ocr_response(result, options.page, model=model, started=started)
 
 
 def ocr(args: argparse.Namespace) -> None:

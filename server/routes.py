@@ -211,12 +211,13 @@ async def ocr(request: web.Request) -> web.Response:
         )
         async with request.app[SPOOL].scratch(data) as path:
             del data
-            result = await request.app[ENGINE].run(
-                path, body.options(languages), key=f"sync-{uuid.uuid4().hex}"
-            )
-    response = ocr_response(result, model=body.model, started=started)
-    text = await asyncio.to_thread(json.dumps, response)
-    return web.Response(text=text, content_type="application/json")
+            options = body.options(languages)
+            result = await request.app[ENGINE].run(path, options, key=f"sync-{uuid.uuid4().hex}")
+
+    def render() -> str:
+        return json.dumps(ocr_response(result, options.page, model=body.model, started=started))
+
+    return web.Response(text=await asyncio.to_thread(render), content_type="application/json")
 
 
 def _ttl(request: web.Request) -> int:

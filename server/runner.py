@@ -202,16 +202,9 @@ class Runner:
         path = await self._document(job, body)
         if await self._split(job, body, path):
             return
-        result = await self._read(
-            path,
-            body.options(job.request["languages"]),
-            job.key,
-            progress=self._outcomes.progress(job.id),
-        )
-        text = await asyncio.to_thread(
-            json.dumps, ocr_response(result, model=job.request["model"], started=started)
-        )
-        await self._outcomes.complete(job.id, text, started)
+        options = body.options(job.request["languages"])
+        result = await self._read(path, options, job.key, progress=self._outcomes.progress(job.id))
+        await self._finish(job, result, options, started)
 
     async def _read(
         self,
@@ -308,10 +301,19 @@ class Runner:
             reason = merged.warnings[0].message if merged.warnings else "No page could be read."
             raise PageFailed(reason)
         started = time.monotonic() - (now() - (job.started_at or job.created_at))
-        text = await asyncio.to_thread(
-            json.dumps, ocr_response(merged, model=job.request["model"], started=started)
-        )
-        await self._outcomes.complete(job.id, text, started)
+        body = OCRRequestBody.model_validate(job.request["body"])
+        await self._finish(job, merged, body.options(job.request["languages"]), started)
+
+    async def _finish(
+        self, job: Job, result: DocumentResult, options: OCROptions, started: float
+    ) -> None:
+        """The job's response rendered and stored."""
+
+        def render() -> str:
+            model = job.request["model"]
+            return json.dumps(ocr_response(result, options.page, model=model, started=started))
+
+        await self._outcomes.complete(job.id, await asyncio.to_thread(render), started)
 
     # -- leases ---------------------------------------------------------------------------
 

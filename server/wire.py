@@ -18,6 +18,8 @@ from typing import Any
 
 from ocr_engine import TesseraError
 from ocr_engine.engine import DocumentResult
+from ocr_engine.options import PageOptions
+from ocr_engine.render.mistral import page_json
 
 from .jobs import Job, JobOutcome, JobStatus
 
@@ -44,11 +46,14 @@ def maybe_time(timestamp: float | None) -> str | None:
 # -- Mistral ----------------------------------------------------------------------------------
 
 
-def ocr_response(result: DocumentResult, *, model: str, started: float) -> dict[str, Any]:
-    """The Mistral/Bifrost OCR response around the engine's pages and usage."""
+def ocr_response(
+    result: DocumentResult, options: PageOptions, *, model: str, started: float
+) -> dict[str, Any]:
+    """The Mistral/Bifrost OCR response around the engine's pages and usage (CPU-bound for a
+    long document: call it off the event loop)."""
     response: dict[str, Any] = {
         "model": model,
-        "pages": result.pages,
+        "pages": [page_json(page, options) for page in result.pages],
         "usage_info": {
             "pages_processed": len(result.pages),
             "doc_size_bytes": result.document_size,

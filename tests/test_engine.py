@@ -23,11 +23,23 @@ from ocr_engine import (
 )
 from ocr_engine.errors import PageTimeout, UnprocessableDocument, UnsupportedDocument
 from ocr_engine.pdf import POPPLER, render
+from ocr_engine.render.mistral import page_json
 from tools import corpus
 
 pytestmark = pytest.mark.ocr  # runs Tesseract
 
 LINES = ["Tessera reads pages", "Warm workers answer"]
+
+
+class Read:
+    """An engine's result with its pages as Mistral page objects (`pages`) and as the model
+    (`model`)."""
+
+    def __init__(self, result: DocumentResult, options: OCROptions) -> None:
+        self.model = result.pages
+        self.pages = [page_json(p, options.page) for p in result.pages]
+        self.document_size = result.document_size
+        self.warnings = result.warnings
 
 
 class EngineHarness:
@@ -40,11 +52,10 @@ class EngineHarness:
 
     def run(
         self, path: Path, key: str = "job", pages: tuple[int, ...] | None = None, **options: Any
-    ) -> DocumentResult:
+    ) -> Read:
         selection = PageSelection.of(pages) if pages is not None else None
-        return self.loop.run_until_complete(
-            self.engine.run(path, OCROptions(pages=selection, **options), key=key)
-        )
+        chosen = OCROptions(pages=selection, **options)
+        return Read(self.loop.run_until_complete(self.engine.run(path, chosen, key=key)), chosen)
 
     def close(self) -> None:
         self.loop.run_until_complete(self.engine.close())
@@ -60,7 +71,7 @@ def engine(
     harness.close()
 
 
-def _text(result: DocumentResult) -> str:
+def _text(result: Read) -> str:
     return " ".join(p["markdown"] for p in result.pages)
 
 
@@ -208,7 +219,7 @@ def test_a_killed_worker_costs_nothing_but_a_retry(
     scan = corpus.image_only_pdf(source, tmp_path / "scan.pdf", pages=2)
     engine = lone_engine.engine
 
-    async def kill_one_then_run() -> dict[str, Any]:
+    async def kill_one_then_run() -> DocumentResult:
         job = asyncio.ensure_future(engine.run(scan, OCROptions(), key="k"))
         deadline = time.monotonic() + 30
         while engine.pool.busy < 1 and time.monotonic() < deadline:
@@ -217,7 +228,7 @@ def test_a_killed_worker_costs_nothing_but_a_retry(
         os.kill(engine.pool.pids[0], signal.SIGKILL)
         return await job
 
-    result = lone_engine.loop.run_until_complete(kill_one_then_run())
+    result = Read(lone_engine.loop.run_until_complete(kill_one_then_run()), OCROptions())
     assert len(result.pages) == 2
     assert all("GNU" in p["markdown"] or "License" in p["markdown"] for p in result.pages)
     assert engine.pool.restarts == 1

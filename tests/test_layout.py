@@ -8,16 +8,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ocr_engine.deskew import skew_angle
-from ocr_engine.layout import build_page
+from ocr_engine.model import FOOTER, HEADER, IMAGE, LIST, TEXT, TITLE, Page
 from ocr_engine.options import PageOptions
 from ocr_engine.regions import Grid, coarse, find_figures, find_grids
+from ocr_engine.render.mistral import kept_figures, page_json
 from ocr_engine.structure import (
-    FOOTER,
-    HEADER,
-    IMAGE,
-    LIST,
-    TEXT,
-    TITLE,
     Item,
     assign_to_grids,
     classify,
@@ -167,16 +162,12 @@ def test_reading_order_puts_headers_first_and_footers_last() -> None:
 
 
 def _page(items: list[Item], **options: Any) -> dict[str, Any]:
-    return build_page(
-        items,
-        index=2,
-        width=PAGE_W,
-        height=PAGE_H,
-        dpi=300,
-        options=PageOptions(**options),
-        source="ocr",
-        encode_image=lambda box: f"data:image/jpeg;base64,{box.width}",
-    )
+    page = Page(2, PAGE_W, PAGE_H, 300, "ocr", "eng", [item.block() for item in items])
+    chosen = PageOptions(**options)
+    if chosen.include_image_base64:
+        for block in kept_figures(page.blocks, chosen):
+            block.image = f"data:image/jpeg;base64,{block.box.width}"
+    return page_json(page, chosen)
 
 
 def _text(kind: str, *lines: Line, level: int = 0) -> Item:
@@ -276,15 +267,7 @@ def test_blocks_and_word_offsets() -> None:
 
 
 def test_empty_page() -> None:
-    page = build_page(
-        [],
-        index=0,
-        width=10,
-        height=10,
-        dpi=72,
-        options=PageOptions(confidence="page"),
-        source="ocr",
-    )
+    page = page_json(Page(0, 10, 10, 72, "ocr", "eng"), PageOptions(confidence="page"))
     assert page["markdown"] == ""
     assert page["confidence_scores"]["average_page_confidence_score"] == 0.0
 

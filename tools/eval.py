@@ -30,6 +30,7 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from ocr_engine import EngineConfig, OCREngine, OCROptions, PageOptions, PageSelection, TesseraError
+from ocr_engine.render.mistral import page_json
 from tools import corpus
 from tools.benchmark import BenchmarkFailed, machine_line, markdown_table, run_tesseract
 
@@ -238,9 +239,9 @@ async def tessera_read(engine: OCREngine, doc: Document, options: OCROptions) ->
     seconds = time.perf_counter() - started
     pages = result.pages
     return Reading(
-        "\n\n".join(p.get("markdown", "") for p in pages),
+        "\n\n".join(page_json(p, options.page)["markdown"] for p in pages),
         seconds,
-        tuple(p.get("source") for p in pages),
+        tuple(p.source for p in pages),
     )
 
 

@@ -1,23 +1,20 @@
-"""The ordered parts of a page to the wire-format page: Markdown, tables, images, blocks, scores.
+"""A page as Mistral's OCR page object: Markdown, tables, images, blocks and scores.
 
-Pure functions; the worker calls them once a page's words and regions are known.
+Pure functions of the page model and the request's page options.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from typing import Any
 
-from .options import PageOptions
-from .structure import FOOTER, HEADER, IMAGE, LIST, TABLE, TITLE, Item, list_items
-from .words import Box, Line, Word
+from ..model import FOOTER, HEADER, IMAGE, LIST, TABLE, TITLE, Block, Page, cell_words
+from ..options import PageOptions
+from ..structure import list_items
+from ..words import Box, Line, Paragraph, Word
 
 _ORDERED = re.compile(r"^\d{1,3}[.)]$")
-
-# Crops a region of the page to a `data:image/jpeg;base64,...` URL.
-ImageEncoder = Callable[[Box], str]
 
 
 class _MarkdownWriter:
@@ -77,13 +74,10 @@ def _scores(words: list[Word]) -> tuple[float, float]:
 
 
 def _cell_text(words: list[Word]) -> str:
-    ordered = sorted(
-        words, key=lambda w: (round(w.box.center[1] / max(1, w.box.height)), w.box.left)
-    )
-    return " ".join(w.text for w in ordered)
+    return " ".join(w.text for w in cell_words(words))
 
 
-def table_content(item: Item, fmt: str) -> str:
+def table_content(item: Block, fmt: str) -> str:
     """A table's rows as Markdown (first row as the header row) or HTML."""
     rows = [[_cell_text(cell) for cell in row] for row in item.cells]
     if fmt == "html":
@@ -96,16 +90,13 @@ def table_content(item: Item, fmt: str) -> str:
     return "\n".join(lines)
 
 
-def _write_table(writer: _MarkdownWriter, item: Item) -> None:
+def _write_table(writer: _MarkdownWriter, item: Block) -> None:
     """An inline Markdown table, its words' offsets recorded."""
     for r, row in enumerate(item.cells):
         writer.write("|")
         for cell in row:
             writer.write(" ")
-            ordered = sorted(
-                cell, key=lambda w: (round(w.box.center[1] / max(1, w.box.height)), w.box.left)
-            )
-            for i, word in enumerate(ordered):
+            for i, word in enumerate(cell_words(cell)):
                 if i:
                     writer.write(" ")
                 writer.word(word, _escape_cell(word.text))
@@ -116,41 +107,31 @@ def _write_table(writer: _MarkdownWriter, item: Item) -> None:
             writer.write("\n")
 
 
-def _plain(item: Item) -> str:
-    assert item.paragraph is not None
-    return "\n".join(line.text for line in item.paragraph.lines)
+def _plain(item: Block) -> str:
+    return "\n".join(line.text for line in item.lines)
 
 
-def build_page(
-    items: list[Item],
-    *,
-    index: int,
-    width: int,
-    height: int,
-    dpi: int,
-    options: PageOptions,
-    source: str,
-    encode_image: ImageEncoder | None = None,
-) -> dict[str, Any]:
-    """The wire-format page for a page's parts, already in reading order."""
+def page_json(page: Page, options: PageOptions) -> dict[str, Any]:
+    """The Mistral OCR page object for a page."""
     writer = _MarkdownWriter()
     images: list[dict[str, Any]] = []
     tables: list[dict[str, Any]] = []
     blocks: list[dict[str, Any]] = []
     headers: list[str] = []
     footers: list[str] = []
-    previous: Item | None = None
+    previous: Block | None = None
+    kept = kept_figures(page.blocks, options)
 
-    for item in items:
+    for item in page.blocks:
         block: dict[str, Any] = {"type": item.kind, **item.box.as_corners()}
         written = True
         if item.kind == IMAGE:
-            if not _keep_image(item.box, len(images), options):
+            if not any(item is k for k in kept):
                 continue
             image_id = f"img-{len(images)}.jpeg"
             entry: dict[str, Any] = {"id": image_id, **item.box.as_corners()}
-            if options.include_image_base64 and encode_image is not None:
-                entry["image_base64"] = encode_image(item.box)
+            if options.include_image_base64 and item.image is not None:
+                entry["image_base64"] = item.image
             images.append(entry)
             block.update(content=image_id, image_id=image_id)
             _separate(writer, previous, item)
@@ -193,24 +174,24 @@ def build_page(
     if markdown:
         markdown += "\n"
 
-    page: dict[str, Any] = {
-        "index": index,
+    result: dict[str, Any] = {
+        "index": page.index,
         "markdown": markdown,
         "images": images,
         "tables": tables,
         "header": "\n".join(headers) if options.extract_header and headers else None,
         "footer": "\n".join(footers) if options.extract_footer and footers else None,
-        "dimensions": {"dpi": dpi, "height": height, "width": width},
+        "dimensions": {"dpi": page.dpi, "height": page.height, "width": page.width},
         "confidence_scores": None,
         "blocks": blocks if options.include_blocks else None,
-        "source": source,
+        "source": page.source,
     }
     if options.confidence is not None:
-        page["confidence_scores"] = _page_scores(writer, items, options.confidence)
-    return page
+        result["confidence_scores"] = _page_scores(writer, page.blocks, options.confidence)
+    return result
 
 
-def _page_scores(writer: _MarkdownWriter, items: list[Item], granularity: str) -> dict[str, Any]:
+def _page_scores(writer: _MarkdownWriter, items: list[Block], granularity: str) -> dict[str, Any]:
     average, minimum = _scores([w for item in items for w in item.words])
     scores: dict[str, Any] = {
         "average_page_confidence_score": average,
@@ -224,6 +205,15 @@ def _page_scores(writer: _MarkdownWriter, items: list[Item], granularity: str) -
     return scores
 
 
+def kept_figures(blocks: list[Block], options: PageOptions) -> list[Block]:
+    """The figures the page object lists: large enough, up to the limit, in reading order."""
+    kept: list[Block] = []
+    for block in blocks:
+        if block.kind == IMAGE and _keep_image(block.box, len(kept), options):
+            kept.append(block)
+    return kept
+
+
 def _keep_image(box: Box, count: int, options: PageOptions) -> bool:
     if options.image_limit is not None and count >= options.image_limit:
         return False
@@ -231,20 +221,19 @@ def _keep_image(box: Box, count: int, options: PageOptions) -> bool:
     return box.width >= minimum and box.height >= minimum
 
 
-def _separate(writer: _MarkdownWriter, previous: Item | None, item: Item) -> None:
+def _separate(writer: _MarkdownWriter, previous: Block | None, item: Block) -> None:
     if previous is None:
         return
     # Items of one list stay one Markdown list.
     writer.write("\n" if previous.kind == LIST and item.kind == LIST else "\n\n")
 
 
-def _write_text(writer: _MarkdownWriter, item: Item) -> None:
-    assert item.paragraph is not None
+def _write_text(writer: _MarkdownWriter, item: Block) -> None:
     if item.kind == TITLE:
         writer.write("#" * item.level + " ")
-        writer.lines(item.paragraph.lines)
+        writer.lines(item.lines)
     elif item.kind == LIST:
-        for i, (marker, lines) in enumerate(list_items(item.paragraph)):
+        for i, (marker, lines) in enumerate(list_items(Paragraph(item.lines))):
             if i:
                 writer.write("\n")
             # "1." and "1)" open a Markdown ordered list as they stand; others need a dash.
@@ -252,4 +241,4 @@ def _write_text(writer: _MarkdownWriter, item: Item) -> None:
                 writer.write("- ")
             writer.lines(lines)
     else:
-        writer.lines(item.paragraph.lines)
+        writer.lines(item.lines)
