@@ -17,11 +17,13 @@ from .model import Page
 from .options import OCROptions, select_pages
 from .pool import WorkerConfig, WorkerPool
 from .recognize import TESSEROCR
-from .tasks import DocumentInfo, InspectTask, PageTask
+from .tasks import DocumentInfo, InspectTask, PageTask, RenderTask
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
+# Writing output files takes milliseconds a page; a long document gets time in proportion.
+_RENDER_S_PER_PAGE = 1.0
 
 
 class EngineObserver(Protocol):
@@ -54,12 +56,14 @@ class DocumentResult:
     pages: list[Page]
     document_size: int
     warnings: list[PageWarning] = field(default_factory=list)
+    kind: str = ""  # "pdf" or "image"; "" when no page was read
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "pages": [p.to_dict() for p in self.pages],
             "document_size": self.document_size,
             "warnings": [w.to_dict() for w in self.warnings],
+            "kind": self.kind,
         }
 
     @classmethod
@@ -68,6 +72,7 @@ class DocumentResult:
             [Page.from_dict(p) for p in value["pages"]],
             value["document_size"],
             [PageWarning(**w) for w in value.get("warnings", [])],
+            value.get("kind", ""),
         )
 
     @classmethod
@@ -75,7 +80,8 @@ class DocumentResult:
         """The results of a document's page ranges as one, in page order."""
         pages = sorted((p for part in parts for p in part.pages), key=lambda p: p.index)
         warnings = sorted((w for part in parts for w in part.warnings), key=lambda w: w.page)
-        return cls(pages, document_size, warnings)
+        kind = next((part.kind for part in parts if part.kind), "")
+        return cls(pages, document_size, warnings, kind)
 
 
 @dataclass(frozen=True)
@@ -182,7 +188,26 @@ class OCREngine:
         if not pages:
             raise failures[min(failures)]
         warnings = [PageWarning(i, e.code, e.message) for i, e in sorted(failures.items())]
-        return DocumentResult(pages, path.stat().st_size, warnings)
+        return DocumentResult(pages, path.stat().st_size, warnings, info.kind)
+
+    async def render(
+        self,
+        result: DocumentResult,
+        path: Path,
+        formats: tuple[str, ...],
+        out_dir: Path,
+        *,
+        key: Hashable,
+    ) -> dict[str, int | str]:
+        """Write `result` in each of `formats` to `out_dir/<format>`, in a worker: each
+        format's size in bytes, or the message of why it could not be written."""
+        if not formats:
+            return {}
+        task = RenderTask(str(path), result.kind, result.pages, formats, str(out_dir))
+        written: dict[str, int | str] = await self.pool.run(
+            task, key=key, timeout=self.config.page_timeout + _RENDER_S_PER_PAGE * len(result.pages)
+        )
+        return written
 
     async def _read(self, task: PageTask, key: Hashable) -> Page:
         """One page on a worker, told to the observer."""

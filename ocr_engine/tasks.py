@@ -9,14 +9,17 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from . import deskew, images, orientation, pdf, regions, structure, textlayer
+from . import deskew, images, orientation, pdf, regions, render, structure, textlayer
+from .errors import TesseraError
 from .model import IMAGE, OCR, TEXT_LAYER, Page, turned_and_straightened
 from .options import PageOptions
 from .recognize import Recognizer
@@ -62,14 +65,57 @@ class PageTask:
     options: PageOptions
 
 
-Task = InspectTask | PageTask
+@dataclass(frozen=True)
+class RenderTask:
+    """Write a document's pages in some output formats, each to `<out_dir>/<format>`."""
+
+    path: str
+    kind: str
+    pages: list[Page] = field(repr=False)
+    formats: tuple[str, ...] = ()
+    out_dir: str = ""
+
+
+Task = InspectTask | PageTask | RenderTask
 
 
 def run_task(task: Task, recognizer: Recognizer) -> Any:
     """Carry out one task in a worker process."""
     if isinstance(task, InspectTask):
         return inspect(task.path)
+    if isinstance(task, RenderTask):
+        return render_outputs(task)
     return recognize_page(task, recognizer)
+
+
+def render_outputs(task: RenderTask) -> dict[str, int | str]:
+    """Each format written (its size in bytes) or why it could not be (a message).
+
+    A file appears under its name only once it is whole.
+    """
+    document = render.RenderedDocument(task.pages, Path(task.path), task.kind)
+    written: dict[str, int | str] = {}
+    for name in task.formats:
+        target = Path(task.out_dir) / name
+        partial = target.with_name(f".{name}.part")
+        try:
+            with open(partial, "wb") as out:
+                render.render(name, document, out)
+            os.replace(partial, target)
+            written[name] = target.stat().st_size
+        except TesseraError as e:
+            partial.unlink(missing_ok=True)
+            written[name] = e.message
+        except Exception:
+            # A library met something in this document it could not handle: this format is
+            # lost, not the others, and the traceback is in the log for a bug report.
+            log.exception("%s: writing %s failed", task.path, name)
+            partial.unlink(missing_ok=True)
+            written[name] = (
+                f"The {name} output could not be written: an unexpected error occurred "
+                "(recorded in Tessera's log)."
+            )
+    return written
 
 
 def inspect(path: str) -> DocumentInfo:

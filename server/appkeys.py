@@ -18,6 +18,7 @@ from .documents import Documents, DocumentSpool
 from .fetch import Fetcher
 from .housekeeping import Housekeeper
 from .metrics import Metrics
+from .outputs import Outputs
 from .runner import Runner
 from .stores import JobStore
 from .webhooks import Deliverer
@@ -36,6 +37,7 @@ ENGINE = web.AppKey("engine", OCREngine)
 STORE = web.AppKey("store", JobStore)
 SPOOL = web.AppKey("spool", DocumentSpool)
 DOCUMENTS = web.AppKey("documents", Documents)
+OUTPUTS = web.AppKey("outputs", Outputs)
 RUNNER = web.AppKey("runner", Runner)
 FETCHER = web.AppKey("fetcher", Fetcher)
 SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)

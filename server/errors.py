@@ -40,6 +40,10 @@ class JobNotFound(NotFound):
         super().__init__("job not found or expired", param="job_id")
 
 
+class OutputNotFound(NotFound):
+    code = "output_not_found"
+
+
 class MethodNotAllowed(TesseraError):
     status = 405
     code = "method_not_allowed"

@@ -1,4 +1,5 @@
-"""Deleting what has outlived its use: expired jobs, and documents no unfinished job owns."""
+"""Deleting what has outlived its use: expired jobs with their output files, and documents no
+unfinished job owns."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 from ocr_engine import TesseraError
 
 from .documents import Documents
+from .outputs import Outputs
 from .stores import JobStore
 
 log = logging.getLogger(__name__)
@@ -21,9 +23,12 @@ ORPHAN_AGE_S = 600.0
 class Housekeeper:
     """Sweeps at start-up, then every `interval` seconds."""
 
-    def __init__(self, *, store: JobStore, documents: Documents, interval: float) -> None:
+    def __init__(
+        self, *, store: JobStore, documents: Documents, outputs: Outputs, interval: float
+    ) -> None:
         self._store = store
         self._documents = documents
+        self._outputs = outputs
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
 
@@ -41,12 +46,15 @@ class Housekeeper:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def sweep(self) -> None:
-        """One round: expired jobs with their documents, then orphaned documents."""
+        """One round: expired jobs with their documents and output files, then orphaned
+        documents, and output files of jobs another node deleted."""
         expired = await self._store.delete_expired()
         for job_id in expired:
             await self._documents.delete(job_id)
+            await self._outputs.delete(job_id)
         if expired:
             log.info("deleted %d expired job(s)", len(expired))
+        await self._outputs.sweep(self._store.live)
         orphans = await self._documents.sweep(self._store.unfinished, older_than=ORPHAN_AGE_S)
         if orphans:
             log.info("deleted %d document(s) that belonged to no job", orphans)

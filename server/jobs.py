@@ -49,18 +49,19 @@ class JobOutcome:
     status_code: int
     result: str | None = None
     error: str | None = None
+    outputs: str | None = None  # JSON list of the output files written
 
     @classmethod
-    def succeeded(cls, result: str) -> JobOutcome:
-        return cls(JobStatus.COMPLETED, 200, result=result)
+    def succeeded(cls, result: str, outputs: str | None = None) -> JobOutcome:
+        return cls(JobStatus.COMPLETED, 200, result=result, outputs=outputs)
 
     @property
     def completed(self) -> bool:
         return self.status is JobStatus.COMPLETED
 
-    def values(self) -> tuple[str, int, str | None, str | None]:
-        """status, status_code, result, error: as a store writes them."""
-        return (self.status.value, self.status_code, self.result, self.error)
+    def values(self) -> tuple[str, int, str | None, str | None, str | None]:
+        """status, status_code, result, error, outputs: as a store writes them."""
+        return (self.status.value, self.status_code, self.result, self.error, self.outputs)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class Job:
     webhook_delivered_at: float | None = None
     parts_total: int = 0  # page ranges a large job is split into; 0 for a job run whole
     parts_done: int = 0
+    outputs: str | None = None  # JSON list of the output files written (`wire.output_entry`)
 
     @property
     def key(self) -> WorkKey:

@@ -42,10 +42,12 @@ class Outcomes:
         self._writes: set[asyncio.Task[Any]] = set()
         self._stranded: set[str] = set()  # finished here, but their outcome was not stored
 
-    async def complete(self, job_id: str, text: str, started: float) -> None:
-        """Store a job's result (JSON text)."""
+    async def complete(
+        self, job_id: str, text: str, started: float, outputs: str | None = None
+    ) -> None:
+        """Store a job's result (JSON text), and the list of its output files (JSON text)."""
         try:
-            finished = await self._final(job_id, JobOutcome.succeeded(text))
+            finished = await self._final(job_id, JobOutcome.succeeded(text, outputs))
         except TesseraError as e:
             # The result cannot be stored: say so in the job, which is small enough to land
             # where the result did not; failing that, the job is queued to be read again.

@@ -14,6 +14,7 @@ from . import appkeys as keys
 from .documents import DocumentSpool
 from .fetch import Fetcher, client_session
 from .housekeeping import Housekeeper
+from .outputs import OutputSpool
 from .runner import Runner
 from .stores import open_store
 from .webhooks import Deliverer
@@ -29,13 +30,17 @@ async def engine(app: web.Application) -> AsyncIterator[None]:
 
 
 async def store(app: web.Application) -> AsyncIterator[None]:
-    """The job store and where documents are kept."""
-    spool = DocumentSpool(app[keys.SETTINGS].data_dir / "documents")
+    """The job store and where documents and output files are kept."""
+    data_dir = app[keys.SETTINGS].data_dir
+    spool = DocumentSpool(data_dir / "documents")
+    output_spool = OutputSpool(data_dir / "outputs")
     await asyncio.to_thread(spool.open)
-    jobs, documents = await open_store(app[keys.SETTINGS], spool)
+    await asyncio.to_thread(output_spool.open)
+    jobs, documents, outputs = await open_store(app[keys.SETTINGS], spool, output_spool)
     app[keys.STORE] = jobs
     app[keys.SPOOL] = spool
     app[keys.DOCUMENTS] = documents
+    app[keys.OUTPUTS] = outputs
     yield
     await jobs.close()
 
@@ -45,6 +50,7 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
     housekeeper = Housekeeper(
         store=app[keys.STORE],
         documents=app[keys.DOCUMENTS],
+        outputs=app[keys.OUTPUTS],
         interval=app[keys.SETTINGS].cleanup_interval,
     )
     await housekeeper.start()
@@ -70,6 +76,7 @@ async def runner(app: web.Application) -> AsyncIterator[None]:
         store=app[keys.STORE],
         engine=app[keys.ENGINE],
         documents=app[keys.DOCUMENTS],
+        outputs=app[keys.OUTPUTS],
         settings=app[keys.SETTINGS],
         fetcher=app[keys.FETCHER],
         metrics=app[keys.METRICS],

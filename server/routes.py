@@ -4,16 +4,19 @@ Bifrost's `/v1/async/ocr`, models, health."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import math
 import re
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from ocr_engine import render
 from ocr_engine.errors import DocumentTooLarge, InvalidRequest
 from ocr_engine.languages import model_ids, resolve_model
 from ocr_engine.sources import is_data_url
@@ -25,6 +28,7 @@ from .appkeys import (
     ENGINE,
     FETCHER,
     LIFECYCLE,
+    OUTPUTS,
     RUNNER,
     SETTINGS,
     SPOOL,
@@ -32,12 +36,12 @@ from .appkeys import (
     SYNC_SLOTS,
 )
 from .config import MB
-from .errors import Cancelled, InsufficientStorage, JobNotFound, QueueFull
+from .errors import Cancelled, InsufficientStorage, JobNotFound, OutputNotFound, QueueFull
 from .fetch import check_url, read_limited
 from .jobs import Job, JobStatus, now
 from .schema import OCRRequestBody, parse_request
 from .stores import QueueLimitReached
-from .wire import failure, job_accepted, job_json, model_list, ocr_response
+from .wire import failure, job_accepted, job_json, model_list, ocr_response, outputs_list
 
 log = logging.getLogger(__name__)
 
@@ -212,12 +216,33 @@ async def ocr(request: web.Request) -> web.Response:
         async with request.app[SPOOL].scratch(data) as path:
             del data
             options = body.options(languages)
-            result = await request.app[ENGINE].run(path, options, key=f"sync-{uuid.uuid4().hex}")
+            key = f"sync-{uuid.uuid4().hex}"
+            engine = request.app[ENGINE]
+            result = await engine.run(path, options, key=key)
+            if body.formats:
+                async with request.app[OUTPUTS].scratch() as folder:
+                    written = await engine.render(result, path, body.formats, folder, key=key)
+                    outputs = await asyncio.to_thread(_inline_outputs, folder, written)
 
-    def render() -> str:
-        return json.dumps(ocr_response(result, options.page, model=body.model, started=started))
+    def respond() -> str:
+        response = ocr_response(result, options.page, model=body.model, started=started)
+        if body.formats:
+            response["outputs"] = outputs
+        return json.dumps(response)
 
-    return web.Response(text=await asyncio.to_thread(render), content_type="application/json")
+    return web.Response(text=await asyncio.to_thread(respond), content_type="application/json")
+
+
+def _inline_outputs(folder: Path, written: dict[str, int | str]) -> list[dict[str, Any]]:
+    """A synchronous answer's output files, each in the response as base64."""
+    entries = []
+    for entry in outputs_list("", written):
+        if "error" not in entry:
+            data = (folder / entry["format"]).read_bytes()
+            del entry["url"]
+            entry["data"] = base64.b64encode(data).decode()
+        entries.append(entry)
+    return entries
 
 
 def _ttl(request: web.Request) -> int:
@@ -390,6 +415,29 @@ def _job_response(job: Job) -> web.Response:
         status=202,
         content_type="application/json",
         headers={"Retry-After": str(_POLL_RETRY_AFTER_S)},
+    )
+
+
+@routes.get("/v1/async/ocr/{job_id}/outputs/{format}")
+async def get_output(request: web.Request) -> web.StreamResponse:
+    """One of a completed job's output files, to its owner, until the job expires."""
+    job = await _owned_job(request)
+    fmt = request.match_info["format"]
+    listed = json.loads(job.outputs) if job.outputs else []
+    written = any(entry["format"] == fmt and "url" in entry for entry in listed)
+    path = await request.app[OUTPUTS].local_path(job.id, fmt) if written else None
+    if path is None:
+        raise OutputNotFound(
+            f"The job has no {fmt!r} output; its 'outputs' list names those it has.",
+            param="format",
+        )
+    kind = render.FORMATS[fmt]
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": kind.content_type,
+            "Content-Disposition": f'attachment; filename="{job.id}{kind.suffix}"',
+        },
     )
 
 

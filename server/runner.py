@@ -30,9 +30,10 @@ from .fetch import Fetcher
 from .jobs import Job, Part, WorkKey, now
 from .metrics import Metrics
 from .outcomes import Outcomes
+from .outputs import Outputs
 from .schema import OCRRequestBody
 from .stores import JobStore
-from .wire import ocr_response
+from .wire import ocr_response, outputs_list
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Runner:
         store: JobStore,
         engine: OCREngine,
         documents: Documents,
+        outputs: Outputs,
         settings: Settings,
         fetcher: Fetcher,
         metrics: Metrics,
@@ -60,6 +62,7 @@ class Runner:
         self._metrics = metrics
         self._engine = engine
         self._documents = documents
+        self._outputs = outputs
         self._settings = settings
         self._fetcher = fetcher
         self._outcomes = Outcomes(store, documents, metrics)
@@ -204,7 +207,7 @@ class Runner:
             return
         options = body.options(job.request["languages"])
         result = await self._read(path, options, job.key, progress=self._outcomes.progress(job.id))
-        await self._finish(job, result, options, started)
+        await self._finish(job, result, path, started)
 
     async def _read(
         self,
@@ -302,18 +305,26 @@ class Runner:
             raise PageFailed(reason)
         started = time.monotonic() - (now() - (job.started_at or job.created_at))
         body = OCRRequestBody.model_validate(job.request["body"])
-        await self._finish(job, merged, body.options(job.request["languages"]), started)
+        await self._finish(job, merged, await self._document(job, body), started)
 
-    async def _finish(
-        self, job: Job, result: DocumentResult, options: OCROptions, started: float
-    ) -> None:
-        """The job's response rendered and stored."""
+    async def _finish(self, job: Job, result: DocumentResult, path: Path, started: float) -> None:
+        """The job's response and output files written, and stored."""
+        body = OCRRequestBody.model_validate(job.request["body"])
+        options = body.options(job.request["languages"])
+        outputs = None
+        if body.formats:
+            async with self._outputs.scratch() as folder:
+                written = await self._engine.render(result, path, body.formats, folder, key=job.key)
+                await self._outputs.keep(
+                    job.id, folder, [f for f, size in written.items() if isinstance(size, int)]
+                )
+            outputs = json.dumps(outputs_list(job.id, written))
 
-        def render() -> str:
+        def respond() -> str:
             model = job.request["model"]
             return json.dumps(ocr_response(result, options.page, model=model, started=started))
 
-        await self._outcomes.complete(job.id, await asyncio.to_thread(render), started)
+        await self._outcomes.complete(job.id, await asyncio.to_thread(respond), started, outputs)
 
     # -- leases ---------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ocr_engine import render
 from ocr_engine.errors import InvalidRequest, UnsupportedOption
 from ocr_engine.options import OCROptions, PageOptions, parse_pages
 
@@ -65,6 +66,8 @@ class OCRRequestBody(_Lenient):
     confidence_scores_granularity: Literal["page", "word", "block"] | None = None
     include_blocks: bool | None = None
     ocr_mode: Literal["auto", "force", "text_layer"] | None = None
+    # Tessera's own: files written beside the JSON result (a searchable PDF, hOCR, ALTO, text).
+    output_formats: list[str] | None = Field(None, max_length=len(render.NAMES))
     fallbacks: Any = None
     bbox_annotation_format: Any = None
     document_annotation_format: Any = None
@@ -83,6 +86,20 @@ class OCRRequestBody(_Lenient):
         )
         stored["document"][self.document.type] = self.document.url
         return stored
+
+    @field_validator("output_formats")
+    @classmethod
+    def _known_formats(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or ():
+            if name not in render.FORMATS:
+                known = ", ".join(render.NAMES)
+                raise ValueError(f"names {name!r}, which is not an output format ({known})")
+        return value
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The output formats asked for, each once, in the order asked."""
+        return tuple(dict.fromkeys(self.output_formats or ()))
 
     def options(self, languages: str) -> OCROptions:
         """The OCR core's options for this request."""
@@ -135,7 +152,12 @@ def parse_request(body: Any) -> OCRRequestBody:
         param, first = max(
             located, key=lambda pair: 0 if pair[0] is None else pair[0].count(".") + 1
         )
-        what = "is required" if first["type"] == "missing" else first["msg"].lower()
+        if first["type"] == "missing":
+            what = "is required"
+        elif first["type"] == "value_error":
+            what = str(first["ctx"]["error"])  # our own validator's words, as written
+        else:
+            what = first["msg"].lower()
         raise InvalidRequest(f"'{param}' {what}.", param=param) from None
     for name in _ANNOTATIONS:
         if getattr(request, name) is not None:

@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from ocr_engine import TesseraError
+from ocr_engine import TesseraError, render
 from ocr_engine.engine import DocumentResult
 from ocr_engine.options import PageOptions
 from ocr_engine.render.mistral import page_json
@@ -72,6 +72,26 @@ def ocr_response(
     return response
 
 
+def outputs_list(job_id: str, written: dict[str, int | str]) -> list[dict[str, Any]]:
+    """A job's output files as it lists them: each with its URL, type and size, or with the
+    error that kept it from being written."""
+    entries: list[dict[str, Any]] = []
+    for fmt, outcome in written.items():
+        if isinstance(outcome, str):
+            error = {"type": "server_error", "code": "output_failed", "message": outcome}
+            entries.append({"format": fmt, "error": error})
+        else:
+            entries.append(
+                {
+                    "format": fmt,
+                    "url": f"/v1/async/ocr/{job_id}/outputs/{fmt}",
+                    "content_type": render.FORMATS[fmt].content_type,
+                    "bytes": outcome,
+                }
+            )
+    return entries
+
+
 def model_list(ids: list[str]) -> dict[str, Any]:
     """`GET /v1/models`, in the OpenAI/Bifrost list shape."""
     return {
@@ -107,6 +127,8 @@ def job_public(job: Job) -> dict[str, Any]:
 def job_json(job: Job) -> str:
     """The poll answer, splicing in the stored result or error without parsing it again."""
     head = json.dumps(job_public(job))
+    if job.outputs is not None:
+        head = f'{head[:-1]}, "outputs": {job.outputs}}}'
     if job.result is not None:
         return f'{head[:-1]}, "result": {job.result}}}'
     if job.error is not None:

@@ -1,6 +1,7 @@
 """Job stores: SQLite for one node (the embedded default), PostgreSQL for a fleet.
 
-`open_store` picks one from the settings and pairs it with where documents are kept.
+`open_store` picks one from the settings and pairs it with where documents and output files
+are kept.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from ..documents import Documents, DocumentSpool, SharedDocuments
+from ..outputs import Outputs, OutputSpool, SharedOutputs
 from .base import DocumentStore, JobStore, QueueLimitReached
 from .postgres import PostgresJobStore
 from .sqlite import SQLiteJobStore
@@ -26,17 +28,23 @@ __all__ = [
 ]
 
 
-async def open_store(settings: Settings, spool: DocumentSpool) -> tuple[JobStore, Documents]:
-    """The job store the settings name, opened, and the documents that go with it."""
+async def open_store(
+    settings: Settings, spool: DocumentSpool, output_spool: OutputSpool
+) -> tuple[JobStore, Documents, Outputs]:
+    """The job store the settings name, opened, and the documents and output files that go
+    with it."""
     store: JobStore
     documents: Documents
+    outputs: Outputs
     if settings.database_url:
         postgres = PostgresJobStore(
             settings.database_url, node=uuid.uuid4().hex[:12], lease=settings.lease_seconds
         )
-        store, documents = postgres, SharedDocuments(postgres, spool)
+        store = postgres
+        documents = SharedDocuments(postgres, spool)
+        outputs = SharedOutputs(postgres, output_spool)
     else:
         store = SQLiteJobStore(settings.data_dir / "tessera.db", lease=settings.lease_seconds)
-        documents = spool
+        documents, outputs = spool, output_spool
     await store.open()
-    return store, documents
+    return store, documents, outputs

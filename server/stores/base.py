@@ -16,7 +16,6 @@ from typing import Any, Protocol
 
 from ..jobs import DeliveryAttempt, Job, JobOutcome, JobStatus, Part, WebhookState, WorkKey
 
-# The jobs table's columns, in the order of Job's fields that are stored.
 # The jobs table's columns: Job's fields, in their order.
 COLUMNS = tuple(f.name for f in fields(Job))
 SELECT_COLUMNS = ", ".join(COLUMNS)
@@ -34,7 +33,7 @@ document_size size, started_at time, completed_at time, expires_at time, attempt
 pages_done count, pages_total count, status_code int, result text, error text, webhook text,
 idempotency_key text, webhook_state text, webhook_attempts count, webhook_next_at time,
 webhook_error text, webhook_delivered_at time, parts_total count, parts_done count,
-lease_owner text, lease_expires time, webhook_lease time
+outputs text, lease_owner text, lease_expires time, webhook_lease time
 """
 JOB_TABLE: tuple[tuple[str, str], ...] = tuple(
     (name, kind) for name, kind in (c.split() for c in _JOB_TABLE.split(","))
@@ -155,6 +154,10 @@ class JobStore(Protocol):
         """Which of these jobs exist and are pending or processing."""
         ...
 
+    async def live(self, job_ids: list[str]) -> set[str]:
+        """Which of these jobs exist and have not expired."""
+        ...
+
     async def claim(self, limit: int) -> list[Job]:
         """Up to `limit` jobs, oldest first, that are pending or whose lease lapsed (a split
         job only once all its ranges are done), moved to processing under a new lease."""
@@ -225,6 +228,15 @@ class JobStore(Protocol):
     ) -> list[dict[str, Any]]:
         """Recent delivery attempts, newest first."""
         ...
+
+
+class OutputStore(Protocol):
+    """Jobs' output files kept in a store every node reads (the fleet's database); deleted
+    with their jobs when they expire."""
+
+    async def save_output(self, job_id: str, fmt: str, data: bytes) -> None: ...
+
+    async def load_output(self, job_id: str, fmt: str) -> bytes | None: ...
 
 
 class DocumentStore(Protocol):

@@ -48,6 +48,13 @@ ALTER TABLE tessera_documents ADD COLUMN IF NOT EXISTS saved_at DOUBLE PRECISION
     DEFAULT 0;
 -- PDFs and images are compressed already: storing them as they are spares a futile pass.
 ALTER TABLE tessera_documents ALTER COLUMN data SET STORAGE EXTERNAL;
+CREATE TABLE IF NOT EXISTS tessera_outputs (
+    job_id TEXT NOT NULL,
+    format TEXT NOT NULL,
+    data   BYTEA NOT NULL,
+    PRIMARY KEY (job_id, format)
+);
+ALTER TABLE tessera_outputs ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS tessera_deliveries (
     id          BIGSERIAL PRIMARY KEY,
     job_id      TEXT NOT NULL,
@@ -171,6 +178,16 @@ class PostgresJobStore:
             )
         return {r["id"] for r in rows}
 
+    async def live(self, job_ids: list[str]) -> set[str]:
+        async with self._db() as db:
+            rows = await db.fetch(
+                "SELECT id FROM tessera_jobs WHERE id = ANY($1::text[])"
+                " AND (expires_at IS NULL OR expires_at > $2)",
+                job_ids,
+                now(),
+            )
+        return {r["id"] for r in rows}
+
     async def claim(self, limit: int) -> list[Job]:
         moment = now()
         async with self._db() as db:
@@ -257,11 +274,12 @@ class PostgresJobStore:
         async with self._db() as db, db.transaction():
             row = await db.fetchrow(
                 "UPDATE tessera_jobs SET status = $1, status_code = $2, result = $3, error = $4,"
-                " completed_at = $5::float8, expires_at = $5::float8 + ttl, lease_owner = NULL,"
-                " pages_done = CASE WHEN $6 THEN pages_total ELSE pages_done END,"
+                " outputs = $5,"
+                " completed_at = $6::float8, expires_at = $6::float8 + ttl, lease_owner = NULL,"
+                " pages_done = CASE WHEN $7 THEN pages_total ELSE pages_done END,"
                 " webhook_state = CASE WHEN webhook IS NULL THEN NULL ELSE 'pending' END,"
-                " webhook_next_at = $5::float8"
-                " WHERE id = $7 AND status IN ('pending', 'processing')"
+                " webhook_next_at = $6::float8"
+                " WHERE id = $8 AND status IN ('pending', 'processing')"
                 f" RETURNING {base.SELECT_COLUMNS}",
                 *outcome.values(),
                 completed,
@@ -296,6 +314,7 @@ class PostgresJobStore:
             )
             ids = [r["id"] for r in rows]
             await db.execute("DELETE FROM tessera_deliveries WHERE job_id = ANY($1::text[])", ids)
+            await db.execute("DELETE FROM tessera_outputs WHERE job_id = ANY($1::text[])", ids)
         return ids
 
     # -- page ranges ----------------------------------------------------------------------
@@ -432,6 +451,25 @@ class PostgresJobStore:
                 now() - older_than,
             )
         return len(rows)
+
+    # -- output files: in the database, so every node can serve every job's --------------
+
+    async def save_output(self, job_id: str, fmt: str, data: bytes) -> None:
+        async with self._db() as db:
+            await db.execute(
+                "INSERT INTO tessera_outputs (job_id, format, data) VALUES ($1, $2, $3)"
+                " ON CONFLICT (job_id, format) DO UPDATE SET data = EXCLUDED.data",
+                job_id,
+                fmt,
+                data,
+            )
+
+    async def load_output(self, job_id: str, fmt: str) -> bytes | None:
+        async with self._db() as db:
+            data = await db.fetchval(
+                "SELECT data FROM tessera_outputs WHERE job_id = $1 AND format = $2", job_id, fmt
+            )
+        return bytes(data) if data is not None else None
 
     # -- webhooks -------------------------------------------------------------------------
 

@@ -213,6 +213,14 @@ class SQLiteJobStore:
         return await self._run(select)
 
     async def unfinished(self, job_ids: list[str]) -> set[str]:
+        return await self._which(job_ids, "status IN ('pending', 'processing')", ())
+
+    async def live(self, job_ids: list[str]) -> set[str]:
+        return await self._which(job_ids, "(expires_at IS NULL OR expires_at > ?)", (now(),))
+
+    async def _which(self, job_ids: list[str], condition: str, args: tuple[Any, ...]) -> set[str]:
+        """Which of these jobs exist and meet `condition`."""
+
         def select(db: sqlite3.Connection) -> set[str]:
             found: set[str] = set()
             for start in range(0, len(job_ids), _IN_BATCH):
@@ -220,9 +228,8 @@ class SQLiteJobStore:
                 found.update(
                     r["id"]
                     for r in db.execute(
-                        f"SELECT id FROM jobs WHERE id IN ({_marks(batch)})"
-                        " AND status IN ('pending', 'processing')",
-                        batch,
+                        f"SELECT id FROM jobs WHERE id IN ({_marks(batch)}) AND {condition}",
+                        (*batch, *args),
                     )
                 )
             return found
@@ -312,7 +319,7 @@ class SQLiteJobStore:
             with _transaction(db):
                 row = db.execute(
                     "UPDATE jobs SET status = ?, status_code = ?, result = ?, error = ?,"
-                    " completed_at = ?, expires_at = ? + ttl, lease_owner = NULL,"
+                    " outputs = ?, completed_at = ?, expires_at = ? + ttl, lease_owner = NULL,"
                     " pages_done = CASE WHEN ? THEN pages_total ELSE pages_done END,"
                     " webhook_state = CASE WHEN webhook IS NULL THEN NULL ELSE 'pending' END,"
                     " webhook_next_at = ? WHERE id = ? AND status IN ('pending', 'processing')"

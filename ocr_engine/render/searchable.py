@@ -1,0 +1,325 @@
+"""The searchable PDF: the document as it was sent, with an invisible text layer on the pages
+that were read by OCR.
+
+A PDF keeps its pages as they are: content, images and fonts are not re-rendered or
+re-encoded (streams are copied undecoded); an OCRed page gets one more content stream, after
+its own, that draws each word in rendering mode 3 (invisible) on the word's box. An image
+becomes a PDF by img2pdf, which embeds it losslessly (a JPEG as it is), one page per frame.
+
+Each word is one run of a glyphless font (Tesseract's `pdf.ttf`: every character is an empty
+glyph half an em wide) whose text matrix stretches it over the word's box, so that a viewer
+selects exactly the word and `pdftotext` reads the words in order. Boxes are mapped from the
+page as read (turned upright and straightened) back to the page as it is shown, so the text
+lies under the words on a turned or skewed scan too.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import BinaryIO
+
+import img2pdf
+import pikepdf
+from PIL import Image, ImageOps
+
+from ..errors import InternalError, UnprocessableDocument
+from ..languages import SYSTEM_TESSDATA
+from ..model import OCR, Page
+from ..words import Box
+from . import RenderedDocument
+
+_FONT_NAME = "GlyphLessFont"
+_GLYPH_ADVANCE = 0.5  # of an em: the font's every glyph is 500 units wide
+_FONT_FILE = "pdf.ttf"
+Matrix = tuple[float, float, float, float, float, float]
+
+
+def write(document: RenderedDocument, out: BinaryIO) -> None:
+    pdf = _open(document)
+    with pdf:
+        font = _glyphless_font(pdf)
+        pages = {p.index: p for p in document.pages if p.source == OCR}
+        for index, pdf_page in enumerate(pdf.pages):
+            page = pages.get(index)
+            if page is not None and page.words:
+                _add_text_layer(pdf, pdf_page, page, font)
+        pdf.save(
+            out,
+            stream_decode_level=pikepdf.StreamDecodeLevel.none,
+            object_stream_mode=pikepdf.ObjectStreamMode.preserve,
+        )
+
+
+# -- the document's pages -------------------------------------------------------------------
+
+
+def _open(document: RenderedDocument) -> pikepdf.Pdf:
+    try:
+        if document.kind == "pdf":
+            return pikepdf.open(document.path)
+        return pikepdf.open(io.BytesIO(_image_pdf(document.path)))
+    except pikepdf.PdfError as e:
+        raise UnprocessableDocument(
+            "The document could not be rewritten as a searchable PDF.", param="document"
+        ) from e
+
+
+def _image_pdf(path: Path) -> bytes:
+    """The image's frames as PDF pages, without loss; frames img2pdf cannot embed as they are
+    (transparency, unusual modes) are flattened onto white first, as they were read."""
+    try:
+        return bytes(img2pdf.convert(str(path), rotation=img2pdf.Rotation.ifvalid))
+    except (img2pdf.ImageOpenError, img2pdf.AlphaChannelError, ValueError, OSError):
+        pass
+    frames: list[bytes] = []
+    with Image.open(path) as image:
+        for index in range(getattr(image, "n_frames", 1)):
+            image.seek(index)
+            frame = ImageOps.exif_transpose(image.copy())
+            buffer = io.BytesIO()
+            _flattened(frame).save(buffer, format="PNG", dpi=image.info.get("dpi", (72, 72)))
+            frames.append(buffer.getvalue())
+    return bytes(img2pdf.convert(frames))
+
+
+def _flattened(image: Image.Image) -> Image.Image:
+    if image.mode in ("1", "L", "RGB"):
+        return image
+    if "A" in image.getbands() or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        background.alpha_composite(rgba)
+        return background.convert("RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return image.convert("I").point(lambda v: v / 256).convert("L")
+    return image.convert("RGB")
+
+
+# -- the font -------------------------------------------------------------------------------
+
+
+@cache
+def _font_file() -> bytes:
+    """Tesseract's glyphless font, installed with it beside its language data."""
+    for directory in SYSTEM_TESSDATA:
+        path = Path(directory) / _FONT_FILE
+        if path.is_file():
+            return path.read_bytes()
+    raise InternalError(
+        f"Tesseract's {_FONT_FILE} is not installed, so no text layer can be written; "
+        "install the tesseract-ocr package."
+    )
+
+
+def _to_unicode() -> bytes:
+    """A ToUnicode CMap: each two-byte code is the UTF-16 code unit it stands for."""
+    ranges = [f"<{high:02X}00> <{high:02X}FF> <{high:02X}00>" for high in range(256)]
+    blocks = []
+    for start in range(0, len(ranges), 100):
+        chunk = ranges[start : start + 100]
+        blocks.append(f"{len(chunk)} beginbfrange\n" + "\n".join(chunk) + "\nendbfrange")
+    return (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        + "\n".join(blocks)
+        + "\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+    ).encode()
+
+
+def _stream(pdf: pikepdf.Pdf, data: bytes, **extra: int) -> pikepdf.Stream:
+    stream = pikepdf.Stream(pdf, zlib.compress(data))
+    stream.Filter = pikepdf.Name.FlateDecode
+    for key, value in extra.items():
+        stream[pikepdf.Name("/" + key)] = value
+    return stream
+
+
+def _glyphless_font(pdf: pikepdf.Pdf) -> pikepdf.Object:
+    """A Type0 font with Identity-H encoding over the glyphless TrueType font."""
+    font_file = _font_file()
+    descriptor = pikepdf.Dictionary(
+        Type=pikepdf.Name.FontDescriptor,
+        FontName=pikepdf.Name("/" + _FONT_NAME),
+        Flags=5,
+        FontBBox=pikepdf.Array([0, 0, 500, 1000]),
+        ItalicAngle=0,
+        Ascent=1000,
+        Descent=-1,  # not 0, which readers take for "unknown" and replace
+        CapHeight=1000,
+        StemV=80,
+        FontFile2=_stream(pdf, font_file, Length1=len(font_file)),
+    )
+    # Every code to glyph 1, the font's one empty glyph.
+    cid_to_gid = _stream(pdf, b"\x00\x01" * 65536)
+    cid_font = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font,
+        Subtype=pikepdf.Name.CIDFontType2,
+        BaseFont=pikepdf.Name("/" + _FONT_NAME),
+        CIDSystemInfo=pikepdf.Dictionary(
+            Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Identity"), Supplement=0
+        ),
+        FontDescriptor=pdf.make_indirect(descriptor),
+        DW=int(_GLYPH_ADVANCE * 1000),
+        CIDToGIDMap=cid_to_gid,
+    )
+    font = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font,
+        Subtype=pikepdf.Name.Type0,
+        BaseFont=pikepdf.Name("/" + _FONT_NAME),
+        Encoding=pikepdf.Name("/Identity-H"),
+        DescendantFonts=pikepdf.Array([pdf.make_indirect(cid_font)]),
+        ToUnicode=_stream(pdf, _to_unicode()),
+    )
+    return pdf.make_indirect(font)
+
+
+# -- the text layer -------------------------------------------------------------------------
+
+
+def _add_text_layer(
+    pdf: pikepdf.Pdf, pdf_page: pikepdf.Page, page: Page, font: pikepdf.Object
+) -> None:
+    resources = _own_resources(pdf_page)
+    fonts = resources.get(pikepdf.Name.Font)
+    if not isinstance(fonts, pikepdf.Dictionary):
+        fonts = resources[pikepdf.Name.Font] = pikepdf.Dictionary()
+    name = pikepdf.Name.random(prefix="TesseraText")
+    fonts[name] = font
+    # The page's own content in a saved graphics state, so its changes do not reach ours.
+    pdf_page.contents_add(_stream(pdf, b"q\n"), prepend=True)
+    pdf_page.contents_add(_stream(pdf, b"\nQ\n" + _text_layer(pdf_page, page, str(name))))
+
+
+def _own_resources(pdf_page: pikepdf.Page) -> pikepdf.Dictionary:
+    """The page's resource dictionary, made its own if it was inherited from the page tree."""
+    resources = pdf_page.obj.get(pikepdf.Name.Resources)
+    if isinstance(resources, pikepdf.Dictionary):
+        return resources
+    node = pdf_page.obj.get(pikepdf.Name.Parent)
+    inherited = pikepdf.Dictionary()
+    while isinstance(node, pikepdf.Dictionary):
+        found = node.get(pikepdf.Name.Resources)
+        if isinstance(found, pikepdf.Dictionary):
+            inherited = pikepdf.Dictionary({k: v for k, v in found.items()})
+            break
+        node = node.get(pikepdf.Name.Parent)
+    pdf_page.obj[pikepdf.Name.Resources] = inherited
+    return inherited
+
+
+def _text_layer(pdf_page: pikepdf.Page, page: Page, font: str) -> bytes:
+    """The content stream that draws the page's words invisibly, each on its box."""
+    _, _, width, height = _shown_box(pdf_page)
+    sx, sy = width / page.source_width, height / page.source_height
+
+    def shown(x: float, y: float) -> tuple[float, float]:
+        px, py = page.map_to_source(x, y)
+        return px * sx, height - py * sy
+
+    out = [b"q\n", _num(_displayed_to_user(pdf_page)) + b" cm\n", b"BT\n3 Tr\n"]
+    out.append(f"{font} 1 Tf\n".encode())
+    for block in page.blocks:
+        for line in block.text_lines():
+            words = [w for w in line.words if w.text]
+            for i, word in enumerate(words):
+                corners = [shown(x, y) for x, y in _corners(word.box)]
+                span = _span(corners)
+                # The word's own height: on a skewed page, its box on the page is taller.
+                size = math.dist(corners[0], corners[2])
+                text = word.text if i == len(words) - 1 else word.text + " "
+                units = len(word.text.encode("utf-16-be")) // 2
+                matrix = span.matrix(size, _GLYPH_ADVANCE * units)
+                out.append(_num(matrix) + b" Tm <" + text.encode("utf-16-be").hex().encode())
+                out.append(b"> Tj\n")
+    out.append(b"ET\nQ\n")
+    return b"".join(out)
+
+
+def _corners(box: Box) -> list[tuple[int, int]]:
+    """Bottom left, bottom right, then the top corners: the baseline first."""
+    return [
+        (box.left, box.bottom),
+        (box.right, box.bottom),
+        (box.left, box.top),
+        (box.right, box.top),
+    ]
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Where a word goes on the page as shown: its extent along and across the nearest
+    upright writing direction, (ux, uy) a unit vector along it."""
+
+    ux: int
+    uy: int
+    start: float
+    end: float
+    bottom: float
+    top: float
+
+    def matrix(self, size: float, advance: float) -> Matrix:
+        """The text matrix that writes `advance` ems of glyphs `size` high over the span's
+        extent, centred across it."""
+        vx, vy = -self.uy, self.ux
+        bottom = (self.bottom + self.top - size) / 2
+        length = (self.end - self.start) / advance
+        x = self.start * self.ux + bottom * vx
+        y = self.start * self.uy + bottom * vy
+        return (length * self.ux, length * self.uy, size * vx, size * vy, x, y)
+
+
+def _span(corners: list[tuple[float, float]]) -> _Span:
+    """A word's span from its corners on the page as shown, written along the quarter turn
+    nearest to its baseline.
+
+    A word written at a slant (on a skewed scan) is broken into pieces by text extractors,
+    which follow only the four upright directions; written level over the box around it, it
+    stays one word and still covers the word on the page.
+    """
+    (x0, y0), (x1, y1) = corners[0], corners[1]
+    quarter = round(math.atan2(y1 - y0, x1 - x0) / (math.pi / 2)) * (math.pi / 2)
+    ux, uy = round(math.cos(quarter)), round(math.sin(quarter))
+    along = [x * ux + y * uy for x, y in corners]
+    across = [y * ux - x * uy for x, y in corners]
+    return _Span(ux, uy, min(along), max(along), min(across), max(across))
+
+
+def _shown_box(pdf_page: pikepdf.Page) -> tuple[float, float, float, float]:
+    """The crop box's corner and the page's width and height as a viewer shows it."""
+    x0, y0, x1, y1 = (float(v) for v in pdf_page.cropbox)
+    x0, x1 = min(x0, x1), max(x0, x1)
+    y0, y1 = min(y0, y1), max(y0, y1)
+    if _rotation(pdf_page) in (90, 270):
+        return x0, y0, y1 - y0, x1 - x0
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _rotation(pdf_page: pikepdf.Page) -> int:
+    """The page's /Rotate, as viewers take it (a value not a multiple of 90 is ignored)."""
+    rotation = int(pdf_page.obj.get(pikepdf.Name.Rotate, 0)) % 360
+    return rotation if rotation % 90 == 0 else 0
+
+
+def _displayed_to_user(pdf_page: pikepdf.Page) -> Matrix:
+    """The map from the page as shown (origin bottom left, in points) to its user space."""
+    x0, y0, x1, y1 = (float(v) for v in pdf_page.cropbox)
+    x0, x1 = min(x0, x1), max(x0, x1)
+    y0, y1 = min(y0, y1), max(y0, y1)
+    w, h = x1 - x0, y1 - y0
+    return {
+        0: (1.0, 0.0, 0.0, 1.0, x0, y0),
+        90: (0.0, 1.0, -1.0, 0.0, x0 + w, y0),
+        180: (-1.0, 0.0, 0.0, -1.0, x0 + w, y0 + h),
+        270: (0.0, -1.0, 1.0, 0.0, x0, y0 + h),
+    }[_rotation(pdf_page)]
+
+
+def _num(values: Matrix) -> bytes:
+    return " ".join(f"{v:.4f}".rstrip("0").rstrip(".") or "0" for v in values).encode()
