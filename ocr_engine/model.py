@@ -51,9 +51,8 @@ class Block:
 
     @property
     def words(self) -> list[Word]:
-        if self.kind == TABLE:
-            return [w for row in self.cells for cell in row for w in cell]
-        return [w for line in self.lines for w in line.words]
+        """The block's words in reading order."""
+        return [w for line in self.text_lines() for w in line.words]
 
     def text_lines(self) -> list[Line]:
         """The block's lines of text in reading order; a table's, cell by cell, row by row."""

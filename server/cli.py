@@ -6,16 +6,27 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from ocr_engine import OCREngine, OCROptions, PageSelection, TesseraError, parse_pages
+from ocr_engine import (
+    DocumentResult,
+    OCREngine,
+    OCROptions,
+    PageSelection,
+    TesseraError,
+    parse_pages,
+    render,
+)
+from ocr_engine.errors import InternalError
 from ocr_engine.languages import resolve_model
+from ocr_engine.options import PageOptions
 from ocr_engine.recognize import BACKENDS
 
 from . import __version__, logs
@@ -108,7 +119,32 @@ class _ProgressBar:
             sys.stderr.write("\n")
 
 
-async def _ocr_file(settings: Settings, path: Path, pages: PageSelection | None, model: str) -> Any:
+# What `-o FILE` writes, by the file's suffix; `--format` names one outright.
+SUFFIXES = {
+    ".md": "md",
+    ".markdown": "md",
+    ".json": "json",
+    ".pdf": "pdf",
+    ".hocr": "hocr",
+    ".html": "hocr",
+    ".xml": "alto",
+    ".alto": "alto",
+    ".txt": "txt",
+}
+CLI_FORMATS = ("md", "json", *render.NAMES)
+
+
+async def _ocr_file(
+    settings: Settings,
+    path: Path,
+    pages: PageSelection | None,
+    *,
+    model: str,
+    fmt: str,
+    output: Path | None,
+    force: bool,
+) -> bytes:
+    """The file read, in format `fmt`; written to `output` if there is one, else returned."""
     engine = OCREngine(settings.engine_config())
     languages = resolve_model(
         model,
@@ -116,16 +152,59 @@ async def _ocr_file(settings: Settings, path: Path, pages: PageSelection | None,
         aliases=settings.model_aliases,
         installed=engine.languages,
     )
-    options = OCROptions(languages=languages, pages=pages)
+    options = OCROptions(
+        languages=languages, pages=pages, page=PageOptions(mode="force" if force else "auto")
+    )
     bar = _ProgressBar(path.name)
     started = asyncio.get_running_loop().time()
     await engine.start()
     try:
         result = await engine.run(path, options, key="cli", on_progress=bar)
+        bar.close()
+        if fmt in render.FORMATS:
+            return await _rendered(engine, result, path, fmt, output)
     finally:
         bar.close()
         await engine.close()
-    return ocr_response(result, options.page, model=model, started=started)
+    response = ocr_response(result, options.page, model=model, started=started)
+    if fmt == "json":
+        text = json.dumps(response, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = "\n".join(p["markdown"] for p in response["pages"])
+        text = text if text.endswith("\n") else text + "\n"
+    data = text.encode()
+    if output is not None:
+        output.write_bytes(data)
+    return data
+
+
+async def _rendered(
+    engine: OCREngine, result: DocumentResult, path: Path, fmt: str, output: Path | None
+) -> bytes:
+    """An output file of the engine's, moved to `output` or returned."""
+    with tempfile.TemporaryDirectory(dir=output.parent if output else None) as folder:
+        written = await engine.render(result, path, (fmt,), Path(folder), key="cli")
+        outcome = written[fmt]
+        if isinstance(outcome, str):
+            raise InternalError(outcome)
+        if output is None:
+            return (Path(folder) / fmt).read_bytes()
+        os.replace(Path(folder) / fmt, output)
+        return b""
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    if args.json:
+        return "json"
+    if args.output is None or args.output == "-":
+        return "md"
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in SUFFIXES:
+        known = ", ".join(SUFFIXES)
+        sys.exit(f"tessera: cannot tell the format of {args.output} (known: {known}); use --format")
+    return SUFFIXES[suffix]
 
 
 def ocr(args: argparse.Namespace) -> None:
@@ -134,20 +213,29 @@ def ocr(args: argparse.Namespace) -> None:
     path = Path(args.file)
     if not path.is_file():
         sys.exit(f"tessera: no such file: {path}")
+    fmt = _format(args)
+    output = None if args.output in (None, "-") else Path(args.output)
+    if output is not None and not output.parent.is_dir():
+        sys.exit(f"tessera: no such directory: {output.parent}")
     try:
-        response = asyncio.run(
-            _ocr_file(settings, path, parse_pages(args.pages), model=args.lang or "tesseract")
+        data = asyncio.run(
+            _ocr_file(
+                settings,
+                path,
+                parse_pages(args.pages),
+                model=args.lang or "tesseract",
+                fmt=fmt,
+                output=output,
+                force=args.force_ocr,
+            )
         )
     except TesseraError as e:
         sys.exit(f"tessera: {e.message}")
     except KeyboardInterrupt:
         sys.exit(130)
-    if args.json:
-        json.dump(response, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
-    else:
-        text = "\n".join(p["markdown"] for p in response["pages"])
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -170,11 +258,22 @@ def main(argv: list[str] | None = None) -> None:
     )
     s.set_defaults(run=serve)
 
-    o = commands.add_parser("ocr", help="print the Markdown of one PDF or image")
+    o = commands.add_parser(
+        "ocr",
+        help="read one PDF or image: print its Markdown, or write it as -o FILE",
+        description="Read one PDF or image. Without -o, its Markdown is printed; with -o, the "
+        "file's suffix picks what is written: .md, .json (the full Mistral-shaped result), "
+        ".pdf (searchable PDF), .hocr or .html (hOCR), .xml (ALTO), .txt.",
+    )
     o.add_argument("file")
+    o.add_argument("-o", "--output", help="where to write the result ('-' for standard output)")
+    o.add_argument("--format", choices=CLI_FORMATS, help="what to write, whatever the suffix")
     o.add_argument("--pages", help="0-based pages, e.g. 0,2-4")
     o.add_argument("--lang", help="languages, e.g. eng+deu (default: the configured ones)")
-    o.add_argument("--json", action="store_true", help="print the full JSON result")
+    o.add_argument(
+        "--force-ocr", action="store_true", help="OCR every page, even those with a text layer"
+    )
+    o.add_argument("--json", action="store_true", help="the full JSON result (as --format json)")
     o.add_argument("--workers", type=int)
     o.add_argument("--backend", choices=BACKENDS)
     o.add_argument("--log-level")

@@ -36,6 +36,7 @@ from . import RenderedDocument
 _FONT_NAME = "GlyphLessFont"
 _GLYPH_ADVANCE = 0.5  # of an em: the font's every glyph is 500 units wide
 _FONT_FILE = "pdf.ttf"
+_WORD_GAP = 0.2  # of the type size, kept clear at each word's end
 Matrix = tuple[float, float, float, float, float, float]
 
 
@@ -48,8 +49,11 @@ def write(document: RenderedDocument, out: BinaryIO) -> None:
             page = pages.get(index)
             if page is not None and page.words:
                 _add_text_layer(pdf, pdf_page, page, font)
+        # Streams are copied as they are: not decoded, not compressed again (ours are
+        # compressed already).
         pdf.save(
             out,
+            compress_streams=False,
             stream_decode_level=pikepdf.StreamDecodeLevel.none,
             object_stream_mode=pikepdf.ObjectStreamMode.preserve,
         )
@@ -228,12 +232,14 @@ def _text_layer(pdf_page: pikepdf.Page, page: Page, font: str) -> bytes:
     for block in page.blocks:
         for line in block.text_lines():
             words = [w for w in line.words if w.text]
-            for i, word in enumerate(words):
+            for word in words:
                 corners = [shown(x, y) for x, y in _corners(word.box)]
                 span = _span(corners)
                 # The word's own height: on a skewed page, its box on the page is taller.
                 size = math.dist(corners[0], corners[2])
-                text = word.text if i == len(words) - 1 else word.text + " "
+                # A space after every word, the line's last too: extractors then never run
+                # the end of one line into the start of the next.
+                text = word.text + " "
                 units = len(word.text.encode("utf-16-be")) // 2
                 matrix = span.matrix(size, _GLYPH_ADVANCE * units)
                 out.append(_num(matrix) + b" Tm <" + text.encode("utf-16-be").hex().encode())
@@ -266,10 +272,16 @@ class _Span:
 
     def matrix(self, size: float, advance: float) -> Matrix:
         """The text matrix that writes `advance` ems of glyphs `size` high over the span's
-        extent, centred across it."""
+        extent, centred across it.
+
+        The glyphs stop a little short of the span's end: extractors tell words apart by the
+        gap between them (they ignore the space glyph), and OCR boxes of words set close
+        together may leave less than they need.
+        """
         vx, vy = -self.uy, self.ux
         bottom = (self.bottom + self.top - size) / 2
-        length = (self.end - self.start) / advance
+        extent = self.end - self.start
+        length = (extent - min(_WORD_GAP * size, extent / 4)) / advance
         x = self.start * self.ux + bottom * vx
         y = self.start * self.uy + bottom * vy
         return (length * self.ux, length * self.uy, size * vx, size * vy, x, y)

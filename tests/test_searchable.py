@@ -1,0 +1,134 @@
+"""The searchable PDF's text layer on pages that were read turned or straightened.
+
+The engine reads real pages from the evaluation corpus (scanned sideways, upside down, skewed
+by a few degrees) and a page whose PDF turns it with /Rotate; `pdftotext -bbox` must find
+every OCR word whole, inside the OCR word's box mapped back onto the page as it is shown, and
+`pdftotext -raw` the words in reading order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pikepdf
+import pytest
+from lxml import etree
+
+from ocr_engine import EngineConfig, OCREngine, OCROptions
+from ocr_engine.model import Page
+from ocr_engine.render import RenderedDocument, render
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.ocr
+
+CORPUS = REPO / "tools" / "eval-corpus"
+WORD = "{http://www.w3.org/1999/xhtml}word"
+
+
+@pytest.fixture(scope="module")
+def engine(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[OCREngine, asyncio.AbstractEventLoop]]:
+    loop = asyncio.new_event_loop()
+    ocr = OCREngine(EngineConfig(workers=2, work_dir=tmp_path_factory.mktemp("engine")))
+    loop.run_until_complete(ocr.start())
+    yield ocr, loop
+    loop.run_until_complete(ocr.close())
+    loop.close()
+
+
+def _searchable(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], source: Path, out: Path
+) -> list[Page]:
+    ocr, loop = engine
+    result = loop.run_until_complete(ocr.run(source, OCROptions(), key=source.name))
+    with open(out, "wb") as f:
+        render("pdf", RenderedDocument(result.pages, source, result.kind), f)
+    return result.pages
+
+
+def _shown_box(
+    page: Page, box: tuple[int, int, int, int], scale: tuple[float, float]
+) -> tuple[float, ...]:
+    """A word's box read upright, on the page as shown, in points: the box around its corners."""
+    left, top, right, bottom = box
+    corners = [page.map_to_source(x, y) for x in (left, right) for y in (top, bottom)]
+    xs = [x * scale[0] for x, _ in corners]
+    ys = [y * scale[1] for _, y in corners]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _check(pdf: Path, pages: list[Page]) -> None:
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, check=True)
+    shown = list(etree.fromstring(html.stdout).iter("{http://www.w3.org/1999/xhtml}page"))
+    for page in pages:
+        pdf_page = shown[page.index]
+        # Pages were rendered at page.dpi; poppler's boxes are in points on the page as shown.
+        scale = (72 / page.dpi, 72 / page.dpi)
+        ocr = [
+            (w.text, _shown_box(page, (w.box.left, w.box.top, w.box.right, w.box.bottom), scale))
+            for w in page.words
+        ]
+        found = [
+            (w.text, tuple(float(w.get(k)) for k in ("xMin", "yMin", "xMax", "yMax")))
+            for w in pdf_page.iter(WORD)
+        ]
+        assert sorted(t for t, _ in found) == sorted(t for t, _ in ocr), page.index
+        unused = list(ocr)
+        for text, box in found:
+            match = next(
+                (
+                    w
+                    for w in unused
+                    if w[0] == text
+                    and box[0] >= w[1][0] - 0.5
+                    and box[1] >= w[1][1] - 0.5
+                    and box[2] <= w[1][2] + 0.5
+                    and box[3] <= w[1][3] + 0.5
+                ),
+                None,
+            )
+            assert match is not None, (page.index, text, box)
+            unused.remove(match)
+        raw = subprocess.run(
+            [
+                "pdftotext",
+                "-raw",
+                "-f",
+                str(page.index + 1),
+                "-l",
+                str(page.index + 1),
+                str(pdf),
+                "-",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert raw == [w.text for w in page.words]
+
+
+@pytest.mark.parametrize("name", ["rot90-1", "rot180-1", "rot270-2", "skewed-1", "skewed-2"])
+def test_turned_and_skewed_scans(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path, name: str
+) -> None:
+    pages = _searchable(engine, CORPUS / f"{name}.pdf", tmp_path / "out.pdf")
+    turned = any(p.rotation for p in pages)
+    skewed = any(p.skew for p in pages)
+    assert turned if name.startswith("rot") else skewed, [(p.rotation, p.skew) for p in pages]
+    _check(tmp_path / "out.pdf", pages)
+
+
+def test_a_page_the_pdf_itself_turns(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path
+) -> None:
+    source = tmp_path / "rotated.pdf"
+    with pikepdf.open(CORPUS / "upright-1.pdf") as pdf:
+        pdf.pages[0].obj.Rotate = 90
+        pdf.save(source)
+    pages = _searchable(engine, source, tmp_path / "out.pdf")
+    assert pages[0].rotation in (90, 270)  # shown sideways, read upright
+    _check(tmp_path / "out.pdf", pages[:1])
