@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,59 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert language.returncode == 1
     # Whatever else this machine has, eng is installed by `make`, and is named.
     assert re.search(r"not installed: xx\. Installed: [^.]*\beng\b", language.stderr)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "check"),
+    [
+        (".pdf", lambda data: data.startswith(b"%PDF")),
+        (".hocr", lambda data: b"ocrx_word" in data),
+        (".html", lambda data: b"ocrx_word" in data),
+        (".xml", lambda data: b"alto/ns-v4#" in data),
+        (".txt", lambda data: data.endswith(b"\f")),
+        (".md", lambda data: data.startswith(b"Written by suffix")),
+        (".json", lambda data: json.loads(data)["pages"][0]["index"] == 0),
+    ],
+)
+def test_writes_the_format_its_output_file_names(tmp_path: Path, suffix: str, check: Any) -> None:
+    source = tmp_path / "in.png"
+    corpus.text_image(["Written by suffix"]).save(source)
+    out = tmp_path / f"out{suffix}"
+    done = _tessera("ocr", str(source), "-o", str(out), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    data = out.read_bytes()
+    assert check(data), data[:200]
+    if suffix == ".pdf":  # its text is in the PDF's text layer, read back by poppler
+        data = subprocess.run(["pdftotext", str(out), "-"], capture_output=True).stdout
+    assert b"Written" in data and b"suffix" in data
+
+
+def test_a_searchable_pdf_from_a_scan(tmp_path: Path) -> None:
+    scan = corpus.scanned_pages_pdf(
+        tmp_path / "scan.pdf", [corpus.letter_page(["Command line PDF"])]
+    )
+    out = tmp_path / "searchable.pdf"
+    done = _tessera("ocr", str(scan), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+    assert text.split() == ["Command", "line", "PDF"]
+    listed = [
+        subprocess.run(["pdfimages", "-list", str(p)], capture_output=True, text=True).stdout
+        for p in (scan, out)
+    ]
+    assert [line.split()[3:6] for line in listed[0].splitlines()[2:]] == [
+        line.split()[3:6] for line in listed[1].splitlines()[2:]
+    ]
+
+
+def test_format_flag_and_unknown_suffix(tmp_path: Path) -> None:
+    source = tmp_path / "in.png"
+    corpus.text_image(["Format flag"]).save(source)
+    done = _tessera("ocr", str(source), "--format", "txt", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Format", "flag"] and done.stdout.endswith("\f")
+    unknown = _tessera("ocr", str(source), "-o", str(tmp_path / "out.docx"))
+    assert unknown.returncode != 0
+    assert "cannot tell the format" in unknown.stderr and "--format" in unknown.stderr
+    assert not (tmp_path / "out.docx").exists()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import signal
 from collections.abc import Iterator
 from typing import Any
 
+import pikepdf
 import pytest
 
 from tests.conftest import Server, ocr_body, wait_until
@@ -105,12 +107,24 @@ def test_a_large_document_is_read_by_the_whole_fleet(
     first = fleet[0]
     with first.client() as client:
         # Forced OCR, so the ranges take long enough for every node to claim some.
-        job_id = client.post(
-            "/v1/async/ocr", json=ocr_body(path.read_bytes(), ocr_mode="force")
-        ).json()["id"]
+        body = ocr_body(path.read_bytes(), ocr_mode="force", output_formats=["pdf", "txt"])
+        job_id = client.post("/v1/async/ocr", json=body).json()["id"]
     with fleet[2].client() as client:
         body = fleet[2].wait_job(client, job_id, timeout=600).json()
     assert body["status"] == "completed", body
+    # The files are written from the ranges' page models by whichever node assembled the
+    # job, and served by every node.
+    files = {}
+    for node, fmt in zip(fleet, ["pdf", "txt", "pdf"], strict=True):
+        with node.client() as client:
+            served = client.get(f"/v1/async/ocr/{job_id}/outputs/{fmt}")
+        assert served.status_code == 200, served.text
+        files[fmt] = served.content
+    pages_text = files["txt"].decode().split("\f")[:-1]
+    assert len(pages_text) == 200
+    assert sum(f"Page number {i}" in t for i, t in enumerate(pages_text)) >= 198
+    with pikepdf.open(io.BytesIO(files["pdf"])) as searchable, pikepdf.open(path) as original:
+        assert len(searchable.pages) == len(original.pages) == 200
     pages = body["result"]["pages"]
     assert [p["index"] for p in pages] == list(range(200))
     misread = [p["markdown"] for p in pages if f"Page number {p['index']}" not in p["markdown"]]
