@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ocr_engine import render
+
 from . import __version__
 from .routes import IDEMPOTENCY_HEADER, TTL_HEADER, WEBHOOK_HEADER
 from .schema import OCRRequestBody
@@ -28,7 +30,7 @@ _ERRORS = {
     400: "Invalid request: a missing or mistyped field, bad base64, an unknown language, "
     "a page that does not exist, a URL that could not be fetched, annotation fields.",
     401: "Keys are configured and the request has none, or an unknown one.",
-    404: "Unknown, expired or another key's job.",
+    404: "Unknown, expired or another key's job; or an output file the job does not have.",
     413: "Document, request body or page count past the limits.",
     415: "Neither a PDF nor a supported image; or a request body in a Content-Encoding other "
     "than gzip or deflate.",
@@ -212,7 +214,50 @@ def _result_schemas() -> dict[str, Schema]:
         "usage_info",
         description="Mistral's OCR response.",
     )
-    return {"UsageInfo": usage, "OCRExtraFields": extra, "OCRResponse": result}
+    result["properties"]["outputs"] = {
+        "type": "array",
+        "items": ref("OutputInline"),
+        "description": "Only when `output_formats` asked for files: each file inline.",
+    }
+    return {
+        "UsageInfo": usage,
+        "OCRExtraFields": extra,
+        "OCRResponse": result,
+        **_output_schemas(),
+    }
+
+
+def _output_schemas() -> dict[str, Schema]:
+    fmt = {"enum": list(render.NAMES)}
+    failed = _obj(
+        {"format": fmt, "error": ref("BifrostErrorDetail")},
+        "format",
+        "error",
+        description="A file that could not be written (the rest of the job is complete).",
+    )
+    written = _obj(
+        {"format": fmt, "url": _STR, "content_type": _STR, "bytes": _INT},
+        "format",
+        "url",
+        "content_type",
+        "bytes",
+        description="A file written beside the result; `url` is relative to the service.",
+    )
+    inline = _obj(
+        {
+            "format": fmt,
+            "content_type": _STR,
+            "bytes": _INT,
+            "data": {"type": "string", "contentEncoding": "base64"},
+        },
+        "format",
+        description="A file of a synchronous answer, in base64 (or `error` if it failed).",
+    )
+    inline["properties"]["error"] = ref("BifrostErrorDetail")
+    return {
+        "Output": {"oneOf": [written, failed]},
+        "OutputInline": inline,
+    }
 
 
 def _job(
@@ -236,7 +281,15 @@ def _job_schemas() -> dict[str, Schema]:
         ),
         "JobCompleted": _job(
             ["completed"],
-            {**finished, "result": ref("OCRResponse")},
+            {
+                **finished,
+                "result": ref("OCRResponse"),
+                "outputs": {
+                    "type": "array",
+                    "items": ref("Output"),
+                    "description": "The files `output_formats` asked for.",
+                },
+            },
             *ends,
             "result",
             description="A job that produced its result.",
@@ -466,7 +519,36 @@ def _job_paths() -> dict[str, Any]:
             503,
         ),
     )
-    return {"/v1/async/ocr/{job_id}": {"parameters": [_job_id()], "get": poll, "delete": cancel}}
+    output = _operation(
+        "getAsyncJobOutput",
+        "One of a completed job's output files, to the job's key, until the job expires.",
+        "async",
+        {
+            "200": {
+                "description": "The file.",
+                "content": {
+                    kind.content_type.split(";")[0]: {"schema": {"type": "string"}}
+                    for kind in render.FORMATS.values()
+                },
+            },
+            **{str(s): {"$ref": f"#/components/responses/Error{s}"} for s in (401, 404, 500, 503)},
+        },
+        parameters=[
+            {
+                "name": "format",
+                "in": "path",
+                "required": True,
+                "schema": {"enum": list(render.NAMES)},
+            }
+        ],
+    )
+    return {
+        "/v1/async/ocr/{job_id}": {"parameters": [_job_id()], "get": poll, "delete": cancel},
+        "/v1/async/ocr/{job_id}/outputs/{format}": {
+            "parameters": [_job_id()],
+            "get": output,
+        },
+    }
 
 
 def _service_paths() -> dict[str, Any]:

@@ -6,9 +6,16 @@ a missing document and annotation requests answer 400 before any job exists.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 
 from ocr_engine import render
 from ocr_engine.errors import InvalidRequest, UnsupportedOption
@@ -67,7 +74,13 @@ class OCRRequestBody(_Lenient):
     include_blocks: bool | None = None
     ocr_mode: Literal["auto", "force", "text_layer"] | None = None
     # Tessera's own: files written beside the JSON result (a searchable PDF, hOCR, ALTO, text).
-    output_formats: list[str] | None = Field(None, max_length=len(render.NAMES))
+    output_formats: list[Annotated[str, WithJsonSchema({"enum": list(render.NAMES)})]] | None = (
+        Field(
+            None,
+            max_length=len(render.NAMES),
+            description="Tessera's own: files to write beside the JSON result.",
+        )
+    )
     fallbacks: Any = None
     bbox_annotation_format: Any = None
     document_annotation_format: Any = None

@@ -78,7 +78,12 @@ def outputs_list(job_id: str, written: dict[str, int | str]) -> list[dict[str, A
     entries: list[dict[str, Any]] = []
     for fmt, outcome in written.items():
         if isinstance(outcome, str):
-            error = {"type": "server_error", "code": "output_failed", "message": outcome}
+            error = {
+                "type": "server_error",
+                "code": "output_failed",
+                "message": outcome,
+                "param": None,
+            }
             entries.append({"format": fmt, "error": error})
         else:
             entries.append(
