@@ -21,7 +21,7 @@ from lxml import etree
 from PIL import Image
 
 from tests.conftest import Server, ServerFactory, ocr_body
-from tools import corpus
+from tools import corpus, hostile
 
 ALL = ["pdf", "hocr", "alto", "txt"]
 HTML = "{http://www.w3.org/1999/xhtml}"
@@ -334,3 +334,19 @@ def test_an_image_with_transparency_is_flattened_not_refused(
     body = ocr_body(corpus.image_bytes(page), mime="image/png", output_formats=["pdf"])
     files = _download(served, _job(served, body), tmp_path)
     assert _poppler("pdftotext", str(files["pdf"]), "-").split() == " ".join(SCANNED).split()
+
+
+def test_a_file_that_cannot_be_written_is_listed_with_its_error(served: Server) -> None:
+    # The second frame is damaged: its page is lost, the first is read, and no PDF can hold
+    # the image whole; the job completes with what it has.
+    data = hostile.CASES["tiff_broken_second_frame"].data()
+    job = _job(served, ocr_body(data, mime="image/tiff", output_formats=["pdf", "txt"]))
+    pdf, txt = job["outputs"]
+    assert pdf["format"] == "pdf" and "url" not in pdf
+    assert pdf["error"]["code"] == "output_failed"
+    assert "Frame 1" in pdf["error"]["message"]
+    assert txt["format"] == "txt" and txt["bytes"] > 0
+    assert [w["page"] for w in job["result"]["warnings"]] == [1]
+    with served.client() as client:
+        assert client.get(f"/v1/async/ocr/{job['id']}/outputs/pdf").status_code == 404
+        assert client.get(txt["url"]).status_code == 200

@@ -83,8 +83,15 @@ def _image_pdf(path: Path) -> bytes:
     frames: list[bytes] = []
     with Image.open(path) as image:
         for index in range(getattr(image, "n_frames", 1)):
-            image.seek(index)
-            frame = ImageOps.exif_transpose(image.copy())
+            try:
+                image.seek(index)
+                frame = ImageOps.exif_transpose(image.copy())
+            except (OSError, ValueError, EOFError) as e:
+                raise UnprocessableDocument(
+                    f"Frame {index} of the image cannot be decoded, and a PDF of the image "
+                    "needs every frame.",
+                    param="document",
+                ) from e
             buffer = io.BytesIO()
             _flattened(frame).save(buffer, format="PNG", dpi=image.info.get("dpi", (72, 72)))
             frames.append(buffer.getvalue())
