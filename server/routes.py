@@ -235,13 +235,11 @@ async def ocr(request: web.Request) -> web.Response:
 
 def _inline_outputs(folder: Path, written: dict[str, int | str]) -> list[dict[str, Any]]:
     """A synchronous answer's output files, each in the response as base64."""
-    entries = []
-    for entry in outputs_list("", written):
+    entries = outputs_list(written, job_id=None)
+    for entry in entries:
         if "error" not in entry:
             data = (folder / entry["format"]).read_bytes()
-            del entry["url"]
             entry["data"] = base64.b64encode(data).decode()
-        entries.append(entry)
     return entries
 
 

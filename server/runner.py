@@ -318,7 +318,7 @@ class Runner:
                 await self._outputs.keep(
                     job.id, folder, [f for f, size in written.items() if isinstance(size, int)]
                 )
-            outputs = json.dumps(outputs_list(job.id, written))
+            outputs = json.dumps(outputs_list(written, job_id=job.id))
 
         def respond() -> str:
             model = job.request["model"]

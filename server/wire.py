@@ -72,9 +72,9 @@ def ocr_response(
     return response
 
 
-def outputs_list(job_id: str, written: dict[str, int | str]) -> list[dict[str, Any]]:
-    """A job's output files as it lists them: each with its URL, type and size, or with the
-    error that kept it from being written."""
+def outputs_list(written: dict[str, int | str], *, job_id: str | None) -> list[dict[str, Any]]:
+    """Output files as an answer lists them: each with its type and size (and, for a job's,
+    the URL that serves it), or with the error that kept it from being written."""
     entries: list[dict[str, Any]] = []
     for fmt, outcome in written.items():
         if isinstance(outcome, str):
@@ -86,14 +86,12 @@ def outputs_list(job_id: str, written: dict[str, int | str]) -> list[dict[str, A
             }
             entries.append({"format": fmt, "error": error})
         else:
-            entries.append(
-                {
-                    "format": fmt,
-                    "url": f"/v1/async/ocr/{job_id}/outputs/{fmt}",
-                    "content_type": render.FORMATS[fmt].content_type,
-                    "bytes": outcome,
-                }
-            )
+            entry: dict[str, Any] = {"format": fmt}
+            if job_id is not None:
+                entry["url"] = f"/v1/async/ocr/{job_id}/outputs/{fmt}"
+            entry["content_type"] = render.FORMATS[fmt].content_type
+            entry["bytes"] = outcome
+            entries.append(entry)
     return entries
 
 
