@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import math
+import statistics
 import zlib
 from dataclasses import dataclass
 from functools import cache
@@ -30,13 +31,18 @@ from PIL import Image, ImageOps
 from ..errors import InternalError, UnprocessableDocument
 from ..languages import SYSTEM_TESSDATA
 from ..model import OCR, Page
-from ..words import Box
+from ..words import Box, Word
 from . import RenderedDocument
 
 _FONT_NAME = "GlyphLessFont"
 _GLYPH_ADVANCE = 0.5  # of an em: the font's every glyph is 500 units wide
 _FONT_FILE = "pdf.ttf"
-_WORD_GAP = 0.2  # of the type size, kept clear at each word's end
+_WORD_GAP = 0.3  # of a glyph's height, kept clear at each word's end
+# The glyphs' height, of the type size. Extractors group lines into blocks by the type size
+# and the distance between baselines; drawn inside the words' boxes (x-height high, for a
+# line of "on" and "a"), glyphs a whole em high would be set so small that every line looked
+# like a block of its own.
+_ASCENT = 0.5
 Matrix = tuple[float, float, float, float, float, float]
 
 
@@ -159,11 +165,11 @@ def _glyphless_font(pdf: pikepdf.Pdf) -> pikepdf.Object:
         Type=pikepdf.Name.FontDescriptor,
         FontName=pikepdf.Name("/" + _FONT_NAME),
         Flags=5,
-        FontBBox=pikepdf.Array([0, 0, 500, 1000]),
+        FontBBox=pikepdf.Array([0, 0, 500, int(_ASCENT * 1000)]),
         ItalicAngle=0,
-        Ascent=1000,
+        Ascent=int(_ASCENT * 1000),
         Descent=-1,  # not 0, which readers take for "unknown" and replace
-        CapHeight=1000,
+        CapHeight=int(_ASCENT * 1000),
         StemV=80,
         FontFile2=_stream(pdf, font_file, Length1=len(font_file)),
     )
@@ -237,12 +243,13 @@ def _text_layer(pdf_page: pikepdf.Page, page: Page, font: str) -> bytes:
     out = [b"q\n", _num(_displayed_to_user(pdf_page)) + b" cm\n", b"BT\n3 Tr\n"]
     out.append(f"{font} 1 Tf\n".encode())
     for block in page.blocks:
-        for line in block.text_lines():
-            words = [w for w in line.words if w.text]
-            for word in words:
-                corners = [shown(x, y) for x, y in _corners(word.box)]
+        lines = [[w for w in line.words if w.text] for line in block.text_lines()]
+        for words, boxes in zip(lines, _written_boxes(lines), strict=True):
+            for word, box in zip(words, boxes, strict=True):
+                corners = [shown(x, y) for x, y in _corners(box)]
                 span = _span(corners)
-                # The word's own height: on a skewed page, its box on the page is taller.
+                # The height written, measured upright: on a skewed page the box around the
+                # word on the page is taller.
                 size = math.dist(corners[0], corners[2])
                 # A space after every word, the line's last too: extractors then never run
                 # the end of one line into the start of the next.
@@ -253,6 +260,42 @@ def _text_layer(pdf_page: pikepdf.Page, page: Page, font: str) -> bytes:
                 out.append(b"> Tj\n")
     out.append(b"ET\nQ\n")
     return b"".join(out)
+
+
+def _written_boxes(lines: list[list[Word]]) -> list[list[Box]]:
+    """Where the words of a block's lines are written: each inside its own box, on its line's
+    baseline, and all as high as the block's short words.
+
+    Extractors rebuild lines and blocks from the glyphs' baselines and sizes: words written
+    each over its whole box (a descender lower, a capital taller) fall into lines and blocks
+    of their own and are read out of order. A word off the baseline (a dash, a quote, a
+    superscript) and one shorter than the rest keep to their own box.
+    """
+    bottoms = [_line_bottoms(words) for words in lines]
+    rooms = sorted(
+        b - w.box.top
+        for words, bs in zip(lines, bottoms, strict=True)
+        for w, b in zip(words, bs, strict=True)
+    )
+    height = rooms[len(rooms) // 10] if rooms else 0
+    written = []
+    for words, bs in zip(lines, bottoms, strict=True):
+        boxes = []
+        for word, bottom in zip(words, bs, strict=True):
+            box = word.box
+            top = max(box.top, bottom - height)
+            boxes.append(Box(box.left, top, box.right, bottom) if bottom > top else box)
+        written.append(boxes)
+    return written
+
+
+def _line_bottoms(words: list[Word]) -> list[int]:
+    """Each word's bottom on its line's baseline (most words' bottom), or its own if it is
+    above it."""
+    if not words:
+        return []
+    baseline = round(statistics.median(w.box.bottom for w in words))
+    return [min(baseline, w.box.bottom) for w in words]
 
 
 def _corners(box: Box) -> list[tuple[int, int]]:
@@ -291,7 +334,8 @@ class _Span:
         length = (extent - min(_WORD_GAP * size, extent / 4)) / advance
         x = self.start * self.ux + bottom * vx
         y = self.start * self.uy + bottom * vy
-        return (length * self.ux, length * self.uy, size * vx, size * vy, x, y)
+        em = size / _ASCENT
+        return (length * self.ux, length * self.uy, em * vx, em * vy, x, y)
 
 
 def _span(corners: list[tuple[float, float]]) -> _Span:
