@@ -49,8 +49,17 @@ types: install
 	$(VENV)/bin/mypy --strict ocr_engine
 	$(VENV)/bin/mypy server tools
 
-bench: install
+# OCRmyPDF, only for the benchmark's searchable-PDF comparison: a virtualenv of its own, not a
+# dependency of Tessera. Version 17 needs no Ghostscript (pypdfium2 rasterizes).
+OCRMYPDF_VENV := bench-data/ocrmypdf-venv
+
+bench: install $(OCRMYPDF_VENV)/bin/ocrmypdf
 	$(PYTHON) -m tools.benchmark
+
+$(OCRMYPDF_VENV)/bin/ocrmypdf:
+	@echo "installing OCRmyPDF into $(OCRMYPDF_VENV), for the benchmark only"
+	@python3 -m venv $(OCRMYPDF_VENV)
+	@$(OCRMYPDF_VENV)/bin/pip install -q --disable-pip-version-check 'ocrmypdf>=17,<18'
 
 eval: install
 	$(PYTHON) -m tools.eval

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from . import deskew, images, orientation, pdf, regions, render, structure, textlayer
+from . import deskew, images, orientation, pdf, regions, render, structure, textlayer, textsize
 from .errors import TesseraError
 from .model import IMAGE, OCR, TEXT_LAYER, Page, turned_and_straightened
 from .options import PageOptions
@@ -155,18 +155,30 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
         image, declared_dpi = images.load_frame(task.path, task.index)
         dpi = declared_dpi or _DEFAULT_IMAGE_DPI
     size = image.size
-    image, skew = deskew.straighten(image, declared_dpi or _ASSUMED_DPI)
+    analysis_dpi = declared_dpi or _ASSUMED_DPI
+    image, skew = deskew.straighten(image, analysis_dpi)
     straightened = image.size
+    reader = _right_sized(recognizer, image, analysis_dpi)
     image, rotation, paragraphs = orientation.recognize_upright(
-        image, recognizer, languages=task.languages, dpi=declared_dpi, timeout=task.timeout
+        image, reader, languages=task.languages, dpi=declared_dpi, timeout=task.timeout
     )
-    page = _from_image(task, image, paragraphs, dpi, analysis_dpi=declared_dpi or _ASSUMED_DPI)
+    page = _from_image(task, image, paragraphs, dpi, analysis_dpi=analysis_dpi)
     page.rotation, page.skew = rotation, skew
     page.source_width, page.source_height = size
     page.to_source = turned_and_straightened(
         rotation=rotation, skew=skew, size=size, straightened=straightened
     )
     return page
+
+
+def _right_sized(recognizer: Recognizer, image: Image.Image, dpi: int) -> Recognizer:
+    """The recognizer that reads the page at the resolution its text needs (`textsize`)."""
+    gray, factor = regions.coarse(image, dpi)
+    scale = textsize.recognition_scale(gray, factor, dpi / factor)
+    if scale >= 1.0:
+        return recognizer
+    log.debug("page read at %.0f %% of its resolution", scale * 100)
+    return textsize.ScaledRecognizer(recognizer, scale)
 
 
 def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: int) -> Page:

@@ -1,5 +1,7 @@
 """Tessera against the plain `tesseract` CLI: dense-PDF throughput and small-image latency;
-then Tessera's peak memory on a long scanned PDF and on one a tenth as long.
+then Tessera's peak memory on a long scanned PDF and on one a tenth as long, the scan to a
+searchable PDF against OCRmyPDF (`tools.searchable_bench`, which also runs alone), and the job
+stores.
 
 `make bench` runs it at full size; `python -m tools.benchmark --pages 2 --repeats 3
 --memory-pages 30` is a quick look. The Markdown tables go to stdout, progress to stderr. Each
@@ -14,6 +16,7 @@ import base64
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import tesserocr
@@ -34,6 +37,9 @@ from PIL import Image, features
 
 from tools import corpus
 from tools.databases import temporary_database
+
+if TYPE_CHECKING:
+    from tools.searchable_bench import Comparison
 
 log = logging.getLogger("tools.benchmark")
 
@@ -55,6 +61,7 @@ MEMORY_SAMPLE_S = 0.2
 MEMORY_TARGET_MB = 1536  # 1.5 GB: the whole process tree's peak on the long document
 MEMORY_GROWTH_TARGET = 0.20  # the long document's peak within 20 % of the short one's
 MB = 1024 * 1024
+_FOOTNOTE = re.compile(r"\[(\d+)\] ")
 # The CLI's fastest setting with processes running in parallel: its OpenMP threads would only
 # fight each other over the cores.
 CLI_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
@@ -72,6 +79,7 @@ class Inputs:
     page_pngs: tuple[Path, ...]
     small_png: Path
     small_size: tuple[int, int]
+    source_pdf: Path  # the born-digital PDF the scan was rendered from: the truth's text
 
 
 @dataclass
@@ -154,7 +162,7 @@ def prepare_inputs(workdir: Path, pages: int) -> Inputs:
     image = corpus.text_image([SMALL_TEXT])
     small = directory / "small.png"
     small.write_bytes(corpus.image_bytes(image))
-    return Inputs(scan, pngs, small, image.size)
+    return Inputs(scan, pngs, small, image.size, dense)
 
 
 def prepare_memory_pdfs(workdir: Path, page_counts: Sequence[int]) -> dict[int, Path]:
@@ -347,11 +355,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def request_body(doc_type: str, mime: str, data: bytes) -> bytes:
-    """The JSON of an OCR request carrying `data` as a base64 data URL."""
+def request_body(doc_type: str, mime: str, data: bytes, **fields: Any) -> bytes:
+    """The JSON of an OCR request carrying `data` as a base64 data URL, and `fields`."""
     url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     return json.dumps(
-        {"model": "tesseract", "document": {"type": doc_type, doc_type: url}}
+        {"model": "tesseract", "document": {"type": doc_type, doc_type: url}, **fields}
     ).encode()
 
 
@@ -383,14 +391,23 @@ def tessera_pdf_seconds(client: httpx.Client, pdf: Path, pages: int) -> float:
     return elapsed
 
 
-def poll_job(client: httpx.Client, job_id: str, *, timeout: float) -> httpx.Response:
-    """GET the job every POLL_INTERVAL_S until it answers 200 (completed or failed)."""
+def poll_job(
+    client: httpx.Client,
+    job_id: str,
+    *,
+    timeout: float,
+    on_pending: Callable[[dict[str, Any]], None] | None = None,
+) -> httpx.Response:
+    """GET the job every POLL_INTERVAL_S until it answers 200 (completed or failed); each
+    202 answer's JSON goes to `on_pending`."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         response = client.get(f"/v1/async/ocr/{job_id}")
         if response.status_code == 200:
             return response
         expect(response, 202)
+        if on_pending is not None:
+            on_pending(response.json())
         time.sleep(POLL_INTERVAL_S)
     raise BenchmarkFailed(f"job {job_id} did not finish within {timeout:.0f} s")
 
@@ -687,14 +704,23 @@ def report(
     repeats: int,
     table: Table,
     memory: tuple[MemoryRun, MemoryRun] | None,
+    searchable: Comparison | None = None,
 ) -> str:
     """The Markdown report: machine line, tables, footnotes and the verdicts on the targets."""
     lines = markdown_table(table.headers(), table.rows(repeats))
     notes = footnotes(inputs)
     sections = [machine, "", *lines, "", *notes, "", table.verdict(), ""]
     if memory is not None:
-        sections += [*memory_report(*memory, first_note=len(notes) + 1), ""]
+        sections += [*memory_report(*memory, first_note=_next_note(sections)), ""]
+    if searchable is not None:
+        sections += [*searchable.report(first_note=_next_note(sections)), ""]
     return "\n".join(sections)
+
+
+def _next_note(lines: Sequence[str]) -> int:
+    """The number after the last footnote, `[n] ...`, in `lines`."""
+    numbers = [int(m[1]) for line in lines if (m := _FOOTNOTE.match(line))]
+    return max(numbers, default=0) + 1
 
 
 def memory_report(short: MemoryRun, long: MemoryRun, *, first_note: int) -> list[str]:
@@ -813,6 +839,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-memory", action="store_true", help="leave out the peak-memory runs")
     parser.add_argument(
+        "--skip-searchable",
+        action="store_true",
+        help="leave out the searchable-PDF comparison with OCRmyPDF "
+        "(alone: python -m tools.searchable_bench)",
+    )
+    parser.add_argument(
         "--skip-postgres",
         action="store_true",
         help="leave out the SQLite / PostgreSQL job-store comparison",
@@ -851,10 +883,19 @@ def run(args: argparse.Namespace) -> str:
     table = Table(args.pages, cli, tessera, pytesseract)
     stores = None if args.skip_postgres else measure_stores(inputs, workdir)
     memory = None if args.skip_memory else measure_memory_runs(workdir, args.memory_pages)
-    text = report(machine, inputs, args.repeats, table, memory)
+    searchable = None if args.skip_searchable else measure_searchable(inputs, workdir)
+    text = report(machine, inputs, args.repeats, table, memory, searchable)
     if stores is not None:
         text += "\n" + "\n".join(store_report(stores, args.pages)) + "\n"
     return text
+
+
+def measure_searchable(inputs: Inputs, workdir: Path) -> Comparison:
+    """The scan to a searchable PDF, Tessera against OCRmyPDF."""
+    # Imported here: tools.searchable_bench imports this module.
+    from tools.searchable_bench import compare
+
+    return compare(inputs, workdir)
 
 
 STORE_ROUNDS = 2
@@ -922,4 +963,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as tools.benchmark, the module tools.searchable_bench imports, so that both raise
+    # and catch the one BenchmarkFailed.
+    from tools.benchmark import main as benchmark_main
+
+    benchmark_main()
