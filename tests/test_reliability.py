@@ -264,11 +264,12 @@ def test_a_page_past_the_worker_memory_limit_fails_alone(
     from reportlab.pdfgen import canvas
 
     # A 24 x 24 inch page renders to 52 million pixels: more than 400 MB of work for Tesseract.
+    # Its type is small, so the page is recognised at full resolution (not right-sized).
     poster = tmp_path / "poster.pdf"
     pdf = canvas.Canvas(str(poster), pagesize=(24 * 72, 24 * 72))
-    pdf.setFont("Helvetica", 40)
+    pdf.setFont("Helvetica", 7)
     for row in range(40):
-        pdf.drawString(72, 72 + row * 40, "a poster full of words " * 4)
+        pdf.drawString(72, 72 + row * 40, "a poster full of small words " * 20)
     pdf.save()
     server = start_server({"TESSERA_WORKER_MEMORY_MB": "400"}, workers=1)
     with server.client() as client:
