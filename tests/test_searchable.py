@@ -132,3 +132,21 @@ def test_a_page_the_pdf_itself_turns(
     pages = _searchable(engine, source, tmp_path / "out.pdf")
     assert pages[0].rotation in (90, 270)  # shown sideways, read upright
     _check(tmp_path / "out.pdf", pages[:1])
+
+
+def test_a_page_that_inherits_its_resources(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path
+) -> None:
+    # The scan's image is named in the page tree's resources, not the page's own.
+    source = tmp_path / "inherited.pdf"
+    with pikepdf.open(REPO / "samples" / "scan.pdf") as pdf:
+        page = pdf.pages[0].obj
+        pdf.Root.Pages.Resources = page.Resources
+        del page["/Resources"]
+        pdf.save(source)
+    pages = _searchable(engine, source, tmp_path / "out.pdf")
+    _check(tmp_path / "out.pdf", pages)
+    listed = subprocess.run(
+        ["pdfimages", "-list", str(tmp_path / "out.pdf")], capture_output=True, text=True
+    ).stdout.splitlines()
+    assert len(listed) == 3  # the header, its rule and the scan's one image

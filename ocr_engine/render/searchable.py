@@ -43,10 +43,12 @@ _WORD_GAP = 0.3  # of a glyph's height, kept clear at each word's end
 # line of "on" and "a"), glyphs a whole em high would be set so small that every line looked
 # like a block of its own.
 _ASCENT = 0.5
+_MAX_TREE_DEPTH = 64
 Matrix = tuple[float, float, float, float, float, float]
 
 
 def write(document: RenderedDocument, out: BinaryIO) -> None:
+    """Write the document as a searchable PDF: its own pages, the OCRed ones with text."""
     pdf = _open(document)
     with pdf:
         font = _glyphless_font(pdf)
@@ -221,7 +223,9 @@ def _own_resources(pdf_page: pikepdf.Page) -> pikepdf.Dictionary:
         return resources
     node = pdf_page.obj.get(pikepdf.Name.Parent)
     inherited = pikepdf.Dictionary()
-    while isinstance(node, pikepdf.Dictionary):
+    for _ in range(_MAX_TREE_DEPTH):  # a damaged tree may loop
+        if not isinstance(node, pikepdf.Dictionary):
+            break
         found = node.get(pikepdf.Name.Resources)
         if isinstance(found, pikepdf.Dictionary):
             inherited = pikepdf.Dictionary({k: v for k, v in found.items()})
