@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
@@ -11,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import TesseraError
+from .errors import InternalError, TesseraError
 from .languages import find_system_tessdata, installed_languages, prepare_tessdata
 from .model import Page
 from .options import OCROptions, select_pages
@@ -74,6 +75,22 @@ class DocumentResult:
             [PageWarning(**w) for w in value.get("warnings", [])],
             value.get("kind", ""),
         )
+
+    def to_stored(self) -> str:
+        """The result as JSON text, to keep between the page ranges of a job."""
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_stored(cls, text: str) -> DocumentResult:
+        """A result kept by `to_stored`; InternalError if it is not one (kept by a version of
+        Tessera before the page model, by a fleet upgraded while the job ran)."""
+        try:
+            return cls.from_dict(json.loads(text))
+        except (KeyError, TypeError, ValueError) as e:
+            raise InternalError(
+                "A page range of the job was stored by an older version of Tessera; send the "
+                "document again."
+            ) from e
 
     @classmethod
     def merged(cls, parts: list[DocumentResult], document_size: int) -> DocumentResult:

@@ -274,7 +274,7 @@ class Runner:
         body = OCRRequestBody.model_validate(job.request["body"])
         path = await self._document(job, body)
         result = await self._read_range(part, body, path)
-        text = await asyncio.to_thread(json.dumps, result.to_dict())
+        text = await asyncio.to_thread(result.to_stored)
         results = await asyncio.shield(self._store.finish_part(part.key, text, len(result.pages)))
         log.info("job %s: range %d done", job.id, part.part)
         if results is not None:
@@ -298,7 +298,7 @@ class Runner:
 
     async def _assemble(self, job: Job, results: list[str]) -> None:
         """One response from every range's pages, written by the node that read the last."""
-        parts = [DocumentResult.from_dict(json.loads(r)) for r in results]
+        parts = [DocumentResult.from_stored(r) for r in results]
         merged = DocumentResult.merged(parts, job.document_size)
         if not merged.pages:
             reason = merged.warnings[0].message if merged.warnings else "No page could be read."

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from ocr_engine.engine import DocumentResult, PageWarning
+from ocr_engine.errors import InternalError
 from ocr_engine.model import FOOTER, HEADER, IMAGE, TABLE, TEXT, TITLE, Block, Page
 from ocr_engine.render import FORMATS, RenderedDocument, Writer, alto, hocr, text
 from ocr_engine.words import Box, Line, Word
@@ -458,3 +460,17 @@ def test_alto_strings_carry_content_box_and_confidence(
     assert local(space) == "SP"
     assert (space.get("HPOS"), space.get("VPOS"), space.get("WIDTH")) == ("180", "200", "10")
     assert strings["word_1_2_1_1"].get("CONTENT") == "Große"
+
+
+def test_a_stored_result_round_trips_and_an_old_one_is_refused_clearly() -> None:
+    page = first_page()
+    page.rotation, page.skew, page.to_source = 90, 1.5, (0.0, -1.0, 100.0, 1.0, 0.0, 0.0)
+    result = DocumentResult([page], 1234, [PageWarning(3, "page_timeout", "slow")], "pdf")
+    again = DocumentResult.from_stored(result.to_stored())
+    assert again.to_dict() == result.to_dict()
+    assert [w.text for w in again.pages[0].words] == [w.text for w in page.words]
+    assert again.pages[0].map_to_source(10, 20) == page.map_to_source(10, 20)
+    # Before the page model, ranges kept Mistral page objects.
+    old = '{"pages": [{"index": 0, "markdown": "x"}], "document_size": 1, "warnings": []}'
+    with pytest.raises(InternalError, match="older version"):
+        DocumentResult.from_stored(old)
