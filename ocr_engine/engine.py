@@ -217,13 +217,17 @@ class OCREngine:
         key: Hashable,
     ) -> dict[str, int | str]:
         """Write `result` in each of `formats` to `out_dir/<format>`, in a worker: each
-        format's size in bytes, or the message of why it could not be written."""
+        format's size in bytes, or the message of why it could not be written (a worker that
+        died or overran costs the files, never the pages already read)."""
         if not formats:
             return {}
         task = RenderTask(str(path), result.kind, result.pages, formats, str(out_dir))
-        written: dict[str, int | str] = await self.pool.run(
-            task, key=key, timeout=self.config.page_timeout + _RENDER_S_PER_PAGE * len(result.pages)
-        )
+        timeout = self.config.page_timeout + _RENDER_S_PER_PAGE * len(result.pages)
+        try:
+            written: dict[str, int | str] = await self.pool.run(task, key=key, timeout=timeout)
+        except TesseraError as e:
+            log.warning("%s: output files failed: %s", key, e.message)
+            return dict.fromkeys(formats, f"The output files could not be written: {e.message}")
         return written
 
     async def _read(self, task: PageTask, key: Hashable) -> Page:

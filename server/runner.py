@@ -305,14 +305,18 @@ class Runner:
             raise PageFailed(reason)
         started = time.monotonic() - (now() - (job.started_at or job.created_at))
         body = OCRRequestBody.model_validate(job.request["body"])
-        await self._finish(job, merged, await self._document(job, body), started)
+        # The document is needed again only to write output files (the PDF is laid on it).
+        path = await self._document(job, body) if body.formats else None
+        await self._finish(job, merged, path, started)
 
-    async def _finish(self, job: Job, result: DocumentResult, path: Path, started: float) -> None:
+    async def _finish(
+        self, job: Job, result: DocumentResult, path: Path | None, started: float
+    ) -> None:
         """The job's response and output files written, and stored."""
         body = OCRRequestBody.model_validate(job.request["body"])
         options = body.options(job.request["languages"])
         outputs = None
-        if body.formats:
+        if body.formats and path is not None:
             async with self._outputs.scratch() as folder:
                 written = await self._engine.render(result, path, body.formats, folder, key=job.key)
                 await self._outputs.keep(
