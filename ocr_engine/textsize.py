@@ -34,10 +34,13 @@ def line_height(gray: np.ndarray, dpi: float) -> float | None:
     ink = gray < _INK
     strip = max(8, round(_STRIP_INCHES * dpi))
     heights: list[int] = []
+    lines = 0  # in the strip that crosses the most: the page's lines, not lines x strips
     for x in range(0, ink.shape[1], strip):
         rows = ink[:, x : x + strip].sum(axis=1) > 0
-        heights.extend(h for h in _runs(rows) if h >= _MIN_BAND_PX)
-    if len(heights) < _MIN_LINES:
+        bands = [h for h in _runs(rows) if h >= _MIN_BAND_PX]
+        heights.extend(bands)
+        lines = max(lines, len(bands))
+    if lines < _MIN_LINES:
         return None
     low, median, high = np.percentile(heights, [25, 50, 75])
     if high - low > _SPREAD * median:
