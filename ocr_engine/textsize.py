@@ -3,10 +3,11 @@
 Tesseract's recogniser scales every text line to a fixed height; pixels beyond what the text
 needs only cost time in layout analysis and line scaling. Body text at 10-12 pt scanned at
 300 dpi reads about as well at two thirds of the resolution (on the evaluation corpus, one
-or two more wrong characters in 10,000), for about a quarter less CPU. The text's size is measured as the height of its lines (the bands of rows
-with ink, in strips narrow enough not to mix columns), on the straightened page; the page is
-scaled down so that its lines are about as high as 10-pt type at 200 dpi, and never up. A
-page whose lines are few or unlike each other is read as it is.
+or two more wrong characters in 10,000), for about a quarter less CPU. The text's size is
+measured as the height of its lines (the bands of rows with ink, in strips narrow enough not
+to mix columns), on the straightened page; the page is scaled down so that its lines are
+about as high as 10-pt type at 200 dpi, and never up. A page whose lines are few or unlike
+each other is read as it is.
 """
 
 from __future__ import annotations
