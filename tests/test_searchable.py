@@ -62,7 +62,9 @@ def _shown_box(
 
 
 def _check(pdf: Path, pages: list[Page]) -> None:
-    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, check=True)
+    html = subprocess.run(
+        ["pdftotext", "-cropbox", "-bbox", str(pdf), "-"], capture_output=True, check=True
+    )
     shown = list(etree.fromstring(html.stdout).iter("{http://www.w3.org/1999/xhtml}page"))
     for page in pages:
         pdf_page = shown[page.index]
@@ -150,3 +152,20 @@ def test_a_page_that_inherits_its_resources(
         ["pdfimages", "-list", str(tmp_path / "out.pdf")], capture_output=True, text=True
     ).stdout.splitlines()
     assert len(listed) == 3  # the header, its rule and the scan's one image
+
+
+@pytest.mark.parametrize("rotate", [0, 270])
+def test_a_page_cropped_off_its_origin(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path, rotate: int
+) -> None:
+    # The page shows only part of its media box, from an origin that is not (0, 0).
+    source = tmp_path / "cropped.pdf"
+    with pikepdf.open(CORPUS / "upright-1.pdf") as pdf:
+        page = pdf.pages[0].obj
+        page.CropBox = pikepdf.Array([36, 60, 580, 760])
+        if rotate:
+            page.Rotate = rotate
+        pdf.save(source)
+    pages = _searchable(engine, source, tmp_path / "out.pdf")
+    assert pages[0].words
+    _check(tmp_path / "out.pdf", pages[:1])
