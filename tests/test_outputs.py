@@ -20,7 +20,7 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from tests.conftest import Server, ServerFactory, ocr_body
+from tests.conftest import Server, ServerFactory, ocr_body, wait_until
 from tools import corpus, hostile
 
 ALL = ["pdf", "hocr", "alto", "txt"]
@@ -307,7 +307,9 @@ def test_a_job_without_formats_lists_none(served: Server) -> None:
 
 
 def test_outputs_follow_the_jobs_owner_and_ttl(start_server: ServerFactory) -> None:
-    server = start_server({"TESSERA_API_KEYS": "alpha,beta"}, workers=1)
+    server = start_server(
+        {"TESSERA_API_KEYS": "alpha,beta", "TESSERA_CLEANUP_INTERVAL": "1"}, workers=1
+    )
     body = ocr_body(corpus.image_bytes(corpus.letter_page(SCANNED)), mime="image/png")
     body["output_formats"] = ["txt"]
     with server.client("alpha") as alpha, server.client("beta") as beta:
@@ -316,6 +318,7 @@ def test_outputs_follow_the_jobs_owner_and_ttl(start_server: ServerFactory) -> N
         job = server.wait_job(alpha, job_id).json()
         url = job["outputs"][0]["url"]
         assert alpha.get(url).status_code == 200
+        assert (server.data_dir / "outputs" / job_id / "txt").is_file()
         assert beta.get(url).status_code == 404
         assert alpha.get(url.replace("/txt", "/pdf")).status_code == 404
         deadline = time.monotonic() + 10
@@ -324,6 +327,9 @@ def test_outputs_follow_the_jobs_owner_and_ttl(start_server: ServerFactory) -> N
         expired = alpha.get(url)
     assert expired.status_code == 404
     assert expired.json()["error"]["code"] == "job_not_found"
+    # The cleaner deletes the files with the job.
+    folder = server.data_dir / "outputs" / job_id
+    wait_until(lambda: not folder.exists(), timeout=20, what="the job's files to be deleted")
 
 
 def test_an_image_with_transparency_is_flattened_not_refused(
