@@ -71,6 +71,10 @@ COUNTERS = {
     ),
     "tessera_ranges_created_total": "Page ranges that large jobs were split into on this node.",
     "tessera_webhook_attempts_total": "Webhook delivery tries from this node, by outcome.",
+    "tessera_outputs_total": (
+        "Output files (output_formats) written on this node, by format and outcome "
+        "(written or failed)."
+    ),
 }
 
 
@@ -93,6 +97,12 @@ class Metrics:
         series = self.counters[name]
         key = tuple(sorted(labels.items()))
         series[key] = series.get(key, 0) + amount
+
+    def outputs(self, written: dict[str, int | str]) -> None:
+        """Count output files: a size where one was written, a message where one failed."""
+        for fmt, outcome in written.items():
+            result = "written" if isinstance(outcome, int) else "failed"
+            self.count("tessera_outputs_total", format=fmt, result=result)
 
     # The engine's observer (ocr_engine.EngineObserver): told of every page read, for jobs
     # and synchronous requests alike.

@@ -28,6 +28,7 @@ from .appkeys import (
     ENGINE,
     FETCHER,
     LIFECYCLE,
+    METRICS,
     OUTPUTS,
     RUNNER,
     SETTINGS,
@@ -222,6 +223,7 @@ async def ocr(request: web.Request) -> web.Response:
             if body.formats:
                 async with request.app[OUTPUTS].scratch() as folder:
                     written = await engine.render(result, path, body.formats, folder, key=key)
+                    request.app[METRICS].outputs(written)
                     outputs = await asyncio.to_thread(_inline_outputs, folder, written)
 
     def respond() -> str:

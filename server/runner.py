@@ -319,6 +319,7 @@ class Runner:
         if body.formats and path is not None:
             async with self._outputs.scratch() as folder:
                 written = await self._engine.render(result, path, body.formats, folder, key=job.key)
+                self._metrics.outputs(written)
                 await self._outputs.keep(
                     job.id, folder, [f for f, size in written.items() if isinstance(size, int)]
                 )

@@ -260,6 +260,7 @@ def test_a_jpeg_goes_into_the_pdf_as_it_is(served: Server, tmp_path: Path) -> No
 
 
 def test_a_synchronous_request_gets_its_files_inline(served: Server) -> None:
+    before = served.metric("tessera_outputs_total", format="txt", result="written")
     body = ocr_body(
         corpus.image_bytes(corpus.letter_page(SCANNED)),
         mime="image/png",
@@ -273,6 +274,7 @@ def test_a_synchronous_request_gets_its_files_inline(served: Server) -> None:
     assert pdf.startswith(b"%PDF") and len(pdf) == outputs["pdf"]["bytes"]
     assert outputs["pdf"]["content_type"] == "application/pdf"
     assert base64.b64decode(outputs["txt"]["data"]).decode().split() == " ".join(SCANNED).split()
+    assert served.metric("tessera_outputs_total", format="txt", result="written") == before + 1
 
 
 # -- the interface's edges ----------------------------------------------------------------
@@ -350,6 +352,7 @@ def test_a_file_that_cannot_be_written_is_listed_with_its_error(served: Server) 
     pdf, txt = job["outputs"]
     assert pdf["format"] == "pdf" and "url" not in pdf
     assert pdf["error"]["code"] == "output_failed"
+    assert served.metric("tessera_outputs_total", format="pdf", result="failed") >= 1
     assert "Frame 1" in pdf["error"]["message"]
     assert txt["format"] == "txt" and txt["bytes"] > 0
     assert [w["page"] for w in job["result"]["warnings"]] == [1]
