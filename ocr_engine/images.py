@@ -111,23 +111,28 @@ def load_frame(path: str, index: int) -> tuple[Image.Image, int | None]:
 
 def to_gray(image: Image.Image) -> Image.Image:
     """Flatten transparency onto white and reduce any mode to 8-bit grayscale."""
+    image = flatten(image)
+    return image if image.mode == "L" else image.convert("L")
+
+
+def flatten(image: Image.Image) -> Image.Image:
+    """The image as a PDF or Tesseract takes it: bilevel, 8-bit gray or RGB, with transparency
+    flattened onto white and deep images (16-bit scans, float TIFFs) in 8 bits."""
+    if image.mode in ("1", "L", "RGB"):
+        return image
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         background.alpha_composite(rgba)
-        image = background
-    elif image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # Deep images (16-bit scans, float TIFFs) scaled to 8 bits, not clipped.
-        image = (
-            image.convert("I").point(lambda v: v / 256).convert("L")
-            if image.mode.startswith("I;16")
-            else image.convert("L")
-        )
-    elif image.mode == "CMYK":
-        image = image.convert("RGB")
-    return image if image.mode == "L" else image.convert("L")
+        return background.convert("RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # Scaled to 8 bits, not clipped.
+        if image.mode.startswith("I;16"):
+            return image.convert("I").point(lambda v: v / 256).convert("L")
+        return image.convert("L")
+    return image if image.mode in ("L", "RGB") else image.convert("RGB")
 
 
 def _declared_dpi(image: Image.Image) -> int | None:

@@ -158,11 +158,16 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
     analysis_dpi = declared_dpi or _ASSUMED_DPI
     image, skew = deskew.straighten(image, analysis_dpi)
     straightened = image.size
-    reader = _right_sized(recognizer, image, analysis_dpi)
+    # The page at analysis resolution: measured for right-sizing, and, unless the page is
+    # turned, analysed for rules and figures after it is read.
+    coarse = regions.coarse(image, analysis_dpi)
+    reader = _right_sized(recognizer, coarse, analysis_dpi)
     image, rotation, paragraphs = orientation.recognize_upright(
         image, reader, languages=task.languages, dpi=declared_dpi, timeout=task.timeout
     )
-    page = _from_image(task, image, paragraphs, dpi, analysis_dpi=analysis_dpi)
+    if rotation:
+        coarse = regions.coarse(image, analysis_dpi)
+    page = _from_image(task, image, paragraphs, dpi, coarse=coarse, analysis_dpi=analysis_dpi)
     page.rotation, page.skew = rotation, skew
     page.source_width, page.source_height = size
     page.to_source = turned_and_straightened(
@@ -171,9 +176,10 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
     return page
 
 
-def _right_sized(recognizer: Recognizer, image: Image.Image, dpi: int) -> Recognizer:
-    """The recognizer that reads the page at the resolution its text needs (`textsize`)."""
-    gray, factor = regions.coarse(image, dpi)
+def _right_sized(recognizer: Recognizer, coarse: tuple[np.ndarray, float], dpi: int) -> Recognizer:
+    """The recognizer that reads the page at the resolution its text needs (`textsize`);
+    `coarse` is the page at analysis resolution (`regions.coarse`), the page's at `dpi`."""
+    gray, factor = coarse
     scale = textsize.recognition_scale(gray, factor, dpi / factor)
     if scale >= 1.0:
         return recognizer
@@ -212,10 +218,16 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: 
 
 
 def _from_image(
-    task: PageTask, image: Image.Image, paragraphs: list[Paragraph], dpi: int, *, analysis_dpi: int
+    task: PageTask,
+    image: Image.Image,
+    paragraphs: list[Paragraph],
+    dpi: int,
+    *,
+    coarse: tuple[np.ndarray, float],
+    analysis_dpi: int,
 ) -> Page:
     paragraphs = structure.group_lines([line for p in paragraphs for line in p.lines])
-    gray, factor = regions.coarse(image, analysis_dpi)
+    gray, factor = coarse
     grids = regions.find_grids(gray, factor)
     paragraphs, tables = structure.assign_to_grids(paragraphs, grids)
     # Words read with confidence are text; a photo's speckle read as "words" is not.

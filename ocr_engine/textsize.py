@@ -84,18 +84,19 @@ class ScaledRecognizer:
     def warm(self, languages: str) -> None:
         self._recognizer.warm(languages)
 
+    def _dpi(self, dpi: int | None) -> int | None:
+        return round(dpi * self._scale) if dpi else None
+
     def tsv(self, image: Image.Image, *, languages: str, dpi: int | None, timeout: float) -> str:
-        small_dpi = round(dpi * self._scale) if dpi else None
         tsv = self._recognizer.tsv(
-            self._small(image), languages=languages, dpi=small_dpi, timeout=timeout
+            self._small(image), languages=languages, dpi=self._dpi(dpi), timeout=timeout
         )
         return _scaled_tsv(tsv, 1 / self._scale)
 
     def orientation(
         self, image: Image.Image, *, dpi: int | None, timeout: float
     ) -> tuple[int, float] | None:
-        small_dpi = round(dpi * self._scale) if dpi else None
-        return self._recognizer.orientation(self._small(image), dpi=small_dpi, timeout=timeout)
+        return self._recognizer.orientation(self._small(image), dpi=self._dpi(dpi), timeout=timeout)
 
     def close(self) -> None:
         self._recognizer.close()

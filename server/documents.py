@@ -87,17 +87,7 @@ class DocumentSpool:
         return await asyncio.to_thread(self._write, self.path(job_id), data)
 
     def _write(self, path: Path, data: bytes) -> Path:
-        partial = self._temp / f"{path.name}.{uuid.uuid4().hex}.part"
-        try:
-            with open(partial, "wb") as f:
-                f.write(data)
-            os.replace(partial, path)
-        except OSError as e:
-            partial.unlink(missing_ok=True)
-            if is_disk_full(e):
-                raise InsufficientStorage() from None
-            raise
-        return path
+        return write_whole(path, data, temp=self._temp)
 
     def free_bytes(self) -> int:
         """Free space on the disk that holds the documents (blocking: call off the loop)."""
@@ -136,6 +126,22 @@ class DocumentSpool:
             yield path
         finally:
             await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+def write_whole(path: Path, data: bytes, *, temp: Path) -> Path:
+    """Write `path` atomically, through a partial file in `temp` (on the same disk); a full
+    disk is InsufficientStorage, and leaves nothing behind."""
+    partial = temp / f"{path.name}.{uuid.uuid4().hex}.part"
+    try:
+        with open(partial, "wb") as f:
+            f.write(data)
+        os.replace(partial, path)
+    except OSError as e:
+        partial.unlink(missing_ok=True)
+        if is_disk_full(e):
+            raise InsufficientStorage() from None
+        raise
+    return path
 
 
 class SharedDocuments:

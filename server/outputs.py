@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .errors import InsufficientStorage, is_disk_full
+from .documents import write_whole
 
 if TYPE_CHECKING:
     from .stores.base import OutputStore
@@ -99,16 +99,7 @@ class OutputSpool:
     def _write(self, job_id: str, fmt: str, data: bytes) -> Path:
         folder = self.folder(job_id)
         folder.mkdir(exist_ok=True)
-        partial = self._temp / f"{job_id}.{fmt}.{uuid.uuid4().hex}.part"
-        try:
-            partial.write_bytes(data)
-            os.replace(partial, folder / fmt)
-        except OSError as e:
-            partial.unlink(missing_ok=True)
-            if is_disk_full(e):
-                raise InsufficientStorage() from None
-            raise
-        return folder / fmt
+        return write_whole(folder / fmt, data, temp=self._temp)
 
     async def delete(self, job_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.folder(job_id), True)

@@ -207,7 +207,7 @@ class Runner:
             return
         options = body.options(job.request["languages"])
         result = await self._read(path, options, job.key, progress=self._outcomes.progress(job.id))
-        await self._finish(job, result, path, started)
+        await self._finish(job, body, result, path, started)
 
     async def _read(
         self,
@@ -307,13 +307,17 @@ class Runner:
         body = OCRRequestBody.model_validate(job.request["body"])
         # The document is needed again only to write output files (the PDF is laid on it).
         path = await self._document(job, body) if body.formats else None
-        await self._finish(job, merged, path, started)
+        await self._finish(job, body, merged, path, started)
 
     async def _finish(
-        self, job: Job, result: DocumentResult, path: Path | None, started: float
+        self,
+        job: Job,
+        body: OCRRequestBody,
+        result: DocumentResult,
+        path: Path | None,
+        started: float,
     ) -> None:
         """The job's response and output files written, and stored."""
-        body = OCRRequestBody.model_validate(job.request["body"])
         options = body.options(job.request["languages"])
         outputs = None
         if body.formats and path is not None:

@@ -28,6 +28,7 @@ import img2pdf
 import pikepdf
 from PIL import Image, ImageOps
 
+from .. import images
 from ..errors import InternalError, UnprocessableDocument
 from ..languages import SYSTEM_TESSDATA
 from ..model import OCR, Page
@@ -101,22 +102,9 @@ def _image_pdf(path: Path) -> bytes:
                     param="document",
                 ) from e
             buffer = io.BytesIO()
-            _flattened(frame).save(buffer, format="PNG", dpi=image.info.get("dpi", (72, 72)))
+            images.flatten(frame).save(buffer, format="PNG", dpi=image.info.get("dpi", (72, 72)))
             frames.append(buffer.getvalue())
     return bytes(img2pdf.convert(frames))
-
-
-def _flattened(image: Image.Image) -> Image.Image:
-    if image.mode in ("1", "L", "RGB"):
-        return image
-    if "A" in image.getbands() or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        background.alpha_composite(rgba)
-        return background.convert("RGB")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        return image.convert("I").point(lambda v: v / 256).convert("L")
-    return image.convert("RGB")
 
 
 # -- the font -------------------------------------------------------------------------------
@@ -237,7 +225,7 @@ def _own_resources(pdf_page: pikepdf.Page) -> pikepdf.Dictionary:
 
 def _text_layer(pdf_page: pikepdf.Page, page: Page, font: str) -> bytes:
     """The content stream that draws the page's words invisibly, each on its box."""
-    _, _, width, height = _shown_box(pdf_page)
+    width, height = _shown_size(pdf_page)
     sx, sy = width / page.source_width, height / page.source_height
 
     def shown(x: float, y: float) -> tuple[float, float]:
@@ -358,14 +346,17 @@ def _span(corners: list[tuple[float, float]]) -> _Span:
     return _Span(ux, uy, min(along), max(along), min(across), max(across))
 
 
-def _shown_box(pdf_page: pikepdf.Page) -> tuple[float, float, float, float]:
-    """The crop box's corner and the page's width and height as a viewer shows it."""
+def _crop(pdf_page: pikepdf.Page) -> tuple[float, float, float, float]:
+    """The crop box (the part of the page a viewer shows): its lower-left corner, width and
+    height in user space."""
     x0, y0, x1, y1 = (float(v) for v in pdf_page.cropbox)
-    x0, x1 = min(x0, x1), max(x0, x1)
-    y0, y1 = min(y0, y1), max(y0, y1)
-    if _rotation(pdf_page) in (90, 270):
-        return x0, y0, y1 - y0, x1 - x0
-    return x0, y0, x1 - x0, y1 - y0
+    return min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)
+
+
+def _shown_size(pdf_page: pikepdf.Page) -> tuple[float, float]:
+    """The page's width and height as a viewer shows it, turned by its /Rotate."""
+    _, _, w, h = _crop(pdf_page)
+    return (h, w) if _rotation(pdf_page) in (90, 270) else (w, h)
 
 
 def _rotation(pdf_page: pikepdf.Page) -> int:
@@ -376,10 +367,7 @@ def _rotation(pdf_page: pikepdf.Page) -> int:
 
 def _displayed_to_user(pdf_page: pikepdf.Page) -> Matrix:
     """The map from the page as shown (origin bottom left, in points) to its user space."""
-    x0, y0, x1, y1 = (float(v) for v in pdf_page.cropbox)
-    x0, x1 = min(x0, x1), max(x0, x1)
-    y0, y1 = min(y0, y1), max(y0, y1)
-    w, h = x1 - x0, y1 - y0
+    x0, y0, w, h = _crop(pdf_page)
     return {
         0: (1.0, 0.0, 0.0, 1.0, x0, y0),
         90: (0.0, 1.0, -1.0, 0.0, x0 + w, y0),

@@ -170,21 +170,18 @@ class PostgresJobStore:
         return base.job_from_row(row) if row is not None else None
 
     async def unfinished(self, job_ids: list[str]) -> set[str]:
-        async with self._db() as db:
-            rows = await db.fetch(
-                "SELECT id FROM tessera_jobs WHERE id = ANY($1::text[])"
-                " AND status IN ('pending', 'processing')",
-                job_ids,
-            )
-        return {r["id"] for r in rows}
+        return await self._which(job_ids, "status IN ('pending', 'processing')")
 
     async def live(self, job_ids: list[str]) -> set[str]:
+        return await self._which(job_ids, "(expires_at IS NULL OR expires_at > $2)", now())
+
+    async def _which(self, job_ids: list[str], condition: str, *args: Any) -> set[str]:
+        """Which of these jobs exist and meet `condition` (its parameters from $2)."""
         async with self._db() as db:
             rows = await db.fetch(
-                "SELECT id FROM tessera_jobs WHERE id = ANY($1::text[])"
-                " AND (expires_at IS NULL OR expires_at > $2)",
+                f"SELECT id FROM tessera_jobs WHERE id = ANY($1::text[]) AND {condition}",
                 job_ids,
-                now(),
+                *args,
             )
         return {r["id"] for r in rows}
 
