@@ -34,12 +34,24 @@ Affine = tuple[float, float, float, float, float, float]
 IDENTITY: Affine = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 
+@dataclass(frozen=True)
+class Span:
+    """A table's merged cell: its top left cell and how many rows and columns it covers."""
+
+    row: int
+    column: int
+    rows: int
+    columns: int
+
+
 @dataclass
 class Block:
     """One part of the page: a paragraph, title, list, running head or foot, table or figure.
 
     Text blocks have `lines`; a table has `cells` (rows of cells, each the words read in it);
     a figure has neither, and `image` holds its crop as a data URL when one was asked for.
+    A table's merged cells are listed in `spans`; their words are in their top left cell,
+    the other cells they cover are empty.
     """
 
     kind: str
@@ -48,6 +60,7 @@ class Block:
     level: int = 0  # a title's heading level, 1..3
     cells: list[list[list[Word]]] = field(default_factory=list)
     image: str | None = None
+    spans: list[Span] = field(default_factory=list)
 
     @property
     def words(self) -> list[Word]:
@@ -62,8 +75,31 @@ class Block:
 
 
 def cell_words(words: list[Word]) -> list[Word]:
-    """A cell's words in reading order: by line (at the words' own height), then left to right."""
-    return sorted(words, key=lambda w: (round(w.box.center[1] / max(1, w.box.height)), w.box.left))
+    """A cell's words in reading order: line by line, each left to right."""
+    return [w for line in cell_lines(words) for w in line]
+
+
+def cell_lines(words: list[Word]) -> list[list[Word]]:
+    """A cell's words as lines, top to bottom, each left to right.
+
+    Words share a line when they overlap vertically by half the smaller height: rounding
+    centres to a grid of word heights splits a line whose words straddle a grid step.
+    """
+    lines: list[tuple[int, int, list[Word]]] = []  # top, bottom, words
+    for word in sorted(words, key=lambda w: (w.box.top, w.box.left)):
+        best, most = -1, 0.0
+        for i, (top, bottom, _) in enumerate(lines):
+            overlap = min(bottom, word.box.bottom) - max(top, word.box.top)
+            if overlap >= 0.5 * max(1, min(bottom - top, word.box.height)) and overlap > most:
+                best, most = i, overlap
+        if best < 0:
+            lines.append((word.box.top, word.box.bottom, [word]))
+        else:
+            top, bottom, members = lines[best]
+            members.append(word)
+            lines[best] = (min(top, word.box.top), max(bottom, word.box.bottom), members)
+    lines.sort(key=lambda line: line[0])
+    return [sorted(members, key=lambda w: w.box.left) for _, _, members in lines]
 
 
 @dataclass
@@ -194,6 +230,8 @@ def _block_dict(block: Block) -> dict[str, Any]:
         value["cells"] = [[[_word_dict(w) for w in cell] for cell in row] for row in block.cells]
     if block.image is not None:
         value["image"] = block.image
+    if block.spans:
+        value["spans"] = [[s.row, s.column, s.rows, s.columns] for s in block.spans]
     return value
 
 
@@ -205,4 +243,5 @@ def _block_from(value: dict[str, Any]) -> Block:
         level=value.get("level", 0),
         cells=[[[_word_from(w) for w in cell] for cell in row] for row in value.get("cells", [])],
         image=value.get("image"),
+        spans=[Span(*span) for span in value.get("spans", [])],
     )

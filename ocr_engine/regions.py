@@ -7,11 +7,13 @@ pictures and keeps the numpy work to a few milliseconds.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
+from .model import Span
 from .words import Box
 
 ANALYSIS_DPI = 100
@@ -20,6 +22,9 @@ _RULE_MIN_INCHES = 0.4  # shorter dark runs are letters, not rules
 _RULE_MERGE_PX = 3  # rules this close (at analysis DPI) are one thick rule
 _RULE_MAX_PX = 6  # thicker than this (at analysis DPI) is not a rule
 _TOUCH_PX = 4  # a rule ending this near another still meets it
+_RULE_CONTRAST = 60  # grey levels below the paper's: a grey rule is still a rule
+_RULE_CLEAR_PX = 2  # rows this far above and below a rule are looked at for ink
+_RULE_CLEAR_INK = 0.5  # share of dark pixels there that makes a run letters, not a rule
 _FIGURE_CELL = 4  # analysis pixels per cell of the figure grid
 _FIGURE_INK = 0.08
 _INK_CONTRAST = 40  # grey levels below the paper's
@@ -29,11 +34,13 @@ _FIGURE_MIN_INCHES = 0.5
 
 @dataclass(frozen=True)
 class Grid:
-    """A ruled table: its outline and the positions of its row and column rules (page px)."""
+    """A table's layout: its outline, the rules (or gutters) between its rows and columns
+    (page px), and the cells that span more than one row or column."""
 
     box: Box
-    rows: tuple[int, ...]  # y of each horizontal rule, top to bottom
-    columns: tuple[int, ...]  # x of each vertical rule, left to right
+    rows: tuple[int, ...]  # y of each row boundary, top to bottom
+    columns: tuple[int, ...]  # x of each column boundary, left to right
+    spans: tuple[Span, ...] = ()
 
     def cells(self) -> list[list[Box]]:
         return [
@@ -45,6 +52,14 @@ class Grid:
         ]
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The page's straight rules in page px: horizontal as (y, x0, x1), vertical (x, y0, y1)."""
+
+    horizontal: list[tuple[int, int, int]]
+    vertical: list[tuple[int, int, int]]
+
+
 def coarse(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
     """The page as a grayscale array at about ANALYSIS_DPI, and the factor back to page pixels."""
     factor = max(1.0, dpi / ANALYSIS_DPI)
@@ -54,6 +69,21 @@ def coarse(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
             Image.Resampling.BOX,
         )
     return np.asarray(image.convert("L")), factor
+
+
+def darkest(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
+    """The page at about ANALYSIS_DPI keeping each block's darkest pixel, and the factor back.
+
+    Averaging (`coarse`) turns a one-pixel rule that falls across two blocks into light
+    grey; the darkest pixel keeps it as dark as it was drawn, wherever it falls.
+    """
+    step = max(1, round(dpi / ANALYSIS_DPI))
+    gray = np.asarray(image.convert("L"))
+    height, width = gray.shape[0] // step, gray.shape[1] // step
+    if step == 1 or height == 0 or width == 0:
+        return gray, 1.0
+    blocks = gray[: height * step, : width * step].reshape(height, step, width, step)
+    return blocks.min(axis=(1, 3)), float(step)
 
 
 def _runs(mask: np.ndarray, min_length: int) -> np.ndarray:
@@ -79,18 +109,46 @@ def _rules(mask: np.ndarray, min_length: int) -> list[tuple[int, int, int]]:
                 break
         else:
             merged.append([y, x0, x1, y])
-    # A thick dark band is a picture or a filled shape, not a rule.
-    return [((r[0] + r[3]) // 2, r[1], r[2]) for r in merged if r[3] - r[0] <= _RULE_MAX_PX]
+    # A thick dark band is a picture or a filled shape, not a rule; a run with ink just
+    # above and below it is a line of heavy type, not a rule.
+    return [
+        ((r[0] + r[3]) // 2, r[1], r[2])
+        for r in merged
+        if r[3] - r[0] <= _RULE_MAX_PX and _clear_around(mask, r)
+    ]
+
+
+def _clear_around(mask: np.ndarray, rule: list[int]) -> bool:
+    first, x0, x1, last = rule
+    above = mask[max(0, first - _RULE_CLEAR_PX), x0:x1]
+    below = mask[min(mask.shape[0] - 1, last + _RULE_CLEAR_PX), x0:x1]
+    return float(np.mean(above) + np.mean(below)) / 2 <= _RULE_CLEAR_INK
+
+
+def find_rules(gray: np.ndarray, factor: float) -> Rules:
+    """Straight horizontal and vertical rules at least `_RULE_MIN_INCHES` long, faint or dark.
+
+    `gray` is best the page's `darkest` copy: rules one pixel thin survive it.
+    """
+    # Dark is relative to the paper, so grey rules count and a tinted scan does not.
+    paper = float(np.percentile(gray, 90))
+    dark = gray < min(_DARK, paper - _RULE_CONTRAST)
+    min_length = int(_RULE_MIN_INCHES * ANALYSIS_DPI)
+
+    def scaled(rules: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        return [(round(a * factor), round(b * factor), round(c * factor)) for a, b, c in rules]
+
+    return Rules(scaled(_rules(dark, min_length)), scaled(_rules(dark.T, min_length)))
 
 
 def find_grids(gray: np.ndarray, factor: float) -> list[Grid]:
     """Ruled tables: sets of at least two horizontal and two vertical rules that meet."""
-    dark = gray < _DARK
-    min_length = int(_RULE_MIN_INCHES * ANALYSIS_DPI)
-    horizontal = _rules(dark, min_length)
-    vertical = _rules(dark.T, min_length)  # (x, y0, y1)
-    if len(horizontal) < 2 or len(vertical) < 2:
-        return []
+    return grids(find_rules(gray, factor), touch=round(_TOUCH_PX * factor))
+
+
+def grids(rules: Rules, *, touch: int) -> list[Grid]:
+    """The grids that rules which meet (within `touch` px) draw, with their merged cells."""
+    horizontal, vertical = rules.horizontal, rules.vertical
     parent = list(range(len(horizontal) + len(vertical)))
 
     def find(i: int) -> int:
@@ -101,23 +159,88 @@ def find_grids(gray: np.ndarray, factor: float) -> list[Grid]:
 
     for h, (y, x0, x1) in enumerate(horizontal):
         for v, (x, y0, y1) in enumerate(vertical):
-            if x0 - _TOUCH_PX <= x <= x1 + _TOUCH_PX and y0 - _TOUCH_PX <= y <= y1 + _TOUCH_PX:
+            if x0 - touch <= x <= x1 + touch and y0 - touch <= y <= y1 + touch:
                 parent[find(h)] = find(len(horizontal) + v)
     groups: dict[int, tuple[list[int], list[int]]] = {}
     for h in range(len(horizontal)):
         groups.setdefault(find(h), ([], []))[0].append(h)
     for v in range(len(vertical)):
         groups.setdefault(find(len(horizontal) + v), ([], []))[1].append(v)
-    grids = []
+    found = []
     for hs, vs in groups.values():
-        if len(hs) < 2 or len(vs) < 2:
+        if len(hs) >= 2 and len(vs) >= 2:
+            grid = _grid([horizontal[h] for h in hs], [vertical[v] for v in vs], touch)
+            if grid is not None:
+                found.append(grid)
+    return sorted(found, key=lambda g: (g.box.top, g.box.left))
+
+
+def _positions(values: list[int], merge: int) -> list[int]:
+    """Sorted positions, those within `merge` of the one before taken as the same."""
+    result: list[int] = []
+    for value in sorted(values):
+        if result and value - result[-1] <= merge:
             continue
-        rows = sorted({round(horizontal[h][0] * factor) for h in hs})
-        columns = sorted({round(vertical[v][0] * factor) for v in vs})
-        box = Box(columns[0], rows[0], columns[-1], rows[-1])
-        if len(rows) >= 2 and len(columns) >= 2 and box.area > 0:
-            grids.append(Grid(box, tuple(rows), tuple(columns)))
-    return sorted(grids, key=lambda g: (g.box.top, g.box.left))
+        result.append(value)
+    return result
+
+
+def _grid(
+    horizontal: list[tuple[int, int, int]], vertical: list[tuple[int, int, int]], touch: int
+) -> Grid | None:
+    """A grid's row and column boundaries, and the cells merged where a rule stops short."""
+    rows = _positions([y for y, _, _ in horizontal], touch)
+    columns = _positions([x for x, _, _ in vertical], touch)
+    # Rules that run past the outermost ones close an open side: a table whose columns are
+    # ruled but whose bottom rule is missing still has a last row.
+    top, bottom = min(v[1] for v in vertical), max(v[2] for v in vertical)
+    left, right = min(h[1] for h in horizontal), max(h[2] for h in horizontal)
+    rows = [*([top] if top < rows[0] - 3 * touch else []), *rows]
+    rows = [*rows, *([bottom] if bottom > rows[-1] + 3 * touch else [])]
+    columns = [*([left] if left < columns[0] - 3 * touch else []), *columns]
+    columns = [*columns, *([right] if right > columns[-1] + 3 * touch else [])]
+    if len(rows) < 2 or len(columns) < 2:
+        return None
+
+    def ruled(rules: list[tuple[int, int, int]], at: int, start: int, end: int) -> bool:
+        middle = (start + end) / 2
+        return any(abs(p - at) <= touch and a - touch <= middle <= b + touch for p, a, b in rules)
+
+    cells = [(r, c) for r in range(len(rows) - 1) for c in range(len(columns) - 1)]
+    owner = {cell: cell for cell in cells}
+
+    def find(cell: tuple[int, int]) -> tuple[int, int]:
+        while owner[cell] != cell:
+            cell = owner[cell]
+        return cell
+
+    for r, c in cells:
+        if c + 1 < len(columns) - 1 and not ruled(vertical, columns[c + 1], rows[r], rows[r + 1]):
+            owner[find((r, c + 1))] = find((r, c))
+        if r + 1 < len(rows) - 1 and not ruled(horizontal, rows[r + 1], columns[c], columns[c + 1]):
+            owner[find((r + 1, c))] = find((r, c))
+    return Grid(
+        Box(columns[0], rows[0], columns[-1], rows[-1]),
+        tuple(rows),
+        tuple(columns),
+        _spans(cells, find),
+    )
+
+
+def _spans(
+    cells: list[tuple[int, int]], find: Callable[[tuple[int, int]], tuple[int, int]]
+) -> tuple[Span, ...]:
+    """The merged cells: each group of cells joined where no rule divides them."""
+    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for cell in cells:
+        groups.setdefault(find(cell), []).append(cell)
+    spans = []
+    for members in groups.values():
+        if len(members) > 1:
+            r0, c0 = min(r for r, _ in members), min(c for _, c in members)
+            r1, c1 = max(r for r, _ in members), max(c for _, c in members)
+            spans.append(Span(r0, c0, r1 - r0 + 1, c1 - c0 + 1))
+    return tuple(sorted(spans, key=lambda s: (s.row, s.column)))
 
 
 def find_figures(

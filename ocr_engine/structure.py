@@ -10,7 +10,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from .model import FOOTER, HEADER, LIST, TABLE, TEXT, TITLE, Block
+from .model import FOOTER, HEADER, LIST, TEXT, TITLE, Block
 from .regions import Grid
 from .words import Box, Line, Paragraph, Word
 
@@ -49,7 +49,8 @@ class Item:
     def block(self, image: str | None = None) -> Block:
         """The item as the page model keeps it."""
         lines = self.paragraph.lines if self.paragraph is not None else []
-        return Block(self.kind, self.box, lines, self.level, self.cells, image)
+        spans = list(self.grid.spans) if self.grid is not None else []
+        return Block(self.kind, self.box, lines, self.level, self.cells, image, spans)
 
 
 def group_lines(lines: list[Line]) -> list[Paragraph]:
@@ -134,40 +135,6 @@ def list_items(paragraph: Paragraph) -> list[tuple[str, list[Line]]]:
                 words = words[1:]
         items.append((marker or "•", [Line(words)]))
     return items
-
-
-def assign_to_grids(
-    paragraphs: list[Paragraph], grids: list[Grid]
-) -> tuple[list[Paragraph], list[Item]]:
-    """Move the words inside ruled tables into their cells; the paragraphs that remain."""
-    tables = [
-        Item(TABLE, g.box, grid=g, cells=[[[] for _ in row] for row in g.cells()]) for g in grids
-    ]
-    remaining = []
-    for paragraph in paragraphs:
-        kept_lines = []
-        for line in paragraph.lines:
-            kept = [w for w in line.words if not _place_in_table(w, tables)]
-            if kept:
-                kept_lines.append(Line(kept))
-        if kept_lines:
-            remaining.append(Paragraph(kept_lines))
-    return remaining, tables
-
-
-def _place_in_table(word: Word, tables: list[Item]) -> bool:
-    x, y = word.box.center
-    for table in tables:
-        assert table.grid is not None
-        if not table.box.contains(x, y):
-            continue
-        for r, row in enumerate(table.grid.cells()):
-            for c, cell in enumerate(row):
-                if cell.contains(x, y):
-                    table.cells[r][c].append(word)
-                    return True
-        return True  # on a rule: part of the table, no cell's text
-    return False
 
 
 def drop_inside(paragraphs: list[Paragraph], figures: list[Box]) -> list[Paragraph]:

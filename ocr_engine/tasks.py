@@ -25,6 +25,7 @@ from .options import PageOptions
 from .recognize import Recognizer
 from .render.mistral import kept_figures
 from .sources import sniff
+from .tables import find_tables
 from .words import Box, Paragraph
 
 log = logging.getLogger(__name__)
@@ -189,11 +190,13 @@ def _right_sized(recognizer: Recognizer, coarse: tuple[np.ndarray, float], dpi: 
 
 def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: int) -> Page:
     paragraphs = structure.group_lines(layer.lines)
-    grids: list[regions.Grid] = []
+    rules = regions.Rules([], [])
     if layer.has_paths:
-        small = pdf.render_page(pdf_page, regions.ANALYSIS_DPI)
-        grids = regions.find_grids(np.asarray(small), layer.width / small.width)
-    paragraphs, tables = structure.assign_to_grids(paragraphs, grids)
+        # Rendered finer than the analysis needs, so that hairline rules come out dark.
+        small = pdf.render_page(pdf_page, 2 * regions.ANALYSIS_DPI)
+        gray, factor = regions.darkest(small, 2 * regions.ANALYSIS_DPI)
+        rules = regions.find_rules(gray, factor * layer.width / small.width)
+    paragraphs, tables = find_tables(paragraphs, rules, dpi=dpi)
     page_area = layer.width * layer.height
     # An image under most of the page is a background or letterhead, not a figure.
     figures = [
@@ -228,8 +231,8 @@ def _from_image(
 ) -> Page:
     paragraphs = structure.group_lines([line for p in paragraphs for line in p.lines])
     gray, factor = coarse
-    grids = regions.find_grids(gray, factor)
-    paragraphs, tables = structure.assign_to_grids(paragraphs, grids)
+    rules = regions.find_rules(*regions.darkest(image, analysis_dpi))
+    paragraphs, tables = find_tables(paragraphs, rules, dpi=analysis_dpi)
     # Words read with confidence are text; a photo's speckle read as "words" is not.
     text_boxes = [w.box for p in paragraphs for w in p.words if w.confidence >= 0.5]
     figures = regions.find_figures(

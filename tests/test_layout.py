@@ -14,11 +14,11 @@ from ocr_engine.regions import Grid, coarse, find_figures, find_grids
 from ocr_engine.render.mistral import kept_figures, page_json
 from ocr_engine.structure import (
     Item,
-    assign_to_grids,
     classify,
     group_lines,
     reading_order,
 )
+from ocr_engine.tables import fill
 from ocr_engine.words import Box, Line, Paragraph, Word, parse_tsv
 from tools import corpus
 
@@ -183,7 +183,7 @@ def _table() -> Item:
         line("North", 320, 1120),
         line("12|0", 920, 1120),
     ]
-    _, [table] = assign_to_grids([Paragraph(words)], [grid])
+    _, [table] = fill([Paragraph(words)], [grid])
     return table
 
 

@@ -1,0 +1,380 @@
+"""Tables: the words of a page put into rows and columns.
+
+Three kinds are found, in this order:
+
+- ruled grids (`regions.grids`): each word goes to the cell its centre falls in, merged
+  cells to their top left cell; Tesseract's readings of the rules themselves (`|`, `I`,
+  `[`, `_`...) are dropped;
+- tables ruled only across (a rule above, one below the header, one at the foot), and
+  frames of one row or one column: the words between the rules, if their columns are
+  separated by gutters;
+- unruled tables: runs of at least three lines of words that share gutters, x ranges
+  with no ink on any of the lines.
+
+Whatever is not found to be a table stays prose. Columns by gutters are judged
+conservatively: two columns of prose, a numbered list and a table of contents line up
+as well as a table does.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+import statistics
+from dataclasses import dataclass
+
+from .model import TABLE
+from .regions import Grid, Rules, grids
+from .structure import Item
+from .words import Box, Line, Paragraph, Word, union_all
+
+Cells = list[list[list[Word]]]
+
+_TOUCH_INCHES = 0.04  # rules this close meet
+_VERTICAL_GLYPHS = frozenset("|Il[]!1")  # how Tesseract reads a vertical rule
+_HORIZONTAL_GLYPHS = frozenset("_-–—=~")  # and a horizontal one
+_GUTTER = 1.2  # the narrowest gutter between columns, in word heights (about an em)
+_MIN_ROWS = 3
+_PROSE_WORDS = 5  # a line of a cell with this many words reads as prose
+_ROW_BREAK = 2.5  # a gap of this many line heights ends a table
+_NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
+_ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
+_LEADERS = re.compile(r"^[.·…_ ]{3,}")
+
+
+@dataclass
+class _Table:
+    grid: Grid
+    cells: Cells
+
+    def item(self) -> Item:
+        return Item(TABLE, self.grid.box, grid=self.grid, cells=self.cells)
+
+
+def find_tables(
+    paragraphs: list[Paragraph], rules: Rules, *, dpi: int
+) -> tuple[list[Paragraph], list[Item]]:
+    """The page's tables, ruled, ruled across or unruled; the paragraphs that remain."""
+    touch = max(2, round(_TOUCH_INCHES * dpi))
+    words = [w for p in paragraphs for w in p.words]
+    found: list[_Table] = []
+    taken: set[int] = set()  # ids of words placed in a table
+    frames: list[Grid] = []
+    for grid in grids(rules, touch=touch):
+        if len(grid.rows) < 3 or len(grid.columns) < 3:
+            frames.append(grid)  # a box or a strip of boxes: maybe a table ruled across
+            continue
+        table = _fill(grid, [w for w in words if id(w) not in taken], rules, touch)
+        if table is not None:
+            found.append(table)
+            taken.update(id(w) for row in table.cells for cell in row for w in cell)
+            taken.update(id(w) for w in _inside(grid.box, words))  # its rule glyphs too
+    for box in [*(f.box for f in frames), *_ruled_across(rules, touch, frames)]:
+        inside = [w for w in _inside(box, words) if id(w) not in taken]
+        table = _by_gutters(_without_rule_glyphs(inside, rules, touch), box=box, strict=False)
+        if table is not None:
+            found.append(table)
+            taken.update(id(w) for w in inside)
+    rest = [w for w in words if id(w) not in taken]
+    for table in _unruled(rest):
+        found.append(table)
+        taken.update(id(w) for row in table.cells for cell in row for w in cell)
+    return _remaining(paragraphs, taken), [t.item() for t in found]
+
+
+def fill(paragraphs: list[Paragraph], found: list[Grid]) -> tuple[list[Paragraph], list[Item]]:
+    """Move the words inside the given grids into their cells; the paragraphs that remain."""
+    words = [w for p in paragraphs for w in p.words]
+    tables = [_assign(grid, words) for grid in found]
+    taken = {id(w) for t in tables for row in t.cells for cell in row for w in cell}
+    return _remaining(paragraphs, taken), [t.item() for t in tables]
+
+
+def _remaining(paragraphs: list[Paragraph], taken: set[int]) -> list[Paragraph]:
+    remaining = []
+    for paragraph in paragraphs:
+        lines = [Line(kept) for ln in paragraph.lines if (kept := _kept(ln.words, taken))]
+        if lines:
+            remaining.append(Paragraph(lines))
+    return remaining
+
+
+def _kept(words: list[Word], taken: set[int]) -> list[Word]:
+    return [w for w in words if id(w) not in taken]
+
+
+def _inside(box: Box, words: list[Word]) -> list[Word]:
+    return [w for w in words if box.contains(*w.box.center)]
+
+
+# Ruled grids ------------------------------------------------------------------------------
+
+
+def _fill(grid: Grid, words: list[Word], rules: Rules, touch: int) -> _Table | None:
+    """The grid's cells filled with the words inside it, rule glyphs left out; None when
+    only one row or one column holds any words (a frame round text, not a table)."""
+    inside = _without_rule_glyphs(_inside(grid.box, words), rules, touch)
+    table = _assign(grid, inside)
+    filled_rows = sum(any(row) for row in table.cells)
+    filled_columns = sum(any(row[c] for row in table.cells) for c in range(len(grid.columns) - 1))
+    if filled_rows < 2 or filled_columns < 2:
+        return None
+    return table
+
+
+def _assign(grid: Grid, words: list[Word]) -> _Table:
+    """Each word to the cell its centre is in; a merged cell's words to its top left cell."""
+    cells: Cells = [[[] for _ in range(len(grid.columns) - 1)] for _ in range(len(grid.rows) - 1)]
+    owner = {
+        (s.row + dr, s.column + dc): (s.row, s.column)
+        for s in grid.spans
+        for dr in range(s.rows)
+        for dc in range(s.columns)
+    }
+    for word in words:
+        x, y = word.box.center
+        if not grid.box.contains(x, y):
+            continue
+        r = min(max(bisect.bisect(grid.rows, y) - 1, 0), len(cells) - 1)
+        c = min(max(bisect.bisect(grid.columns, x) - 1, 0), len(cells[0]) - 1)
+        r, c = owner.get((r, c), (r, c))
+        cells[r][c].append(word)
+    return _Table(grid, cells)
+
+
+def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Word]:
+    """The words that are not a rule read as a letter; brackets glued to a word by a rule
+    it touches are cut off."""
+    kept = []
+    for word in words:
+        box, text = word.box, word.text
+        on_vertical = [
+            x
+            for x, y0, y1 in rules.vertical
+            if y0 <= box.center[1] <= y1 and box.left - touch <= x <= box.right + touch
+        ]
+        thin = box.width <= 2 * touch + box.height / 3
+        if on_vertical and thin and set(text) <= _VERTICAL_GLYPHS:
+            continue
+        on_horizontal = any(
+            x0 <= box.center[0] <= x1 and box.top - touch <= y <= box.bottom + touch
+            for y, x0, x1 in rules.horizontal
+        )
+        if on_horizontal and set(text) <= _HORIZONTAL_GLYPHS:
+            continue
+        if on_vertical and len(text) > 1:
+            if text[0] in "|[" and any(abs(x - box.left) <= touch for x in on_vertical):
+                text = text[1:]
+            if text[-1:] in ("|", "]") and any(abs(x - box.right) <= touch for x in on_vertical):
+                text = text[:-1]
+            word = Word(text, word.confidence, box) if text else word
+        kept.append(word)
+    return kept
+
+
+def _ruled_across(rules: Rules, touch: int, frames: list[Grid]) -> list[Box]:
+    """Outlines of tables ruled only across: two or more horizontal rules of one width,
+    stacked without a vertical rule joining them."""
+    loose = [
+        h
+        for h in rules.horizontal
+        if not any(
+            g.box.left - touch <= h[1]
+            and h[2] <= g.box.right + touch
+            and g.box.top - touch <= h[0] <= g.box.bottom + touch
+            for g in frames
+        )
+    ]
+    boxes = []
+    used: set[int] = set()
+    for i, (_, x0, x1) in enumerate(loose):
+        if i in used:
+            continue
+        stack = [
+            j
+            for j, (_, a, b) in enumerate(loose)
+            if j not in used and abs(a - x0) <= 3 * touch and abs(b - x1) <= 3 * touch
+        ]
+        if len(stack) >= 2:
+            used.update(stack)
+            ys = [loose[j][0] for j in stack]
+            boxes.append(Box(x0, min(ys), x1, max(ys)))
+    return boxes
+
+
+# Tables by gutters ------------------------------------------------------------------------
+
+
+def _unruled(words: list[Word]) -> list[_Table]:
+    """Tables among words with no rules: runs of lines whose gutters agree."""
+    rows = _visual_rows(words)
+    found = []
+    start = 0
+    while start < len(rows):
+        end = _run_end(rows, start)
+        if end - start >= _MIN_ROWS:
+            block = [w for row in rows[start:end] for w in row]
+            table = _by_gutters(block, box=union_all([w.box for w in block]), strict=True)
+            if table is not None:
+                found.append(table)
+                start = end
+                continue
+        start += 1
+    return found
+
+
+def _visual_rows(words: list[Word]) -> list[list[Word]]:
+    """Words grouped into rows across the whole page by vertical overlap, top to bottom."""
+    rows: list[tuple[int, int, list[Word]]] = []
+    for word in sorted(words, key=lambda w: w.box.center[1]):
+        if rows:
+            top, bottom, members = rows[-1]
+            overlap = min(bottom, word.box.bottom) - max(top, word.box.top)
+            if overlap >= 0.5 * min(bottom - top, word.box.height):
+                rows[-1] = (min(top, word.box.top), max(bottom, word.box.bottom), members)
+                members.append(word)
+                continue
+        rows.append((word.box.top, word.box.bottom, [word]))
+    return [sorted(members, key=lambda w: w.box.left) for _, _, members in rows]
+
+
+def _run_end(rows: list[list[Word]], start: int) -> int:
+    """The end of the run of rows from `start` that keep the gutters of its first rows.
+
+    The run also ends where a line with more gutters starts a run of its own: prose beside
+    a table shares the page's column gap with it, not the table's gutters.
+    """
+    gap = _min_gutter(rows[start])
+    gutters = _gutters(rows[start : start + 2], gap)
+    if not gutters:
+        return start + 1
+    end = start + 2
+    while end < len(rows):
+        if _vertical_gap(rows[end - 1], rows[end]) > _ROW_BREAK * _height(rows[end - 1]):
+            break
+        joined = _gutters(rows[start : end + 1], gap)
+        if len(joined) != len(gutters):
+            break
+        ahead = _gutters(rows[end : end + _MIN_ROWS], gap)
+        if end + _MIN_ROWS <= len(rows) and len(ahead) > len(gutters):
+            break
+        gutters, end = joined, end + 1
+    return end
+
+
+def _height(row: list[Word]) -> float:
+    return statistics.median(w.box.height for w in row)
+
+
+def _min_gutter(row: list[Word]) -> float:
+    return _GUTTER * _height(row)
+
+
+def _vertical_gap(above: list[Word], below: list[Word]) -> int:
+    return min(w.box.top for w in below) - max(w.box.bottom for w in above)
+
+
+def _gutters(rows: list[list[Word]], min_width: float) -> list[tuple[int, int]]:
+    """The x ranges at least `min_width` wide with no ink on any of the rows, between the
+    rows' leftmost and rightmost ink."""
+    boxes = sorted((w.box for row in rows for w in row), key=lambda b: b.left)
+    gutters = []
+    right = boxes[0].right
+    for box in boxes[1:]:
+        if box.left - right >= min_width:
+            gutters.append((right, box.left))
+        right = max(right, box.right)
+    return gutters
+
+
+def _by_gutters(words: list[Word], *, box: Box, strict: bool) -> _Table | None:
+    """The words as a table whose columns are split by the gutters all their lines share,
+    one row per line (a cell's continuation lines joined to its row); None unless it reads
+    as a table. `strict` for words with no rules round them."""
+    if not words:
+        return None
+    lines = _visual_rows(words)
+    gutters = _gutters(lines, _GUTTER * statistics.median(w.box.height for w in words))
+    if not gutters or len(lines) < (_MIN_ROWS if strict else 2):
+        return None
+    columns = [box.left, *((a + b) // 2 for a, b in gutters), box.right]
+    rows = _join_continuations([_split(line, columns) for line in lines], lines)
+    cells = [cells for cells, _ in rows]
+    if not _reads_as_table(cells, strict=strict):
+        return None
+    # Row boundaries halfway between one row's lowest ink and the next one's highest.
+    bottoms = [max(w.box.bottom for w in line) for _, line in rows]
+    tops = [min(w.box.top for w in line) for _, line in rows]
+    bounds = [(a + b) // 2 for a, b in zip(bottoms[:-1], tops[1:], strict=True)]
+    grid = Grid(box, (box.top, *bounds, box.bottom), tuple(columns))
+    return _Table(grid, cells)
+
+
+def _split(line: list[Word], columns: list[int]) -> list[list[Word]]:
+    cells: list[list[Word]] = [[] for _ in range(len(columns) - 1)]
+    for word in line:
+        c = min(max(bisect.bisect(columns, word.box.center[0]) - 1, 0), len(cells) - 1)
+        cells[c].append(word)
+    return cells
+
+
+def _join_continuations(
+    split: list[list[list[Word]]], lines: list[list[Word]]
+) -> list[tuple[list[list[Word]], list[Word]]]:
+    """Rows of cells, a line that only continues cells of the row above joined to it: its
+    first column is empty, the row above's is not, and it follows closely."""
+    gaps = [_vertical_gap(a, b) for a, b in itertools.pairwise(lines)]
+    usual = statistics.median(gaps) if gaps else 0
+    rows: list[tuple[list[list[Word]], list[Word]]] = []
+    for i, (cells, line) in enumerate(zip(split, lines, strict=True)):
+        if rows and not cells[0] and rows[-1][0][0] and gaps[i - 1] <= usual:
+            above, words = rows[-1]
+            rows[-1] = ([a + b for a, b in zip(above, cells, strict=True)], words + line)
+        else:
+            rows.append((cells, line))
+    return rows
+
+
+def _text(cell: list[Word]) -> str:
+    return " ".join(w.text for w in cell)
+
+
+def _reads_as_table(cells: Cells, *, strict: bool) -> bool:
+    """Whether rows of cells are a table rather than prose columns, a list or contents."""
+    count = len(cells[0])
+    filled = [sum(bool(row[c]) for row in cells) for c in range(count)]
+    if sum(f >= len(cells) / 2 for f in filled) < 2:
+        return False
+    if strict and len(cells) < _MIN_ROWS:
+        return False
+    first = [_text(row[0]) for row in cells if row[0]]
+    if first and all(_ENUMERATOR.match(t) for t in first):
+        return False  # a numbered or bulleted list with a hanging indent
+    texts = [_text(cell) for row in cells for cell in row]
+    if any(_LEADERS.search(t) for t in texts):
+        return False  # dot leaders: a table of contents
+    numeric = [_numeric([row[c] for row in cells]) for c in range(count)]
+    prose = sum(_prose([row[c] for row in cells]) for c in range(count))
+    if prose >= 2 or (prose and count == 2 and not any(numeric)):
+        return False
+    return not (strict and _contents(cells, numeric))
+
+
+def _numeric(column: list[list[Word]]) -> bool:
+    texts = [_text(cell).replace(" ", "") for cell in column if cell]
+    return bool(texts) and sum(bool(_NUMBER.match(t)) for t in texts) >= 0.6 * len(texts)
+
+
+def _prose(column: list[list[Word]]) -> bool:
+    lines = [line for cell in column if cell for line in _visual_rows(cell)]
+    return bool(lines) and sum(len(line) >= _PROSE_WORDS for line in lines) >= len(lines) / 2
+
+
+def _contents(cells: Cells, numeric: list[bool]) -> bool:
+    """A table of contents: entries, then page numbers that only go up."""
+    pages = [_text(row[-1]) for row in cells if row[-1]]
+    if len(pages) < len(cells) - 1 or not all(p.isdigit() for p in pages):
+        return False
+    values = [int(p) for p in pages]
+    return values == sorted(values) and not all(numeric)
