@@ -1,0 +1,75 @@
+"""The real-document evaluation's pure parts: code lines, headings and table cells."""
+
+from __future__ import annotations
+
+from tools.eval import normalise
+from tools.realeval import (
+    cells_placed,
+    fenced_lines,
+    grid,
+    heading_matches,
+    lines_kept,
+    markdown_headings,
+    without_fences,
+)
+
+MARKDOWN = """# 1 Introduction
+
+Some prose with `code`.
+
+```
+> x <- c(1, 2)
+>   mean(x)
+```
+
+## 1.1 \\#include files
+"""
+
+
+def test_fenced_lines_are_those_between_fences() -> None:
+    assert fenced_lines(MARKDOWN) == ["> x <- c(1, 2)", ">   mean(x)"]
+    assert "```" not in without_fences(MARKDOWN)
+
+
+def test_a_line_is_kept_whole_once_whatever_its_inner_spacing() -> None:
+    truth = [">   mean(x)", "> x <- c(1, 2)", "> x <- c(1, 2)"]
+    assert lines_kept(truth, fenced_lines(MARKDOWN)) == 2
+    assert lines_kept(["> mean(x) extra"], fenced_lines(MARKDOWN)) == 0
+
+
+def test_headings_are_read_outside_code_and_unescaped() -> None:
+    assert markdown_headings(MARKDOWN) == ["1 Introduction", "1.1 #include files"]
+
+
+def test_headings_match_one_to_one_by_similarity() -> None:
+    found = ["1 Introduction", "1 Introduction", "Figure 3"]
+    assert heading_matches(found, ["1 Introductlon", "2 Scope"]) == 1
+
+
+def test_spans_are_laid_out_in_the_grid() -> None:
+    table = (
+        "<table><tr><td colspan='2'>Head</td><td rowspan='2'>Side</td></tr>"
+        "<tr><td>a</td><td>b<br>c</td></tr></table>"
+    )
+    assert grid(table) == {(0, 0): "Head", (0, 2): "Side", (1, 0): "a", (1, 1): "b c"}
+
+
+def test_cells_count_at_the_best_shift_of_the_whole_table() -> None:
+    truth = [
+        {"row": 0, "col": 0, "text": "Name"},
+        {"row": 0, "col": 1, "text": "Total"},
+        {"row": 1, "col": 0, "text": "Salaries"},
+        {"row": 1, "col": 1, "text": "1,314,000"},
+        {"row": 1, "col": 2, "text": ""},
+    ]
+    # A title row read into the table pushes every row down by one.
+    shifted = (
+        "<table><tr><td>Sample</td><td></td></tr><tr><td>Name</td><td>Total</td></tr>"
+        "<tr><td>Salaries</td><td>1,314,00</td></tr></table>"
+    )
+    assert cells_placed(truth, [shifted]) == 4
+    assert cells_placed(truth, []) == 0
+
+
+def test_text_like_a_tag_in_a_code_sample_is_kept() -> None:
+    assert normalise("data: <A and B\n> t.test(A, B)") == "data: <A and B > t.test(A, B)"

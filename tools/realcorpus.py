@@ -1,0 +1,355 @@
+"""Build the real-document corpus of `make eval` (tools/real-corpus/) from public documents.
+
+The pages are other people's documents, chosen for what OCR gets wrong on real pages:
+
+- **manual**: pages of the R, Bash and gnuplot manuals as Debian ships them (packages
+  `r-doc-pdf`, `bash-doc`, `gnuplot-doc`): prose, numbered headings, code examples in a
+  monospaced font, option tables. The truth is each PDF's own text layer: its text, its
+  monospaced lines (every character in a fixed-pitch font) and its headings (whole lines in a
+  bold font at least the size of the body text, consecutive ones joined). Its text is the
+  text layer's lines in the order of their baselines, top to bottom (all pages are one column).
+- **table**: pages of the ICDAR 2013 table competition (EU and US government reports), as
+  kept in the test suite of camelot-py (a table-extraction library on PyPI): every cell with
+  its row, column and spans. A table is *ruled* when its page draws rules between its
+  columns, *unruled* otherwise (no rules, or horizontal rules only).
+
+Each page is kept as a one-page PDF beside a `<name>.truth.json`; `manifest.json` lists them.
+The eval renders the PDFs at 300 dpi and reads the images (tools/realeval.py).
+
+    python -m tools.realcorpus --icdar DIR   # DIR: camelot's tests/files/tabula/icdar2013-dataset
+
+Needs `apt-get download` (Debian's archive) for the manuals; nothing at eval time needs a
+network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
+
+log = logging.getLogger("tools.realcorpus")
+
+CORPUS = Path(__file__).resolve().parent / "real-corpus"
+PACKAGES = ("r-doc-pdf", "bash-doc", "gnuplot-doc")
+R_MANUALS = "usr/share/R/doc/manual"
+
+# (name, file inside the unpacked packages, 0-based page): pages with code, headings, prose.
+MANUAL_PAGES = (
+    ("r-intro-07", f"{R_MANUALS}/R-intro.pdf", 7),
+    ("r-intro-14", f"{R_MANUALS}/R-intro.pdf", 14),
+    ("r-intro-22", f"{R_MANUALS}/R-intro.pdf", 22),
+    ("r-intro-42", f"{R_MANUALS}/R-intro.pdf", 42),
+    ("r-intro-46", f"{R_MANUALS}/R-intro.pdf", 46),
+    ("r-intro-58", f"{R_MANUALS}/R-intro.pdf", 58),
+    ("r-intro-70", f"{R_MANUALS}/R-intro.pdf", 70),
+    ("r-data-04", f"{R_MANUALS}/R-data.pdf", 4),
+    ("r-data-15", f"{R_MANUALS}/R-data.pdf", 15),
+    ("r-data-26", f"{R_MANUALS}/R-data.pdf", 26),
+    ("r-admin-32", f"{R_MANUALS}/R-admin.pdf", 32),
+    ("r-admin-73", f"{R_MANUALS}/R-admin.pdf", 73),
+    ("bashref-033", "usr/share/doc/bash/bashref.pdf", 33),
+    ("bashref-136", "usr/share/doc/bash/bashref.pdf", 136),
+    ("bashref-155", "usr/share/doc/bash/bashref.pdf", 155),
+    ("gnuplot-029", "usr/share/doc/gnuplot/gnuplot.pdf", 29),
+    ("gnuplot-043", "usr/share/doc/gnuplot/gnuplot.pdf", 43),
+    ("gnuplot-050", "usr/share/doc/gnuplot/gnuplot.pdf", 50),
+)
+# Manual pages also read with 1 % salt-and-pepper noise (the eval adds it, seeded).
+NOISY = ("r-intro-22", "r-data-15", "gnuplot-043")
+
+# (ICDAR document, 0-based page): a mix of ruled and unruled tables.
+UNORDERED = {"eu-015"}  # pages scored for their cells only
+TABLE_PAGES = (
+    ("eu-001", 0),
+    ("eu-002", 0),
+    ("eu-003", 0),
+    ("eu-006", 0),
+    ("eu-008", 0),
+    ("eu-009a", 0),
+    ("eu-011", 2),
+    ("eu-012", 3),
+    ("eu-014", 1),
+    ("eu-015", 0),  # a chart beside the tables: no one order of lines to score
+    ("eu-016", 2),
+    ("eu-020", 1),
+    ("eu-023", 2),
+    ("eu-026", 4),
+    ("us-003", 0),
+    ("us-004", 1),
+    ("us-006", 0),
+    ("us-009", 0),
+    ("us-010", 1),
+    ("us-012", 0),
+)
+
+MONO_HINTS = ("mono", "courier", "cmtt", "cmsltt", "typewriter", "consol", "code")
+BOLD_HINTS = ("cmbx", "cmb10", "bold", "-bd", "black", "heavy")
+_RULE_MAX_PT = 3.0  # a path thinner than this is a rule
+_FRAME_RULES = 4  # a table's outline alone draws this many
+_BASELINE_PT = 2.0  # lines whose baselines are this close are read as one
+
+
+# --- reading a page's text layer -----------------------------------------------------------
+
+
+@dataclass
+class TextLine:
+    """One line of a PDF page's text with what its characters were set in."""
+
+    text: str = ""
+    fonts: list[str] = field(default_factory=list)  # one per non-space character
+    sizes: list[float] = field(default_factory=list)
+    weights: list[int] = field(default_factory=list)
+    left: float = 0.0
+    baseline: float = 0.0  # PDF points from the page's foot
+
+    def share(self, hints: tuple[str, ...]) -> float:
+        if not self.fonts:
+            return 0.0
+        return sum(any(h in f.lower() for h in hints) for f in self.fonts) / len(self.fonts)
+
+    def bold_share(self) -> float:
+        if not self.fonts:
+            return 0.0
+        bold = [
+            w >= 600 or any(h in f.lower() for h in BOLD_HINTS)
+            for f, w in zip(self.fonts, self.weights, strict=True)
+        ]
+        return sum(bold) / len(bold)
+
+    @property
+    def size(self) -> float:
+        return max(self.sizes) if self.sizes else 0.0
+
+
+def text_lines(page: pdfium.PdfPage) -> list[TextLine]:
+    """The page's lines in the PDF's own order, each character's font noted."""
+    textpage = page.get_textpage()
+    buffer = ctypes.create_string_buffer(256)
+    flags = ctypes.c_int()
+    lines = [TextLine()]
+    for i in range(textpage.count_chars()):
+        code = pdfium_raw.FPDFText_GetUnicode(textpage.raw, i)
+        char = chr(code) if code else ""
+        if char in ("\r", "\n"):
+            if lines[-1].text:
+                lines.append(TextLine())
+            continue
+        line = lines[-1]
+        if not line.text:
+            left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+            pdfium_raw.FPDFText_GetCharBox(textpage.raw, i, left, right, bottom, top)
+            x, y = ctypes.c_double(), ctypes.c_double()
+            pdfium_raw.FPDFText_GetCharOrigin(textpage.raw, i, x, y)
+            line.left, line.baseline = left.value, y.value
+        line.text += char
+        if char.strip():
+            pdfium_raw.FPDFText_GetFontInfo(textpage.raw, i, buffer, 256, ctypes.byref(flags))
+            line.fonts.append(buffer.value.decode("utf-8", "replace"))
+            line.sizes.append(round(pdfium_raw.FPDFText_GetFontSize(textpage.raw, i), 1))
+            line.weights.append(pdfium_raw.FPDFText_GetFontWeight(textpage.raw, i))
+    return [line for line in lines if line.text.strip()]
+
+
+def reading_text(lines: list[TextLine]) -> str:
+    """The page's text top to bottom, left to right within a baseline.
+
+    A PDF's content order is not always its reading order (a producer may draw a table after
+    the prose below it); on these one-column pages, the order of the baselines is.
+    """
+    ordered = sorted(lines, key=lambda line: (-round(line.baseline / _BASELINE_PT), line.left))
+    return "\n".join(line.text.strip() for line in ordered)
+
+
+def mono_lines(lines: list[TextLine]) -> list[str]:
+    """Lines set wholly in a monospaced font: code and preformatted text."""
+    return [
+        line.text.rstrip()
+        for line in lines
+        if len(line.fonts) >= 2 and line.share(MONO_HINTS) >= 0.95
+    ]
+
+
+def headings(lines: list[TextLine]) -> list[str]:
+    """Whole lines in bold at the body's size or larger; consecutive ones are one heading."""
+    sizes = Counter(s for line in lines for s in line.sizes)
+    if not sizes:
+        return []
+    body = sizes.most_common(1)[0][0]
+    found: list[str] = []
+    previous: TextLine | None = None
+    for line in lines:
+        is_heading = (
+            len(line.fonts) >= 2
+            and line.bold_share() >= 0.9
+            and line.share(MONO_HINTS) < 0.5
+            and line.size >= 0.95 * body
+        )
+        if is_heading and previous is not None and abs(previous.size - line.size) < 0.5:
+            found[-1] += " " + line.text.strip()
+        elif is_heading:
+            found.append(line.text.strip())
+        previous = line if is_heading else None
+    return found
+
+
+# --- tables --------------------------------------------------------------------------------
+
+
+def icdar_tables(structure: Path, page: int) -> list[list[dict[str, Any]]]:
+    """The cells of each table region on 0-based `page` of an ICDAR structure file."""
+    root = ET.parse(structure).getroot()
+    tables = []
+    for region in root.iter("region"):
+        if int(region.get("page", "0")) - 1 != page:
+            continue
+        cells = []
+        for cell in region.iter("cell"):
+            row, col = int(cell.get("start-row", "0")), int(cell.get("start-col", "0"))
+            box = cell.find("bounding-box")
+            assert box is not None
+            cells.append(
+                {
+                    "row": row,
+                    "col": col,
+                    "rows": int(cell.get("end-row", row)) - row + 1,
+                    "cols": int(cell.get("end-col", col)) - col + 1,
+                    "text": " ".join((cell.findtext("content") or "").split()),
+                    "box": [_number(box.get(k)) for k in ("x1", "y1", "x2", "y2")],
+                }
+            )
+        tables.append(cells)
+    return tables
+
+
+def _number(text: str | None) -> float:
+    digits = "".join(c for c in text or "0" if c.isdigit() or c in ".-")
+    return float(digits or 0)
+
+
+def ruled(page: pdfium.PdfPage, cells: list[dict[str, Any]]) -> bool:
+    """Whether the page rules the table's columns: more vertical rules than an outline's."""
+    x1 = min(c["box"][0] for c in cells)
+    y1 = min(c["box"][1] for c in cells)
+    x2 = max(c["box"][2] for c in cells)
+    y2 = max(c["box"][3] for c in cells)
+    vertical = 0
+    for obj in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_PATH,), max_depth=4):
+        left, bottom, right, top = obj.get_bounds()
+        if right < x1 - 5 or left > x2 + 5 or top < y1 - 5 or bottom > y2 + 5:
+            continue
+        width, height = right - left, top - bottom
+        if width <= _RULE_MAX_PT and height >= 0.3 * (y2 - y1):
+            vertical += 1
+        elif width > 20 and height > 8:  # a filled cell or a box: its two sides
+            vertical += 2
+    return vertical > _FRAME_RULES
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def one_page(source: Path, index: int, target: Path) -> None:
+    """Page `index` of `source` alone, with only the resources it uses."""
+    with pikepdf.open(source) as pdf, pikepdf.new() as out:
+        out.pages.append(pdf.pages[index])
+        out.remove_unreferenced_resources()
+        out.save(target, compress_streams=True)
+
+
+def manual_entry(unpacked: Path, name: str, relative: str, index: int, out: Path) -> dict[str, Any]:
+    target = out / f"{name}.pdf"
+    one_page(unpacked / relative, index, target)
+    pdf = pdfium.PdfDocument(target)
+    lines = text_lines(pdf[0])
+    truth = {
+        "text": reading_text(lines),
+        "mono_lines": mono_lines(lines),
+        "headings": headings(lines),
+        "tables": [],
+    }
+    (out / f"{name}.truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False))
+    return {
+        "name": name,
+        "class": "manual",
+        "source": f"Debian {_package(relative)}: /{relative} p. {index + 1}",
+    }
+
+
+def _package(relative: str) -> str:
+    if relative.startswith("usr/share/R/"):
+        return "r-doc-pdf"
+    return "bash-doc" if "/bash/" in relative else "gnuplot-doc"
+
+
+def table_entry(icdar: Path, document: str, index: int, out: Path) -> dict[str, Any]:
+    found = sorted(icdar.glob(f"*/{document}.pdf"))
+    if not found:
+        raise SystemExit(f"{document}.pdf not found under {icdar}")
+    source = found[0]
+    name = f"icdar-{document}-p{index + 1}"
+    target = out / f"{name}.pdf"
+    one_page(source, index, target)
+    pdf = pdfium.PdfDocument(target)
+    tables = [
+        {"ruled": ruled(pdf[0], cells), "cells": cells}
+        for cells in icdar_tables(source.with_name(f"{document}-str.xml"), index)
+    ]
+    text = reading_text(text_lines(pdf[0]))
+    truth = {"text": text, "mono_lines": [], "headings": [], "tables": tables}
+    (out / f"{name}.truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False))
+    entry = {"name": name, "class": "table", "source": f"ICDAR 2013 {document}.pdf p. {index + 1}"}
+    return {**entry, "order": False} if document in UNORDERED else entry
+
+
+def unpack_packages(directory: Path) -> Path:
+    """Debian's documentation packages, downloaded and unpacked (not installed)."""
+    subprocess.run(["apt-get", "download", *PACKAGES], cwd=directory, check=True)
+    unpacked = directory / "root"
+    for deb in directory.glob("*.deb"):
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
+    return unpacked
+
+
+def build(icdar: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    with tempfile.TemporaryDirectory() as scratch:
+        unpacked = unpack_packages(Path(scratch))
+        for name, relative, index in MANUAL_PAGES:
+            log.info("%s: %s p. %d", name, relative, index + 1)
+            entries.append(manual_entry(unpacked, name, relative, index, out))
+    for name in NOISY:
+        entry = next(e for e in entries if e["name"] == name)
+        entries.append({**entry, "class": "noisy", "noise": 0.01})
+    for document, index in TABLE_PAGES:
+        log.info("%s p. %d", document, index + 1)
+        entries.append(table_entry(icdar, document, index, out))
+    (out / "manifest.json").write_text(json.dumps(entries, indent=1) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.realcorpus", description=__doc__)
+    parser.add_argument("--icdar", type=Path, required=True, help="the ICDAR 2013 dataset folder")
+    parser.add_argument("--out", type=Path, default=CORPUS, help=f"default {CORPUS}")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="corpus: %(message)s", stream=sys.stderr)
+    build(args.icdar, args.out)
+
+
+if __name__ == "__main__":
+    main()
