@@ -73,7 +73,10 @@ _TYPOGRAPHY = str.maketrans(
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _TABLE_LINK = re.compile(r"\[tbl-[^\]]*\]\([^)]*\)")
-_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+# Only the tags Tessera writes: "data: <A and B" in a code sample is text, not a tag.
+_HTML_TAG = re.compile(
+    r"</?(?:table|thead|tbody|tr|td|th|br|p|div|span|b|i|em|strong|sup|sub)\b[^<>\n]*>", re.I
+)
 _CELL_RULE = r"[ \t]*:?-{3,}:?[ \t]*"
 _SEPARATOR_ROW = re.compile(rf"^[ \t]*\|?{_CELL_RULE}(?:\|{_CELL_RULE})*\|?[ \t]*$", re.MULTILINE)
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
