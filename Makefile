@@ -63,6 +63,7 @@ $(OCRMYPDF_VENV)/bin/ocrmypdf:
 
 eval: install
 	$(PYTHON) -m tools.eval
+	$(PYTHON) -m tools.realeval
 
 clean:
 	rm -rf $(VENV) data bench-data *.egg-info
