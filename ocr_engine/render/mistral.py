@@ -9,7 +9,7 @@ import html
 import re
 from typing import Any
 
-from ..model import FOOTER, HEADER, IMAGE, LIST, TABLE, TITLE, Block, Page, cell_words
+from ..model import FOOTER, HEADER, IMAGE, LIST, TABLE, TITLE, Block, Page, cell_lines
 from ..options import PageOptions
 from ..structure import list_items
 from ..words import Box, Line, Paragraph, Word
@@ -63,7 +63,8 @@ def _joins_hyphenated(previous: str, following: str) -> bool:
 
 
 def _escape_cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    # A pipe would end the cell; a line break would end the row.
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _scores(words: list[Word]) -> tuple[float, float]:
@@ -73,30 +74,64 @@ def _scores(words: list[Word]) -> tuple[float, float]:
     return round(sum(values) / len(values), 4), round(min(values), 4)
 
 
-def _cell_text(words: list[Word]) -> str:
-    return " ".join(w.text for w in cell_words(words))
+def cell_text(words: list[Word]) -> str:
+    """A cell's text: its lines top to bottom, joined by spaces as the cell wraps them."""
+    return " ".join(w.text for line in cell_lines(words) for w in line)
+
+
+def _covered(item: Block) -> set[tuple[int, int]]:
+    """The cells a merged cell covers besides its own top left one."""
+    return {
+        (s.row + r, s.column + c)
+        for s in item.spans
+        for r in range(s.rows)
+        for c in range(s.columns)
+        if r or c
+    }
 
 
 def table_content(item: Block, fmt: str) -> str:
-    """A table's rows as Markdown (first row as the header row) or HTML."""
-    rows = [[_cell_text(cell) for cell in row] for row in item.cells]
+    """A table's rows as Markdown (first row as the header row) or HTML.
+
+    HTML gives merged cells their rowspan and colspan; Markdown has no merged cells, so
+    the cells a merged cell covers are left empty and its text stays in its top left cell.
+    """
+    rows = [[cell_text(cell) for cell in row] for row in item.cells]
     if fmt == "html":
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-        )
-        return f"<table>{body}</table>"
+        return f"<table>{_html_rows(item, rows)}</table>"
     lines = ["| " + " | ".join(_escape_cell(c) for c in row) + " |" for row in rows]
     lines.insert(1, "|" + "---|" * len(rows[0]))
     return "\n".join(lines)
 
 
+def _html_rows(item: Block, rows: list[list[str]]) -> str:
+    spans = {(s.row, s.column): s for s in item.spans}
+    covered = _covered(item)
+    body = []
+    for r, row in enumerate(rows):
+        cells = []
+        for c, text in enumerate(row):
+            if (r, c) in covered:
+                continue
+            span = spans.get((r, c))
+            attributes = ""
+            if span is not None and span.rows > 1:
+                attributes += f' rowspan="{span.rows}"'
+            if span is not None and span.columns > 1:
+                attributes += f' colspan="{span.columns}"'
+            cells.append(f"<td{attributes}>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return "".join(body)
+
+
 def _write_table(writer: _MarkdownWriter, item: Block) -> None:
-    """An inline Markdown table, its words' offsets recorded."""
+    """An inline Markdown table, its words' offsets recorded; a cell's lines are joined by
+    spaces, and the cells a merged cell covers are left empty."""
     for r, row in enumerate(item.cells):
         writer.write("|")
         for cell in row:
             writer.write(" ")
-            for i, word in enumerate(cell_words(cell)):
+            for i, word in enumerate(w for line in cell_lines(cell) for w in line):
                 if i:
                     writer.write(" ")
                 writer.word(word, _escape_cell(word.text))
