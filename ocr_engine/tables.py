@@ -24,7 +24,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from .model import TABLE
+from .model import TABLE, Span
 from .regions import Grid, Rules, grids
 from .structure import Item
 from .words import Box, Line, Paragraph, Word, union_all
@@ -38,6 +38,8 @@ _GUTTER = 1.2  # the narrowest gutter between columns, in word heights (about an
 _MIN_ROWS = 3
 _PROSE_WORDS = 5  # a line of a cell with this many words reads as prose
 _ROW_BREAK = 2.5  # a gap of this many line heights ends a table
+_CLOSER = 0.7  # a line this much closer than rows are continues the row above
+_LINED_ROW = 3  # lines across columns in one ruled row that make it rows of their own
 _NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
 _LEADERS = re.compile(r"^[.·…_ ]{3,}")
@@ -120,7 +122,49 @@ def _fill(grid: Grid, words: list[Word], rules: Rules, touch: int) -> _Table | N
     filled_columns = sum(any(row[c] for row in table.cells) for c in range(len(grid.columns) - 1))
     if filled_rows < 2 or filled_columns < 2:
         return None
-    return table
+    return _split_rows(table)
+
+
+def _split_rows(table: _Table) -> _Table:
+    """The table with each ruled row that holds several lines across its columns split into
+    a row per line: tables often rule their columns but not their rows."""
+    grid = table.grid
+    spanned = {s.row + i for s in grid.spans for i in range(s.rows)}
+    cells: Cells = []
+    bounds = [grid.rows[0]]
+    moved: dict[int, int] = {}
+    for r, row in enumerate(table.cells):
+        moved[r] = len(cells)
+        parts = [] if r in spanned else _lines_across(row)
+        for part, (_, line) in enumerate(parts[:-1]):
+            cells.append(parts[part][0])
+            following = parts[part + 1][1]
+            bottom = max(w.box.bottom for w in line)
+            bounds.append((bottom + min(w.box.top for w in following)) // 2)
+        cells.append(parts[-1][0] if parts else row)
+        bounds.append(grid.rows[r + 1])
+    if len(cells) == len(table.cells):
+        return table
+    spans = tuple(Span(moved[s.row], s.column, s.rows, s.columns) for s in grid.spans)
+    return _Table(Grid(grid.box, tuple(bounds), grid.columns, spans), cells)
+
+
+def _lines_across(row: list[list[Word]]) -> list[tuple[list[list[Word]], list[Word]]]:
+    """A ruled row's lines as rows of their own, if at least `_LINED_ROW` of them have words
+    in the first column and another; else nothing."""
+    column = {id(w): c for c, cell in enumerate(row) for w in cell}
+    lines = _visual_rows([w for cell in row for w in cell])
+    split: list[list[list[Word]]] = []
+    for line in lines:
+        cells: list[list[Word]] = [[] for _ in row]
+        for word in line:
+            cells[column[id(word)]].append(word)
+        split.append(cells)
+    # Lines that start in the first column and go on in others are rows; a header whose
+    # cells all wrap has lines across its columns too, but not in the first.
+    if sum(bool(cells[0]) and any(cells[1:]) for cells in split) < _LINED_ROW:
+        return []
+    return _join_continuations(split, lines)
 
 
 def _assign(grid: Grid, words: list[Word]) -> _Table:
@@ -322,15 +366,27 @@ def _split(line: list[Word], columns: list[int]) -> list[list[Word]]:
 def _join_continuations(
     split: list[list[list[Word]]], lines: list[list[Word]]
 ) -> list[tuple[list[list[Word]], list[Word]]]:
-    """Rows of cells, a line that only continues cells of the row above joined to it: its
-    first column is empty, the row above's is not, and it follows closely."""
+    """Rows of cells, a line that only continues cells of the row above joined to it.
+
+    A line continues the row above when its first column is empty and the row's is not, and
+    it follows no further than lines usually do; or when it fills fewer cells than a full
+    row and follows clearly closer than full rows follow one another (the cell's own
+    line spacing, not the table's).
+    """
     gaps = [_vertical_gap(a, b) for a, b in itertools.pairwise(lines)]
     usual = statistics.median(gaps) if gaps else 0
+    filled = [sum(bool(cell) for cell in cells) for cells in split]
+    full = [gaps[i - 1] for i in range(1, len(lines)) if filled[i] == max(filled)]
+    row_gap = statistics.median(full) if full else usual
     rows: list[tuple[list[list[Word]], list[Word]]] = []
     for i, (cells, line) in enumerate(zip(split, lines, strict=True)):
-        if rows and not cells[0] and rows[-1][0][0] and gaps[i - 1] <= usual:
-            above, words = rows[-1]
-            rows[-1] = ([a + b for a, b in zip(above, cells, strict=True)], words + line)
+        above = rows[-1][0] if rows else None
+        continues = above is not None and (
+            (not cells[0] and bool(above[0]) and gaps[i - 1] <= usual)
+            or (filled[i] < max(filled) and gaps[i - 1] < _CLOSER * row_gap)
+        )
+        if above is not None and continues:
+            rows[-1] = ([a + b for a, b in zip(above, cells, strict=True)], rows[-1][1] + line)
         else:
             rows.append((cells, line))
     return rows
