@@ -27,6 +27,8 @@ TEXT, TITLE, LIST, HEADER, FOOTER, TABLE, IMAGE = (
     "table",
     "image",
 )
+# Code or other preformatted text, kept line by line with its indentation.
+CODE = "code"
 OCR, TEXT_LAYER = "ocr", "text_layer"
 
 # x' = a*x + b*y + c, y' = d*x + e*y + f
@@ -46,7 +48,8 @@ class Span:
 
 @dataclass
 class Block:
-    """One part of the page: a paragraph, title, list, running head or foot, table or figure.
+    """One part of the page: a paragraph, title, list, code, running head or foot, table or
+    figure.
 
     Text blocks have `lines`; a table has `cells` (rows of cells, each the words read in it);
     a figure has neither, and `image` holds its crop as a data URL when one was asked for.

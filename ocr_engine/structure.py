@@ -10,7 +10,8 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from .model import FOOTER, HEADER, LIST, TEXT, TITLE, Block
+from . import monospace
+from .model import CODE, FOOTER, HEADER, LIST, TEXT, TITLE, Block
 from .regions import Grid
 from .words import Box, Line, Paragraph, Word
 
@@ -20,12 +21,29 @@ _SIZE_STEP = 1.4
 _MARGIN_ZONE = 0.075  # share of the page height at top and bottom for running heads and feet
 _PAGE_NUMBER_ZONE = 0.12
 _COLUMN_GAP_INCHES = 0.08
+_LOOK_BACK = 3  # paragraphs a line may continue, counting back from the last
+_CODE_GAP = 2.5  # line heights between lines of one listing: a blank line does not split it
+_DROP_CAP = 1.8  # a drop cap is this many times as tall as the lines beside it
+# A speck is no larger than this share of the usual word height; a faint one (read with
+# less confidence) no more than twice that.
+_NOISE_SIZE = 0.2
+_NOISE_CONFIDENCE = 0.4
 _SENTENCE_ENDS = (".", ":", "!", "?", ";")
 _BULLETS = set("•·▪‣◦●○■□➢►–-*+»")
 _GLUED_BULLETS = "•▪●■"
 # How Tesseract tends to read a round bullet.
 _OCR_BULLETS = {"e", "°", "«", "©", "¢", "o", "@", "®", "»"}
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)])$")
+_RUNNING_WORDS = 12
+_RUNNING_GAP = 1.5  # body line heights between a running head or foot and the body
+_HEADING_LINES = 3
+_HEADING_WORDS = 14
+_HEADING_LETTERS = 0.6  # share of a heading's characters that are letters
+_HEADING_BOLD = 0.7  # share of a heading's characters in bold, at the body's size
+_HEADING_ENDS = (".", ",", ";", ":")
+_FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
+# "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
+_SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+[A-Z(\"'‘“]")
 _PAGE_NUMBER = re.compile(r"^(page\s+)?[-–]?\s*\d{1,4}\s*[-–]?(\s*(of|/)\s*\d{1,4})?$", re.I)
 
 
@@ -59,17 +77,115 @@ def group_lines(lines: list[Line]) -> list[Paragraph]:
     Tesseract's own paragraphs break at short lines and size changes less predictably, and a
     text layer has none.
     A line continues the paragraph above when it is as large, overlaps it, follows at the
-    page's usual line spacing, and the line above ran to the full width.
+    page's usual line spacing, and the line above ran to the full width or left its sentence
+    open. Lines of code make paragraphs of their own, blank lines and all. A line may
+    continue a paragraph a few back: lines read across two columns alternate between them.
     """
+    lines = _with_drop_caps(lines)
     pairs = [(a, b) for a, b in itertools.pairwise(lines) if _adjacent(a, b)]
     usual = statistics.median(b.box.top - a.box.bottom for a, b in pairs) if pairs else 0.0
     paragraphs: list[Paragraph] = []
     for line in lines:
-        if paragraphs and _continues(paragraphs[-1].lines[-1], line, usual):
-            paragraphs[-1].lines.append(line)
-        else:
+        paragraph = _continued(paragraphs, line, usual)
+        if paragraph is None:
             paragraphs.append(Paragraph([line]))
+        else:
+            paragraph.lines.append(line)
     return paragraphs
+
+
+def _continued(paragraphs: list[Paragraph], line: Line, usual_gap: float) -> Paragraph | None:
+    """The paragraph the line goes on with: the last, or one a little before it beside
+    which the paragraphs since lie (another column's)."""
+    code = monospace.is_code(line)
+    for paragraph in reversed(paragraphs[-_LOOK_BACK:]):
+        last = paragraph.lines[-1]
+        if code == monospace.is_code(last):
+            goes_on = _code_continues if code else _continues
+            if goes_on(last, line, usual_gap):
+                return paragraph
+        box = paragraph.box
+        if min(box.right, line.box.right) > max(box.left, line.box.left):
+            return None  # a paragraph in the way, above the line
+    return None
+
+
+def _code_continues(previous: Line, line: Line, usual_gap: float) -> bool:
+    height = max(previous.height, line.height)
+    gap = line.box.top - previous.box.bottom
+    return -0.5 * height <= gap <= _CODE_GAP * height
+
+
+def _with_drop_caps(lines: list[Line]) -> list[Line]:
+    """Lines with a drop cap joined to the word it begins.
+
+    A large initial read on its own, as a line or as a line's first word, would otherwise
+    stand apart from its paragraph as a one-letter title.
+    """
+    result: list[Line] = []
+    for line in lines:
+        first = line.words[0]
+        if result and len(result[-1].words) == 1 and _beside(result[-1].words[0], line):
+            cap = result.pop().words[0]
+            result.append(_capped(cap, line))
+            continue
+        if len(line.words) > 1 and first.text.isalpha() and len(first.text) == 1:
+            rest = Line(line.words[1:])
+            if _beside(first, rest) and first.box.height >= _DROP_CAP * rest.height:
+                result.append(_capped(first, rest))
+                continue
+        result.append(line)
+    return result
+
+
+def _beside(cap: Word, line: Line) -> bool:
+    """A single capital much taller than the line, just left of it, its top at the line's."""
+    first = line.words[0]
+    return (
+        len(cap.text) == 1
+        and cap.text.isupper()
+        and cap.box.height >= _DROP_CAP * line.height
+        and 0 <= first.box.left - cap.box.right <= 2 * line.height
+        and abs(cap.box.top - line.box.top) <= line.height
+        and first.text[:1].islower()
+    )
+
+
+def _capped(cap: Word, line: Line) -> Line:
+    first = line.words[0]
+    joined = Word(
+        cap.text + first.text,
+        min(cap.confidence, first.confidence),
+        first.box,  # the line's own height, so the cap does not make it a title
+        first.monospace,
+        first.bold,
+    )
+    return Line([joined, *line.words[1:]])
+
+
+def drop_noise(lines: list[Line]) -> list[Line]:
+    """Lines without the specks Tesseract reads as words: tiny marks of no letter or digit.
+
+    On a noisy scan they bridge the gutters between columns and litter the text.
+    """
+    heights = [w.box.height for line in lines for w in line.words]
+    if not heights:
+        return lines
+    tiny = _NOISE_SIZE * statistics.median(heights)
+    result = []
+    for line in lines:
+        kept = [w for w in line.words if not _noise(w, tiny)]
+        if len(kept) == len(line.words):
+            result.append(line)
+        elif kept:
+            result.append(Line(kept))
+    return result
+
+
+def _noise(word: Word, tiny: float) -> bool:
+    small = max(word.box.width, word.box.height) <= tiny
+    faint = word.confidence < _NOISE_CONFIDENCE and max(word.box.width, word.box.height) <= 2 * tiny
+    return (small or faint) and not any(c.isalnum() for c in word.text)
 
 
 def _adjacent(previous: Line, line: Line) -> bool:
@@ -87,15 +203,25 @@ def _adjacent(previous: Line, line: Line) -> bool:
 def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
     if not _adjacent(previous, line) or _list_marker(line) is not None:
         return False
+    if _bold(previous) != _bold(line):
+        return False  # a heading in bold above its paragraph
     height = max(previous.height, line.height)
     if line.box.top - previous.box.bottom > usual_gap + 0.3 * height:
         return False  # more space than between the lines of a paragraph
+    if line.text[:1].islower() and not previous.text.endswith(_SENTENCE_ENDS):
+        return True  # the sentence goes on
     # A line that stops short of the next one's end, after a full stop, closed its paragraph;
     # ragged-right lines stop short too, but rarely at a sentence's end.
     previous_end, end = previous.box.right, line.box.right
     if previous_end < line.box.left + (end - line.box.left) / 2:
         return False
     return previous_end >= end - 3 * height or not previous.text.endswith(_SENTENCE_ENDS)
+
+
+def _bold(line: Line) -> bool:
+    """Whether most of the line's characters are in bold."""
+    chars = sum(len(w.text) for w in line.words)
+    return 2 * sum(len(w.text) for w in line.words if w.bold) > chars
 
 
 def _list_marker(line: Line) -> str | None:
@@ -137,6 +263,16 @@ def list_items(paragraph: Paragraph) -> list[tuple[str, list[Line]]]:
     return items
 
 
+def split_code(paragraphs: list[Paragraph]) -> tuple[list[Paragraph], list[Paragraph]]:
+    """The paragraphs of code, and the others: a listing's aligned columns are not a table."""
+    code = [p for p in paragraphs if _is_code(p)]
+    return code, [p for p in paragraphs if not _is_code(p)]
+
+
+def _is_code(paragraph: Paragraph) -> bool:
+    return all(monospace.is_code(line) for line in paragraph.lines)
+
+
 def drop_inside(paragraphs: list[Paragraph], figures: list[Box]) -> list[Paragraph]:
     """Paragraphs without the words read inside figures (a photo's speckle is not text)."""
     if not figures:
@@ -154,28 +290,79 @@ def drop_inside(paragraphs: list[Paragraph], figures: list[Box]) -> list[Paragra
 
 
 def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
-    """Type each paragraph: title (by size), list, header or footer (by place), or text."""
+    """Type each paragraph: code, header or footer (by place and look), list, title (by
+    size, weight and wording), or text. Consecutive title lines of one size are one title."""
     body = _body_height(paragraphs)
-    items = []
+    items: list[Item] = []
     for paragraph in paragraphs:
-        box = paragraph.box
-        text = " ".join(line.text for line in paragraph.lines)
-        kind, level = TEXT, 0
-        margin = _margin(box, page_height, len(paragraph.lines), text)
-        if margin is not None:
-            kind = margin
-        elif _list_marker(paragraph.lines[0]) is not None:
-            kind = LIST
-        elif body and len(paragraph.lines) <= 3 and len(text) <= 200:
-            ratio = paragraph.height / body
-            if ratio >= 1.9:
-                kind, level = TITLE, 1
-            elif ratio >= 1.45:
-                kind, level = TITLE, 2
-            elif ratio >= 1.25:
-                kind, level = TITLE, 3
-        items.append(Item(kind, box, paragraph=paragraph, level=level))
+        kind, level = _kind(paragraph, paragraphs, body, page_height)
+        previous = items[-1] if items else None
+        if kind == TITLE and previous is not None and _heading_goes_on(previous, paragraph):
+            assert previous.paragraph is not None
+            joined = Paragraph([*previous.paragraph.lines, *paragraph.lines])
+            items[-1] = Item(TITLE, joined.box, paragraph=joined, level=previous.level)
+            continue
+        items.append(Item(kind, paragraph.box, paragraph=paragraph, level=level))
     return items
+
+
+def _kind(
+    paragraph: Paragraph, paragraphs: list[Paragraph], body: float, page_height: int
+) -> tuple[str, int]:
+    if _is_code(paragraph):
+        return CODE, 0
+    margin = _margin(paragraph, paragraphs, body, page_height)
+    if margin is not None:
+        return margin, 0
+    if _list_marker(paragraph.lines[0]) is not None:
+        return LIST, 0
+    level = _heading_level(paragraph, body)
+    return (TITLE, level) if level else (TEXT, 0)
+
+
+def _heading_level(paragraph: Paragraph, body: float) -> int:
+    """1..3 for a heading, by its size against the body text's; 0 for none.
+
+    Size alone makes headings of chart labels, formulas and line numbers: a heading also
+    reads as one (short, no sentence end, mostly letters, capitalised or numbered). Bold at
+    the body's size makes the lowest level.
+    """
+    text = " ".join(line.text for line in paragraph.lines)
+    if not body or len(paragraph.lines) > _HEADING_LINES or not _reads_as_heading(text):
+        return 0
+    ratio = paragraph.height / body
+    if ratio >= 1.9:
+        return 1
+    if ratio >= 1.45:
+        return 2
+    bold = sum(len(w.text) for w in paragraph.words if w.bold)
+    if ratio >= 1.2 or bold >= _HEADING_BOLD * sum(len(w.text) for w in paragraph.words):
+        return 3
+    return 0
+
+
+def _reads_as_heading(text: str) -> bool:
+    words = text.split()
+    letters = sum(c.isalpha() for c in text)
+    visible = sum(not c.isspace() for c in text)
+    if len(words) > _HEADING_WORDS or letters < 3 or letters < _HEADING_LETTERS * visible:
+        return False
+    if text.endswith(_HEADING_ENDS) or _FORMULA_SIGNS.search(text):
+        return False
+    if words[0][0].isdigit() or (len(words[0]) > 1 and words[0][1] == "."):
+        return _SECTION_NUMBER.match(text) is not None
+    return words[0][0].isupper() or (not words[0][0].isalpha() and len(words) > 1)
+
+
+def _heading_goes_on(previous: Item, paragraph: Paragraph) -> bool:
+    """Whether a title line continues the title just above: same size, close, overlapping."""
+    if previous.kind != TITLE or previous.paragraph is None:
+        return False
+    above, box = previous.paragraph, paragraph.box
+    small, large = sorted((above.height, paragraph.height))
+    gap = box.top - above.box.bottom
+    overlap = min(above.box.right, box.right) - max(above.box.left, box.left)
+    return large <= 1.15 * small and -0.5 * large <= gap <= large and overlap > 0
 
 
 def _body_height(paragraphs: list[Paragraph]) -> float:
@@ -187,17 +374,44 @@ def _body_height(paragraphs: list[Paragraph]) -> float:
     return statistics.median(sizes) if sizes else 0.0
 
 
-def _margin(box: Box, page_height: int, lines: int, text: str) -> str | None:
-    if page_height <= 0 or lines > 2:
+def _margin(
+    paragraph: Paragraph, paragraphs: list[Paragraph], body: float, page_height: int
+) -> str | None:
+    """HEADER or FOOTER for a running head or foot: in the margin, short, and a page number
+    or set apart from the body by a clear gap. A page has no neighbours to show what repeats,
+    so a short line in the margin alone (an address, a line number) stays text."""
+    box = paragraph.box
+    text = " ".join(line.text for line in paragraph.lines)
+    if page_height <= 0 or len(paragraph.lines) > 2 or len(text.split()) > _RUNNING_WORDS:
         return None
+    others = [p.box for p in paragraphs if p is not paragraph]
+    if any(_beside_body(box, other, page_height) for other in others):
+        return None  # a line number beside the body's lines
+    tokens = text.split()
+    numbered = bool(_PAGE_NUMBER.match(text)) or any(
+        _PAGE_NUMBER.match(t) for t in (tokens[0], tokens[-1])
+    )
+    gap = _RUNNING_GAP * body
     top_share, bottom_share = box.bottom / page_height, box.top / page_height
-    if top_share <= _MARGIN_ZONE or (top_share <= _PAGE_NUMBER_ZONE and _PAGE_NUMBER.match(text)):
-        return HEADER
-    if bottom_share >= 1 - _MARGIN_ZONE or (
-        bottom_share >= 1 - _PAGE_NUMBER_ZONE and _PAGE_NUMBER.match(text)
-    ):
-        return FOOTER
+    if top_share <= _PAGE_NUMBER_ZONE:
+        below = min((o.top for o in others if o.top >= box.bottom), default=page_height)
+        if numbered or (top_share <= _MARGIN_ZONE and below - box.bottom >= gap):
+            return HEADER
+    if bottom_share >= 1 - _PAGE_NUMBER_ZONE:
+        above = max((o.bottom for o in others if o.bottom <= box.top), default=0)
+        if numbered or (bottom_share >= 1 - _MARGIN_ZONE and box.top - above >= gap):
+            return FOOTER
     return None
+
+
+def _beside_body(box: Box, other: Box, page_height: int) -> bool:
+    """Whether `other` shares a line with `box` and reaches out of the page's margins."""
+    shared = min(box.bottom, other.bottom) - max(box.top, other.top) > 0
+    inner = (
+        other.bottom > _PAGE_NUMBER_ZONE * page_height
+        and other.top < (1 - _PAGE_NUMBER_ZONE) * page_height
+    )
+    return shared and inner
 
 
 def reading_order(items: list[Item], *, dpi: int) -> list[Item]:

@@ -18,7 +18,18 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from . import deskew, images, orientation, pdf, regions, render, structure, textlayer, textsize
+from . import (
+    deskew,
+    images,
+    monospace,
+    orientation,
+    pdf,
+    regions,
+    render,
+    structure,
+    textlayer,
+    textsize,
+)
 from .errors import TesseraError
 from .model import IMAGE, OCR, TEXT_LAYER, Page, turned_and_straightened
 from .options import PageOptions
@@ -26,7 +37,7 @@ from .recognize import Recognizer
 from .render.mistral import kept_figures
 from .sources import sniff
 from .tables import find_tables
-from .words import Box, Paragraph
+from .words import Box, Line, Paragraph, mark_bold
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +207,9 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: 
         small = pdf.render_page(pdf_page, 2 * regions.ANALYSIS_DPI)
         gray, factor = regions.darkest(small, 2 * regions.ANALYSIS_DPI)
         rules = regions.find_rules(gray, factor * layer.width / small.width)
+    code, paragraphs = structure.split_code(paragraphs)
     paragraphs, tables = find_tables(paragraphs, rules, dpi=dpi)
+    paragraphs = [*paragraphs, *code]
     page_area = layer.width * layer.height
     # An image under most of the page is a background or letterhead, not a figure.
     figures = [
@@ -229,10 +242,12 @@ def _from_image(
     coarse: tuple[np.ndarray, float],
     analysis_dpi: int,
 ) -> Page:
-    paragraphs = structure.group_lines([line for p in paragraphs for line in p.lines])
+    paragraphs = structure.group_lines(_marked_lines(image, paragraphs))
     gray, factor = coarse
     rules = regions.find_rules(*regions.darkest(image, analysis_dpi))
+    code, paragraphs = structure.split_code(paragraphs)
     paragraphs, tables = find_tables(paragraphs, rules, dpi=analysis_dpi)
+    paragraphs = [*paragraphs, *code]
     # Words read with confidence are text; a photo's speckle read as "words" is not.
     text_boxes = [w.box for p in paragraphs for w in p.words if w.confidence >= 0.5]
     figures = regions.find_figures(
@@ -254,6 +269,15 @@ def _from_image(
         task.options,
         lambda box: _jpeg_data_url(image, box),
     )
+
+
+def _marked_lines(image: Image.Image, paragraphs: list[Paragraph]) -> list[Line]:
+    """Tesseract's lines without its specks, their words marked where they are set in a
+    fixed-pitch font or in bold: what tells code and headings apart from prose."""
+    lines = structure.drop_noise([line for p in paragraphs for line in p.lines])
+    monospace.mark_measured(lines)
+    mark_bold(lines, np.asarray(image.convert("L")))
+    return lines
 
 
 def _with_blocks(

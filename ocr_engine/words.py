@@ -6,7 +6,12 @@ import statistics
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
+
 _WORD_LEVEL = "5"
+_INK = 128  # gray levels below this are ink
+# A line whose strokes are this much thicker, for its size, than most of the page's is bold.
+_BOLD_STROKES = 1.3
 _TSV_COLUMNS = 12
 
 
@@ -71,6 +76,10 @@ class Word:
     text: str
     confidence: float  # 0..1
     box: Box
+    # Set in a fixed-pitch font (a text layer's font, or measured on the page) and in bold:
+    # what tells code and headings from prose. Not kept in the page model.
+    monospace: bool = False
+    bold: bool = False
 
 
 @dataclass
@@ -149,3 +158,39 @@ def parse_tsv(tsv: str) -> list[Paragraph]:
 def median_confidence(paragraphs: list[Paragraph]) -> float:
     words = [w.confidence for p in paragraphs for w in p.words]
     return statistics.median(words) if words else 0.0
+
+
+def mark_bold(lines: list[Line], gray: np.ndarray) -> None:
+    """Mark the words of lines set in bold, measured on the page image (`gray`, 2-D).
+
+    A stroke's thickness is the mean length of the horizontal runs of ink across it; bold
+    type's is about half as thick again as regular type's of the same size. Monospaced
+    lines are left out: their even strokes measure heavy.
+    """
+    ink = gray < _INK
+    measured = [(line, _stroke(line, ink)) for line in lines if not _monospaced(line)]
+    weights = [s for line, s in measured for _ in range(len(line.text))]
+    if not weights:
+        return
+    usual = statistics.median(weights)
+    for line, stroke in measured:
+        if stroke >= _BOLD_STROKES * usual:
+            for word in line.words:
+                word.bold = True
+
+
+def _monospaced(line: Line) -> bool:
+    return sum(w.monospace for w in line.words) * 2 > len(line.words)
+
+
+def _stroke(line: Line, ink: np.ndarray) -> float:
+    """The line's mean stroke thickness, per pixel of its height."""
+    dark = runs = 0
+    for word in line.words:
+        b = word.box
+        crop = ink[max(0, b.top) : b.bottom, max(0, b.left) : b.right]
+        if crop.size == 0:
+            continue
+        dark += int(crop.sum())
+        runs += int((crop[:, 1:] & ~crop[:, :-1]).sum() + crop[:, 0].sum())
+    return dark / max(1, runs) / max(1.0, line.height)

@@ -104,7 +104,7 @@ def test_group_lines_breaks_at_spacing_short_lines_and_size() -> None:
     body = _prose(4)
     lines = [
         *column(body[:3], 300, 400),
-        line("short end", 300, 400 + 3 * 56),  # the paragraph's short last line
+        line("short end.", 300, 400 + 3 * 56),  # the paragraph's short last line, a sentence ended
         *column(body[:2], 300, 400 + 4 * 56),  # next paragraph, same spacing
         line("Big heading", 300, 800, size=80),  # a size change
         *column(body[:2], 300, 920),
@@ -191,7 +191,7 @@ def _document() -> list[Item]:
     return [
         _text(HEADER, line("ACME Report", 300, 50)),
         _text(TITLE, line("Annual Results", 300, 200, size=90), level=1),
-        _text(TEXT, line("Revenue grew every-", 300, 400), line("where this year.", 300, 456)),
+        _text(TEXT, line("Revenue grew in every re-", 300, 400), line("gion this year.", 300, 456)),
         _text(LIST, line("• First item", 300, 600), line("• Second item", 300, 656)),
         _text(LIST, line("3. Third item", 300, 712)),
         _table(),
@@ -206,7 +206,7 @@ def test_markdown_of_a_structured_page() -> None:
     assert page["markdown"] == (
         "ACME Report\n\n"
         "# Annual Results\n\n"
-        "Revenue grew everywhere this year.\n\n"
+        "Revenue grew in every region this year.\n\n"
         "- First item\n- Second item\n3. Third item\n\n"
         "| Region | Sales |\n|---|---|\n| North | 12\\|0 |\n\n"
         "![img-0.jpeg](img-0.jpeg)\n\n![img-1.jpeg](img-1.jpeg)\n\n"

@@ -9,12 +9,55 @@ import html
 import re
 from typing import Any
 
-from ..model import FOOTER, HEADER, IMAGE, LIST, TABLE, TITLE, Block, Page, cell_lines
+from .. import monospace
+from ..model import CODE, FOOTER, HEADER, IMAGE, LIST, TABLE, TITLE, Block, Page, cell_lines
 from ..options import PageOptions
 from ..structure import list_items
 from ..words import Box, Line, Paragraph, Word
 
 _ORDERED = re.compile(r"^\d{1,3}[.)]$")
+_LINK_BRACKETS = re.compile(r"\]\s*[(\[:]")
+_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")
+# Underscores inside a word ("GPVAL_X") never emphasise; at its edges they may.
+_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9])")
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+_RULE = re.compile(r"^([-_*=])\1{2,}$")
+_ORDERED_START = re.compile(r"^(\d{1,9})([.)])$")
+_LINE_PITCH = 1.2  # a line of code takes about this many times its text height
+_SUFFIXES = (
+    "tion",
+    "sion",
+    "ment",
+    "ness",
+    "ing",
+    "ity",
+    "ance",
+    "ence",
+    "able",
+    "ible",
+    "ical",
+    "ally",
+    "ture",
+    "ous",
+    "ive",
+    "ary",
+    "ory",
+    "ism",
+    "ist",
+    "ize",
+    "ise",
+    "ated",
+    "ies",
+    "ers",
+    "est",
+    "ful",
+    "less",
+    "ship",
+    "ward",
+    "ogy",
+    "ics",
+)
 
 
 class _MarkdownWriter:
@@ -33,8 +76,15 @@ class _MarkdownWriter:
         self.word_starts.append((word, self.length))
         self.write(text)
 
-    def lines(self, lines: list[Line]) -> None:
-        """Lines joined into one run of prose, de-hyphenating where a word was split."""
+    def lines(self, lines: list[Line], *, at_start: bool = True) -> None:
+        """Lines joined into one run of prose, de-hyphenating where a word was split.
+
+        Words are escaped where CommonMark would read them as markup; `at_start` says the
+        first word opens a Markdown block, where "#", "-" or "1." would open a heading or a
+        list.
+        """
+        words = [w for line in lines for w in line.words]
+        links = _LINK_BRACKETS.search(" ".join(w.text for w in words)) is not None
         previous: str | None = None
         for line in lines:
             for i, word in enumerate(line.words):
@@ -45,21 +95,83 @@ class _MarkdownWriter:
                         self.length -= 1
                     else:
                         self.write(" ")
-                self.word(word, word.text)
+                first = at_start and previous is None
+                self.word(word, escape(word.text, block_start=first, brackets=links))
                 previous = word.text
+
+    def code(self, lines: list[Line]) -> None:
+        """Lines of code in a fenced block, each word at its column; nothing escaped."""
+        fence = "`" * max(3, _longest_backtick_run(lines) + 1)
+        self.write(fence + "\n")
+        placed = monospace.columns(lines)
+        for i, (line, words) in enumerate(zip(lines, placed, strict=True)):
+            if i:
+                self.write("\n" * (1 + _blank_lines(lines[i - 1], line)))
+            cursor = 0
+            for column, word in words:
+                self.write(" " * (column - cursor))
+                self.word(word, word.text)
+                cursor = column + len(word.text)
+        self.write("\n" + fence)
 
     def text(self) -> str:
         return "".join(self._parts)
 
 
+def _longest_backtick_run(lines: list[Line]) -> int:
+    runs = [len(run) for line in lines for run in re.findall(r"`+", line.text)]
+    return max(runs, default=0)
+
+
+def _blank_lines(previous: Line, line: Line) -> int:
+    """Blank lines between two lines of code, from the space between them."""
+    height = max(previous.height, line.height, 1.0)
+    return max(0, round((line.box.top - previous.box.bottom) / (_LINE_PITCH * height) - 0.3))
+
+
+def escape(text: str, *, block_start: bool = False, brackets: bool = False) -> str:
+    """A word of prose as Markdown that shows it as it is, with as few escapes as will do.
+
+    Everywhere: backslashes before punctuation, backticks, asterisks, underscores at a
+    word's edges, "<" where it would open an HTML tag or autolink, "&" where it would
+    open an entity; brackets only where the text has link syntax. At a block's start also
+    "#", ">", "+", "=", list markers and rules.
+    """
+    text = _BACKSLASH.sub(r"\\\\", text)
+    text = text.replace("`", "\\`").replace("*", "\\*")
+    text = _EDGE_UNDERSCORE.sub(lambda m: "\\_" * len(m.group()), text)
+    text = _TAG_OPEN.sub(r"\\<", text)
+    text = _ENTITY.sub(r"\\&", text)
+    if brackets:
+        text = text.replace("[", "\\[").replace("]", "\\]")
+    if block_start and (text[:1] in ("#", ">") or text in ("-", "+") or _RULE.match(text)):
+        text = "\\" + text
+    elif block_start:
+        text = _ORDERED_START.sub(r"\1\\\2", text)
+    return text
+
+
 def _joins_hyphenated(previous: str, following: str) -> bool:
-    # Only a lowercase letter on both sides: "Jean-" + "Paul" and "1990-" + "2000" keep theirs.
-    return (
+    """Whether a hyphen at a line's end split a word, rather than joined two.
+
+    Only a lowercase letter on both sides: "Jean-" + "Paul" and "1990-" + "2000" keep theirs.
+    Without a dictionary, a hyphen is kept where both sides could be words of their own
+    ("machine-" + "encoded": four letters or more before, five or more after) unless what
+    follows starts like a suffix ("informa-" + "tion"). A split word that looks like two
+    keeps a hyphen it should lose, one character; joining a compound would lose a hyphen
+    that belongs, one character too, and make a word that is not one.
+    """
+    if not (
         len(previous) > 2
         and previous.endswith("-")
         and previous[-2].islower()
         and following[:1].islower()
-    )
+    ):
+        return False
+    head = previous[:-1]
+    tail = re.sub(r"[^a-z].*$", "", following)
+    whole_words = len(head) >= 4 and head.isalpha() and len(tail) >= 5
+    return not whole_words or tail.startswith(_SUFFIXES)
 
 
 def _escape_cell(text: str) -> str:
@@ -264,16 +376,23 @@ def _separate(writer: _MarkdownWriter, previous: Block | None, item: Block) -> N
 
 
 def _write_text(writer: _MarkdownWriter, item: Block) -> None:
-    if item.kind == TITLE:
+    if item.kind == CODE:
+        writer.code(item.lines)
+    elif item.kind == TITLE:
         writer.write("#" * item.level + " ")
-        writer.lines(item.lines)
+        writer.lines(item.lines, at_start=False)
     elif item.kind == LIST:
         for i, (marker, lines) in enumerate(list_items(Paragraph(item.lines))):
             if i:
                 writer.write("\n")
             # "1." and "1)" open a Markdown ordered list as they stand; others need a dash.
-            if not _ORDERED.match(marker):
+            if _ORDERED.match(marker):
+                writer.word(lines[0].words[0], marker)
+                rest = [Line(lines[0].words[1:]), *lines[1:]]
+                writer.write(" ")
+                writer.lines([line for line in rest if line.words], at_start=False)
+            else:
                 writer.write("- ")
-            writer.lines(lines)
+                writer.lines(lines)
     else:
         writer.lines(item.lines)

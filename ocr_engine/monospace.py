@@ -1,0 +1,177 @@
+"""Code and other preformatted text: lines set in a fixed-pitch font, and their columns.
+
+On an OCR page the font is not known, so it is measured: in a fixed-pitch font every
+character advances by the same pitch, so a word's width is its length times the pitch, less
+the little white at either end of its ink. Prose in a proportional font ("ill" beside "MWM")
+misses that line by a third of a character or more on most words. A text layer names its
+fonts, and `textlayer` marks the words set in a fixed-pitch one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+
+from .words import Line, Word
+
+# A word's ink is narrower than its advance by about this share of one character: the
+# bearings of its first and last glyphs.
+_BEARING = 0.2
+# Distance, in characters, of a line's word widths from a fixed pitch: a mean under _STRONG
+# (with enough words to tell) makes a line surely monospaced; a median under _WEAK fits a
+# pitch already found on the page. And how far off a whole number of characters its words
+# start from each other's starts: under _GRID they are on the grid.
+_STRONG = 0.12
+_WEAK = 0.3
+_GRID = 0.18
+_STRONG_WORDS = 3
+_STRONG_CHARS = 8
+_PITCH_SPREAD = 0.08  # lines of one fixed-pitch font agree on the pitch this closely
+_RUN_GAP = 2.5  # line heights: a blank line inside a listing does not end it
+_CODE_SIGNS = re.compile(r"[{}();=<>#/*\[\]$\"'_|\\]")
+_CODE_SHARE = 0.9  # of a line's characters in a fixed-pitch font, for a text layer
+
+
+def _letters(word: Word) -> float:
+    return max(0.5, len(word.text) - _BEARING)
+
+
+def pitch(words: list[Word]) -> float:
+    """The character advance that best explains the words' widths, in pixels."""
+    return sum(w.box.width for w in words) / sum(_letters(w) for w in words)
+
+
+def misfit(words: list[Word], advance: float) -> float:
+    """How far, in characters on average, the words' widths are from a fixed `advance`."""
+    misses = [abs(w.box.width - advance * _letters(w)) for w in words]
+    return statistics.fmean(misses) / advance
+
+
+def is_code(line: Line) -> bool:
+    """Whether a line is set in a fixed-pitch font, as marked on its words."""
+    chars = sum(len(w.text) for w in line.words)
+    mono = sum(len(w.text) for w in line.words if w.monospace)
+    return chars > 0 and mono >= _CODE_SHARE * chars
+
+
+def mark_measured(lines: list[Line]) -> None:
+    """Mark the words of the page's runs of monospaced lines, measured from their widths.
+
+    The page's pitch comes from the lines that surely are monospaced; a run of lines that
+    fit it is code when one of them is sure, or when its lines look like code.
+    """
+    sure = [line for line in lines if _surely_monospaced(line)]
+    if not sure:
+        return
+    advance = _refined(sure, statistics.median(pitch(line.words) for line in sure))
+    sure_ids = {id(line) for line in sure if abs(pitch(line.words) / advance - 1) <= _PITCH_SPREAD}
+    for run in _runs(lines, advance):
+        if any(id(line) in sure_ids for line in run) or _looks_like_code(run):
+            for line in run:
+                for word in line.words:
+                    word.monospace = True
+
+
+def _refined(lines: list[Line], advance: float) -> float:
+    """The pitch near `advance` on which the lines' words start most nearly on the grid:
+    widths measure ink, starts measure advances."""
+    candidates = [advance * (1 + step / 500) for step in range(-25, 26)]
+    return min(candidates, key=lambda p: sum(_off_pitch(line.words, p) for line in lines))
+
+
+def _surely_monospaced(line: Line) -> bool:
+    words = line.words
+    if len(words) < _STRONG_WORDS or sum(len(w.text) for w in words) < _STRONG_CHARS:
+        return False
+    advance = pitch(words)
+    return misfit(words, advance) < _STRONG and _off_pitch(words, advance) < _GRID
+
+
+def _fits(line: Line, advance: float) -> bool:
+    """Whether the line's words fit the pitch, in width and in where they start.
+
+    By width alone a proportional font of about the same average width fits many lines; but
+    its spaces are a third of a character, so its words start anywhere, not on the grid.
+    The median width is asked for: one misread or quoted word may miss.
+    """
+    words = line.words
+    if sum(len(w.text) for w in words) < 2:
+        return False
+    misses = [abs(w.box.width - advance * _letters(w)) / advance for w in words]
+    if statistics.median(misses) >= _WEAK:
+        return False
+    return len(words) < 2 or _off_pitch(words, advance) < _GRID
+
+
+def _off_pitch(words: list[Word], advance: float) -> float:
+    """How far, in characters on average, each word starts from a whole number of
+    characters after the start of the word before it."""
+    pairs = itertools.pairwise(words)
+    steps = [(b.box.left - a.box.left) / advance - len(a.text) for a, b in pairs]
+    return statistics.fmean(abs(s - round(s)) for s in steps)
+
+
+def _runs(lines: list[Line], advance: float) -> list[list[Line]]:
+    """Consecutive lines that fit the pitch and follow closely; a line of one or two
+    characters ("}", "fi") between them goes with them."""
+    runs: list[list[Line]] = []
+    current: list[Line] = []
+    for line in lines:
+        fits = _fits(line, advance)
+        tiny = sum(len(w.text) for w in line.words) <= 2
+        if current and _close(current[-1], line) and (fits or tiny):
+            current.append(line)
+            continue
+        if current:
+            runs.append(current)
+        current = [line] if fits else []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _close(previous: Line, line: Line) -> bool:
+    gap = line.box.top - previous.box.bottom
+    height = max(previous.height, line.height)
+    overlap = min(previous.box.right, line.box.right) - max(previous.box.left, line.box.left)
+    near = overlap > 0 or abs(line.box.left - previous.box.left) <= 8 * height
+    return -0.5 * height <= gap <= _RUN_GAP * height and near
+
+
+def _looks_like_code(run: list[Line]) -> bool:
+    """At least half the lines hold a sign prose rarely has: braces, "=", "<", "#", "$"."""
+    signed = sum(1 for line in run if _CODE_SIGNS.search(line.text))
+    return 2 * signed >= len(run) and sum(len(line.text) for line in run) >= 6
+
+
+def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
+    """Each line's words with the character column it starts at, from the block's left edge.
+
+    The pitch is refined so that word starts fall on whole columns: a pitch off by one per
+    cent would put the end of an 80-character line almost a column out.
+    """
+    words = [w for line in lines for w in line.words]
+    if not words:
+        return []
+    origin = min(w.box.left for w in words)
+    longer = [w for w in words if len(w.text) >= 2] or words
+    first = pitch(longer)
+    candidates = [first * (1 + step / 500) for step in range(-30, 31)]
+    advance = min(candidates, key=lambda p: _off_grid(words, origin, p))
+    result = []
+    for line in lines:
+        placed: list[tuple[int, Word]] = []
+        cursor = 0
+        for word in line.words:
+            column = round((word.box.left - origin) / advance)
+            column = max(column, cursor + 1 if placed else 0)
+            placed.append((column, word))
+            cursor = column + len(word.text)
+        result.append(placed)
+    return result
+
+
+def _off_grid(words: list[Word], origin: int, advance: float) -> float:
+    offsets = ((w.box.left - origin) / advance for w in words)
+    return sum(abs(x - round(x)) for x in offsets)
