@@ -11,6 +11,7 @@ import ctypes
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
@@ -26,6 +27,12 @@ _BAD_CHARS = re.compile("[\ufffd\ue000-\uf8ff\x01-\x1f]")
 _GAP_HEIGHTS = 1.5
 _RULE_MIN_POINTS = 20.0  # a path this long (or a box this big) may rule a table
 _RULE_MAX_POINTS = 3.0  # a gap wider than this many text heights splits a line
+_FONT_NAME_BYTES = 128
+_FIXED_PITCH = 1  # PDF font descriptor flag FixedPitch
+# Font names of monospaced faces whose descriptor does not say so (TeX's cmtt, for one).
+_MONO_HINTS = ("mono", "courier", "cmtt", "cmsltt", "typewriter", "consol", "code", "lmtt")
+_BOLD_HINTS = ("bold", "cmbx", "cmb10", "black", "heavy", "-bd", "semibold", "demi")
+_BOLD_WEIGHT = 600
 
 
 @dataclass
@@ -142,6 +149,7 @@ def _lines(
     # Render modes are looked up only on pages that draw some text invisibly.
     check_modes = _invisible_objects(page)
     first, last = pdfium_raw.FS_RECTF(), pdfium_raw.FS_RECTF()
+    font_name = ctypes.create_string_buffer(_FONT_NAME_BYTES)
     lines: list[Line] = []
     words: list[Word] = []
     visible = bad = invisible = 0
@@ -177,18 +185,36 @@ def _lines(
             max(first.right, last.right),
             max(first.top, last.top),
         )
-        words.append(Word(token, 1.0, box))
+        monospaced, bold = _font(handle, start, font_name)
+        words.append(Word(token, 1.0, box, monospaced, bold))
     if words:
         lines.extend(_split_at_gaps(words))
     return lines, visible, bad, invisible
 
 
+def _font(handle: Any, index: int, name: ctypes.Array[ctypes.c_char]) -> tuple[bool, bool]:
+    """Whether the character at `index` is set in a fixed-pitch font, and in bold."""
+    flags = ctypes.c_int()
+    pdfium_raw.FPDFText_GetFontInfo(handle, index, name, len(name), ctypes.byref(flags))
+    font = name.value.decode("latin-1").lower()
+    monospaced = bool(flags.value & _FIXED_PITCH) or any(h in font for h in _MONO_HINTS)
+    weight = pdfium_raw.FPDFText_GetFontWeight(handle, index)
+    bold = weight >= _BOLD_WEIGHT or any(h in font for h in _BOLD_HINTS)
+    return monospaced, bold
+
+
 def _split_at_gaps(words: list[Word]) -> list[Line]:
-    """One line per run of words; a wide gap on a baseline separates columns or cells."""
+    """One line per run of words; a wide gap on a baseline separates columns or cells.
+
+    Not in code: its gaps align comments and values, within one line.
+    """
     height = sorted(w.box.height for w in words)[len(words) // 2]
     lines = [Line([words[0]])]
     for word in words[1:]:
-        if word.box.left - lines[-1].words[-1].box.right > _GAP_HEIGHTS * height:
+        previous = lines[-1].words[-1]
+        if word.monospace and previous.monospace:
+            lines[-1].words.append(word)
+        elif word.box.left - previous.box.right > _GAP_HEIGHTS * height:
             lines.append(Line([word]))
         else:
             lines[-1].words.append(word)
