@@ -15,9 +15,23 @@ import statistics
 
 from .words import Line, Word
 
-# A word's ink is narrower than its advance by about this share of one character: the
-# bearings of its first and last glyphs.
-_BEARING = 0.2
+# A glyph's ink is narrower than its advance: white on either side of it, in characters.
+# Letters and digits fill most of theirs; points, quotes and brackets little of it.
+_BEARING = 0.1
+_NARROW = {".": 0.4, ",": 0.4, ":": 0.4, ";": 0.4, "'": 0.4, "`": 0.4, "!": 0.4, "|": 0.4}
+_BEARINGS: dict[str, tuple[float, float]] = {
+    **{c: (b, b) for c, b in _NARROW.items()},
+    '"': (0.3, 0.3),
+    "(": (0.4, 0.2),
+    ")": (0.2, 0.4),
+    "[": (0.35, 0.2),
+    "]": (0.2, 0.35),
+    "{": (0.25, 0.2),
+    "}": (0.2, 0.25),
+    "-": (0.2, 0.2),
+    "‘": (0.4, 0.4),
+    "’": (0.4, 0.4),
+}
 # Distance, in characters, of a line's word widths from a fixed pitch: a mean under _STRONG
 # (with enough words to tell) makes a line surely monospaced; a median under _WEAK fits a
 # pitch already found on the page. And how far off a whole number of characters its words
@@ -33,19 +47,33 @@ _CODE_SIGNS = re.compile(r"[{}();=<>#/*\[\]$\"'_|\\]")
 _CODE_SHARE = 0.9  # of a line's characters in a fixed-pitch font, for a text layer
 
 
-def _letters(word: Word) -> float:
-    return max(0.5, len(word.text) - _BEARING)
+def _cells(word: Word, advance: float) -> tuple[float, float]:
+    """Where the word's character cells begin and end, from its ink and its end glyphs."""
+    left = _BEARINGS.get(word.text[0], (_BEARING, _BEARING))[0]
+    right = _BEARINGS.get(word.text[-1], (_BEARING, _BEARING))[1]
+    return word.box.left - left * advance, word.box.right + right * advance
+
+
+def _ink(word: Word) -> float:
+    """The word's ink width in characters, were it set in a fixed-pitch font."""
+    left = _BEARINGS.get(word.text[0], (_BEARING, _BEARING))[0]
+    right = _BEARINGS.get(word.text[-1], (_BEARING, _BEARING))[1]
+    return max(0.2, len(word.text) - left - right)
 
 
 def pitch(words: list[Word]) -> float:
     """The character advance that best explains the words' widths, in pixels."""
-    return sum(w.box.width for w in words) / sum(_letters(w) for w in words)
+    return sum(w.box.width for w in words) / sum(_ink(w) for w in words)
+
+
+def _misses(words: list[Word], advance: float) -> list[float]:
+    """How far, in characters, each word's width is from its length at `advance`."""
+    return [abs(w.box.width - advance * _ink(w)) / advance for w in words]
 
 
 def misfit(words: list[Word], advance: float) -> float:
     """How far, in characters on average, the words' widths are from a fixed `advance`."""
-    misses = [abs(w.box.width - advance * _letters(w)) for w in words]
-    return statistics.fmean(misses) / advance
+    return statistics.fmean(_misses(words, advance))
 
 
 def is_code(line: Line) -> bool:
@@ -98,8 +126,7 @@ def _fits(line: Line, advance: float) -> bool:
     words = line.words
     if sum(len(w.text) for w in words) < 2:
         return False
-    misses = [abs(w.box.width - advance * _letters(w)) / advance for w in words]
-    if statistics.median(misses) >= _WEAK:
+    if statistics.median(_misses(words, advance)) >= _WEAK:
         return False
     return len(words) < 2 or _off_pitch(words, advance) < _GRID
 
@@ -108,7 +135,9 @@ def _off_pitch(words: list[Word], advance: float) -> float:
     """How far, in characters on average, each word starts from a whole number of
     characters after the start of the word before it."""
     pairs = itertools.pairwise(words)
-    steps = [(b.box.left - a.box.left) / advance - len(a.text) for a, b in pairs]
+    steps = [
+        (_cells(b, advance)[0] - _cells(a, advance)[0]) / advance - len(a.text) for a, b in pairs
+    ]
     return statistics.fmean(abs(s - round(s)) for s in steps)
 
 
