@@ -22,7 +22,7 @@ import bisect
 import itertools
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .model import TABLE, Span
 from .regions import Grid, Rules, grids
@@ -39,9 +39,14 @@ _MIN_ROWS = 3
 _PROSE_WORDS = 5  # a line of a cell with this many words reads as prose
 _ROW_BREAK = 2.5  # a gap of this many line heights ends a table
 _CLOSER = 0.7  # a line this much closer than rows are continues the row above
+_BEARING = 0.2  # of a character: the white beside a word's first and last glyphs
+_PITCH_WORDS = 8
+_PITCH_SPREAD = 0.075  # relative spread of the width per character of a fixed-pitch font
 _LINED_ROW = 3  # lines across columns in one ruled row that make it rows of their own
 _NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
+_CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
+_CODE_SHARE = 0.3  # of a table's cells with signs of code make it code
 _LEADERS = re.compile(r"^[.·…_ ]{3,}")
 
 
@@ -49,40 +54,55 @@ _LEADERS = re.compile(r"^[.·…_ ]{3,}")
 class _Table:
     grid: Grid
     cells: Cells
+    words: list[Word] = field(default_factory=list)  # the page's words it took
+
+    def __post_init__(self) -> None:
+        if not self.words:
+            self.words = [w for row in self.cells for cell in row for w in cell]
 
     def item(self) -> Item:
         return Item(TABLE, self.grid.box, grid=self.grid, cells=self.cells)
 
 
 def find_tables(
-    paragraphs: list[Paragraph], rules: Rules, *, dpi: int
-) -> tuple[list[Paragraph], list[Item]]:
-    """The page's tables, ruled, ruled across or unruled; the paragraphs that remain."""
+    paragraphs: list[Paragraph], rules: Rules, *, dpi: int, code: list[Paragraph] | None = None
+) -> tuple[list[Paragraph], list[Paragraph], list[Item]]:
+    """The page's tables, ruled, ruled across or unruled; the paragraphs and the `code`
+    that remain. Code only goes into ruled grids: its rules, not its spacing, make it one."""
+    code = code or []
     touch = max(2, round(_TOUCH_INCHES * dpi))
     words = [w for p in paragraphs for w in p.words]
-    found: list[_Table] = []
-    taken: set[int] = set()  # ids of words placed in a table
-    frames: list[Grid] = []
-    for grid in grids(rules, touch=touch):
-        if len(grid.rows) < 3 or len(grid.columns) < 3:
-            frames.append(grid)  # a box or a strip of boxes: maybe a table ruled across
-            continue
-        table = _fill(grid, [w for w in words if id(w) not in taken], rules, touch)
-        if table is not None:
-            found.append(table)
-            taken.update(id(w) for row in table.cells for cell in row for w in cell)
-            taken.update(id(w) for w in _inside(grid.box, words))  # its rule glyphs too
+    found, frames = _ruled(words + [w for p in code for w in p.words], rules, touch)
+    taken = {id(w) for t in found for w in t.words}
     for box in [*(f.box for f in frames), *_ruled_across(rules, touch, frames)]:
         inside = [w for w in _inside(box, words) if id(w) not in taken]
         table = _by_gutters(_without_rule_glyphs(inside, rules, touch), box=box, strict=False)
         if table is not None:
             found.append(table)
             taken.update(id(w) for w in inside)
-    rest = [w for w in words if id(w) not in taken]
-    for table in _unruled(rest):
+    for table in _unruled([w for w in words if id(w) not in taken]):
         found.append(table)
-        taken.update(id(w) for row in table.cells for cell in row for w in cell)
-    return _remaining(paragraphs, taken), [t.item() for t in found]
+        taken.update(id(w) for w in table.words)
+    items = [t.item() for t in found]
+    return _remaining(paragraphs, taken), _remaining(code, taken), items
+
+
+def _ruled(words: list[Word], rules: Rules, touch: int) -> tuple[list[_Table], list[Grid]]:
+    """Tables from ruled grids, and the grids of one row or column: frames round text."""
+    found: list[_Table] = []
+    frames: list[Grid] = []
+    taken: set[int] = set()
+    for grid in grids(rules, touch=touch):
+        if len(grid.rows) < 3 or len(grid.columns) < 3:
+            frames.append(grid)  # a box or a strip of boxes: maybe a table ruled across
+            continue
+        inside = [w for w in _inside(grid.box, words) if id(w) not in taken]
+        table = _fill(grid, inside, rules, touch)
+        if table is not None:
+            table.words = inside  # its rule glyphs too
+            found.append(table)
+            taken.update(id(w) for w in inside)
+    return found, frames
 
 
 def fill(paragraphs: list[Paragraph], found: list[Grid]) -> tuple[list[Paragraph], list[Item]]:
@@ -336,7 +356,7 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool) -> _Table | None:
     """The words as a table whose columns are split by the gutters all their lines share,
     one row per line (a cell's continuation lines joined to its row); None unless it reads
     as a table. `strict` for words with no rules round them."""
-    if not words:
+    if not words or _preformatted(words):
         return None
     lines = _visual_rows(words)
     gutters = _gutters(lines, _GUTTER * statistics.median(w.box.height for w in words))
@@ -353,6 +373,23 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool) -> _Table | None:
     bounds = [(a + b) // 2 for a, b in zip(bottoms[:-1], tops[1:], strict=True)]
     grid = Grid(box, (box.top, *bounds, box.bottom), tuple(columns))
     return _Table(grid, cells)
+
+
+def _preformatted(words: list[Word]) -> bool:
+    """Set in a fixed-pitch font: code or program output aligned by spaces, which reads as
+    the code it is, not as a table. In a proportional font "ill" and "MWM" differ in width
+    per character by far more than one pitch allows."""
+    # Only words with letters count: figures are of one width in most proportional fonts,
+    # so a column of numbers fits a pitch in any font.
+    measured = [
+        w.box.width / (len(w.text) - _BEARING)
+        for w in words
+        if len(w.text) >= 3 and any(ch.isalpha() for ch in w.text)
+    ]
+    if len(measured) < _PITCH_WORDS:
+        return False
+    spread = statistics.pstdev(measured) / statistics.fmean(measured)
+    return spread <= _PITCH_SPREAD
 
 
 def _split(line: list[Word], columns: list[int]) -> list[list[Word]]:
@@ -407,9 +444,11 @@ def _reads_as_table(cells: Cells, *, strict: bool) -> bool:
     first = [_text(row[0]) for row in cells if row[0]]
     if first and all(_ENUMERATOR.match(t) for t in first):
         return False  # a numbered or bulleted list with a hanging indent
-    texts = [_text(cell) for row in cells for cell in row]
+    texts = [_text(cell) for row in cells for cell in row if cell]
     if any(_LEADERS.search(t) for t in texts):
         return False  # dot leaders: a table of contents
+    if sum(bool(_CODE_SIGNS.search(t)) for t in texts) >= _CODE_SHARE * len(texts):
+        return False  # code aligned by spaces
     numeric = [_numeric([row[c] for row in cells]) for c in range(count)]
     prose = sum(_prose([row[c] for row in cells]) for c in range(count))
     if prose >= 2 or (prose and count == 2 and not any(numeric)):

@@ -208,7 +208,7 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: 
         gray, factor = regions.darkest(small, 2 * regions.ANALYSIS_DPI)
         rules = regions.find_rules(gray, factor * layer.width / small.width)
     code, paragraphs = structure.split_code(paragraphs)
-    paragraphs, tables = find_tables(paragraphs, rules, dpi=dpi)
+    paragraphs, code, tables = find_tables(paragraphs, rules, dpi=dpi, code=code)
     paragraphs = [*paragraphs, *code]
     page_area = layer.width * layer.height
     # An image under most of the page is a background or letterhead, not a figure.
@@ -246,7 +246,7 @@ def _from_image(
     gray, factor = coarse
     rules = regions.find_rules(*regions.darkest(image, analysis_dpi))
     code, paragraphs = structure.split_code(paragraphs)
-    paragraphs, tables = find_tables(paragraphs, rules, dpi=analysis_dpi)
+    paragraphs, code, tables = find_tables(paragraphs, rules, dpi=analysis_dpi, code=code)
     paragraphs = [*paragraphs, *code]
     # Words read with confidence are text; a photo's speckle read as "words" is not.
     text_boxes = [w.box for p in paragraphs for w in p.words if w.confidence >= 0.5]
