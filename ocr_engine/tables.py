@@ -37,6 +37,7 @@ _HORIZONTAL_GLYPHS = frozenset("_-–—=~")  # and a horizontal one
 _GUTTER = 1.2  # the narrowest gutter between columns, in word heights (about an em)
 _MIN_ROWS = 3
 _PROSE_WORDS = 5  # a line of a cell with this many words reads as prose
+_MARKER_CHARS = 3  # a list's number or bullet, as read
 _ROW_BREAK = 2.5  # a gap of this many line heights ends a table
 _CLOSER = 0.7  # a line this much closer than rows are continues the row above
 _BEARING = 0.2  # of a character: the white beside a word's first and last glyphs
@@ -444,12 +445,14 @@ def _reads_as_table(cells: Cells, *, strict: bool) -> bool:
     first = [_text(row[0]) for row in cells if row[0]]
     if first and all(_ENUMERATOR.match(t) for t in first):
         return False  # a numbered or bulleted list with a hanging indent
+    numeric = [_numeric([row[c] for row in cells]) for c in range(count)]
+    if count == 2 and not numeric[1] and all(len(t) <= _MARKER_CHARS for t in first):
+        return False  # the same, its numbers or bullets misread
     texts = [_text(cell) for row in cells for cell in row if cell]
     if any(_LEADERS.search(t) for t in texts):
         return False  # dot leaders: a table of contents
     if sum(bool(_CODE_SIGNS.search(t)) for t in texts) >= _CODE_SHARE * len(texts):
         return False  # code aligned by spaces
-    numeric = [_numeric([row[c] for row in cells]) for c in range(count)]
     prose = sum(_prose([row[c] for row in cells]) for c in range(count))
     if prose >= 2 or (prose and count == 2 and not any(numeric)):
         return False
