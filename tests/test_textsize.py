@@ -10,6 +10,7 @@ from ocr_engine import regions
 from ocr_engine.languages import find_system_tessdata
 from ocr_engine.recognize import TesserocrRecognizer
 from ocr_engine.textsize import (
+    TARGET_LINE_PX,
     ScaledRecognizer,
     _scaled_tsv,
     line_height,
@@ -30,7 +31,7 @@ def test_large_regular_type_is_scaled_down_and_small_type_is_not() -> None:
     height = line_height(large, 300 / factor)
     assert height is not None and 30 <= height * factor <= 50  # the glyphs' band, in pixels
     assert recognition_scale(large, factor, 300 / factor) == pytest.approx(
-        26 / (height * factor), abs=0.01
+        TARGET_LINE_PX / (height * factor), abs=0.01
     )
     small, factor = _coarse(corpus.text_image(LINES, font_size=24))
     assert recognition_scale(small, factor, 300 / factor) == 1.0  # never scaled up
