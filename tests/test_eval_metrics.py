@@ -35,9 +35,9 @@ def test_normalise_keeps_a_hyphen_inside_a_line() -> None:
     assert normalise("royalty-free and non-\nexclusive") == "royalty-free and nonexclusive"
 
 
-def test_normalise_strips_headings_and_list_markers() -> None:
+def test_normalise_strips_headings_and_bullets_not_enumerators() -> None:
     markdown = "# Title\n\n## Part 2\n\n- first\n* second\n12. third\n"
-    assert normalise(markdown) == "Title Part 2 first second third"
+    assert normalise(markdown) == "Title Part 2 first second 12. third"
 
 
 def test_normalise_keeps_numbers_and_hashes_inside_lines() -> None:

@@ -80,7 +80,8 @@ _HTML_TAG = re.compile(
 _CELL_RULE = r"[ \t]*:?-{3,}:?[ \t]*"
 _SEPARATOR_ROW = re.compile(rf"^[ \t]*\|?{_CELL_RULE}(?:\|{_CELL_RULE})*\|?[ \t]*$", re.MULTILINE)
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
-_LIST_MARKER = re.compile(r"^[ \t]*(?:[-*]|\d+\.)[ \t]+", re.MULTILINE)
+# Bullets only: an enumerator ("17.") is the document's own text, in the truth as in a reading.
+_LIST_MARKER = re.compile(r"^[ \t]*[-*+][ \t]+", re.MULTILINE)
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\n\s*(?=\w)")
 _SPACE = re.compile(r"\s+")
