@@ -42,7 +42,7 @@ _ROW_BREAK = 2.5  # a gap of this many line heights ends a table
 _CLOSER = 0.7  # a line this much closer than rows are continues the row above
 _BEARING = 0.2  # of a character: the white beside a word's first and last glyphs
 _PITCH_WORDS = 8
-_PITCH_SPREAD = 0.075  # relative spread of the width per character of a fixed-pitch font
+_PITCH_MISFIT = 0.15  # mean distance, in characters, of words' widths from a fixed pitch
 _LINED_ROW = 3  # lines across columns in one ruled row that make it rows of their own
 _NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
@@ -382,15 +382,12 @@ def _preformatted(words: list[Word]) -> bool:
     per character by far more than one pitch allows."""
     # Only words with letters count: figures are of one width in most proportional fonts,
     # so a column of numbers fits a pitch in any font.
-    measured = [
-        w.box.width / (len(w.text) - _BEARING)
-        for w in words
-        if len(w.text) >= 3 and any(ch.isalpha() for ch in w.text)
-    ]
-    if len(measured) < _PITCH_WORDS:
+    lettered = [w for w in words if len(w.text) >= 3 and any(ch.isalpha() for ch in w.text)]
+    if len(lettered) < _PITCH_WORDS:
         return False
-    spread = statistics.pstdev(measured) / statistics.fmean(measured)
-    return spread <= _PITCH_SPREAD
+    advance = sum(w.box.width for w in lettered) / sum(len(w.text) - _BEARING for w in lettered)
+    misses = [abs(w.box.width - advance * (len(w.text) - _BEARING)) for w in lettered]
+    return statistics.fmean(misses) / advance <= _PITCH_MISFIT
 
 
 def _split(line: list[Word], columns: list[int]) -> list[list[Word]]:

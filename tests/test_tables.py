@@ -1,0 +1,480 @@
+"""Tables: ruled, partly ruled and unruled, read through the real engine, and the pure parts
+on hand-made word boxes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from ocr_engine.languages import find_system_tessdata
+from ocr_engine.model import TABLE, Block, Page, Span, cell_lines, cell_words
+from ocr_engine.options import PageOptions
+from ocr_engine.recognize import TesserocrRecognizer
+from ocr_engine.regions import Rules, coarse, darkest, find_grids, grids
+from ocr_engine.render.mistral import cell_text, table_content
+from ocr_engine.tables import find_tables
+from ocr_engine.tasks import PageTask, recognize_page
+from ocr_engine.words import Box, Line, Paragraph, Word
+from tools import corpus
+
+PIXEL = 72 / 300  # one pixel of a 300 dpi rendering, in points
+FONT_SIZE = 10
+Rows = list[list[str]]
+
+pdfmetrics.registerFont(TTFont("Vera", str(corpus.FONT)))
+
+FIGURES: Rows = [
+    ["Region", "Units", "Price", "Revenue", "Margin", "Staff"],
+    ["North", "1200", "4.50", "5400", "12%", "31"],
+    ["South", "950", "3.75", "3562", "8%", "24"],
+    ["East", "1730", "5.10", "8823", "15%", "40"],
+    ["West", "410", "2.95", "1209", "3%", "12"],
+    ["Central", "2210", "6.20", "13702", "21%", "57"],
+]
+WORDY: Rows = [
+    ["Item", "Note", "Owner"],
+    ["Boilers", "In the last\nmonth two failed", "Plant team"],
+    ["Roofing", "Repaired after\nthe storm", "Estates"],
+    ["Lighting", "Replaced with\nnew fittings", "Electrical"],
+]
+
+
+def _draw_cells(
+    pdf: canvas.Canvas, rows: Rows, *, left: float, top: float, widths: list[float], height: float
+) -> None:
+    """Each cell's lines from its top left corner, a cell's lines `FONT_SIZE * 1.2` apart."""
+    pdf.setFont("Vera", FONT_SIZE)
+    for r, row in enumerate(rows):
+        x = left
+        for c, text in enumerate(row):
+            for i, line in enumerate(text.split("\n")):
+                pdf.drawString(x + 5, top - r * height - 14 - i * FONT_SIZE * 1.2, line)
+            x += widths[c]
+
+
+def _rules(
+    pdf: canvas.Canvas,
+    *,
+    left: float,
+    top: float,
+    widths: list[float],
+    heights: list[float],
+    horizontal: list[int],
+    vertical: bool,
+    merged: int | None,
+) -> None:
+    """Rules across at the `horizontal` row boundaries, and down every column boundary but
+    the one inside the header's merged cell (over columns `merged` and `merged + 1`)."""
+    right = left + sum(widths)
+    for r in horizontal:
+        y = top - sum(heights[:r])
+        pdf.line(left, y, right, y)
+    if not vertical:
+        return
+    for c in range(len(widths) + 1):
+        x = left + sum(widths[:c])
+        for r in range(len(heights)):
+            if r == 0 and merged is not None and c == merged + 1:
+                continue
+            pdf.line(x, top - sum(heights[:r]), x, top - sum(heights[: r + 1]))
+
+
+def table_page(
+    path: Path,
+    rows: Rows,
+    *,
+    offset: float = 0.0,
+    rule: float = 0.5,
+    rules: str = "grid",
+    height: float = 24.0,
+    widths: list[float] | None = None,
+    merged: int | None = None,
+) -> Path:
+    """A page with a paragraph, then one table at `offset` pixels off the pixel grid;
+    `rules` is "grid" (every rule), "booktabs" (top, below the header, bottom) or "none";
+    `merged` is the column whose header cell also covers the next one."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    _prose(pdf, 72, 700, LEAD[:3], width=470)
+    widths = widths or [80.0] * len(rows[0])
+    left, top = 72 + offset * PIXEL, 600 + offset * PIXEL
+    _draw_cells(pdf, rows, left=left, top=top, widths=widths, height=height)
+    pdf.setLineWidth(rule)
+    if rules != "none":
+        _rules(
+            pdf,
+            left=left,
+            top=top,
+            widths=widths,
+            heights=[height] * len(rows),
+            horizontal=list(range(len(rows) + 1)) if rules == "grid" else [0, 1, len(rows)],
+            vertical=rules == "grid",
+            merged=merged,
+        )
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+LEAD = [
+    "The council met on the first Monday of the month to review the accounts of the",
+    "year and to agree the budget for the next one; members asked for a fuller report",
+    "on the state of the roads, and the clerk agreed to prepare it before the summer.",
+    "Residents may read the minutes at the library or ask for a copy by post, and the",
+    "next meeting is open to the public as usual, with questions taken at the start.",
+    "The treasurer thanked the volunteers who counted the votes at the last election.",
+]
+
+
+def _prose(pdf: canvas.Canvas, left: float, top: float, lines: list[str], width: float) -> None:
+    """Justified lines of prose from `top` down, the last one left ragged."""
+    pdf.setFont("Vera", FONT_SIZE)
+    for i, line in enumerate(lines):
+        y = top - i * FONT_SIZE * 1.4
+        words = line.split()
+        if i == len(lines) - 1 or len(words) < 2:
+            pdf.drawString(left, y, line)
+            continue
+        spare = width - sum(pdf.stringWidth(w, "Vera", FONT_SIZE) for w in words)
+        x = left
+        for word in words:
+            pdf.drawString(x, y, word)
+            x += pdf.stringWidth(word, "Vera", FONT_SIZE) + spare / (len(words) - 1)
+
+
+def lines_page(path: Path, columns: list[tuple[float, list[str]]], *, frame: bool = False) -> Path:
+    """A page of text columns, each `(left, lines)` from the same top; with `frame`, a box
+    round it all."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf.setFont("Vera", FONT_SIZE)
+    for left, lines in columns:
+        for i, line in enumerate(lines):
+            pdf.drawString(left, 650 - i * FONT_SIZE * 1.4, line)
+    if frame:
+        depth = max(len(lines) for _, lines in columns) * FONT_SIZE * 1.4
+        pdf.setLineWidth(0.5)
+        pdf.rect(60, 650 - depth, 490, depth + 22)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Iterator[TesserocrRecognizer]:
+    reader = TesserocrRecognizer(str(find_system_tessdata()))
+    yield reader
+    reader.close()
+
+
+def read(pdf: Path, recognizer: TesserocrRecognizer, *, scan: bool = True) -> Page:
+    """The page as the engine reads it: by OCR of a 300 dpi scan, or from its text layer."""
+    if scan:
+        pdf = corpus.image_only_pdf(pdf, pdf.with_suffix(".scan.pdf"))
+    options = PageOptions(mode="force" if scan else "auto")
+    task = PageTask(str(pdf), "pdf", None, 0, "eng", 300, 100_000_000, 120, options)
+    return recognize_page(task, recognizer)
+
+
+def cell_texts(block: Block) -> list[list[str]]:
+    return [[cell_text(cell) for cell in row] for row in block.cells]
+
+
+def tables(page: Page) -> list[Block]:
+    return [b for b in page.blocks if b.kind == TABLE]
+
+
+def right_cells(page: Page, expected: Rows) -> float:
+    """The share of the expected cells read at their row and column in the page's table."""
+    found = tables(page)
+    if not found:
+        return 0.0
+    got = cell_texts(max(found, key=lambda b: b.box.area))
+    right = total = 0
+    for r, row in enumerate(expected):
+        for c, text in enumerate(row):
+            total += 1
+            want = " ".join(text.split())
+            right += r < len(got) and c < len(got[r]) and got[r][c] == want
+    return right / total
+
+
+def _text_of(page: Page) -> str:
+    return " ".join(w.text for w in page.words)
+
+
+# Through the engine --------------------------------------------------------------------------
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize(("offset", "rule"), [(0.0, 0.5), (0.33, 0.25), (0.5, 0.5), (0.67, 0.25)])
+def test_a_ruled_table_with_hairline_rules_anywhere_on_the_pixel_grid(
+    tmp_path: Path, recognizer: TesserocrRecognizer, offset: float, rule: float
+) -> None:
+    pdf = table_page(tmp_path / "ruled.pdf", FIGURES, offset=offset, rule=rule)
+    page = read(pdf, recognizer)
+    [table] = tables(page)
+    assert right_cells(page, FIGURES) >= 0.97, cell_texts(table)
+    assert "|" not in _text_of(page)  # no rule read as a word
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("scan", [True, False])
+def test_a_cells_lines_are_read_in_order(
+    tmp_path: Path, recognizer: TesserocrRecognizer, scan: bool
+) -> None:
+    pdf = table_page(tmp_path / "wordy.pdf", WORDY, height=36, widths=[80, 150, 90])
+    page = read(pdf, recognizer, scan=scan)
+    [table] = tables(page)
+    assert cell_texts(table) == [[" ".join(c.split()) for c in row] for row in WORDY]
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("scan", [True, False])
+def test_a_merged_header_cell_spans_its_columns(
+    tmp_path: Path, recognizer: TesserocrRecognizer, scan: bool
+) -> None:
+    rows = [
+        ["Region", "Sales", "", "Staff"],
+        ["", "2022", "2023", ""],
+        ["North", "1200", "1350", "31"],
+        ["South", "950", "990", "24"],
+    ]
+    page = read(table_page(tmp_path / "merged.pdf", rows, merged=1), recognizer, scan=scan)
+    [table] = tables(page)
+    assert cell_texts(table) == rows
+    assert table.spans == [Span(0, 1, 1, 2)]
+    html = table_content(table, "html")
+    assert html.startswith('<table><tr><td>Region</td><td colspan="2">Sales</td><td>Staff</td>')
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("scan", [True, False])
+@pytest.mark.parametrize("rules", ["booktabs", "none"])
+def test_tables_ruled_only_across_or_not_at_all(
+    tmp_path: Path, recognizer: TesserocrRecognizer, rules: str, scan: bool
+) -> None:
+    pdf = table_page(tmp_path / f"{rules}.pdf", FIGURES, rules=rules)
+    page = read(pdf, recognizer, scan=scan)
+    assert right_cells(page, FIGURES) >= 0.97, [cell_texts(t) for t in tables(page)]
+    assert "council met" in _text_of(page)  # the paragraph above stays prose
+
+
+def _prose_words(count: int, per_line: int) -> list[str]:
+    words = " ".join(LEAD * 2).split()
+    return [" ".join(words[i * per_line : (i + 1) * per_line]) for i in range(count)]
+
+
+NOT_TABLES = {
+    "two_columns": [(72.0, _prose_words(12, 6)), (320.0, _prose_words(12, 6)[::-1])],
+    "numbered_list": [
+        (72.0, [f"{i}." for i in range(1, 7)]),
+        (
+            95.0,
+            [
+                "Open the valve slowly",
+                "Check the gauge",
+                "Close the cover",
+                "Wait ten minutes",
+                "Record the reading",
+                "Sign the sheet",
+            ],
+        ),
+    ],
+    "contents": [
+        (72.0, ["1", "2", "3", "4", "5"]),
+        (100.0, ["Introduction", "Methods of survey", "Results by region", "Discussion", "Annex"]),
+        (500.0, ["1", "4", "9", "15", "22"]),
+    ],
+    "framed_paragraph": [(72.0, LEAD)],
+}
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("scan", [True, False])
+@pytest.mark.parametrize("name", sorted(NOT_TABLES))
+def test_prose_lists_contents_and_frames_are_not_tables(
+    tmp_path: Path, recognizer: TesserocrRecognizer, name: str, scan: bool
+) -> None:
+    pdf = lines_page(tmp_path / f"{name}.pdf", NOT_TABLES[name], frame=name.startswith("framed"))
+    page = read(pdf, recognizer, scan=scan)
+    assert tables(page) == [], [cell_texts(t) for t in tables(page)]
+    assert len(page.words) >= 10
+
+
+# The pure parts, on hand-made words and pixels ---------------------------------------------
+
+
+def _width(text: str) -> int:
+    """A proportional font's width of `text`, in pixels: narrow and wide letters differ."""
+    return sum(8 if ch in "ilIjtf.,:;1'" else 26 if ch in "mwMW" else 17 for ch in text)
+
+
+def _word(text: str, left: int, top: int, *, height: int = 30, width: int | None = None) -> Word:
+    width = width if width is not None else _width(text)
+    return Word(text, 0.9, Box(left, top, left + width, top + height))
+
+
+def _row(top: int, cells: list[tuple[int, str]]) -> list[Word]:
+    """Words at `top`, each cell's text from its x, its words 12 px apart."""
+    words = []
+    for left, text in cells:
+        x = left
+        for token in text.split():
+            words.append(_word(token, x, top))
+            x += _width(token) + 12
+    return words
+
+
+def _paragraphs(rows: list[list[Word]]) -> list[Paragraph]:
+    return [Paragraph([Line(row) for row in rows if row])]
+
+
+def _tables_of(rows: list[list[Word]]) -> list[list[list[str]]]:
+    _, _, found = find_tables(_paragraphs(rows), Rules([], []), dpi=300)
+    return [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+
+
+def test_a_cells_words_are_read_line_by_line_whatever_their_heights() -> None:
+    # "In" and "month" sit a little higher than the rest: rounding centres to word heights
+    # once read this cell as "month the last In".
+    words = [
+        _word("month", 100, 160, height=30),
+        _word("the", 190, 121, height=34),
+        _word("last", 260, 124, height=31),
+        _word("In", 100, 118, height=36),
+    ]
+    assert [w.text for w in cell_words(words)] == ["In", "the", "last", "month"]
+    assert [[w.text for w in line] for line in cell_lines(words)] == [
+        ["In", "the", "last"],
+        ["month"],
+    ]
+
+
+def test_unruled_columns_of_text_and_numbers_are_a_table() -> None:
+    rows = [
+        _row(100 + 50 * i, [(100, name), (600, units), (900, share)])
+        for i, (name, units, share) in enumerate(
+            [
+                ("Region", "Units", "Share"),
+                ("North coast", "1,200", "12%"),
+                ("South", "950", "8%"),
+                ("East valley", "1,730", "15%"),
+            ]
+        )
+    ]
+    assert _tables_of(rows) == [
+        [
+            ["Region", "Units", "Share"],
+            ["North coast", "1,200", "12%"],
+            ["South", "950", "8%"],
+            ["East valley", "1,730", "15%"],
+        ]
+    ]
+
+
+def test_a_cells_continuation_line_joins_its_row() -> None:
+    rows = [
+        _row(100, [(100, "Item"), (600, "Note"), (1100, "Cost")]),
+        _row(160, [(100, "Boilers"), (600, "Two failed in"), (1100, "400")]),
+        _row(196, [(600, "the cold spell")]),
+        _row(256, [(100, "Roofing"), (600, "Storm damage"), (1100, "1,250")]),
+        _row(316, [(100, "Lighting"), (600, "New fittings"), (1100, "90")]),
+    ]
+    [table] = _tables_of(rows)
+    assert table[1] == ["Boilers", "Two failed in the cold spell", "400"]
+    assert len(table) == 4
+
+
+def test_two_columns_of_prose_and_a_hanging_list_are_not_tables() -> None:
+    prose = "the council met to review the accounts of the year and agree a budget"
+    columns = [
+        _row(100 + 45 * i, [(100, prose[i : i + 40]), (1000, prose[i + 5 : i + 45])])
+        for i in range(8)
+    ]
+    assert _tables_of(columns) == []
+    numbered = [
+        _row(100 + 45 * i, [(100, f"{i + 1}."), (200, f"Open valve {i} slowly")]) for i in range(5)
+    ]
+    assert _tables_of(numbered) == []
+
+
+def test_lines_sharing_no_gutter_are_not_a_table() -> None:
+    rows = [
+        _row(100, [(100, "A short"), (500, "line")]),
+        _row(145, [(100, "and another one that runs right across")]),
+        _row(190, [(100, "A short"), (500, "line")]),
+    ]
+    assert _tables_of(rows) == []
+
+
+def test_rule_glyphs_lying_on_rules_are_dropped() -> None:
+    # A 2 x 2 grid, rules 4 px thick, with "|" read on its middle rule and "_" on its lowest.
+    grid_rules = Rules(
+        horizontal=[(100, 100, 900), (200, 100, 900), (300, 100, 900)],
+        vertical=[(100, 100, 300), (500, 100, 300), (900, 100, 300)],
+    )
+    words = [
+        _word("Name", 120, 130),
+        _word("|", 496, 130, width=8),
+        _word("Value|", 520, 130, width=108),
+        _word("Ada", 120, 230),
+        _word("12", 520, 230),
+        _word("_", 300, 290, height=12),
+    ]
+    paragraphs, _, [table] = find_tables([Paragraph([Line(words)])], grid_rules, dpi=300)
+    assert [[cell_text(c) for c in row] for row in table.cells] == [
+        ["Name", "Value|"],
+        ["Ada", "12"],
+    ]
+    assert paragraphs == []
+
+
+def test_a_hairline_rule_survives_analysis_wherever_it_falls() -> None:
+    image = Image.new("L", (2550, 3300), 255)
+    draw = ImageDraw.Draw(image)
+    # One-pixel rules on the second pixel of each three-pixel block: averaging makes them
+    # a light grey; the darkest pixel keeps them black.
+    for y in (601, 700, 802, 904):
+        draw.line((301, y, 1801, y), fill=0, width=1)
+    for x in (301, 802, 1801):
+        draw.line((x, 601, x, 904), fill=0, width=1)
+    gray, factor = coarse(image, 300)
+    assert find_grids(gray, factor) == []
+    [grid] = find_grids(*darkest(image, 300))
+    assert len(grid.rows) == 4 and len(grid.columns) == 3
+    assert abs(grid.box.left - 301) <= 3 and abs(grid.box.bottom - 904) <= 3
+
+
+def test_a_rule_that_stops_short_merges_the_cells_it_would_divide() -> None:
+    # Three columns; the header's middle rule is missing, so its first two cells are one.
+    rules = Rules(
+        horizontal=[(100, 100, 900), (200, 100, 900), (300, 100, 900)],
+        vertical=[(100, 100, 300), (400, 200, 300), (700, 100, 300), (900, 100, 300)],
+    )
+    [grid] = grids(rules, touch=12)
+    assert grid.columns == (100, 400, 700, 900)
+    assert grid.spans == (Span(0, 0, 1, 2),)
+
+
+def test_merged_cells_in_html_and_markdown_and_the_model_round_trip() -> None:
+    cells: list[list[list[Word]]] = [
+        [[_word("Sales", 0, 0)], [], [_word("a|b", 600, 0)]],
+        [[_word("1", 0, 50)], [_word("2", 300, 50)], [_word("3", 600, 50)]],
+    ]
+    block = Block(TABLE, Box(0, 0, 900, 100), cells=cells, spans=[Span(0, 0, 1, 2)])
+    assert table_content(block, "html") == (
+        '<table><tr><td colspan="2">Sales</td><td>a|b</td></tr>'
+        "<tr><td>1</td><td>2</td><td>3</td></tr></table>"
+    )
+    assert table_content(block, "markdown") == "| Sales |  | a\\|b |\n|---|---|---|\n| 1 | 2 | 3 |"
+    page = Page(0, 1000, 1000, 300, "ocr", "eng", blocks=[block])
+    assert Page.from_dict(page.to_dict()).blocks[0].spans == [Span(0, 0, 1, 2)]
+    stored = page.to_dict()
+    del stored["blocks"][0]["spans"]  # as pages stored before spans were kept
+    assert Page.from_dict(stored).blocks[0].spans == []
