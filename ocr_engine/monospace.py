@@ -41,7 +41,8 @@ _WEAK = 0.3
 _GRID = 0.18
 _STRONG_WORDS = 3
 _STRONG_CHARS = 8
-_PITCH_SPREAD = 0.08  # lines of one fixed-pitch font agree on the pitch this closely
+_PITCH_SPREAD = 0.08
+_SIZE_SPREAD = 0.25  # a line this much larger than the listing's is no part of it
 _RUN_GAP = 2.5  # line heights: a blank line inside a listing does not end it
 _CODE_SIGNS = re.compile(r"[{}();=<>#/*\[\]$\"'_|\\]")
 _CODE_SHARE = 0.9  # of a line's characters in a fixed-pitch font, for a text layer
@@ -94,11 +95,39 @@ def mark_measured(lines: list[Line]) -> None:
         return
     advance = _refined(sure, statistics.median(pitch(line.words) for line in sure))
     sure_ids = {id(line) for line in sure if abs(pitch(line.words) / advance - 1) <= _PITCH_SPREAD}
-    for run in _runs(lines, advance):
+    size = statistics.median(line.height for line in sure)
+    for run in _runs(lines, advance, size):
         if any(id(line) in sure_ids for line in run) or _looks_like_code(run):
             for line in run:
-                for word in line.words:
-                    word.monospace = True
+                _mark(line)
+    _mark_between(lines)
+
+
+def _mark(line: Line) -> None:
+    for word in line.words:
+        word.monospace = True
+
+
+def _mark_between(lines: list[Line]) -> None:
+    """Mark a line of code that missed the pitch (a misread glyph, "}" alone) between lines
+    of code: a line with code's signs between two, or a line of a sign or two beside one."""
+    changed = True
+    while changed:
+        changed = False
+        for i, line in enumerate(lines):
+            if not is_code(line) and _between_code(lines, i):
+                _mark(line)
+                changed = True
+
+
+def _between_code(lines: list[Line], i: int) -> bool:
+    line = lines[i]
+    before = i > 0 and is_code(lines[i - 1]) and _close(lines[i - 1], line)
+    after = i + 1 < len(lines) and is_code(lines[i + 1]) and _close(line, lines[i + 1])
+    if _CODE_SIGNS.search(line.text) is None:
+        return False
+    tiny = sum(len(w.text) for w in line.words) <= 2
+    return (before and after) or (tiny and (before or after))
 
 
 def _refined(lines: list[Line], advance: float) -> float:
@@ -141,13 +170,14 @@ def _off_pitch(words: list[Word], advance: float) -> float:
     return statistics.fmean(abs(s - round(s)) for s in steps)
 
 
-def _runs(lines: list[Line], advance: float) -> list[list[Line]]:
+def _runs(lines: list[Line], advance: float, size: float) -> list[list[Line]]:
     """Consecutive lines that fit the pitch and follow closely; a line of one or two
     characters ("}", "fi") between them goes with them."""
     runs: list[list[Line]] = []
     current: list[Line] = []
     for line in lines:
-        fits = _fits(line, advance)
+        # A heading may fit the pitch by chance; it is not the listing's size.
+        fits = _fits(line, advance) and line.height <= (1 + _SIZE_SPREAD) * size
         tiny = sum(len(w.text) for w in line.words) <= 2
         if current and _close(current[-1], line) and (fits or tiny):
             current.append(line)
@@ -204,3 +234,14 @@ def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
 def _off_grid(words: list[Word], origin: int, advance: float) -> float:
     offsets = ((w.box.left - origin) / advance for w in words)
     return sum(abs(x - round(x)) for x in offsets)
+
+
+def text_lines(lines: list[Line]) -> list[str]:
+    """Each line of code as text, its words at their columns."""
+    result = []
+    for words in columns(lines):
+        text = ""
+        for column, word in words:
+            text += " " * (column - len(text)) + word.text
+        result.append(text)
+    return result

@@ -23,7 +23,10 @@ _PAGE_NUMBER_ZONE = 0.12
 _COLUMN_GAP_INCHES = 0.08
 _LOOK_BACK = 3  # paragraphs a line may continue, counting back from the last
 _CODE_GAP = 2.5  # line heights between lines of one listing: a blank line does not split it
-_DROP_CAP = 1.8  # a drop cap is this many times as tall as the lines beside it
+_WIDE_GAP = 1.5  # line heights: wider than any space between the words of a sentence
+_GUTTER_SPACES = 3  # a gutter is this many times as wide as the line's usual space
+_DROP_CAP = 1.8
+_CAP_LINES = 4  # a drop cap stands beside this many lines at most
 # A speck is no larger than this share of the usual word height; a faint one (read with
 # less confidence) no more than twice that.
 _NOISE_SIZE = 0.2
@@ -38,6 +41,8 @@ _RUNNING_WORDS = 12
 _RUNNING_GAP = 1.5  # body line heights between a running head or foot and the body
 _HEADING_LINES = 3
 _HEADING_WORDS = 14
+_HEADING_WORDS_UNNUMBERED = 10
+_QUOTES = "\"'‘“"
 _HEADING_LETTERS = 0.6  # share of a heading's characters that are letters
 _HEADING_BOLD = 0.7  # share of a heading's characters in bold, at the body's size
 _HEADING_ENDS = (".", ",", ";", ":")
@@ -82,8 +87,7 @@ def group_lines(lines: list[Line]) -> list[Paragraph]:
     continue a paragraph a few back: lines read across two columns alternate between them.
     """
     lines = _with_drop_caps(lines)
-    pairs = [(a, b) for a, b in itertools.pairwise(lines) if _adjacent(a, b)]
-    usual = statistics.median(b.box.top - a.box.bottom for a, b in pairs) if pairs else 0.0
+    usual = _usual_gap(lines)
     paragraphs: list[Paragraph] = []
     for line in lines:
         paragraph = _continued(paragraphs, line, usual)
@@ -92,6 +96,17 @@ def group_lines(lines: list[Line]) -> list[Paragraph]:
         else:
             paragraph.lines.append(line)
     return paragraphs
+
+
+def _usual_gap(lines: list[Line]) -> float:
+    """The page's usual space between a line and the next of its paragraph; lines read
+    across columns alternate, so the line above may be a few lines back."""
+    gaps = []
+    for i, line in enumerate(lines):
+        above = [a for a in lines[max(0, i - _LOOK_BACK) : i] if _adjacent(a, line)]
+        if above:
+            gaps.append(line.box.top - above[-1].box.bottom)
+    return statistics.median(gaps) if gaps else 0.0
 
 
 def _continued(paragraphs: list[Paragraph], line: Line, usual_gap: float) -> Paragraph | None:
@@ -119,23 +134,59 @@ def _code_continues(previous: Line, line: Line, usual_gap: float) -> bool:
 def _with_drop_caps(lines: list[Line]) -> list[Line]:
     """Lines with a drop cap joined to the word it begins.
 
-    A large initial read on its own, as a line or as a line's first word, would otherwise
-    stand apart from its paragraph as a one-letter title.
+    A large initial read on its own, or as the first word of whichever line Tesseract put it
+    in (often the second, level with its middle), would otherwise stand apart from its
+    paragraph as a one-letter title or a stray letter.
     """
-    result: list[Line] = []
-    for line in lines:
-        first = line.words[0]
-        if result and len(result[-1].words) == 1 and _beside(result[-1].words[0], line):
-            cap = result.pop().words[0]
-            result.append(_capped(cap, line))
+    result = list(lines)
+    for i, line in enumerate(result):
+        cap = line.words[0]
+        if len(cap.text) != 1 or not cap.text.isupper():
+            moved = _moved_cap(result, i)
+            if moved is not None:
+                result[i] = moved
             continue
-        if len(line.words) > 1 and first.text.isalpha() and len(first.text) == 1:
-            rest = Line(line.words[1:])
-            if _beside(first, rest) and first.box.height >= _DROP_CAP * rest.height:
-                result.append(_capped(first, rest))
-                continue
-        result.append(line)
-    return result
+        rest = Line(line.words[1:]) if len(line.words) > 1 else Line([])
+        others = [j for j, other in enumerate(result) if j != i and _beside(cap, other)]
+        # The cap begins the highest line beside it: its paragraph's first.
+        j = min(others, key=lambda j: result[j].box.top, default=None)
+        if rest.words and _beside(cap, rest) and (j is None or rest.box.top <= result[j].box.top):
+            result[i] = _capped(cap, rest)
+        elif j is not None:
+            result[j] = _capped(cap, result[j])
+            result[i] = rest
+    return [line for line in result if line.words]
+
+
+def _moved_cap(lines: list[Line], i: int) -> Line | None:
+    """Line `i` begun by a drop cap that Tesseract read into a line below it instead.
+
+    The first line reads "he machine began", and a line or two below, beside the cap's
+    middle and within the same sentence, reads "Tstreet had heard": the capital is moved
+    back to where it begins the paragraph.
+    """
+    first = lines[i].words[0]
+    if not first.text[:1].islower() or (i and not lines[i - 1].text.endswith(_SENTENCE_ENDS)):
+        return None
+    # The lines beside a drop cap are indented by it; one below it is not.
+    below = lines[i + 1 : i + 1 + _CAP_LINES]
+    if monospace.is_code(lines[i]) or not any(
+        first.box.left - line.box.left >= line.height for line in below
+    ):
+        return None
+    for j in range(i + 1, min(i + _CAP_LINES, len(lines))):
+        word = lines[j].words[0]
+        above = lines[j - 1]
+        if abs(word.box.left - first.box.left) > lines[j].height or above.text.endswith(
+            _SENTENCE_ENDS
+        ):
+            return None
+        if len(word.text) > 1 and word.text[0].isupper() and word.text[1].islower():
+            glued = Word(word.text[1:], word.confidence, word.box, word.monospace, word.bold)
+            lines[j] = Line([glued, *lines[j].words[1:]])
+            cap = Word(word.text[0], word.confidence, first.box)
+            return _capped(cap, lines[i])
+    return None
 
 
 def _beside(cap: Word, line: Line) -> bool:
@@ -330,15 +381,48 @@ def _heading_level(paragraph: Paragraph, body: float) -> int:
     text = " ".join(line.text for line in paragraph.lines)
     if not body or len(paragraph.lines) > _HEADING_LINES or not _reads_as_heading(text):
         return 0
+    if any(_spread(line) for line in paragraph.lines):
+        return 0  # labels side by side, as under a chart's bars or in a table's head
     ratio = paragraph.height / body
     if ratio >= 1.9:
         return 1
     if ratio >= 1.45:
         return 2
     bold = sum(len(w.text) for w in paragraph.words if w.bold)
-    if ratio >= 1.2 or bold >= _HEADING_BOLD * sum(len(w.text) for w in paragraph.words):
+    if ratio >= 1.3 or bold >= _HEADING_BOLD * sum(len(w.text) for w in paragraph.words):
         return 3
     return 0
+
+
+def _spread(line: Line) -> bool:
+    """Whether words of the line stand further apart than the words of a sentence do."""
+    gaps = (b.box.left - a.box.right for a, b in itertools.pairwise(line.words))
+    return any(gap > _WIDE_GAP * line.height for gap in gaps)
+
+
+def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
+    """Lines cut where a gap much wider than the line's other spaces separates columns.
+
+    Tesseract reads a line across a narrow gutter, the more so when specks bridge it. A
+    justified line's spaces are all wide alike, code keeps its gaps, which align its
+    comments, and a running head keeps the gap before its page number.
+    """
+    top, bottom = _PAGE_NUMBER_ZONE * page_height, (1 - _PAGE_NUMBER_ZONE) * page_height
+    result = []
+    for line in lines:
+        gaps = [b.box.left - a.box.right for a, b in itertools.pairwise(line.words)]
+        margin = line.box.bottom <= top or line.box.top >= bottom
+        if monospace.is_code(line) or len(gaps) < 2 or margin:
+            result.append(line)
+            continue
+        usual = statistics.median(gaps)
+        pieces = [[line.words[0]]]
+        for gap, word in zip(gaps, line.words[1:], strict=True):
+            if gap > _WIDE_GAP * line.height and gap > _GUTTER_SPACES * usual:
+                pieces.append([])
+            pieces[-1].append(word)
+        result.extend(Line(words) if len(pieces) > 1 else line for words in pieces)
+    return result
 
 
 def _reads_as_heading(text: str) -> bool:
@@ -351,7 +435,8 @@ def _reads_as_heading(text: str) -> bool:
         return False
     if words[0][0].isdigit() or (len(words[0]) > 1 and words[0][1] == "."):
         return _SECTION_NUMBER.match(text) is not None
-    return words[0][0].isupper() or (not words[0][0].isalpha() and len(words) > 1)
+    initial = text.lstrip(_QUOTES)[:1]
+    return len(words) <= _HEADING_WORDS_UNNUMBERED and initial.isupper()
 
 
 def _heading_goes_on(previous: Item, paragraph: Paragraph) -> bool:
@@ -382,14 +467,16 @@ def _margin(
     so a short line in the margin alone (an address, a line number) stays text."""
     box = paragraph.box
     text = " ".join(line.text for line in paragraph.lines)
-    if page_height <= 0 or len(paragraph.lines) > 2 or len(text.split()) > _RUNNING_WORDS:
-        return None
+    if page_height <= 0 or len(paragraph.lines) > 1 or len(text.split()) > _RUNNING_WORDS:
+        return None  # an address or a letterhead has more lines, a running head one
     others = [p.box for p in paragraphs if p is not paragraph]
     if any(_beside_body(box, other, page_height) for other in others):
         return None  # a line number beside the body's lines
     tokens = text.split()
+    # "41" after a chapter's title, but not "555 0100" after "Telephone".
     numbered = bool(_PAGE_NUMBER.match(text)) or any(
-        _PAGE_NUMBER.match(t) for t in (tokens[0], tokens[-1])
+        _PAGE_NUMBER.match(t) and not _PAGE_NUMBER.match(beside)
+        for t, beside in ((tokens[0], "".join(tokens[1:2])), (tokens[-1], "".join(tokens[-2:-1])))
     )
     gap = _RUNNING_GAP * body
     top_share, bottom_share = box.bottom / page_height, box.top / page_height

@@ -93,7 +93,7 @@ class _MarkdownWriter:
                         # "exam-" + "ple": drop the hyphen the line break put there.
                         self._parts[-1] = self._parts[-1][:-1]
                         self.length -= 1
-                    else:
+                    elif not (i == 0 and _compound(previous, word.text)):
                         self.write(" ")
                 first = at_start and previous is None
                 self.word(word, escape(word.text, block_start=first, brackets=links))
@@ -149,6 +149,16 @@ def escape(text: str, *, block_start: bool = False, brackets: bool = False) -> s
     elif block_start:
         text = _ORDERED_START.sub(r"\1\\\2", text)
     return text
+
+
+def _compound(previous: str, following: str) -> bool:
+    """A hyphen kept at a line's end joins its two words: "machine-" + "encoded"."""
+    return (
+        len(previous) > 1
+        and previous.endswith("-")
+        and previous[-2].isalpha()
+        and following[:1].isalpha()
+    )
 
 
 def _joins_hyphenated(previous: str, following: str) -> bool:

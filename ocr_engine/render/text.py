@@ -1,6 +1,7 @@
 """Plain text: the words of each page in reading order, UTF-8.
 
-A line's words are joined by single spaces, lines by newlines, blocks by a blank line. A table
+A line's words are joined by single spaces (code keeps its indentation and alignment), lines
+by newlines, blocks by a blank line. A table
 gives one line per row with its cells separated by tabs (empty cells keep their place, rows
 with no words are left out); figures give nothing. As in Tesseract's own text output every page
 ends with a form feed: a page's text ends with "\\n\\f", and a page with no text is "\\f".
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from ..model import IMAGE, TABLE, Block, Page, cell_words
+from .. import monospace
+from ..model import CODE, IMAGE, TABLE, Block, Page, cell_words
 from ..words import Word
 from . import RenderedDocument
 
@@ -39,6 +41,8 @@ def block_text(block: Block) -> str:
     if block.kind == TABLE:
         rows = ([_words(cell_words(cell)) for cell in row] for row in block.cells)
         return "\n".join("\t".join(cells) for cells in rows if any(cells))
+    if block.kind == CODE:
+        return "\n".join(monospace.text_lines([line for line in block.lines if line.words]))
     return "\n".join(_words(line.words) for line in block.lines if line.words)
 
 

@@ -1,0 +1,546 @@
+"""Text structure: code blocks, Markdown escaping, headings, running heads, noise, hyphens.
+
+Unit tests on words laid out by hand, then whole pages drawn with reportlab and read by
+Tesseract in-process, from their pixels and from their text layer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen import canvas
+
+from ocr_engine import monospace, structure, tasks
+from ocr_engine.languages import find_system_tessdata
+from ocr_engine.model import CODE, FOOTER, HEADER, TEXT, TITLE, Block, Page
+from ocr_engine.options import PageOptions
+from ocr_engine.recognize import TesserocrRecognizer
+from ocr_engine.render import text as plain_text
+from ocr_engine.render.mistral import escape, page_json
+from ocr_engine.words import Box, Line, Word
+from tools import corpus
+
+# -- words laid out by hand ------------------------------------------------------------------
+
+PITCH = 24  # pixels per character of a monospaced font at about 10 pt, 300 dpi
+HEIGHT = 40
+
+
+def mono_line(text: str, top: int, *, left: int = 300) -> Line:
+    """A line in a fixed-pitch font: each word's ink one cell's white short of its cells,
+    every character (spaces too) one pitch wide, leading spaces as indentation."""
+    words, column = [], 0
+    for token in text.split(" "):
+        if token:
+            x = left + column * PITCH + PITCH // 10
+            words.append(
+                Word(token, 0.9, Box(x, top, x + len(token) * PITCH - PITCH // 5, top + 40))
+            )
+        column += len(token) + 1
+    return Line(words)
+
+
+# Letter widths of a proportional face, in pitches: narrow "il", wide "mw".
+_WIDTHS = {"i": 0.45, "l": 0.45, "t": 0.55, "f": 0.55, "r": 0.6, "m": 1.45, "w": 1.35, " ": 0.4}
+
+
+def prose_line(text: str, top: int, *, left: int = 300, size: int = HEIGHT) -> Line:
+    """A line in a proportional font: letters of their own widths, spaces a third of one."""
+    words, x = [], float(left)
+    scale = PITCH * size / HEIGHT
+    for token in text.split():
+        width = sum(_WIDTHS.get(c.lower(), 1.0) * (1.2 if c.isupper() else 1) for c in token)
+        words.append(Word(token, 0.9, Box(round(x), top, round(x + width * scale), top + size)))
+        x += (width + _WIDTHS[" "]) * scale
+    return Line(words)
+
+
+LISTING = [
+    "def read(path):",
+    "    with open(path) as f:",
+    "        for line in f:",
+    "            yield line.strip()  # no newline",
+    "    return None",
+]
+PROSE = [
+    "The reader below opens the file and yields its lines one at a time,",
+    "without their line ends, so that a caller can stop early when it has",
+]
+
+
+def _listing_lines(top: int) -> list[Line]:
+    return [mono_line(text, top + i * 60) for i, text in enumerate(LISTING)]
+
+
+def test_monospaced_lines_are_found_by_their_pitch_and_grid() -> None:
+    prose = [prose_line(text, 200 + i * 60) for i, text in enumerate(PROSE)]
+    code = _listing_lines(400)
+    monospace.mark_measured([*prose, *code])
+    assert all(monospace.is_code(line) for line in code)
+    assert not any(monospace.is_code(line) for line in prose)
+
+
+def test_code_columns_rebuild_indentation_and_inner_spaces() -> None:
+    placed = monospace.columns(_listing_lines(400))
+    rebuilt = []
+    for words in placed:
+        text, cursor = "", 0
+        for column, word in words:
+            text += " " * (column - cursor) + word.text
+            cursor = column + len(word.text)
+        rebuilt.append(text)
+    assert rebuilt == LISTING
+
+
+def test_code_is_one_fenced_block_with_its_lines_and_indentation() -> None:
+    lines = [prose_line(PROSE[0] + ".", 200), *_listing_lines(300)]
+    monospace.mark_measured(lines)
+    items = structure.classify(structure.group_lines(lines), page_height=3300)
+    assert [i.kind for i in items] == [TEXT, CODE]
+    markdown = _markdown(items)
+    assert "```\n" + "\n".join(LISTING) + "\n```" in markdown
+    # Nothing inside the fence is escaped: "#" stays a comment, "(" and "_" stay themselves.
+    assert "\\" not in markdown.split("```")[1]
+
+
+def test_a_code_block_is_not_cut_into_columns() -> None:
+    # Two statements far apart on one line, then lines below them: an XY-cut would see a
+    # gutter down the middle of the listing.
+    code = [
+        mono_line("x = 1                              # the first", 300),
+        mono_line("y = 2", 360),
+        mono_line("z = 3", 420),
+        mono_line("                                   # the end", 480),
+    ]
+    for line in code:
+        for word in line.words:
+            word.monospace = True
+    items = structure.classify(structure.group_lines(code), page_height=3300)
+    ordered = structure.reading_order(items, dpi=300)
+    assert [i.kind for i in ordered] == [CODE]
+    assert [line.text for line in ordered[0].block().lines] == [
+        "x = 1 # the first",
+        "y = 2",
+        "z = 3",
+        "# the end",
+    ]
+
+
+def _markdown(items: list[structure.Item]) -> str:
+    page = Page(0, 2550, 3300, 300, "ocr", "eng", blocks=[i.block() for i in items])
+    return str(page_json(page, PageOptions())["markdown"])
+
+
+def _block_markdown(kind: str, *lines: Line, level: int = 0) -> tuple[str, dict[str, object]]:
+    block = Block(kind, Line([w for line in lines for w in line.words]).box, list(lines), level)
+    page = Page(0, 2550, 3300, 300, "ocr", "eng", blocks=[block])
+    result = page_json(page, PageOptions(confidence="word"))
+    return str(result["markdown"]), result
+
+
+def test_prose_is_escaped_where_commonmark_would_read_markup() -> None:
+    markdown, result = _block_markdown(
+        TEXT,
+        prose_line('#include <stdio.h> reads the header; <dir prefix=""> is a tag', 200),
+        prose_line("and *stars*, _under_ and `ticks` stay as typed, like a_b and 2 < 3.", 260),
+    )
+    assert markdown == (
+        '\\#include \\<stdio.h> reads the header; \\<dir prefix=""> is a tag and '
+        "\\*stars\\*, \\_under\\_ and \\`ticks\\` stay as typed, like a_b and 2 < 3.\n"
+    )
+    # Word offsets point at each word as written, escapes included.
+    for score in result["confidence_scores"]["word_confidence_scores"]:  # type: ignore[index]
+        text, start = score["text"], score["start_index"]
+        assert markdown[start:].replace("\\", "").startswith(text), text
+
+
+@pytest.mark.parametrize(
+    ("word", "at_start", "escaped"),
+    [
+        ("#", True, "\\#"),
+        ("-", True, "\\-"),
+        ("+", True, "\\+"),
+        ("1.", True, "1\\."),
+        ("2006.", False, "2006."),
+        (">", True, "\\>"),
+        ("---", True, "\\---"),
+        ("C:\\bdr", False, "C:\\bdr"),
+        ("a\\*", False, "a\\\\\\*"),
+        ("&amp;", False, "\\&amp;"),
+        ("GPVAL_TERM", False, "GPVAL_TERM"),
+    ],
+)
+def test_escape(word: str, at_start: bool, escaped: str) -> None:
+    assert escape(word, block_start=at_start) == escaped
+
+
+def test_links_brackets_only_where_they_would_link() -> None:
+    markdown, _ = _block_markdown(TEXT, prose_line("see [Contrasts], page 57", 200))
+    assert markdown == "see [Contrasts], page 57\n"
+    markdown, _ = _block_markdown(TEXT, prose_line("see [here](there) now", 200))
+    assert markdown == "see \\[here\\](there) now\n"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "joined"),
+    [
+        ("machine-", "encoded text.", "machine-encoded text."),
+        ("well-", "known ones.", "well-known ones."),
+        ("exam-", "ple here.", "example here."),
+        ("informa-", "tion here.", "information here."),
+        ("docu-", "ments here.", "documents here."),
+        ("Jean-", "Paul here.", "Jean-Paul here."),
+    ],
+)
+def test_hyphen_at_a_line_end(first: str, second: str, joined: str) -> None:
+    markdown, _ = _block_markdown(TEXT, prose_line(f"It was {first}", 200), prose_line(second, 260))
+    assert markdown == f"It was {joined}\n"
+
+
+def test_a_sentence_left_open_goes_on_below() -> None:
+    lines = [
+        prose_line("The reader opens the file and", 200),  # short, mid-sentence
+        prose_line("yields its lines one at a time.", 260),
+        prose_line("A new paragraph starts here, with a longer line than the one before.", 320),
+    ]
+    paragraphs = structure.group_lines(lines)
+    assert [len(p.lines) for p in paragraphs] == [2, 1]
+
+
+def test_a_drop_cap_joins_its_word() -> None:
+    cap = Word("T", 0.9, Box(300, 200, 400, 330))
+    lines = [
+        Line([cap]),
+        prose_line("he first line of the story, beside the cap,", 200, left=420),
+        prose_line("and the second one, beside it too.", 260, left=420),
+    ]
+    [paragraph] = structure.group_lines(lines)
+    assert paragraph.lines[0].text.startswith("The first line")
+    [item] = structure.classify([paragraph], page_height=3300)
+    assert item.kind == TEXT
+
+
+def test_specks_are_dropped_and_words_kept() -> None:
+    line = prose_line("Words and a speck", 200)
+    speck = Word("~", 0.1, Box(900, 210, 903, 213))
+    faint = Word(".", 0.2, Box(950, 220, 958, 228))
+    kept = structure.drop_noise([Line([*line.words, speck, faint])])
+    assert [w.text for w in kept[0].words] == ["Words", "and", "a", "speck"]
+
+
+def test_a_numbered_two_line_heading_is_one_heading() -> None:
+    body = [prose_line(text, 600 + i * 60) for i, text in enumerate(PROSE * 3)]
+    heading = [
+        prose_line("2.1 Scope of the measures taken", 400, size=60),
+        prose_line("against noise and skew", 475, size=60),
+    ]
+    items = structure.classify(structure.group_lines([*heading, *body]), page_height=3300)
+    titles = [i for i in items if i.kind == TITLE]
+    assert len(titles) == 1 and titles[0].paragraph is not None
+    assert len(titles[0].paragraph.lines) == 2
+    assert _markdown(titles) == "## 2.1 Scope of the measures taken against noise and skew\n"
+
+
+def test_bold_at_body_size_is_a_heading() -> None:
+    heading = prose_line("Background color", 400)
+    for word in heading.words:
+        word.bold = True
+    body = [prose_line(text, 470 + i * 60) for i, text in enumerate(PROSE)]
+    items = structure.classify(structure.group_lines([heading, *body]), page_height=3300)
+    assert [i.kind for i in items] == [TITLE, TEXT]
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["2019 2020 2021", "x = 3.5 * y", "revenue", "12", "Fig. 3: sales by region."],
+)
+def test_large_labels_and_formulas_are_not_headings(label: str) -> None:
+    body = [prose_line(text, 600 + i * 60) for i, text in enumerate(PROSE * 3)]
+    items = structure.classify(
+        structure.group_lines([prose_line(label, 400, size=70), *body]), page_height=3300
+    )
+    assert items[0].kind == TEXT
+
+
+def test_running_heads_and_feet_only_when_they_look_like_them() -> None:
+    body = [prose_line(text, 600 + i * 60) for i, text in enumerate(PROSE * 3)]
+    folio = prose_line("Page 3", 3150)
+    address = prose_line("ACME Corp, 1 Main Street, Springfield", 150)
+    address_below = prose_line("Telephone 555 0100", 210)
+    items = structure.classify(
+        structure.group_lines([address, address_below, *body, folio]), page_height=3300
+    )
+    kinds = {i.paragraph.lines[0].text: i.kind for i in items if i.paragraph is not None}
+    assert kinds["Page 3"] == FOOTER
+    assert kinds["ACME Corp, 1 Main Street, Springfield"] == TEXT
+
+
+def test_a_line_number_beside_the_body_is_not_a_running_head() -> None:
+    numbers = [prose_line(str(n), 150 + (n - 1) * 60, left=150) for n in (1, 2, 3)]
+    body = [prose_line(text, 150 + i * 60) for i, text in enumerate(PROSE * 2)]
+    items = structure.classify(structure.group_lines([*numbers, *body]), page_height=3300)
+    assert HEADER not in [i.kind for i in items]
+
+
+def test_a_running_head_set_apart_is_a_header() -> None:
+    head = prose_line("Chapter 8: Probability distributions 41", 120)
+    body = [prose_line(text, 400 + i * 60) for i, text in enumerate(PROSE)]
+    items = structure.classify(structure.group_lines([head, *body]), page_height=3300)
+    assert items[0].kind == HEADER
+
+
+def test_code_renders_as_lines_in_plain_text() -> None:
+    lines = _listing_lines(300)
+    block = Block(CODE, Line([w for line in lines for w in line.words]).box, lines)
+    assert plain_text.block_text(block) == "\n".join(LISTING)
+
+
+# -- whole pages, read by Tesseract ---------------------------------------------------------
+
+WIDTH, PAGE_HEIGHT = letter
+CODE_LISTING = [
+    "#include <stdio.h>",
+    "",
+    "int main(int argc, char *argv[]) {",
+    "    for (int i = 1; i < argc; i++) {",
+    '        printf("%s\\n", argv[i]);',
+    "    }",
+    "    return 0;",
+    "}",
+]
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Iterator[TesserocrRecognizer]:
+    reader = TesserocrRecognizer(str(find_system_tessdata()))
+    yield reader
+    reader.close()
+
+
+def _read(
+    recognizer: TesserocrRecognizer, path: Path, *, kind: str = "pdf", mode: str = "auto"
+) -> tuple[Page, str]:
+    options = PageOptions(mode=mode)
+    task = tasks.PageTask(str(path), kind, None, 0, "eng", 300, 50_000_000, 120, options)
+    page = tasks.recognize_page(task, recognizer)
+    return page, str(page_json(page, PageOptions())["markdown"])
+
+
+def _prose(pdf: canvas.Canvas, lines: list[str], top: float, *, size: int = 11) -> float:
+    pdf.setFont("Helvetica", size)
+    for line in lines:
+        pdf.drawString(72, top, line)
+        top -= size * 1.35
+    return top
+
+
+def _code_pdf(path: Path) -> Path:
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    top = _prose(
+        pdf,
+        ["The program below prints each of its arguments on a line of its own,", "in order:"],
+        PAGE_HEIGHT - 90,
+    )
+    pdf.setFont("Courier", 10)
+    top -= 10
+    for line in CODE_LISTING:
+        pdf.drawString(90, top, line)
+        top -= 12
+    _prose(pdf, ["It returns zero, as programs that succeed do."], top - 14)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def _fenced(markdown: str) -> list[list[str]]:
+    blocks = markdown.split("```")
+    return [block.strip("\n").split("\n") for block in blocks[1::2]]
+
+
+@pytest.mark.ocr
+def test_a_scanned_listing_is_one_fenced_block(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    scan = corpus.image_only_pdf(_code_pdf(tmp_path / "code.pdf"), tmp_path / "scan.pdf")
+    page, markdown = _read(recognizer, scan)
+    assert page.source == "ocr"
+    [listing] = _fenced(markdown)
+    expected = [line for line in CODE_LISTING if line]
+    kept = [line for line in listing if line]
+    # Tesseract misreads a glyph here and there; the lines, their order and their
+    # indentation stay.
+    assert len(kept) == len(expected)
+    assert sum(a == b for a, b in zip(kept, expected, strict=True)) >= len(expected) - 2
+    assert [len(a) - len(a.lstrip()) for a in kept] == [len(b) - len(b.lstrip()) for b in expected]
+    assert "The program below prints each of its arguments on a line of its own, in order:" in (
+        markdown
+    )
+
+
+@pytest.mark.ocr
+def test_a_born_digital_listing_keeps_its_order(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    page, markdown = _read(recognizer, _code_pdf(tmp_path / "code.pdf"))
+    assert page.source == "text_layer"
+    assert _fenced(markdown) == [CODE_LISTING]
+    assert markdown.index("in order:") < markdown.index("```") < markdown.index("It returns")
+
+
+def _escapes_pdf(path: Path) -> Path:
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    top = _prose(pdf, ["#include <stdio.h> comes first in a C file that prints."], 700, size=14)
+    _prose(pdf, ['The element <dir prefix=""> names a folder to search.'], top - 20, size=14)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("mode", ["auto", "force"])
+def test_markup_in_prose_is_escaped(
+    recognizer: TesserocrRecognizer, tmp_path: Path, mode: str
+) -> None:
+    _, markdown = _read(recognizer, _escapes_pdf(tmp_path / "escapes.pdf"), mode=mode)
+    assert "\\#include \\<stdio.h> comes first" in markdown
+    assert '\\<dir prefix=""> names a folder' in markdown
+
+
+def _headings_pdf(path: Path) -> Path:
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf.setFont("Helvetica-Bold", 17)
+    pdf.drawString(72, 700, "2.1 Scope of the measures taken")
+    pdf.drawString(72, 680, "against noise and skew")
+    body = [
+        "Scanned pages come with specks of dirt and lines that are not quite level. This",
+        "section says what is done about each, and what is left for the reader to check.",
+    ]
+    top = _prose(pdf, body, 645)
+    # A chart: bars, their labels side by side, and the years on an axis.
+    for i, (label, value) in enumerate((("North", 80), ("South", 50), ("East", 65))):
+        pdf.rect(110 + i * 120, top - 180, 60, value, fill=1)
+        pdf.setFont("Helvetica", 15)
+        pdf.drawString(115 + i * 120, top - 200, label)
+    pdf.drawString(110, top - 225, "2019          2020          2021")
+    _prose(pdf, ["The chart shows the sales of each region in the last three years."], top - 260)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.ocr
+def test_a_numbered_heading_of_two_lines_and_no_chart_labels(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    scan = corpus.image_only_pdf(_headings_pdf(tmp_path / "h.pdf"), tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    headings = [line for line in markdown.splitlines() if line.startswith("#")]
+    assert headings == ["## 2.1 Scope of the measures taken against noise and skew"]
+
+
+COLUMNS = [
+    [
+        "Alpha one starts the first column",
+        "and alpha two goes on below it",
+        "while alpha three ends it here.",
+    ],
+    [
+        "Beta one starts the second one",
+        "and beta two goes on below it",
+        "while beta three ends it here.",
+    ],
+    [
+        "Gamma one starts the third one",
+        "and gamma two goes on below it",
+        "while gamma three ends it here.",
+    ],
+]
+
+
+NAMES = ("alpha", "beta", "gamma")
+
+
+def _noisy_columns(directory: Path) -> Path:
+    path = directory / "columns.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf.setFont("Helvetica", 10)
+    for c, column in enumerate(COLUMNS):
+        for i, line in enumerate(column):
+            pdf.drawString(54 + c * 172, 700 - i * 13, line)
+    pdf.showPage()
+    pdf.save()
+    [png] = corpus.render_pages(path, directory)
+    gray = np.asarray(Image.open(png).convert("L")).copy()
+    specks = np.random.default_rng(11).random(gray.shape)
+    gray[specks < 0.005] = 0
+    gray[specks > 0.995] = 255
+    noisy = directory / "noisy.png"
+    Image.fromarray(gray).save(noisy, dpi=(300, 300))
+    return noisy
+
+
+@pytest.mark.ocr
+def test_three_noisy_columns_are_read_one_after_another(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    _, markdown = _read(recognizer, _noisy_columns(tmp_path), kind="image")
+    text = markdown.lower()
+    # Each column's lines hold its name; specks glued to words ("one:starts") do not matter.
+    places = {name: [m.start() for m in re.finditer(name, text)] for name in NAMES}
+    assert [len(found) for found in places.values()] == [3, 3, 3], markdown
+    assert max(places["alpha"]) < min(places["beta"]), markdown
+    assert max(places["beta"]) < min(places["gamma"]), markdown
+
+
+def _drop_cap_pdf(path: Path) -> Path:
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf.setFont("Times-Roman", 44)
+    pdf.drawString(72, 672, "T")
+    lines = [
+        "he machine began to print at dawn, and by noon the whole",
+        "street had heard of it. Nobody knew who had built the",
+        "thing, nor why it printed only the names of birds.",
+        "By evening it had stopped, and it never printed again.",
+    ]
+    pdf.setFont("Times-Roman", 12)
+    for i, line in enumerate(lines):
+        pdf.drawString(72 + (34 if i < 3 else 0), 700 - i * 15, line)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.ocr
+def test_a_drop_cap_begins_its_paragraph(recognizer: TesserocrRecognizer, tmp_path: Path) -> None:
+    scan = corpus.image_only_pdf(_drop_cap_pdf(tmp_path / "cap.pdf"), tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    assert markdown.startswith("The machine began to print at dawn"), markdown
+    assert "#" not in markdown
+
+
+@pytest.mark.ocr
+def test_a_true_hyphen_at_a_line_end_is_kept(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    path = tmp_path / "hyphen.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    _prose(
+        pdf,
+        [
+            "Text that a program can read is called machine-",
+            "encoded; a page of it is easier to search than a scan.",
+        ],
+        700,
+        size=12,
+    )
+    pdf.showPage()
+    pdf.save()
+    scan = corpus.image_only_pdf(path, tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    assert "is called machine-encoded; a page" in markdown
