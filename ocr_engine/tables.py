@@ -312,11 +312,11 @@ def _run_end(rows: list[list[Word]], start: int) -> int:
     """
     gap = _min_gutter(rows[start])
     gutters = _gutters(rows[start : start + 2], gap)
-    if not gutters:
+    if not gutters or start + 1 >= len(rows) or _apart(rows[start], rows[start + 1]):
         return start + 1
     end = start + 2
     while end < len(rows):
-        if _vertical_gap(rows[end - 1], rows[end]) > _ROW_BREAK * _height(rows[end - 1]):
+        if _apart(rows[end - 1], rows[end]):
             break
         joined = _gutters(rows[start : end + 1], gap)
         if len(joined) != len(gutters):
@@ -326,6 +326,11 @@ def _run_end(rows: list[list[Word]], start: int) -> int:
             break
         gutters, end = joined, end + 1
     return end
+
+
+def _apart(above: list[Word], below: list[Word]) -> bool:
+    """Whether two rows are too far apart to be rows of one table."""
+    return _vertical_gap(above, below) > _ROW_BREAK * _height(above)
 
 
 def _height(row: list[Word]) -> float:
@@ -452,6 +457,10 @@ def _reads_as_table(cells: Cells, *, strict: bool) -> bool:
         return False  # code aligned by spaces
     prose = sum(_prose([row[c] for row in cells]) for c in range(count))
     if prose >= 2 or (prose and count == 2 and not any(numeric)):
+        return False
+    # Two columns of words and no rules are as often a page's two columns of short lines
+    # as a table; figures tell a table.
+    if strict and count == 2 and not any(numeric):
         return False
     return not (strict and _contents(cells, numeric))
 

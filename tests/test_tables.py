@@ -478,3 +478,12 @@ def test_merged_cells_in_html_and_markdown_and_the_model_round_trip() -> None:
     stored = page.to_dict()
     del stored["blocks"][0]["spans"]  # as pages stored before spans were kept
     assert Page.from_dict(stored).blocks[0].spans == []
+
+
+def test_two_columns_of_short_lines_far_below_a_line_are_not_a_table() -> None:
+    # A list's last item, a figure's height below it two columns of short lines of prose.
+    rows = [_row(100, [(100, "Cut waste by half")])]
+    left = ["The left column starts", "here and keeps going", "for several lines", "until"]
+    right = ["The right column follows", "after the left one", "and closes the page.", ""]
+    rows += [_row(900 + 45 * i, [(100, a), (1000, b)]) for i, (a, b) in enumerate(zip(left, right))]
+    assert _tables_of(rows) == []
