@@ -485,5 +485,8 @@ def test_two_columns_of_short_lines_far_below_a_line_are_not_a_table() -> None:
     rows = [_row(100, [(100, "Cut waste by half")])]
     left = ["The left column starts", "here and keeps going", "for several lines", "until"]
     right = ["The right column follows", "after the left one", "and closes the page.", ""]
-    rows += [_row(900 + 45 * i, [(100, a), (1000, b)]) for i, (a, b) in enumerate(zip(left, right))]
+    rows += [
+        _row(900 + 45 * i, [(100, a), (1000, b)])
+        for i, (a, b) in enumerate(zip(left, right, strict=True))
+    ]
     assert _tables_of(rows) == []
