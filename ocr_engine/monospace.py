@@ -48,8 +48,11 @@ _CODE_SIGNS = re.compile(r"[{}();=<>#/*\[\]$\"'_|\\]")
 _CODE_SHARE = 0.9  # of a line's characters in a fixed-pitch font, for a text layer
 
 
-def _cells(word: Word, advance: float) -> tuple[float, float]:
-    """Where the word's character cells begin and end, from its ink and its end glyphs."""
+def _cells(word: Word, advance: float, *, ink: bool = True) -> tuple[float, float]:
+    """Where the word's character cells begin and end, from its ink and its end glyphs; a
+    text layer's boxes (`ink` false) are the cells already."""
+    if not ink:
+        return word.box.left, word.box.right
     left = _BEARINGS.get(word.text[0], (_BEARING, _BEARING))[0]
     right = _BEARINGS.get(word.text[-1], (_BEARING, _BEARING))[1]
     return word.box.left - left * advance, word.box.right + right * advance
@@ -208,32 +211,45 @@ def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
     """Each line's words with the character column it starts at, from the block's left edge.
 
     The pitch is refined so that word starts fall on whole columns: a pitch off by one per
-    cent would put the end of an 80-character line almost a column out.
+    cent would put the end of an 80-character line almost a column out. A word that starts
+    right where the one before it ends follows it without a space: Tesseract splits
+    "methods(plot)" into two words. One that starts inside it (a glyph read twice) keeps a
+    space.
     """
     words = [w for line in lines for w in line.words]
     if not words:
         return []
-    origin = min(w.box.left for w in words)
-    longer = [w for w in words if len(w.text) >= 2] or words
-    first = pitch(longer)
-    candidates = [first * (1 + step / 500) for step in range(-30, 31)]
-    advance = min(candidates, key=lambda p: _off_grid(words, origin, p))
+    longer = [w for w in words if len(w.text) >= 3] or words
+    # Boxes of ink (OCR) or of whole cells (a text layer): whichever lands on the grid.
+    seeds = (
+        (statistics.median(w.box.width / _ink(w) for w in longer), True),
+        (statistics.median(w.box.width / len(w.text) for w in longer), False),
+    )
+    fits = [
+        (_off_grid(words, seed * (1 + step / 500), ink), seed * (1 + step / 500), ink)
+        for seed, ink in seeds
+        for step in range(-30, 31)
+    ]
+    _, advance, ink = min(fits)
+    origin = min(_cells(w, advance, ink=ink)[0] for w in words)
     result = []
     for line in lines:
         placed: list[tuple[int, Word]] = []
         cursor = 0
         for word in line.words:
-            column = round((word.box.left - origin) / advance)
-            column = max(column, cursor + 1 if placed else 0)
-            placed.append((column, word))
-            cursor = column + len(word.text)
+            column = round((_cells(word, advance, ink=ink)[0] - origin) / advance)
+            if placed and column < cursor:
+                column = cursor + 1
+            placed.append((max(column, 0), word))
+            cursor = max(column, 0) + len(word.text)
         result.append(placed)
     return result
 
 
-def _off_grid(words: list[Word], origin: int, advance: float) -> float:
-    offsets = ((w.box.left - origin) / advance for w in words)
-    return sum(abs(x - round(x)) for x in offsets)
+def _off_grid(words: list[Word], advance: float, ink: bool) -> float:
+    starts = [_cells(w, advance, ink=ink)[0] for w in words]
+    origin = min(starts)
+    return sum(abs(x - round(x)) for x in ((s - origin) / advance for s in starts))
 
 
 def text_lines(lines: list[Line]) -> list[str]:
