@@ -19,6 +19,7 @@ as well as a table does.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import re
 import statistics
@@ -138,7 +139,7 @@ def _fill(grid: Grid, words: list[Word], rules: Rules, touch: int) -> _Table | N
     """The grid's cells filled with the words inside it, rule glyphs left out; None when
     only one row or one column holds any words (a frame round text, not a table)."""
     inside = _without_rule_glyphs(_inside(grid.box, words), rules, touch)
-    table = _assign(grid, inside)
+    table = _assign(dataclasses.replace(grid, spans=_real_spans(grid, inside)), inside)
     filled_rows = sum(any(row) for row in table.cells)
     filled_columns = sum(any(row[c] for row in table.cells) for c in range(len(grid.columns) - 1))
     if filled_rows < 2 or filled_columns < 2:
@@ -186,6 +187,25 @@ def _lines_across(row: list[list[Word]]) -> list[tuple[list[list[Word]], list[Wo
     if sum(bool(cells[0]) and any(cells[1:]) for cells in split) < _LINED_ROW:
         return []
     return _join_continuations(split, lines)
+
+
+def _real_spans(grid: Grid, words: list[Word]) -> tuple[Span, ...]:
+    """The grid's merged cells, but for those tall ones whose lines sit one to a row: there
+    the rules across were left out of a column (or shaded away), not the cells merged."""
+    spans = []
+    for span in grid.spans:
+        box = Box(
+            grid.columns[span.column],
+            grid.rows[span.row],
+            grid.columns[span.column + span.columns],
+            grid.rows[span.row + span.rows],
+        )
+        rows = {bisect.bisect(grid.rows, w.box.center[1]) for w in _inside(box, words)}
+        if span.rows < _LINED_ROW or len(rows) < span.rows / 2:
+            spans.append(span)
+        elif span.columns > 1:
+            spans.extend(Span(span.row + r, span.column, 1, span.columns) for r in range(span.rows))
+    return tuple(spans)
 
 
 def _assign(grid: Grid, words: list[Word]) -> _Table:

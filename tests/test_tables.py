@@ -490,3 +490,20 @@ def test_two_columns_of_short_lines_far_below_a_line_are_not_a_table() -> None:
         for i, (a, b) in enumerate(zip(left, right, strict=True))
     ]
     assert _tables_of(rows) == []
+
+
+def test_a_column_without_rules_across_keeps_one_line_per_row() -> None:
+    # The rules across start at the second column: the first column's labels, one to a
+    # row, are no merged cell.
+    rules = Rules(
+        horizontal=[(100, 100, 900), *((y, 400, 900) for y in (200, 300, 400)), (500, 100, 900)],
+        vertical=[(100, 100, 500), (400, 100, 500), (900, 100, 500)],
+    )
+    labels = ["Salaries", "Travel", "Rent", "Total"]
+    words = [_word(label, 120, 130 + 100 * i) for i, label in enumerate(labels)]
+    words += [_word(str(100 * (i + 1)), 420, 130 + 100 * i) for i in range(4)]
+    _, _, [table] = find_tables([Paragraph([Line(words)])], rules, dpi=300)
+    assert [[cell_text(c) for c in row] for row in table.cells] == [
+        [label, str(100 * (i + 1))] for i, label in enumerate(labels)
+    ]
+    assert table.spans == []
