@@ -506,4 +506,4 @@ def test_a_column_without_rules_across_keeps_one_line_per_row() -> None:
     assert [[cell_text(c) for c in row] for row in table.cells] == [
         [label, str(100 * (i + 1))] for i, label in enumerate(labels)
     ]
-    assert table.spans == []
+    assert table.grid is not None and table.grid.spans == ()
