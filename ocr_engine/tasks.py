@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from . import (
     deskew,
@@ -47,6 +47,7 @@ _SNIFF_BYTES = 1024
 # Without a declared resolution, regions are measured as if the image were a 300 dpi scan.
 _ASSUMED_DPI = 300
 _BACKGROUND_SHARE = 0.6
+_SPECKLED_SHARE = 0.0005  # of pixels unlike all their neighbours: salt-and-pepper noise
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
     size = image.size
     analysis_dpi = declared_dpi or _ASSUMED_DPI
     image, skew = deskew.straighten(image, analysis_dpi)
+    image = _despeckled(image)
     straightened = image.size
     # The page at analysis resolution: measured for right-sizing, and, unless the page is
     # turned, analysed for rules and figures after it is read.
@@ -186,6 +188,35 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
         rotation=rotation, skew=skew, size=size, straightened=straightened
     )
     return page
+
+
+def _despeckled(image: Image.Image) -> Image.Image:
+    """The page without salt-and-pepper noise, if it has any.
+
+    Tesseract reads specks as points and commas glued to words ("state."), and as words
+    that bridge the gutters between columns. A speck is a pixel unlike all eight around it;
+    a clean page has next to none, and a 3x3 median takes them out, keeping strokes two
+    pixels wide or more.
+    """
+    gray = np.asarray(image.convert("L"))
+    height, width = gray.shape
+    # The middle of the page tells, at a quarter of the cost.
+    dark = gray[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4] < 128
+    padded = np.pad(dark, 1).astype(np.uint8)
+    rows, columns = dark.shape
+    neighbours = sum(
+        padded[1 + dy : 1 + dy + rows, 1 + dx : 1 + dx + columns]
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if dy or dx
+    )
+    specks = np.count_nonzero(dark & (neighbours == 0)) + np.count_nonzero(
+        ~dark & (neighbours == 8)
+    )
+    if specks < _SPECKLED_SHARE * dark.size:
+        return image
+    log.debug("page despeckled (%.2f %% specks)", 100 * specks / dark.size)
+    return image.filter(ImageFilter.MedianFilter(3))
 
 
 def _right_sized(recognizer: Recognizer, coarse: tuple[np.ndarray, float], dpi: int) -> Recognizer:
