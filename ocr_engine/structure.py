@@ -407,12 +407,10 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
     justified line's spaces are all wide alike, code keeps its gaps, which align its
     comments, and a running head keeps the gap before its page number.
     """
-    top, bottom = _PAGE_NUMBER_ZONE * page_height, (1 - _PAGE_NUMBER_ZONE) * page_height
     result = []
     for line in lines:
         gaps = [b.box.left - a.box.right for a, b in itertools.pairwise(line.words)]
-        margin = line.box.bottom <= top or line.box.top >= bottom
-        if monospace.is_code(line) or len(gaps) < 2 or margin:
+        if monospace.is_code(line) or len(gaps) < 2:
             result.append(line)
             continue
         usual = statistics.median(gaps)
@@ -421,8 +419,19 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
             if gap > _WIDE_GAP * line.height and gap > _GUTTER_SPACES * usual:
                 pieces.append([])
             pieces[-1].append(word)
-        result.extend(Line(words) if len(pieces) > 1 else line for words in pieces)
+        if len(pieces) == 1 or _running_head(line, pieces, page_height):
+            result.append(line)
+        else:
+            result.extend(Line(words) for words in pieces)
     return result
+
+
+def _running_head(line: Line, pieces: list[list[Word]], page_height: int) -> bool:
+    """A line in the margin with a page number apart at one end: "Chapter 8 ... 41"."""
+    top, bottom = _PAGE_NUMBER_ZONE * page_height, (1 - _PAGE_NUMBER_ZONE) * page_height
+    margin = line.box.bottom <= top or line.box.top >= bottom
+    ends = (" ".join(w.text for w in pieces[0]), " ".join(w.text for w in pieces[-1]))
+    return margin and any(_PAGE_NUMBER.match(end) for end in ends)
 
 
 def _reads_as_heading(text: str) -> bool:

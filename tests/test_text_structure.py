@@ -544,3 +544,27 @@ def test_a_true_hyphen_at_a_line_end_is_kept(
     scan = corpus.image_only_pdf(path, tmp_path / "scan.pdf")
     _, markdown = _read(recognizer, scan)
     assert "is called machine-encoded; a page" in markdown
+
+
+def test_lines_read_across_columns_are_cut_and_read_column_by_column() -> None:
+    # Tesseract's lines run across three columns: "a1 ... b1 ... c1", then "a2 ... b2 ...".
+    lines = []
+    for row in range(3):
+        words = []
+        for column, name in enumerate(("alpha", "beta", "gamma")):
+            piece = prose_line(f"{name} line {row} of this column", 600 + row * 60)
+            shift = column * 700
+            words += [
+                Word(
+                    w.text,
+                    w.confidence,
+                    Box(w.box.left + shift, w.box.top, w.box.right + shift, w.box.bottom),
+                )
+                for w in piece.words
+            ]
+        lines.append(Line(words))
+    cut = structure.split_at_gaps(lines, page_height=3300)
+    items = structure.classify(structure.group_lines(cut), page_height=3300)
+    text = " ".join(i.block().lines[0].text for i in structure.reading_order(items, dpi=300))
+    assert text.split()[::6] == ["alpha", "beta", "gamma"]
+    assert [len(i.block().lines) for i in items] == [3, 3, 3]
