@@ -292,7 +292,39 @@ def _ruled_across(rules: Rules, touch: int, frames: list[Grid]) -> list[Box]:
 
 
 def _unruled(words: list[Word]) -> list[_Table]:
-    """Tables among words with no rules: runs of lines whose gutters agree."""
+    """Tables among words with no rules: runs of lines whose gutters agree, looked for in
+    each of the page's columns of prose apart."""
+    return [table for column in _page_columns(words) for table in _unruled_in(column)]
+
+
+def _page_columns(words: list[Word]) -> list[list[Word]]:
+    """The words split at the gaps no word crosses on the whole page, where there is prose
+    on both sides: a page's columns. A table's own gutters have no prose beside them."""
+    if not words:
+        return []
+    height = statistics.median(w.box.height for w in words)
+    ordered = sorted(words, key=lambda w: w.box.left)
+    groups = [[ordered[0]]]
+    right = ordered[0].box.right
+    for word in ordered[1:]:
+        if word.box.left - right >= _GUTTER * height:
+            groups.append([])
+        groups[-1].append(word)
+        right = max(right, word.box.right)
+    columns = [groups[0]]
+    for group in groups[1:]:
+        if _has_prose(columns[-1]) and _has_prose(group):
+            columns.append(group)
+        else:
+            columns[-1] = columns[-1] + group
+    return columns
+
+
+def _has_prose(words: list[Word]) -> bool:
+    return sum(len(row) >= _PROSE_WORDS for row in _visual_rows(words)) >= _MIN_ROWS
+
+
+def _unruled_in(words: list[Word]) -> list[_Table]:
     rows = _visual_rows(words)
     found = []
     start = 0
@@ -382,7 +414,7 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool) -> _Table | None:
     """The words as a table whose columns are split by the gutters all their lines share,
     one row per line (a cell's continuation lines joined to its row); None unless it reads
     as a table. `strict` for words with no rules round them."""
-    if not words or _preformatted(words):
+    if len(words) < _MIN_ROWS or _preformatted(words):
         return None
     lines = _visual_rows(words)
     gutters = _gutters(lines, _GUTTER * statistics.median(w.box.height for w in words))
@@ -390,6 +422,12 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool) -> _Table | None:
         return None
     columns = [box.left, *((a + b) // 2 for a, b in gutters), box.right]
     rows = _join_continuations([_split(line, columns) for line in lines], lines)
+    if strict:
+        kept = _without_prose_ends(rows)
+        if len(kept) < len(rows):
+            # The end of a paragraph or a caption: the gutters are the rest's to say.
+            rest = [w for _, line in kept for w in line]
+            return _by_gutters(rest, box=union_all([w.box for w in rest]), strict=True)
     cells = [cells for cells, _ in rows]
     if not _reads_as_table(cells, strict=strict):
         return None
@@ -399,6 +437,23 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool) -> _Table | None:
     bounds = [(a + b) // 2 for a, b in zip(bottoms[:-1], tops[1:], strict=True)]
     grid = Grid(box, (box.top, *bounds, box.bottom), tuple(columns))
     return _Table(grid, cells)
+
+
+def _without_prose_ends(
+    rows: list[tuple[list[list[Word]], list[Word]]],
+) -> list[tuple[list[list[Word]], list[Word]]]:
+    """The rows without those at either end that are one cell of prose."""
+
+    def prose(row: tuple[list[list[Word]], list[Word]]) -> bool:
+        filled = [cell for cell in row[0] if cell]
+        return len(filled) == 1 and len(filled[0]) >= _PROSE_WORDS
+
+    start, end = 0, len(rows)
+    while start < end and prose(rows[start]):
+        start += 1
+    while end > start and prose(rows[end - 1]):
+        end -= 1
+    return rows[start:end]
 
 
 def _preformatted(words: list[Word]) -> bool:

@@ -507,3 +507,16 @@ def test_a_column_without_rules_across_keeps_one_line_per_row() -> None:
         [label, str(100 * (i + 1))] for i, label in enumerate(labels)
     ]
     assert table.grid is not None and table.grid.spans == ()
+
+
+def test_a_table_in_one_column_of_a_two_column_page_leaves_the_other_column_alone() -> None:
+    prose = " ".join(LEAD).split()
+    right = [_row(80 + 42 * i, [(1300, " ".join(prose[5 * i : 5 * i + 5]))]) for i in range(16)]
+    above = [_row(80 + 42 * i, [(100, " ".join(prose[40 + 5 * i : 45 + 5 * i]))]) for i in range(4)]
+    figures = [("Town", "Units", "Share"), ("Ayr", "1,200", "12%"), ("Troon", "950", "8%")]
+    figures += [("Irvine", "1,730", "15%")]
+    table = [
+        _row(300 + 50 * i, [(100, a), (500, b), (800, c)]) for i, (a, b, c) in enumerate(figures)
+    ]
+    rows = [*right, *above, *table]
+    assert _tables_of(rows) == [[list(row) for row in figures]]
