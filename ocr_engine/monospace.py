@@ -41,9 +41,14 @@ _WEAK = 0.3
 _GRID = 0.18
 _STRONG_WORDS = 3
 _STRONG_CHARS = 8
+_LONE_CHARS = 24  # a page's only sure line must be this long
 _PITCH_SPREAD = 0.08
-_SIZE_SPREAD = 0.25  # a line this much larger than the listing's is no part of it
+# A line this much larger than the listing's lines is no part of it; one alone, this much.
+_SIZE_SPREAD = 0.5
+_ALONE_SPREAD = 0.25
 _RUN_GAP = 2.5  # line heights: a blank line inside a listing does not end it
+_SPLIT_AFTER = set(".([{/=")
+_SPLIT_BEFORE = set(".,;:()[]{}\"'=")
 _CODE_SIGNS = re.compile(r"[{}();=<>#/*\[\]$\"'_|\\]")
 _CODE_SHARE = 0.9  # of a line's characters in a fixed-pitch font, for a text layer
 
@@ -94,12 +99,14 @@ def mark_measured(lines: list[Line]) -> None:
     fit it is code when one of them is sure, or when its lines look like code.
     """
     sure = [line for line in lines if _surely_monospaced(line)]
-    if not sure:
-        return
+    if len(sure) < 2 and not any(len(line.text) >= _LONE_CHARS for line in sure):
+        return  # one short line may fit a pitch by chance: a heading of three words
     advance = _refined(sure, statistics.median(pitch(line.words) for line in sure))
     sure_ids = {id(line) for line in sure if abs(pitch(line.words) / advance - 1) <= _PITCH_SPREAD}
     size = statistics.median(line.height for line in sure)
     for run in _runs(lines, advance, size):
+        if len(run) == 1 and run[0].height > (1 + _ALONE_SPREAD) * size:
+            continue  # a heading that fits the pitch by chance
         if any(id(line) in sure_ids for line in run) or _looks_like_code(run):
             for line in run:
                 _mark(line)
@@ -212,9 +219,9 @@ def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
 
     The pitch is refined so that word starts fall on whole columns: a pitch off by one per
     cent would put the end of an 80-character line almost a column out. A word that starts
-    right where the one before it ends follows it without a space: Tesseract splits
-    "methods(plot)" into two words. One that starts inside it (a glyph read twice) keeps a
-    space.
+    right where the one before it ends, at a bracket or a point, follows it without a space:
+    Tesseract splits "methods(plot)" into two words. One that starts inside it (a glyph
+    read twice) keeps a space.
     """
     words = [w for line in lines for w in line.words]
     if not words:
@@ -238,12 +245,18 @@ def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
         cursor = 0
         for word in line.words:
             column = round((_cells(word, advance, ink=ink)[0] - origin) / advance)
-            if placed and column < cursor:
-                column = cursor + 1
+            if placed and (column < cursor or not _split_at_sign(placed[-1][1], word)):
+                column = max(column, cursor + 1)
             placed.append((max(column, 0), word))
             cursor = max(column, 0) + len(word.text)
         result.append(placed)
     return result
+
+
+def _split_at_sign(previous: Word, word: Word) -> bool:
+    """Whether two touching words may be one that Tesseract split: it splits at brackets and
+    points, not between letters (there a misread glyph made the first word too long)."""
+    return previous.text[-1] in _SPLIT_AFTER or word.text[0] in _SPLIT_BEFORE
 
 
 def _off_grid(words: list[Word], advance: float, ink: bool) -> float:
