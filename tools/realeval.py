@@ -528,6 +528,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             (args.dump / f"{name}.md").write_text(reading.text)
             (args.dump / f"{name}.tables.html").write_text("\n".join(reading.tables))
             (args.dump / f"{name}.cli.txt").write_text(cli[key].text)
+        for name, reading in layer.items():
+            (args.dump / f"{name}.layer.md").write_text(reading.text)
     log.info("done in %.0f s", time.perf_counter() - started)
 
 
