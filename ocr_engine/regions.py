@@ -78,23 +78,33 @@ def darkest(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
     grey; the darkest pixel keeps it as dark as it was drawn, wherever it falls.
     """
     step = max(1, round(dpi / ANALYSIS_DPI))
-    gray = np.asarray(image.convert("L"))
+    gray = np.asarray(image if image.mode == "L" else image.convert("L"))
     height, width = gray.shape[0] // step, gray.shape[1] // step
     if step == 1 or height == 0 or width == 0:
         return gray, 1.0
-    blocks = gray[: height * step, : width * step].reshape(height, step, width, step)
-    return blocks.min(axis=(1, 3)), float(step)
+    # Rows first, over whole contiguous rows, then columns on a third of the pixels: numpy
+    # reduces a reshaped 4-D view element by element, ten times slower.
+    rows = gray[: height * step, : width * step].reshape(height, step, width * step)
+    darkest = rows[:, 0].copy()
+    for dy in range(1, step):
+        np.minimum(darkest, rows[:, dy], out=darkest)
+    columns = darkest[:, ::step].copy()
+    for dx in range(1, step):
+        np.minimum(columns, darkest[:, dx::step], out=columns)
+    return columns, float(step)
 
 
 def _runs(mask: np.ndarray, min_length: int) -> np.ndarray:
     """(row, start, end) of every horizontal run of True at least `min_length` long."""
-    padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 1)))
+    # Only rows with that much ink at all can hold such a run; most of a page's have not.
+    candidates = np.flatnonzero(np.count_nonzero(mask, axis=1) >= min_length)
+    padded = np.pad(mask[candidates].astype(np.int8), ((0, 0), (1, 1)))
     edges = np.diff(padded, axis=1)
     starts = np.argwhere(edges == 1)
     ends = np.argwhere(edges == -1)
     lengths = ends[:, 1] - starts[:, 1]
     keep = lengths >= min_length
-    return np.column_stack([starts[keep, 0], starts[keep, 1], ends[keep, 1]])
+    return np.column_stack([candidates[starts[keep, 0]], starts[keep, 1], ends[keep, 1]])
 
 
 def _rules(mask: np.ndarray, min_length: int) -> list[tuple[int, int, int]]:
@@ -131,7 +141,7 @@ def find_rules(gray: np.ndarray, factor: float) -> Rules:
     `gray` is best the page's `darkest` copy: rules one pixel thin survive it.
     """
     # Dark is relative to the paper, so grey rules count and a tinted scan does not.
-    paper = float(np.percentile(gray, 90))
+    paper = float(np.percentile(gray[::4, ::4], 90))  # a sample is as good and far quicker
     dark = gray < min(_DARK, paper - _RULE_CONTRAST)
     min_length = int(_RULE_MIN_INCHES * ANALYSIS_DPI)
 
