@@ -5,13 +5,15 @@ The pages are other people's documents, chosen for what OCR gets wrong on real p
 - **manual**: pages of the R, Bash and gnuplot manuals as Debian ships them (packages
   `r-doc-pdf`, `bash-doc`, `gnuplot-doc`): prose, numbered headings, code examples in a
   monospaced font, option tables. The truth is each PDF's own text layer: its text, its
-  monospaced lines (every character in a fixed-pitch font) and its headings (whole lines in a
+  monospaced lines (every character in a fixed-pitch font) and its headings (lines mostly in a
   bold font at least the size of the body text, consecutive ones joined). Its text is the
   text layer's lines in the order of their baselines, top to bottom (all pages are one column).
 - **table**: pages of the ICDAR 2013 table competition (EU and US government reports), as
   kept in the test suite of camelot-py (a table-extraction library on PyPI): every cell with
-  its row, column and spans. A table is *ruled* when its page draws rules between its
-  columns, *unruled* otherwise (no rules, or horizontal rules only).
+  its row, column and spans; their bold lines outside the tables, found as the manuals'
+  headings are, bound what may be called a heading (captions and labels are bold too). A
+  table is *ruled* when its page draws rules between its columns, *unruled* otherwise (no
+  rules, or horizontal rules only).
 
 Each page is kept as a one-page PDF beside a `<name>.truth.json`; `manifest.json` lists them.
 The eval renders the PDFs at 300 dpi and reads the images (tools/realeval.py).
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +104,8 @@ BOLD_HINTS = ("cmbx", "cmb10", "bold", "-bd", "black", "heavy")
 _RULE_MAX_PT = 3.0  # a path thinner than this is a rule
 _FRAME_RULES = 4  # a table's outline alone draws this many
 _BASELINE_PT = 2.0  # lines whose baselines are this close are read as one
+_HEADING_BOLD_SHARE = 0.6
+_TABLE_MARGIN_PT = 3.0
 
 
 # --- reading a page's text layer -----------------------------------------------------------
@@ -184,8 +189,14 @@ def mono_lines(lines: list[TextLine]) -> list[str]:
     ]
 
 
-def headings(lines: list[TextLine]) -> list[str]:
-    """Whole lines in bold at the body's size or larger; consecutive ones are one heading."""
+def headings(
+    lines: list[TextLine], tables: Sequence[list[dict[str, Any]]] = (), *, join: bool = True
+) -> list[str]:
+    """Lines mostly in bold at the body's size or larger, outside any table; consecutive ones
+    are one heading.
+
+    "Mostly": a heading may name code in a monospaced font ("4.2 The function tapply()").
+    """
     sizes = Counter(s for line in lines for s in line.sizes)
     if not sizes:
         return []
@@ -195,16 +206,26 @@ def headings(lines: list[TextLine]) -> list[str]:
     for line in lines:
         is_heading = (
             len(line.fonts) >= 2
-            and line.bold_share() >= 0.9
+            and line.bold_share() >= _HEADING_BOLD_SHARE
             and line.share(MONO_HINTS) < 0.5
             and line.size >= 0.95 * body
+            and not any(_inside(line, cells) for cells in tables)
         )
-        if is_heading and previous is not None and abs(previous.size - line.size) < 0.5:
+        if is_heading and join and previous is not None and abs(previous.size - line.size) < 0.5:
             found[-1] += " " + line.text.strip()
         elif is_heading:
             found.append(line.text.strip())
         previous = line if is_heading else None
     return found
+
+
+def _inside(line: TextLine, cells: list[dict[str, Any]]) -> bool:
+    """Whether a line starts within a table's outline (its cells' boxes, PDF points)."""
+    x1 = min(c["box"][0] for c in cells) - _TABLE_MARGIN_PT
+    y1 = min(c["box"][1] for c in cells) - _TABLE_MARGIN_PT
+    x2 = max(c["box"][2] for c in cells) + _TABLE_MARGIN_PT
+    y2 = max(c["box"][3] for c in cells) + _TABLE_MARGIN_PT
+    return x1 <= line.left <= x2 and y1 <= line.baseline <= y2
 
 
 # --- tables --------------------------------------------------------------------------------
@@ -280,6 +301,7 @@ def manual_entry(unpacked: Path, name: str, relative: str, index: int, out: Path
         "text": reading_text(lines),
         "mono_lines": mono_lines(lines),
         "headings": headings(lines),
+        "heading_like": headings(lines) + headings(lines, join=False),
         "tables": [],
     }
     (out / f"{name}.truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False))
@@ -305,12 +327,18 @@ def table_entry(icdar: Path, document: str, index: int, out: Path) -> dict[str, 
     target = out / f"{name}.pdf"
     one_page(source, index, target)
     pdf = pdfium.PdfDocument(target)
-    tables = [
-        {"ruled": ruled(pdf[0], cells), "cells": cells}
-        for cells in icdar_tables(source.with_name(f"{document}-str.xml"), index)
-    ]
-    text = reading_text(text_lines(pdf[0]))
-    truth = {"text": text, "mono_lines": [], "headings": [], "tables": tables}
+    regions = icdar_tables(source.with_name(f"{document}-str.xml"), index)
+    tables = [{"ruled": ruled(pdf[0], cells), "cells": cells} for cells in regions]
+    lines = text_lines(pdf[0])
+    # Bold lines on these pages are as often captions, labels and running feet as headings:
+    # they count against a reading's headings that are none of them, not as headings to find.
+    truth = {
+        "text": reading_text(lines),
+        "mono_lines": [],
+        "headings": [],
+        "heading_like": headings(lines, regions) + headings(lines, regions, join=False),
+        "tables": tables,
+    }
     (out / f"{name}.truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False))
     entry = {"name": name, "class": "table", "source": f"ICDAR 2013 {document}.pdf p. {index + 1}"}
     return {**entry, "order": False} if document in UNORDERED else entry
