@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from tools.eval import normalise
 from tools.realeval import (
+    CORPUS,
     cells_placed,
     fenced_lines,
     grid,
     heading_matches,
     lines_kept,
+    load,
     markdown_headings,
     without_fences,
 )
@@ -73,3 +75,13 @@ def test_cells_count_at_the_best_shift_of_the_whole_table() -> None:
 
 def test_text_like_a_tag_in_a_code_sample_is_kept() -> None:
     assert normalise("data: <A and B\n> t.test(A, B)") == "data: <A and B > t.test(A, B)"
+
+
+def test_the_committed_corpus_loads_with_every_kind_of_truth() -> None:
+    entries = load(CORPUS)
+    assert {e.cls for e in entries} == {"manual", "noisy", "table"}
+    assert all(e.pdf.exists() and e.truth["text"] for e in entries)
+    assert sum(len(e.truth["mono_lines"]) for e in entries if e.cls == "manual") >= 139
+    assert sum(len(e.truth["headings"]) for e in entries) >= 20
+    tables = [t for e in entries for t in e.truth["tables"]]
+    assert {t["ruled"] for t in tables} == {True, False}
