@@ -25,7 +25,7 @@ _LOOK_BACK = 3  # paragraphs a line may continue, counting back from the last
 _CODE_GAP = 2.5  # line heights between lines of one listing: a blank line does not split it
 _WIDE_GAP = 1.5  # line heights: wider than any space between the words of a sentence
 _GUTTER_SPACES = 3  # a gutter is this many times as wide as the line's usual space
-_DROP_CAP = 1.8
+_DROP_CAP = 1.8  # a drop cap is this many times as tall as the lines beside it
 _CAP_LINES = 4  # a drop cap stands beside this many lines at most
 # A speck is no larger than this share of the usual word height; a faint one (read with
 # less confidence) no more than twice that.
@@ -49,6 +49,7 @@ _HEADING_ENDS = (".", ",", ";", ":")
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 # "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
 _SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+[A-Z(\"'‘“]")
+_PAGE_OF = re.compile(r"\bpage\s+\d{1,4}(\s+of\s+\d{1,4})?\b", re.I)
 _PAGE_NUMBER = re.compile(r"^(page\s+)?[-–]?\s*\d{1,4}\s*[-–]?(\s*(of|/)\s*\d{1,4})?$", re.I)
 
 
@@ -126,6 +127,7 @@ def _continued(paragraphs: list[Paragraph], line: Line, usual_gap: float) -> Par
 
 
 def _code_continues(previous: Line, line: Line, usual_gap: float) -> bool:
+    """Lines of one listing follow closely, but a blank line between them is no break."""
     height = max(previous.height, line.height)
     gap = line.box.top - previous.box.bottom
     return -0.5 * height <= gap <= _CODE_GAP * height
@@ -442,6 +444,8 @@ def _reads_as_heading(text: str) -> bool:
         return False
     if text.endswith(_HEADING_ENDS) or _FORMULA_SIGNS.search(text):
         return False
+    if words[0].endswith(":") or (len(words) == 1 and any(c.isdigit() for c in text)):
+        return False  # a label ("Name: expat") or a code ("B2EDPCT")
     if words[0][0].isdigit() or (len(words[0]) > 1 and words[0][1] == "."):
         return _SECTION_NUMBER.match(text) is not None
     initial = text.lstrip(_QUOTES)[:1]
@@ -483,7 +487,7 @@ def _margin(
         return None  # a line number beside the body's lines
     tokens = text.split()
     # "41" after a chapter's title, but not "555 0100" after "Telephone".
-    numbered = bool(_PAGE_NUMBER.match(text)) or any(
+    numbered = bool(_PAGE_NUMBER.match(text) or _PAGE_OF.search(text)) or any(
         _PAGE_NUMBER.match(t) and not _PAGE_NUMBER.match(beside)
         for t, beside in ((tokens[0], "".join(tokens[1:2])), (tokens[-1], "".join(tokens[-2:-1])))
     )
