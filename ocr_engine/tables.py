@@ -33,9 +33,12 @@ from .words import Box, Line, Paragraph, Word, union_all
 Cells = list[list[list[Word]]]
 
 _TOUCH_INCHES = 0.04  # rules this close meet
-_VERTICAL_GLYPHS = frozenset("|Il[]!1")  # how Tesseract reads a vertical rule
+_VERTICAL_GLYPHS = frozenset("|Il[]!")  # how Tesseract reads a vertical rule
 _HORIZONTAL_GLYPHS = frozenset("_-–—=~")  # and a horizontal one
 _GUTTER = 1.2  # the narrowest gutter between columns, in word heights (about an em)
+# A text layer's word boxes span the font's whole height, OCR's only the ink: about a
+# third more for the same type.
+_LAYER_BOXES = 0.7
 _MIN_ROWS = 3
 _PROSE_WORDS = 5  # a line of a cell with this many words reads as prose
 _MARKER_CHARS = 3  # a list's number or bullet, as read
@@ -67,22 +70,30 @@ class _Table:
 
 
 def find_tables(
-    paragraphs: list[Paragraph], rules: Rules, *, dpi: int, code: list[Paragraph] | None = None
+    paragraphs: list[Paragraph],
+    rules: Rules,
+    *,
+    dpi: int,
+    code: list[Paragraph] | None = None,
+    layer: bool = False,
 ) -> tuple[list[Paragraph], list[Paragraph], list[Item]]:
     """The page's tables, ruled, ruled across or unruled; the paragraphs and the `code`
-    that remain. Code only goes into ruled grids: its rules, not its spacing, make it one."""
+    that remain. Code only goes into ruled grids: its rules, not its spacing, make it one.
+    `layer` for words from a text layer."""
     code = code or []
+    scale = _LAYER_BOXES if layer else 1.0
     touch = max(2, round(_TOUCH_INCHES * dpi))
     words = [w for p in paragraphs for w in p.words]
     found, frames = _ruled(words + [w for p in code for w in p.words], rules, touch)
     taken = {id(w) for t in found for w in t.words}
     for box in [*(f.box for f in frames), *_ruled_across(rules, touch, frames)]:
         inside = [w for w in _inside(box, words) if id(w) not in taken]
-        table = _by_gutters(_without_rule_glyphs(inside, rules, touch), box=box, strict=False)
+        kept = _without_rule_glyphs(inside, rules, touch)
+        table = _by_gutters(kept, box=box, strict=False, scale=scale)
         if table is not None:
             found.append(table)
             taken.update(id(w) for w in inside)
-    for table in _unruled([w for w in words if id(w) not in taken]):
+    for table in _unruled([w for w in words if id(w) not in taken], scale):
         found.append(table)
         taken.update(id(w) for w in table.words)
     items = [t.item() for t in found]
@@ -231,27 +242,29 @@ def _assign(grid: Grid, words: list[Word]) -> _Table:
 def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Word]:
     """The words that are not a rule read as a letter; brackets glued to a word by a rule
     it touches are cut off."""
+    slack = max(2, touch // 3)  # a rule's position is its centre at analysis resolution
     kept = []
     for word in words:
         box, text = word.box, word.text
         on_vertical = [
             x
             for x, y0, y1 in rules.vertical
-            if y0 <= box.center[1] <= y1 and box.left - touch <= x <= box.right + touch
+            if y0 <= box.center[1] <= y1 and box.left - slack <= x <= box.right + slack
         ]
+        # A rule read as a letter lies across it, and is narrow for a letter.
         thin = box.width <= 2 * touch + box.height / 3
         if on_vertical and thin and set(text) <= _VERTICAL_GLYPHS:
             continue
         on_horizontal = any(
-            x0 <= box.center[0] <= x1 and box.top - touch <= y <= box.bottom + touch
+            x0 <= box.center[0] <= x1 and box.top - slack <= y <= box.bottom + slack
             for y, x0, x1 in rules.horizontal
         )
-        if on_horizontal and set(text) <= _HORIZONTAL_GLYPHS:
+        if on_horizontal and box.height <= 2 * slack + 1 and set(text) <= _HORIZONTAL_GLYPHS:
             continue
         if on_vertical and len(text) > 1:
-            if text[0] in "|[" and any(abs(x - box.left) <= touch for x in on_vertical):
+            if text[0] in "|[" and any(abs(x - box.left) <= slack for x in on_vertical):
                 text = text[1:]
-            if text[-1:] in ("|", "]") and any(abs(x - box.right) <= touch for x in on_vertical):
+            if text[-1:] in ("|", "]") and any(abs(x - box.right) <= slack for x in on_vertical):
                 text = text[:-1]
             word = Word(text, word.confidence, box) if text else word
         kept.append(word)
@@ -291,23 +304,23 @@ def _ruled_across(rules: Rules, touch: int, frames: list[Grid]) -> list[Box]:
 # Tables by gutters ------------------------------------------------------------------------
 
 
-def _unruled(words: list[Word]) -> list[_Table]:
+def _unruled(words: list[Word], scale: float) -> list[_Table]:
     """Tables among words with no rules: runs of lines whose gutters agree, looked for in
     each of the page's columns of prose apart."""
-    return [table for column in _page_columns(words) for table in _unruled_in(column)]
+    return [table for column in _page_columns(words, scale) for table in _unruled_in(column, scale)]
 
 
-def _page_columns(words: list[Word]) -> list[list[Word]]:
+def _page_columns(words: list[Word], scale: float) -> list[list[Word]]:
     """The words split at the gaps no word crosses on the whole page, where there is prose
     on both sides: a page's columns. A table's own gutters have no prose beside them."""
     if not words:
         return []
-    height = statistics.median(w.box.height for w in words)
+    gutter = _min_gutter(words, scale)
     ordered = sorted(words, key=lambda w: w.box.left)
     groups = [[ordered[0]]]
     right = ordered[0].box.right
     for word in ordered[1:]:
-        if word.box.left - right >= _GUTTER * height:
+        if word.box.left - right >= gutter:
             groups.append([])
         groups[-1].append(word)
         right = max(right, word.box.right)
@@ -324,15 +337,16 @@ def _has_prose(words: list[Word]) -> bool:
     return sum(len(row) >= _PROSE_WORDS for row in _visual_rows(words)) >= _MIN_ROWS
 
 
-def _unruled_in(words: list[Word]) -> list[_Table]:
+def _unruled_in(words: list[Word], scale: float) -> list[_Table]:
     rows = _visual_rows(words)
     found = []
     start = 0
     while start < len(rows):
-        end = _run_end(rows, start)
+        end = _run_end(rows, start, scale)
         if end - start >= _MIN_ROWS:
             block = [w for row in rows[start:end] for w in row]
-            table = _by_gutters(block, box=union_all([w.box for w in block]), strict=True)
+            box = union_all([w.box for w in block])
+            table = _by_gutters(block, box=box, strict=True, scale=scale)
             if table is not None:
                 found.append(table)
                 start = end
@@ -356,13 +370,13 @@ def _visual_rows(words: list[Word]) -> list[list[Word]]:
     return [sorted(members, key=lambda w: w.box.left) for _, _, members in rows]
 
 
-def _run_end(rows: list[list[Word]], start: int) -> int:
+def _run_end(rows: list[list[Word]], start: int, scale: float) -> int:
     """The end of the run of rows from `start` that keep the gutters of its first rows.
 
     The run also ends where a line with more gutters starts a run of its own: prose beside
     a table shares the page's column gap with it, not the table's gutters.
     """
-    gap = _min_gutter(rows[start])
+    gap = _min_gutter(rows[start], scale)
     gutters = _gutters(rows[start : start + 2], gap)
     if not gutters or start + 1 >= len(rows) or _apart(rows[start], rows[start + 1]):
         return start + 1
@@ -389,8 +403,10 @@ def _height(row: list[Word]) -> float:
     return statistics.median(w.box.height for w in row)
 
 
-def _min_gutter(row: list[Word]) -> float:
-    return _GUTTER * _height(row)
+def _min_gutter(words: list[Word], scale: float) -> float:
+    """The narrowest gap between columns: about an em, from the words' heights times
+    `scale`, the share of the type's height their boxes span."""
+    return _GUTTER * scale * statistics.median(w.box.height for w in words)
 
 
 def _vertical_gap(above: list[Word], below: list[Word]) -> int:
@@ -410,14 +426,14 @@ def _gutters(rows: list[list[Word]], min_width: float) -> list[tuple[int, int]]:
     return gutters
 
 
-def _by_gutters(words: list[Word], *, box: Box, strict: bool) -> _Table | None:
+def _by_gutters(words: list[Word], *, box: Box, strict: bool, scale: float) -> _Table | None:
     """The words as a table whose columns are split by the gutters all their lines share,
     one row per line (a cell's continuation lines joined to its row); None unless it reads
     as a table. `strict` for words with no rules round them."""
     if len(words) < _MIN_ROWS or _preformatted(words):
         return None
     lines = _visual_rows(words)
-    gutters = _gutters(lines, _GUTTER * statistics.median(w.box.height for w in words))
+    gutters = _gutters(lines, _min_gutter(words, scale))
     if not gutters or len(lines) < (_MIN_ROWS if strict else 2):
         return None
     columns = [box.left, *((a + b) // 2 for a, b in gutters), box.right]
@@ -427,7 +443,7 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool) -> _Table | None:
         if len(kept) < len(rows):
             # The end of a paragraph or a caption: the gutters are the rest's to say.
             rest = [w for _, line in kept for w in line]
-            return _by_gutters(rest, box=union_all([w.box for w in rest]), strict=True)
+            return _by_gutters(rest, box=union_all([w.box for w in rest]), strict=True, scale=scale)
     cells = [cells for cells, _ in rows]
     if not _reads_as_table(cells, strict=strict):
         return None

@@ -239,7 +239,7 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: 
         gray, factor = regions.darkest(small, 2 * regions.ANALYSIS_DPI)
         rules = regions.find_rules(gray, factor * layer.width / small.width)
     code, paragraphs = structure.split_code(paragraphs)
-    paragraphs, code, tables = find_tables(paragraphs, rules, dpi=dpi, code=code)
+    paragraphs, code, tables = find_tables(paragraphs, rules, dpi=dpi, code=code, layer=True)
     paragraphs = [*paragraphs, *code]
     page_area = layer.width * layer.height
     # An image under most of the page is a background or letterhead, not a figure.
