@@ -12,6 +12,7 @@ _WORD_LEVEL = "5"
 _INK = 128  # gray levels below this are ink
 # A line whose strokes are this much thicker, for its size, than most of the page's is bold.
 _BOLD_STROKES = 1.3
+_TALLER = 1.5
 _TSV_COLUMNS = 12
 
 
@@ -187,6 +188,8 @@ def _stroke(line: Line, ink: np.ndarray) -> float:
     """The line's mean stroke thickness, per pixel of its height."""
     dark = runs = 0
     for word in line.words:
+        if word.box.height > _TALLER * line.height:
+            continue  # a drop cap read into the line: its strokes are the cap's size
         b = word.box
         crop = ink[max(0, b.top) : b.bottom, max(0, b.left) : b.right]
         if crop.size == 0:
