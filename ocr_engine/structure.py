@@ -49,6 +49,7 @@ _HEADING_ENDS = (".", ",", ";", ":")
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 # "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
 _SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+[A-Z(\"'‘“]")
+_CAPTION = re.compile(r"^(chart|figure|fig\.|table|graph|exhibit|plate)\s+\d", re.I)
 _PAGE_OF = re.compile(r"\bpage\s+\d{1,4}(\s+of\s+\d{1,4})?\b", re.I)
 _PAGE_NUMBER = re.compile(r"^(page\s+)?[-–]?\s*\d{1,4}\s*[-–]?(\s*(of|/)\s*\d{1,4})?$", re.I)
 
@@ -446,6 +447,8 @@ def _reads_as_heading(text: str) -> bool:
         return False
     if words[0].endswith(":") or (len(words) == 1 and any(c.isdigit() for c in text)):
         return False  # a label ("Name: expat") or a code ("B2EDPCT")
+    if _CAPTION.match(text) or _PAGE_OF.search(text):
+        return False  # "Chart 5" names a figure; "Page 8 of 11" is a running head
     if words[0][0].isdigit() or (len(words[0]) > 1 and words[0][1] == "."):
         return _SECTION_NUMBER.match(text) is not None
     initial = text.lstrip(_QUOTES)[:1]

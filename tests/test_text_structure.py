@@ -572,3 +572,12 @@ def test_lines_read_across_columns_are_cut_and_read_column_by_column() -> None:
     text = " ".join(i.block().lines[0].text for i in structure.reading_order(items, dpi=300))
     assert text.split()[::6] == ["alpha", "beta", "gamma"]
     assert [len(i.block().lines) for i in items] == [3, 3, 3]
+
+
+@pytest.mark.parametrize("caption", ["Chart 5", "Figure 2 Sales by region", "Name: expat"])
+def test_captions_and_labels_are_not_headings(caption: str) -> None:
+    body = [prose_line(text, 600 + i * 60) for i, text in enumerate(PROSE * 3)]
+    items = structure.classify(
+        structure.group_lines([prose_line(caption, 400, size=70), *body]), page_height=3300
+    )
+    assert items[0].kind == TEXT
