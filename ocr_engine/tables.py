@@ -93,9 +93,11 @@ def find_tables(
         if table is not None:
             found.append(table)
             taken.update(id(w) for w in inside)
-    for table in _unruled([w for w in words if id(w) not in taken], scale):
+    # Rules that make no grid still show where rule glyphs are: columns ruled only down.
+    rest = _without_rule_glyphs([w for w in words if id(w) not in taken], rules, touch)
+    for table in _unruled(rest, scale):
         found.append(table)
-        taken.update(id(w) for w in table.words)
+        taken.update(id(w) for w in _inside(table.grid.box, words))  # its rule glyphs too
     items = [t.item() for t in found]
     return _remaining(paragraphs, taken), _remaining(code, taken), items
 
@@ -241,7 +243,7 @@ def _assign(grid: Grid, words: list[Word]) -> _Table:
 
 def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Word]:
     """The words that are not a rule read as a letter; brackets glued to a word by a rule
-    it touches are cut off."""
+    it touches are cut off the word."""
     slack = max(2, touch // 3)  # a rule's position is its centre at analysis resolution
     kept = []
     for word in words:
@@ -266,7 +268,8 @@ def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Wo
                 text = text[1:]
             if text[-1:] in ("|", "]") and any(abs(x - box.right) <= slack for x in on_vertical):
                 text = text[:-1]
-            word = Word(text, word.confidence, box) if text else word
+            # The word's own reading, wherever it ends up: in a cell or back in prose.
+            word.text = text or word.text
         kept.append(word)
     return kept
 

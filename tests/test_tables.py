@@ -520,3 +520,24 @@ def test_a_table_in_one_column_of_a_two_column_page_leaves_the_other_column_alon
     ]
     rows = [*right, *above, *table]
     assert _tables_of(rows) == [[list(row) for row in figures]]
+
+
+def test_columns_ruled_only_down_are_read_across_their_rules() -> None:
+    # Rules down between the columns and none across: no grid, and the rules read as "|"
+    # would close the gutters if they stayed.
+    figures = [("Town", "Units", "Share"), ("Ayr", "1,200", "12%"), ("Troon", "950", "8%")]
+    figures += [("Irvine", "1,730", "15%")]
+    rows = []
+    for i, (a, b, c) in enumerate(figures):
+        top = 100 + 50 * i
+        rows.append(
+            [
+                *_row(top, [(100, a), (500, b), (800, c)]),
+                _word("|", 448, top, width=4),
+                _word("|", 748, top, width=4),
+            ]
+        )
+    rules = Rules(horizontal=[], vertical=[(450, 90, 300), (750, 90, 300)])
+    paragraphs, _, [table] = find_tables(_paragraphs(rows), rules, dpi=300)
+    assert [[cell_text(c) for c in row] for row in table.cells] == [list(r) for r in figures]
+    assert paragraphs == []
