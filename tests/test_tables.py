@@ -541,3 +541,35 @@ def test_columns_ruled_only_down_are_read_across_their_rules() -> None:
     paragraphs, _, [table] = find_tables(_paragraphs(rows), rules, dpi=300)
     assert [[cell_text(c) for c in row] for row in table.cells] == [list(r) for r in figures]
     assert paragraphs == []
+
+
+def two_column_page(path: Path, rows: Rows) -> Path:
+    """Prose in two columns, a table of `rows` with no rules in the left one."""
+    words = " ".join(LEAD * 3).split()
+    lines = [" ".join(words[i * 5 : (i + 1) * 5]) for i in range(40)]
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf.setFont("Vera", FONT_SIZE)
+    for i in range(30):
+        pdf.drawString(320, 700 - i * 14, lines[i])
+    for i in range(6):
+        pdf.drawString(72, 700 - i * 14, lines[10 + i])
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            pdf.drawString(72 + c * 70, 600 - r * 16, text)
+    for i in range(8):
+        pdf.drawString(72, 500 - i * 14, lines[20 + i])
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("scan", [True, False])
+def test_a_table_in_one_column_of_a_two_column_page(
+    tmp_path: Path, recognizer: TesserocrRecognizer, scan: bool
+) -> None:
+    rows = [["Town", "Units", "Share"], ["Ayr", "1,200", "12%"], ["Troon", "950", "8%"]]
+    rows += [["Irvine", "1,730", "15%"], ["Largs", "410", "3%"]]
+    page = read(two_column_page(tmp_path / "columns.pdf", rows), recognizer, scan=scan)
+    [table] = tables(page)
+    assert cell_texts(table) == rows
