@@ -436,11 +436,18 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool, scale: float) -> _
     if len(words) < _MIN_ROWS or _preformatted(words):
         return None
     lines = _visual_rows(words)
-    gutters = _gutters(lines, _min_gutter(words, scale))
-    if not gutters or len(lines) < (_MIN_ROWS if strict else 2):
+    gap = _min_gutter(words, scale)
+    # Between rules, a header may span columns; without them it would end the run of rows.
+    head = 0 if strict else _header_lines(lines, gap)
+    gutters = _gutters(lines[head:], gap)
+    if not gutters or len(lines) - head < (_MIN_ROWS if strict else 2):
         return None
     columns = [box.left, *((a + b) // 2 for a, b in gutters), box.right]
-    rows = _join_continuations([_split(line, columns) for line in lines], lines)
+    headers = _headers(lines[:head], columns, gap)
+    rows = [
+        *((cells, line) for (cells, _), line in zip(headers, lines, strict=False)),
+        *_join_continuations([_split(line, columns) for line in lines[head:]], lines[head:]),
+    ]
     if strict:
         kept = _without_prose_ends(rows)
         if len(kept) < len(rows):
@@ -454,8 +461,48 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool, scale: float) -> _
     bottoms = [max(w.box.bottom for w in line) for _, line in rows]
     tops = [min(w.box.top for w in line) for _, line in rows]
     bounds = [(a + b) // 2 for a, b in zip(bottoms[:-1], tops[1:], strict=True)]
-    grid = Grid(box, (box.top, *bounds, box.bottom), tuple(columns))
+    spans = tuple(span for _, row_spans in headers for span in row_spans)
+    grid = Grid(box, (box.top, *bounds, box.bottom), tuple(columns), spans)
     return _Table(grid, cells)
+
+
+def _header_lines(lines: list[list[Word]], gap: float) -> int:
+    """How many of the first lines are a header whose cells span columns: leaving them out
+    opens gutters the lines below all share."""
+    best, most = 0, len(_gutters(lines, gap))
+    for head in (1, 2):
+        if len(lines) - head >= 2 and len(_gutters(lines[head:], gap)) > most:
+            best, most = head, len(_gutters(lines[head:], gap))
+    return best
+
+
+def _headers(
+    lines: list[list[Word]], columns: list[int], gap: float
+) -> list[tuple[list[list[Word]], list[Span]]]:
+    """Header lines as rows of cells: each run of words closer than a gutter is one cell,
+    spanning the columns it reaches over."""
+    rows = []
+    for r, line in enumerate(lines):
+        cells: list[list[Word]] = [[] for _ in range(len(columns) - 1)]
+        spans = []
+        for phrase in _phrases(line, gap):
+            left, right = phrase[0].box.left, max(w.box.right for w in phrase)
+            first = min(max(bisect.bisect(columns, left) - 1, 0), len(cells) - 1)
+            last = min(max(bisect.bisect(columns, right) - 1, first), len(cells) - 1)
+            cells[first].extend(phrase)
+            if last > first:
+                spans.append(Span(r, first, 1, last - first + 1))
+        rows.append((cells, spans))
+    return rows
+
+
+def _phrases(line: list[Word], gap: float) -> list[list[Word]]:
+    phrases = [[line[0]]]
+    for word in line[1:]:
+        if word.box.left - phrases[-1][-1].box.right >= gap:
+            phrases.append([])
+        phrases[-1].append(word)
+    return phrases
 
 
 def _without_prose_ends(

@@ -573,3 +573,22 @@ def test_a_table_in_one_column_of_a_two_column_page(
     page = read(two_column_page(tmp_path / "columns.pdf", rows), recognizer, scan=scan)
     [table] = tables(page)
     assert cell_texts(table) == rows
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("scan", [True, False])
+def test_a_header_spanning_columns_of_a_table_ruled_only_across(
+    tmp_path: Path, recognizer: TesserocrRecognizer, scan: bool
+) -> None:
+    rows = [
+        ["Region", "Sales in both years", "", "Staff"],
+        ["", "2022", "2023", ""],
+        ["North", "1200", "1350", "31"],
+        ["South", "950", "990", "24"],
+        ["East", "1730", "1800", "40"],
+    ]
+    pdf = table_page(tmp_path / "grouped.pdf", rows, rules="booktabs")
+    page = read(pdf, recognizer, scan=scan)
+    [table] = tables(page)
+    assert cell_texts(table) == rows
+    assert table.spans == [Span(0, 1, 1, 2)]
