@@ -22,7 +22,7 @@ _RULE_MIN_INCHES = 0.4  # shorter dark runs are letters, not rules
 _RULE_MERGE_PX = 3  # rules this close (at analysis DPI) are one thick rule
 _RULE_MAX_PX = 6  # thicker than this (at analysis DPI) is not a rule
 _TOUCH_PX = 4  # a rule ending this near another still meets it
-_RULE_CONTRAST = 60  # grey levels below the paper's: a grey rule is still a rule
+_RULE_CONTRAST = 60  # grey levels below the paper's, for a rule on a dark or tinted scan
 _RULE_CLEAR_PX = 2  # rows this far above and below a rule are looked at for ink
 _RULE_CLEAR_INK = 0.5  # share of dark pixels there that makes a run letters, not a rule
 _FIGURE_CELL = 4  # analysis pixels per cell of the figure grid
@@ -140,7 +140,7 @@ def find_rules(gray: np.ndarray, factor: float) -> Rules:
 
     `gray` is best the page's `darkest` copy: rules one pixel thin survive it.
     """
-    # Dark is relative to the paper, so grey rules count and a tinted scan does not.
+    # Dark as ink on white paper; on a grey scan, also well below the paper's shade.
     paper = float(np.percentile(gray[::4, ::4], 90))  # a sample is as good and far quicker
     dark = gray < min(_DARK, paper - _RULE_CONTRAST)
     min_length = int(_RULE_MIN_INCHES * ANALYSIS_DPI)
