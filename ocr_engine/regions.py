@@ -136,7 +136,7 @@ def _clear_around(mask: np.ndarray, rule: list[int]) -> bool:
 
 
 def find_rules(gray: np.ndarray, factor: float) -> Rules:
-    """Straight horizontal and vertical rules at least `_RULE_MIN_INCHES` long, faint or dark.
+    """Straight horizontal and vertical rules at least `_RULE_MIN_INCHES` long.
 
     `gray` is best the page's `darkest` copy: rules one pixel thin survive it.
     """
