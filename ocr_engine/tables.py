@@ -450,6 +450,8 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool, scale: float) -> _
     ]
     if strict:
         kept = _without_prose_ends(rows)
+        if not kept:
+            return None  # every row reads as the end of a paragraph: prose, not a table
         if len(kept) < len(rows):
             # The end of a paragraph or a caption: the gutters are the rest's to say.
             rest = [w for _, line in kept for w in line]

@@ -605,3 +605,17 @@ def test_a_grey_hairline_grid_is_found() -> None:
     assert find_grids(*coarse(image, 300)) == []
     [grid] = find_grids(*darkest(image, 300))
     assert len(grid.rows) == 3 and len(grid.columns) == 3
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("name", ["two_column-1", "two_column-2"])
+def test_prose_columns_whose_every_row_ends_a_paragraph_are_read_not_failed(
+    name: str, recognizer: TesserocrRecognizer
+) -> None:
+    # Every candidate row trimmed as the end of a paragraph left no rows to look at.
+    scan = Path(__file__).resolve().parent.parent / "tools" / "eval-corpus" / f"{name}.pdf"
+    options = PageOptions()
+    task = PageTask(str(scan), "pdf", None, 0, "eng", 300, 100_000_000, 120, options)
+    page = recognize_page(task, recognizer)
+    assert not tables(page)
+    assert len(_text_of(page)) > 1000
