@@ -8,6 +8,7 @@ with a few stray characters; such pages are OCRed instead.
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -196,9 +197,15 @@ def _font(handle: Any, index: int, name: ctypes.Array[ctypes.c_char]) -> tuple[b
     """Whether the character at `index` is set in a fixed-pitch font, and in bold."""
     flags = ctypes.c_int()
     pdfium_raw.FPDFText_GetFontInfo(handle, index, name, len(name), ctypes.byref(flags))
-    font = name.value.decode("latin-1").lower()
-    monospaced = bool(flags.value & _FIXED_PITCH) or any(h in font for h in _MONO_HINTS)
-    weight = pdfium_raw.FPDFText_GetFontWeight(handle, index)
+    return _font_kind(name.value, flags.value, pdfium_raw.FPDFText_GetFontWeight(handle, index))
+
+
+@functools.lru_cache(maxsize=256)
+def _font_kind(name: bytes, flags: int, weight: int) -> tuple[bool, bool]:
+    """Fixed pitch and bold from a font's name, flags and weight; a page has a few fonts and
+    hundreds of words, so each font is looked at once."""
+    font = name.decode("latin-1").lower()
+    monospaced = bool(flags & _FIXED_PITCH) or any(h in font for h in _MONO_HINTS)
     bold = weight >= _BOLD_WEIGHT or any(h in font for h in _BOLD_HINTS)
     return monospaced, bold
 
