@@ -31,7 +31,7 @@ from . import (
     textsize,
 )
 from .errors import TesseraError
-from .model import IMAGE, OCR, TEXT_LAYER, Page, turned_and_straightened
+from .model import IMAGE, OCR, TEXT, TEXT_LAYER, Block, Page, turned_and_straightened
 from .options import PageOptions
 from .recognize import Recognizer
 from .render.mistral import kept_figures
@@ -151,7 +151,12 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
             dpi = pdf.fitted_dpi(pdf_page, task.dpi, task.max_pixels, for_rendering=False)
             layer = textlayer.read(pdf_page, dpi=dpi, keep_invisible=mode == "text_layer")
             if layer.usable or mode == "text_layer":
-                return _from_layer(task, pdf_page, layer, dpi)
+                try:
+                    return _from_layer(task, pdf_page, layer, dpi)
+                except Exception:  # layout is best effort: see _plain
+                    log.exception("page %d: its layout failed; lines kept as text", task.index)
+                    page = Page(task.index, layer.width, layer.height, dpi, TEXT_LAYER, "")
+                    return _plain(page, task, structure.group_lines(layer.lines))
             log.debug("page %d: %s; reading it by OCR", task.index, layer.reason)
         finally:
             pdf_page.close()
@@ -181,7 +186,12 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
     )
     if rotation:
         coarse = regions.coarse(image, analysis_dpi)
-    page = _from_image(task, image, paragraphs, dpi, coarse=coarse, analysis_dpi=analysis_dpi)
+    try:
+        page = _from_image(task, image, paragraphs, dpi, coarse=coarse, analysis_dpi=analysis_dpi)
+    except Exception:  # layout is best effort: see _plain
+        log.exception("page %d: its layout failed; lines kept as text", task.index)
+        blank = Page(task.index, image.width, image.height, dpi, OCR, "")
+        page = _plain(blank, task, paragraphs)
     page.rotation, page.skew = rotation, skew
     page.source_width, page.source_height = size
     page.to_source = turned_and_straightened(
@@ -310,6 +320,18 @@ def _marked_lines(image: Image.Image, paragraphs: list[Paragraph]) -> list[Line]
     lines = structure.split_at_gaps(lines, page_height=image.height)
     mark_bold(lines, np.asarray(image.convert("L")))
     return lines
+
+
+def _plain(page: Page, task: PageTask, paragraphs: list[Paragraph]) -> Page:
+    """The page's paragraphs as plain text blocks, in the order they were read.
+
+    Layout is a reader's best effort over heuristics; when one of them fails on a page no one
+    foresaw, the words read must still reach the user (the failure is logged with its
+    traceback), not fail the page that Tesseract read.
+    """
+    page.languages = task.languages
+    page.blocks = [Block(TEXT, p.box, p.lines) for p in paragraphs if p.lines]
+    return page
 
 
 def _with_blocks(

@@ -581,3 +581,32 @@ def test_captions_and_labels_are_not_headings(caption: str) -> None:
         structure.group_lines([prose_line(caption, 400, size=70), *body]), page_height=3300
     )
     assert items[0].kind == TEXT
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("scan", [True, False])
+def test_a_layout_that_fails_keeps_the_words_read(
+    scan: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Any heuristic may meet a page no one foresaw; the words read must still come out.
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a layout heuristic failed")
+
+    monkeypatch.setattr(tasks, "find_tables", broken)
+    source = corpus.text_pdf(tmp_path / "page.pdf", [["Words that must not be lost."]])
+    pdf = corpus.image_only_pdf(source, tmp_path / "scan.pdf") if scan else source
+    options = PageOptions(mode="force" if scan else "auto")
+    recognizer = TesserocrRecognizer(str(find_system_tessdata()))
+    try:
+        page = tasks.recognize_page(
+            tasks.PageTask(str(pdf), "pdf", None, 0, "eng", 300, 100_000_000, 60, options),
+            recognizer,
+        )
+    finally:
+        recognizer.close()
+    assert " ".join(w.text for w in page.words) == "Words that must not be lost."
+    assert {b.kind for b in page.blocks} == {TEXT}
+    assert "layout failed" in caplog.text
