@@ -18,7 +18,7 @@ from .model import Page
 from .options import OCROptions, select_pages
 from .pool import WorkerConfig, WorkerPool
 from .recognize import TESSEROCR
-from .tasks import DocumentInfo, InspectTask, PageTask, RenderTask
+from .tasks import DocumentInfo, InspectTask, PageImagesTask, PageTask, RenderTask
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +228,21 @@ class OCREngine:
         except TesseraError as e:
             log.warning("%s: output files failed: %s", key, e.message)
             return dict.fromkeys(formats, f"The output files could not be written: {e.message}")
+        return written
+
+    async def page_images(
+        self, result: DocumentResult, path: Path, out_dir: Path, *, key: Hashable
+    ) -> dict[str, int | str]:
+        """Write a picture of each page of `result` as read to `out_dir`, in a worker: each
+        file's size in bytes, or the message of why it could not be written. Like output
+        files, a failure here costs the pictures, never the pages already read."""
+        task = PageImagesTask(str(path), result.kind, result.pages, str(out_dir))
+        timeout = self.config.page_timeout + _RENDER_S_PER_PAGE * len(result.pages)
+        try:
+            written: dict[str, int | str] = await self.pool.run(task, key=key, timeout=timeout)
+        except TesseraError as e:
+            log.warning("%s: page images failed: %s", key, e.message)
+            return {}
         return written
 
     async def _read(self, task: PageTask, key: Hashable) -> Page:

@@ -23,6 +23,7 @@ from . import (
     images,
     monospace,
     orientation,
+    pageimage,
     pdf,
     regions,
     render,
@@ -89,7 +90,17 @@ class RenderTask:
     out_dir: str = ""
 
 
-Task = InspectTask | PageTask | RenderTask
+@dataclass(frozen=True)
+class PageImagesTask:
+    """Write a picture of each page as read to `<out_dir>/page-<index>.jpeg`."""
+
+    path: str
+    kind: str
+    pages: list[Page] = field(repr=False)
+    out_dir: str = ""
+
+
+Task = InspectTask | PageTask | RenderTask | PageImagesTask
 
 
 def run_task(task: Task, recognizer: Recognizer) -> Any:
@@ -98,6 +109,8 @@ def run_task(task: Task, recognizer: Recognizer) -> Any:
         return inspect(task.path)
     if isinstance(task, RenderTask):
         return render_outputs(task)
+    if isinstance(task, PageImagesTask):
+        return pageimage.write_all(task.path, task.kind, task.pages, task.out_dir)
     return recognize_page(task, recognizer)
 
 

@@ -3,7 +3,8 @@
 ocr_engine.errors.TesseraError
 ├── (the OCR core's: 400, 413, 415, 422, 500)
 ├── Unauthorized        401  missing or unknown API key
-├── NotFound            404  unknown route, or a job that is unknown, expired or not yours
+├── NotFound            404  unknown route, or a job that is unknown, expired or not yours;
+│                            an output file or page picture the job does not have
 ├── MethodNotAllowed    405
 ├── Cancelled           499  the job was cancelled by its owner
 ├── JobTimeout          422  the job ran past its deadline
@@ -42,6 +43,10 @@ class JobNotFound(NotFound):
 
 class OutputNotFound(NotFound):
     code = "output_not_found"
+
+
+class PageImageNotFound(NotFound):
+    code = "page_image_not_found"
 
 
 class MethodNotAllowed(TesseraError):

@@ -30,7 +30,8 @@ _ERRORS = {
     400: "Invalid request: a missing or mistyped field, bad base64, an unknown language, "
     "a page that does not exist, a URL that could not be fetched, annotation fields.",
     401: "Keys are configured and the request has none, or an unknown one.",
-    404: "Unknown, expired or another key's job; or an output file the job does not have.",
+    404: "Unknown, expired or another key's job; or an output file or page picture the job "
+    "does not have.",
     413: "Document, request body or page count past the limits.",
     415: "Neither a PDF nor a supported image; or a request body in a Content-Encoding other "
     "than gzip or deflate.",
@@ -548,7 +549,40 @@ def _job_paths() -> dict[str, Any]:
             "parameters": [_job_id()],
             "get": output,
         },
+        "/v1/async/ocr/{job_id}/pages/{index}/image": {
+            "parameters": [_job_id()],
+            "get": _page_image(),
+        },
     }
+
+
+def _page_image() -> dict[str, Any]:
+    return _operation(
+        "getAsyncJobPageImage",
+        "A picture of a page as read: upright and straightened, so the blocks' boxes (in the "
+        "page's `dimensions`) lie on it, at most 1600 pixels on its longer side. Kept for "
+        "a completed job created with `page_images`, to the job's key, until it expires.",
+        "async",
+        {
+            "200": {
+                "description": "The page, a grayscale JPEG.",
+                "content": {"image/jpeg": {"schema": {"type": "string"}}},
+            },
+            **{
+                str(s): {"$ref": f"#/components/responses/Error{s}"}
+                for s in (400, 401, 404, 500, 503)
+            },
+        },
+        parameters=[
+            {
+                "name": "index",
+                "in": "path",
+                "required": True,
+                "description": "The page's index in the document (0-based), as in `pages[].index`.",
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        ],
+    )
 
 
 def _service_paths() -> dict[str, Any]:

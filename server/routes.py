@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ocr_engine import render
+from ocr_engine import pageimage, render
 from ocr_engine.errors import DocumentTooLarge, InvalidRequest
 from ocr_engine.languages import model_ids, resolve_model
 from ocr_engine.sources import is_data_url
@@ -37,7 +37,14 @@ from .appkeys import (
     SYNC_SLOTS,
 )
 from .config import MB
-from .errors import Cancelled, InsufficientStorage, JobNotFound, OutputNotFound, QueueFull
+from .errors import (
+    Cancelled,
+    InsufficientStorage,
+    JobNotFound,
+    OutputNotFound,
+    PageImageNotFound,
+    QueueFull,
+)
 from .fetch import check_url, read_limited
 from .jobs import Job, JobStatus, now
 from .schema import OCRRequestBody, parse_request
@@ -57,6 +64,8 @@ _QUEUE_RETRY_AFTER_S = 10
 _POLL_RETRY_AFTER_S = 1
 _MAX_IDEMPOTENCY_KEY = 255
 _TTL = re.compile(r"(?P<sign>[+-]?)(?P<digits>[0-9]+)", re.ASCII)
+_PAGE_INDEX = re.compile(r"[0-9]{1,9}", re.ASCII)
+_PAGE_IMAGE_MAX_AGE_S = 300  # a page's picture never changes; the browser may keep it a while
 _TOO_DEEP = "The request body is nested too deeply to be an OCR request."
 _MAX_ENVELOPE_BYTES = MB  # the JSON of a request, apart from its document's data URL
 _MAX_WAIT_S = 60.0
@@ -439,6 +448,40 @@ async def get_output(request: web.Request) -> web.StreamResponse:
             "Content-Disposition": f'attachment; filename="{job.id}{kind.suffix}"',
         },
     )
+
+
+@routes.get("/v1/async/ocr/{job_id}/pages/{index}/image")
+async def get_page_image(request: web.Request) -> web.StreamResponse:
+    """A picture of a page as read (upright and straightened, so the blocks' boxes lie on it),
+    to the job's owner, until the job expires; kept for jobs created with `page_images`."""
+    job = await _owned_job(request)
+    index = _page_index(request)
+    path = None
+    if job.status is JobStatus.COMPLETED:
+        path = await request.app[OUTPUTS].local_path(job.id, pageimage.file_name(index))
+    if path is None:
+        raise PageImageNotFound(
+            f"The job has no picture of page {index}: pictures are kept for the pages a "
+            "completed job read, when it was created with 'page_images': true.",
+            param="index",
+        )
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "image/jpeg",
+            "Cache-Control": f"private, max-age={_PAGE_IMAGE_MAX_AGE_S}",
+        },
+    )
+
+
+def _page_index(request: web.Request) -> int:
+    raw = request.match_info["index"]
+    if _PAGE_INDEX.fullmatch(raw) is None:
+        raise InvalidRequest(
+            "A page index is a whole number from 0, as in the result's 'pages[].index'.",
+            param="index",
+        )
+    return int(raw)
 
 
 @routes.delete("/v1/async/ocr/{job_id}")

@@ -305,8 +305,10 @@ class Runner:
             raise PageFailed(reason)
         started = time.monotonic() - (now() - (job.started_at or job.created_at))
         body = OCRRequestBody.model_validate(job.request["body"])
-        # The document is needed again only to write output files (the PDF is laid on it).
-        path = await self._document(job, body) if body.formats else None
+        # The document is needed again only to write output files (the PDF is laid on it)
+        # and pictures of the pages.
+        needed = body.formats or body.page_images
+        path = await self._document(job, body) if needed else None
         await self._finish(job, body, merged, path, started)
 
     async def _finish(
@@ -317,23 +319,40 @@ class Runner:
         path: Path | None,
         started: float,
     ) -> None:
-        """The job's response and output files written, and stored."""
+        """The job's response, output files and page pictures written, and stored."""
         options = body.options(job.request["languages"])
         outputs = None
-        if body.formats and path is not None:
+        if (body.formats or body.page_images) and path is not None:
             async with self._outputs.scratch() as folder:
                 written = await self._engine.render(result, path, body.formats, folder, key=job.key)
                 self._metrics.outputs(written)
+                pictures = await self._page_images(job, body, result, path, folder)
+                # Kept in one step: keeping replaces whatever an earlier run of the job kept.
                 await self._outputs.keep(
-                    job.id, folder, [f for f, size in written.items() if isinstance(size, int)]
+                    job.id,
+                    folder,
+                    [f for f, size in (written | pictures).items() if isinstance(size, int)],
                 )
-            outputs = json.dumps(outputs_list(written, job_id=job.id))
+            if body.formats:
+                outputs = json.dumps(outputs_list(written, job_id=job.id))
 
         def respond() -> str:
             model = job.request["model"]
             return json.dumps(ocr_response(result, options.page, model=model, started=started))
 
         await self._outcomes.complete(job.id, await asyncio.to_thread(respond), started, outputs)
+
+    async def _page_images(
+        self, job: Job, body: OCRRequestBody, result: DocumentResult, path: Path, folder: Path
+    ) -> dict[str, int | str]:
+        """Pictures of the pages as read, written to `folder` if the job asked for them."""
+        if not body.page_images:
+            return {}
+        pictures = await self._engine.page_images(result, path, folder, key=job.key)
+        for name, reason in pictures.items():
+            if isinstance(reason, str):
+                log.warning("job %s: %s not written: %s", job.id, name, reason)
+        return pictures
 
     # -- leases ---------------------------------------------------------------------------
 

@@ -81,6 +81,13 @@ class OCRRequestBody(_Lenient):
             description="Tessera's own: files to write beside the JSON result.",
         )
     )
+    # Tessera's own: pictures of the pages as read, kept with an async job for its TTL.
+    page_images: bool | None = Field(
+        None,
+        description="Tessera's own: keep a picture of each page as read (upright and "
+        "straightened, so the blocks' boxes lie on it) for an async job's TTL, served at "
+        "/v1/async/ocr/{job_id}/pages/{index}/image. Ignored by /v1/ocr.",
+    )
     fallbacks: Any = None
     bbox_annotation_format: Any = None
     document_annotation_format: Any = None

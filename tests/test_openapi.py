@@ -39,6 +39,7 @@ STATUSES = {
     ("GET", "/v1/async/ocr/{job_id}"): {200, 202, 400, 401, 404, 500, 503},
     ("DELETE", "/v1/async/ocr/{job_id}"): {200, 401, 404, 500, 503},
     ("GET", "/v1/async/ocr/{job_id}/outputs/{format}"): {200, 401, 404, 500, 503},
+    ("GET", "/v1/async/ocr/{job_id}/pages/{index}/image"): {200, 400, 401, 404, 500, 503},
     ("GET", "/v1/models"): {200, 401, 500, 503},
     ("GET", "/health"): {200, 500, 503},
     ("GET", "/ready"): {200, 500, 503},
