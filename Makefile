@@ -4,10 +4,12 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
+# Only the tests need a browser: they drive the web page in headless Chromium.
+TEST_SYSTEM_PACKAGES := chromium chromium-driver
 CODE := ocr_engine server tests tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-packages run test check lint types bench eval clean
+.PHONY: install system-packages test-system-packages run test check lint types bench eval clean
 
 install: system-packages $(STAMP)
 
@@ -24,6 +26,10 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The same, for what only the tests need.
+test-system-packages:
+	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES="$(TEST_SYSTEM_PACKAGES)"
+
 $(STAMP): pyproject.toml
 	@[ -x $(PYTHON) ] || python3 -m venv $(VENV)
 	@echo "installing Python packages into $(VENV)"
@@ -34,7 +40,7 @@ run: install
 	$(VENV)/bin/tessera serve
 
 # The whole suite: real Tesseract, the real service, SQLite and PostgreSQL. CI runs this.
-test: install lint types
+test: install test-system-packages lint types
 	$(PYTHON) -m pytest -q
 
 # The quick loop: lint, types, and the tests that start no service and run no Tesseract.

@@ -17,7 +17,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from ocr_engine import TesseraError
 from ocr_engine.errors import DocumentTooLarge, InternalError, InvalidRequest
 
-from . import ops, resources
+from . import ops, resources, webpage
 from .appkeys import AUTH, LIFECYCLE, SETTINGS, SYNC_SLOTS, Lifecycle
 from .auth import Authenticator
 from .config import Settings
@@ -30,7 +30,7 @@ from .wire import error_body
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-UNAUTHENTICATED = frozenset({"/health", "/openapi.json", *ops.PATHS})
+UNAUTHENTICATED = frozenset({"/health", "/openapi.json", *ops.PATHS, *webpage.PATHS})
 _DRAIN_RETRY_AFTER_S = 5
 
 
@@ -106,6 +106,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(openapi_routes)
     ops.setup(app)
     app.add_routes(webhook_routes)
+    app.add_routes(webpage.routes)
     if app[AUTH].open:
         log.warning(
             "no API keys configured: the service is open to anyone who can reach it "
