@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from .. import monospace
-from ..model import CODE, FOOTER, HEADER, IMAGE, LIST, TABLE, TITLE, Block, Page, cell_lines
+from ..model import CODE, FOOTER, HEADER, IMAGE, LIST, TABLE, TITLE, Block, Page, cell_words
 from ..options import PageOptions
 from ..structure import list_items
 from ..words import Box, Line, Paragraph, Word
@@ -198,7 +198,7 @@ def _scores(words: list[Word]) -> tuple[float, float]:
 
 def cell_text(words: list[Word]) -> str:
     """A cell's text: its lines top to bottom, joined by spaces as the cell wraps them."""
-    return " ".join(w.text for line in cell_lines(words) for w in line)
+    return " ".join(w.text for w in cell_words(words))
 
 
 def _covered(item: Block) -> set[tuple[int, int]]:
@@ -253,7 +253,7 @@ def _write_table(writer: _MarkdownWriter, item: Block) -> None:
         writer.write("|")
         for cell in row:
             writer.write(" ")
-            for i, word in enumerate(w for line in cell_lines(cell) for w in line):
+            for i, word in enumerate(cell_words(cell)):
                 if i:
                     writer.write(" ")
                 writer.word(word, _escape_cell(word.text))
