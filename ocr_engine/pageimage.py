@@ -84,7 +84,7 @@ def _source(path: str, kind: str, renderer: str | None, page: Page, scale: float
         image, _ = pdf.render(
             path, page.index, renderer=renderer or pdf.PDFIUM, dpi=dpi, max_pixels=2**31
         )
-        return image if image.mode == "L" else image.convert("L")
+        return images.to_gray(image)
     image, _ = images.load_frame(path, page.index)
     if scale < 1.0:
         small = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))

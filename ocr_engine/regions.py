@@ -60,6 +60,11 @@ class Rules:
     vertical: list[tuple[int, int, int]]
 
 
+def gray_array(image: Image.Image) -> np.ndarray:
+    """The image's pixels as a 2-D array of gray levels; a gray image's own, not a copy."""
+    return np.asarray(image if image.mode == "L" else image.convert("L"))
+
+
 def coarse(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
     """The page as a grayscale array at about ANALYSIS_DPI, and the factor back to page pixels."""
     factor = max(1.0, dpi / ANALYSIS_DPI)
@@ -68,7 +73,7 @@ def coarse(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
             (max(1, round(image.width / factor)), max(1, round(image.height / factor))),
             Image.Resampling.BOX,
         )
-    return np.asarray(image.convert("L")), factor
+    return gray_array(image), factor
 
 
 def darkest(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
@@ -78,7 +83,7 @@ def darkest(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
     grey; the darkest pixel keeps it as dark as it was drawn, wherever it falls.
     """
     step = max(1, round(dpi / ANALYSIS_DPI))
-    gray = np.asarray(image if image.mode == "L" else image.convert("L"))
+    gray = gray_array(image)
     height, width = gray.shape[0] // step, gray.shape[1] // step
     if step == 1 or height == 0 or width == 0:
         return gray, 1.0

@@ -221,7 +221,7 @@ def _despeckled(image: Image.Image) -> Image.Image:
     a clean page has next to none, and a 3x3 median takes them out, keeping strokes two
     pixels wide or more.
     """
-    gray = np.asarray(image.convert("L"))
+    gray = regions.gray_array(image)
     height, width = gray.shape
     # The middle of the page tells, at a quarter of the cost.
     dark = gray[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4] < 128
@@ -331,7 +331,7 @@ def _marked_lines(image: Image.Image, paragraphs: list[Paragraph]) -> list[Line]
     lines = structure.drop_noise([line for p in paragraphs for line in p.lines])
     monospace.mark_measured(lines)
     lines = structure.split_at_gaps(lines, page_height=image.height)
-    mark_bold(lines, np.asarray(image.convert("L")))
+    mark_bold(lines, regions.gray_array(image))
     return lines
 
 
