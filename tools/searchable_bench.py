@@ -38,6 +38,7 @@ from tools.benchmark import (
     expect,
     machine_line,
     markdown_table,
+    pdftotext,
     poll_job,
     prepare_inputs,
     request_body,
@@ -173,17 +174,6 @@ def _pct(rate: float) -> str:
 
 
 # --- reading the PDFs ----------------------------------------------------------------------
-
-
-def pdftotext(pdf: Path, *options: str) -> str:
-    """The text `pdftotext` reads from `pdf`."""
-    try:
-        done = subprocess.run(
-            ["pdftotext", *options, str(pdf), "-"], capture_output=True, text=True, check=True
-        )
-    except subprocess.CalledProcessError as e:
-        raise BenchmarkFailed(f"pdftotext {pdf.name} failed: {e.stderr.strip()}") from e
-    return done.stdout
 
 
 def scored(name: str, seconds: float, pdf: Path, truth: str) -> ToolRun:
