@@ -101,12 +101,15 @@ def strip_markdown(text: str) -> str:
     return html.unescape(text.replace("|", " "))
 
 
+def plain_typography(text: str) -> str:
+    """NFKC, plain quotes and dashes: a ligature or a curly quote read from a straight one is
+    the same text, not an error."""
+    return unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+
+
 def normalise(text: str) -> str:
     """Text as compared: no Markdown, line-end hyphens joined, one space between words."""
-    # NFKC and plain quotes and dashes: a ligature or a curly quote read from a straight one
-    # is the same text, not an error.
-    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
-    text = strip_markdown(text)
+    text = strip_markdown(plain_typography(text))
     text = _HYPHEN_BREAK.sub(r"\1", text)
     return _SPACE.sub(" ", text).strip()
 

@@ -30,7 +30,6 @@ import re
 import shutil
 import sys
 import time
-import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from ocr_engine import EngineConfig, OCREngine, OCROptions, PageOptions, Tessera
 from ocr_engine.render.mistral import page_json
 from tools import corpus
 from tools.benchmark import BenchmarkFailed, machine_line, markdown_table, run_tesseract
-from tools.eval import _TYPOGRAPHY, Errors, char_errors
+from tools.eval import Errors, char_errors, plain_typography
 
 log = logging.getLogger("tools.realeval")
 
@@ -186,8 +185,7 @@ def measure_cli(keys: Sequence[str], images: dict[str, Path]) -> dict[str, Readi
 
 def canonical(text: str) -> str:
     """A line as compared: NFKC, plain quotes and dashes, one space between words."""
-    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
-    return " ".join(text.split())
+    return " ".join(plain_typography(text).split())
 
 
 def similar(a: str, b: str) -> float:
@@ -297,15 +295,17 @@ def grid(html_table: str) -> dict[tuple[int, int], str]:
 
 def cells_placed(truth: Sequence[dict[str, Any]], tables: Sequence[str]) -> int:
     """Truth cells found at their row and column in the best-fitting table and shift."""
-    wanted = [c for c in truth if c["text"].strip()]
+    # Each text made canonical once, not once per shift tried.
+    wanted = [(c["row"], c["col"], canonical(c["text"])) for c in truth if c["text"].strip()]
     best = 0
     for table in tables:
-        cells = grid(table)
+        cells = {at: canonical(text) for at, text in grid(table).items()}
         for dr in range(-MAX_SHIFT, MAX_SHIFT + 1):
             for dc in range(-MAX_SHIFT, MAX_SHIFT + 1):
                 placed = sum(
-                    similar(cells.get((c["row"] + dr, c["col"] + dc), ""), c["text"]) >= CELL_MATCH
-                    for c in wanted
+                    Levenshtein.normalized_similarity(cells.get((r + dr, c + dc), ""), text)
+                    >= CELL_MATCH
+                    for r, c, text in wanted
                 )
                 best = max(best, placed)
     return best
