@@ -318,10 +318,18 @@ def _block_and_text_point_at_each_other(
 
 def _a_word_tells_its_confidence(browser: Browser, section: WebElement) -> None:
     word = section.find_elements(By.CSS_SELECTOR, "svg rect.word")[0]
-    browser.script("arguments[0].scrollIntoView({block: 'center'})", word)
-    ActionChains(browser.driver).move_to_element(word).perform()
     tip = section.find_element(By.CSS_SELECTOR, ".tip")
-    browser.wait(lambda _: tip.is_displayed(), what="the word's tip")
+
+    def pointed() -> bool:
+        # A smooth scroll started by the step before may still carry the word away from
+        # under the pointer: point again until the page is still, as a person would.
+        if tip.is_displayed():
+            return True
+        browser.script("arguments[0].scrollIntoView({block: 'center'})", word)
+        ActionChains(browser.driver).move_to_element(word).perform()
+        return bool(tip.is_displayed())
+
+    browser.wait(lambda _: pointed(), what="the word's tip")
     assert re.fullmatch(rf"{re.escape(word.get_attribute('data-text') or '')} · \d+ %", tip.text)
 
 

@@ -672,6 +672,11 @@ function textView(page) {
   return { root, parts };
 }
 
+/** Smooth scrolling, unless the reader asked the system for less motion. */
+function scrollBehaviour() {
+  return matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
+}
+
 /** Clicking a block shows its text, clicking text shows its block; Enter and Space too. */
 function link(sheet, text) {
   let active = null;
@@ -683,9 +688,9 @@ function link(sheet, text) {
     for (const node of active) node.classList.add("active");
     if (from === "sheet") {
       const shown = parts.find((node) => node.offsetParent !== null);
-      if (shown) shown.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      if (shown) shown.scrollIntoView({ block: "nearest", behavior: scrollBehaviour() });
     } else if (rect) {
-      rect.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      rect.scrollIntoView({ block: "nearest", behavior: scrollBehaviour() });
     }
   };
   const activate = (target, from) => {
