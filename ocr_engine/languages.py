@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 from pathlib import Path
 
 from .errors import InvalidRequest
@@ -23,6 +24,8 @@ SYSTEM_TESSDATA = (
 )
 MODEL_PREFIX = "tesseract"
 _NOT_LANGUAGES = {"osd", "equ"}  # orientation detection and equations, not scripts to read
+TRAINEDDATA = ".traineddata"
+_MAX_ENTRIES = 1000  # Tesseract's own bound on a traineddata file's table of contents
 
 
 def find_system_tessdata(explicit: Path | None = None) -> Path:
@@ -38,22 +41,63 @@ def find_system_tessdata(explicit: Path | None = None) -> Path:
     )
 
 
+def traineddata_problem(path: Path) -> str | None:
+    """Why Tesseract would not load this traineddata file, as far as its layout tells; None if
+    it looks whole.
+
+    The file opens with a count of entries and a table of their offsets (the layout
+    Tesseract's TessdataManager reads); a truncated or foreign file fails here cheaply, before
+    a worker tries to load it.
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(4 + 8 * _MAX_ENTRIES)
+    except OSError as e:
+        return f"cannot be read ({e.strerror})"
+    if len(head) < 4:
+        return "is too short to be a traineddata file"
+    for order in "<>":
+        (count,) = struct.unpack(order + "I", head[:4])
+        if 0 < count <= _MAX_ENTRIES:
+            break
+    else:
+        return "is not a traineddata file (no table of contents)"
+    table = 4 + 8 * count
+    if len(head) < table:
+        return "is cut short inside its table of contents"
+    offsets = [o for o in struct.unpack(f"{order}{count}q", head[4:table]) if o != -1]
+    if not offsets:
+        return "holds no model"
+    if offsets != sorted(offsets) or offsets[0] < table or offsets[-1] >= size:
+        return "is cut short or damaged (its table of contents points past its end)"
+    return None
+
+
 def prepare_tessdata(system: Path, models: Path | None, target: Path) -> Path:
     """One tessdata directory for Tesseract: the system's, overlaid with an operator's models.
 
     Tesseract takes a single data path, so operator models (fine-tuned or `best` data copied in
-    offline) are linked beside the system's files, the operator's winning on a name clash.
+    offline) are linked beside the system's files, the operator's winning on a name clash. A
+    model that is damaged, or a models directory that is missing, is logged and left out: one
+    bad file must not stop the service.
     """
     if models is None:
         return system
     if not models.is_dir():
-        raise FileNotFoundError(f"the models directory {models} does not exist")
+        log.warning("the models directory %s does not exist; only the system's models", models)
+        return system
     target.mkdir(parents=True, exist_ok=True)
     for old in target.iterdir():
         if old.is_symlink():
             old.unlink()
     for source in (system, models):
         for entry in source.iterdir():
+            if source is models and entry.name.endswith(TRAINEDDATA):
+                problem = traineddata_problem(entry)
+                if problem is not None:
+                    log.warning("model %s left out: the file %s", entry, problem)
+                    continue
             link = target / entry.name
             if link.is_symlink():
                 link.unlink()

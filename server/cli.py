@@ -25,11 +25,11 @@ from ocr_engine import (
     render,
 )
 from ocr_engine.errors import InternalError
-from ocr_engine.languages import resolve_model
+from ocr_engine.languages import find_system_tessdata, installed_languages, resolve_model
 from ocr_engine.options import PageOptions
 from ocr_engine.recognize import BACKENDS
 
-from . import __version__, logs
+from . import __version__, doctor, logs, models
 from .app import create_app
 from .appkeys import LIFECYCLE, RUNNER
 from .config import Settings
@@ -238,6 +238,53 @@ def ocr(args: argparse.Namespace) -> None:
         sys.stdout.flush()
 
 
+def run_doctor(args: argparse.Namespace) -> None:
+    checks = doctor.run(_settings(args, ()))
+    print(doctor.report(checks))
+    if any(c.status is doctor.Status.FAIL for c in checks):
+        sys.exit(1)
+
+
+def _models_dir(settings: Settings) -> Path:
+    if settings.models_dir is None:
+        sys.exit(
+            "tessera: TESSERA_MODELS_DIR is not set: set it to the directory the service reads "
+            "models from (in an installation, in PREFIX/etc/tessera.env)"
+        )
+    return settings.models_dir
+
+
+def models_add(args: argparse.Namespace) -> None:
+    folder = _models_dir(_settings(args, ()))
+    try:
+        path = models.add(Path(args.file), folder, name=args.name, force=args.force)
+    except models.ModelError as e:
+        sys.exit(f"tessera: {e}")
+    except OSError as e:
+        sys.exit(f"tessera: cannot write to {folder}: {e.strerror}")
+    name = path.name.removesuffix(".traineddata")
+    size = path.stat().st_size / 1e6
+    print(f"added {name} ({size:.1f} MB) to {folder}; it loads.")
+    print(f"Restart the service to offer it: model 'tesseract-{name}', or '{name}' in a list.")
+
+
+def models_list(args: argparse.Namespace) -> None:
+    settings = _settings(args, ())
+    try:
+        system = find_system_tessdata(settings.tessdata_dir)
+        print(f"system ({system}): {', '.join(installed_languages(system)) or 'none'}")
+    except FileNotFoundError as e:
+        print(f"system: {e}")
+    if settings.models_dir is None:
+        print("models: TESSERA_MODELS_DIR is not set")
+        return
+    found = models.listed(settings.models_dir)
+    print(f"models ({settings.models_dir}): {len(found) or 'none'}")
+    for model in found:
+        state = f"left out: the file {model.problem}" if model.problem else "ok"
+        print(f"  {model.name:<20} {model.size / 1e6:8.1f} MB  {state}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tessera", description="Offline OCR worker.")
     parser.add_argument("--version", action="version", version=f"tessera {__version__}")
@@ -278,6 +325,25 @@ def main(argv: list[str] | None = None) -> None:
     o.add_argument("--backend", choices=BACKENDS)
     o.add_argument("--log-level")
     o.set_defaults(run=ocr, languages=None)
+
+    d = commands.add_parser(
+        "doctor",
+        help="what this installation can do and what is wrong (exit 1 if something needed is)",
+    )
+    d.set_defaults(run=run_doctor)
+
+    m = commands.add_parser("models", help="the operator's models (TESSERA_MODELS_DIR)")
+    model_commands = m.add_subparsers(dest="models_command", required=True)
+    add = model_commands.add_parser(
+        "add", help="copy a .traineddata file into the models directory once it loads"
+    )
+    add.add_argument("file")
+    add.add_argument("--name", help="the language code to offer it as (default: the file's name)")
+    add.add_argument("--force", action="store_true", help="replace a model of the same name")
+    add.set_defaults(run=models_add)
+    model_commands.add_parser(
+        "list", help="the system's languages and the added models"
+    ).set_defaults(run=models_list)
 
     args = parser.parse_args(argv)
     args.run(args)
