@@ -9,7 +9,7 @@ TEST_SYSTEM_PACKAGES := chromium chromium-driver
 CODE := ocr_engine server tests tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-packages test-system-packages run test check lint types bench eval clean
+.PHONY: install system-packages test-system-packages run test check lint types bench eval bundle clean
 
 install: system-packages $(STAMP)
 
@@ -71,5 +71,11 @@ eval: install
 	$(PYTHON) -m tools.eval
 	$(PYTHON) -m tools.realeval
 
+# One archive for a machine with no network (see the README's air-gapped section); run it on a
+# connected machine of the target's OS and architecture. TESSERA_BUNDLE_LANGS=eng,deu picks
+# the languages.
+bundle: install
+	$(PYTHON) -m tools.bundle
+
 clean:
-	rm -rf $(VENV) data bench-data *.egg-info
+	rm -rf $(VENV) data bench-data dist *.egg-info
