@@ -4,8 +4,9 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
-# Only the tests need a browser: they drive the web page in headless Chromium.
-TEST_SYSTEM_PACKAGES := chromium chromium-driver
+# Only the tests need a browser (they drive the web page in headless Chromium) and debootstrap
+# (the offline bundle is installed on a bare Debian).
+TEST_SYSTEM_PACKAGES := chromium chromium-driver debootstrap
 CODE := ocr_engine server tests tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -214,6 +214,13 @@ if [ "$system" = 1 ]; then
       --shell /usr/sbin/nologin tessera
     say "user tessera: created"
   fi
+  # The unit's StateDirectory, made now so that models can be added before the first start.
+  if [ -d /var/lib/tessera/models ]; then
+    say "/var/lib/tessera/models: already there"
+  else
+    install -d -o tessera -g tessera -m 0750 /var/lib/tessera /var/lib/tessera/models
+    say "created /var/lib/tessera/models"
+  fi
   if cmp -s "$unit" /etc/systemd/system/tessera.service; then
     say "/etc/systemd/system/tessera.service: already there"
   else

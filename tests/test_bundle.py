@@ -218,6 +218,48 @@ def test_the_installed_unit_passes_systemd_analyze(installed: tuple[Path, str]) 
     assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
 
 
+@needs_root
+@pytest.mark.skipif(shutil.which("debootstrap") is None, reason="needs Debian's debootstrap")
+def test_installs_on_a_minimal_debian_with_no_network(bundle: Path, tmp_path: Path) -> None:
+    """The whole install, system packages included, on a bare Debian: not even python3."""
+    root = tmp_path / "root"
+    suite = bundle_tool.os_release()["VERSION_CODENAME"]
+    made = subprocess.run(
+        ["debootstrap", "--variant=minbase", suite, str(root), "http://deb.debian.org/debian"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+    try:
+        assert not (root / "usr/bin/python3").exists()
+        shutil.copytree(bundle, root / "bundle")
+        corpus.text_image(["A bare machine reads"]).save(root / "page.png")
+        script = """
+            export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+            /bundle/install.sh
+            /bundle/install.sh
+            /opt/tessera/bin/tessera ocr /page.png
+            /opt/tessera/bin/tessera doctor
+        """
+        offline = ["unshare", "--net", "--mount", f"--mount-proc={root}/proc"]
+        done = subprocess.run(
+            [*offline, "chroot", str(root), "/bin/bash", "-euo", "pipefail", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=_clean_env(),
+        )
+        out = done.stdout + done.stderr
+        assert done.returncode == 0, out
+        assert "installed: tesseract-ocr tesseract-ocr-osd poppler-utils python3" in out
+        assert "system packages: all there" in out and "user tessera: already there" in out
+        assert "A bare machine reads" in out
+        assert "FAIL" not in out and "ready to serve" in out
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _copy(bundle: Path, where: Path) -> Path:
     """A copy of the bundle whose files share the original's data until replaced."""
     copy = where / bundle.name
