@@ -16,7 +16,7 @@ from .errors import InternalError, TesseraError
 from .languages import find_system_tessdata, installed_languages, prepare_tessdata
 from .model import Page
 from .options import OCROptions, select_pages
-from .pool import WorkerConfig, WorkerPool
+from .pool import WorkerConfig, WorkerObserver, WorkerPool
 from .recognize import TESSEROCR
 from .tasks import DocumentInfo, InspectTask, PageImagesTask, PageTask, RenderTask
 
@@ -27,7 +27,7 @@ ProgressCallback = Callable[[int, int], None]
 _RENDER_S_PER_PAGE = 1.0
 
 
-class EngineObserver(Protocol):
+class EngineObserver(WorkerObserver, Protocol):
     """Told of every page the engine reads, for whoever counts them (metrics)."""
 
     def page_read(self, source: str, seconds: float) -> None:
@@ -140,6 +140,7 @@ class OCREngine:
                 log_format=config.log_format,
             ),
             size=config.workers,
+            observer=observer,
         )
 
     async def start(self) -> None:

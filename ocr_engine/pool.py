@@ -7,6 +7,9 @@ event loop only routes small messages.
 
 A worker that dies (segfault, OOM kill) or overruns its timeout costs that page only: it is
 killed, replaced, and the page retried once after a crash; a second crash fails the page.
+
+Workers are numbered 0 to size - 1, and a replacement takes the number of the worker it
+replaces, so figures kept per worker (the observer's) stay a fixed set.
 """
 
 from __future__ import annotations
@@ -18,18 +21,19 @@ import multiprocessing
 import os
 import resource
 import signal
+import time
 from collections import deque
 from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 from . import images, pdf
 from .errors import PageTimeout, TesseraError, WorkerCrashed, by_name
 from .logs import JsonFormatter
 from .recognize import Recognizer, make_recognizer
-from .tasks import Task, run_task
+from .tasks import PageTask, Task, run_task
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,16 @@ _START_TIMEOUT_S = 120.0
 _STOP_TIMEOUT_S = 5.0
 _RESPAWN_BACKOFF_S = 1.0
 _IDLE_RELEASE_S = 5.0
+
+
+class WorkerObserver(Protocol):
+    """Told what the workers do, for whoever counts it (metrics)."""
+
+    def page_worked(self, worker: int, seconds: float) -> None:
+        """Worker number `worker` spent `seconds` reading a page, as timed inside it."""
+
+    def worker_replaced(self) -> None:
+        """A worker was replaced after a crash, a timeout or a cancellation."""
 
 
 @dataclass(frozen=True)
@@ -105,9 +119,11 @@ def _serve(conn: Connection, recognizer: Recognizer) -> None:
 
 
 def _reply(task: Task, recognizer: Recognizer) -> tuple[Any, ...]:
-    """What the parent is sent for a task: its result, or the error it ended in."""
+    """What the parent is sent for a task: its result and the seconds it took here, or the
+    error it ended in."""
+    started = time.monotonic()
     try:
-        return ("ok", run_task(task, recognizer))
+        return ("ok", run_task(task, recognizer), time.monotonic() - started)
     except TesseraError as e:
         return ("error", type(e).__name__, e.message, e.param)
     except MemoryError:
@@ -133,7 +149,8 @@ def _reply(task: Task, recognizer: Recognizer) -> tuple[Any, ...]:
 class _Worker:
     """One worker process; its blocking methods run on the pool's threads."""
 
-    def __init__(self, context: Any, config: WorkerConfig) -> None:
+    def __init__(self, context: Any, config: WorkerConfig, number: int) -> None:
+        self.number = number
         self.conn: Connection
         self.conn, child = context.Pipe()
         self.process: multiprocessing.process.BaseProcess = context.Process(
@@ -186,12 +203,15 @@ class _Item:
 class WorkerPool:
     """Warm Tesseract worker processes, fed one page at a time, fairly across keys."""
 
-    def __init__(self, config: WorkerConfig, *, size: int) -> None:
+    def __init__(
+        self, config: WorkerConfig, *, size: int, observer: WorkerObserver | None = None
+    ) -> None:
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self.size = size
         self.restarts = 0
         self._config = config
+        self._observer = observer
         self._context = multiprocessing.get_context("spawn")
         self._queues: dict[Hashable, deque[_Item]] = {}
         self._idle: list[_Worker] = []
@@ -204,7 +224,7 @@ class WorkerPool:
     async def start(self) -> None:
         """Start every worker and wait until each has its Tesseract handle warm."""
         self._loop = asyncio.get_running_loop()
-        workers = await asyncio.gather(*(self._start_worker() for _ in range(self.size)))
+        workers = await asyncio.gather(*(self._start_worker(n) for n in range(self.size)))
         self._idle.extend(workers)
         log.info(
             "worker pool ready: %d %s workers, pids %s",
@@ -213,12 +233,12 @@ class WorkerPool:
             ", ".join(str(w.pid) for w in workers),
         )
 
-    async def _start_worker(self) -> _Worker:
+    async def _start_worker(self, number: int) -> _Worker:
         assert self._loop is not None
-        return await self._loop.run_in_executor(self._threads, self._start_worker_blocking)
+        return await self._loop.run_in_executor(self._threads, self._start_worker_blocking, number)
 
-    def _start_worker_blocking(self) -> _Worker:
-        worker = _Worker(self._context, self._config)
+    def _start_worker_blocking(self, number: int) -> _Worker:
+        worker = _Worker(self._context, self._config, number)
         try:
             worker.wait_ready(_START_TIMEOUT_S)
         except BaseException:
@@ -231,6 +251,11 @@ class WorkerPool:
     def pids(self) -> list[int]:
         """The worker processes' ids, busiest first."""
         return [w.pid for w in sorted(self._workers, key=lambda w: w.key is None) if w.pid]
+
+    @property
+    def numbered_pids(self) -> dict[int, int]:
+        """Each running worker's pid by its number."""
+        return {w.number: w.pid for w in sorted(self._workers, key=lambda w: w.number) if w.pid}
 
     @property
     def busy(self) -> int:
@@ -330,6 +355,8 @@ class WorkerPool:
         else:
             if reply[0] == "ok":
                 _settle(item.future, result=reply[1])
+                if self._observer is not None and isinstance(item.task, PageTask):
+                    self._observer.page_worked(worker.number, reply[2])
             else:
                 _, name, message, param = reply
                 _settle(item.future, error=by_name(name)(message, param=param))
@@ -364,12 +391,14 @@ class WorkerPool:
         await self._loop.run_in_executor(self._threads, dead.kill)
         while not self._closing:
             try:
-                worker = await self._start_worker()
+                worker = await self._start_worker(dead.number)
             except Exception:
                 log.exception("could not start a replacement worker; retrying")
                 await asyncio.sleep(_RESPAWN_BACKOFF_S)
                 continue
             self.restarts += 1
+            if self._observer is not None:
+                self._observer.worker_replaced()
             log.info("worker %s replaced by %s", dead.pid, worker.pid)
             self._idle.append(worker)
             self._dispatch()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 
 from aiohttp import web
@@ -21,7 +20,7 @@ from .appkeys import ENGINE, LIFECYCLE, METRICS, RUNNER, SETTINGS, SPOOL, STORE
 from .config import MB
 from .errors import Unavailable
 from .jobs import JobStatus
-from .metrics import CONTENT_TYPE, COUNTERS, Exposition, Metrics, alive, resident_bytes
+from .metrics import Metrics, NodeState, alive
 
 log = logging.getLogger(__name__)
 
@@ -47,93 +46,24 @@ async def _job_counts(app: web.Application) -> dict[str, int] | None:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition of this node."""
+    """This node's metrics, as Prometheus text or OpenMetrics, as the Accept header asks."""
     app = request.app
-    counted = app[METRICS]
     pool = app[ENGINE].pool
     counts = await _job_counts(app)
-    out = Exposition()
-    out.one(
-        "tessera_build_info",
-        "gauge",
-        "The running version and OCR backend.",
-        1,
-        {"version": __version__, "backend": app[ENGINE].config.backend},
+    state = NodeState(
+        draining=app[LIFECYCLE].draining,
+        job_counts=counts,
+        jobs_queued=(counts or {}).get(JobStatus.PENDING.value, 0),
+        jobs_running=app[RUNNER].running,
+        pages_queued=pool.queued,
+        workers=pool.size,
+        workers_busy=pool.busy,
+        worker_pids=pool.numbered_pids,
     )
-    out.one(
-        "tessera_start_time_seconds",
-        "gauge",
-        "When this process started, unix seconds.",
-        counted.started,
-    )
-    out.one(
-        "tessera_draining", "gauge", "1 once a shutdown has begun.", int(app[LIFECYCLE].draining)
-    )
-    out.one(
-        "tessera_store_up",
-        "gauge",
-        "1 if the job store answered this scrape's query.",
-        int(counts is not None),
-    )
-    if counts is not None:
-        out.family(
-            "tessera_jobs",
-            "gauge",
-            "Jobs in the job store by state, all nodes.",
-            [((("state", state),), n) for state, n in sorted(counts.items())],
-        )
-        out.one(
-            "tessera_jobs_queued",
-            "gauge",
-            "Jobs waiting to be claimed (the queue depth), all nodes.",
-            counts.get(JobStatus.PENDING.value, 0),
-        )
-    out.one("tessera_jobs_running", "gauge", "Jobs running on this node.", app[RUNNER].running)
-    out.family(
-        "tessera_pages_processed_total",
-        "counter",
-        "Pages read on this node (jobs and /v1/ocr), by how they were read.",
-        sorted(counted.pages.items()),
-    )
-    for name, help_text in COUNTERS.items():
-        out.family(name, "counter", help_text, sorted(counted.counters[name].items()))
-    out.one(
-        "tessera_page_failures_total",
-        "counter",
-        "Pages that could not be read (timeout, crash, damaged), on this node.",
-        counted.page_failures,
-    )
-    out.histogram(
-        "tessera_page_duration_seconds",
-        "Seconds from a page's submission to the pool to its result, waiting for a "
-        "free worker included.",
-        counted.page_seconds,
-    )
-    out.one(
-        "tessera_pages_queued",
-        "gauge",
-        "Pages waiting for a free worker on this node.",
-        pool.queued,
-    )
-    out.one("tessera_workers", "gauge", "Worker processes the pool is configured with.", pool.size)
-    out.one("tessera_workers_busy", "gauge", "Worker processes reading a page now.", pool.busy)
-    out.one(
-        "tessera_worker_restarts_total",
-        "counter",
-        "Worker processes replaced after a crash, a timeout or a cancellation.",
-        pool.restarts,
-    )
-    memory = [((("process", "server"), ("pid", str(os.getpid()))), resident_bytes())]
-    memory += [
-        ((("process", "worker"), ("pid", str(pid))), resident_bytes(pid)) for pid in pool.pids
-    ]
-    out.family(
-        "tessera_resident_memory_bytes",
-        "gauge",
-        "Resident memory (VmRSS) of the server process and of each worker.",
-        [(labels, value) for labels, value in memory if value is not None],
-    )
-    return web.Response(text=out.text(), headers={"Content-Type": CONTENT_TYPE})
+    counted = app[METRICS]
+    counted.build(__version__, app[ENGINE].config.backend)
+    body, content_type = counted.exposition(state, request.headers.get("Accept"))
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 @routes.get("/ready")

@@ -5,64 +5,56 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import signal
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
+from prometheus_client.parser import text_string_to_metric_families
 
 from server import cli, logs
-from server.metrics import Histogram
 from tests.conftest import Server, ocr_body, wait_until
 from tests.test_api import assert_bifrost_error
 from tools import corpus
 
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-def parse_metrics(text: str) -> tuple[dict[str, str], Samples]:
-    """The families' types and every sample of a Prometheus text exposition; strict."""
-    types: dict[str, str] = {}
+def parse_metrics(families: Iterable[Metric]) -> Samples:
+    """Every sample of an exposition, read by prometheus-client's own parser; no duplicates."""
     samples: Samples = {}
-    for line in text.splitlines():
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ")
-            assert name not in types, f"family {name} declared twice"
-            types[name] = kind
-            continue
-        if line.startswith("#"):
-            continue
-        match = _SAMPLE.match(line)
-        assert match, f"not a sample line: {line!r}"
-        name, labels, value = match.groups()
-        pairs = frozenset(_LABEL.findall(labels or ""))
-        family = re.sub(r"_(bucket|sum|count)$", "", name)
-        assert name in types or family in types, f"{name} has no TYPE"
-        key = (name, pairs)
-        assert key not in samples, f"duplicate sample {line!r}"
-        samples[key] = float(value)
-    return types, samples
+    for family in families:
+        for sample in family.samples:
+            key = (sample.name, frozenset(sample.labels.items()))
+            assert key not in samples, f"duplicate sample {sample}"
+            samples[key] = sample.value
+    return samples
 
 
 def metric(samples: Samples, name: str, **labels: str) -> float:
     return samples[(name, frozenset(labels.items()))]
 
 
+def by_label(samples: Samples, name: str, label: str) -> dict[str, float]:
+    """The samples of `name` by the value of one of their labels."""
+    return {dict(labels)[label]: v for (n, labels), v in samples.items() if n == name}
+
+
 def scrape(server: Server) -> Samples:
     response = httpx.get(f"{server.url}/metrics", timeout=10)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    types, samples = parse_metrics(response.text)
-    for name, kind in types.items():
-        assert name.startswith("tessera_"), name
-        assert name.endswith("_total") == (kind == "counter"), name
-    return samples
+    families = list(text_string_to_metric_families(response.text))
+    for family in families:
+        assert family.name.startswith(("tessera_", "process_", "python_")), family.name
+    return parse_metrics(families)
 
 
 @pytest.fixture(scope="module")
@@ -129,25 +121,47 @@ def test_metrics_move_with_the_work(
     assert buckets[-1][1] == metric(after, "tessera_page_duration_seconds_count", source="ocr")
     assert metric(after, "tessera_jobs_queued") == metric(after, "tessera_jobs", state="pending")
     assert metric(after, "tessera_worker_restarts_total") >= 0
-    memory = {
-        dict(labels)["pid"]: value
-        for (name, labels), value in after.items()
-        if name == "tessera_resident_memory_bytes"
-    }
+    memory = by_label(after, "tessera_resident_memory_bytes", "pid")
     assert server.process is not None
     assert set(memory) == {str(server.process.pid), *map(str, server.worker_pids())}
     assert all(value > 10 * 1024 * 1024 for value in memory.values())
+    assert metric(after, "process_resident_memory_bytes") > 10 * 1024 * 1024
+
+    # The figures timed inside the workers: every page read above, on the worker that read it.
+    worked = "tessera_worker_page_duration_seconds_count"
+    per_worker = {
+        w: n - by_label(before, worked, "worker")[w]
+        for w, n in by_label(after, worked, "worker").items()
+    }
+    assert set(per_worker) == {"0", "1"}
+    read = sum(moved("tessera_pages_processed_total", source=s) for s in ("ocr", "text_layer"))
+    assert sum(per_worker.values()) == read
+    assert (
+        moved("tessera_worker_page_duration_seconds_sum", worker="0")
+        + moved("tessera_worker_page_duration_seconds_sum", worker="1")
+        > 0
+    )
+    workers = {
+        dict(labels)["worker"]: dict(labels)["pid"]
+        for name, labels in after
+        if name == "tessera_resident_memory_bytes" and ("process", "worker") in labels
+    }
+    assert sorted(workers) == ["0", "1"]
+    assert sorted(workers.values()) == sorted(map(str, server.worker_pids()))
 
 
-def test_histogram_buckets_are_inclusive() -> None:
-    histogram = Histogram([0.5, 1.0])
-    for value in (0.5, 0.7, 1.0, 3.0):
-        histogram.observe(value)
-    rows = {(name, dict(labels).get("le")): v for name, labels, v in histogram.samples("h")}
-    assert rows[("h_bucket", "0.5")] == 1
-    assert rows[("h_bucket", "1")] == 3
-    assert rows[("h_bucket", "+Inf")] == 4 == rows[("h_count", None)]
-    assert rows[("h_sum", None)] == pytest.approx(5.2)
+def test_metrics_in_openmetrics_when_asked(server: Server) -> None:
+    response = httpx.get(
+        f"{server.url}/metrics",
+        headers={"Accept": "application/openmetrics-text; version=1.0.0"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert response.text.endswith("# EOF\n")
+    samples = parse_metrics(openmetrics_families(response.text))
+    assert metric(samples, "tessera_workers") == 2
+    assert ("tessera_worker_page_duration_seconds_count", frozenset({("worker", "0")})) in samples
 
 
 # -- long polls ---------------------------------------------------------------------------------
