@@ -7,37 +7,40 @@ record's arguments there, or from an explicit `extra={"job_id": ...}`; no call s
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
 
+from pythonjsonlogger.json import JsonFormatter as LibraryJsonFormatter
+
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _JOB_PATH = re.compile(r"/v1/async/ocr/(" + _UUID.pattern + r")")
 
+# The record's attributes each line carries, by the names collectors are given.
+_FIELDS = {"levelname": "level", "name": "logger", "message": "message", "process": "pid"}
+_RENAMED = {**_FIELDS, "exc_info": "exception", "stack_info": "stack"}
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and job_id when there is one."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC)
+class JsonFormatter(LibraryJsonFormatter):
+    """One JSON object per line: time, level, logger, message, pid, job_id when there is one,
+    and whatever a call passes in `extra` (the access log's request and response fields)."""
+
+    def __init__(self) -> None:
+        super().__init__(list(_FIELDS), rename_fields=_RENAMED, json_ensure_ascii=False)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["time"] = (
+            datetime.fromtimestamp(record.created, UTC)
             .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "pid": record.process,
-        }
+            .replace("+00:00", "Z")
+        )
+        super().add_fields(log_data, record, message_dict)
         job_id = job_id_of(record)
         if job_id is not None:
-            entry["job_id"] = job_id
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+            log_data["job_id"] = job_id
 
 
 def job_id_of(record: logging.LogRecord) -> str | None:
