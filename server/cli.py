@@ -11,9 +11,11 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import Never
 
 from aiohttp import web
 from pydantic import ValidationError
+from tqdm import tqdm
 
 from ocr_engine import (
     DocumentResult,
@@ -95,28 +97,25 @@ def serve(args: argparse.Namespace) -> None:
         sys.exit(f"tessera: {e}")
 
 
-class _ProgressBar:
-    """A one-line bar on stderr, redrawn in place."""
-
-    WIDTH = 30
+class _PageProgress:
+    """Pages read, their rate and the time left, on stderr; silent when stderr is not a
+    terminal (a pipe or a log file gets no bar)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.shown = False
+        self._bar: tqdm[Never] | None = None
 
     def __call__(self, done: int, total: int) -> None:
         if total < 2:
             return
-        filled = self.WIDTH * done // total
-        sys.stderr.write(
-            f"\r{self.name} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} pages"
-        )
-        sys.stderr.flush()
-        self.shown = True
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc=self.name, unit="page", disable=None)
+        self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 # What `-o FILE` writes, by the file's suffix; `--format` names one outright.
@@ -155,7 +154,7 @@ async def _ocr_file(
     options = OCROptions(
         languages=languages, pages=pages, page=PageOptions(mode="force" if force else "auto")
     )
-    bar = _ProgressBar(path.name)
+    bar = _PageProgress(path.name)
     started = asyncio.get_running_loop().time()
     await engine.start()
     try:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import re
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,30 @@ def _tessera(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _tessera_on_a_terminal(*args: str, stdout: Path) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal, as at a shell: its exit code and what it
+    drew there."""
+    control, terminal = pty.openpty()
+    # A new pseudo-terminal is 0 columns wide; a shell's window is not.
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    with stdout.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", *args], cwd=REPO, stdout=out, stderr=terminal
+        )
+    os.close(terminal)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(control, 4096)
+        except OSError:  # the terminal's other end closed: the process is gone
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(control)
+    return process.wait(timeout=180), drawn.decode(errors="replace")
+
+
 def test_prints_markdown_of_an_image(tmp_path: Path) -> None:
     path = tmp_path / "note.png"
     corpus.text_image(["Command line works"]).save(path)
@@ -39,15 +68,23 @@ def test_json_pages_and_progress(tmp_path: Path) -> None:
     path = corpus.text_pdf(
         tmp_path / "doc.pdf", [["Page zero"], ["Page one"], ["Page two"]], font_size=24
     )
-    done = _tessera(
-        "ocr", str(path), "--pages", "1-2", "--lang", "eng", "--json", "--backend", "pytesseract"
+    args = ("ocr", str(path), "--pages", "1-2", "--lang", "eng", "--json")
+    code, drawn = _tessera_on_a_terminal(
+        *args, "--backend", "pytesseract", stdout=tmp_path / "out.json"
     )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    assert code == 0, drawn
+    result = json.loads((tmp_path / "out.json").read_text())
     assert [p["index"] for p in result["pages"]] == [1, 2]
     assert "Page one" in result["pages"][0]["markdown"]
     assert result["model"] == "eng"
-    assert "2/2 pages" in done.stderr
+    # Pages done of the total, the rate, and the time taken and left.
+    assert re.search(r"doc\.pdf: 100%.* 2/2 \[\d\d:\d\d<00:00, +[\d.]+(page/s|s/page)\]", drawn), (
+        drawn
+    )
+
+    piped = _tessera(*args, "--workers", "1")  # stderr a pipe: no bar in a log
+    assert piped.returncode == 0, piped.stderr
+    assert "2/2" not in piped.stderr and "page/s" not in piped.stderr
 
 
 def test_errors_are_one_line(tmp_path: Path) -> None:

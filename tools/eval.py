@@ -25,9 +25,11 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Never
 
 from rapidfuzz.distance import Levenshtein
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from ocr_engine import EngineConfig, OCREngine, OCROptions, PageOptions, PageSelection, TesseraError
 from ocr_engine.render.mistral import page_json
@@ -277,15 +279,17 @@ async def measure_tessera(
     try:
         await warm_engine(engine, scratch)
         readings = {}
-        for doc in docs:
-            log.info("Tessera: %s (%d page(s))", doc.name, doc.pages)
-            readings[doc.name] = await tessera_read(engine, doc, OCROptions())
-        born = [
-            await compare_modes(engine, doc, i)
-            for doc in docs
-            if doc.cls == BORN_DIGITAL
-            for i in range(doc.pages)
-        ]
+        with progress("eval: Tessera", sum(d.pages for d in docs)) as bar:
+            for doc in docs:
+                log.info("Tessera: %s (%d page(s))", doc.name, doc.pages)
+                readings[doc.name] = await tessera_read(engine, doc, OCROptions())
+                bar.update(doc.pages)
+        pages = [(doc, i) for doc in docs if doc.cls == BORN_DIGITAL for i in range(doc.pages)]
+        with progress("eval: auto against force", len(pages)) as bar:
+            born = []
+            for doc, i in pages:
+                born.append(await compare_modes(engine, doc, i))
+                bar.update()
     finally:
         await engine.close()
     return readings, born
@@ -327,10 +331,17 @@ def measure_cli(docs: Sequence[Document], scratch: Path) -> dict[str, Reading]:
     """Every document through the tesseract CLI, one at a time, rendering untimed."""
     run_tesseract(str(warmup_documents(scratch)[0]), "-")  # page cache, not timed
     readings = {}
-    for doc in docs:
-        log.info("CLI: %s (%d page(s))", doc.name, doc.pages)
-        readings[doc.name] = cli_read(cli_images(doc, scratch))
+    with progress("eval: tesseract CLI", sum(d.pages for d in docs)) as bar:
+        for doc in docs:
+            log.info("CLI: %s (%d page(s))", doc.name, doc.pages)
+            readings[doc.name] = cli_read(cli_images(doc, scratch))
+            bar.update(doc.pages)
     return readings
+
+
+def progress(what: str, pages: int) -> tqdm[Never]:
+    """Pages done, their rate and the time left on stderr; silent when it is not a terminal."""
+    return tqdm(total=pages, desc=what, unit="page", disable=None)
 
 
 # --- scores --------------------------------------------------------------------------------
@@ -742,7 +753,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     log.setLevel(logging.INFO)
     started = time.perf_counter()
     try:
-        outcome = measure(args)
+        with logging_redirect_tqdm():  # log lines above the progress line, not through it
+            outcome = measure(args)
     except (EvalFailed, BenchmarkFailed) as e:
         sys.exit(f"eval failed: {e}")
     scores, targets = outcome.scores(), outcome.targets()

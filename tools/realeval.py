@@ -40,12 +40,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from ocr_engine import EngineConfig, OCREngine, OCROptions, PageOptions, TesseraError
 from ocr_engine.render.mistral import page_json
 from tools import corpus
 from tools.benchmark import BenchmarkFailed, machine_line, markdown_table, run_tesseract
-from tools.eval import Errors, char_errors, plain_typography
+from tools.eval import Errors, char_errors, plain_typography, progress
 
 log = logging.getLogger("tools.realeval")
 
@@ -154,18 +155,26 @@ async def measure_tessera(
     engine = OCREngine(EngineConfig(workers=PARALLEL, work_dir=scratch / "engine"))
     await engine.start()
     gate = asyncio.Semaphore(PARALLEL)
+    born = [e for e in entries if not e.noise]
+    bar = progress("realeval: Tessera", len(entries) + len(born))
 
     async def one(path: Path, mode: str = "auto") -> Reading:
         async with gate:
             return await tessera_page(engine, path, mode)
 
+    async def counted(path: Path) -> Reading:
+        reading = await one(path)
+        bar.update()
+        return reading
+
     try:
         keys = [f"{e.name}:{e.cls}" for e in entries]
         await asyncio.gather(*(one(images[k]) for k in keys[:PARALLEL]))  # warm-up, untimed
-        ocr = dict(zip(keys, await asyncio.gather(*(one(images[k]) for k in keys)), strict=True))
-        born = [e for e in entries if not e.noise]
-        layer = await asyncio.gather(*(one(e.pdf) for e in born))
+        readings = await asyncio.gather(*(counted(images[k]) for k in keys))
+        ocr = dict(zip(keys, readings, strict=True))
+        layer = await asyncio.gather(*(counted(e.pdf) for e in born))
     finally:
+        bar.close()
         await engine.close()
     return ocr, {e.name: r for e, r in zip(born, layer, strict=True)}
 
@@ -176,8 +185,15 @@ def measure_cli(keys: Sequence[str], images: dict[str, Path]) -> dict[str, Readi
         text = run_tesseract(str(images[key]), "-")
         return Reading(text, time.perf_counter() - started)
 
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        return dict(zip(keys, pool.map(one, keys), strict=True))
+    with (
+        ThreadPoolExecutor(PARALLEL) as pool,
+        progress("realeval: tesseract CLI", len(keys)) as bar,
+    ):
+        readings = {}
+        for key, reading in zip(keys, pool.map(one, keys), strict=True):
+            readings[key] = reading
+            bar.update()
+        return readings
 
 
 # --- scoring -------------------------------------------------------------------------------
@@ -516,8 +532,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         scratch.mkdir(parents=True, exist_ok=True)
         log.info("%d pages; scratch in %s", len(entries), scratch)
         images = {f"{e.name}:{e.cls}": page_image(e, scratch) for e in entries}
-        tessera, layer = asyncio.run(measure_tessera(entries, images, scratch))
-        cli = measure_cli(list(images), images)
+        with logging_redirect_tqdm():  # log lines above the progress line, not through it
+            tessera, layer = asyncio.run(measure_tessera(entries, images, scratch))
+            cli = measure_cli(list(images), images)
     except BenchmarkFailed as e:
         sys.exit(f"realeval failed: {e}")
     scores = score(entries, tessera, cli, layer)
