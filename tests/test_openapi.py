@@ -28,6 +28,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from server import openapi
+from server.responses import JobFinished, ModelList, OCRResponse
 from server.schema import OCRRequestBody
 from tests.conftest import Server, ocr_body
 from tools import corpus
@@ -47,7 +49,8 @@ STATUSES = {
     ("GET", "/openapi.json"): {200, 500},
 }
 OPERATIONS = list(STATUSES)
-BIFROST_ERROR = "#/components/schemas/BifrostError"
+REFS = "#/components/schemas/"
+BIFROST_ERROR = REFS + "BifrostError"
 MAX_EXAMPLES = 50
 KEY = "sk-bf-openapi"
 
@@ -128,6 +131,24 @@ def test_request_body_is_the_pydantic_model(document: dict[str, Any]) -> None:
         }
 
 
+def test_answers_are_the_response_models(document: dict[str, Any]) -> None:
+    """Each answer's schema is its pydantic model's JSON Schema, models inside it included."""
+    schemas = document["components"]["schemas"]
+    for route in openapi.ROUTES:
+        operation = document["paths"][route.path][route.method]
+        for status, answer in route.answers.items():
+            content = operation["responses"][str(status)]["content"]
+            if answer.model is None:
+                assert "application/json" not in content or route.path == "/openapi.json"
+                continue
+            name = answer.model.__name__
+            assert content["application/json"]["schema"] == {"$ref": REFS + name}
+            expected = answer.model.model_json_schema(ref_template=REFS + "{model}")
+            for nested, schema in expected.pop("$defs", {}).items():
+                assert schemas[nested] == schema, nested
+            assert schemas[name] == expected, name
+
+
 def test_real_answers_match_the_document(
     server: Server, api_schema: BaseSchema, hello_png: bytes, report_pdf: bytes
 ) -> None:
@@ -145,6 +166,7 @@ def test_real_answers_match_the_document(
     with server.client() as client:
         rich = client.post("/v1/ocr", json=full)
         ocr.validate_response(rich)
+        OCRResponse.model_validate(rich.json())
         page = rich.json()["pages"][0]
         # So that the schemas of each part were put to the test, not skipped over.
         assert page["tables"] and page["images"] and page["header"] and page["footer"]
@@ -154,10 +176,12 @@ def test_real_answers_match_the_document(
         create.validate_response(created)
         cancel.validate_response(client.delete(f"/v1/async/ocr/{created.json()['id']}"))
         finished = client.post("/v1/async/ocr", json=ocr_body(hello_png)).json()["id"]
-        job.validate_response(server.wait_job(client, finished))
+        job.validate_response(done := server.wait_job(client, finished))
+        assert JobFinished.model_validate(done.json()).root.status == "completed"
         cancel.validate_response(client.delete(f"/v1/async/ocr/{finished}"))
         job.validate_response(client.get("/v1/async/ocr/no-such-job"))
-        api_schema["/v1/models"]["GET"].validate_response(client.get("/v1/models"))
+        api_schema["/v1/models"]["GET"].validate_response(models := client.get("/v1/models"))
+        ModelList.model_validate(models.json())
         api_schema["/health"]["GET"].validate_response(client.get("/health"))
 
 
