@@ -225,6 +225,8 @@ def _own_resources(pdf_page: pikepdf.Page) -> pikepdf.Dictionary:
 
 def _text_layer(pdf_page: pikepdf.Page, page: Page, font: str) -> bytes:
     """The content stream that draws the page's words invisibly, each on its box."""
+    # Operators written as bytes, not by pikepdf.unparse_content_stream: only numbers and hex
+    # strings go in, which need no escaping, and the library takes half as long again.
     width, height = _shown_size(pdf_page)
     sx, sy = width / page.source_width, height / page.source_height
 
