@@ -22,6 +22,8 @@ from .appkeys import AUTH, LIFECYCLE, SETTINGS, SYNC_SLOTS, Lifecycle
 from .auth import Authenticator
 from .config import Settings
 from .errors import MethodNotAllowed, NotFound, Unavailable
+from .file_routes import is_signed_download
+from .file_routes import routes as file_routes
 from .openapi import routes as openapi_routes
 from .routes import routes
 from .webhooks.routes import routes as webhook_routes
@@ -81,7 +83,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in UNAUTHENTICATED:
+    if request.path not in UNAUTHENTICATED and not is_signed_download(request):
         request["owner"] = request.app[AUTH].owner(request)
     if request.app[LIFECYCLE].draining and request.method in ("POST", "DELETE"):
         # Polls still answer while running work winds down; new work goes elsewhere.
@@ -103,6 +105,7 @@ def create_app(settings: Settings) -> web.Application:
     app[LIFECYCLE] = Lifecycle()
     app.cleanup_ctx.extend(resources.CONTEXTS)
     app.add_routes(routes)
+    app.add_routes(file_routes)
     app.add_routes(openapi_routes)
     ops.setup(app)
     app.add_routes(webhook_routes)

@@ -16,6 +16,7 @@ from .auth import Authenticator
 from .config import Settings
 from .documents import Documents, DocumentSpool
 from .fetch import Fetcher
+from .files import Files
 from .housekeeping import Housekeeper
 from .metrics import Metrics
 from .outputs import Outputs
@@ -40,6 +41,7 @@ DOCUMENTS = web.AppKey("documents", Documents)
 OUTPUTS = web.AppKey("outputs", Outputs)
 RUNNER = web.AppKey("runner", Runner)
 FETCHER = web.AppKey("fetcher", Fetcher)
+FILES = web.AppKey("files", Files)
 SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 METRICS = web.AppKey("metrics", Metrics)

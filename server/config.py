@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore")
 
     host: str = "127.0.0.1"
+    # How clients reach the service (https://ocr.example.org), for the signed URLs it hands
+    # out; by default the address each request came to.
+    public_url: str | None = None
     port: int = Field(8080, ge=0, le=65535)
     data_dir: Path = Path("./data")
     database_url: str | None = None  # postgresql://...; none means SQLite under data_dir
@@ -40,6 +43,13 @@ class Settings(BaseSettings):
     models_dir: Path | None = None
 
     max_document_bytes: int = Field(50 * MB, ge=1)
+    # Files API: the largest upload (a scan for OCR, or a batch's JSONL), and how long an
+    # upload is kept unless it asks for less ("expiry", in hours) or is deleted first.
+    max_file_bytes: int = Field(512 * MB, ge=1)
+    file_ttl: int = Field(7 * 24 * 3600, ge=60, le=2**31 - 1)
+    # Requests of one batch read at once: fewer than the running-job slots, so that
+    # interactive jobs always find one free.
+    batch_concurrency: int | None = Field(None, ge=1)
     max_pages: int = Field(1000, ge=1)
     max_page_pixels: int = Field(60_000_000, ge=1_000_000)
     max_image_pixels: int = Field(180_000_000, ge=1_000_000)
@@ -102,6 +112,10 @@ class Settings(BaseSettings):
     def job_slots(self) -> int:
         """Jobs running at once: enough to keep every worker fed while pages interleave."""
         return self.running_jobs or 2 * self.workers
+
+    @property
+    def batch_slots(self) -> int:
+        return self.batch_concurrency or max(1, self.job_slots // 2)
 
     @property
     def sync_slots(self) -> int:

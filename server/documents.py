@@ -38,6 +38,10 @@ class Documents(Protocol):
 
     async def save(self, job_id: str, data: bytes) -> Path: ...
 
+    async def save_file(self, job_id: str, path: Path) -> Path:
+        """Keep a job's document written to `path` (on the documents' disk), moving it."""
+        ...
+
     async def local_path(self, job_id: str) -> Path | None: ...
 
     async def delete(self, job_id: str) -> None:
@@ -74,6 +78,11 @@ class DocumentSpool:
     def path(self, job_id: str) -> Path:
         return self.root / job_id
 
+    @property
+    def temp(self) -> Path:
+        """Where partial files are written, on the same disk as the documents."""
+        return self._temp
+
     def exists(self, job_id: str) -> bool:
         return self.path(job_id).exists()
 
@@ -85,6 +94,11 @@ class DocumentSpool:
     async def save(self, job_id: str, data: bytes) -> Path:
         """Write a job's document atomically."""
         return await asyncio.to_thread(self._write, self.path(job_id), data)
+
+    async def save_file(self, job_id: str, path: Path) -> Path:
+        target = self.path(job_id)
+        await asyncio.to_thread(os.replace, path, target)
+        return target
 
     def _write(self, path: Path, data: bytes) -> Path:
         return write_whole(path, data, temp=self._temp)
@@ -154,6 +168,11 @@ class SharedDocuments:
     async def save(self, job_id: str, data: bytes) -> Path:
         await self._store.save_document(job_id, data)
         return await self._spool.save(job_id, data)
+
+    async def save_file(self, job_id: str, path: Path) -> Path:
+        # The fleet's database takes a document whole.
+        await self._store.save_document(job_id, await asyncio.to_thread(path.read_bytes))
+        return await self._spool.save_file(job_id, path)
 
     async def local_path(self, job_id: str) -> Path | None:
         path = await self._spool.local_path(job_id)

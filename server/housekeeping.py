@@ -1,5 +1,5 @@
-"""Deleting what has outlived its use: expired jobs with their output files, and documents no
-unfinished job owns."""
+"""Deleting what has outlived its use: expired jobs with their output files, documents no
+unfinished job owns, and expired uploaded files."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import logging
 from ocr_engine import TesseraError
 
 from .documents import Documents
+from .files import Files
 from .outputs import Outputs
 from .stores import JobStore
 
@@ -24,9 +25,16 @@ class Housekeeper:
     """Sweeps at start-up, then every `interval` seconds."""
 
     def __init__(
-        self, *, store: JobStore, documents: Documents, outputs: Outputs, interval: float
+        self,
+        *,
+        store: JobStore,
+        documents: Documents,
+        outputs: Outputs,
+        files: Files,
+        interval: float,
     ) -> None:
         self._store = store
+        self._files = files
         self._documents = documents
         self._outputs = outputs
         self._interval = interval
@@ -58,6 +66,8 @@ class Housekeeper:
         orphans = await self._documents.sweep(self._store.unfinished, older_than=ORPHAN_AGE_S)
         if orphans:
             log.info("deleted %d document(s) that belonged to no job", orphans)
+        if files := await self._files.sweep():
+            log.info("deleted %d expired file(s)", files)
 
     async def _loop(self) -> None:
         while True:

@@ -121,6 +121,8 @@ class Job:
     parts_total: int = 0  # page ranges a large job is split into; 0 for a job run whole
     parts_done: int = 0
     outputs: str | None = None  # JSON list of the output files written (`wire.output_entry`)
+    batch_id: str | None = None  # the batch this job reads one request of
+    batch_index: int | None = None  # that request's place in the batch, from 0
 
     @property
     def key(self) -> WorkKey:

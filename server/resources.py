@@ -13,10 +13,11 @@ from ocr_engine import OCREngine
 from . import appkeys as keys
 from .documents import DocumentSpool
 from .fetch import Fetcher, client_session
+from .files import Files
 from .housekeeping import Housekeeper
 from .outputs import OutputSpool
 from .runner import Runner
-from .stores import open_store
+from .stores import open_store, sql_for
 from .webhooks import Deliverer
 
 
@@ -36,11 +37,22 @@ async def store(app: web.Application) -> AsyncIterator[None]:
     output_spool = OutputSpool(data_dir / "outputs")
     await asyncio.to_thread(spool.open)
     await asyncio.to_thread(output_spool.open)
-    jobs, documents, outputs = await open_store(app[keys.SETTINGS], spool, output_spool)
+    settings = app[keys.SETTINGS]
+    jobs, documents, outputs = await open_store(settings, spool, output_spool)
+    files = Files(
+        sql_for(jobs),
+        data_dir / "files",
+        shared=settings.database_url is not None,
+        max_bytes=settings.max_file_bytes,
+        ttl=settings.file_ttl,
+        min_free=settings.min_free_bytes,
+    )
+    await asyncio.to_thread(files.open)
     app[keys.STORE] = jobs
     app[keys.SPOOL] = spool
     app[keys.DOCUMENTS] = documents
     app[keys.OUTPUTS] = outputs
+    app[keys.FILES] = files
     yield
     await jobs.close()
 
@@ -51,6 +63,7 @@ async def housekeeping(app: web.Application) -> AsyncIterator[None]:
         store=app[keys.STORE],
         documents=app[keys.DOCUMENTS],
         outputs=app[keys.OUTPUTS],
+        files=app[keys.FILES],
         interval=app[keys.SETTINGS].cleanup_interval,
     )
     await housekeeper.start()
@@ -80,6 +93,7 @@ async def runner(app: web.Application) -> AsyncIterator[None]:
         settings=app[keys.SETTINGS],
         fetcher=app[keys.FETCHER],
         metrics=app[keys.METRICS],
+        files=app[keys.FILES],
     )
     await running.start()
     app[keys.RUNNER] = running

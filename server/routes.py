@@ -11,6 +11,8 @@ import math
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,13 @@ from ocr_engine.errors import DocumentTooLarge, InvalidRequest
 from ocr_engine.languages import model_ids, resolve_model
 from ocr_engine.sources import is_data_url
 
-from . import documents
+from . import bodies, documents
 from .appkeys import (
     AUTH,
     DOCUMENTS,
     ENGINE,
     FETCHER,
+    FILES,
     LIFECYCLE,
     METRICS,
     OUTPUTS,
@@ -36,6 +39,7 @@ from .appkeys import (
     STORE,
     SYNC_SLOTS,
 )
+from .bodies import SpooledDocument
 from .config import MB
 from .errors import (
     Cancelled,
@@ -45,9 +49,10 @@ from .errors import (
     PageImageNotFound,
     QueueFull,
 )
-from .fetch import check_url, read_limited
+from .fetch import check_url
+from .files import FileRecord
 from .jobs import Job, JobStatus, now
-from .schema import OCRRequestBody, parse_request
+from .schema import OCRRequestBody, file_document, parse_request
 from .stores import QueueLimitReached
 from .wire import failure, job_accepted, job_json, model_list, ocr_response, outputs_list
 
@@ -58,7 +63,7 @@ routes = web.RouteTableDef()
 TTL_HEADER = "x-bf-async-job-result-ttl"
 WEBHOOK_HEADER = "x-bf-async-webhook"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-_JSON_IN_THREAD_BYTES = 256 * 1024
+_BODY_CHUNK = 64 * 1024
 _SYNC_RETRY_AFTER_S = 5
 _QUEUE_RETRY_AFTER_S = 10
 _POLL_RETRY_AFTER_S = 1
@@ -66,119 +71,44 @@ _MAX_IDEMPOTENCY_KEY = 255
 _TTL = re.compile(r"(?P<sign>[+-]?)(?P<digits>[0-9]+)", re.ASCII)
 _PAGE_INDEX = re.compile(r"[0-9]{1,9}", re.ASCII)
 _PAGE_IMAGE_MAX_AGE_S = 300  # a page's picture never changes; the browser may keep it a while
-_TOO_DEEP = "The request body is nested too deeply to be an OCR request."
-_MAX_ENVELOPE_BYTES = MB  # the JSON of a request, apart from its document's data URL
 _MAX_WAIT_S = 60.0
 # A long poll reads the store, which every node writes, rather than waiting on this process.
 _WAIT_POLL_FIRST_S = 0.1
 _WAIT_POLL_MAX_S = 0.25
 
 
-async def _read_body(request: web.Request) -> bytes:
-    """The body, within the size limit, read past aiohttp's cache: a large document's bytes
-    are then freed as soon as they are parsed, rather than held for the whole request."""
+async def _body_chunks(request: web.Request) -> AsyncIterator[bytes]:
+    """The body as it arrives, refused as soon as it passes the size limit."""
     limit = request.app[SETTINGS].max_body_bytes
     too_large = DocumentTooLarge(
         f"The request body is larger than the limit of {limit} bytes.", param="document"
     )
-    return await read_limited(request.content, request.content_length, limit, too_large)
-
-
-def _loads(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except RecursionError:
-        raise InvalidRequest(_TOO_DEEP) from None
-    except ValueError:
-        raise InvalidRequest("The request body is not valid JSON.") from None
-
-
-def _parse_large(raw: bytes) -> tuple[Any, bytes | memoryview | str | None]:
-    """Parse a large body with its data URL's base64 lifted out as a view of the raw bytes.
-
-    Parsed whole, a 50 MB document would exist as the body, as a decoded copy and as a Python
-    string at once; lifted, only the body and the decoded bytes do. Only the document may be
-    large: the JSON around it is refused past 1 MiB before it is parsed, since parsing holds
-    the interpreter's lock and would stall every other request, thread or not.
-    """
-    span = _document_data_url(raw)
-    around = len(raw) - (span[2] - span[1] - 1 if span else 0)
-    if around > _MAX_ENVELOPE_BYTES:
-        raise DocumentTooLarge(
-            f"Apart from the document's data URL, the request body may be at "
-            f"most {_MAX_ENVELOPE_BYTES // MB} MiB of JSON."
-        )
-    if span is None:
-        return _loads(raw), None
-    start, comma, end = span
-    body = _loads(raw[: comma + 1] + raw[end:])
-    header = _loads(raw[start : comma + 1] + b'"')
-    document = body.get("document") if isinstance(body, dict) else None
-    url = document.get(document.get("type")) if isinstance(document, dict) else None
-    if isinstance(url, dict):
-        url = url.get("url")
-    if url != header:
-        raise DocumentTooLarge(
-            "Only the document's data URL may make a request body large; "
-            "this one is large elsewhere."
-        )
-    payload: bytes | memoryview | str = memoryview(raw)[comma + 1 : end]
-    if raw.find(b"\\", comma, end) >= 0:
-        # JSON escapes in the base64 ("\/" from some encoders): decoded as the string it is.
-        payload = _loads(b'"' + raw[comma + 1 : end] + b'"')
-    return body, payload
-
-
-def _document_data_url(raw: bytes) -> tuple[int, int, int] | None:
-    """Where the longest base64 data URL string of a body is: its opening quote, the comma
-    after its header and its closing quote. One pass, however many strings look like one."""
-    best: tuple[int, int, int] | None = None
-    position = 0
-    while (start := raw.find(b'"data:', position)) >= 0:
-        end = raw.find(b'"', start + 1)
-        while end > 0 and raw[end - 1] == 0x5C and _escaped(raw, end):  # a \" inside
-            end = raw.find(b'"', end + 1)
-        if end < 0:
-            break
-        comma = raw.find(b",", start, end)
-        if (
-            comma >= 0
-            and b";base64" in raw[start:comma].lower()
-            and (best is None or end - comma > best[2] - best[1])
-        ):
-            best = (start, comma, end)
-        position = end + 1
-    return best
-
-
-def _escaped(raw: bytes, quote: int) -> bool:
-    """Whether the quote at `quote` is escaped: an odd number of backslashes before it."""
-    count = 0
-    while quote - count - 1 >= 0 and raw[quote - count - 1] == 0x5C:
-        count += 1
-    return count % 2 == 1
+    if (request.content_length or 0) > limit:
+        raise too_large
+    size = 0
+    async for chunk in request.content.iter_chunked(_BODY_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        yield chunk
 
 
 async def _ocr_request(request: web.Request) -> tuple[OCRRequestBody, str]:
     """The validated body and the languages its model selects.
 
-    A large body is parsed and validated off the event loop: a long page list or a deep
-    structure must not stall every other request.
+    The body is read as it streams (`server.bodies`): a large document's data URL goes to a
+    file as it arrives (`request["spooled"]`, removed by `_discard_spooled` unless moved).
     """
-    raw = await _read_body(request)
-    if not raw or raw.isspace():  # isspace(), unlike strip(), copies nothing of a large body
-        raise InvalidRequest("The request body is empty; send the OCR request as JSON.")
-    small = len(raw) <= _JSON_IN_THREAD_BYTES
-    if small:
-        body = _loads(raw)
-    else:
-        body, payload = await asyncio.to_thread(_parse_large, raw)
-        if payload is not None:
-            request["payload"] = payload
-    del raw
+    body, spooled = await bodies.read_json(
+        _body_chunks(request),
+        temp=request.app[SPOOL].temp,
+        max_document=request.app[SETTINGS].max_document_bytes,
+    )
+    if spooled is not None:
+        request["spooled"] = spooled
     if isinstance(body, dict) and isinstance(body.get("model"), str):
         request["model"] = body["model"]  # for the error body's extra_fields
-    parsed = parse_request(body) if small else await asyncio.to_thread(parse_request, body)
+    parsed = await asyncio.to_thread(parse_request, body)
     engine = request.app[ENGINE]
     settings = request.app[SETTINGS]
     languages = resolve_model(
@@ -188,6 +118,41 @@ async def _ocr_request(request: web.Request) -> tuple[OCRRequestBody, str]:
         installed=engine.languages,
     )
     return parsed, languages
+
+
+async def _discard_spooled(request: web.Request) -> None:
+    spooled: SpooledDocument | None = request.get("spooled")
+    if spooled is not None:
+        await asyncio.to_thread(spooled.path.unlink, missing_ok=True)
+
+
+async def _file_document(request: web.Request, body: OCRRequestBody) -> FileRecord | None:
+    """The uploaded file a request's document is: named by id (a file of the caller's), or
+    by one of this service's signed URLs (anyone's, while its signature holds)."""
+    files = request.app[FILES]
+    if body.document.is_file:
+        return await files.get(request["owner"], body.document.file_id or "")
+    url = body.document.url
+    return None if is_data_url(url) else await files.from_signed_url(url)
+
+
+@asynccontextmanager
+async def _document_path(request: web.Request, body: OCRRequestBody) -> AsyncIterator[Path]:
+    """Where a synchronous request's document is on disk while it is read."""
+    record = await _file_document(request, body)
+    if record is not None:
+        yield await request.app[FILES].local_path(record)
+        return
+    spooled: SpooledDocument | None = request.get("spooled")
+    if spooled is not None:
+        yield spooled.path  # removed by the route when the request ends
+        return
+    data = await documents.resolve(
+        body.document.url, fetcher=request.app[FETCHER], param=body.document.url_param
+    )
+    async with request.app[SPOOL].scratch(data) as path:
+        del data
+        yield path
 
 
 async def _check_space(request: web.Request) -> None:
@@ -207,6 +172,13 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 @routes.post("/v1/ocr")
 async def ocr(request: web.Request) -> web.Response:
     """Mistral's OCR: one request, one response."""
+    try:
+        return await _ocr(request)
+    finally:
+        await _discard_spooled(request)
+
+
+async def _ocr(request: web.Request) -> web.Response:
     started = time.monotonic()
     body, languages = await _ocr_request(request)
     slots = request.app[SYNC_SLOTS]
@@ -216,24 +188,16 @@ async def ocr(request: web.Request) -> web.Response:
             retry_after=_SYNC_RETRY_AFTER_S,
         )
     await _check_space(request)
-    async with slots:
-        data = await documents.resolve(
-            body.document.url,
-            fetcher=request.app[FETCHER],
-            param=body.document.url_param,
-            payload=request.get("payload"),
-        )
-        async with request.app[SPOOL].scratch(data) as path:
-            del data
-            options = body.options(languages)
-            key = f"sync-{uuid.uuid4().hex}"
-            engine = request.app[ENGINE]
-            result = await engine.run(path, options, key=key)
-            if body.formats:
-                async with request.app[OUTPUTS].scratch() as folder:
-                    written = await engine.render(result, path, body.formats, folder, key=key)
-                    request.app[METRICS].outputs(written)
-                    outputs = await asyncio.to_thread(_inline_outputs, folder, written)
+    async with slots, _document_path(request, body) as path:
+        options = body.options(languages)
+        key = f"sync-{uuid.uuid4().hex}"
+        engine = request.app[ENGINE]
+        result = await engine.run(path, options, key=key)
+        if body.formats:
+            async with request.app[OUTPUTS].scratch() as folder:
+                written = await engine.render(result, path, body.formats, folder, key=key)
+                request.app[METRICS].outputs(written)
+                outputs = await asyncio.to_thread(_inline_outputs, folder, written)
 
     def respond() -> str:
         response = ocr_response(result, options.page, model=body.model, started=started)
@@ -303,25 +267,39 @@ async def create_job(request: web.Request) -> web.Response:
     Everything cheap is checked before anything is written, so a refused create leaves
     nothing behind; the queue bound is checked by the store in the same step as the insert.
     """
+    try:
+        return await _create_job(request)
+    finally:
+        await _discard_spooled(request)
+
+
+async def _create_job(request: web.Request) -> web.Response:
     owner = request["owner"]
     body, languages = await _ocr_request(request)
     webhook = _webhook(request)
     ttl = _ttl(request)
     idempotency_key = _idempotency_key(request, body)
+    record = await _file_document(request, body)
     url = body.document.url
-    if not is_data_url(url):
+    if record is None and not is_data_url(url):
         check_url(url, request.app[FETCHER].policy, param=body.document.url_param)
     await _check_space(request)
     settings = request.app[SETTINGS]
     job_id = str(uuid.uuid4())
     size = 0
     stored = body.stored()
-    if is_data_url(url):
+    spooled: SpooledDocument | None = request.get("spooled")
+    if record is not None:
+        # Read from the file when the job runs: no copy of it is made.
+        size = record.bytes
+        stored["document"] = file_document(record.id, body.document.document_name)
+    elif spooled is not None:
+        size = spooled.size
+        await request.app[DOCUMENTS].save_file(job_id, spooled.path)
+        stored["document"][body.document.type] = "data:stored"
+    elif is_data_url(url):
         data = await documents.decode(
-            url,
-            max_bytes=settings.max_document_bytes,
-            param=body.document.url_param,
-            payload=request.pop("payload", None),
+            url, max_bytes=settings.max_document_bytes, param=body.document.url_param
         )
         size = len(data)
         await request.app[DOCUMENTS].save(job_id, data)

@@ -27,6 +27,7 @@ from .config import Settings
 from .documents import Documents
 from .errors import JobTimeout
 from .fetch import Fetcher
+from .files import FileNotFound, Files
 from .jobs import Job, Part, WorkKey, now
 from .metrics import Metrics
 from .outcomes import Outcomes
@@ -57,8 +58,10 @@ class Runner:
         settings: Settings,
         fetcher: Fetcher,
         metrics: Metrics,
+        files: Files,
     ) -> None:
         self._store = store
+        self._files = files
         self._metrics = metrics
         self._engine = engine
         self._documents = documents
@@ -248,6 +251,16 @@ class Runner:
 
     async def _document(self, job: Job, body: OCRRequestBody) -> Path:
         """Where the job's document is on this node: stored at create, or fetched now."""
+        if body.document.is_file:
+            # An uploaded file is read where it is kept; no copy is made for the job.
+            record = await self._files.find(body.document.file_id or "")
+            if record is None:
+                raise FileNotFound(
+                    f"The file '{body.document.file_id}' was deleted or expired before the "
+                    "job could read it.",
+                    param="document.file_id",
+                )
+            return await self._files.local_path(record)
         path = await self._documents.local_path(job.id)
         if path is not None:
             return path

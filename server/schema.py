@@ -21,6 +21,17 @@ from ocr_engine import render
 from ocr_engine.errors import InvalidRequest, UnsupportedOption
 from ocr_engine.options import OCROptions, PageOptions, parse_pages
 
+# How a stored request names an uploaded file in place of a URL.
+FILE_SCHEME = "tessera-file:"
+
+
+def file_document(file_id: str, name: str | None = None) -> dict[str, Any]:
+    """A stored request's document that is an uploaded file, however the request named it."""
+    document: dict[str, Any] = {"type": "file", "file_id": file_id}
+    if name is not None:
+        document["document_name"] = name
+    return document
+
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
@@ -32,14 +43,27 @@ class ImageURL(_Lenient):
 
 
 class DocumentSpec(_Lenient):
-    type: Literal["document_url", "image_url"]
+    type: Literal["document_url", "image_url", "file"]
     document_url: str | None = None
     image_url: str | ImageURL | None = None
+    # A file uploaded through the Files API (`type: "file"`).
+    file_id: str | None = Field(None, max_length=64)
     document_name: str | None = Field(None, max_length=1024)
 
     @property
+    def is_file(self) -> bool:
+        return self.type == "file"
+
+    @property
     def url(self) -> str:
-        """The document's URL, whichever field holds it."""
+        """The document's URL, whichever field holds it; for an uploaded file, its id as a
+        `file:` reference (resolved by `server.files`, never fetched)."""
+        if self.type == "file":
+            if not self.file_id:
+                raise InvalidRequest(
+                    "A 'file' document needs 'document.file_id'.", param="document.file_id"
+                )
+            return f"{FILE_SCHEME}{self.file_id}"
         if self.type == "document_url":
             if not self.document_url:
                 raise InvalidRequest(
@@ -56,7 +80,7 @@ class DocumentSpec(_Lenient):
 
     @property
     def url_param(self) -> str:
-        return f"document.{self.type}"
+        return "document.file_id" if self.type == "file" else f"document.{self.type}"
 
 
 class OCRRequestBody(_Lenient):
@@ -104,7 +128,8 @@ class OCRRequestBody(_Lenient):
                 "document": {"document_url", "image_url"},
             },
         )
-        stored["document"][self.document.type] = self.document.url
+        if not self.document.is_file:
+            stored["document"][self.document.type] = self.document.url
         return stored
 
     @field_validator("output_formats")

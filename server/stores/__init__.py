@@ -13,6 +13,7 @@ from ..documents import Documents, DocumentSpool, SharedDocuments
 from ..outputs import Outputs, OutputSpool, SharedOutputs
 from .base import DocumentStore, JobStore, QueueLimitReached
 from .postgres import PostgresJobStore
+from .records import PostgresSql, Sql, SQLiteSql
 from .sqlite import SQLiteJobStore
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ __all__ = [
     "QueueLimitReached",
     "SQLiteJobStore",
     "open_store",
+    "sql_for",
 ]
 
 
@@ -48,3 +50,11 @@ async def open_store(
         documents, outputs = spool, output_spool
     await store.open()
     return store, documents, outputs
+
+
+def sql_for(store: JobStore) -> Sql:
+    """Plain statements on the job store's own database (`server.stores.records`)."""
+    if isinstance(store, PostgresJobStore):
+        return PostgresSql(store)
+    assert isinstance(store, SQLiteJobStore)
+    return SQLiteSql(store)

@@ -20,7 +20,10 @@ from ..jobs import DeliveryAttempt, Job, JobOutcome, JobStatus, Part, WebhookSta
 COLUMNS = tuple(f.name for f in fields(Job))
 SELECT_COLUMNS = ", ".join(COLUMNS)
 # The columns a create writes; the rest start at their defaults.
-_CREATED = "id owner status request created_at ttl document_size webhook idempotency_key"
+_CREATED = (
+    "id owner status request created_at ttl document_size webhook idempotency_key batch_id"
+    " batch_index"
+)
 CREATE_COLUMNS: tuple[str, ...] = tuple(_CREATED.split(" "))
 
 
@@ -33,7 +36,8 @@ document_size size, started_at time, completed_at time, expires_at time, attempt
 pages_done count, pages_total count, status_code int, result text, error text, webhook text,
 idempotency_key text, webhook_state text, webhook_attempts count, webhook_next_at time,
 webhook_error text, webhook_delivered_at time, parts_total count, parts_done count,
-outputs text, lease_owner text, lease_expires time, webhook_lease time
+outputs text, batch_id text, batch_index int, lease_owner text, lease_expires time,
+webhook_lease time
 """
 JOB_TABLE: tuple[tuple[str, str], ...] = tuple(
     (name, kind) for name, kind in (c.split() for c in _JOB_TABLE.split(","))
@@ -86,6 +90,8 @@ def create_values(job: Job) -> tuple[Any, ...]:
         job.document_size,
         job.webhook,
         job.idempotency_key,
+        job.batch_id,
+        job.batch_index,
     )
 
 

@@ -19,7 +19,7 @@ from ocr_engine.errors import InternalError
 
 from ..errors import InsufficientStorage, StoreUnavailable
 from ..jobs import DeliveryAttempt, Job, JobOutcome, JobStatus, Part, WorkKey, now, one_per_job
-from . import base
+from . import base, records
 from .base import QueueLimitReached
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS tessera_parts (
     PRIMARY KEY (job_id, part)
 );
 """
+    + records.schema("tessera_", base.POSTGRES_TYPES, blobs=True)
 )
 
 _INSERT = (
@@ -193,7 +194,7 @@ class PostgresJobStore:
                 " started_at = coalesce(started_at, $1), attempts = attempts + 1,"
                 " lease_owner = $2, lease_expires = $3"
                 f" WHERE id IN (SELECT id FROM tessera_jobs WHERE {_CLAIMABLE_JOBS}"
-                " ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
+                " ORDER BY batch_id IS NOT NULL, created_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
                 f" RETURNING {base.SELECT_COLUMNS}",
                 moment,
                 self.node,

@@ -23,7 +23,7 @@ from ocr_engine.errors import InternalError
 
 from ..errors import InsufficientStorage, StoreUnavailable
 from ..jobs import DeliveryAttempt, Job, JobOutcome, JobStatus, Part, WorkKey, now, one_per_job
-from . import base
+from . import base, records
 from .base import QueueLimitReached
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS parts (
     PRIMARY KEY (job_id, part)
 );
 """
+    + records.schema("", base.SQLITE_TYPES, blobs=False)
 )
 
 _CLAIMABLE_JOBS = (
@@ -244,7 +245,7 @@ class SQLiteJobStore:
                     "UPDATE jobs SET status = 'processing', started_at = coalesce(started_at,"
                     " :now), attempts = attempts + 1, lease_owner = :node,"
                     " lease_expires = :expires WHERE id IN (SELECT id FROM jobs WHERE"
-                    f" {_CLAIMABLE_JOBS} ORDER BY created_at LIMIT :limit)"
+                    f" {_CLAIMABLE_JOBS} ORDER BY batch_id IS NOT NULL, created_at LIMIT :limit)"
                     f" RETURNING {base.SELECT_COLUMNS}",
                     {
                         "now": moment,

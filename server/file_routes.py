@@ -1,0 +1,178 @@
+"""The Files API in the shapes of Mistral's SDK: upload, list, show, download, delete, and
+signed URLs that serve one file without a key until they expire (`server.files`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from ocr_engine.errors import InvalidRequest
+
+from .appkeys import FILES, SETTINGS
+from .files import (
+    PURPOSES,
+    SIGNED_URL_DEFAULT_HOURS,
+    SIGNED_URL_MAX_HOURS,
+    FileRecord,
+)
+
+routes = web.RouteTableDef()
+
+_PART_CHUNK = 256 * 1024
+_MAX_FIELD = 1024  # a form field other than the file
+_MAX_PAGE_SIZE = 1000
+_CONTENT_PATH = re.compile(r"/v1/files/[^/]+/content")
+
+
+def is_signed_download(request: web.Request) -> bool:
+    """A download through a signed URL: it carries its own proof, not a key."""
+    return bool(_CONTENT_PATH.fullmatch(request.path)) and "signature" in request.query
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+    while chunk := await part.read_chunk(_PART_CHUNK):
+        yield chunk
+
+
+async def _field(part: BodyPartReader) -> str:
+    data = await part.read_chunk(_MAX_FIELD + 1)
+    if len(data) > _MAX_FIELD or await part.read_chunk(1):
+        raise InvalidRequest(f"The form field '{part.name}' is too long.", param=part.name)
+    try:
+        return data.decode().strip()
+    except UnicodeDecodeError:
+        raise InvalidRequest(
+            f"The form field '{part.name}' is not text.", param=part.name
+        ) from None
+
+
+def _hours(value: str, param: str, *, low: int, high: int) -> int:
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise InvalidRequest(f"'{param}' is a number of hours from {low} to {high}.", param=param)
+    return int(value)
+
+
+@routes.post("/v1/files")
+async def upload(request: web.Request) -> web.Response:
+    """Upload a file (multipart: `file`, `purpose`, optional `expiry` in hours), streamed
+    to disk as it arrives."""
+    files = request.app[FILES]
+    if not request.content_type.startswith("multipart/"):
+        raise InvalidRequest(
+            "Upload a file as multipart/form-data with the fields 'file' and 'purpose'.",
+            param="file",
+        )
+    fields: dict[str, str] = {}
+    partial: Path | None = None
+    filename = "file"
+    mimetype: str | None = None
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise InvalidRequest("Nested multipart bodies are not accepted.", param="file")
+            if part.name == "file":
+                if partial is not None:
+                    raise InvalidRequest("Upload one file per request.", param="file")
+                filename = part.filename or filename
+                mimetype = part.headers.get("Content-Type")
+                partial = await files.spool(_part_chunks(part))
+            elif part.name in ("purpose", "expiry", "visibility"):
+                fields[part.name] = await _field(part)
+            else:
+                await part.release()
+        if partial is None:
+            raise InvalidRequest("The upload has no 'file' field.", param="file")
+        purpose = fields.get("purpose") or "ocr"
+        expiry = fields.get("expiry")
+        max_hours = request.app[SETTINGS].file_ttl // 3600
+        record = await files.accept(
+            request["owner"],
+            partial,
+            filename=filename,
+            purpose=purpose,
+            mimetype=mimetype,
+            expiry_hours=_hours(expiry, "expiry", low=1, high=max(1, max_hours))
+            if expiry
+            else None,
+        )
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+    return _json(record.wire())
+
+
+@routes.get("/v1/files")
+async def list_files(request: web.Request) -> web.Response:
+    query = request.query
+    purpose = query.get("purpose") or None
+    if purpose is not None and purpose not in PURPOSES:
+        raise InvalidRequest(f"'purpose' is one of {', '.join(PURPOSES)}.", param="purpose")
+    page = _count(query.get("page", "0"), "page", 0, 1_000_000)
+    page_size = _count(query.get("page_size", "100"), "page_size", 1, _MAX_PAGE_SIZE)
+    records, total = await request.app[FILES].list(
+        request["owner"], purpose=purpose, page=page, page_size=page_size
+    )
+    return _json({"data": [r.wire() for r in records], "object": "list", "total": total})
+
+
+def _count(value: str, param: str, low: int, high: int) -> int:
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise InvalidRequest(f"'{param}' is a whole number from {low} to {high}.", param=param)
+    return int(value)
+
+
+@routes.get("/v1/files/{file_id}")
+async def show(request: web.Request) -> web.Response:
+    record = await request.app[FILES].get(request["owner"], request.match_info["file_id"])
+    return _json({**record.wire(), "deleted": False})
+
+
+@routes.get("/v1/files/{file_id}/content")
+async def download(request: web.Request) -> web.StreamResponse:
+    """The file's bytes: with the owner's key, or through a signed URL without one."""
+    files = request.app[FILES]
+    file_id = request.match_info["file_id"]
+    record: FileRecord
+    if is_signed_download(request):
+        record = await files.by_signature(
+            file_id, request.query.get("expires", ""), request.query["signature"]
+        )
+    else:
+        record = await files.get(request["owner"], file_id)
+    path = await files.local_path(record)
+    safe = record.filename.replace('"', "")
+    return web.FileResponse(
+        path,
+        headers={
+            # As Mistral's: the SDK takes the bytes as they are, whatever they hold.
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f'attachment; filename="{safe}"',
+        },
+    )
+
+
+@routes.delete("/v1/files/{file_id}")
+async def delete(request: web.Request) -> web.Response:
+    file_id = request.match_info["file_id"]
+    await request.app[FILES].delete(request["owner"], file_id)
+    return _json({"id": file_id, "object": "file", "deleted": True})
+
+
+@routes.get("/v1/files/{file_id}/url")
+async def signed_url(request: web.Request) -> web.Response:
+    """A URL that serves this one file without a key for `expiry` hours (default 24)."""
+    files = request.app[FILES]
+    record = await files.get(request["owner"], request.match_info["file_id"])
+    expiry = request.query.get("expiry", str(SIGNED_URL_DEFAULT_HOURS))
+    hours = _hours(expiry, "expiry", low=1, high=SIGNED_URL_MAX_HOURS)
+    base = request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
+    return _json({"url": base.rstrip("/") + files.signed_path(record, hours)})

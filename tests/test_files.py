@@ -1,0 +1,167 @@
+"""The Files API through the `mistralai` SDK: upload, list, show, download, signed URLs,
+documents named by file, delete; owner scope and limits over plain HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+from mistralai.client import Mistral
+from mistralai.client.errors import MistralError
+
+from tests.conftest import Server, ServerFactory
+
+KEY, OTHER = "sk-files-alpha", "sk-files-beta"
+
+
+@pytest.fixture(scope="module")
+def keyed(start_module_server: ServerFactory) -> Server:
+    return start_module_server(
+        {"TESSERA_API_KEYS": f"{KEY},{OTHER}", "TESSERA_MAX_FILE_BYTES": str(2 * 1024 * 1024)},
+        workers=1,
+    )
+
+
+def _sdk(server: Server, key: str = KEY) -> Mistral:
+    return Mistral(api_key=key, server_url=server.url, timeout_ms=120_000)
+
+
+def _headers(key: str = KEY) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_a_file_uploaded_with_the_sdk_is_read_by_id_and_by_signed_url(
+    keyed: Server, three_page_pdf: bytes
+) -> None:
+    mistral = _sdk(keyed)
+    uploaded = mistral.files.upload(
+        file={"file_name": "three.pdf", "content": three_page_pdf}, purpose="ocr"
+    )
+    assert uploaded.filename == "three.pdf" and uploaded.size_bytes == len(three_page_pdf)
+    assert uploaded.purpose == "ocr" and uploaded.mimetype == "application/pdf"
+    shown = mistral.files.retrieve(file_id=uploaded.id)
+    assert shown.id == uploaded.id and shown.size_bytes == len(three_page_pdf)
+    listed = mistral.files.list(purpose="ocr")
+    assert uploaded.id in [f.id for f in listed.data] and (listed.total or 0) >= 1
+    downloaded = mistral.files.download(file_id=uploaded.id)
+    assert downloaded.read() == three_page_pdf
+
+    # The SDK's documented large-file path: a file chunk, and a signed URL.
+    by_id = mistral.ocr.process(
+        model="mistral-ocr-latest", document={"type": "file", "file_id": uploaded.id}, pages=[1]
+    )
+    assert [p.index for p in by_id.pages] == [1] and "bravo" in by_id.pages[0].markdown
+    signed = mistral.files.get_signed_url(file_id=uploaded.id, expiry=1)
+    assert signed.url.startswith(keyed.url) and "signature=" in signed.url
+    by_url = mistral.ocr.process(
+        model="mistral-ocr-latest",
+        document={"type": "document_url", "document_url": signed.url},
+        pages=[0],
+    )
+    assert "alpha" in by_url.pages[0].markdown
+    # Usable without a key, for that file only, until it expires.
+    assert httpx.get(signed.url).content == three_page_pdf
+    forged = signed.url.replace("signature=", "signature=0")
+    assert httpx.get(forged).status_code == 404
+    past = signed.url.split("?")[0] + "?expires=1&" + signed.url.split("&")[1]
+    assert httpx.get(past).status_code == 404
+
+    # An async job reads the file where it is kept.
+    with httpx.Client(base_url=keyed.url, headers=_headers()) as client:
+        created = client.post(
+            "/v1/async/ocr",
+            json={"model": "tesseract", "document": {"type": "file", "file_id": uploaded.id}},
+        )
+        assert created.status_code == 202, created.text
+        job = keyed.wait_job(client, created.json()["id"]).json()
+        assert job["status"] == "completed" and len(job["result"]["pages"]) == 3
+
+    deleted = mistral.files.delete(file_id=uploaded.id)
+    assert deleted.deleted and deleted.id == uploaded.id
+    with pytest.raises(MistralError) as gone:
+        mistral.files.retrieve(file_id=uploaded.id)
+    assert gone.value.status_code == 404
+    assert httpx.get(signed.url).status_code == 404  # a signed URL dies with its file
+
+
+def test_files_belong_to_their_key(keyed: Server, hello_png: bytes) -> None:
+    mine = _sdk(keyed).files.upload(
+        file={"file_name": "hello.png", "content": hello_png}, purpose="ocr"
+    )
+    theirs = _sdk(keyed, OTHER)
+    assert mine.id not in [f.id for f in theirs.files.list().data]
+    for call in (
+        lambda: theirs.files.retrieve(file_id=mine.id),
+        lambda: theirs.files.delete(file_id=mine.id),
+        lambda: theirs.files.get_signed_url(file_id=mine.id),
+        lambda: theirs.ocr.process(
+            model="tesseract", document={"type": "file", "file_id": mine.id}
+        ),
+    ):
+        with pytest.raises(MistralError) as refused:
+            call()
+        assert refused.value.status_code == 404
+    anonymous = httpx.get(f"{keyed.url}/v1/files/{mine.id}/content")
+    assert anonymous.status_code == 401
+
+
+def _upload(server: Server, data: bytes, purpose: str, name: str = "f") -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/v1/files",
+        headers=_headers(),
+        files={"file": (name, data)},
+        data={"purpose": purpose},
+        timeout=60,
+    )
+
+
+def _error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert "Traceback" not in response.text
+    return dict(body["error"])
+
+
+def test_uploads_are_checked_for_their_purpose_and_size(keyed: Server, hello_png: bytes) -> None:
+    assert "PDF or an image" in _error(_upload(keyed, b"plain text", "ocr"), 400)["message"]
+    assert "purpose" in _error(_upload(keyed, hello_png, "fine-tune"), 400)["message"]
+    assert "Line 2" in _error(_upload(keyed, b'{"body": {}}\nnot json\n', "batch"), 400)["message"]
+    big = b"%PDF-1.7\n" + b"0" * (2 * 1024 * 1024)
+    assert _error(_upload(keyed, big, "ocr"), 413)["code"] == "document_too_large"
+    no_file = httpx.post(
+        f"{keyed.url}/v1/files", headers=_headers(), data={"purpose": "ocr"}, timeout=60
+    )
+    assert "'file'" in _error(no_file, 400)["message"]
+    batch = _upload(keyed, b'{"custom_id": "a", "body": {"x": 1}}\n\n{"body": {}}\n', "batch")
+    assert batch.status_code == 200 and batch.json()["num_lines"] == 2
+    # Nothing refused was kept.
+    leftovers = [p for p in (keyed.data_dir / "files" / "tmp").iterdir()]
+    assert leftovers == []
+
+
+def test_a_file_that_expires_is_gone(start_server: ServerFactory, hello_png: bytes) -> None:
+    server = start_server({"TESSERA_FILE_TTL": "60", "TESSERA_CLEANUP_INTERVAL": "0.5"}, workers=1)
+    response = httpx.post(
+        f"{server.url}/v1/files",
+        files={"file": ("hello.png", hello_png)},
+        data={"purpose": "ocr"},
+    )
+    assert response.status_code == 200, response.text
+    record = response.json()
+    assert record["expires_at"] - record["created_at"] == 60
+    path = server.data_dir / "files" / record["id"]
+    assert path.exists()
+    # Made to expire now, as time would: the housekeeper deletes row and bytes.
+    import sqlite3
+
+    with sqlite3.connect(server.data_dir / "tessera.db") as db:
+        db.execute("UPDATE files SET expires_at = ? WHERE id = ?", (time.time() - 1, record["id"]))
+    assert httpx.get(f"{server.url}/v1/files/{record['id']}").status_code == 404
+    deadline = time.monotonic() + 10
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not path.exists()
+    assert json.loads(httpx.get(f"{server.url}/v1/files").text)["total"] == 0
