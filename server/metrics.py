@@ -9,6 +9,7 @@ multiprocess directory to share between processes and clean up after dead worker
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -239,8 +240,10 @@ class _NodeGauges:
         self.draining.set(int(state.draining))
         self.store_up.set(int(state.job_counts is not None))
         self.jobs.clear()
-        self.jobs_queued.clear()
-        if state.job_counts is not None:
+        if state.job_counts is None:
+            # Unknown this scrape: NaN, not the last count, which could pass for a fresh one.
+            self.jobs_queued.set(math.nan)
+        else:
             for name, count in state.job_counts.items():
                 self.jobs.labels(state=name).set(count)
             self.jobs_queued.set(state.jobs_queued)

@@ -8,6 +8,7 @@ import math
 import signal
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from server import cli, logs
+from server.metrics import Metrics, NodeState
 from tests.conftest import Server, ocr_body, wait_until
 from tests.test_api import assert_bifrost_error
 from tools import corpus
@@ -148,6 +150,21 @@ def test_metrics_move_with_the_work(
     }
     assert sorted(workers) == ["0", "1"]
     assert sorted(workers.values()) == sorted(map(str, server.worker_pids()))
+
+
+def test_a_store_that_does_not_answer_leaves_the_job_gauges_unknown() -> None:
+    counted = Metrics()
+    answered = NodeState(False, {"pending": 4, "completed": 3}, 4, 0, 0, 2, 0, {0: 10, 1: 11})
+    silent = replace(answered, job_counts=None, jobs_queued=0)
+    body, _ = counted.exposition(answered, None)
+    before = parse_metrics(text_string_to_metric_families(body.decode()))
+    assert metric(before, "tessera_jobs", state="pending") == 4
+    assert metric(before, "tessera_jobs_queued") == 4
+    body, _ = counted.exposition(silent, None)
+    after = parse_metrics(text_string_to_metric_families(body.decode()))
+    assert metric(after, "tessera_store_up") == 0
+    assert math.isnan(metric(after, "tessera_jobs_queued"))
+    assert not by_label(after, "tessera_jobs", "state")
 
 
 def test_metrics_in_openmetrics_when_asked(server: Server) -> None:
