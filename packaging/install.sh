@@ -63,7 +63,7 @@ if ! bad=$(cd "$bundle" && printf '%s\n' "$sums" | sha256sum --check --quiet --s
   printf '%s\n' "$bad" | sed 's/^/  /' >&2
   fail "the bundle does not match its MANIFEST (damaged or altered in transit): refusing to install"
 fi
-unlisted=$(cd "$bundle" && find . -type f ! -name MANIFEST -printf '%P\n' | sort \
+unlisted=$(cd "$bundle" && find . -type f ! -path ./MANIFEST -printf '%P\n' | sort \
   | comm -23 - <(printf '%s\n' "$sums" | cut -c67- | sort) || true)
 if [ -n "$unlisted" ]; then
   printf '  %s\n' $unlisted >&2
@@ -175,6 +175,17 @@ fi
 
 # -- the command, its settings, the unit -----------------------------------------------------
 
+# Moves FILE.new over FILE unless they are the same: a second run changes nothing.
+put() {
+  if cmp -s "$1.new" "$1"; then
+    rm -f "$1.new"
+    say "$1: already there"
+  else
+    mv "$1.new" "$1"
+    say "wrote $1"
+  fi
+}
+
 mkdir -p "$prefix/bin" "$prefix/etc" "$prefix/lib/systemd/system" "$prefix/share/tessera"
 cat >"$prefix/bin/tessera.new" <<EOF
 #!/bin/sh
@@ -191,8 +202,7 @@ fi
 exec "$venv/bin/tessera" "\$@"
 EOF
 chmod 755 "$prefix/bin/tessera.new"
-mv "$prefix/bin/tessera.new" "$prefix/bin/tessera"
-say "wrote $prefix/bin/tessera"
+put "$prefix/bin/tessera"
 
 if [ -f "$prefix/etc/tessera.env" ]; then
   say "settings: $prefix/etc/tessera.env already there, kept"
@@ -203,8 +213,7 @@ fi
 install -m 644 "$bundle/README.md" "$prefix/share/tessera/README.md"
 unit=$prefix/lib/systemd/system/tessera.service
 sed "s|@PREFIX@|$prefix|g" "$bundle/tessera.service" >"$unit.new"
-mv "$unit.new" "$unit"
-say "wrote $unit"
+put "$unit"
 
 if [ "$system" = 1 ]; then
   if id tessera >/dev/null 2>&1; then

@@ -159,6 +159,8 @@ def installed(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
         {prefix}/bin/tessera ocr {page}
         echo "== doctor"
         {prefix}/bin/tessera doctor
+        # Without the caller's value, the settings file's is used.
+        env -u TESSERA_DATA_DIR {prefix}/bin/tessera doctor | grep "data dir"
         echo "== serve"
         {prefix}/bin/tessera serve --port {port} >{work}/serve.log 2>&1 &
         served=$!
@@ -168,7 +170,8 @@ print(urllib.request.urlopen(sys.argv[1], timeout=1).read().decode())' \
             http://127.0.0.1:{port}/health 2>/dev/null; then break; fi
           sleep 0.1
         done
-        kill $served; wait $served || true
+        kill $served 2>/dev/null || true
+        wait $served || true
         cat {work}/serve.log
     """
     env = {
@@ -181,6 +184,7 @@ print(urllib.request.urlopen(sys.argv[1], timeout=1).read().decode())' \
 
 def test_installs_with_no_network_and_reads_a_page(installed: tuple[Path, str]) -> None:
     prefix, out = installed
+    work = prefix.parent
     first, rest = out.split("== again")
     again, rest = rest.split("== where")
     where, rest = rest.split("== ocr")
@@ -190,10 +194,13 @@ def test_installs_with_no_network_and_reads_a_page(installed: tuple[Path, str]) 
     assert "all 1" in first and "files match" in first
     assert f"tessera 0.1.0 installed in {prefix}/venv" in first
     assert "already installed" in again and "already there, kept" in again
+    assert "wrote" not in again and f"{prefix}/bin/tessera: already there" in again
     assert where.split()[0].startswith(str(prefix))  # the installed copy, not the checkout
     assert "Network is unreachable" in where
     assert "Read with no network" in ocr
     assert "FAIL" not in doctor and "ready to serve" in doctor
+    assert f"data dir           {work}/data writable" in doctor
+    assert "data dir           /var/lib/tessera writable" in doctor
     assert '"status": "ok"' in served and '"workers": 1' in served
 
 

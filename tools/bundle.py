@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGING = REPO / "packaging"
 MANIFEST = "MANIFEST"
 # What the service needs from Debian, besides one tesseract-ocr-<lang> per chosen language.
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "ocr_engine", "server")
 BASE_PACKAGES = ("tesseract-ocr", "tesseract-ocr-osd", "poppler-utils", "python3", "python3-venv")
 # Where apt keeps what this machine downloaded before: copied rather than fetched again.
 APT_CACHE = Path("/var/cache/apt/archives")
@@ -60,6 +61,16 @@ def platform() -> tuple[str, str]:
     return os_name, arch
 
 
+def source_revision() -> str:
+    """The commit the wheel is built from, and whether the checkout differs from it."""
+    try:
+        commit = _run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).strip()
+        changed = _run(["git", "-C", str(REPO), "status", "--porcelain", "--", *WHEEL_SOURCES])
+    except BundleError:
+        return "unknown (not a git checkout)"
+    return commit + (" with uncommitted changes" if changed.strip() else "")
+
+
 def language_packages(languages: str) -> list[str]:
     """Debian's package for each Tesseract language code (`chi_sim` is `tesseract-ocr-chi-sim`)."""
     codes = [code.strip() for code in languages.split(",") if code.strip()]
@@ -87,12 +98,12 @@ def build_wheels(target: Path) -> None:
         # A copy of what the wheel is made of, so that the build leaves nothing in the checkout.
         source = Path(build) / "src"
         source.mkdir()
-        for name in ("pyproject.toml", "README.md"):
-            shutil.copy(REPO / name, source / name)
-        for package in ("ocr_engine", "server"):
-            shutil.copytree(
-                REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
-            )
+        for name in WHEEL_SOURCES:
+            if (REPO / name).is_dir():
+                ignore = shutil.ignore_patterns("__pycache__")
+                shutil.copytree(REPO / name, source / name, ignore=ignore)
+            else:
+                shutil.copy(REPO / name, source / name)
         _run(
             [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(target), str(source)],
             env=env,
@@ -208,6 +219,7 @@ def build(dist: Path, languages: str) -> Path:
         fields = {
             "bundle": name,
             "version": version,
+            "source": source_revision(),
             "os": os_name,
             "arch": arch,
             "languages": languages,
