@@ -20,6 +20,7 @@ from ocr_engine.errors import DocumentTooLarge, InternalError, InvalidRequest
 from . import ops, resources, webpage
 from .appkeys import AUTH, LIFECYCLE, SETTINGS, SYNC_SLOTS, Lifecycle
 from .auth import Authenticator
+from .batch_routes import routes as batch_routes
 from .config import Settings
 from .errors import MethodNotAllowed, NotFound, Unavailable
 from .file_routes import is_signed_download
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend(resources.CONTEXTS)
     app.add_routes(routes)
     app.add_routes(file_routes)
+    app.add_routes(batch_routes)
     app.add_routes(openapi_routes)
     ops.setup(app)
     app.add_routes(webhook_routes)

@@ -13,6 +13,7 @@ from aiohttp import web
 from ocr_engine import OCREngine
 
 from .auth import Authenticator
+from .batch import BatchDriver, Batches
 from .config import Settings
 from .documents import Documents, DocumentSpool
 from .fetch import Fetcher
@@ -42,6 +43,8 @@ OUTPUTS = web.AppKey("outputs", Outputs)
 RUNNER = web.AppKey("runner", Runner)
 FETCHER = web.AppKey("fetcher", Fetcher)
 FILES = web.AppKey("files", Files)
+BATCHES = web.AppKey("batches", Batches)
+BATCH_DRIVER = web.AppKey("batch_driver", BatchDriver)
 SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 METRICS = web.AppKey("metrics", Metrics)

@@ -11,6 +11,7 @@ from aiohttp import web
 from ocr_engine import OCREngine
 
 from . import appkeys as keys
+from .batch import BatchDriver, Batches
 from .documents import DocumentSpool
 from .fetch import Fetcher, client_session
 from .files import Files
@@ -101,6 +102,30 @@ async def runner(app: web.Application) -> AsyncIterator[None]:
     await running.close()
 
 
+async def batches(app: web.Application) -> AsyncIterator[None]:
+    """Batches, and the driver that turns their requests into jobs on this node."""
+    settings = app[keys.SETTINGS]
+    files = app[keys.FILES]
+    records = Batches(sql_for(app[keys.STORE]), files, settings)
+    driver = BatchDriver(
+        batches=records,
+        files=files,
+        store=app[keys.STORE],
+        documents=app[keys.DOCUMENTS],
+        settings=settings,
+        policy=app[keys.FETCHER].policy,
+        languages=lambda: app[keys.ENGINE].languages,
+        wake_runner=app[keys.RUNNER].wake,
+        cancel_job=app[keys.RUNNER].cancel,
+        single_node=settings.database_url is None,
+    )
+    await driver.start()
+    app[keys.BATCHES] = records
+    app[keys.BATCH_DRIVER] = driver
+    yield
+    await driver.close()
+
+
 async def webhooks(app: web.Application) -> AsyncIterator[None]:
     """The webhook deliverer."""
     settings = app[keys.SETTINGS]
@@ -123,5 +148,6 @@ CONTEXTS: list[Callable[[web.Application], AsyncIterator[None]]] = [
     housekeeping,
     fetcher,
     runner,
+    batches,
     webhooks,
 ]

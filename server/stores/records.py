@@ -27,7 +27,7 @@ _BATCHES = """
 id key, owner text!, status text!, endpoint text!, model text, metadata text,
 input_files text!, created_at time!, started_at time, completed_at time, deadline time!,
 total int!, submitted int!, cursor text!, output_file text, error_file text, errors text,
-cancel_requested int!, lease_owner text, lease_expires time
+cancel_requested int!, succeeded int, failed int, lease_owner text, lease_expires time
 """
 
 

@@ -1,0 +1,179 @@
+"""The Batch API in the shapes of Mistral's SDK (`client.batch.jobs`), for `/v1/ocr`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from ocr_engine.errors import DocumentTooLarge, InvalidRequest
+
+from . import bodies
+from .appkeys import BATCH_DRIVER, BATCHES, FILES, SETTINGS
+from .batch import ENDPOINT, MAX_INLINE_REQUESTS, MAX_TIMEOUT_HOURS, STATUSES
+from .fetch import read_limited
+
+routes = web.RouteTableDef()
+
+_MAX_PAGE_SIZE = 1000
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+async def _wire(request: web.Request, batch_id: str) -> dict[str, Any]:
+    batches = request.app[BATCHES]
+    batch = await batches.get(request["owner"], batch_id)
+    return batch.wire(await batches.counts(batch.id))
+
+
+@routes.post("/v1/batch/jobs")
+async def create(request: web.Request) -> web.Response:
+    """A batch over uploaded JSONL files (`input_files`) or inline `requests`."""
+    settings = request.app[SETTINGS]
+    limit = settings.max_body_bytes
+    raw = await read_limited(
+        request.content,
+        request.content_length,
+        limit,
+        DocumentTooLarge(
+            f"The request body is larger than the limit of {limit} bytes; upload large "
+            "documents with the Files API and name them by file_id.",
+            param="requests",
+        ),
+    )
+    body = await asyncio.to_thread(bodies.loads, raw)
+    del raw
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    endpoint = body.get("endpoint")
+    if endpoint != ENDPOINT:
+        raise InvalidRequest(
+            f"Tessera runs batches of {ENDPOINT} only, not {endpoint!r}.", param="endpoint"
+        )
+    input_files = body.get("input_files") or []
+    requests = body.get("requests") or []
+    if not isinstance(input_files, list) or not all(isinstance(f, str) for f in input_files):
+        raise InvalidRequest("'input_files' is a list of file ids.", param="input_files")
+    if not isinstance(requests, list) or len(requests) > MAX_INLINE_REQUESTS:
+        raise InvalidRequest(
+            f"'requests' is a list of at most {MAX_INLINE_REQUESTS} requests.", param="requests"
+        )
+    if bool(input_files) == bool(requests):
+        raise InvalidRequest(
+            "Give either 'input_files' (JSONL uploaded with the purpose 'batch') or inline "
+            "'requests', not both and not neither.",
+            param="input_files",
+        )
+    model = body.get("model")
+    if model is not None and (not isinstance(model, str) or len(model) > 256):
+        raise InvalidRequest("'model' is a model name.", param="model")
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InvalidRequest("'metadata' is an object of strings.", param="metadata")
+    timeout_hours = body.get("timeout_hours", 24)
+    if (
+        not isinstance(timeout_hours, int)
+        or isinstance(timeout_hours, bool)
+        or not 1 <= timeout_hours <= MAX_TIMEOUT_HOURS
+    ):
+        raise InvalidRequest(
+            f"'timeout_hours' is a whole number from 1 to {MAX_TIMEOUT_HOURS}.",
+            param="timeout_hours",
+        )
+    inline = None
+    if requests:
+        inline = await asyncio.to_thread(_inline_file, request.app[FILES].root / "tmp", requests)
+    try:
+        batch = await request.app[BATCHES].create(
+            request["owner"],
+            input_files=input_files,
+            inline=inline,
+            model=model,
+            metadata=metadata,
+            timeout_hours=timeout_hours,
+        )
+    finally:
+        if inline is not None:
+            inline.unlink(missing_ok=True)
+    request.app[BATCH_DRIVER].wake()
+    return _json(batch.wire({}))
+
+
+def _inline_file(temp: Any, requests: list[Any]) -> Any:
+    """Inline requests as a JSONL file, checked as an uploaded batch file would be."""
+    path = temp / f"{uuid.uuid4().hex}.part"
+    with open(path, "w") as out:
+        for number, item in enumerate(requests):
+            if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
+                path.unlink(missing_ok=True)
+                raise InvalidRequest(
+                    f"Request {number} is not an object with a 'body'.", param="requests"
+                )
+            out.write(json.dumps(item) + "\n")
+    return path
+
+
+@routes.get("/v1/batch/jobs")
+async def listing(request: web.Request) -> web.Response:
+    query = request.query
+    statuses = query.getall("status", [])
+    for status in statuses:
+        if status not in STATUSES:
+            raise InvalidRequest(f"'status' is one of {', '.join(STATUSES)}.", param="status")
+    created_after = None
+    if "created_after" in query:
+        try:
+            created_after = datetime.fromisoformat(query["created_after"]).timestamp()
+        except ValueError:
+            raise InvalidRequest(
+                "'created_after' is an ISO 8601 date and time.", param="created_after"
+            ) from None
+    metadata = None
+    if "metadata" in query:
+        try:
+            metadata = json.loads(query["metadata"])
+        except ValueError:
+            metadata = None
+        if not isinstance(metadata, dict):
+            raise InvalidRequest("'metadata' is a JSON object.", param="metadata")
+    page = _count(query.get("page", "0"), "page", 0, 1_000_000)
+    page_size = _count(query.get("page_size", "100"), "page_size", 1, _MAX_PAGE_SIZE)
+    batches = request.app[BATCHES]
+    found, total = await batches.listing(
+        request["owner"],
+        statuses=statuses,
+        model=query.get("model") or None,
+        created_after=created_after,
+        metadata=metadata,
+        page=page,
+        page_size=page_size,
+        newest_first=query.get("order_by", "-created") != "created",
+    )
+    data = [b.wire(await batches.counts(b.id)) for b in found]
+    return _json({"data": data, "object": "list", "total": total})
+
+
+def _count(value: str, param: str, low: int, high: int) -> int:
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise InvalidRequest(f"'{param}' is a whole number from {low} to {high}.", param=param)
+    return int(value)
+
+
+@routes.get("/v1/batch/jobs/{job_id}")
+async def show(request: web.Request) -> web.Response:
+    return _json(await _wire(request, request.match_info["job_id"]))
+
+
+@routes.post("/v1/batch/jobs/{job_id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    """Ask a batch to stop: its running requests are cancelled, its finished ones reported."""
+    batches = request.app[BATCHES]
+    await batches.request_cancel(request["owner"], request.match_info["job_id"])
+    request.app[BATCH_DRIVER].wake()
+    return _json(await _wire(request, request.match_info["job_id"]))
