@@ -3,8 +3,12 @@ documents named by file, delete; owner scope and limits over plain HTTP."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -165,3 +169,63 @@ def test_a_file_that_expires_is_gone(start_server: ServerFactory, hello_png: byt
         time.sleep(0.1)
     assert not path.exists()
     assert json.loads(httpx.get(f"{server.url}/v1/files").text)["total"] == 0
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_large_bodies_do_not_grow_the_servers_memory(
+    start_server: ServerFactory, tmp_path: Path
+) -> None:
+    """A 150 MB upload and a 45 MB document in a data URL both go to disk as they arrive."""
+    server = start_server(workers=1)
+    assert server.process is not None
+    pid = server.process.pid
+    scan = tmp_path / "large.pdf"
+    with open(scan, "wb") as f:
+        f.write(b"%PDF-1.7\n")
+        for _ in range(150):
+            f.write(os.urandom(1024 * 1024))
+    document = tmp_path / "body.json"
+    with open(document, "wb") as f:
+        f.write(b'{"model": "tesseract", "document": {"type": "document_url", "document_url": "')
+        f.write(b"data:application/pdf;base64,")
+        f.write(base64.b64encode(b"%PDF-1.7\n" + os.urandom(45 * 1024 * 1024)))
+        f.write(b'"}}')
+    peak = before = _rss(pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _rss(pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with open(scan, "rb") as f:
+            uploaded = httpx.post(
+                f"{server.url}/v1/files",
+                files={"file": ("large.pdf", f)},
+                data={"purpose": "ocr"},
+                timeout=120,
+            )
+        with open(document, "rb") as f:
+            created = httpx.post(
+                f"{server.url}/v1/async/ocr",
+                content=iter(lambda: f.read(1024 * 1024), b""),
+                headers={"Content-Type": "application/json"},
+                timeout=120,
+            )
+    finally:
+        done.set()
+        sampler.join()
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["bytes"] == scan.stat().st_size
+    assert created.status_code == 202, created.text
+    assert peak - before < 32 * 1024 * 1024, (before, peak)

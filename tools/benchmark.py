@@ -40,6 +40,7 @@ from tools.databases import temporary_database
 
 if TYPE_CHECKING:
     from tools.searchable_bench import Comparison
+    from tools.upload_bench import UploadRun
 
 log = logging.getLogger("tools.benchmark")
 
@@ -881,7 +882,13 @@ def memory_verdict(short: MemoryRun, long: MemoryRun) -> list[str]:
     total_met = long.peak_total < MEMORY_TARGET_MB * MB
     growth = long.peak_total / short.peak_total - 1
     growth_met = abs(growth) <= MEMORY_GROWTH_TARGET
+    extra = long.document_bytes - short.document_bytes
+    server_growth = long.server_peak - short.server_peak
     return [
+        f"- **Data URL memory target**: the server process's peak on {long.pages} pages "
+        f"exceeds the {short.pages}-page one's by {server_growth / MB:+.1f} MB, the extra "
+        f"document bytes once being {extra / MB:.1f} MB: "
+        f"{'met' if server_growth <= extra else 'NOT met'}.",
         f"- **Memory target**: peak total on {long.pages} pages < {MEMORY_TARGET_MB} MB "
         f"(1.5 GB): {long.peak_total / MB:.0f} MB, {'met' if total_met else 'NOT met'}.",
         f"- **Memory target**: {long.pages}-page peak within {MEMORY_GROWTH_TARGET:.0%} of the "
@@ -978,10 +985,27 @@ def run(args: argparse.Namespace) -> str:
     stores = None if args.skip_postgres else measure_stores(inputs, workdir)
     memory = None if args.skip_memory else measure_memory_runs(workdir, args.memory_pages)
     searchable = None if args.skip_searchable else measure_searchable(inputs, workdir)
+    upload = None if args.skip_memory else measure_upload_run(workdir)
     text = report(machine, inputs, args.repeats, table, memory, searchable, warm)
+    if upload is not None:
+        note = _next_note(text.splitlines())
+        text += "\n" + "\n".join(upload_report(upload, first_note=note)) + "\n"
     if stores is not None:
         text += "\n" + "\n".join(store_report(stores, args.pages)) + "\n"
     return text
+
+
+def measure_upload_run(workdir: Path) -> UploadRun:
+    """The Files API upload's memory (`tools.upload_bench`)."""
+    from tools.upload_bench import large_scan, measure_upload
+
+    return measure_upload(workdir, large_scan(workdir / "upload-inputs"))
+
+
+def upload_report(run: UploadRun, *, first_note: int) -> list[str]:
+    from tools.upload_bench import upload_report as report_upload
+
+    return report_upload(run, first_note=first_note)
 
 
 def measure_searchable(inputs: Inputs, workdir: Path) -> Comparison:
