@@ -57,8 +57,6 @@ STATUSES = (
     "CANCELLED",
 )
 FINAL = ("SUCCESS", "FAILED", "TIMEOUT_EXCEEDED", "CANCELLED")
-MAX_TIMEOUT_HOURS = 168
-MAX_INLINE_REQUESTS = 10_000
 _STEP_EVERY_S = 0.5
 _LEASE_S = 30.0
 _RESULT_PAGE = 50  # item jobs read at a time while the output files are written

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -14,8 +15,9 @@ from ocr_engine.errors import DocumentTooLarge, InvalidRequest
 
 from . import bodies
 from .appkeys import BATCH_DRIVER, BATCHES, FILES, SETTINGS
-from .batch import ENDPOINT, MAX_INLINE_REQUESTS, MAX_TIMEOUT_HOURS, STATUSES
+from .batch import ENDPOINT, STATUSES
 from .fetch import read_limited
+from .schema import BatchRequestBody, validated
 
 routes = web.RouteTableDef()
 
@@ -49,43 +51,21 @@ async def create(request: web.Request) -> web.Response:
     )
     body = await asyncio.to_thread(bodies.loads, raw)
     del raw
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    endpoint = body.get("endpoint")
-    if endpoint != ENDPOINT:
+    parsed = await asyncio.to_thread(validated, BatchRequestBody, body)
+    if parsed.endpoint != ENDPOINT:
         raise InvalidRequest(
-            f"Tessera runs batches of {ENDPOINT} only, not {endpoint!r}.", param="endpoint"
+            f"Tessera runs batches of {ENDPOINT} only, not '{parsed.endpoint[:100]}'.",
+            param="endpoint",
         )
-    input_files = body.get("input_files") or []
-    requests = body.get("requests") or []
-    if not isinstance(input_files, list) or not all(isinstance(f, str) for f in input_files):
-        raise InvalidRequest("'input_files' is a list of file ids.", param="input_files")
-    if not isinstance(requests, list) or len(requests) > MAX_INLINE_REQUESTS:
-        raise InvalidRequest(
-            f"'requests' is a list of at most {MAX_INLINE_REQUESTS} requests.", param="requests"
-        )
+    input_files = parsed.input_files or []
+    requests = [item.model_dump() for item in parsed.requests or []]
     if bool(input_files) == bool(requests):
         raise InvalidRequest(
             "Give either 'input_files' (JSONL uploaded with the purpose 'batch') or inline "
             "'requests', not both and not neither.",
             param="input_files",
         )
-    model = body.get("model")
-    if model is not None and (not isinstance(model, str) or len(model) > 256):
-        raise InvalidRequest("'model' is a model name.", param="model")
-    metadata = body.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise InvalidRequest("'metadata' is an object of strings.", param="metadata")
-    timeout_hours = body.get("timeout_hours", 24)
-    if (
-        not isinstance(timeout_hours, int)
-        or isinstance(timeout_hours, bool)
-        or not 1 <= timeout_hours <= MAX_TIMEOUT_HOURS
-    ):
-        raise InvalidRequest(
-            f"'timeout_hours' is a whole number from 1 to {MAX_TIMEOUT_HOURS}.",
-            param="timeout_hours",
-        )
+    model, metadata, timeout_hours = parsed.model, parsed.metadata, parsed.timeout_hours
     inline = None
     if requests:
         inline = await asyncio.to_thread(_inline_file, request.app[FILES].root / "tmp", requests)
@@ -105,16 +85,11 @@ async def create(request: web.Request) -> web.Response:
     return _json(batch.wire({}))
 
 
-def _inline_file(temp: Any, requests: list[Any]) -> Any:
-    """Inline requests as a JSONL file, checked as an uploaded batch file would be."""
+def _inline_file(temp: Path, requests: list[dict[str, Any]]) -> Path:
+    """Inline requests as a JSONL file, as an uploaded batch file would hold them."""
     path = temp / f"{uuid.uuid4().hex}.part"
     with open(path, "w") as out:
-        for number, item in enumerate(requests):
-            if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
-                path.unlink(missing_ok=True)
-                raise InvalidRequest(
-                    f"Request {number} is not an object with a 'body'.", param="requests"
-                )
+        for item in requests:
             out.write(json.dumps(item) + "\n")
     return path
 

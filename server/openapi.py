@@ -22,8 +22,15 @@ from pydantic.json_schema import models_json_schema
 from ocr_engine import render
 
 from . import __version__
+from .batch import STATUSES as BATCH_STATUSES
 from .responses import (
+    BatchJob,
+    BatchJobList,
     BifrostError,
+    FileDeleted,
+    FileList,
+    FileObject,
+    FileShown,
     Health,
     JobCreated,
     JobFinished,
@@ -31,9 +38,10 @@ from .responses import (
     ModelList,
     OCRResponse,
     Ready,
+    SignedURL,
 )
 from .routes import IDEMPOTENCY_HEADER, TTL_HEADER, WEBHOOK_HEADER
-from .schema import OCRRequestBody
+from .schema import BatchRequestBody, FileUpload, OCRRequestBody
 
 routes = web.RouteTableDef()
 
@@ -83,6 +91,7 @@ class Route:
     answers: dict[int, Answer]
     errors: tuple[int, ...]
     body: type[BaseModel] | None = None
+    form: type[BaseModel] | None = None  # a multipart/form-data body
     parameters: tuple[Schema, ...] = ()
     public: bool = False  # answered without a key
 
@@ -150,6 +159,38 @@ _PAGE_INDEX: Schema = {
     "schema": {"type": "integer", "minimum": 0},
 }
 _FILE = {"schema": {"type": "string"}}
+_FILE_ID: Schema = {
+    "name": "file_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The id `POST /v1/files` answered.",
+}
+_BATCH_ID: Schema = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The id `POST /v1/batch/jobs` answered.",
+}
+
+
+def _query(name: str, description: str, schema: Schema) -> Schema:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+_PAGE = _query("page", "The page of the list, from 0.", {"type": "integer", "minimum": 0})
+_PAGE_SIZE = _query(
+    "page_size",
+    "Entries per page (default 100).",
+    {"type": "integer", "minimum": 1, "maximum": 1000},
+)
 
 
 # -- the routes -------------------------------------------------------------------------------
@@ -229,6 +270,138 @@ ROUTES: tuple[Route, ...] = (
         {200: Answer("The page, a grayscale JPEG.", media={"image/jpeg": _FILE})},
         (400, 401, 404, 500, 503),
         parameters=(_JOB_ID, _PAGE_INDEX),
+    ),
+    Route(
+        "post",
+        "/v1/files",
+        "uploadFile",
+        "Upload a file, streamed to disk: a PDF or image for OCR, or JSONL requests for a batch.",
+        "files",
+        {200: Answer("The file kept.", FileObject)},
+        (400, 401, 413, 500, 503, 507),
+        form=FileUpload,
+    ),
+    Route(
+        "get",
+        "/v1/files",
+        "listFiles",
+        "The key's files, newest first.",
+        "files",
+        {200: Answer("One page of files.", FileList)},
+        (400, 401, 500, 503),
+        parameters=(
+            _PAGE,
+            _PAGE_SIZE,
+            _query("purpose", "Only files of this purpose.", {"enum": ["ocr", "batch"]}),
+        ),
+    ),
+    Route(
+        "get",
+        "/v1/files/{file_id}",
+        "retrieveFile",
+        "A file of the key's.",
+        "files",
+        {200: Answer("The file.", FileShown)},
+        (401, 404, 500, 503),
+        parameters=(_FILE_ID,),
+    ),
+    Route(
+        "delete",
+        "/v1/files/{file_id}",
+        "deleteFile",
+        "Delete a file; its signed URLs die with it.",
+        "files",
+        {200: Answer("Deleted.", FileDeleted)},
+        (401, 404, 500, 503),
+        parameters=(_FILE_ID,),
+    ),
+    Route(
+        "get",
+        "/v1/files/{file_id}/content",
+        "downloadFile",
+        "The file's bytes: with the key, or through a signed URL (`expires` and `signature`) "
+        "without one.",
+        "files",
+        {200: Answer("The bytes.", media={"application/octet-stream": _FILE})},
+        (401, 404, 500, 503),
+        parameters=(
+            _FILE_ID,
+            _query("expires", "A signed URL's expiry.", {"type": "string"}),
+            _query("signature", "A signed URL's signature.", {"type": "string"}),
+        ),
+    ),
+    Route(
+        "get",
+        "/v1/files/{file_id}/url",
+        "getSignedUrl",
+        "A URL that serves this one file without a key until it expires.",
+        "files",
+        {200: Answer("The signed URL.", SignedURL)},
+        (400, 401, 404, 500, 503),
+        parameters=(
+            _FILE_ID,
+            _query(
+                "expiry",
+                "Hours the URL works (1 to 168, default 24).",
+                {"type": "integer", "minimum": 1, "maximum": 168},
+            ),
+        ),
+    ),
+    Route(
+        "post",
+        "/v1/batch/jobs",
+        "createBatchJob",
+        "A batch of /v1/ocr requests: JSONL input files or inline requests.",
+        "batch",
+        {200: Answer("The batch, queued.", BatchJob)},
+        (400, 401, 404, 413, 500, 503, 507),
+        body=BatchRequestBody,
+    ),
+    Route(
+        "get",
+        "/v1/batch/jobs",
+        "listBatchJobs",
+        "The key's batches, newest first.",
+        "batch",
+        {200: Answer("One page of batches.", BatchJobList)},
+        (400, 401, 500, 503),
+        parameters=(
+            _PAGE,
+            _PAGE_SIZE,
+            _query("model", "Only batches of this model.", {"type": "string"}),
+            _query(
+                "metadata",
+                "Only batches whose metadata hold this JSON object's.",
+                {"type": "string"},
+            ),
+            _query("created_after", "ISO 8601.", {"type": "string", "format": "date-time"}),
+            _query(
+                "status",
+                "Only batches in these states.",
+                {"type": "array", "items": {"enum": list(BATCH_STATUSES)}},
+            ),
+            _query("order_by", "created or -created.", {"enum": ["created", "-created"]}),
+        ),
+    ),
+    Route(
+        "get",
+        "/v1/batch/jobs/{job_id}",
+        "getBatchJob",
+        "A batch, with its counts and, once it ends, its output and error files.",
+        "batch",
+        {200: Answer("The batch.", BatchJob)},
+        (401, 404, 500, 503),
+        parameters=(_BATCH_ID,),
+    ),
+    Route(
+        "post",
+        "/v1/batch/jobs/{job_id}/cancel",
+        "cancelBatchJob",
+        "Stop a batch: running requests are cancelled, finished ones reported.",
+        "batch",
+        {200: Answer("The batch, being cancelled.", BatchJob)},
+        (401, 404, 500, 503),
+        parameters=(_BATCH_ID,),
     ),
     Route(
         "get",
@@ -331,6 +504,11 @@ def _operation(route: Route) -> Schema:
             "required": True,
             "content": {_JSON: {"schema": _ref(route.body)}},
         }
+    if route.form is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": _ref(route.form)}},
+        }
     if route.parameters:
         operation["parameters"] = list(route.parameters)
     if route.public:
@@ -342,8 +520,9 @@ def _schemas(routes: tuple[Route, ...]) -> dict[str, Schema]:
     """The JSON Schema of every model the routes name, and of the models inside them."""
     models: dict[type[BaseModel], None] = {BifrostError: None}  # every error's body
     for route in routes:
-        if route.body is not None:
-            models[route.body] = None
+        for body in (route.body, route.form):
+            if body is not None:
+                models[body] = None
         models.update((a.model, None) for a in route.answers.values() if a.model is not None)
     _, schemas = models_json_schema(
         [(model, "validation") for model in models], ref_template=_SCHEMAS + "{model}"

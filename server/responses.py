@@ -265,3 +265,89 @@ class Ready(_Answer):
     workers_alive: int | None = None
     store_ms: float | None = None
     free_mb: int | None = None
+
+
+# -- files and batches ------------------------------------------------------------------------
+
+
+class FileObject(_Answer):
+    """An uploaded file (or a batch's output), as Mistral's Files API shows it."""
+
+    id: str
+    object: Literal["file"]
+    bytes: int
+    created_at: int = Field(description="Seconds since the epoch.")
+    filename: str
+    purpose: Literal["ocr", "batch"]
+    sample_type: str = Field(description="ocr_input, batch_request, batch_result, batch_error.")
+    source: Literal["upload", "mistral"] = Field(
+        description="upload: sent by a client; mistral: written by the service."
+    )
+    num_lines: int | None = None
+    mimetype: str | None = None
+    signature: None = None
+    expires_at: int | None = None
+    visibility: str | None = None
+
+
+class FileShown(FileObject):
+    deleted: bool
+
+
+class FileList(_Answer):
+    data: list[FileObject]
+    object: Literal["list"]
+    total: int
+
+
+class FileDeleted(_Answer):
+    id: str
+    object: Literal["file"]
+    deleted: bool
+
+
+class SignedURL(_Answer):
+    url: str = Field(description="Serves the file without a key until it expires.")
+
+
+class BatchErrorCount(_Answer):
+    message: str
+    count: int = 1
+
+
+class BatchJob(_Answer):
+    """A batch, as Mistral's Batch API shows it."""
+
+    id: str
+    object: Literal["batch"]
+    input_files: list[str]
+    metadata: dict[str, str] | None = None
+    endpoint: str
+    model: str | None = None
+    agent_id: None = None
+    output_file: str | None = None
+    error_file: str | None = None
+    errors: list[BatchErrorCount]
+    outputs: None = None
+    status: Literal[
+        "QUEUED",
+        "RUNNING",
+        "SUCCESS",
+        "FAILED",
+        "TIMEOUT_EXCEEDED",
+        "CANCELLATION_REQUESTED",
+        "CANCELLED",
+    ]
+    created_at: int
+    total_requests: int
+    completed_requests: int
+    succeeded_requests: int
+    failed_requests: int
+    started_at: int | None = None
+    completed_at: int | None = None
+
+
+class BatchJobList(_Answer):
+    data: list[BatchJob]
+    object: Literal["list"]
+    total: int

@@ -6,7 +6,7 @@ a missing document and annotation requests answer 400 before any job exists.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -35,6 +35,9 @@ def file_document(file_id: str, name: str | None = None) -> dict[str, Any]:
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class ImageURL(_Lenient):
@@ -183,6 +186,21 @@ def _param(loc: tuple[int | str, ...]) -> str | None:
     )
 
 
+def _invalid(e: ValidationError) -> InvalidRequest:
+    # A union reports one error per member it tried; the deepest is the one that got
+    # furthest into what the client sent ("document.image_url.detail", not
+    # "document.image_url is not a string").
+    located = [(_param(error["loc"]), error) for error in e.errors(include_url=False)]
+    param, first = max(located, key=lambda pair: 0 if pair[0] is None else pair[0].count(".") + 1)
+    if first["type"] == "missing":
+        what = "is required"
+    elif first["type"] == "value_error":
+        what = str(first["ctx"]["error"])  # our own validator's words, as written
+    else:
+        what = first["msg"].lower()
+    return InvalidRequest(f"'{param}' {what}.", param=param)
+
+
 def parse_request(body: Any) -> OCRRequestBody:
     """Validate a decoded JSON body; InvalidRequest names the first offending field."""
     if not isinstance(body, dict):
@@ -190,20 +208,7 @@ def parse_request(body: Any) -> OCRRequestBody:
     try:
         request = OCRRequestBody.model_validate(body)
     except ValidationError as e:
-        # A union reports one error per member it tried; the deepest is the one that got
-        # furthest into what the client sent ("document.image_url.detail", not
-        # "document.image_url is not a string").
-        located = [(_param(error["loc"]), error) for error in e.errors(include_url=False)]
-        param, first = max(
-            located, key=lambda pair: 0 if pair[0] is None else pair[0].count(".") + 1
-        )
-        if first["type"] == "missing":
-            what = "is required"
-        elif first["type"] == "value_error":
-            what = str(first["ctx"]["error"])  # our own validator's words, as written
-        else:
-            what = first["msg"].lower()
-        raise InvalidRequest(f"'{param}' {what}.", param=param) from None
+        raise _invalid(e) from None
     for name in _ANNOTATIONS:
         if getattr(request, name) is not None:
             raise UnsupportedOption(
@@ -214,3 +219,49 @@ def parse_request(body: Any) -> OCRRequestBody:
     _ = request.document.url  # a document type without its URL is a 400 now, not later
     parse_pages(request.pages)
     return request
+
+
+# -- the Batch and Files APIs ------------------------------------------------------------------
+
+
+class BatchRequestItem(_Lenient):
+    """One inline request of a batch: an OCR request's body, and the caller's name for it."""
+
+    custom_id: str | None = Field(None, max_length=256)
+    body: dict[str, Any]
+
+
+class BatchRequestBody(_Lenient):
+    """Mistral's batch create (`client.batch.jobs.create`), for `/v1/ocr`."""
+
+    endpoint: str = Field(description="Only `/v1/ocr` is served.")
+    input_files: list[str] | None = Field(
+        None, description="JSONL files uploaded with the purpose `batch`, one request a line."
+    )
+    requests: list[BatchRequestItem] | None = Field(
+        None, max_length=10_000, description="Inline requests, instead of input files."
+    )
+    model: str | None = Field(
+        None, max_length=256, description="The model of requests whose body names none."
+    )
+    metadata: dict[str, str] | None = None
+    timeout_hours: int = Field(24, ge=1, le=168)
+    agent_id: Any = None
+
+
+class FileUpload(BaseModel):
+    """The form of `POST /v1/files` (multipart/form-data)."""
+
+    file: bytes = Field(description="The file's bytes, with its name in the part's header.")
+    purpose: Literal["ocr", "batch"] = "ocr"
+    expiry: int | None = Field(None, ge=1, description="Hours to keep the file.")
+
+
+def validated(model: type[_Model], body: Any) -> _Model:
+    """`body` validated as `model`; InvalidRequest names the first offending field."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    try:
+        return model.model_validate(body)
+    except ValidationError as e:
+        raise _invalid(e) from None

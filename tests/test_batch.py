@@ -56,12 +56,14 @@ def test_a_jsonl_batch_answers_every_request_in_files(
 ) -> None:
     mistral = _sdk(node)
     pdf = mistral.files.upload(file={"file_name": "three.pdf", "content": three_page_pdf})
+    image = {"type": "image_url", "image_url": data_url(hello_png, "image/png")}
+    by_file = {"type": "file", "file_id": pdf.id}
     requests = [
-        {"custom_id": "by-url", "body": {"document": {"type": "image_url", "image_url": data_url(hello_png, "image/png")}}},
-        {"custom_id": "by-file", "body": {"document": {"type": "file", "file_id": pdf.id}, "pages": [2]}},
-        {"custom_id": "bad-pages", "body": {"document": {"type": "file", "file_id": pdf.id}, "pages": "x"}},
+        {"custom_id": "by-url", "body": {"document": image}},
+        {"custom_id": "by-file", "body": {"document": by_file, "pages": [2]}},
+        {"custom_id": "bad-pages", "body": {"document": by_file, "pages": "x"}},
         {"custom_id": "no-such-file", "body": {"document": {"type": "file", "file_id": "nope"}}},
-    ]  # fmt: skip
+    ]
     jsonl = "".join(json.dumps(r) + "\n" for r in requests).encode()
     source = mistral.files.upload(
         file={"file_name": "requests.jsonl", "content": jsonl}, purpose="batch"
@@ -115,7 +117,7 @@ def test_an_inline_batch_and_its_refusals(node: Server, hello_png: bytes) -> Non
             ({"endpoint": "/v1/chat/completions", "requests": [{"body": {}}]}, "/v1/ocr"),
             ({"endpoint": "/v1/ocr"}, "either"),
             ({"endpoint": "/v1/ocr", "input_files": ["nope"]}, "No file"),
-            ({"endpoint": "/v1/ocr", "requests": [{"nobody": 1}]}, "'body'"),
+            ({"endpoint": "/v1/ocr", "requests": [{"nobody": 1}]}, "requests.0.body"),
             ({"endpoint": "/v1/ocr", "requests": [{"body": {}}], "timeout_hours": 0}, "timeout"),
         ):
             response = client.post("/v1/batch/jobs", json=body)
