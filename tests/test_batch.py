@@ -202,6 +202,13 @@ def fleet(start_server: ServerFactory, postgres_url: str) -> Iterator[list[Serve
 
 def test_a_batch_runs_on_a_fleet_of_three(fleet: list[Server], scan: bytes) -> None:
     first, second, third = fleet
+    # A file uploaded to one node is read by the others.
+    uploaded = _sdk(first).files.upload(file={"file_name": "scan.pdf", "content": scan})
+    assert _sdk(second).files.download(file_id=uploaded.id).read() == scan
+    read = _sdk(third).ocr.process(
+        model="tesseract", document={"type": "file", "file_id": uploaded.id}
+    )
+    assert "GNU" in read.pages[0].markdown
     batch_id = _slow_batch(_sdk(first), scan, 6)
     done = _wait(_sdk(second), batch_id)
     assert done.status == "SUCCESS" and done.succeeded_requests == 6
