@@ -18,7 +18,7 @@ from ocr_engine import TesseraError
 from ocr_engine.errors import DocumentTooLarge, InternalError, InvalidRequest
 
 from . import ops, resources, webpage
-from .appkeys import AUTH, LIFECYCLE, SETTINGS, SYNC_SLOTS, Lifecycle
+from .appkeys import AUTH, LIFECYCLE, SETTINGS, SYNC_QUEUE, Lifecycle
 from .auth import Authenticator
 from .batch_routes import routes as batch_routes
 from .config import Settings
@@ -27,6 +27,7 @@ from .file_routes import is_signed_download
 from .file_routes import routes as file_routes
 from .openapi import routes as openapi_routes
 from .routes import routes
+from .syncqueue import FairQueue
 from .webhooks.routes import routes as webhook_routes
 from .wire import error_body
 
@@ -102,7 +103,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[AUTH] = Authenticator(settings.api_keys)
-    app[SYNC_SLOTS] = asyncio.Semaphore(settings.sync_slots)
+    app[SYNC_QUEUE] = FairQueue(
+        settings.sync_slots, max_waiting=settings.sync_queue, deadline=settings.sync_wait
+    )
     app[LIFECYCLE] = Lifecycle()
     app.cleanup_ctx.extend(resources.CONTEXTS)
     app.add_routes(routes)

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -23,6 +22,7 @@ from .metrics import Metrics
 from .outputs import Outputs
 from .runner import Runner
 from .stores import JobStore
+from .syncqueue import FairQueue
 from .webhooks import Deliverer
 
 
@@ -45,7 +45,7 @@ FETCHER = web.AppKey("fetcher", Fetcher)
 FILES = web.AppKey("files", Files)
 BATCHES = web.AppKey("batches", Batches)
 BATCH_DRIVER = web.AppKey("batch_driver", BatchDriver)
-SYNC_SLOTS = web.AppKey("sync_slots", asyncio.Semaphore)
+SYNC_QUEUE = web.AppKey("sync_queue", FairQueue)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 METRICS = web.AppKey("metrics", Metrics)
 WEBHOOKS = web.AppKey("webhooks", Deliverer)

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     min_free_mb: int = Field(64, ge=0)
     running_jobs: int | None = Field(None, ge=1)
     sync_concurrency: int | None = Field(None, ge=1)
+    # A /v1/ocr request that finds every slot busy waits this long at most, and at most this
+    # many wait; past either it is answered 429 with Retry-After.
+    sync_wait: float = Field(60.0, ge=0)
+    sync_queue: int = Field(256, ge=0)
     fetch_timeout: float = Field(60.0, gt=0)
     fetch_allow: Annotated[list[str], NoDecode] = []
     file_roots: Annotated[list[str], NoDecode] = []

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import math
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from ocr_engine import pageimage, render
+from ocr_engine import DocumentResult, TesseraError, pageimage, render
 from ocr_engine.errors import DocumentTooLarge, InvalidRequest
 from ocr_engine.languages import model_ids, resolve_model
 from ocr_engine.sources import is_data_url
@@ -37,7 +38,7 @@ from .appkeys import (
     SETTINGS,
     SPOOL,
     STORE,
-    SYNC_SLOTS,
+    SYNC_QUEUE,
 )
 from .bodies import SpooledDocument
 from .config import MB
@@ -64,7 +65,7 @@ TTL_HEADER = "x-bf-async-job-result-ttl"
 WEBHOOK_HEADER = "x-bf-async-webhook"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _BODY_CHUNK = 64 * 1024
-_SYNC_RETRY_AFTER_S = 5
+_DISCONNECT_POLL_S = 0.25  # how often a waiting or running sync request checks its client
 _QUEUE_RETRY_AFTER_S = 10
 _POLL_RETRY_AFTER_S = 1
 _MAX_IDEMPOTENCY_KEY = 255
@@ -181,23 +182,26 @@ async def ocr(request: web.Request) -> web.Response:
 async def _ocr(request: web.Request) -> web.Response:
     started = time.monotonic()
     body, languages = await _ocr_request(request)
-    slots = request.app[SYNC_SLOTS]
-    if slots.locked():
-        raise QueueFull(
-            "Too many synchronous OCR requests are running; retry shortly, or use /v1/async/ocr.",
-            retry_after=_SYNC_RETRY_AFTER_S,
-        )
     await _check_space(request)
-    async with slots, _document_path(request, body) as path:
-        options = body.options(languages)
-        key = f"sync-{uuid.uuid4().hex}"
-        engine = request.app[ENGINE]
-        result = await engine.run(path, options, key=key)
-        if body.formats:
-            async with request.app[OUTPUTS].scratch() as folder:
-                written = await engine.render(result, path, body.formats, folder, key=key)
-                request.app[METRICS].outputs(written)
-                outputs = await asyncio.to_thread(_inline_outputs, folder, written)
+    options = body.options(languages)
+    key = f"sync-{uuid.uuid4().hex}"
+    engine = request.app[ENGINE]
+    outputs: list[dict[str, Any]] = []
+
+    async def read() -> DocumentResult:
+        nonlocal outputs
+        # Waits its turn (server.syncqueue), then reads; stopped if the client goes away.
+        queue = request.app[SYNC_QUEUE]
+        async with queue.place(request["owner"]), _document_path(request, body) as path:
+            result = await engine.run(path, options, key=key)
+            if body.formats:
+                async with request.app[OUTPUTS].scratch() as folder:
+                    written = await engine.render(result, path, body.formats, folder, key=key)
+                    request.app[METRICS].outputs(written)
+                    outputs = await asyncio.to_thread(_inline_outputs, folder, written)
+        return result
+
+    result = await _while_connected(request, read(), key)
 
     def respond() -> str:
         response = ocr_response(result, options.page, model=body.model, started=started)
@@ -206,6 +210,26 @@ async def _ocr(request: web.Request) -> web.Response:
         return json.dumps(response)
 
     return web.Response(text=await asyncio.to_thread(respond), content_type="application/json")
+
+
+async def _while_connected(
+    request: web.Request, work: Coroutine[Any, Any, DocumentResult], key: str
+) -> DocumentResult:
+    """`work`'s result; stopped, its place in the queue and its pages given back, as soon as
+    the client that asked for it goes away."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=_DISCONNECT_POLL_S)
+        if done:
+            return task.result()
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            task.cancel()
+            request.app[ENGINE].cancel(key)
+            with contextlib.suppress(asyncio.CancelledError, TesseraError):
+                await task
+            log.info("a synchronous request's client went away; its work was stopped")
+            raise Cancelled("The client went away; its request was stopped.")
 
 
 def _inline_outputs(folder: Path, written: dict[str, int | str]) -> list[dict[str, Any]]:

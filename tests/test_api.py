@@ -499,22 +499,3 @@ def test_operator_models_directory(
         for model in ("tesseract-engfine", "eng+engfine"):
             response = client.post("/v1/ocr", json=ocr_body(hello_png, model=model))
             assert "Hello Tessera world" in response.json()["pages"][0]["markdown"], model
-
-
-def test_sync_requests_past_the_limit_are_429(start_server: Any, tmp_path: Any) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    server = start_server({"TESSERA_SYNC_CONCURRENCY": "1"}, workers=1)
-    source = corpus.dense_pdf(tmp_path / "d.pdf")
-    page = corpus.image_only_pdf(source, tmp_path / "s.pdf", pages=2).read_bytes()
-    with server.client() as client, ThreadPoolExecutor(2) as pool:
-        first = pool.submit(client.post, "/v1/ocr", json=ocr_body(page, pages=[0]))
-        wait_until(
-            lambda: server.metric("tessera_workers_busy") == 1,
-            what="the first request on the worker",
-        )
-        second = client.post("/v1/ocr", json=ocr_body(page, pages=[1]))
-        assert first.result().status_code == 200
-    body = assert_bifrost_error(second, 429, contains="retry")
-    assert body["error"]["type"] == "rate_limit_error"
-    assert int(second.headers["Retry-After"]) > 0
