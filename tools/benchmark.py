@@ -39,6 +39,7 @@ from tools import corpus
 from tools.databases import temporary_database
 
 if TYPE_CHECKING:
+    from tools.load_bench import LoadRun
     from tools.searchable_bench import Comparison
     from tools.upload_bench import UploadRun
 
@@ -939,6 +940,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-memory", action="store_true", help="leave out the peak-memory runs")
     parser.add_argument(
+        "--skip-load", action="store_true", help="leave out the many-clients load run"
+    )
+    parser.add_argument(
         "--skip-searchable",
         action="store_true",
         help="leave out the searchable-PDF comparison with OCRmyPDF "
@@ -986,10 +990,14 @@ def run(args: argparse.Namespace) -> str:
     memory = None if args.skip_memory else measure_memory_runs(workdir, args.memory_pages)
     searchable = None if args.skip_searchable else measure_searchable(inputs, workdir)
     upload = None if args.skip_memory else measure_upload_run(workdir)
+    load = None if args.skip_load else measure_load_run(workdir)
     text = report(machine, inputs, args.repeats, table, memory, searchable, warm)
     if upload is not None:
         note = _next_note(text.splitlines())
         text += "\n" + "\n".join(upload_report(upload, first_note=note)) + "\n"
+    if load is not None:
+        note = _next_note(text.splitlines())
+        text += "\n" + "\n".join(load_report(load, first_note=note)) + "\n"
     if stores is not None:
         text += "\n" + "\n".join(store_report(stores, args.pages)) + "\n"
     return text
@@ -1000,6 +1008,19 @@ def measure_upload_run(workdir: Path) -> UploadRun:
     from tools.upload_bench import large_scan, measure_upload
 
     return measure_upload(workdir, large_scan(workdir / "upload-inputs"))
+
+
+def measure_load_run(workdir: Path) -> LoadRun:
+    """Many clients at once, both APIs (`tools.load_bench`)."""
+    from tools.load_bench import measure_load
+
+    return measure_load(workdir)
+
+
+def load_report(run: LoadRun, *, first_note: int) -> list[str]:
+    from tools.load_bench import load_report as report_load
+
+    return report_load(run, first_note=first_note)
 
 
 def upload_report(run: UploadRun, *, first_note: int) -> list[str]:
