@@ -422,10 +422,12 @@ class BatchDriver:
             await self._end(batch, final)
             return
         room = self._settings.batch_slots - running
-        if batch.submitted < batch.total and room > 0:
+        # Past the last input file every request is in, whatever the count said.
+        read_out = json.loads(batch.cursor)[0] >= len(json.loads(batch.input_files))
+        if batch.submitted < batch.total and not read_out and room > 0:
             await self._submit(batch, room)
             return
-        if batch.submitted >= batch.total and running == 0:
+        if (batch.submitted >= batch.total or read_out) and running == 0:
             succeeded = counts.get("completed", 0)
             await self._end(batch, "SUCCESS" if succeeded or not batch.total else "FAILED")
 
