@@ -14,11 +14,14 @@ _MAX_DEGREES = 6.0
 _MIN_DEGREES = 0.3  # smaller skews do Tesseract no harm
 _MIN_GAIN = 1.15  # the best angle must sharpen the rows this much over none
 _MAX_POINTS = 60_000
+_MIN_SEARCH_SIDE = 400  # pixels on the longer side, at least, of the image searched
 
 
 def skew_angle(image: Image.Image, dpi: int) -> float:
     """Degrees to rotate the page by (counter-clockwise) to level its lines; 0 when level."""
-    factor = max(1, round(dpi / _SEARCH_DPI))
+    # Lines a few pixels high give rows too coarse to measure a degree by: a small image (a
+    # snippet, a screenshot) is searched at a resolution that keeps it `_MIN_SEARCH_SIDE` wide.
+    factor = max(1, min(round(dpi / _SEARCH_DPI), max(image.size) // _MIN_SEARCH_SIDE))
     small = np.asarray(image.reduce(factor) if factor > 1 else image)
     ys, xs = np.nonzero(small < 160)
     if len(ys) < 100:

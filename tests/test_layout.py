@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
 from ocr_engine.deskew import skew_angle
@@ -314,3 +315,20 @@ def test_skew_angle() -> None:
         assert abs(skew_angle(skewed, 300) + angle) <= 0.2
     assert skew_angle(Image.new("L", (400, 400), 255), 300) == 0.0
     assert np.asarray(page).shape == (page.height, page.width)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Hello Tessera world", "Second line here"],
+        ["Invoice 2041 total 318.40"],
+        [f"a snippet of text, line {i}" for i in range(4)],
+    ],
+)
+def test_a_small_level_image_is_left_level_and_a_skewed_one_found(lines: list[str]) -> None:
+    """A snippet or a screenshot (no declared DPI, so taken for 300 dpi) is measured at a
+    resolution its few lines survive: no false degree, and a real one still found."""
+    snippet = corpus.text_image(lines)
+    assert skew_angle(snippet, 300) == 0.0
+    skewed = snippet.rotate(2.0, expand=True, fillcolor=255)
+    assert abs(skew_angle(skewed, 300) + 2.0) <= 0.3
