@@ -105,3 +105,17 @@ def test_a_document_over_the_limit_is_refused_as_it_streams(tmp_path: Path) -> N
     with pytest.raises(DocumentTooLarge):
         asyncio.run(run())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_image_url_object_and_a_bare_header_are_streamed_too(tmp_path: Path) -> None:
+    encoded = base64.b64encode(PDF).decode()
+    for document in (
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{encoded}"}},
+        {"type": "document_url", "document_url": f"data:;base64,{encoded}"},
+    ):
+        raw = json.dumps({"model": "m", "document": document}).replace("/", "\\/").encode()
+        body, spooled = _read(raw, tmp_path)
+        assert spooled is not None and spooled.path.read_bytes() == PDF
+        spooled.path.unlink()
+        kept = body["document"][document["type"]]
+        assert (kept["url"] if isinstance(kept, dict) else kept) == spooled.header
