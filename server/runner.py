@@ -21,6 +21,7 @@ from ocr_engine import DocumentResult, OCREngine, OCROptions, PageWarning, Tesse
 from ocr_engine.engine import ProgressCallback
 from ocr_engine.errors import InternalError, PageFailed
 from ocr_engine.options import PageSelection, select_pages
+from ocr_engine.render.mistral import page_json
 from ocr_engine.sources import is_data_url
 
 from .config import Settings
@@ -202,7 +203,7 @@ class Runner:
             raise InternalError(_INTERRUPTED)
         if job.split:
             # Claimed again only to assemble, after the node that read its last range died.
-            await self._assemble(job, await self._store.part_results(job.id))
+            await self._assemble(job)
             return
         body = OCRRequestBody.model_validate(job.request["body"])
         path = await self._document(job, body)
@@ -288,10 +289,10 @@ class Runner:
         path = await self._document(job, body)
         result = await self._read_range(part, body, path)
         text = await asyncio.to_thread(result.to_stored)
-        results = await asyncio.shield(self._store.finish_part(part.key, text, len(result.pages)))
+        last = await asyncio.shield(self._store.finish_part(part.key, text, len(result.pages)))
         log.info("job %s: range %d done", job.id, part.part)
-        if results is not None:
-            await self._assemble(job, results)
+        if last:
+            await self._assemble(job)
 
     async def _read_range(self, part: Part, body: OCRRequestBody, path: Path) -> DocumentResult:
         """A range's pages; a range that cannot be read is lost, and the job goes on."""
@@ -309,20 +310,49 @@ class Runner:
                 [], path.stat().st_size, [PageWarning(p, e.code, e.message) for p in part.pages]
             )
 
-    async def _assemble(self, job: Job, results: list[str]) -> None:
+    async def _assemble(self, job: Job) -> None:
         """One response from every range's pages, written by the node that read the last."""
-        parts = [DocumentResult.from_stored(r) for r in results]
+        started = time.monotonic() - (now() - (job.started_at or job.created_at))
+        body = OCRRequestBody.model_validate(job.request["body"])
+        if not (body.formats or body.page_images):
+            # Only the JSON: written range by range, so that a long document's page models
+            # (and its ranges' stored results) are never all in memory at once.
+            text = await self._spliced(job, body.options(job.request["languages"]), started)
+            await self._outcomes.complete(job.id, text, started, None)
+            return
+        parts = [DocumentResult.from_stored(r) for r in await self._store.part_results(job.id)]
         merged = DocumentResult.merged(parts, job.document_size)
         if not merged.pages:
             reason = merged.warnings[0].message if merged.warnings else "No page could be read."
             raise PageFailed(reason)
-        started = time.monotonic() - (now() - (job.started_at or job.created_at))
-        body = OCRRequestBody.model_validate(job.request["body"])
-        # The document is needed again only to write output files (the PDF is laid on it)
-        # and pictures of the pages.
-        needed = body.formats or body.page_images
-        path = await self._document(job, body) if needed else None
+        # The document is needed again to write output files (the PDF is laid on it) and
+        # pictures of the pages.
+        path = await self._document(job, body)
         await self._finish(job, body, merged, path, started)
+
+    async def _spliced(self, job: Job, options: OCROptions, started: float) -> str:
+        """The OCR response of a job read in page ranges, from each range's stored result in
+        page order, each read, turned into its pages' JSON and let go before the next."""
+        pieces: list[str] = []
+        warnings: list[PageWarning] = []
+        part = 0
+        while (stored := await self._store.part_result(job.id, part)) is not None:
+            rendered, lost = await asyncio.to_thread(_range_json, stored, options)
+            pieces += rendered
+            warnings += lost
+            part += 1
+        if not pieces:
+            raise PageFailed(warnings[0].message if warnings else "No page could be read.")
+        warnings.sort(key=lambda w: w.page)
+        frame = ocr_response(
+            DocumentResult([], job.document_size, warnings, ""),
+            options.page,
+            model=job.request["model"],
+            started=started,
+        )
+        frame["usage_info"]["pages_processed"] = len(pieces)
+        head, tail = json.dumps(frame).split('"pages": []', 1)
+        return f'{head}"pages": [{", ".join(pieces)}]{tail}'
 
     async def _finish(
         self,
@@ -386,3 +416,10 @@ class Runner:
                     log.info("job %s: no longer held by this node; stopping it", key)
                     self._metrics.count("tessera_work_stopped_total")
                     self._stop(key)
+
+
+def _range_json(stored: str, options: OCROptions) -> tuple[list[str], list[PageWarning]]:
+    """One range's pages as JSON texts, in page order, and the pages it could not read."""
+    part = DocumentResult.from_stored(stored)
+    pages = sorted(part.pages, key=lambda page: page.index)
+    return [json.dumps(page_json(page, options.page)) for page in pages], part.warnings

@@ -289,9 +289,16 @@ def test_a_large_job_is_read_in_ranges_and_assembled(start_server: Any, tmp_path
         tmp_path / "long.pdf", [[f"Range page {i}"] for i in range(7)], font_size=28
     )
     server = start_server({"TESSERA_PART_PAGES": "3"}, workers=1)
+    fields = {"pages": "1-6", "include_blocks": True, "confidence_scores_granularity": "word"}
     with server.client() as client:
-        body = server.wait_job(client, _create(client, path.read_bytes(), pages="1-6")).json()
+        job_id = _create(client, path.read_bytes(), **fields)
+        body = server.wait_job(client, job_id).json()
+        whole = client.post("/v1/ocr", json=ocr_body(path.read_bytes(), **fields)).json()
     assert body["status"] == "completed", body
     assert [p["index"] for p in body["result"]["pages"]] == [1, 2, 3, 4, 5, 6]
     assert "Range page 4" in body["result"]["pages"][3]["markdown"]
     assert server.metric("tessera_ranges_created_total") == 2  # pages 1-3 and 4-6
+    # Assembled range by range, the answer is the one the document read whole gets.
+    assert body["result"]["pages"] == whole["pages"]
+    assert body["result"]["usage_info"] == whole["usage_info"]
+    assert body["result"].keys() == whole.keys()

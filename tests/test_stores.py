@@ -334,15 +334,16 @@ def test_page_ranges_are_claimed_one_per_job_and_assembled_once(make_store: Stor
         assert await one.renew([first[0].key]) == {first[0].key}
         assert await one.renew([second[0].key]) == set()  # not its lease
         await two.release(second[0].key)  # given back, the try not counted
-        assert await one.finish_part(first[0].key, '{"r": 0}', 2) is None
+        assert await one.finish_part(first[0].key, '{"r": 0}', 2) is False
         again = await one.claim_parts(5)
         assert [(p.part, p.attempts) for p in again] == [(1, 1)]
-        assert await one.finish_part(again[0].key, '{"r": 1}', 2) is None
+        assert await one.finish_part(again[0].key, '{"r": 1}', 2) is False
         [last] = await two.claim_parts(5)
-        assert await one.finish_part(last.key, "{}", 1) is None  # not the holder
-        results = await two.finish_part(last.key, '{"r": 2}', 1)
-        assert results == ['{"r": 0}', '{"r": 1}', '{"r": 2}']
+        assert await one.finish_part(last.key, "{}", 1) is False  # not the holder
+        assert await two.finish_part(last.key, '{"r": 2}', 1) is True  # the last: assemble
+        results = ['{"r": 0}', '{"r": 1}', '{"r": 2}']
         assert await two.part_results(job.id) == results
+        assert [await two.part_result(job.id, i) for i in range(4)] == [*results, None]
         progressed = await one.get(job.id, "alice")
         assert (progressed.pages_done, progressed.pages_total) == (5, 5)
         assert progressed.parts_done == progressed.parts_total == 3
@@ -369,13 +370,13 @@ def test_lapsed_ranges_and_assemblies_are_taken_over(make_store: StoreFactory) -
         await dying.add_parts(job.id, [[0], [1]], pages_total=2, document_size=1)
         [lost] = await dying.claim_parts(1)
         [other] = await alive.claim_parts(1)
-        assert await alive.finish_part(other.key, "{}", 1) is None
+        assert await alive.finish_part(other.key, "{}", 1) is False
         await asyncio.sleep(0.5)
         [taken] = await brief.claim_parts(2)
         assert taken.key == lost.key and taken.attempts == 2
         assert await dying.renew([lost.key]) == set()
-        assert await dying.finish_part(lost.key, "{}", 1) is None
-        assert await brief.finish_part(taken.key, "{}", 1) is not None  # the last: assemble
+        assert await dying.finish_part(lost.key, "{}", 1) is False
+        assert await brief.finish_part(taken.key, "{}", 1) is True  # the last: assemble
         assert await alive.claim(1) == []  # held by the assembler
         await asyncio.sleep(0.5)
         [assembly] = await alive.claim(1)  # whose lease lapsed: any node assembles

@@ -209,9 +209,13 @@ class JobStore(Protocol):
         that this node is not reading a range of already."""
         ...
 
-    async def finish_part(self, key: WorkKey, result: str, pages: int) -> list[str] | None:
-        """Store a range's result; every range's result, in order, if it was the last (this
-        node then holds the job, to assemble it)."""
+    async def finish_part(self, key: WorkKey, result: str, pages: int) -> bool:
+        """Store a range's result; True if it was the last (this node then holds the job, to
+        assemble it from `part_result`)."""
+        ...
+
+    async def part_result(self, job_id: str, part: int) -> str | None:
+        """The result of one finished range of a job; None if there is no such range."""
         ...
 
     async def part_results(self, job_id: str) -> list[str]:

@@ -375,7 +375,7 @@ class PostgresJobStore:
                 )
         return claimed
 
-    async def finish_part(self, key: WorkKey, result: str, pages: int) -> list[str] | None:
+    async def finish_part(self, key: WorkKey, result: str, pages: int) -> bool:
         async with self._db() as db, db.transaction():
             done = await db.fetchval(
                 "UPDATE tessera_parts SET status = 'done', result = $1, lease_owner = NULL"
@@ -387,7 +387,7 @@ class PostgresJobStore:
                 self.node,
             )
             if not done:
-                return None  # lost to another claim after a lapse
+                return False  # lost to another claim after a lapse
             row = await db.fetchrow(
                 "UPDATE tessera_jobs SET parts_done = parts_done + 1,"
                 " pages_done = pages_done + $1 WHERE id = $2 AND status = 'processing'"
@@ -396,7 +396,7 @@ class PostgresJobStore:
                 key.job_id,
             )
             if row is None or row["parts_done"] != row["parts_total"]:
-                return None
+                return False
             # This node finished the last range: it assembles the job, under a lease.
             await db.execute(
                 "UPDATE tessera_jobs SET lease_owner = $1, lease_expires = $2 WHERE id = $3",
@@ -404,10 +404,17 @@ class PostgresJobStore:
                 now() + self.lease,
                 key.job_id,
             )
-            records = await db.fetch(
-                "SELECT result FROM tessera_parts WHERE job_id = $1 ORDER BY part", key.job_id
+        return True
+
+    async def part_result(self, job_id: str, part: int) -> str | None:
+        async with self._db() as db:
+            result: str | None = await db.fetchval(
+                "SELECT result FROM tessera_parts WHERE job_id = $1 AND part = $2"
+                " AND status = 'done'",
+                job_id,
+                part,
             )
-        return [r["result"] for r in records]
+        return result
 
     async def part_results(self, job_id: str) -> list[str]:
         async with self._db() as db:

@@ -429,8 +429,8 @@ class SQLiteJobStore:
 
         return await self._run(update)
 
-    async def finish_part(self, key: WorkKey, result: str, pages: int) -> list[str] | None:
-        def update(db: sqlite3.Connection) -> list[str] | None:
+    async def finish_part(self, key: WorkKey, result: str, pages: int) -> bool:
+        def update(db: sqlite3.Connection) -> bool:
             with _transaction(db):
                 if not db.execute(
                     "UPDATE parts SET status = 'done', result = ?, lease_owner = NULL"
@@ -438,27 +438,32 @@ class SQLiteJobStore:
                     " AND lease_owner = ?",
                     (result, key.job_id, key.part, self.node),
                 ).rowcount:
-                    return None  # lost to another claim after a lapse
+                    return False  # lost to another claim after a lapse
                 row = db.execute(
                     "UPDATE jobs SET parts_done = parts_done + 1, pages_done = pages_done + ?"
                     " WHERE id = ? AND status = 'processing' RETURNING parts_done, parts_total",
                     (pages, key.job_id),
                 ).fetchone()
                 if row is None or row["parts_done"] != row["parts_total"]:
-                    return None
+                    return False
                 # This node finished the last range: it assembles the job, under a lease.
                 db.execute(
                     "UPDATE jobs SET lease_owner = ?, lease_expires = ? WHERE id = ?",
                     (self.node, now() + self.lease, key.job_id),
                 )
-                return [
-                    r["result"]
-                    for r in db.execute(
-                        "SELECT result FROM parts WHERE job_id = ? ORDER BY part", (key.job_id,)
-                    )
-                ]
+                return True
 
         return await self._run(update)
+
+    async def part_result(self, job_id: str, part: int) -> str | None:
+        def select(db: sqlite3.Connection) -> str | None:
+            row = db.execute(
+                "SELECT result FROM parts WHERE job_id = ? AND part = ? AND status = 'done'",
+                (job_id, part),
+            ).fetchone()
+            return None if row is None else str(row["result"])
+
+        return await self._run(select)
 
     async def part_results(self, job_id: str) -> list[str]:
         def select(db: sqlite3.Connection) -> list[str]:
