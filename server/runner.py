@@ -73,7 +73,7 @@ class Runner:
         self._wake = asyncio.Event()
         self._active: dict[WorkKey, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
-        self._cancelled: set[WorkKey] = set()
+        self._cancelled: set[asyncio.Task[None]] = set()  # stopped on purpose, not shut down
 
     @property
     def running(self) -> int:
@@ -164,7 +164,7 @@ class Runner:
     def _stop(self, key: WorkKey) -> None:
         task = self._active.get(key)
         if task is not None:
-            self._cancelled.add(key)
+            self._cancelled.add(task)
             task.cancel()
         self._engine.cancel(key)
 
@@ -174,11 +174,14 @@ class Runner:
         try:
             await work
         except asyncio.CancelledError:
-            if key not in self._cancelled:
+            task = asyncio.current_task()
+            if task not in self._cancelled:
                 raise  # shutting down: the work stays claimed, for a release or a lapse
             # Cancelled by its owner or taken over: its state is stored elsewhere.
-            self._cancelled.discard(key)
-            await self._outcomes.forget(job.id)
+            self._cancelled.discard(task)
+            if not any(k.job_id == job.id for k, t in self._active.items() if t is not task):
+                # Nothing else of the job runs here: this node's copy of its document goes.
+                await self._outcomes.forget(job.id)
             log.info("job %s: stopped here", key)
         except TesseraError as e:
             log.info("job %s: failed: %s (%s)", key, e.message, e.code)
@@ -291,8 +294,17 @@ class Runner:
         text = await asyncio.to_thread(result.to_stored)
         last = await asyncio.shield(self._store.finish_part(part.key, text, len(result.pages)))
         log.info("job %s: range %d done", job.id, part.part)
+        # The range is stored: its lease is gone, and nothing of it is left to renew or stop.
+        task = self._active.pop(part.key, None)
         if last:
-            await self._assemble(job)
+            # This node now holds the job itself, to assemble it under the job's lease.
+            if task is not None:
+                self._active[job.key] = task
+            try:
+                await self._assemble(job)
+            finally:
+                if self._active.get(job.key) is task:
+                    del self._active[job.key]
 
     async def _read_range(self, part: Part, body: OCRRequestBody, path: Path) -> DocumentResult:
         """A range's pages; a range that cannot be read is lost, and the job goes on."""
