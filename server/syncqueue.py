@@ -22,6 +22,7 @@ from .errors import QueueFull
 
 _FIRST_GUESS_S = 2.0  # a request's time in a slot, until some have been measured
 _SMOOTHING = 0.2  # weight of the latest request in the running mean
+_SURELY = 2.0  # an expected wait this many times the deadline is refused without waiting
 
 
 class FairQueue:
@@ -66,7 +67,9 @@ class FairQueue:
     async def _wait(self, key: str) -> None:
         if self.waiting >= self.max_waiting:
             raise self._refuse(f"{self.waiting} synchronous requests are waiting already")
-        if self.expected_wait(self.waiting) > self.deadline:
+        # The estimate is rough (requests differ in size), so a request is turned away at once
+        # only when it would surely wait too long; otherwise it waits, up to the deadline.
+        if self.expected_wait(self.waiting) > _SURELY * self.deadline:
             raise self._refuse(
                 f"Every worker is busy for longer than the {self.deadline:.0f} s a request may wait"
             )

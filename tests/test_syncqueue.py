@@ -50,7 +50,7 @@ def test_one_key_is_first_come_first_served_and_keys_take_turns() -> None:
 def test_a_full_queue_and_a_wait_past_the_deadline_are_refused_with_retry_after() -> None:
     async def run() -> None:
         full = FairQueue(1, max_waiting=0, deadline=60)
-        slow = FairQueue(1, max_waiting=10, deadline=1)  # its first guess is 2 s a request
+        slow = FairQueue(1, max_waiting=10, deadline=0.5)  # its first guess is 2 s a request
         for queue in (full, slow):
             async with queue.place("a"):
                 with pytest.raises(QueueFull) as refused:
