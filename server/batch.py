@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from ocr_engine import TesseraError
 from ocr_engine.errors import InvalidRequest
@@ -38,6 +38,7 @@ from .errors import Cancelled, NotFound
 from .fetch import FetchPolicy, check_url
 from .files import FileNotFound, Files, iter_lines
 from .jobs import Job, JobStatus, now
+from .responses import BatchStatus
 from .schema import file_document, parse_request
 from .stores import JobStore
 from .stores.base import SELECT_COLUMNS, job_from_row
@@ -47,15 +48,7 @@ from .wire import error_body, failure
 log = logging.getLogger(__name__)
 
 ENDPOINT = "/v1/ocr"
-STATUSES = (
-    "QUEUED",
-    "RUNNING",
-    "SUCCESS",
-    "FAILED",
-    "TIMEOUT_EXCEEDED",
-    "CANCELLATION_REQUESTED",
-    "CANCELLED",
-)
+STATUSES: tuple[str, ...] = get_args(BatchStatus)
 FINAL = ("SUCCESS", "FAILED", "TIMEOUT_EXCEEDED", "CANCELLED")
 _STEP_EVERY_S = 0.5
 _LEASE_S = 30.0

@@ -310,6 +310,18 @@ class SignedURL(_Answer):
     url: str = Field(description="Serves the file without a key until it expires.")
 
 
+# A batch's states, as Mistral's SDK names them; `server.batch` moves batches through them.
+BatchStatus = Literal[
+    "QUEUED",
+    "RUNNING",
+    "SUCCESS",
+    "FAILED",
+    "TIMEOUT_EXCEEDED",
+    "CANCELLATION_REQUESTED",
+    "CANCELLED",
+]
+
+
 class BatchErrorCount(_Answer):
     message: str
     count: int = 1
@@ -329,15 +341,7 @@ class BatchJob(_Answer):
     error_file: str | None = None
     errors: list[BatchErrorCount]
     outputs: None = None
-    status: Literal[
-        "QUEUED",
-        "RUNNING",
-        "SUCCESS",
-        "FAILED",
-        "TIMEOUT_EXCEEDED",
-        "CANCELLATION_REQUESTED",
-        "CANCELLED",
-    ]
+    status: BatchStatus
     created_at: int
     total_requests: int
     completed_requests: int
