@@ -88,6 +88,8 @@ class NodeState:
     workers: int
     workers_busy: int
     worker_pids: dict[int, int]  # worker number -> pid
+    sync_running: int = 0  # /v1/ocr requests holding a slot
+    sync_waiting: int = 0  # /v1/ocr requests waiting for one
 
 
 class Metrics:
@@ -228,6 +230,16 @@ class _NodeGauges:
         self.workers_busy = Gauge(
             "tessera_workers_busy", "Worker processes reading a page now.", registry=registry
         )
+        self.sync_running = Gauge(
+            "tessera_sync_requests_running",
+            "/v1/ocr requests being read on this node.",
+            registry=registry,
+        )
+        self.sync_waiting = Gauge(
+            "tessera_sync_requests_waiting",
+            "/v1/ocr requests waiting for their turn on this node.",
+            registry=registry,
+        )
         self.memory = Gauge(
             "tessera_resident_memory_bytes",
             "Resident memory (VmRSS) of the server process and of each worker (by pid, and by "
@@ -251,6 +263,8 @@ class _NodeGauges:
         self.pages_queued.set(state.pages_queued)
         self.workers.set(state.workers)
         self.workers_busy.set(state.workers_busy)
+        self.sync_running.set(state.sync_running)
+        self.sync_waiting.set(state.sync_waiting)
         self.memory.clear()  # a replaced worker's pid goes with it
         own = resident_bytes()
         if own is not None:

@@ -16,7 +16,7 @@ from aiohttp import web
 from ocr_engine import TesseraError
 
 from . import __version__
-from .appkeys import ENGINE, LIFECYCLE, METRICS, RUNNER, SETTINGS, SPOOL, STORE
+from .appkeys import ENGINE, LIFECYCLE, METRICS, RUNNER, SETTINGS, SPOOL, STORE, SYNC_QUEUE
 from .config import MB
 from .errors import Unavailable
 from .jobs import JobStatus
@@ -59,6 +59,8 @@ async def metrics(request: web.Request) -> web.Response:
         workers=pool.size,
         workers_busy=pool.busy,
         worker_pids=pool.numbered_pids,
+        sync_running=app[SYNC_QUEUE].running,
+        sync_waiting=app[SYNC_QUEUE].waiting,
     )
     counted = app[METRICS]
     counted.build(__version__, app[ENGINE].config.backend)

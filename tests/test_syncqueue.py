@@ -153,7 +153,11 @@ def test_refusals_name_a_retry_and_a_client_that_leaves_frees_its_place(
         gone = _abandoned_request(server, ocr_body(dense))
         time.sleep(0.6)  # the server sees the closed connection within a quarter second
         waiting = pool.submit(client.post, "/v1/ocr", json=small)
-        time.sleep(0.3)
+        wait_until(
+            lambda: server.metric("tessera_sync_requests_waiting") == 1,
+            what="one request waiting",
+        )
+        assert server.metric("tessera_sync_requests_running") == 1
         refused = client.post("/v1/ocr", json=small)  # the queue (of one) is full
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
         assert refused.json()["error"]["type"] == "rate_limit_error"
