@@ -215,16 +215,20 @@ class Files:
             expires_at=created + ttl if ttl else None,
             secret=secrets.token_hex(16),
         )
-        if self._shared:
-            await self._upload_chunks(file_id, partial)
         await asyncio.to_thread(os.replace, partial, self.path(file_id))
         try:
+            # The row first, then (on a fleet) the chunks: chunks never outlive their row,
+            # which the expiry and a delete both remove with them. Until the last chunk is in,
+            # another node reading the file finds it incomplete.
             await self._sql.execute(
                 f"INSERT INTO {self._table} ({', '.join(_COLUMNS)})"
                 f" VALUES ({', '.join('?' * len(_COLUMNS))})",
                 *(getattr(record, name) for name in _COLUMNS),
             )
+            if self._shared:
+                await self._upload_chunks(file_id, self.path(file_id))
         except BaseException:
+            await self._sql.execute(f"DELETE FROM {self._table} WHERE id = ?", file_id)
             await self._remove(file_id)
             raise
         log.info("file %s: kept (%d bytes, purpose %s)", file_id, record.bytes, purpose)

@@ -193,7 +193,13 @@ def test_a_batch_survives_a_kill_and_a_restart(
 
 @pytest.fixture
 def fleet(start_server: ServerFactory, postgres_url: str) -> Iterator[list[Server]]:
-    env = {"TESSERA_DATABASE_URL": postgres_url, "TESSERA_LEASE_SECONDS": "2"}
+    # A batch's requests in flight are counted for the whole fleet: here more than one node's
+    # slots (2 each), so that they spread.
+    env = {
+        "TESSERA_DATABASE_URL": postgres_url,
+        "TESSERA_LEASE_SECONDS": "2",
+        "TESSERA_BATCH_CONCURRENCY": "4",
+    }
     nodes = [start_server(env, workers=1) for _ in range(3)]
     yield nodes
     for each in nodes:
