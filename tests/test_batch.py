@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -151,6 +152,23 @@ def test_a_running_batch_is_cancelled_and_reports_what_it_did(node: Server, scan
     assert done.status == "CANCELLED"
     assert done.succeeded_requests < 12
     answered = len(_lines(mistral, done.output_file)) + len(_lines(mistral, done.error_file))
+    assert answered == done.completed_requests
+
+
+def test_a_batch_past_its_timeout_stops_and_reports(node: Server, scan: bytes) -> None:
+    mistral = _sdk(node)
+    batch_id = _slow_batch(mistral, scan, 8)
+    while mistral.batch.jobs.get(job_id=batch_id).status != "RUNNING":
+        time.sleep(0.1)
+    # As if its timeout_hours had passed: the deadline moved to now.
+    with sqlite3.connect(node.data_dir / "tessera.db") as db:
+        db.execute("UPDATE batches SET deadline = ? WHERE id = ?", (time.time() - 1, batch_id))
+    done = _wait(mistral, batch_id)
+    assert done.status == "TIMEOUT_EXCEEDED"
+    assert done.completed_requests < 8
+    errors = _lines(mistral, done.error_file)
+    assert all(line["error"]["code"] == "cancelled" for line in errors)
+    answered = len(_lines(mistral, done.output_file)) + len(errors)
     assert answered == done.completed_requests
 
 
