@@ -259,7 +259,8 @@ def test_a_page_past_its_timeout_fails_and_the_pool_recovers(tmp_path: Path) -> 
 def test_small_jobs_are_not_stuck_behind_a_large_one(
     lone_engine: EngineHarness, tmp_path: Path
 ) -> None:
-    large = corpus.text_pdf(tmp_path / "large.pdf", [[f"Page {i}"] * 20 for i in range(8)])
+    # Large enough to take seconds: right-sized, eight pages of big type read in under one.
+    large = corpus.text_pdf(tmp_path / "large.pdf", [[f"Page {i}"] * 20 for i in range(40)])
     small = _save(tmp_path, corpus.text_image(["small"]), "small.png")
     engine = lone_engine.engine
     finished: list[str] = []
