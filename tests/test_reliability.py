@@ -120,11 +120,14 @@ def test_a_job_past_its_deadline_fails(start_server: Any, scans: bytes) -> None:
 
 
 def test_cancel_a_running_job_frees_its_workers(
-    start_server: Any, scans: bytes, mixed: bytes
+    start_server: Any, scan_page: Any, mixed: bytes, tmp_path: Path
 ) -> None:
+    # Long enough to be running still when the cancel comes: the busy worker is found only
+    # once the workers have settled, seconds after the server starts.
+    long = corpus.scanned_pages_pdf(tmp_path / "long.pdf", [scan_page] * 12).read_bytes()
     server = start_server()
     with server.client() as client:
-        job_id = _create(client, scans)
+        job_id = _create(client, long)
         _wait_status(client, job_id, "processing")
         busy = server.busy_worker()
         response = client.delete(f"/v1/async/ocr/{job_id}")
@@ -289,7 +292,11 @@ def test_a_large_job_is_read_in_ranges_and_assembled(start_server: Any, tmp_path
         tmp_path / "long.pdf", [[f"Range page {i}"] for i in range(7)], font_size=28
     )
     server = start_server({"TESSERA_PART_PAGES": "3"}, workers=1)
-    fields = {"pages": "1-6", "include_blocks": True, "confidence_scores_granularity": "word"}
+    fields: dict[str, Any] = {
+        "pages": "1-6",
+        "include_blocks": True,
+        "confidence_scores_granularity": "word",
+    }
     with server.client() as client:
         job_id = _create(client, path.read_bytes(), **fields)
         body = server.wait_job(client, job_id).json()
