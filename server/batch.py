@@ -134,12 +134,13 @@ class Batches:
         *,
         input_files: list[str],
         inline: Path | None,
+        inline_count: int = 0,
         model: str | None,
         metadata: dict[str, Any] | None,
         timeout_hours: int,
     ) -> BatchRecord:
-        """A new batch over the owner's input files, or over inline requests spooled to
-        `inline` (kept as a file of the batch's)."""
+        """A new batch over the owner's input files, or over `inline_count` inline requests
+        spooled to `inline` (kept as a file of the batch's)."""
         batch_id = str(uuid.uuid4())
         total = 0
         for file_id in input_files:
@@ -158,12 +159,12 @@ class Batches:
                 filename=f"{batch_id}-requests.jsonl",
                 purpose="batch",
                 mimetype="application/jsonl",
-                num_lines=None,
+                num_lines=inline_count,
                 sample_type="batch_request",
                 ttl=self._settings.file_ttl,
             )
             ids.append(kept.id)
-            total += await asyncio.to_thread(_count_lines, await self._files.local_path(kept))
+            total += inline_count
         created = now()
         batch = BatchRecord(
             id=batch_id,
@@ -338,11 +339,6 @@ class Batches:
 def _has_metadata(batch: BatchRecord, wanted: dict[str, Any]) -> bool:
     metadata = json.loads(batch.metadata) if batch.metadata else {}
     return all(metadata.get(k) == v for k, v in wanted.items())
-
-
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as f:
-        return sum(1 for line in iter_lines(f) if line.strip())
 
 
 class BatchDriver:

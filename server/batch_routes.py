@@ -17,15 +17,12 @@ from . import bodies
 from .appkeys import BATCH_DRIVER, BATCHES, FILES, SETTINGS
 from .batch import ENDPOINT, STATUSES
 from .fetch import read_limited
+from .file_routes import whole_number
 from .schema import BatchRequestBody, validated
 
 routes = web.RouteTableDef()
 
 _MAX_PAGE_SIZE = 1000
-
-
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status)
 
 
 async def _wire(request: web.Request, batch_id: str) -> dict[str, Any]:
@@ -74,6 +71,7 @@ async def create(request: web.Request) -> web.Response:
             request["owner"],
             input_files=input_files,
             inline=inline,
+            inline_count=len(requests),
             model=model,
             metadata=metadata,
             timeout_hours=timeout_hours,
@@ -82,7 +80,7 @@ async def create(request: web.Request) -> web.Response:
         if inline is not None:
             inline.unlink(missing_ok=True)
     request.app[BATCH_DRIVER].wake()
-    return _json(batch.wire({}))
+    return web.json_response(batch.wire({}))
 
 
 def _inline_file(temp: Path, requests: list[dict[str, Any]]) -> Path:
@@ -117,8 +115,8 @@ async def listing(request: web.Request) -> web.Response:
             metadata = None
         if not isinstance(metadata, dict):
             raise InvalidRequest("'metadata' is a JSON object.", param="metadata")
-    page = _count(query.get("page", "0"), "page", 0, 1_000_000)
-    page_size = _count(query.get("page_size", "100"), "page_size", 1, _MAX_PAGE_SIZE)
+    page = whole_number(query.get("page", "0"), "page", 0, 1_000_000)
+    page_size = whole_number(query.get("page_size", "100"), "page_size", 1, _MAX_PAGE_SIZE)
     batches = request.app[BATCHES]
     found, total = await batches.listing(
         request["owner"],
@@ -131,18 +129,12 @@ async def listing(request: web.Request) -> web.Response:
         newest_first=query.get("order_by", "-created") != "created",
     )
     data = [b.wire(await batches.counts(b.id)) for b in found]
-    return _json({"data": data, "object": "list", "total": total})
-
-
-def _count(value: str, param: str, low: int, high: int) -> int:
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise InvalidRequest(f"'{param}' is a whole number from {low} to {high}.", param=param)
-    return int(value)
+    return web.json_response({"data": data, "object": "list", "total": total})
 
 
 @routes.get("/v1/batch/jobs/{job_id}")
 async def show(request: web.Request) -> web.Response:
-    return _json(await _wire(request, request.match_info["job_id"]))
+    return web.json_response(await _wire(request, request.match_info["job_id"]))
 
 
 @routes.post("/v1/batch/jobs/{job_id}/cancel")
@@ -151,4 +143,4 @@ async def cancel(request: web.Request) -> web.Response:
     batches = request.app[BATCHES]
     await batches.request_cancel(request["owner"], request.match_info["job_id"])
     request.app[BATCH_DRIVER].wake()
-    return _json(await _wire(request, request.match_info["job_id"]))
+    return web.json_response(await _wire(request, request.match_info["job_id"]))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from aiohttp import BodyPartReader, web
 
@@ -31,10 +30,6 @@ _CONTENT_PATH = re.compile(r"/v1/files/[^/]+/content")
 def is_signed_download(request: web.Request) -> bool:
     """A download through a signed URL: it carries its own proof, not a key."""
     return bool(_CONTENT_PATH.fullmatch(request.path)) and "signature" in request.query
-
-
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status)
 
 
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
@@ -107,7 +102,7 @@ async def upload(request: web.Request) -> web.Response:
     finally:
         if partial is not None:
             partial.unlink(missing_ok=True)
-    return _json(record.wire())
+    return web.json_response(record.wire())
 
 
 @routes.get("/v1/files")
@@ -116,15 +111,18 @@ async def list_files(request: web.Request) -> web.Response:
     purpose = query.get("purpose") or None
     if purpose is not None and purpose not in PURPOSES:
         raise InvalidRequest(f"'purpose' is one of {', '.join(PURPOSES)}.", param="purpose")
-    page = _count(query.get("page", "0"), "page", 0, 1_000_000)
-    page_size = _count(query.get("page_size", "100"), "page_size", 1, _MAX_PAGE_SIZE)
+    page = whole_number(query.get("page", "0"), "page", 0, 1_000_000)
+    page_size = whole_number(query.get("page_size", "100"), "page_size", 1, _MAX_PAGE_SIZE)
     records, total = await request.app[FILES].list(
         request["owner"], purpose=purpose, page=page, page_size=page_size
     )
-    return _json({"data": [r.wire() for r in records], "object": "list", "total": total})
+    return web.json_response(
+        {"data": [r.wire() for r in records], "object": "list", "total": total}
+    )
 
 
-def _count(value: str, param: str, low: int, high: int) -> int:
+def whole_number(value: str, param: str, low: int, high: int) -> int:
+    """A query parameter that must be a whole number within bounds."""
     if not value.isdigit() or not low <= int(value) <= high:
         raise InvalidRequest(f"'{param}' is a whole number from {low} to {high}.", param=param)
     return int(value)
@@ -133,7 +131,7 @@ def _count(value: str, param: str, low: int, high: int) -> int:
 @routes.get("/v1/files/{file_id}")
 async def show(request: web.Request) -> web.Response:
     record = await request.app[FILES].get(request["owner"], request.match_info["file_id"])
-    return _json({**record.wire(), "deleted": False})
+    return web.json_response({**record.wire(), "deleted": False})
 
 
 @routes.get("/v1/files/{file_id}/content")
@@ -164,7 +162,7 @@ async def download(request: web.Request) -> web.StreamResponse:
 async def delete(request: web.Request) -> web.Response:
     file_id = request.match_info["file_id"]
     await request.app[FILES].delete(request["owner"], file_id)
-    return _json({"id": file_id, "object": "file", "deleted": True})
+    return web.json_response({"id": file_id, "object": "file", "deleted": True})
 
 
 @routes.get("/v1/files/{file_id}/url")
@@ -175,4 +173,4 @@ async def signed_url(request: web.Request) -> web.Response:
     expiry = request.query.get("expiry", str(SIGNED_URL_DEFAULT_HOURS))
     hours = _hours(expiry, "expiry", low=1, high=SIGNED_URL_MAX_HOURS)
     base = request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
-    return _json({"url": base.rstrip("/") + files.signed_path(record, hours)})
+    return web.json_response({"url": base.rstrip("/") + files.signed_path(record, hours)})
