@@ -10,6 +10,7 @@ import logging
 import math
 import re
 
+import pikepdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 from PIL import Image
@@ -29,6 +30,8 @@ _EMPTY_SCAN_BYTES = 1024 * 1024
 # One open document per worker: consecutive pages of a job usually land on the same worker,
 # and reopening a large PDF per page re-parses its cross-reference table every time.
 _open: dict[str, pdfium.PdfDocument] = {}
+# The same document's objects as qpdf reads them, for what PDFium does not tell (image masks).
+_objects: dict[str, pikepdf.Pdf | None] = {}
 
 
 def _document(path: str) -> pdfium.PdfDocument:
@@ -39,11 +42,24 @@ def _document(path: str) -> pdfium.PdfDocument:
     return doc
 
 
+def _object_tree(path: str) -> pikepdf.Pdf | None:
+    if path not in _objects:
+        try:
+            _objects[path] = pikepdf.open(path)
+        except (pikepdf.PdfError, pikepdf.PasswordError, OSError):
+            _objects[path] = None
+    return _objects[path]
+
+
 def release() -> None:
     """Close the cached document, so a deleted file's space is freed."""
     for doc in _open.values():
         doc.close()
     _open.clear()
+    for tree in _objects.values():
+        if tree is not None:
+            tree.close()
+    _objects.clear()
 
 
 def _encrypted(error: pdfium.PdfiumError) -> bool:
@@ -115,6 +131,23 @@ def fitted_dpi(
     return _fit_dpi(width, height, dpi, max_pixels, minimum=_MIN_DPI if for_rendering else 1)
 
 
+_MASKS = ("/SMask", "/Mask", "/SMaskInData")
+
+
+def _masked(path: str, index: int) -> bool:
+    """Whether an image on the page is seen through a mask (PDFium decodes an image without
+    its mask, so what is under the transparent parts would show), or the page cannot be
+    told."""
+    tree = _object_tree(path)
+    if tree is None:
+        return True
+    try:
+        images = pikepdf.Page(tree.pages[index]).get_images().values()
+        return any(key in image.stream_dict for image in images for key in _MASKS)
+    except (pikepdf.PdfError, IndexError, KeyError, TypeError, ValueError):
+        return True
+
+
 def render_page(pdf_page: pdfium.PdfPage, dpi: int, *, grayscale: bool = True) -> Image.Image:
     """The page as an image at `dpi`."""
     try:
@@ -138,9 +171,64 @@ def render(
     pdf_page = page(path, index)
     try:
         dpi = fitted_dpi(pdf_page, dpi, max_pixels)
-        return render_page(pdf_page, dpi), dpi
+        return _scan(pdf_page, dpi, path, index) or render_page(pdf_page, dpi), dpi
     finally:
         pdf_page.close()
+
+
+# Colour spaces whose images PDFium decodes to the pixels it would render (Decode arrays and
+# palettes applied); a stencil mask (no colour space) takes its colour from the page instead.
+_PLAIN_SPACES = frozenset(
+    (
+        pdfium_raw.FPDF_COLORSPACE_DEVICEGRAY,
+        pdfium_raw.FPDF_COLORSPACE_DEVICERGB,
+        pdfium_raw.FPDF_COLORSPACE_DEVICECMYK,
+        pdfium_raw.FPDF_COLORSPACE_CALGRAY,
+        pdfium_raw.FPDF_COLORSPACE_CALRGB,
+        pdfium_raw.FPDF_COLORSPACE_ICCBASED,
+        pdfium_raw.FPDF_COLORSPACE_INDEXED,
+    )
+)
+_COVER_PT = 0.5  # the image's edges within this of the page's
+
+
+def _scan(pdf_page: pdfium.PdfPage, dpi: int, path: str, index: int) -> Image.Image | None:
+    """A scanned page's image as it is stored, when rendering the page at `dpi` would only
+    copy it; None for any other page.
+
+    A scan is a page with one image on it, upright, covering the page, at the resolution the
+    page is rendered at. Decoding the image alone gives the same pixels at a fifth of the cost
+    of rendering the page (13 against 60 ms for a 300 dpi letter page), which is a twentieth
+    of reading it.
+    """
+    if pdf_page.get_rotation() or pdfium_raw.FPDFPage_CountObjects(pdf_page) != 1:
+        return None
+    if pdfium_raw.FPDFPage_HasTransparency(pdf_page):
+        return None
+    image = next(pdf_page.get_objects(max_depth=1), None)
+    if not isinstance(image, pdfium.PdfImage):
+        return None
+    a, b, c, d, _, _ = image.get_matrix().get()
+    if b or c or a <= 0 or d <= 0:  # turned, sheared or mirrored
+        return None
+    left, bottom, right, top = image.get_bounds()
+    edges = zip((left, bottom, right, top), pdf_page.get_cropbox(), strict=True)
+    if any(abs(edge - page_edge) > _COVER_PT for edge, page_edge in edges):
+        return None
+    if image.get_metadata().colorspace not in _PLAIN_SPACES or _masked(path, index):
+        return None
+    width, height = image.get_px_size()
+    scale = dpi / _POINTS_PER_INCH
+    rendered = math.ceil(pdf_page.get_width() * scale), math.ceil(pdf_page.get_height() * scale)
+    if abs(width - rendered[0]) > 1 or abs(height - rendered[1]) > 1:
+        return None
+    try:
+        bitmap = image.get_bitmap(render=False)
+    except pdfium.PdfiumError:
+        return None  # the page's own rendering says what is wrong with it
+    # to_pil() shares PDFium's buffer, freed with the bitmap when this returns: copy it.
+    decoded: Image.Image = bitmap.to_pil()
+    return decoded.convert("L") if decoded.mode != "L" else decoded.copy()
 
 
 def _fit_dpi(
