@@ -429,6 +429,73 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
     return result
 
 
+_MARGIN_CHARS = 3  # a comment sign or a line number: what a listing's first column holds
+_MARGIN_PITCHES = 3.5  # at most this many characters from it to the code it begins
+_BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
+
+
+def rejoin_margin_column(lines: list[Line]) -> list[Line]:
+    """Lines of code put back together where Tesseract read their first column apart.
+
+    A listing's comment signs or line numbers stand in a column a space or two left of the
+    code; Tesseract's layout analysis can take that column for a column of text and read it
+    after the code, so "# a comment" comes out as "a comment" here and a column of "#"
+    there. A fragment of a few characters on the baseline of a line of code that starts a
+    few characters to its right is put at the start of that line; a fragment of that column
+    with no code beside it (a "#" alone) is put among the lines above and below it.
+    """
+    code = [line for line in lines if monospace.is_code(line) and not _fragment(line)]
+    if not code:
+        return lines
+    joined: dict[int, Line] = {}  # id of a line of code -> the line with its start
+    taken: set[int] = set()
+    for fragment in (line for line in lines if _fragment(line)):
+        partner = next((c for c in code if id(c) not in joined and _begins(fragment, c)), None)
+        if partner is not None:
+            for word in fragment.words:
+                word.monospace = True
+            joined[id(partner)] = Line([*fragment.words, *partner.words])
+            taken.add(id(fragment))
+    if not joined:
+        return lines
+    column = list(joined.values())
+    starts = {id(line) for line in column}
+    left = statistics.median(line.box.left for line in column)
+    pitch = statistics.median(monospace.pitch(line.words) for line in column)
+    top, bottom = min(c.box.top for c in column), max(c.box.bottom for c in column)
+    result = [joined.get(id(line), line) for line in lines if id(line) not in taken]
+    for fragment in [
+        line
+        for line in result
+        if _fragment(line) and abs(line.box.left - left) <= pitch and top <= line.box.top <= bottom
+    ]:
+        result = [line for line in result if line is not fragment]
+        below = next(
+            (
+                i
+                for i, line in enumerate(result)
+                if id(line) in starts and line.box.top > fragment.box.top
+            ),
+            len(result),
+        )
+        result.insert(below, fragment)
+    return result
+
+
+def _fragment(line: Line) -> bool:
+    return len(line.words) == 1 and len(line.text) <= _MARGIN_CHARS
+
+
+def _begins(fragment: Line, line: Line) -> bool:
+    """Whether `fragment` is the first column of `line`: on its baseline, a few characters
+    to its left."""
+    a, b = fragment.box, line.box
+    if abs(a.bottom - b.bottom) > _BASELINE * line.height:
+        return False
+    gap = b.left - a.right
+    return 0 < gap <= _MARGIN_PITCHES * monospace.pitch(line.words)
+
+
 def _running_head(line: Line, pieces: list[list[Word]], page_height: int) -> bool:
     """A line in the margin with a page number apart at one end: "Chapter 8 ... 41"."""
     top, bottom = _PAGE_NUMBER_ZONE * page_height, (1 - _PAGE_NUMBER_ZONE) * page_height

@@ -574,6 +574,45 @@ def test_lines_read_across_columns_are_cut_and_read_column_by_column() -> None:
     assert [len(i.block().lines) for i in items] == [3, 3, 3]
 
 
+def _marked(lines: list[Line]) -> list[Line]:
+    for line in lines:
+        for word in line.words:
+            word.monospace = True
+    return lines
+
+
+def test_a_listing_s_column_of_comment_signs_read_apart_is_put_back() -> None:
+    # Tesseract took the column of "#" for a column of text: the code first, the signs after.
+    listing = [
+        "# This file controls the behaviour",
+        "#",
+        "# of line input editing.",
+        "$include /etc/inputrc",
+        "# Arrow keys",
+    ]
+    whole = [mono_line(text, 600 + i * 60) for i, text in enumerate(listing)]
+    code = _marked([Line(line.words[1:]) if line.words[0].text == "#" else line for line in whole])
+    code = [line for line in code if line.words]
+    signs = [Line([line.words[0]]) for line in whole if line.words[0].text == "#"]
+    rejoined = structure.rejoin_margin_column([*code, *signs])
+    assert [line.text for line in rejoined] == [
+        "# This file controls the behaviour",
+        "#",
+        "# of line input editing.",
+        "$include /etc/inputrc",
+        "# Arrow keys",
+    ]
+
+
+def test_short_words_beside_prose_or_far_from_code_stay_where_they_are() -> None:
+    prose = [prose_line("A bullet stands beside this line of prose", 600)]
+    bullet = Line([Word("*", 0.9, Box(200, 600, 220, 640))])
+    assert structure.rejoin_margin_column([*prose, bullet]) == [*prose, bullet]
+    code = _marked([mono_line("x <- 1", 700)])
+    far = Line([Word("12", 0.9, Box(0, 700, 40, 740))])  # a dozen characters to the left
+    assert structure.rejoin_margin_column([*code, far]) == [*code, far]
+
+
 @pytest.mark.parametrize("caption", ["Chart 5", "Figure 2 Sales by region", "Name: expat"])
 def test_captions_and_labels_are_not_headings(caption: str) -> None:
     body = [prose_line(text, 600 + i * 60) for i, text in enumerate(PROSE * 3)]
