@@ -34,8 +34,17 @@ _TSV_HEADER = "level\tpage_num"
 class Recognizer(Protocol):
     def warm(self, languages: str) -> None: ...
 
-    def tsv(self, image: Image.Image, *, languages: str, dpi: int | None, timeout: float) -> str:
-        """Recognise a grayscale page; Tesseract's TSV without its header line."""
+    def tsv(
+        self,
+        image: Image.Image,
+        *,
+        languages: str,
+        dpi: int | None,
+        timeout: float,
+        block: bool = False,
+    ) -> str:
+        """Recognise a grayscale page; Tesseract's TSV without its header line. With `block`,
+        the image is read as one uniform block of lines, without looking for columns."""
         ...
 
     def orientation(
@@ -80,11 +89,23 @@ class TesserocrRecognizer:
     def warm(self, languages: str) -> None:
         self._handle(languages)
 
-    def tsv(self, image: Image.Image, *, languages: str, dpi: int | None, timeout: float) -> str:
+    def tsv(
+        self,
+        image: Image.Image,
+        *,
+        languages: str,
+        dpi: int | None,
+        timeout: float,
+        block: bool = False,
+    ) -> str:
+        import tesserocr
+
         # The in-process call cannot be interrupted from here; the pool enforces the timeout
         # by killing the worker.
         api = self._handle(languages)
         try:
+            if block:
+                api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
             _set_image(api, image)
             if dpi:
                 api.SetSourceResolution(dpi)
@@ -99,6 +120,8 @@ class TesserocrRecognizer:
             ) from e
         finally:
             api.Clear()
+            if block:
+                api.SetPageSegMode(tesserocr.PSM.AUTO)
 
     def orientation(
         self, image: Image.Image, *, dpi: int | None, timeout: float
@@ -160,10 +183,18 @@ class PytesseractRecognizer:
     def warm(self, languages: str) -> None:
         pass  # nothing stays loaded between pages
 
-    def tsv(self, image: Image.Image, *, languages: str, dpi: int | None, timeout: float) -> str:
+    def tsv(
+        self,
+        image: Image.Image,
+        *,
+        languages: str,
+        dpi: int | None,
+        timeout: float,
+        block: bool = False,
+    ) -> str:
         import pytesseract
 
-        config = f"--tessdata-dir {self._tessdata} --psm 3 --oem 3"
+        config = f"--tessdata-dir {self._tessdata} --psm {6 if block else 3} --oem 3"
         if dpi:
             config += f" --dpi {dpi}"
         try:

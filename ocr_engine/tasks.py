@@ -21,6 +21,7 @@ from PIL import Image, ImageFilter
 from . import (
     deskew,
     images,
+    listings,
     monospace,
     orientation,
     pageimage,
@@ -38,7 +39,7 @@ from .recognize import Recognizer
 from .render.mistral import kept_figures
 from .sources import sniff
 from .tables import find_tables
-from .words import Box, Line, Paragraph, mark_bold
+from .words import Box, Line, Paragraph, mark_bold, parse_tsv
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,10 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
     if rotation:
         coarse = regions.coarse(image, analysis_dpi)
     try:
-        page = _from_image(task, image, paragraphs, dpi, coarse=coarse, analysis_dpi=analysis_dpi)
+        reread = _region_reader(task, image, reader, declared_dpi)
+        page = _from_image(
+            task, image, paragraphs, dpi, coarse=coarse, analysis_dpi=analysis_dpi, reread=reread
+        )
     except Exception:  # layout is best effort: see _plain
         log.exception("page %d: its layout failed; lines kept as text", task.index)
         blank = Page(task.index, image.width, image.height, dpi, OCR, "")
@@ -295,8 +299,10 @@ def _from_image(
     *,
     coarse: tuple[np.ndarray, float],
     analysis_dpi: int,
+    reread: listings.Reread,
 ) -> Page:
-    paragraphs = structure.group_lines(_marked_lines(image, paragraphs))
+    lines = listings.reread_listings(_marked_lines(image, paragraphs), reread)
+    paragraphs = structure.group_lines(lines)
     gray, factor = coarse
     rules = regions.find_rules(*regions.darkest(image, analysis_dpi))
     code, paragraphs = structure.split_code(paragraphs)
@@ -323,6 +329,28 @@ def _from_image(
         task.options,
         lambda box: _jpeg_data_url(image, box),
     )
+
+
+def _region_reader(
+    task: PageTask, image: Image.Image, reader: Recognizer, dpi: int | None
+) -> listings.Reread:
+    """What reads a region of the page again as one block of lines, in page pixels."""
+
+    def reread(box: Box) -> list[Line]:
+        left, top = max(0, box.left), max(0, box.top)
+        right, bottom = min(image.width, box.right), min(image.height, box.bottom)
+        if right - left < 2 or bottom - top < 2:
+            return []
+        tsv = reader.tsv(
+            image.crop((left, top, right, bottom)),
+            languages=task.languages,
+            dpi=dpi,
+            timeout=task.timeout,
+            block=True,
+        )
+        return [line.moved(left, top) for p in parse_tsv(tsv) for line in p.lines]
+
+    return reread
 
 
 def _marked_lines(image: Image.Image, paragraphs: list[Paragraph]) -> list[Line]:

@@ -89,9 +89,21 @@ class ScaledRecognizer:
     def _dpi(self, dpi: int | None) -> int | None:
         return round(dpi * self._scale) if dpi else None
 
-    def tsv(self, image: Image.Image, *, languages: str, dpi: int | None, timeout: float) -> str:
+    def tsv(
+        self,
+        image: Image.Image,
+        *,
+        languages: str,
+        dpi: int | None,
+        timeout: float,
+        block: bool = False,
+    ) -> str:
         tsv = self._recognizer.tsv(
-            self._small(image), languages=languages, dpi=self._dpi(dpi), timeout=timeout
+            self._small(image),
+            languages=languages,
+            dpi=self._dpi(dpi),
+            timeout=timeout,
+            block=block,
         )
         return _scaled_tsv(tsv, 1 / self._scale)
 

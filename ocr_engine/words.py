@@ -112,6 +112,21 @@ class Line:
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
 
+    def moved(self, dx: int, dy: int) -> Line:
+        """The line shifted by (dx, dy): read from a crop, put back on its page."""
+        return Line(
+            [
+                Word(
+                    w.text,
+                    w.confidence,
+                    Box(w.box.left + dx, w.box.top + dy, w.box.right + dx, w.box.bottom + dy),
+                    w.monospace,
+                    w.bold,
+                )
+                for w in self.words
+            ]
+        )
+
 
 @dataclass(slots=True)
 class Paragraph:

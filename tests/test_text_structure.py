@@ -6,6 +6,7 @@ Tesseract in-process, from their pixels and from their text layer.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from PIL import Image
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
-from ocr_engine import monospace, structure, tasks
+from ocr_engine import listings, monospace, structure, tasks
 from ocr_engine.languages import find_system_tessdata
 from ocr_engine.model import CODE, FOOTER, HEADER, TEXT, TITLE, Block, Page
 from ocr_engine.options import PageOptions
@@ -383,6 +384,25 @@ def test_a_scanned_listing_is_one_fenced_block(
     )
 
 
+REAL_CORPUS = Path(__file__).parent.parent / "tools" / "real-corpus"
+
+
+@pytest.mark.ocr
+def test_a_listing_s_comment_signs_and_columns_stay_on_their_lines(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # A page of the Bash manual: an inputrc file, whose column of "#" Tesseract's layout
+    # analysis reads as a column of its own (or down the page as one word), and whose key
+    # bindings' second column it reads after the first. Read as a block, the lines stay.
+    scan = corpus.image_only_pdf(REAL_CORPUS / "bashref-136.pdf", tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    fenced = {" ".join(line.split()) for block in _fenced(markdown) for line in block}
+    truth = json.loads((REAL_CORPUS / "bashref-136.truth.json").read_text(encoding="utf-8"))
+    listing = [" ".join(line.split()) for line in truth["mono_lines"]]
+    missed = [line for line in listing if line not in fenced]
+    assert len(missed) <= 3, "\n".join(missed)
+
+
 @pytest.mark.ocr
 def test_a_born_digital_listing_keeps_its_order(
     recognizer: TesserocrRecognizer, tmp_path: Path
@@ -602,6 +622,38 @@ def test_a_listing_s_column_of_comment_signs_read_apart_is_put_back() -> None:
         "$include /etc/inputrc",
         "# Arrow keys",
     ]
+
+
+def test_a_listing_is_read_again_with_its_margin_and_columns_and_only_it() -> None:
+    intro = prose_line("Bindings are set in the file below, one to a line:", 480)
+    rows = ["set editing mode emacs", "set keymap vi insert"]
+    code = _marked([mono_line(t, 600 + i * 60) for i, t in enumerate(rows)])
+    sign = Line([Word("#", 0.9, Box(250, 600, 270, 640))])  # the margin, read apart
+    column = _marked([mono_line("forward char", 600, left=900)])[0]  # a column, read apart
+    after = prose_line("The second binding uses the first.", 760)
+    asked: list[Box] = []
+
+    def reread(box: Box) -> list[Line]:
+        asked.append(box)
+        return [
+            mono_line("# set editing mode emacs   forward-char", 600, left=250),
+            mono_line("set keymap vi insert", 660),
+        ]
+
+    result = listings.reread_listings([intro, *code, sign, column, after], reread)
+    [region] = asked
+    assert region.left < 250 and region.right > column.box.right
+    assert region.top > intro.box.bottom and region.bottom < after.box.top
+    assert [line.text for line in result] == [
+        intro.text,
+        "# set editing mode emacs forward-char",
+        "set keymap vi insert",
+        after.text,
+    ]
+    assert all(w.monospace for line in result[1:3] for w in line.words)
+    # A page without a run of code is not read again.
+    assert listings.reread_listings([intro, after], reread) == [intro, after]
+    assert len(asked) == 1
 
 
 def test_short_words_beside_prose_or_far_from_code_stay_where_they_are() -> None:

@@ -1,0 +1,152 @@
+"""Code listings read a second time as what they are: one block of lines in a fixed pitch.
+
+Tesseract's page layout analysis looks for columns of prose, and a listing defeats it: the
+column of "#" before shell comments is taken for a column of text, or read down the page
+as one vertical word ("#H HH HH"); the aligned second column of a table of key bindings
+comes after the first; "$include" comes apart at its sign. Read as one uniform block
+(Tesseract's page segmentation mode 6), the same pixels come out line by line as printed.
+So each run of code lines is read again that way, with the signs of its margin and the
+columns of it read apart, and its lines replace the first reading's. A page pays for its
+listings' recognition twice; a page of prose pays nothing.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+
+from . import monospace, structure
+from .words import Box, Line, union_all
+
+Reread = Callable[[Box], list[Line]]
+
+_MIN_LINES = 2  # a lone line of code is left as it was read
+_GAP = 2.5  # line heights: a blank line inside a listing does not end it
+_MARGIN_CHARS = 3  # a comment sign or a line number: what a listing's first column holds
+_MARGIN_PITCHES = 4  # how far left of the code its first column may stand
+_COLUMN_PITCHES = 12  # how far right of the code an aligned column of it may stand (a tab and more)
+_COLUMN_MISFIT = 0.3  # characters: the column's words fit the listing's pitch this well
+_BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
+_PAD = 0.3  # line heights of white read around the region
+
+
+def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
+    """The page's lines with each listing's lines as read again by `reread`, which reads
+    the region of the page in a box and returns its lines in page pixels."""
+    for listing in _listings(lines):
+        region, members = _region(listing, lines)
+        fresh = structure.drop_noise([line for line in reread(region) if line.words])
+        if not fresh:
+            continue
+        taken = {id(line) for line in members}
+        # The region is the listing and its own columns, so all it holds is code, also a
+        # line the first reading measured short of the pitch (a misread glyph, "}" alone).
+        for line in fresh:
+            for word in line.words:
+                word.monospace = True
+        first = next(i for i, line in enumerate(lines) if id(line) in taken)
+        kept = [line for line in lines if id(line) not in taken]
+        before = sum(1 for line in lines[:first] if id(line) not in taken)
+        lines = [*kept[:before], *fresh, *kept[before:]]
+    return lines
+
+
+def _long_code(line: Line) -> bool:
+    return monospace.is_code(line) and len(line.text) > _MARGIN_CHARS
+
+
+def _listings(lines: list[Line]) -> list[list[Line]]:
+    """Runs of code lines one under the other, not interrupted by a line of prose."""
+    runs: list[list[Line]] = []
+    current: list[Line] = []
+    for line in sorted(lines, key=lambda line: line.box.top):
+        if _long_code(line):
+            if current and not _continues(current, line):
+                runs.append(current)
+                current = []
+            current.append(line)
+        elif current and _interrupts(line, current):
+            runs.append(current)
+            current = []
+    runs.append(current)
+    return [run for run in runs if len(run) >= _MIN_LINES]
+
+
+def _continues(run: list[Line], line: Line) -> bool:
+    """Whether a line of code goes on with the run: under it, or a column of its rows."""
+    box = union_all([member.box for member in run])
+    height = statistics.median(member.height for member in run)
+    overlaps = line.box.left < box.right and box.left < line.box.right
+    if overlaps and line.box.top - box.bottom <= _GAP * height:
+        return True
+    pitch = monospace.pitch([w for member in run for w in member.words])
+    return _aligned_column(line, run, box, pitch)
+
+
+def _interrupts(line: Line, run: list[Line]) -> bool:
+    """Whether a line that is not code stands under the run, ending it: a line of prose
+    across the listing's column, not a stray sign of its margin."""
+    box = union_all([member.box for member in run])
+    pitch = monospace.pitch([w for member in run for w in member.words])
+    if line.box.width <= _MARGIN_PITCHES * pitch:
+        return False
+    return line.box.left < box.right and box.left < line.box.right
+
+
+def _region(listing: list[Line], lines: list[Line]) -> tuple[Box, list[Line]]:
+    """The box to read the listing again in, and the first reading's lines inside it. The
+    box holds the listing, the signs of its margin column and aligned columns of it to its
+    right."""
+    box = union_all([line.box for line in listing])
+    height = statistics.median(line.height for line in listing)
+    pitch = monospace.pitch([w for line in listing for w in line.words])
+    grown = union_all(
+        [
+            box,
+            *(
+                line.box
+                for line in lines
+                if _beside_vertically(line.box, box, height)
+                and (_in_margin(line.box, box, pitch) or _aligned_column(line, listing, box, pitch))
+            ),
+        ]
+    )
+    pad = round(_PAD * height)
+    region = Box(
+        max(0, grown.left - round(pitch)),
+        max(0, grown.top - pad),
+        grown.right + round(pitch),
+        grown.bottom + pad,
+    )
+    # Whatever the region holds is read again: keep none of it twice.
+    return region, [line for line in lines if region.contains(*line.box.center)]
+
+
+def _beside_vertically(line: Box, box: Box, height: float) -> bool:
+    slack = _PAD * height
+    return line.top >= box.top - slack and line.bottom <= box.bottom + slack
+
+
+def _in_margin(line: Box, box: Box, pitch: float) -> bool:
+    """A narrow thing just left of the code: its comment signs or line numbers, also when
+    Tesseract read them down the page as one word."""
+    return (
+        line.right <= box.left + pitch
+        and line.left >= box.left - _MARGIN_PITCHES * pitch
+        and line.width <= _MARGIN_PITCHES * pitch
+    )
+
+
+def _aligned_column(line: Line, listing: list[Line], box: Box, pitch: float) -> bool:
+    """A piece of the listing's lines read apart to their right: on the baseline of one of
+    them, a few characters on, in the same pitch."""
+    if line.box.left < box.left or line.box.left - box.right > _COLUMN_PITCHES * pitch:
+        return False
+    if monospace.misfit(line.words, pitch) > _COLUMN_MISFIT:
+        return False
+    return any(_code_row(line, [row]) for row in listing)
+
+
+def _code_row(line: Line, listing: list[Line]) -> bool:
+    """Whether the line stands on the baseline of one of the listing's lines."""
+    return any(abs(line.box.bottom - row.box.bottom) <= _BASELINE * row.height for row in listing)
