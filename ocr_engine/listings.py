@@ -1,13 +1,17 @@
-"""Code listings read a second time as what they are: one block of lines in a fixed pitch.
+"""Code listings put back together where Tesseract's layout analysis took them apart.
 
 Tesseract's page layout analysis looks for columns of prose, and a listing defeats it: the
 column of "#" before shell comments is taken for a column of text, or read down the page
 as one vertical word ("#H HH HH"); the aligned second column of a table of key bindings
-comes after the first; "$include" comes apart at its sign. Read as one uniform block
-(Tesseract's page segmentation mode 6), the same pixels come out line by line as printed.
-So each run of code lines is read again that way, with the signs of its margin and the
-columns of it read apart, and its lines replace the first reading's. A page pays for its
-listings' recognition twice; a page of prose pays nothing.
+comes after the first; "$include" comes apart at its sign. Two steps mend it:
+
+- `rejoin_margin_column`: a sign read apart on the baseline of a line of code goes back to
+  the start of that line, and a lone sign of that column back among its lines (cheap, on
+  the words already read).
+- `reread_listings`: each run of code lines, with the signs of its margin and the columns
+  of it read apart, is read again as one uniform block (Tesseract's page segmentation mode
+  6), where the same pixels come out line by line as printed, and that reading replaces
+  the first. A page pays for its listings' recognition twice; a page of prose, nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ _MIN_LINES = 2  # a lone line of code is left as it was read
 _GAP = 2.5  # line heights: a blank line inside a listing does not end it
 _MARGIN_CHARS = 3  # a comment sign or a line number: what a listing's first column holds
 _MARGIN_PITCHES = 4  # how far left of the code its first column may stand
+_SIGN_GAP_PITCHES = 3.5  # at most this many characters from a sign to the code it begins
 _COLUMN_PITCHES = 12  # how far right of the code an aligned column of it may stand (a tab and more)
 _COLUMN_MISFIT = 0.3  # characters: the column's words fit the listing's pitch this well
 _BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
@@ -34,6 +39,9 @@ def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
     """The page's lines with each listing's lines as read again by `reread`, which reads
     the region of the page in a box and returns its lines in page pixels."""
     for listing in _listings(lines):
+        present = {id(line) for line in lines}
+        if any(id(line) not in present for line in listing):
+            continue  # read again already, in the region of the one above it
         region, members = _region(listing, lines)
         fresh = structure.drop_noise([line for line in reread(region) if line.words])
         if not fresh:
@@ -144,9 +152,70 @@ def _aligned_column(line: Line, listing: list[Line], box: Box, pitch: float) -> 
         return False
     if monospace.misfit(line.words, pitch) > _COLUMN_MISFIT:
         return False
-    return any(_code_row(line, [row]) for row in listing)
+    return any(_on_baseline(line, row) for row in listing)
 
 
-def _code_row(line: Line, listing: list[Line]) -> bool:
-    """Whether the line stands on the baseline of one of the listing's lines."""
-    return any(abs(line.box.bottom - row.box.bottom) <= _BASELINE * row.height for row in listing)
+def _on_baseline(line: Line, row: Line) -> bool:
+    """Whether `line` stands on the baseline of `row`."""
+    return abs(line.box.bottom - row.box.bottom) <= _BASELINE * row.height
+
+
+def rejoin_margin_column(lines: list[Line]) -> list[Line]:
+    """Lines of code put back together where Tesseract read their first column apart.
+
+    A listing's comment signs or line numbers stand in a column a space or two left of the
+    code; Tesseract's layout analysis can take that column for a column of text and read it
+    after the code, so "# a comment" comes out as "a comment" here and a column of "#"
+    there. A fragment of a few characters on the baseline of a line of code that starts a
+    few characters to its right is put at the start of that line; a fragment of that column
+    with no code beside it (a "#" alone) is put among the lines above and below it.
+    """
+    code = [line for line in lines if monospace.is_code(line) and not _fragment(line)]
+    if not code:
+        return lines
+    joined: dict[int, Line] = {}  # id of a line of code -> the line with its start
+    taken: set[int] = set()
+    for fragment in (line for line in lines if _fragment(line)):
+        partner = next((c for c in code if id(c) not in joined and _begins(fragment, c)), None)
+        if partner is not None:
+            for word in fragment.words:
+                word.monospace = True
+            joined[id(partner)] = Line([*fragment.words, *partner.words])
+            taken.add(id(fragment))
+    if not joined:
+        return lines
+    column = list(joined.values())
+    starts = {id(line) for line in column}
+    left = statistics.median(line.box.left for line in column)
+    pitch = statistics.median(monospace.pitch(line.words) for line in column)
+    top, bottom = min(c.box.top for c in column), max(c.box.bottom for c in column)
+    result = [joined.get(id(line), line) for line in lines if id(line) not in taken]
+    for fragment in [
+        line
+        for line in result
+        if _fragment(line) and abs(line.box.left - left) <= pitch and top <= line.box.top <= bottom
+    ]:
+        result = [line for line in result if line is not fragment]
+        below = next(
+            (
+                i
+                for i, line in enumerate(result)
+                if id(line) in starts and line.box.top > fragment.box.top
+            ),
+            len(result),
+        )
+        result.insert(below, fragment)
+    return result
+
+
+def _fragment(line: Line) -> bool:
+    return len(line.words) == 1 and len(line.text) <= _MARGIN_CHARS
+
+
+def _begins(fragment: Line, line: Line) -> bool:
+    """Whether `fragment` is the first column of `line`: on its baseline, a few characters
+    to its left."""
+    if not _on_baseline(fragment, line):
+        return False
+    gap = line.box.left - fragment.box.right
+    return 0 < gap <= _SIGN_GAP_PITCHES * monospace.pitch(line.words)

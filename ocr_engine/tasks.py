@@ -358,7 +358,7 @@ def _marked_lines(image: Image.Image, paragraphs: list[Paragraph]) -> list[Line]
     fixed-pitch font or in bold: what tells code and headings apart from prose."""
     lines = structure.drop_noise([line for p in paragraphs for line in p.lines])
     monospace.mark_measured(lines)
-    lines = structure.rejoin_margin_column(lines)
+    lines = listings.rejoin_margin_column(lines)
     lines = structure.split_at_gaps(lines, page_height=image.height)
     mark_bold(lines, regions.gray_array(image))
     return lines

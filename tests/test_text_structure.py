@@ -614,7 +614,7 @@ def test_a_listing_s_column_of_comment_signs_read_apart_is_put_back() -> None:
     code = _marked([Line(line.words[1:]) if line.words[0].text == "#" else line for line in whole])
     code = [line for line in code if line.words]
     signs = [Line([line.words[0]]) for line in whole if line.words[0].text == "#"]
-    rejoined = structure.rejoin_margin_column([*code, *signs])
+    rejoined = listings.rejoin_margin_column([*code, *signs])
     assert [line.text for line in rejoined] == [
         "# This file controls the behaviour",
         "#",
@@ -659,10 +659,10 @@ def test_a_listing_is_read_again_with_its_margin_and_columns_and_only_it() -> No
 def test_short_words_beside_prose_or_far_from_code_stay_where_they_are() -> None:
     prose = [prose_line("A bullet stands beside this line of prose", 600)]
     bullet = Line([Word("*", 0.9, Box(200, 600, 220, 640))])
-    assert structure.rejoin_margin_column([*prose, bullet]) == [*prose, bullet]
+    assert listings.rejoin_margin_column([*prose, bullet]) == [*prose, bullet]
     code = _marked([mono_line("x <- 1", 700)])
     far = Line([Word("12", 0.9, Box(0, 700, 40, 740))])  # a dozen characters to the left
-    assert structure.rejoin_margin_column([*code, far]) == [*code, far]
+    assert listings.rejoin_margin_column([*code, far]) == [*code, far]
 
 
 @pytest.mark.parametrize("caption", ["Chart 5", "Figure 2 Sales by region", "Name: expat"])
