@@ -2,17 +2,19 @@
 return blocks and the renderers write them, without raising.
 
 The pages are random (seeded): columns, sizes, gaps, overlaps, rule glyphs, code, numbers,
-enumerators and stray rules, the kinds of input the heuristics branch on.
+enumerators and stray rules, the kinds of input the heuristics branch on; a listing read
+again gives back random lines of its region.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 
 import numpy as np
 import pytest
 
-from ocr_engine import monospace, regions, structure
+from ocr_engine import listings, monospace, regions, structure
 from ocr_engine.model import OCR, Page
 from ocr_engine.options import PageOptions
 from ocr_engine.render import text as plain_text
@@ -94,6 +96,15 @@ def random_rules(rng: random.Random) -> regions.Rules:
     )
 
 
+def _lines_in(box: Box, rng: random.Random) -> list[Line]:
+    """What a second reading of a region might give: a few random lines inside it."""
+    return [
+        line.moved(box.left, box.top)
+        for line in random_lines(rng)[: rng.randint(0, 4)]
+        if line.box.right <= box.width and line.box.bottom <= box.height
+    ]
+
+
 @pytest.mark.parametrize("seed", range(0, 200, 20))
 @pytest.mark.parametrize("layer", [False, True])
 def test_any_page_is_laid_out_and_written(seed: int, layer: bool) -> None:
@@ -101,8 +112,15 @@ def test_any_page_is_laid_out_and_written(seed: int, layer: bool) -> None:
         rng = random.Random(case)
         lines = structure.drop_noise(random_lines(rng))
         monospace.mark_measured(lines)
+        if rng.random() < 0.5:  # runs of code, which random words seldom measure as
+            for line in lines:
+                if rng.random() < 0.6:
+                    for word in line.words:
+                        word.monospace = True
+        lines = listings.rejoin_margin_column(lines)
         lines = structure.split_at_gaps(lines, page_height=HEIGHT)
         mark_bold(lines, np.full((HEIGHT, WIDTH), 255, np.uint8))
+        lines = listings.reread_listings(lines, functools.partial(_lines_in, rng=rng))
         code, paragraphs = structure.split_code(structure.group_lines(lines))
         paragraphs, code, tables = find_tables(
             paragraphs, random_rules(rng), dpi=100, code=code, layer=layer
