@@ -156,8 +156,8 @@ class TesserocrRecognizer:
             self._osd = None
 
 
-# Bytes per pixel of the modes Tesseract takes as they are.
-_PIXEL_BYTES = {"L": 1, "RGB": 3, "RGBA": 4}
+# Bytes per pixel of the modes handed over as they are; any other goes through SetImage.
+_PIXEL_BYTES = {"L": 1, "RGB": 3}
 
 
 def _set_image(api: Any, image: Image.Image) -> None:
