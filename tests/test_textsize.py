@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -92,3 +94,26 @@ def test_a_scaled_reading_gives_boxes_in_the_pages_own_pixels() -> None:
             strict=True,
         ):
             assert abs(mine - theirs) <= 6, (a, b)
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_raw_pixels_are_read_as_tesserocr_reads_the_image(tmp_path: Path, mode: str) -> None:
+    import tesserocr
+
+    path = tmp_path / "page.png"
+    corpus.text_image(LINES[:4], mode=mode).save(path)
+    tessdata = str(find_system_tessdata())
+    ours = TesserocrRecognizer(tessdata)
+    api = tesserocr.PyTessBaseAPI(path=tessdata + "/", lang="eng", psm=tesserocr.PSM.AUTO)
+    try:
+        with Image.open(path) as opened:  # a PngImageFile, which SetImage re-encodes
+            read = ours.tsv(opened, languages="eng", dpi=300, timeout=60)
+            api.SetImage(opened)
+            api.SetSourceResolution(300)
+            api.Recognize()
+            assert read == api.GetTSVText(0)
+        assert "Line 3 of a page" in " ".join(w.text for p in parse_tsv(read) for w in p.words)
+    finally:
+        api.End()
+        ours.close()
