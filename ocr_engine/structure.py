@@ -48,7 +48,8 @@ _HEADING_BOLD = 0.7  # share of a heading's characters in bold, at the body's si
 _HEADING_ENDS = (".", ",", ";", ":")
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 # "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
-_SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+[A-Z(\"'‘“]")
+_SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+(\S)")
+_TITLE_OPENERS = "(\"'‘“"
 _CAPTION = re.compile(r"^(chart|figure|fig\.|table|graph|exhibit|plate)\s+\d", re.I)
 _PAGE_OF = re.compile(r"\bpage\s+\d{1,4}(\s+of\s+\d{1,4})?\b", re.I)
 _PAGE_NUMBER = re.compile(r"^(page\s+)?[-–]?\s*\d{1,4}\s*[-–]?(\s*(of|/)\s*\d{1,4})?$", re.I)
@@ -450,7 +451,8 @@ def _reads_as_heading(text: str) -> bool:
     if _CAPTION.match(text) or _PAGE_OF.search(text):
         return False  # "Chart 5" names a figure; "Page 8 of 11" is a running head
     if words[0][0].isdigit() or (len(words[0]) > 1 and words[0][1] == "."):
-        return _SECTION_NUMBER.match(text) is not None
+        number = _SECTION_NUMBER.match(text)  # then a capital, of any alphabet ("2.1 Économie")
+        return number is not None and (number[3].isupper() or number[3] in _TITLE_OPENERS)
     initial = text.lstrip(_QUOTES)[:1]
     return len(words) <= _HEADING_WORDS_UNNUMBERED and initial.isupper()
 

@@ -248,6 +248,23 @@ def test_a_numbered_two_line_heading_is_one_heading() -> None:
     assert _markdown(titles) == "## 2.1 Scope of the measures taken against noise and skew\n"
 
 
+@pytest.mark.parametrize(
+    ("text", "heading"),
+    [
+        ("2.1 Économie des régions", True),
+        ("3.2 Übersicht der Maßnahmen", True),
+        ("4.2 (Annexe) Tableaux", True),
+        ("2.1 économie des régions", False),  # a number, then lower case: a list or a value
+    ],
+)
+def test_a_numbered_heading_may_begin_with_any_capital(text: str, heading: bool) -> None:
+    body = [prose_line(line, 600 + i * 60) for i, line in enumerate(PROSE * 3)]
+    items = structure.classify(
+        structure.group_lines([prose_line(text, 400, size=60), *body]), page_height=3300
+    )
+    assert (items[0].kind == TITLE) is heading
+
+
 def test_bold_at_body_size_is_a_heading() -> None:
     heading = prose_line("Background color", 400)
     for word in heading.words:
