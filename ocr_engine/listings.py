@@ -32,17 +32,20 @@ _SIGN_GAP_PITCHES = 3.5  # at most this many characters from a sign to the code 
 _COLUMN_PITCHES = 12  # how far right of the code an aligned column of it may stand (a tab and more)
 _COLUMN_MISFIT = 0.3  # characters: the column's words fit the listing's pitch this well
 _BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
+_CROSSING_LINES = 15  # line heights within which a line across a column's start is looked for
+_INDENT_PITCHES = 8  # a line of the listing starts at most this far right of its left edge
 _PAD = 0.3  # line heights of white read around the region
 
 
 def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
     """The page's lines with each listing's lines as read again by `reread`, which reads
     the region of the page in a box and returns its lines in page pixels."""
-    for listing in _listings(lines):
+    code = [line for line in lines if _long_code(line)]
+    for listing in _listings(lines, code):
         present = {id(line) for line in lines}
         if any(id(line) not in present for line in listing):
             continue  # read again already, in the region of the one above it
-        region, members = _region(listing, lines)
+        region, members = _region(listing, lines, code)
         fresh = structure.drop_noise([line for line in reread(region) if line.words])
         if not fresh:
             continue
@@ -63,24 +66,25 @@ def _long_code(line: Line) -> bool:
     return monospace.is_code(line) and len(line.text) > _MARGIN_CHARS
 
 
-def _listings(lines: list[Line]) -> list[list[Line]]:
-    """Runs of code lines one under the other, not interrupted by a line of prose."""
+def _listings(lines: list[Line], code: list[Line]) -> list[list[Line]]:
+    """Runs of code lines one under the other, not interrupted by a line of prose; runs side
+    by side (a listing in each column) are followed each on its own."""
     runs: list[list[Line]] = []
-    current: list[Line] = []
+    going: list[list[Line]] = []
     for line in sorted(lines, key=lambda line: line.box.top):
         if _long_code(line):
-            if current and not _continues(current, line):
-                runs.append(current)
-                current = []
-            current.append(line)
-        elif current and _interrupts(line, current):
-            runs.append(current)
-            current = []
-    runs.append(current)
+            run = next((run for run in going if _continues(run, line, code)), None)
+            if run is None:
+                run = []
+                going.append(run)
+                runs.append(run)
+            run.append(line)
+        else:
+            going = [run for run in going if not _interrupts(line, run)]
     return [run for run in runs if len(run) >= _MIN_LINES]
 
 
-def _continues(run: list[Line], line: Line) -> bool:
+def _continues(run: list[Line], line: Line, code: list[Line]) -> bool:
     """Whether a line of code goes on with the run: under it, or a column of its rows."""
     box = union_all([member.box for member in run])
     height = statistics.median(member.height for member in run)
@@ -88,7 +92,7 @@ def _continues(run: list[Line], line: Line) -> bool:
     if overlaps and line.box.top - box.bottom <= _GAP * height:
         return True
     pitch = monospace.pitch([w for member in run for w in member.words])
-    return _aligned_column(line, run, box, pitch)
+    return _aligned_column(line, run, box, pitch, code)
 
 
 def _interrupts(line: Line, run: list[Line]) -> bool:
@@ -101,7 +105,7 @@ def _interrupts(line: Line, run: list[Line]) -> bool:
     return line.box.left < box.right and box.left < line.box.right
 
 
-def _region(listing: list[Line], lines: list[Line]) -> tuple[Box, list[Line]]:
+def _region(listing: list[Line], lines: list[Line], code: list[Line]) -> tuple[Box, list[Line]]:
     """The box to read the listing again in, and the first reading's lines inside it. The
     box holds the listing, the signs of its margin column and aligned columns of it to its
     right."""
@@ -115,7 +119,10 @@ def _region(listing: list[Line], lines: list[Line]) -> tuple[Box, list[Line]]:
                 line.box
                 for line in lines
                 if _beside_vertically(line.box, box, height)
-                and (_in_margin(line.box, box, pitch) or _aligned_column(line, listing, box, pitch))
+                and (
+                    _in_margin(line.box, box, pitch)
+                    or _aligned_column(line, listing, box, pitch, code)
+                )
             ),
         ]
     )
@@ -145,14 +152,28 @@ def _in_margin(line: Box, box: Box, pitch: float) -> bool:
     )
 
 
-def _aligned_column(line: Line, listing: list[Line], box: Box, pitch: float) -> bool:
+def _aligned_column(
+    line: Line, listing: list[Line], box: Box, pitch: float, code: list[Line]
+) -> bool:
     """A piece of the listing's lines read apart to their right: on the baseline of one of
-    them, a few characters on, in the same pitch."""
+    them, a few characters on, in the same pitch, inside the listing's own width (a line of
+    code nearby runs across where it starts). A listing in the next column starts where no
+    line of this one reaches: a line that runs across must start as the listing's lines do."""
     if line.box.left < box.left or line.box.left - box.right > _COLUMN_PITCHES * pitch:
         return False
     if monospace.misfit(line.words, pitch) > _COLUMN_MISFIT:
         return False
-    return any(_on_baseline(line, row) for row in listing)
+    if not any(_on_baseline(line, row) for row in listing):
+        return False
+    near = _CROSSING_LINES * line.height
+    return any(
+        other.box.left <= box.left + _INDENT_PITCHES * pitch
+        and other.box.left < line.box.left - pitch
+        and other.box.right > line.box.left + pitch
+        and abs(other.box.top - line.box.top) <= near
+        and not _on_baseline(other, line)
+        for other in code
+    )
 
 
 def _on_baseline(line: Line, row: Line) -> bool:

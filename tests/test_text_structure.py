@@ -420,6 +420,49 @@ def test_a_listing_s_comment_signs_and_columns_stay_on_their_lines(
     assert len(missed) <= 3, "\n".join(missed)
 
 
+LEFT_LISTING = [
+    "def area(radius_of_the_circle_here):",
+    "    return 3.14 * radius * radius * 1.0",
+    "",
+    "def main_function_of_program():",
+    "    print(area(2), area(3), area(4), 5)",
+    "    print(area(3), area(4), area(5), 6)",
+    "",
+    "main_function_of_program()",
+]
+RIGHT_LISTING = [
+    "for i in range(10):",
+    "    total += i",
+    "print(total)",
+    "",
+    "while total > 0:",
+    "    total -= 3",
+    "    print(total)",
+    "done = True",
+]
+
+
+@pytest.mark.ocr
+def test_listings_side_by_side_are_read_each_on_its_own(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # Their lines share baselines a few characters apart: read as one block they would merge.
+    pdf = canvas.Canvas(str(tmp_path / "two.pdf"), pagesize=letter)
+    _prose(pdf, ["Two listings, side by side, one in each column:"], PAGE_HEIGHT - 72)
+    pdf.setFont("Courier", 9)
+    for i, (left, right) in enumerate(zip(LEFT_LISTING, RIGHT_LISTING, strict=True)):
+        pdf.drawString(72, PAGE_HEIGHT - 102 - 11 * i, left)
+        pdf.drawString(320, PAGE_HEIGHT - 102 - 11 * i, right)
+    pdf.showPage()
+    pdf.save()
+    scan = corpus.image_only_pdf(tmp_path / "two.pdf", tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    fenced = [line.strip() for block in _fenced(markdown) for line in block if line.strip()]
+    assert not [line for line in fenced if "radius" in line and "total" in line], fenced
+    right = [line.strip() for line in RIGHT_LISTING if line]
+    assert [line for line in fenced if line in right] == right
+
+
 @pytest.mark.ocr
 def test_a_born_digital_listing_keeps_its_order(
     recognizer: TesserocrRecognizer, tmp_path: Path
@@ -642,10 +685,10 @@ def test_a_listing_s_column_of_comment_signs_read_apart_is_put_back() -> None:
 
 
 def test_a_listing_is_read_again_with_its_margin_and_columns_and_only_it() -> None:
-    intro = prose_line("Bindings are set in the file below, one to a line:", 480)
-    rows = ["set editing mode emacs", "set keymap vi insert"]
-    code = _marked([mono_line(t, 600 + i * 60) for i, t in enumerate(rows)])
-    sign = Line([Word("#", 0.9, Box(250, 600, 270, 640))])  # the margin, read apart
+    intro = prose_line("Bindings are set in the file below, one to a line:", 420)
+    rows = ["set the editing mode and the keys it uses", "set editing mode emacs", "set keymap vi"]
+    code = _marked([mono_line(t, 540 + i * 60) for i, t in enumerate(rows)])
+    sign = Line([Word("#", 0.9, Box(250, 540, 270, 580))])  # the margin, read apart
     column = _marked([mono_line("forward char", 600, left=900)])[0]  # a column, read apart
     after = prose_line("The second binding uses the first.", 760)
     asked: list[Box] = []
@@ -653,8 +696,9 @@ def test_a_listing_is_read_again_with_its_margin_and_columns_and_only_it() -> No
     def reread(box: Box) -> list[Line]:
         asked.append(box)
         return [
-            mono_line("# set editing mode emacs   forward-char", 600, left=250),
-            mono_line("set keymap vi insert", 660),
+            mono_line("# set the editing mode and the keys it uses", 540, left=250),
+            mono_line("set editing mode emacs   forward char", 600),
+            mono_line("set keymap vi", 660),
         ]
 
     result = listings.reread_listings([intro, *code, sign, column, after], reread)
@@ -663,14 +707,31 @@ def test_a_listing_is_read_again_with_its_margin_and_columns_and_only_it() -> No
     assert region.top > intro.box.bottom and region.bottom < after.box.top
     assert [line.text for line in result] == [
         intro.text,
-        "# set editing mode emacs forward-char",
-        "set keymap vi insert",
+        "# set the editing mode and the keys it uses",
+        "set editing mode emacs forward char",
+        "set keymap vi",
         after.text,
     ]
-    assert all(w.monospace for line in result[1:3] for w in line.words)
+    assert all(w.monospace for line in result[1:4] for w in line.words)
     # A page without a run of code is not read again.
     assert listings.reread_listings([intro, after], reread) == [intro, after]
     assert len(asked) == 1
+
+
+def test_a_listing_in_the_next_column_is_not_read_with_this_one() -> None:
+    left = _marked([mono_line(t, 600 + i * 60) for i, t in enumerate(["x = area(2)", "y = 3"])])
+    right = _marked(
+        [mono_line(t, 600 + i * 60, left=700) for i, t in enumerate(["for i in xs:", "  n += i"])]
+    )
+    asked: list[Box] = []
+
+    def reread(box: Box) -> list[Line]:
+        asked.append(box)
+        return []
+
+    listings.reread_listings([*left, *right], reread)
+    assert len(asked) == 2
+    assert all(box.right < 700 or box.left > 600 for box in asked)
 
 
 def test_short_words_beside_prose_or_far_from_code_stay_where_they_are() -> None:
