@@ -16,6 +16,7 @@ comes after the first; "$include" comes apart at its sign. Two steps mend it:
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Callable
 
@@ -25,7 +26,8 @@ from .words import Box, Line, union_all
 Reread = Callable[[Box], list[Line]]
 
 _MIN_LINES = 2  # a lone line of code is left as it was read
-_GAP = 2.5  # line heights: a blank line inside a listing does not end it
+_GAP = 2.5  # lines, top to top: a blank line inside a listing does not end it
+_LEADING = 1.6  # a line's step at most, in glyph heights (type and the space between lines)
 _MARGIN_CHARS = 3  # a comment sign or a line number: what a listing's first column holds
 _MARGIN_PITCHES = 4  # how far left of the code its first column may stand
 _SIGN_GAP_PITCHES = 3.5  # at most this many characters from a sign to the code it begins
@@ -79,20 +81,47 @@ def _listings(lines: list[Line], code: list[Line]) -> list[list[Line]]:
                 going.append(run)
                 runs.append(run)
             run.append(line)
+            continue
+        # A line the measure missed ("$if mode=emacs": few words to tell by) that fits the
+        # listing's pitch, or a sign alone ("#", "}"), under it is one of its lines; any
+        # other line across it ends it.
+        run = next(
+            (run for run in going if _belongs(line, run) and _continues(run, line, code)), None
+        )
+        if run is not None:
+            run.append(line)
         else:
             going = [run for run in going if not _interrupts(line, run)]
-    return [run for run in runs if len(run) >= _MIN_LINES]
+    return [run for run in runs if sum(map(_long_code, run)) >= _MIN_LINES]
+
+
+def _belongs(line: Line, run: list[Line]) -> bool:
+    """Whether a line not measured as code is one of the run's: a sign alone in its column,
+    or a line in its pitch."""
+    box = union_all([member.box for member in run])
+    pitch = monospace.pitch([w for member in run for w in member.words])
+    if len(line.text) <= _MARGIN_CHARS:
+        return box.left - _MARGIN_PITCHES * pitch <= line.box.left < box.right
+    return monospace.misfit(line.words, pitch) <= _COLUMN_MISFIT
 
 
 def _continues(run: list[Line], line: Line, code: list[Line]) -> bool:
     """Whether a line of code goes on with the run: under it, or a column of its rows."""
     box = union_all([member.box for member in run])
-    height = statistics.median(member.height for member in run)
     overlaps = line.box.left < box.right and box.left < line.box.right
-    if overlaps and line.box.top - box.bottom <= _GAP * height:
+    if overlaps and line.box.top - run[-1].box.top <= _GAP * _step(run):
         return True
     pitch = monospace.pitch([w for member in run for w in member.words])
     return _aligned_column(line, run, box, pitch, code)
+
+
+def _step(run: list[Line]) -> float:
+    """The distance from one of the run's lines to the next, top to top."""
+    tops = sorted({member.box.top for member in run})
+    steps = [b - a for a, b in itertools.pairwise(tops) if b - a > 0]
+    if steps:
+        return min(statistics.median(steps), _LEADING * statistics.median(m.height for m in run))
+    return _LEADING * statistics.median(member.height for member in run)
 
 
 def _interrupts(line: Line, run: list[Line]) -> bool:

@@ -23,6 +23,7 @@ _PAGE_NUMBER_ZONE = 0.12
 _COLUMN_GAP_INCHES = 0.08
 _LOOK_BACK = 3  # paragraphs a line may continue, counting back from the last
 _CODE_GAP = 2.5  # line heights between lines of one listing: a blank line does not split it
+_BLANK_HEIGHTS = 1.5  # a blank line, in the heights of the lines around it
 _WIDE_GAP = 1.5  # line heights: wider than any space between the words of a sentence
 _GUTTER_SPACES = 3  # a gutter is this many times as wide as the line's usual space
 _DROP_CAP = 1.8  # a drop cap is this many times as tall as the lines beside it
@@ -129,10 +130,15 @@ def _continued(paragraphs: list[Paragraph], line: Line, usual_gap: float) -> Par
 
 
 def _code_continues(previous: Line, line: Line, usual_gap: float) -> bool:
-    """Lines of one listing follow closely, but a blank line between them is no break."""
+    """Lines of one listing follow closely, but a blank line between them is no break.
+
+    A blank line is a line's height and two of the page's usual gaps; a listing whose lines
+    have no ascender or descender to measure ("set mode emacs") looks shorter than it is.
+    """
     height = max(previous.height, line.height)
     gap = line.box.top - previous.box.bottom
-    return -0.5 * height <= gap <= _CODE_GAP * height
+    blank = 2 * usual_gap + _BLANK_HEIGHTS * height
+    return -0.5 * height <= gap <= max(_CODE_GAP * height, blank)
 
 
 def _with_drop_caps(lines: list[Line]) -> list[Line]:

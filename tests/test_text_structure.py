@@ -718,6 +718,31 @@ def test_a_listing_is_read_again_with_its_margin_and_columns_and_only_it() -> No
     assert len(asked) == 1
 
 
+def _short(line: Line, height: int = 28) -> Line:
+    """The line with glyphs this tall: letters without ascenders or descenders."""
+    return Line(
+        [
+            Word(w.text, w.confidence, Box(w.box.left, w.box.top, w.box.right, w.box.top + height))
+            for w in line.words
+        ]
+    )
+
+
+def test_a_listing_with_blank_lines_and_a_line_the_measure_missed_is_one() -> None:
+    # Lines 55 px apart, glyphs 28 px tall: a blank line leaves 82 px between two boxes.
+    texts = ["# set various bindings", "set editing mode emacs", None, "$if mode=emacs", None]
+    texts += ["set keymap vi", "set bell style none"]
+    lines = [_short(mono_line(t, 600 + 55 * i)) for i, t in enumerate(texts) if t]
+    _marked([line for line in lines if not line.text.startswith("$")])  # "$if" not measured
+    asked: list[Box] = []
+    listings.reread_listings(lines, lambda box: asked.append(box) or [])
+    [region] = asked
+    assert region.top < lines[0].box.top and region.bottom > lines[-1].box.bottom
+    _marked(lines)
+    [listing] = structure.group_lines(lines)
+    assert len(listing.lines) == len(lines)
+
+
 def test_a_listing_in_the_next_column_is_not_read_with_this_one() -> None:
     left = _marked([mono_line(t, 600 + i * 60) for i, t in enumerate(["x = area(2)", "y = 3"])])
     right = _marked(
