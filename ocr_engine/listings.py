@@ -116,12 +116,14 @@ def _continues(run: list[Line], line: Line, code: list[Line]) -> bool:
 
 
 def _step(run: list[Line]) -> float:
-    """The distance from one of the run's lines to the next, top to top."""
-    tops = sorted({member.box.top for member in run})
-    steps = [b - a for a, b in itertools.pairwise(tops) if b - a > 0]
+    """The distance from one of the run's lines to the next, top to top; pieces of one row
+    (a column read apart, a sign) are no step."""
+    height = statistics.median(member.height for member in run)
+    tops = sorted(member.box.top for member in run)
+    steps = [b - a for a, b in itertools.pairwise(tops) if b - a > height / 2]
     if steps:
-        return min(statistics.median(steps), _LEADING * statistics.median(m.height for m in run))
-    return _LEADING * statistics.median(member.height for member in run)
+        return min(statistics.median(steps), _LEADING * height)
+    return _LEADING * height
 
 
 def _interrupts(line: Line, run: list[Line]) -> bool:
