@@ -95,11 +95,17 @@ def _listings(lines: list[Line], code: list[Line]) -> list[list[Line]]:
     return [run for run in runs if sum(map(_long_code, run)) >= _MIN_LINES]
 
 
+def _extent(lines: list[Line]) -> tuple[Box, float]:
+    """The box around the lines, and their pitch."""
+    return union_all([line.box for line in lines]), monospace.pitch(
+        [w for line in lines for w in line.words]
+    )
+
+
 def _belongs(line: Line, run: list[Line]) -> bool:
     """Whether a line not measured as code is one of the run's: a sign alone in its column,
     or a line in its pitch."""
-    box = union_all([member.box for member in run])
-    pitch = monospace.pitch([w for member in run for w in member.words])
+    box, pitch = _extent(run)
     if len(line.text) <= _MARGIN_CHARS:
         return box.left - _MARGIN_PITCHES * pitch <= line.box.left < box.right
     return monospace.misfit(line.words, pitch) <= _COLUMN_MISFIT
@@ -107,11 +113,10 @@ def _belongs(line: Line, run: list[Line]) -> bool:
 
 def _continues(run: list[Line], line: Line, code: list[Line]) -> bool:
     """Whether a line of code goes on with the run: under it, or a column of its rows."""
-    box = union_all([member.box for member in run])
+    box, pitch = _extent(run)
     overlaps = line.box.left < box.right and box.left < line.box.right
     if overlaps and line.box.top - run[-1].box.top <= _GAP * _step(run):
         return True
-    pitch = monospace.pitch([w for member in run for w in member.words])
     return _aligned_column(line, run, box, pitch, code)
 
 
@@ -129,8 +134,7 @@ def _step(run: list[Line]) -> float:
 def _interrupts(line: Line, run: list[Line]) -> bool:
     """Whether a line that is not code stands under the run, ending it: a line of prose
     across the listing's column, not a stray sign of its margin."""
-    box = union_all([member.box for member in run])
-    pitch = monospace.pitch([w for member in run for w in member.words])
+    box, pitch = _extent(run)
     if line.box.width <= _MARGIN_PITCHES * pitch:
         return False
     return line.box.left < box.right and box.left < line.box.right
@@ -140,9 +144,8 @@ def _region(listing: list[Line], lines: list[Line], code: list[Line]) -> tuple[B
     """The box to read the listing again in, and the first reading's lines inside it. The
     box holds the listing, the signs of its margin column and aligned columns of it to its
     right."""
-    box = union_all([line.box for line in listing])
+    box, pitch = _extent(listing)
     height = statistics.median(line.height for line in listing)
-    pitch = monospace.pitch([w for line in listing for w in line.words])
     grown = union_all(
         [
             box,
