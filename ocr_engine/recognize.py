@@ -42,9 +42,11 @@ class Recognizer(Protocol):
         dpi: int | None,
         timeout: float,
         block: bool = False,
+        digits: bool = False,
     ) -> str:
         """Recognise a grayscale page; Tesseract's TSV without its header line. With `block`,
-        the image is read as one uniform block of lines, without looking for columns."""
+        the image is read as one uniform block of lines, without looking for columns; with
+        `digits`, as holding nothing but digits (a column of line numbers)."""
         ...
 
     def orientation(
@@ -97,6 +99,7 @@ class TesserocrRecognizer:
         dpi: int | None,
         timeout: float,
         block: bool = False,
+        digits: bool = False,
     ) -> str:
         import tesserocr
 
@@ -106,6 +109,8 @@ class TesserocrRecognizer:
         try:
             if block:
                 api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
+            if digits:
+                api.SetVariable("tessedit_char_whitelist", _DIGITS)
             _set_image(api, image)
             if dpi:
                 api.SetSourceResolution(dpi)
@@ -122,6 +127,8 @@ class TesserocrRecognizer:
             api.Clear()
             if block:
                 api.SetPageSegMode(tesserocr.PSM.AUTO)
+            if digits:
+                api.SetVariable("tessedit_char_whitelist", "")
 
     def orientation(
         self, image: Image.Image, *, dpi: int | None, timeout: float
@@ -155,6 +162,8 @@ class TesserocrRecognizer:
             self._osd.End()
             self._osd = None
 
+
+_DIGITS = "0123456789"
 
 # Bytes per pixel of the modes handed over as they are; any other goes through SetImage.
 _PIXEL_BYTES = {"L": 1, "RGB": 3}
@@ -191,10 +200,13 @@ class PytesseractRecognizer:
         dpi: int | None,
         timeout: float,
         block: bool = False,
+        digits: bool = False,
     ) -> str:
         import pytesseract
 
         config = f"--tessdata-dir {self._tessdata} --psm {6 if block else 3} --oem 3"
+        if digits:
+            config += f" -c tessedit_char_whitelist={_DIGITS}"
         if dpi:
             config += f" --dpi {dpi}"
         try:

@@ -113,10 +113,16 @@ def _usual_gap(lines: list[Line]) -> float:
     return statistics.median(gaps) if gaps else 0.0
 
 
+def _numbered(line: Line) -> bool:
+    return bool(line.words) and line.words[0].line_number
+
+
 def _continued(paragraphs: list[Paragraph], line: Line, usual_gap: float) -> Paragraph | None:
     """The paragraph the line goes on with: the last, or one a little before it beside
     which the paragraphs since lie (another column's)."""
     code = monospace.is_code(line)
+    if _numbered(line) and not code:
+        return None  # numbered lines stay lines: "14 of discovery." is cited by its number
     for paragraph in reversed(paragraphs[-_LOOK_BACK:]):
         last = paragraph.lines[-1]
         if code == monospace.is_code(last):
@@ -391,6 +397,8 @@ def _heading_level(paragraph: Paragraph, body: float) -> int:
     text = " ".join(line.text for line in paragraph.lines)
     if not body or len(paragraph.lines) > _HEADING_LINES or not _reads_as_heading(text):
         return 0
+    if _numbered(paragraph.lines[0]):
+        return 0  # a numbered line of a transcript, not a numbered section
     if any(_spread(line) for line in paragraph.lines):
         return 0  # labels side by side, as under a chart's bars or in a table's head
     ratio = paragraph.height / body

@@ -21,6 +21,7 @@ from PIL import Image, ImageFilter
 from . import (
     deskew,
     images,
+    linenumbers,
     listings,
     monospace,
     orientation,
@@ -202,8 +203,16 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
         coarse = regions.coarse(image, analysis_dpi)
     try:
         reread = _region_reader(task, image, reader, declared_dpi)
+        numbers = _region_reader(task, image, reader, declared_dpi, digits=True)
         page = _from_image(
-            task, image, paragraphs, dpi, coarse=coarse, analysis_dpi=analysis_dpi, reread=reread
+            task,
+            image,
+            paragraphs,
+            dpi,
+            coarse=coarse,
+            analysis_dpi=analysis_dpi,
+            reread=reread,
+            reread_numbers=numbers,
         )
     except Exception:  # layout is best effort: see _plain
         log.exception("page %d: its layout failed; lines kept as text", task.index)
@@ -300,8 +309,10 @@ def _from_image(
     coarse: tuple[np.ndarray, float],
     analysis_dpi: int,
     reread: listings.Reread,
+    reread_numbers: listings.Reread,
 ) -> Page:
-    lines = listings.reread_listings(_marked_lines(image, paragraphs), reread)
+    lines = listings.reread_listings(_marked_lines(image, paragraphs, reread), reread)
+    lines = linenumbers.attach_line_numbers(lines, reread_numbers)
     paragraphs = structure.group_lines(lines)
     gray, factor = coarse
     rules = regions.find_rules(*regions.darkest(image, analysis_dpi))
@@ -332,9 +343,10 @@ def _from_image(
 
 
 def _region_reader(
-    task: PageTask, image: Image.Image, reader: Recognizer, dpi: int | None
+    task: PageTask, image: Image.Image, reader: Recognizer, dpi: int | None, *, digits: bool = False
 ) -> listings.Reread:
-    """What reads a region of the page again as one block of lines, in page pixels."""
+    """What reads a region of the page again as one block of lines, in page pixels; with
+    `digits`, as holding nothing else."""
 
     def reread(box: Box) -> list[Line]:
         left, top = max(0, box.left), max(0, box.top)
@@ -347,16 +359,20 @@ def _region_reader(
             dpi=dpi,
             timeout=task.timeout,
             block=True,
+            digits=digits,
         )
         return [line.moved(left, top) for p in parse_tsv(tsv) for line in p.lines]
 
     return reread
 
 
-def _marked_lines(image: Image.Image, paragraphs: list[Paragraph]) -> list[Line]:
+def _marked_lines(
+    image: Image.Image, paragraphs: list[Paragraph], reread: listings.Reread
+) -> list[Line]:
     """Tesseract's lines without its specks, their words marked where they are set in a
     fixed-pitch font or in bold: what tells code and headings apart from prose."""
     lines = structure.drop_noise([line for p in paragraphs for line in p.lines])
+    lines = linenumbers.reread_stacked(lines, reread)
     monospace.mark_measured(lines)
     lines = listings.rejoin_margin_column(lines)
     lines = structure.split_at_gaps(lines, page_height=image.height)

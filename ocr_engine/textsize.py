@@ -97,6 +97,7 @@ class ScaledRecognizer:
         dpi: int | None,
         timeout: float,
         block: bool = False,
+        digits: bool = False,
     ) -> str:
         tsv = self._recognizer.tsv(
             self._small(image),
@@ -104,6 +105,7 @@ class ScaledRecognizer:
             dpi=self._dpi(dpi),
             timeout=timeout,
             block=block,
+            digits=digits,
         )
         return _scaled_tsv(tsv, 1 / self._scale)
 

@@ -81,6 +81,9 @@ class Word:
     # what tells code and headings from prose. Not kept in the page model.
     monospace: bool = False
     bold: bool = False
+    # A line number put at the start of the line it numbers: a line that starts with one
+    # is a line of its own, never a heading (`linenumbers`).
+    line_number: bool = False
 
 
 @dataclass
@@ -122,6 +125,7 @@ class Line:
                     Box(w.box.left + dx, w.box.top + dy, w.box.right + dx, w.box.bottom + dy),
                     w.monospace,
                     w.bold,
+                    w.line_number,
                 )
                 for w in self.words
             ]

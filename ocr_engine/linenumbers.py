@@ -1,0 +1,256 @@
+"""Columns of numbers, where Tesseract's layout analysis loses them.
+
+Court transcripts, pleadings, numbered listings and judgments with numbered paragraphs
+carry a column of numbers left of their text; tables, a column of row numbers. A narrow
+column of short items defeats the layout analysis twice:
+
+- it may be read down the page as one line of text ("NY WD F oO" for 2 3 4 5 6):
+  `reread_stacked` reads such a column again as one block over the height of the rows
+  beside it, where each item comes out on its own line;
+- a column of line numbers is taken for a column of its own, its numbers read apart from
+  the lines they number, and single digits alone in a margin are often not taken for text
+  at all: `attach_line_numbers` finds the column from the numbers that were read (three or
+  more, aligned, rising down the page, beside lines of text), reads it again as one block
+  of digits over the height of the text beside it, and puts each number at the start of
+  the line on its baseline ("1 THE COURT: Good morning.", as printed). A table's column of
+  row numbers stays in its cells.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+
+from .listings import Reread
+from .words import Box, Line, Word
+
+_MIN_NUMBERS = 3
+_MAX_DIGITS = 4
+_ALIGN = 0.6  # line heights: how well the numbers' right (or left) edges line up
+_MAX_GAP = 6.0  # line heights from a number to the start of its line
+_BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
+_RISING = 0.8  # of the steps down the column, the share that must rise
+_PAD = 0.3  # line heights of white read around the column
+_SQUAT = 0.4  # width to height: a word of a rotated line is narrower than this
+_GROW = 4  # times a stacked column's region is grown to the rows beside it
+
+
+def reread_stacked(lines: list[Line], reread: Reread) -> list[Line]:
+    """The page's lines with each column read down the page as one line read again as a
+    block over the height of the rows beside it."""
+    for line in [line for line in lines if _stacked(line)]:
+        others = [other for other in lines if other is not line]
+        # The region may take in pieces of the rows beside it; what they hold stays. A short
+        # line of the first reading there is the column's own item, misread ("—" for 1).
+        rows = [other for other in others if not _short(other)]
+        fresh = [
+            Line([w for w in f.words if not any(_overlaps(w.box, o.box) for o in rows)])
+            for f in reread(_column_region(line, others))
+        ]
+        fresh = [f for f in fresh if f.words]
+        read = [w.box for f in fresh for w in f.words]
+        at = lines.index(line)
+        gone = {id(o) for o in others if _short(o) and any(_overlaps(o.box, box) for box in read)}
+        lines = [
+            *(o for o in lines[:at] if id(o) not in gone),
+            *fresh,
+            *(o for o in lines[at + 1 :] if id(o) not in gone),
+        ]
+    return lines
+
+
+def _stacked(line: Line) -> bool:
+    """Whether the line's words stand one above the other, each set the right way up: a
+    column read down the page, not a line (nor a rotated one, whose words are tall)."""
+    words = sorted(line.words, key=lambda w: w.box.top)
+    if len(words) < 2:
+        return False
+    apart = all(b.box.top >= a.box.bottom for a, b in itertools.pairwise(words))
+    squat = statistics.median(w.box.width / max(1, w.box.height) for w in words) >= _SQUAT
+    return apart and squat
+
+
+def _column_region(line: Line, others: list[Line]) -> Box:
+    """The column's box grown up and down over the rows that stand beside it."""
+    words = sorted(line.words, key=lambda w: w.box.top)
+    step = statistics.median(b.box.top - a.box.top for a, b in itertools.pairwise(words))
+    height = statistics.median(w.box.height for w in words)
+    top, bottom = line.box.top, line.box.bottom
+    beside = [o for o in others if 0 < o.box.left - line.box.right <= _MAX_GAP * height]
+    for _ in range(_GROW):
+        reach = [o for o in beside if o.box.bottom >= top - step and o.box.top <= bottom + step]
+        grown = (
+            min([top, *(o.box.top for o in reach)]),
+            max([bottom, *(o.box.bottom for o in reach)]),
+        )
+        if grown == (top, bottom):
+            break
+        top, bottom = grown
+    pad = round(_PAD * height)
+    right = min([line.box.right + 2 * pad, *(o.box.left - pad for o in beside)])
+    return Box(line.box.left - 2 * pad, top - pad, max(right, line.box.right), bottom + pad)
+
+
+def attach_line_numbers(lines: list[Line], reread: Reread) -> list[Line]:
+    """The page's lines with each column of line numbers joined to its lines; `reread`
+    reads a region of the page as one block and returns its lines in page pixels."""
+    for column in _columns([line for line in lines if _number(line)]):
+        lines = _attach(lines, column, reread)
+    return lines
+
+
+def _number(line: Line) -> bool:
+    return len(line.words) == 1 and _digits(line.words[0].text)
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS
+
+
+def _columns(numbers: list[Line]) -> list[list[Line]]:
+    """Numbers aligned on their right edges (or else their left ones), rising down the
+    page: each a column of line numbers, if its numbers stand beside lines (`_attach`)."""
+    found: list[list[Line]] = []
+    used: set[int] = set()
+    for edge in (_right, _left):
+        free = sorted((n for n in numbers if id(n) not in used), key=lambda n: edge(n.box))
+        group: list[Line] = []
+        for number in [*free, None]:
+            if number is not None and (
+                not group or edge(number.box) - edge(group[-1].box) <= _ALIGN * number.height
+            ):
+                group.append(number)
+                continue
+            if len(group) >= _MIN_NUMBERS and _rising(group):
+                found.append(sorted(group, key=lambda n: n.box.top))
+                used.update(id(n) for n in group)
+            group = [number] if number is not None else []
+    return found
+
+
+def _right(box: Box) -> int:
+    return box.right
+
+
+def _left(box: Box) -> int:
+    return box.left
+
+
+def _rising(group: list[Line]) -> bool:
+    values = [int(n.text) for n in sorted(group, key=lambda n: n.box.top)]
+    steps = list(itertools.pairwise(values))
+    return sum(b > a for a, b in steps) >= _RISING * len(steps)
+
+
+def _partner(number: Box, height: float, lines: list[Line], taken: set[int]) -> Line | None:
+    """The line that starts right of `number` on its baseline, not far from it."""
+    beside = [
+        line
+        for line in lines
+        if id(line) not in taken
+        and not _number(line)
+        and 0 < line.box.left - number.right <= _MAX_GAP * height
+        and abs(line.box.bottom - number.bottom) <= _BASELINE * max(height, line.height)
+    ]
+    return min(beside, key=lambda line: line.box.left, default=None)
+
+
+def _attach(lines: list[Line], column: list[Line], reread: Reread) -> list[Line]:
+    height = statistics.median(n.height for n in column)
+    members = {id(n) for n in column}
+    others = [line for line in lines if id(line) not in members]
+    text = [
+        line
+        for line in others
+        if not _number(line) and 0 < line.box.left - _edge(column) <= _MAX_GAP * height
+    ]
+    if not text:
+        return lines
+    numbers = [n.words[0] for n in column]
+    if any(not _numbered(line, column, height) for line in text):
+        right = min(line.box.left for line in text)
+        numbers = _read_again(column, text, others, reread, right, height) or numbers
+    partners = [p for w in numbers if (p := _partner(w.box, height, others, set())) is not None]
+    if len(partners) < _MIN_NUMBERS:
+        # Numbers down a margin, not the lines' own. (Pleading paper numbers its blank lines
+        # too: a share of the numbers beside lines would be too strict.)
+        return lines
+    if sum(_row_of_cells(p, others) for p in partners) * 2 > len(partners):
+        return lines  # a table's column of row numbers: its rows are its cells
+    taken: set[int] = set()
+    joined: dict[int, Line] = {}
+    loose: list[Line] = []
+    for word in sorted(numbers, key=lambda w: w.box.top):
+        partner = _partner(word.box, height, others, taken)
+        if partner is None:
+            loose.append(Line([word]))  # a numbered blank line
+            continue
+        word.monospace = partner.words[0].monospace
+        word.line_number = True
+        joined[id(partner)] = Line([word, *partner.words])
+        taken.add(id(partner))
+    # The column as first read goes, and what else it read of the same ink ("an" for 22).
+    read = [w.box for w in numbers]
+    gone = {
+        id(line)
+        for line in lines
+        if (id(line) in members or _short(line)) and any(_overlaps(line.box, b) for b in read)
+    }
+    result = [joined.get(id(line), line) for line in lines if id(line) not in gone]
+    numbered = {id(line) for line in [*joined.values(), *loose]}
+    for number in loose:
+        # Among the numbered lines, where it stands on the page.
+        at = [i for i, line in enumerate(result) if id(line) in numbered]
+        below = [i for i in at if result[i].box.top > number.box.top]
+        result.insert(below[0] if below else (at[-1] + 1 if at else len(result)), number)
+    return result
+
+
+def _short(line: Line) -> bool:
+    return len(line.words) == 1 and len(line.text) <= _MAX_DIGITS
+
+
+def _numbered(line: Line, column: list[Line], height: float) -> bool:
+    """Whether a number of `column` stands on `line`'s baseline."""
+    return any(
+        abs(line.box.bottom - n.box.bottom) <= _BASELINE * max(height, line.height) for n in column
+    )
+
+
+def _edge(column: list[Line]) -> int:
+    return max(n.box.right for n in column)
+
+
+def _row_of_cells(partner: Line, lines: list[Line]) -> bool:
+    """Whether other pieces stand on `partner`'s baseline, right of it: cells of a row."""
+    return any(
+        line is not partner
+        and line.box.left > partner.box.right
+        and abs(line.box.bottom - partner.box.bottom) <= _BASELINE * partner.height
+        for line in lines
+    )
+
+
+def _read_again(
+    column: list[Line],
+    text: list[Line],
+    others: list[Line],
+    reread: Reread,
+    right: int,
+    height: float,
+) -> list[Word]:
+    """The column's numbers read again as one block over the height of its text; those
+    that stand clear of every other line's words."""
+    pad = round(_PAD * height)
+    top = min(line.box.top for line in [*column, *text]) - pad
+    bottom = max(line.box.bottom for line in [*column, *text]) + pad
+    left = min(n.box.left for n in column) - 2 * pad
+    region = Box(left, top, min(right - pad, _edge(column) + 2 * pad), bottom)
+    words = [w for line in reread(region) for w in line.words if _digits(w.text)]
+    # A short line of the first reading over the column is its own misreading ("an" for 22).
+    clear = [line for line in others if not _short(line)]
+    return [w for w in words if not any(_overlaps(w.box, line.box) for line in clear)]
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom

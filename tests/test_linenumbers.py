@@ -1,0 +1,320 @@
+"""Columns of numbers: line numbers joined to their lines, columns read down the page."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen import canvas
+
+from ocr_engine import linenumbers, structure, tasks
+from ocr_engine.languages import find_system_tessdata
+from ocr_engine.model import TEXT
+from ocr_engine.options import PageOptions
+from ocr_engine.recognize import BACKENDS, TesserocrRecognizer, make_recognizer
+from ocr_engine.render.mistral import page_json
+from ocr_engine.words import Box, Line, Word, parse_tsv
+from tools import corpus
+
+H = 40  # a line's height, in pixels
+STEP = 100  # double spacing, top to top
+
+
+def word(text: str, left: int, top: int, *, width: int | None = None, height: int = H) -> Word:
+    return Word(text, 0.9, Box(left, top, left + (width or 24 * len(text)), top + height))
+
+
+def number(value: int, top: int, *, right: int = 200) -> Line:
+    text = str(value)
+    return Line([word(text, right - 24 * len(text), top)])
+
+
+def text_line(text: str, top: int, *, left: int = 330) -> Line:
+    words, x = [], left
+    for token in text.split():
+        words.append(word(token, x, top))
+        x += 24 * len(token) + 14
+    return Line(words)
+
+
+class Rereads:
+    """A stand-in for reading a region again: records each region, answers `lines`."""
+
+    def __init__(self, lines: list[Line] | None = None) -> None:
+        self.regions: list[Box] = []
+        self._lines = lines or []
+
+    def __call__(self, box: Box) -> list[Line]:
+        self.regions.append(box)
+        return [
+            line
+            for line in self._lines
+            if box.left <= line.box.left
+            and line.box.right <= box.right
+            and box.top <= line.box.top
+            and line.box.bottom <= box.bottom
+        ]
+
+
+SENTENCES = [
+    "THE COURT: Good morning. Please be seated.",
+    "MR. HALE: Good morning, Your Honor.",
+    "THE COURT: We are here on the matter of",
+    "Riverside Holdings versus Carter, case",
+    "number 2:19-cv-04418. Counsel, your",
+]
+
+
+def test_each_number_goes_to_the_start_of_the_line_on_its_baseline() -> None:
+    body = [text_line(s, 300 + i * STEP) for i, s in enumerate(SENTENCES)]
+    column = [number(i + 1, 300 + i * STEP) for i in range(len(SENTENCES))]
+    rereads = Rereads()
+    lines = linenumbers.attach_line_numbers([*column, *body], rereads)
+    assert [line.text for line in lines] == [f"{i + 1} {s}" for i, s in enumerate(SENTENCES)]
+    assert rereads.regions == []  # every line had its number: nothing to read again
+
+
+def test_numbers_the_first_reading_missed_are_read_again_in_the_column() -> None:
+    # Single digits alone in a margin are often not taken for text at all.
+    body = [text_line(f"line {i + 1} of the page", 300 + i * STEP) for i in range(12)]
+    first = [number(i + 1, 300 + i * STEP) for i in range(9, 12)]
+    again = [number(i + 1, 300 + i * STEP) for i in range(12)]
+    rereads = Rereads(again)
+    lines = linenumbers.attach_line_numbers([*body, *first], rereads)
+    assert [line.text for line in lines] == [f"{i + 1} line {i + 1} of the page" for i in range(12)]
+    [region] = rereads.regions
+    assert region.right < 330 and region.top < 300 and region.bottom > 300 + 11 * STEP + H
+
+
+def test_a_numbered_blank_line_keeps_its_number_alone() -> None:
+    body = [text_line(s, 300 + i * STEP) for i, s in enumerate(SENTENCES)]
+    column = [number(i + 1, 300 + i * STEP) for i in range(len(SENTENCES) + 2)]
+    # Read after the column's first lines, it comes back where it stands.
+    lines = linenumbers.attach_line_numbers([*body, *column], Rereads())
+    assert [line.text for line in lines] == [
+        *(f"{i + 1} {s}" for i, s in enumerate(SENTENCES)),
+        "6",
+        "7",
+    ]
+
+
+def test_a_table_s_column_of_row_numbers_stays_in_its_cells() -> None:
+    rows = [
+        [
+            number(i + 1, 300 + i * 80),
+            text_line(item, 300 + i * 80),
+            text_line(qty, 300 + i * 80, left=900),
+        ]
+        for i, (item, qty) in enumerate(
+            [("bolts", "200"), ("washers", "500"), ("nuts", "60"), ("rivets", "1000")]
+        )
+    ]
+    lines = [line for row in rows for line in row]
+    assert linenumbers.attach_line_numbers(lines, Rereads()) == lines
+
+
+@pytest.mark.parametrize("values", [[3, 1, 2, 1], [5, 5, 5, 5], [7, 2]])
+def test_numbers_that_do_not_rise_down_the_page_are_left_alone(values: list[int]) -> None:
+    body = [text_line(s, 300 + i * STEP) for i, s in enumerate(SENTENCES[: len(values)])]
+    column = [number(v, 300 + i * STEP) for i, v in enumerate(values)]
+    lines = [*column, *body]
+    assert linenumbers.attach_line_numbers(lines, Rereads()) == lines
+
+
+def test_a_column_read_down_the_page_is_read_again_over_the_rows_beside_it() -> None:
+    # Tesseract's reading of a table's "No." column: "NY WD F oO" for 2 3 4 5 6, one line.
+    stacked = Line(
+        [word(t, 250, 380 + i * 80, width=36) for i, t in enumerate(["NY", "WD", "F", "oO"])]
+    )
+    rows = [
+        text_line(t, 300 + i * 80, left=450)
+        for i, t in enumerate(["Item", "bolts", "washers", "nuts", "rivets", "anchors"])
+    ]
+    again = [number(i + 1, 300 + i * 80, right=280) for i in range(6)]
+    rereads = Rereads(again)
+    lines = linenumbers.reread_stacked([stacked, *rows], rereads)
+    [region] = rereads.regions
+    # Grown over every row beside the column, and short of the rows' words.
+    assert region.top < 300 and region.bottom > 300 + 5 * 80 + H and region.right < 450
+    assert [line.text for line in lines if line not in rows] == [str(i + 1) for i in range(6)]
+
+
+def test_a_rotated_line_is_not_a_column_read_down_the_page() -> None:
+    # A line of text turned a quarter: its words stand one above the other, but tall.
+    turned = Line(
+        [
+            word(t, 100, 300 + i * 260, width=40, height=240)
+            for i, t in enumerate(["CONFIDENTIAL", "DRAFT"])
+        ]
+    )
+    rereads = Rereads()
+    assert linenumbers.reread_stacked([turned], rereads) == [turned]
+    assert rereads.regions == []
+
+
+def test_numbered_lines_stay_lines_and_none_is_a_heading() -> None:
+    # Short lines at the body's size, capitalised: numbered, each would read as a heading.
+    titles = ["Background", "The Parties", "Relief Sought"]
+    body = [text_line(t, 1500 + i * 60) for i, t in enumerate(titles)]
+    column = [number(i + 1, 1500 + i * 60) for i in range(len(titles))]
+    paragraphs = structure.group_lines(linenumbers.attach_line_numbers([*column, *body], Rereads()))
+    assert [[line.text for line in p.lines] for p in paragraphs] == [
+        [f"{i + 1} {t}"] for i, t in enumerate(titles)
+    ]
+    items = structure.classify(paragraphs, page_height=3300)
+    assert {item.kind for item in items} == {TEXT}
+
+
+# -- read by Tesseract -----------------------------------------------------------------------
+
+PAGE_HEIGHT = letter[1]
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Iterator[TesserocrRecognizer]:
+    reader = TesserocrRecognizer(str(find_system_tessdata()))
+    yield reader
+    reader.close()
+
+
+def _markdown(recognizer: TesserocrRecognizer, pdf: Path, tmp_path: Path) -> str:
+    scan = corpus.image_only_pdf(pdf, tmp_path / "scan.pdf")
+    task = tasks.PageTask(str(scan), "pdf", None, 0, "eng", 300, 50_000_000, 120, PageOptions())
+    page = tasks.recognize_page(task, recognizer)
+    return str(page_json(page, PageOptions())["markdown"])
+
+
+def _lines(markdown: str) -> list[str]:
+    return [" ".join(line.split()) for line in markdown.splitlines() if line.strip("` \n")]
+
+
+TRANSCRIPT = [
+    *SENTENCES,
+    "appearances, please.",
+    "MS. ORTIZ: Maria Ortiz for the plaintiff.",
+    "MR. HALE: Daniel Hale for the defendant.",
+    "THE COURT: Thank you. Mr. Hale, you filed",
+    "a motion in limine on Friday. Is that",
+    "still being pressed?",
+    "Q. Where were you on the night of May 4?",
+    "A. I was at home with my sister.",
+]
+
+
+@pytest.mark.ocr
+def test_a_transcript_s_lines_keep_their_numbers(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # Numbers right-aligned in a margin, a rule, the testimony double-spaced in Courier.
+    # Tesseract reads the numbers as a column of their own and misses the single digits.
+    pdf = canvas.Canvas(str(tmp_path / "transcript.pdf"), pagesize=letter)
+    pdf.setFont("Courier", 12)
+    for i, text in enumerate(TRANSCRIPT):
+        top = PAGE_HEIGHT - 100 - 26 * i
+        pdf.drawRightString(85, top, str(i + 1))
+        pdf.drawString(110, top, text)
+    pdf.line(95, PAGE_HEIGHT - 80, 95, 60)
+    pdf.save()
+    lines = _lines(_markdown(recognizer, tmp_path / "transcript.pdf", tmp_path))
+    numbered = [f"{i + 1} {text}" for i, text in enumerate(TRANSCRIPT)]
+    kept = [line for line in numbered if line in lines]
+    assert len(kept) >= len(numbered) - 2, "\n".join(lines)
+    starts = [int(m.group(1)) for line in lines if (m := re.match(r"(\d+) \D", line))]
+    assert starts == list(range(1, len(TRANSCRIPT) + 1)), "\n".join(lines)
+
+
+PLEADING = [
+    "Plaintiff Riverside Holdings, LLC, by and through its undersigned",
+    "counsel, hereby moves this Court for an order compelling Defendant",
+    "to produce the documents requested in the First Request for",
+    "Production. This motion is based on this notice, the memorandum",
+    "of points and authorities, and the declaration of counsel.",
+]
+
+
+@pytest.mark.ocr
+def test_pleading_paper_numbers_its_lines_and_its_blank_lines(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    pdf = canvas.Canvas(str(tmp_path / "pleading.pdf"), pagesize=letter)
+    for i in range(28):
+        top = PAGE_HEIGHT - 60 - 24.5 * i
+        pdf.setFont("Times-Roman", 12)
+        pdf.drawRightString(60, top, str(i + 1))
+        if i < len(PLEADING):
+            pdf.drawString(90, top, PLEADING[i])
+    pdf.line(72, PAGE_HEIGHT - 40, 72, 40)
+    pdf.save()
+    lines = _lines(_markdown(recognizer, tmp_path / "pleading.pdf", tmp_path))
+    # Each numbered line a line of its own, the blank lines' numbers after them, read as
+    # digits (Times' "4" alone reads as "A" unless the column is read as digits). Tesseract
+    # may still misread one ("22" as "an" at full size).
+    assert lines[: len(PLEADING)] == [f"{i + 1} {text}" for i, text in enumerate(PLEADING)]
+    rest = [str(i + 1) for i in range(len(PLEADING), 28)]
+    assert len(lines) == 28, "\n".join(lines)
+    assert sum(a != b for a, b in zip(lines[len(PLEADING) :], rest, strict=True)) <= 1
+
+
+@pytest.mark.ocr
+def test_a_table_s_number_column_is_read_as_numbers(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # Tesseract reads a narrow column of digits down the page as one line of letters.
+    rows = [
+        ("No.", "Item", "Quantity", "Price"),
+        ("1", "Steel bolts", "200", "14.50"),
+        ("2", "Washers", "500", "3.20"),
+        ("3", "Hex nuts", "200", "6.80"),
+        ("4", "Brackets", "40", "22.00"),
+        ("5", "Anchors", "60", "18.40"),
+        ("6", "Rivets", "1000", "9.90"),
+    ]
+    pdf = canvas.Canvas(str(tmp_path / "table.pdf"), pagesize=letter)
+    pdf.setFont("Helvetica", 11)
+    for i, row in enumerate(rows):
+        for x, cell in zip((72, 120, 300, 420), row, strict=True):
+            pdf.drawString(x, PAGE_HEIGHT - 100 - 20 * i, cell)
+    pdf.save()
+    markdown = _markdown(recognizer, tmp_path / "table.pdf", tmp_path)
+    table = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("|") and not line.startswith("|---")
+    ]
+    assert [row[0] for row in table[1:]] == ["1", "2", "3", "4", "5", "6"], markdown
+    assert [row[1] for row in table[1:]] == [r[1] for r in rows[1:]], markdown
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_both_backends_read_a_column_as_digits_when_asked(backend: str) -> None:
+    # Times' "4" alone in a margin reads as "A" to a reader of letters.
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(100, 320))
+    pdf.setFont("Times-Roman", 12)
+    for i in range(12):
+        pdf.drawRightString(60, 300 - 24.5 * i, str(i + 1))
+    pdf.save()
+    numbers = pdfium.PdfDocument(buffer.getvalue())[0].render(scale=300 / 72, grayscale=True)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 48)
+    words = Image.new("L", (600, 160), 255)
+    ImageDraw.Draw(words).text((40, 40), "Page total", font=font, fill=0)
+    reader = make_recognizer(backend, str(find_system_tessdata()))
+    try:
+        digits = reader.tsv(
+            numbers.to_pil(), languages="eng", dpi=300, timeout=60, block=True, digits=True
+        )
+        after = reader.tsv(words, languages="eng", dpi=300, timeout=60, block=True)
+    finally:
+        reader.close()
+    assert [line.text for p in parse_tsv(digits) for line in p.lines] == [
+        str(i + 1) for i in range(12)
+    ]
+    # The setting does not outlive the call.
+    assert [line.text for p in parse_tsv(after) for line in p.lines] == ["Page total"]
