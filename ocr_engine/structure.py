@@ -494,9 +494,10 @@ def _body_height(paragraphs: list[Paragraph]) -> float:
 def _margin(
     paragraph: Paragraph, paragraphs: list[Paragraph], body: float, page_height: int
 ) -> str | None:
-    """HEADER or FOOTER for a running head or foot: in the margin, short, and a page number
-    or set apart from the body by a clear gap. A page has no neighbours to show what repeats,
-    so a short line in the margin alone (an address, a line number) stays text."""
+    """HEADER or FOOTER for a running head or foot: the page's first or last line, in the
+    margin, short, and a page number or set apart from the body by a clear gap. A page has
+    no neighbours to show what repeats, so a short line in the margin alone (an address, a
+    line number) stays text."""
     box = paragraph.box
     text = " ".join(line.text for line in paragraph.lines)
     if page_height <= 0 or len(paragraph.lines) > 1 or len(text.split()) > _RUNNING_WORDS:
@@ -512,11 +513,12 @@ def _margin(
     )
     gap = _RUNNING_GAP * body
     top_share, bottom_share = box.bottom / page_height, box.top / page_height
-    if top_share <= _PAGE_NUMBER_ZONE:
+    if top_share <= _PAGE_NUMBER_ZONE and not any(o.bottom <= box.top for o in others):
+        # The page's first line: under a title, "Spring 2026, Issue 41" is the title's.
         below = min((o.top for o in others if o.top >= box.bottom), default=page_height)
         if numbered or (top_share <= _MARGIN_ZONE and below - box.bottom >= gap):
             return HEADER
-    if bottom_share >= 1 - _PAGE_NUMBER_ZONE:
+    if bottom_share >= 1 - _PAGE_NUMBER_ZONE and not any(o.top >= box.bottom for o in others):
         above = max((o.bottom for o in others if o.bottom <= box.top), default=0)
         if numbered or (bottom_share >= 1 - _MARGIN_ZONE and box.top - above >= gap):
             return FOOTER

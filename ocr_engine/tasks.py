@@ -29,6 +29,7 @@ from . import (
     pdf,
     regions,
     render,
+    rows,
     structure,
     textlayer,
     textsize,
@@ -373,6 +374,7 @@ def _marked_lines(
     fixed-pitch font or in bold: what tells code and headings apart from prose."""
     lines = structure.drop_noise([line for p in paragraphs for line in p.lines])
     lines = linenumbers.reread_stacked(lines, reread)
+    lines = rows.reread_merged(lines, reread)
     monospace.mark_measured(lines)
     lines = listings.rejoin_margin_column(lines)
     lines = structure.split_at_gaps(lines, page_height=image.height)

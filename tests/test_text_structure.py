@@ -313,6 +313,23 @@ def test_a_running_head_set_apart_is_a_header() -> None:
     assert items[0].kind == HEADER
 
 
+def test_a_numbered_line_under_a_title_or_over_a_foot_is_not_running() -> None:
+    # A running head is a page's first line, a running foot its last: "Issue 41" under a
+    # bulletin's title is the title's, not a header read before it.
+    title = prose_line("Parish Bulletin", 150, size=2 * HEIGHT)
+    issue = prose_line("Spring 2026 Issue 41", 260)
+    body = [prose_line(text, 600 + i * 60) for i, text in enumerate(PROSE * 3)]
+    folio = prose_line("Page 3", 3050)
+    register = prose_line("Registered in England No. 04821337", 3150)
+    items = structure.classify(
+        structure.group_lines([title, issue, *body, folio, register]), page_height=3300
+    )
+    kinds = {i.paragraph.lines[0].text: i.kind for i in items if i.paragraph is not None}
+    assert kinds["Spring 2026 Issue 41"] == TEXT
+    assert kinds["Page 3"] == TEXT
+    assert kinds["Registered in England No. 04821337"] == FOOTER
+
+
 def test_code_renders_as_lines_in_plain_text() -> None:
     lines = _listing_lines(300)
     block = Block(CODE, Line([w for line in lines for w in line.words]).box, lines)
