@@ -7,7 +7,7 @@ a copy of the page at about 50 dpi, so the search costs a few milliseconds.
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageStat
 
 _SEARCH_DPI = 50
 _MAX_DEGREES = 6.0
@@ -52,10 +52,24 @@ def skew_angle(image: Image.Image, dpi: int) -> float:
 
 
 def straighten(image: Image.Image, dpi: int) -> tuple[Image.Image, float]:
-    """The page rotated level, on white, if it was skewed (otherwise the page itself), and the
-    degrees it was rotated by, counter-clockwise."""
+    """The page rotated level, if it was skewed (otherwise the page itself), and the degrees
+    it was rotated by, counter-clockwise.
+
+    The corners the rotation uncovers take the colour of the page's paper. White corners
+    around gray paper (most scans) give the page two shades of background, and Tesseract's
+    Otsu threshold falls between them: the whole sheet turns black and nothing is read.
+    """
     angle = skew_angle(image, dpi)
     if not angle:
         return image, 0.0
-    level = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    level = image.rotate(
+        angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=_paper(image)
+    )
     return level, angle
+
+
+def _paper(image: Image.Image) -> int | tuple[int, ...]:
+    """The page's background colour: its median, as text covers far less than half a page."""
+    sample = image.reduce(max(1, min(image.size) // 256))
+    median = tuple(round(v) for v in ImageStat.Stat(sample).median)
+    return median[0] if len(median) == 1 else median

@@ -22,6 +22,7 @@ import itertools
 import statistics
 
 from .listings import Reread
+from .rows import lines_apart
 from .words import Box, Line, Word
 
 _MIN_NUMBERS = 3
@@ -31,13 +32,13 @@ _MAX_GAP = 6.0  # line heights from a number to the start of its line
 _BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
 _RISING = 0.8  # of the steps down the column, the share that must rise
 _PAD = 0.3  # line heights of white read around the column
-_SQUAT = 0.4  # width to height: a word of a rotated line is narrower than this
 _GROW = 4  # times a stacked column's region is grown to the rows beside it
 
 
 def reread_stacked(lines: list[Line], reread: Reread) -> list[Line]:
     """The page's lines with each column read down the page as one line read again as a
-    block over the height of the rows beside it."""
+    block over the height of the rows beside it, where that reading holds lines one above
+    the other, read well (a line of text turned a quarter, read as it stands, stays)."""
     for line in [line for line in lines if _stacked(line)]:
         others = [other for other in lines if other is not line]
         # The region may take in pieces of the rows beside it; what they hold stays. A short
@@ -48,6 +49,8 @@ def reread_stacked(lines: list[Line], reread: Reread) -> list[Line]:
             for f in reread(_column_region(line, others))
         ]
         fresh = [f for f in fresh if f.words]
+        if not lines_apart(fresh):
+            continue
         read = [w.box for f in fresh for w in f.words]
         at = lines.index(line)
         gone = {id(o) for o in others if _short(o) and any(_overlaps(o.box, box) for box in read)}
@@ -60,14 +63,10 @@ def reread_stacked(lines: list[Line], reread: Reread) -> list[Line]:
 
 
 def _stacked(line: Line) -> bool:
-    """Whether the line's words stand one above the other, each set the right way up: a
-    column read down the page, not a line (nor a rotated one, whose words are tall)."""
+    """Whether the line's words stand one above the other: a column read down the page (or
+    a line turned a quarter)."""
     words = sorted(line.words, key=lambda w: w.box.top)
-    if len(words) < 2:
-        return False
-    apart = all(b.box.top >= a.box.bottom for a, b in itertools.pairwise(words))
-    squat = statistics.median(w.box.width / max(1, w.box.height) for w in words) >= _SQUAT
-    return apart and squat
+    return len(words) >= 2 and all(b.box.top >= a.box.bottom for a, b in itertools.pairwise(words))
 
 
 def _column_region(line: Line, others: list[Line]) -> Box:

@@ -51,13 +51,13 @@ def _apart(line: Line, reread: Reread) -> list[Line]:
             for f in reread(region)
         ]
         read = [f for f in read if f.words]
-        if not _lines_apart(read):
+        if not lines_apart(read):
             return [line]  # one line after all (a word between tall brackets): it stands
         fresh.extend(read)
     return [Line(kept), *fresh] if kept else fresh
 
 
-def _lines_apart(lines: list[Line]) -> bool:
+def lines_apart(lines: list[Line]) -> bool:
     """Whether the reading holds two lines or more, one above the other, read well."""
     if len(lines) < 2 or statistics.median(w.confidence for f in lines for w in f.words) < _SURE:
         return False
