@@ -20,6 +20,7 @@ from PIL import Image, ImageFilter
 
 from . import (
     deskew,
+    illumination,
     images,
     linenumbers,
     listings,
@@ -191,6 +192,7 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
     size = image.size
     analysis_dpi = declared_dpi or _ASSUMED_DPI
     image, skew = deskew.straighten(image, analysis_dpi)
+    image = illumination.even(image, analysis_dpi)
     image = _despeckled(image)
     straightened = image.size
     # The page at analysis resolution: measured for right-sizing, and, unless the page is

@@ -1,4 +1,4 @@
-"""Scans on paper that is not white: straightened onto their own paper, and read."""
+"""Pages whose paper is not white: straightened onto their own paper, lit evenly, read."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ocr_engine import tasks
+from ocr_engine import illumination, tasks
 from ocr_engine.deskew import straighten
 from ocr_engine.languages import find_system_tessdata
 from ocr_engine.options import PageOptions
@@ -69,3 +69,55 @@ def test_a_skewed_scan_on_gray_paper_is_read(
     assert abs(page.skew + 1.5) <= 0.3
     for row in ROWS[1:]:
         assert all(cell in markdown for cell in row), markdown
+
+
+PROSE = [
+    "The spring fair returns to the village green on Saturday the ninth of May.",
+    "Stalls, games and the traditional cake competition will run from ten until four.",
+    "Volunteers are still needed to help set up the marquee on Friday evening.",
+    "Proceeds this year go to the roof appeal, which has raised two thirds of its target.",
+]
+
+
+def _lit(light: tuple[float, float], *, box: bool = False) -> Image.Image:
+    """A page of prose, photographed under a lamp: its paper dims from right to left
+    (`light`, as a share of full light, from left edge to right edge). With `box`, a
+    shaded box of the page's own stands behind the middle of it."""
+    page = Image.new("L", (2550, 3300), 235)
+    draw = ImageDraw.Draw(page)
+    if box:
+        draw.rectangle((150, 1300, 2400, 2000), fill=150)
+    font = ImageFont.truetype(str(FONT), 40)
+    for i, line in enumerate(PROSE * 3):
+        draw.text((200, 500 + 200 * i), line, font=font, fill=20)
+    pixels = np.asarray(page, dtype=np.float32)
+    shade = np.linspace(light[0], light[1], page.width, dtype=np.float32)[None, :]
+    return Image.fromarray(np.clip(pixels * shade, 0, 255).astype(np.uint8))
+
+
+def test_a_page_lit_unevenly_is_evened_and_its_ink_kept() -> None:
+    evened = np.asarray(illumination.even(_lit((0.55, 1.0)), 300), dtype=np.float32)
+    paper_left, paper_right = (
+        np.median(evened[100:300, 50:150]),
+        np.median(evened[100:300, -150:-50]),
+    )
+    assert abs(paper_left - paper_right) <= 12
+    assert evened[500:560, 200:1200].min() < 80  # the ink on the dim side is still ink
+
+
+def test_even_light_and_shaded_boxes_are_left_as_they_are() -> None:
+    for page in (_lit((1.0, 1.0)), _lit((1.0, 1.0), box=True), _sheet(0.0)):
+        assert illumination.even(page, 300) is page
+
+
+@pytest.mark.ocr
+def test_a_page_photographed_under_a_lamp_is_read(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # One threshold for the whole page turned its dim half black: nothing there was read.
+    path = tmp_path / "photo.png"
+    _lit((0.55, 1.0)).save(path, dpi=(300, 300))
+    task = tasks.PageTask(str(path), "image", None, 0, "eng", 300, 50_000_000, 120, PageOptions())
+    markdown = str(page_json(tasks.recognize_page(task, recognizer), PageOptions())["markdown"])
+    found = [line for line in PROSE if line in " ".join(markdown.split())]
+    assert found == PROSE, markdown

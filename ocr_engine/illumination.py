@@ -1,0 +1,64 @@
+"""Uneven lighting evened out before a page is read.
+
+Tesseract binarises a page with one threshold (Otsu's). A page photographed under a lamp,
+or a photocopy with dark borders, has paper of many shades: where the paper is darker than
+the threshold the page turns black, and nothing there is read. The paper's brightness is
+estimated over the page (the brightest part of every patch about half an inch wide, where
+there is always some paper between the lines), and where it varies gradually, as light does,
+each pixel is scaled by its paper's brightness, so the paper is one shade and the ink keeps
+its contrast. A page evenly lit, as from a flatbed scanner, is left as it is, and so is one
+whose paper changes sharply: shaded boxes and table heads, which are the page's own.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from PIL import Image
+
+log = logging.getLogger(__name__)
+
+_SAMPLE_DPI = 25  # the paper is estimated on the page at this resolution
+_PATCH_INCHES = 0.5  # side of the patch in which some paper is always found
+_PAPER = 90  # percentile of a patch's pixels that is its paper
+_UNEVEN = 40  # gray levels between the brighter and the dimmer paper that need evening
+_GRADUAL = 20  # gray levels from patch to patch that light changes by, most places at most
+
+
+def even(image: Image.Image, dpi: int) -> Image.Image:
+    """The page with its paper brought to one brightness, if its lighting is uneven."""
+    if image.mode != "L":
+        return image
+    paper = _paper(image, dpi)
+    low, high = np.percentile(paper, [5, 95])
+    if high - low < _UNEVEN or _steps(paper) > _GRADUAL:
+        return image  # evenly lit, or shaded boxes on a page (their edges are sharp)
+    log.debug("page lit unevenly (paper %.0f to %.0f); evened out", low, high)
+    background = Image.fromarray(paper.astype(np.uint8)).resize(
+        image.size, Image.Resampling.BILINEAR
+    )
+    gain = float(high) / np.maximum(np.asarray(background, dtype=np.float32), 1.0)
+    evened = np.asarray(image, dtype=np.float32) * gain
+    return Image.fromarray(np.clip(evened, 0, 255).astype(np.uint8))
+
+
+def _steps(paper: np.ndarray) -> float:
+    """How much the paper changes from one patch to the next, at most in most places."""
+    steps = np.concatenate(
+        [np.abs(np.diff(paper, axis=0)).ravel(), np.abs(np.diff(paper, axis=1)).ravel()]
+    )
+    return float(np.percentile(steps, 95)) if steps.size else 0.0
+
+
+def _paper(image: Image.Image, dpi: int) -> np.ndarray:
+    """The paper's brightness in each patch of the page: a small 2-D array."""
+    factor = max(1, round(dpi / _SAMPLE_DPI))
+    small = np.asarray(image.reduce(factor), dtype=np.float32)
+    side = max(2, round(_PATCH_INCHES * dpi / factor))
+    rows, columns = -(-small.shape[0] // side), -(-small.shape[1] // side)
+    padded = np.pad(
+        small, ((0, rows * side - small.shape[0]), (0, columns * side - small.shape[1])), "edge"
+    )
+    patches = padded.reshape(rows, side, columns, side).transpose(0, 2, 1, 3)
+    return np.percentile(patches.reshape(rows, columns, -1), _PAPER, axis=2)
