@@ -23,6 +23,8 @@ _SAMPLE_DPI = 25  # the paper is estimated on the page at this resolution
 _PATCH_INCHES = 0.5  # side of the patch in which some paper is always found
 _PAPER = 90  # percentile of a patch's pixels that is its paper
 _UNEVEN = 40  # gray levels between the brighter and the dimmer paper that need evening
+_REGIONS = 3  # the page in 3 x 3 parts, each of which has some paper in lamp light
+_REGION_PAPER = 80  # percentile of a part's patches that is its paper
 _GRADUAL = 20  # gray levels from patch to patch that light changes by, most places at most
 
 
@@ -31,9 +33,17 @@ def even(image: Image.Image, dpi: int) -> Image.Image:
     if image.mode != "L":
         return image
     paper = _paper(image, dpi)
-    low, high = np.percentile(paper, [5, 95])
+    regions = [
+        float(np.percentile(part, _REGION_PAPER))
+        for band in np.array_split(paper, _REGIONS, axis=0)
+        for part in np.array_split(band, _REGIONS, axis=1)
+        if part.size
+    ]
+    low, high = min(regions), max(regions)
     if high - low < _UNEVEN or _steps(paper) > _GRADUAL:
-        return image  # evenly lit, or shaded boxes on a page (their edges are sharp)
+        # Evenly lit; or shaded boxes, a photograph, on a page evenly lit: each part of the
+        # page still has paper of the one shade around them (and a box's edges are sharp).
+        return image
     log.debug("page lit unevenly (paper %.0f to %.0f); evened out", low, high)
     background = Image.fromarray(paper.astype(np.uint8)).resize(
         image.size, Image.Resampling.BILINEAR

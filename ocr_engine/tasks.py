@@ -24,6 +24,7 @@ from . import (
     images,
     linenumbers,
     listings,
+    margins,
     monospace,
     orientation,
     pageimage,
@@ -316,8 +317,9 @@ def _from_image(
 ) -> Page:
     lines = listings.reread_listings(_marked_lines(image, paragraphs, reread), reread)
     lines = linenumbers.attach_line_numbers(lines, reread_numbers)
-    paragraphs = structure.group_lines(lines)
     gray, factor = coarse
+    lines = margins.reread_margins(lines, gray, factor, image.height, reread)
+    paragraphs = structure.group_lines(lines)
     rules = regions.find_rules(*regions.darkest(image, analysis_dpi))
     code, paragraphs = structure.split_code(paragraphs)
     paragraphs, code, tables = find_tables(paragraphs, rules, dpi=analysis_dpi, code=code)

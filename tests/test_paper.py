@@ -79,14 +79,18 @@ PROSE = [
 ]
 
 
-def _lit(light: tuple[float, float], *, box: bool = False) -> Image.Image:
+def _lit(light: tuple[float, float], *, box: bool = False, photo: bool = False) -> Image.Image:
     """A page of prose, photographed under a lamp: its paper dims from right to left
     (`light`, as a share of full light, from left edge to right edge). With `box`, a
-    shaded box of the page's own stands behind the middle of it."""
+    shaded box of the page's own stands behind the middle of it; with `photo`, a picture
+    shaded smoothly from light to dark, as lamp light is."""
     page = Image.new("L", (2550, 3300), 235)
     draw = ImageDraw.Draw(page)
     if box:
         draw.rectangle((150, 1300, 2400, 2000), fill=150)
+    if photo:
+        ramp = np.linspace(230, 60, 1400, dtype=np.float32)[None, :].repeat(1000, axis=0)
+        page.paste(Image.fromarray(ramp.astype(np.uint8)), (500, 1200))
     font = ImageFont.truetype(str(FONT), 40)
     for i, line in enumerate(PROSE * 3):
         draw.text((200, 500 + 200 * i), line, font=font, fill=20)
@@ -105,8 +109,9 @@ def test_a_page_lit_unevenly_is_evened_and_its_ink_kept() -> None:
     assert evened[500:560, 200:1200].min() < 80  # the ink on the dim side is still ink
 
 
-def test_even_light_and_shaded_boxes_are_left_as_they_are() -> None:
-    for page in (_lit((1.0, 1.0)), _lit((1.0, 1.0), box=True), _sheet(0.0)):
+def test_even_light_shaded_boxes_and_photographs_are_left_as_they_are() -> None:
+    pages = (_lit((1.0, 1.0)), _lit((1.0, 1.0), box=True), _lit((1.0, 1.0), photo=True))
+    for page in (*pages, _sheet(0.0)):
         assert illumination.even(page, 300) is page
 
 
