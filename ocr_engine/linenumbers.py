@@ -45,7 +45,7 @@ def reread_stacked(lines: list[Line], reread: Reread) -> list[Line]:
         # line of the first reading there is the column's own item, misread ("—" for 1).
         rows = [other for other in others if not _short(other)]
         fresh = [
-            Line([w for w in f.words if not any(_overlaps(w.box, o.box) for o in rows)])
+            Line([w for w in f.words if not any(w.box.overlap(o.box) > 0 for o in rows)])
             for f in reread(_column_region(line, others))
         ]
         fresh = [f for f in fresh if f.words]
@@ -53,7 +53,7 @@ def reread_stacked(lines: list[Line], reread: Reread) -> list[Line]:
             continue
         read = [w.box for f in fresh for w in f.words]
         at = lines.index(line)
-        gone = {id(o) for o in others if _short(o) and any(_overlaps(o.box, box) for box in read)}
+        gone = {id(o) for o in others if _short(o) and any(o.box.overlap(box) > 0 for box in read)}
         lines = [
             *(o for o in lines[:at] if id(o) not in gone),
             *fresh,
@@ -193,7 +193,7 @@ def _attach(lines: list[Line], column: list[Line], reread: Reread) -> list[Line]
     gone = {
         id(line)
         for line in lines
-        if (id(line) in members or _short(line)) and any(_overlaps(line.box, b) for b in read)
+        if (id(line) in members or _short(line)) and any(line.box.overlap(b) > 0 for b in read)
     }
     result = [joined.get(id(line), line) for line in lines if id(line) not in gone]
     numbered = {id(line) for line in [*joined.values(), *loose]}
@@ -248,8 +248,4 @@ def _read_again(
     words = [w for line in reread(region) for w in line.words if _digits(w.text)]
     # A short line of the first reading over the column is its own misreading ("an" for 22).
     clear = [line for line in others if not _short(line)]
-    return [w for w in words if not any(_overlaps(w.box, line.box) for line in clear)]
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom
+    return [w for w in words if not any(w.box.overlap(line.box) > 0 for line in clear)]

@@ -90,12 +90,8 @@ def _read(band: Box, factor: float, reread: Reread, lines: list[Line]) -> list[L
             for w in line.words
             if w.confidence >= _SURE
             and any(c.isalnum() for c in w.text)
-            and not any(_overlaps(w.box, other.box) for other in lines)
+            and not any(w.box.overlap(other.box) > 0 for other in lines)
         ]
         if words:
             found.append(Line(words))
     return found
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom

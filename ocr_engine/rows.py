@@ -47,7 +47,7 @@ def _apart(line: Line, reread: Reread) -> list[Line]:
         pad = round(_PAD * height)
         region = Box(box.left - pad, box.top - pad, box.right + pad, box.bottom + pad)
         read = [
-            Line([w for w in f.words if not any(_overlaps(w.box, k.box) for k in kept)])
+            Line([w for w in f.words if not any(w.box.overlap(k.box) > 0 for k in kept)])
             for f in reread(region)
         ]
         read = [f for f in read if f.words]
@@ -77,7 +77,3 @@ def _runs(words: list[Word], merged: list[Word]) -> list[list[Word]]:
             runs.append([word])
         previous = inside
     return runs
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom

@@ -374,8 +374,10 @@ def _region_reader(
 def _marked_lines(
     image: Image.Image, paragraphs: list[Paragraph], reread: listings.Reread
 ) -> list[Line]:
-    """Tesseract's lines without its specks, their words marked where they are set in a
-    fixed-pitch font or in bold: what tells code and headings apart from prose."""
+    """Tesseract's lines without its specks, where it ran lines together read apart again
+    (a column read down the page, small lines beside a large one), their words marked where
+    they are set in a fixed-pitch font or in bold: what tells code and headings apart from
+    prose."""
     lines = structure.drop_noise([line for p in paragraphs for line in p.lines])
     lines = linenumbers.reread_stacked(lines, reread)
     lines = rows.reread_merged(lines, reread)

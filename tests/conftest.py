@@ -18,6 +18,12 @@ import asyncpg
 import httpx
 import pytest
 
+from ocr_engine import tasks
+from ocr_engine.languages import find_system_tessdata
+from ocr_engine.model import Page
+from ocr_engine.options import PageOptions
+from ocr_engine.recognize import TesserocrRecognizer
+from ocr_engine.render.mistral import page_json
 from tools import corpus
 from tools.databases import ADMIN, create_database, drop_database
 
@@ -299,6 +305,23 @@ def any_server(
 def client(server: Server) -> Iterator[httpx.Client]:
     with server.client() as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def recognizer() -> Iterator[TesserocrRecognizer]:
+    """One warm Tesseract in this process, for tests that read pages without a server."""
+    reader = TesserocrRecognizer(str(find_system_tessdata()))
+    yield reader
+    reader.close()
+
+
+def read_page(
+    recognizer: TesserocrRecognizer, path: Path, *, kind: str = "image"
+) -> tuple[Page, str]:
+    """The first page of the file at `path` read as a worker reads it, and its Markdown."""
+    task = tasks.PageTask(str(path), kind, None, 0, "eng", 300, 50_000_000, 120, PageOptions())
+    page = tasks.recognize_page(task, recognizer)
+    return page, str(page_json(page, PageOptions())["markdown"])
 
 
 @pytest.fixture(scope="session")

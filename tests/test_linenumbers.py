@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -13,13 +12,12 @@ from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
-from ocr_engine import linenumbers, structure, tasks
+from ocr_engine import linenumbers, structure
 from ocr_engine.languages import find_system_tessdata
 from ocr_engine.model import TEXT
-from ocr_engine.options import PageOptions
 from ocr_engine.recognize import BACKENDS, TesserocrRecognizer, make_recognizer
-from ocr_engine.render.mistral import page_json
 from ocr_engine.words import Box, Line, Word, parse_tsv
+from tests.conftest import read_page
 from tools import corpus
 
 H = 40  # a line's height, in pixels
@@ -177,18 +175,9 @@ def test_numbered_lines_stay_lines_and_none_is_a_heading() -> None:
 PAGE_HEIGHT = letter[1]
 
 
-@pytest.fixture(scope="module")
-def recognizer() -> Iterator[TesserocrRecognizer]:
-    reader = TesserocrRecognizer(str(find_system_tessdata()))
-    yield reader
-    reader.close()
-
-
 def _markdown(recognizer: TesserocrRecognizer, pdf: Path, tmp_path: Path) -> str:
     scan = corpus.image_only_pdf(pdf, tmp_path / "scan.pdf")
-    task = tasks.PageTask(str(scan), "pdf", None, 0, "eng", 300, 50_000_000, 120, PageOptions())
-    page = tasks.recognize_page(task, recognizer)
-    return str(page_json(page, PageOptions())["markdown"])
+    return read_page(recognizer, scan, kind="pdf")[1]
 
 
 def _lines(markdown: str) -> list[str]:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ocr_engine import margins, tasks
-from ocr_engine.languages import find_system_tessdata
-from ocr_engine.options import PageOptions
+from ocr_engine import margins
 from ocr_engine.recognize import TesserocrRecognizer
-from ocr_engine.render.mistral import page_json
 from ocr_engine.words import Box, Line, Word
+from tests.conftest import read_page
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 H, W = 1100, 850  # the page at 100 dpi, as the analysis sees it
@@ -89,13 +86,6 @@ def test_what_was_read_is_not_read_again() -> None:
     assert rereads.regions == []
 
 
-@pytest.fixture(scope="module")
-def recognizer() -> Iterator[TesserocrRecognizer]:
-    reader = TesserocrRecognizer(str(find_system_tessdata()))
-    yield reader
-    reader.close()
-
-
 @pytest.mark.ocr
 def test_a_page_number_alone_at_the_foot_is_read(
     recognizer: TesserocrRecognizer, tmp_path: Path
@@ -113,6 +103,5 @@ def test_a_page_number_alone_at_the_foot_is_read(
     draw.text((1230, 3100), "- 3 -", font=font, fill=0)
     path = tmp_path / "page.png"
     page.save(path, dpi=(300, 300))
-    task = tasks.PageTask(str(path), "image", None, 0, "eng", 300, 50_000_000, 120, PageOptions())
-    markdown = str(page_json(tasks.recognize_page(task, recognizer), PageOptions())["markdown"])
+    _, markdown = read_page(recognizer, path)
     assert markdown.rstrip().splitlines()[-1].replace(" ", "") == "-3-", markdown

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ocr_engine import illumination, tasks
+from ocr_engine import illumination
 from ocr_engine.deskew import straighten
-from ocr_engine.languages import find_system_tessdata
-from ocr_engine.options import PageOptions
 from ocr_engine.recognize import TesserocrRecognizer
-from ocr_engine.render.mistral import page_json
+from tests.conftest import read_page
 from tools.corpus import FONT
 
 PAPER = 214  # a gray sheet, as most scanners see paper
@@ -48,13 +45,6 @@ def test_a_skewed_page_is_straightened_onto_its_own_paper() -> None:
     assert all(abs(float(np.median(c)) - PAPER) <= 8 for c in corners)
 
 
-@pytest.fixture(scope="module")
-def recognizer() -> Iterator[TesserocrRecognizer]:
-    reader = TesserocrRecognizer(str(find_system_tessdata()))
-    yield reader
-    reader.close()
-
-
 @pytest.mark.ocr
 def test_a_skewed_scan_on_gray_paper_is_read(
     recognizer: TesserocrRecognizer, tmp_path: Path
@@ -63,9 +53,7 @@ def test_a_skewed_scan_on_gray_paper_is_read(
     # the sheet came out black and not a word was read.
     path = tmp_path / "scan.png"
     _sheet(1.5).save(path, dpi=(300, 300))
-    task = tasks.PageTask(str(path), "image", None, 0, "eng", 300, 50_000_000, 120, PageOptions())
-    page = tasks.recognize_page(task, recognizer)
-    markdown = str(page_json(page, PageOptions())["markdown"])
+    page, markdown = read_page(recognizer, path)
     assert abs(page.skew + 1.5) <= 0.3
     for row in ROWS[1:]:
         assert all(cell in markdown for cell in row), markdown
@@ -122,7 +110,6 @@ def test_a_page_photographed_under_a_lamp_is_read(
     # One threshold for the whole page turned its dim half black: nothing there was read.
     path = tmp_path / "photo.png"
     _lit((0.55, 1.0)).save(path, dpi=(300, 300))
-    task = tasks.PageTask(str(path), "image", None, 0, "eng", 300, 50_000_000, 120, PageOptions())
-    markdown = str(page_json(tasks.recognize_page(task, recognizer), PageOptions())["markdown"])
+    _, markdown = read_page(recognizer, path)
     found = [line for line in PROSE if line in " ".join(markdown.split())]
     assert found == PROSE, markdown

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
-from ocr_engine import rows, tasks
-from ocr_engine.languages import find_system_tessdata
-from ocr_engine.options import PageOptions
+from ocr_engine import rows
 from ocr_engine.recognize import TesserocrRecognizer
-from ocr_engine.render.mistral import page_json
 from ocr_engine.words import Box, Line, Word
+from tests.conftest import read_page
 from tools import corpus
 
 
@@ -73,13 +70,6 @@ def test_lines_read_well_are_not_read_again() -> None:
     assert rereads.regions == []
 
 
-@pytest.fixture(scope="module")
-def recognizer() -> Iterator[TesserocrRecognizer]:
-    reader = TesserocrRecognizer(str(find_system_tessdata()))
-    yield reader
-    reader.close()
-
-
 @pytest.mark.ocr
 def test_a_letterhead_s_address_beside_its_name_is_read(
     recognizer: TesserocrRecognizer, tmp_path: Path
@@ -97,8 +87,7 @@ def test_a_letterhead_s_address_beside_its_name_is_read(
     pdf.drawString(60, height - 160, "Dear Ms Porter,")
     pdf.save()
     scan = corpus.image_only_pdf(tmp_path / "letter.pdf", tmp_path / "scan.pdf")
-    task = tasks.PageTask(str(scan), "pdf", None, 0, "eng", 300, 50_000_000, 120, PageOptions())
-    markdown = str(page_json(tasks.recognize_page(task, recognizer), PageOptions())["markdown"])
+    _, markdown = read_page(recognizer, scan, kind="pdf")
     lines = [line.strip("# ") for line in markdown.splitlines() if line.strip()]
     assert " ".join(address) in lines, markdown  # one paragraph, its lines in order
     assert "NORTHWIND TRADING LTD" in lines

@@ -3,7 +3,6 @@ on hand-made word boxes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from ocr_engine.languages import find_system_tessdata
 from ocr_engine.model import TABLE, Block, Page, Span, cell_lines, cell_words
 from ocr_engine.options import PageOptions
 from ocr_engine.recognize import TesserocrRecognizer
@@ -163,13 +161,6 @@ def lines_page(path: Path, columns: list[tuple[float, list[str]]], *, frame: boo
     pdf.showPage()
     pdf.save()
     return path
-
-
-@pytest.fixture(scope="module")
-def recognizer() -> Iterator[TesserocrRecognizer]:
-    reader = TesserocrRecognizer(str(find_system_tessdata()))
-    yield reader
-    reader.close()
 
 
 def read(pdf: Path, recognizer: TesserocrRecognizer, *, scan: bool = True) -> Page:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -349,13 +348,6 @@ CODE_LISTING = [
     "    return 0;",
     "}",
 ]
-
-
-@pytest.fixture(scope="module")
-def recognizer() -> Iterator[TesserocrRecognizer]:
-    reader = TesserocrRecognizer(str(find_system_tessdata()))
-    yield reader
-    reader.close()
 
 
 def _read(
