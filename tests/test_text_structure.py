@@ -109,6 +109,29 @@ def test_code_is_one_fenced_block_with_its_lines_and_indentation() -> None:
     assert "\\" not in markdown.split("```")[1]
 
 
+@pytest.mark.parametrize(
+    ("step", "gaps", "expected"),
+    [
+        # Single-spaced, one blank line after the second: it stays.
+        (60, {2: 120}, [LISTING[0], LISTING[1], "", *LISTING[2:]]),
+        # Double-spaced, as transcripts are: a line at each step, no blank lines between.
+        (120, {}, LISTING),
+        # Double-spaced with a blank line: one, not three.
+        (120, {2: 240}, [LISTING[0], LISTING[1], "", *LISTING[2:]]),
+    ],
+)
+def test_a_listing_s_blank_lines_follow_its_own_line_step(
+    step: int, gaps: dict[int, int], expected: list[str]
+) -> None:
+    tops, top = [], 300
+    for i in range(len(LISTING)):
+        top += gaps.get(i, step) if i else 0
+        tops.append(top)
+    lines = [mono_line(text, t) for text, t in zip(LISTING, tops, strict=True)]
+    markdown, _ = _block_markdown(CODE, *lines)
+    assert markdown.rstrip("\n") == "```\n" + "\n".join(expected) + "\n```"
+
+
 def test_a_code_block_is_not_cut_into_columns() -> None:
     # Two statements far apart on one line, then lines below them: an XY-cut would see a
     # gutter down the middle of the listing.

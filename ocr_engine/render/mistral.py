@@ -6,6 +6,7 @@ Pure functions of the page model and the request's page options.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from typing import Any
 
@@ -25,6 +26,7 @@ _ENTITY = re.compile(r"&(?=#?\w+;)")
 _RULE = re.compile(r"^([-_*=])\1{2,}$")
 _ORDERED_START = re.compile(r"^(\d{1,9})([.)])$")
 _LINE_PITCH = 1.2  # a line of code takes about this many times its text height
+_STEPS_TO_TELL = 3  # steps between lines of a block, at least, to measure its own step
 _SUFFIXES = (
     "tion",
     "sion",
@@ -104,9 +106,10 @@ class _MarkdownWriter:
         fence = "`" * max(3, _longest_backtick_run(lines) + 1)
         self.write(fence + "\n")
         placed = monospace.columns(lines)
-        for i, (line, words) in enumerate(zip(lines, placed, strict=True)):
+        blanks = _blank_lines(lines)
+        for i, words in enumerate(placed):
             if i:
-                self.write("\n" * (1 + _blank_lines(lines[i - 1], line)))
+                self.write("\n" * (1 + blanks[i - 1]))
             cursor = 0
             for column, word in words:
                 self.write(" " * (column - cursor))
@@ -123,8 +126,24 @@ def _longest_backtick_run(lines: list[Line]) -> int:
     return max(runs, default=0)
 
 
-def _blank_lines(previous: Line, line: Line) -> int:
-    """Blank lines between two lines of code, from the space between them."""
+def _blank_lines(lines: list[Line]) -> list[int]:
+    """Blank lines between each two lines of code, from the space between them.
+
+    A listing's lines follow at its own step: a double-spaced transcript's at twice a
+    single-spaced listing's. Where a block has steps enough to tell, its shorter steps (the
+    lower quartile) are a line, and a step twice as long holds a blank line; a short block
+    is measured against its lines' height.
+    """
+    middles = [(line.box.top + line.box.bottom) / 2 for line in lines]
+    steps = [b - a for a, b in itertools.pairwise(middles)]
+    height = max(1.0, *(line.height for line in lines))
+    unit = sorted(steps)[len(steps) // 4] if len(steps) >= _STEPS_TO_TELL else 0.0
+    if unit < _LINE_PITCH * height:
+        return [_blank_lines_between(a, b) for a, b in itertools.pairwise(lines)]
+    return [max(0, round(step / unit) - 1) for step in steps]
+
+
+def _blank_lines_between(previous: Line, line: Line) -> int:
     height = max(previous.height, line.height, 1.0)
     return max(0, round((line.box.top - previous.box.bottom) / (_LINE_PITCH * height) - 0.3))
 
