@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import statistics
 
-from .listings import Reread
+from .listings import Reread, on_baseline
 from .rows import lines_apart
 from .words import Box, Line, Word
 
@@ -29,7 +29,6 @@ _MIN_NUMBERS = 3
 _MAX_DIGITS = 4
 _ALIGN = 0.6  # line heights: how well the numbers' right (or left) edges line up
 _MAX_GAP = 6.0  # line heights from a number to the start of its line
-_BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
 _RISING = 0.8  # of the steps down the column, the share that must rise
 _PAD = 0.3  # line heights of white read around the column
 _GROW = 4  # times a stacked column's region is grown to the rows beside it
@@ -149,7 +148,7 @@ def _partner(number: Box, height: float, lines: list[Line], taken: set[int]) -> 
         if id(line) not in taken
         and not _number(line)
         and 0 < line.box.left - number.right <= _MAX_GAP * height
-        and abs(line.box.bottom - number.bottom) <= _BASELINE * max(height, line.height)
+        and on_baseline(line.box, number, max(height, line.height))
     ]
     return min(beside, key=lambda line: line.box.left, default=None)
 
@@ -211,9 +210,7 @@ def _short(line: Line) -> bool:
 
 def _numbered(line: Line, column: list[Line], height: float) -> bool:
     """Whether a number of `column` stands on `line`'s baseline."""
-    return any(
-        abs(line.box.bottom - n.box.bottom) <= _BASELINE * max(height, line.height) for n in column
-    )
+    return any(on_baseline(line.box, n.box, max(height, line.height)) for n in column)
 
 
 def _edge(column: list[Line]) -> int:
@@ -225,7 +222,7 @@ def _row_of_cells(partner: Line, lines: list[Line]) -> bool:
     return any(
         line is not partner
         and line.box.left > partner.box.right
-        and abs(line.box.bottom - partner.box.bottom) <= _BASELINE * partner.height
+        and on_baseline(line.box, partner.box, partner.height)
         for line in lines
     )
 

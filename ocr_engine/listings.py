@@ -212,7 +212,12 @@ def _aligned_column(
 
 def _on_baseline(line: Line, row: Line) -> bool:
     """Whether `line` stands on the baseline of `row`."""
-    return abs(line.box.bottom - row.box.bottom) <= _BASELINE * row.height
+    return on_baseline(line.box, row.box, row.height)
+
+
+def on_baseline(a: Box, b: Box, height: float) -> bool:
+    """Whether two boxes stand on one baseline, for type `height` pixels high."""
+    return abs(a.bottom - b.bottom) <= _BASELINE * height
 
 
 def rejoin_margin_column(lines: list[Line]) -> list[Line]:
