@@ -205,6 +205,8 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
     )
     if rotation:
         coarse = regions.coarse(image, analysis_dpi)
+    if reader is not recognizer:
+        textsize.reread_doubtful(paragraphs, _region_reader(task, image, recognizer, declared_dpi))
     try:
         reread = _region_reader(task, image, reader, declared_dpi)
         numbers = _region_reader(task, image, reader, declared_dpi, digits=True)

@@ -10,14 +10,21 @@ as the height of its lines (the bands of rows with ink, in strips narrow enough 
 columns), on the straightened page; the page is scaled down so that its lines are about as
 high as 10-pt type at 170 dpi, and never up. A page whose lines are few or unlike each other
 is read as it is.
+
+Glyphs told apart by a pixel or two (l and I, a thin quote) can blur together at the smaller
+size: a word the right-sized reading doubts is read again from the page's own pixels, and the
+surer of the two readings kept.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
 
 from .recognize import Recognizer
+from .words import Box, Line, Paragraph
 
 # A line of 10-pt type (ascenders to descenders, as the bands measure it) at 170 dpi, in
 # pixels. Smaller still (19) read noisy pages better but tables' 8-pt print worse.
@@ -29,6 +36,12 @@ _STRIP_INCHES = 1.5  # the page is measured in vertical strips, so columns do no
 _MIN_LINES = 8  # lines needed to trust a measurement
 _MIN_BAND_PX = 4  # thinner bands (at analysis resolution) are rules and specks
 _SPREAD = 0.35  # the middle half of the lines within this share of their median height
+# Words read with less confidence than this at the smaller size are read again, the least
+# sure first, up to a number per page that keeps a page of noise from costing seconds.
+_DOUBTFUL = 0.6
+_MAX_REREAD_WORDS = 30
+_MIN_REREAD_LENGTH = 5
+_SURER = 0.2  # the new reading's confidence over the old one's
 
 
 def line_height(gray: np.ndarray, dpi: float) -> float | None:
@@ -138,3 +151,39 @@ def _scaled_tsv(tsv: str, factor: float) -> str:
             row = "\t".join(cols)
         rows.append(row)
     return "\n".join(rows)
+
+
+def reread_doubtful(paragraphs: list[Paragraph], reread: Callable[[Box], list[Line]]) -> None:
+    """Read again, with `reread` (at the page's own resolution, in page pixels), the long words
+    the right-sized reading doubts; a word takes the new reading when it is one word of the
+    same length, read surely.
+
+    A blurred `l` read as `I` ("IgpI.htmI") costs the word its confidence, not its box or its
+    length. Short words are left as read: out of their line, "()" reads as "C)" as surely.
+    """
+    doubtful = sorted(
+        (
+            w
+            for p in paragraphs
+            for w in p.words
+            if w.confidence < _DOUBTFUL and len(w.text) >= _MIN_REREAD_LENGTH
+        ),
+        key=lambda w: w.confidence,
+    )[:_MAX_REREAD_WORDS]
+    for word in doubtful:
+        pad = max(2, word.box.height // 4)
+        box = word.box
+        found = [
+            w
+            for line in reread(
+                Box(box.left - pad, box.top - pad, box.right + pad, box.bottom + pad)
+            )
+            for w in line.words
+        ]
+        if (
+            len(found) == 1
+            and len(found[0].text) == len(word.text)
+            and found[0].text != word.text
+            and found[0].confidence >= word.confidence + _SURER
+        ):
+            word.text, word.confidence = found[0].text, found[0].confidence

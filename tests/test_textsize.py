@@ -17,8 +17,9 @@ from ocr_engine.textsize import (
     _scaled_tsv,
     line_height,
     recognition_scale,
+    reread_doubtful,
 )
-from ocr_engine.words import parse_tsv
+from ocr_engine.words import Box, Line, parse_tsv
 from tools import corpus
 
 LINES = [f"Line {i} of a page set in one size of type" for i in range(14)]
@@ -94,6 +95,33 @@ def test_a_scaled_reading_gives_boxes_in_the_pages_own_pixels() -> None:
             strict=True,
         ):
             assert abs(mine - theirs) <= 6, (a, b)
+
+
+@pytest.mark.ocr
+def test_doubtful_long_words_are_read_again_from_the_pages_own_pixels() -> None:
+    page = corpus.letter_page(["Read why-not-lgpl.html again", "See the notes today"], font_size=40)
+    recognizer = TesserocrRecognizer(str(find_system_tessdata()))
+
+    def reread(box: Box) -> list[Line]:
+        crop = page.crop((box.left, box.top, box.right, box.bottom))
+        tsv = recognizer.tsv(crop, languages="eng", dpi=300, timeout=60, block=True)
+        return [line.moved(box.left, box.top) for p in parse_tsv(tsv) for line in p.lines]
+
+    try:
+        paragraphs = parse_tsv(recognizer.tsv(page, languages="eng", dpi=300, timeout=60))
+        words = {w.text: w for p in paragraphs for w in p.words}
+        assert {"why-not-lgpl.html", "See", "notes"} <= set(words)
+        # As a blurred reading gives them: l read as I, with little confidence; a short word
+        # misread as surely; a long one misread but read with confidence.
+        blurred, short, sure = words["why-not-lgpl.html"], words["See"], words["notes"]
+        blurred.text, blurred.confidence = "why-not-IgpI.htmI", 0.05
+        short.text, short.confidence = "Sce", 0.05
+        sure.text, sure.confidence = "nofes", 0.9
+        reread_doubtful(paragraphs, reread)
+    finally:
+        recognizer.close()
+    assert blurred.text == "why-not-lgpl.html" and blurred.confidence > 0.25
+    assert (short.text, sure.text) == ("Sce", "nofes")  # too short to trust / not doubted
 
 
 @pytest.mark.ocr
