@@ -18,7 +18,6 @@ import base64
 import binascii
 import json
 import os
-import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -35,7 +34,6 @@ MAX_ENVELOPE = MB  # the JSON of a request, apart from its document's data URL
 _STREAM_AFTER = 64 * 1024  # a data URL string this long goes to disk, not into the envelope
 _SNIFF_BYTES = 1024
 _IN_THREAD = 256 * 1024
-_SPECIAL = re.compile(rb'["\\]')
 _WHITESPACE = b" \t\r\n"
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _TOO_DEEP = "The request body is nested too deeply to be an OCR request."
@@ -60,6 +58,17 @@ def loads(raw: bytes) -> Any:
         raise InvalidRequest(_TOO_DEEP) from None
     except ValueError:
         raise InvalidRequest("The request body is not valid JSON.") from None
+
+
+def _special(chunk: bytes, start: int) -> int:
+    """Where the first quote or backslash at or after `start` lies, or -1.
+
+    Two `bytes.find` calls (memchr) cross a 15 MB payload in milliseconds; a regular
+    expression's character class takes a tenth of a second.
+    """
+    quote = chunk.find(b'"', start)
+    backslash = chunk.find(b"\\", start, len(chunk) if quote < 0 else quote)
+    return backslash if backslash >= 0 else quote
 
 
 class _Decoder:
@@ -160,11 +169,11 @@ class _Scanner:
                 self._escape = False
                 end += 1
                 continue
-            found = _SPECIAL.search(chunk, end)
-            if found is None:
+            found = _special(chunk, end)
+            if found < 0:
                 end = len(chunk)
                 break
-            end = found.start()
+            end = found
             if chunk[end] == 0x5C:  # a backslash: the next byte is escaped
                 self._escape = True
                 end += 1
@@ -214,17 +223,17 @@ class _Scanner:
                 self._decoder.feed(replacement)
                 position += 1
                 continue
-            found = _SPECIAL.search(chunk, position)
-            if found is None:
+            found = _special(chunk, position)
+            if found < 0:
                 self._decoder.feed(chunk[position:])
                 return len(chunk)
-            self._decoder.feed(chunk[position : found.start()])
-            if chunk[found.start()] == 0x5C:
+            self._decoder.feed(chunk[position:found])
+            if chunk[found] == 0x5C:
                 self._escape = True
-                position = found.start() + 1
+                position = found + 1
                 continue
             self._end_stream()
-            return found.start() + 1
+            return found + 1
         return position
 
     def _feed_payload(self, text: bytes) -> None:
