@@ -39,7 +39,7 @@ _SPREAD = 0.35  # the middle half of the lines within this share of their median
 # Words read with less confidence than this at the smaller size are read again, the least
 # sure first, up to a number per page that keeps a page of noise from costing seconds.
 _DOUBTFUL = 0.6
-_MAX_REREAD_WORDS = 30
+_MAX_REREAD_WORDS = 10
 _MIN_REREAD_LENGTH = 5
 _SURER = 0.2  # the new reading's confidence over the old one's
 
