@@ -183,11 +183,31 @@ def grids(rules: Rules, *, touch: int) -> list[Grid]:
         groups.setdefault(find(len(horizontal) + v), ([], []))[1].append(v)
     found = []
     for hs, vs in groups.values():
-        if len(hs) >= 2 and len(vs) >= 2:
+        if _draws_cells([horizontal[h] for h in hs], [vertical[v] for v in vs], touch):
             grid = _grid([horizontal[h] for h in hs], [vertical[v] for v in vs], touch)
             if grid is not None:
                 found.append(grid)
     return sorted(found, key=lambda g: (g.box.top, g.box.left))
+
+
+def _draws_cells(
+    horizontal: list[tuple[int, int, int]], vertical: list[tuple[int, int, int]], touch: int
+) -> bool:
+    """Whether rules that meet draw a table: two of each way, or, for a table with no frame
+    round it, one rule between its columns crossing three rules between its rows (or one
+    between its rows crossing three between its columns), well inside their ends."""
+    if len(horizontal) >= 2 and len(vertical) >= 2:
+        return True
+    margin = 3 * touch
+    if len(vertical) == 1 and len(horizontal) >= 3:
+        x = vertical[0][0]
+        return min(h[1] for h in horizontal) < x - margin and x + margin < max(
+            h[2] for h in horizontal
+        )
+    if len(horizontal) == 1 and len(vertical) >= 3:
+        y = horizontal[0][0]
+        return min(v[1] for v in vertical) < y - margin and y + margin < max(v[2] for v in vertical)
+    return False
 
 
 def _positions(values: list[int], merge: int) -> list[int]:
