@@ -18,12 +18,19 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Protocol
 
 from . import monospace, structure
 from .words import Box, Line, union_all
 
-Reread = Callable[[Box], list[Line]]
+
+class Reread(Protocol):
+    def __call__(self, box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
+        """The lines in the page's region `box`, read again as one block of lines, in page
+        pixels; the parts of it under `blank` are read as white paper."""
+        ...
+
 
 _MIN_LINES = 2  # a lone line of code is left as it was read
 _GAP = 2.5  # lines, top to top: a blank line inside a listing does not end it
@@ -37,6 +44,8 @@ _BASELINE = 0.35  # line heights between the bottoms of two boxes on one baselin
 _CROSSING_LINES = 15  # line heights within which a line across a column's start is looked for
 _INDENT_PITCHES = 8  # a line of the listing starts at most this far right of its left edge
 _PAD = 0.3  # line heights of white read around the region
+_INSIDE = 0.9  # of a line's box inside the region makes it one of the region's lines
+_SAME_WORD = 0.5  # of the smaller box's area: two readings of one word overlap this much
 
 
 def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
@@ -48,10 +57,21 @@ def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
         if any(id(line) not in present for line in listing):
             continue  # read again already, in the region of the one above it
         region, members = _region(listing, lines, code)
-        fresh = structure.drop_noise([line for line in reread(region) if line.words])
+        taken = {id(line) for line in members}
+        # A line the region only clips (the next column of a table, prose beside the code)
+        # stays as first read, whole: it is not read again, and nothing read again on it is
+        # kept (where it touches the listing's own lines, its pixels are read all the same).
+        clipped = [line.box for line in lines if id(line) not in taken and line.box.overlap(region)]
+        blank = [b for b in clipped if not any(b.overlap(m.box) for m in members)]
+        fresh = structure.drop_noise(
+            [
+                Line(words)
+                for line in reread(region, blank=blank)
+                if (words := [w for w in line.words if not _read_already(w.box, clipped)])
+            ]
+        )
         if not fresh:
             continue
-        taken = {id(line) for line in members}
         # The region is the listing and its own columns, so all it holds is code, also a
         # line the first reading measured short of the pitch (a misread glyph, "}" alone).
         for line in fresh:
@@ -62,6 +82,15 @@ def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
         before = sum(1 for line in lines[:first] if id(line) not in taken)
         lines = [*kept[:before], *fresh, *kept[before:]]
     return lines
+
+
+def _read_already(box: Box, others: list[Box]) -> bool:
+    """Whether most of a word's box lies on lines read before, or most of one of them
+    under it."""
+    overlaps = [(box.overlap(other), other) for other in others]
+    return sum(o for o, _ in overlaps) > _SAME_WORD * box.area or any(
+        o > _SAME_WORD * other.area for o, other in overlaps
+    )
 
 
 def _long_code(line: Line) -> bool:
@@ -167,8 +196,13 @@ def _region(listing: list[Line], lines: list[Line], code: list[Line]) -> tuple[B
         grown.right + round(pitch),
         grown.bottom + pad,
     )
-    # Whatever the region holds is read again: keep none of it twice.
-    return region, [line for line in lines if region.contains(*line.box.center)]
+    # Whatever the region holds is read again: keep none of it twice. A line it only clips
+    # (its center inside, its end cut off) is kept as first read, whole.
+    return region, [
+        line
+        for line in lines
+        if region.contains(*line.box.center) and line.box.overlap(region) >= _INSIDE * line.box.area
+    ]
 
 
 def _beside_vertically(line: Box, box: Box, height: float) -> bool:

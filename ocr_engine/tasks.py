@@ -10,13 +10,13 @@ import base64
 import io
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from . import (
     deskew,
@@ -355,13 +355,19 @@ def _region_reader(
     """What reads a region of the page again as one block of lines, in page pixels; with
     `digits`, as holding nothing else."""
 
-    def reread(box: Box) -> list[Line]:
+    def reread(box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
         left, top = max(0, box.left), max(0, box.top)
         right, bottom = min(image.width, box.right), min(image.height, box.bottom)
         if right - left < 2 or bottom - top < 2:
             return []
+        region = image.crop((left, top, right, bottom))
+        if blank:
+            draw = ImageDraw.Draw(region)
+            white = 255 if region.mode == "L" else (255,) * len(region.getbands())
+            for b in blank:
+                draw.rectangle((b.left - left, b.top - top, b.right - left, b.bottom - top), white)
         tsv = reader.tsv(
-            image.crop((left, top, right, bottom)),
+            region,
             languages=task.languages,
             dpi=dpi,
             timeout=task.timeout,

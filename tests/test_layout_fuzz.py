@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import random
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -96,7 +97,7 @@ def random_rules(rng: random.Random) -> regions.Rules:
     )
 
 
-def _lines_in(box: Box, rng: random.Random) -> list[Line]:
+def _lines_in(box: Box, rng: random.Random, blank: Sequence[Box] = ()) -> list[Line]:
     """What a second reading of a region might give: a few random lines inside it."""
     return [
         line.moved(box.left, box.top)

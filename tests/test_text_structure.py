@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -725,7 +726,7 @@ def test_a_listing_is_read_again_with_its_margin_and_columns_and_only_it() -> No
     after = prose_line("The second binding uses the first.", 760)
     asked: list[Box] = []
 
-    def reread(box: Box) -> list[Line]:
+    def reread(box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
         asked.append(box)
         return [
             mono_line("# set the editing mode and the keys it uses", 540, left=250),
@@ -760,6 +761,35 @@ def _short(line: Line, height: int = 28) -> Line:
     )
 
 
+def test_a_line_beside_a_listing_that_its_region_clips_is_kept_whole_and_read_once() -> None:
+    # Commands in a table's first column, descriptions in the next: the second description
+    # starts inside the listing's region (and sits a little lower) but mostly lies outside.
+    rows = ["gpg --clearsign datei", "gpg --verify datei", "gpg -o datei -d crypt"]
+    code = _marked([mono_line(t, 540 + i * 60) for i, t in enumerate(rows)])
+    right = max(line.box.right for line in code)
+    first = prose_line("Signieren einer Nachricht", 540, left=right + 4 * PITCH)
+    clipped = prose_line("Verifizieren einer klartextsignierten Datei", 612, left=right)
+    asked: list[tuple[Box, list[Box]]] = []
+
+    def reread(box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
+        asked.append((box, list(blank)))
+        # As Tesseract would read the crop unblanked: the code, and the clipped line's start.
+        piece = Word("Veri", 0.4, Box(right, 612, box.right, 652))
+        return [
+            *(mono_line(t, 540 + i * 60) for i, t in enumerate(rows)),
+            Line([piece]),
+        ]
+
+    result = listings.reread_listings([code[0], first, code[1], clipped, code[2]], reread)
+    [(region, blank)] = asked
+    assert region.right > clipped.box.left  # the region does clip it
+    assert blank == [clipped.box]  # and reads it as white
+    texts = [line.text for line in result]
+    assert clipped.text in texts and first.text in texts
+    assert not any(w.text == "Veri" for line in result for w in line.words)
+    assert [t for t in texts if t in rows] == rows
+
+
 def test_a_listing_with_blank_lines_and_a_line_the_measure_missed_is_one() -> None:
     # Lines 55 px apart, glyphs 28 px tall: a blank line leaves 82 px between two boxes.
     texts = ["# set various bindings", "set editing mode emacs", None, "$if mode=emacs", None]
@@ -767,7 +797,7 @@ def test_a_listing_with_blank_lines_and_a_line_the_measure_missed_is_one() -> No
     lines = [_short(mono_line(t, 600 + 55 * i)) for i, t in enumerate(texts) if t]
     _marked([line for line in lines if not line.text.startswith("$")])  # "$if" not measured
     asked: list[Box] = []
-    listings.reread_listings(lines, lambda box: asked.append(box) or [])
+    listings.reread_listings(lines, lambda box, blank=(): asked.append(box) or [])
     [region] = asked
     assert region.top < lines[0].box.top and region.bottom > lines[-1].box.bottom
     _marked(lines)
@@ -782,7 +812,7 @@ def test_a_listing_in_the_next_column_is_not_read_with_this_one() -> None:
     )
     asked: list[Box] = []
 
-    def reread(box: Box) -> list[Line]:
+    def reread(box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
         asked.append(box)
         return []
 
