@@ -564,15 +564,29 @@ def _join_continuations(
     rows: list[tuple[list[list[Word]], list[Word]]] = []
     for i, (cells, line) in enumerate(zip(split, lines, strict=True)):
         above = rows[-1][0] if rows else None
-        continues = above is not None and (
-            (not cells[0] and bool(above[0]) and gaps[i - 1] <= usual)
-            or (filled[i] < max(filled) and gaps[i - 1] < _CLOSER * row_gap)
+        continues = (
+            above is not None
+            and not _second_number(above, cells)
+            and (
+                (not cells[0] and bool(above[0]) and gaps[i - 1] <= usual)
+                or (filled[i] < max(filled) and gaps[i - 1] < _CLOSER * row_gap)
+            )
         )
         if above is not None and continues:
             rows[-1] = ([a + b for a, b in zip(above, cells, strict=True)], rows[-1][1] + line)
         else:
             rows.append((cells, line))
     return rows
+
+
+def _second_number(above: list[list[Word]], cells: list[list[Word]]) -> bool:
+    """Whether a line has a number where the row above has one: a number does not wrap
+    onto a second line, so the line is a row of its own (the next entry of a table of
+    contents, its number indented into the next column)."""
+    return any(
+        a and b and _NUMBER.match(_text(a)) and _NUMBER.match(_text(b))
+        for a, b in zip(above, cells, strict=True)
+    )
 
 
 def _text(cell: list[Word]) -> str:

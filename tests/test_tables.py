@@ -67,16 +67,18 @@ def _rules(
     horizontal: list[int],
     vertical: bool,
     merged: int | None,
+    frame: bool = True,
 ) -> None:
     """Rules across at the `horizontal` row boundaries, and down every column boundary but
-    the one inside the header's merged cell (over columns `merged` and `merged + 1`)."""
+    the one inside the header's merged cell (over columns `merged` and `merged + 1`); with
+    no `frame`, not down the table's sides."""
     right = left + sum(widths)
     for r in horizontal:
         y = top - sum(heights[:r])
         pdf.line(left, y, right, y)
     if not vertical:
         return
-    for c in range(len(widths) + 1):
+    for c in range(0 if frame else 1, len(widths) + (1 if frame else 0)):
         x = left + sum(widths[:c])
         for r in range(len(heights)):
             if r == 0 and merged is not None and c == merged + 1:
@@ -96,8 +98,9 @@ def table_page(
     merged: int | None = None,
 ) -> Path:
     """A page with a paragraph, then one table at `offset` pixels off the pixel grid;
-    `rules` is "grid" (every rule), "booktabs" (top, below the header, bottom) or "none";
-    `merged` is the column whose header cell also covers the next one."""
+    `rules` is "grid" (every rule), "open" (every rule but down the sides), "booktabs"
+    (top, below the header, bottom) or "none"; `merged` is the column whose header cell
+    also covers the next one."""
     pdf = canvas.Canvas(str(path), pagesize=letter)
     _prose(pdf, 72, 700, LEAD[:3], width=470)
     widths = widths or [80.0] * len(rows[0])
@@ -111,9 +114,12 @@ def table_page(
             top=top,
             widths=widths,
             heights=[height] * len(rows),
-            horizontal=list(range(len(rows) + 1)) if rules == "grid" else [0, 1, len(rows)],
-            vertical=rules == "grid",
+            horizontal=(
+                list(range(len(rows) + 1)) if rules in ("grid", "open") else [0, 1, len(rows)]
+            ),
+            vertical=rules in ("grid", "open"),
             merged=merged,
+            frame=rules != "open",
         )
     pdf.showPage()
     pdf.save()
@@ -223,6 +229,28 @@ def test_a_cells_lines_are_read_in_order(
     page = read(pdf, recognizer, scan=scan)
     [table] = tables(page)
     assert cell_texts(table) == [[" ".join(c.split()) for c in row] for row in WORDY]
+
+
+COMMANDS: Rows = [
+    ["Command", "Effect"],
+    ["gpg --sign file", "Signs the file into\nan armoured copy"],
+    ["gpg --verify file", "Checks a signed file"],
+    ["gpg -o out -d file", "Decrypts the file\ninto out"],
+    ["gpg --list-keys", "Lists the keys"],
+]
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize("scan", [True, False])
+def test_a_table_ruled_inside_with_no_frame_down_its_sides(
+    tmp_path: Path, recognizer: TesserocrRecognizer, scan: bool
+) -> None:
+    # Rules across every row and down between the columns only, as DocBook and office
+    # suites draw them; the first column holds commands, which read as code.
+    pdf = table_page(tmp_path / "open.pdf", COMMANDS, rules="open", height=36, widths=[150, 170])
+    page = read(pdf, recognizer, scan=scan)
+    [table] = tables(page)
+    assert cell_texts(table) == [[" ".join(c.split()) for c in row] for row in COMMANDS]
 
 
 @pytest.mark.ocr
@@ -382,6 +410,22 @@ def test_a_cells_continuation_line_joins_its_row() -> None:
     assert len(table) == 4
 
 
+def test_a_line_with_its_own_amount_is_a_row_even_with_its_first_cell_empty() -> None:
+    # A statement that gives each day's date once: a line with an amount under a row with
+    # one is the day's next entry, not the row's second line (an amount does not wrap).
+    rows = [
+        _row(100, [(100, "Date"), (400, "Payee"), (1100, "Amount")]),
+        _row(160, [(100, "3 May"), (400, "City Water Board"), (1100, "41.20")]),
+        _row(210, [(400, "Northern Rail"), (1100, "12.90")]),
+        _row(260, [(400, "Corner Bakery"), (1100, "3.75")]),
+        _row(320, [(100, "4 May"), (400, "Library fines"), (1100, "1.40")]),
+        _row(380, [(100, "6 May"), (400, "Garden centre"), (1100, "27.00")]),
+    ]
+    [table] = _tables_of(rows)
+    assert [row[2] for row in table] == ["Amount", "41.20", "12.90", "3.75", "1.40", "27.00"]
+    assert table[2] == ["", "Northern Rail", "12.90"]
+
+
 def test_two_columns_of_prose_and_a_hanging_list_are_not_tables() -> None:
     prose = "the council met to review the accounts of the year and agree a budget"
     columns = [
@@ -451,6 +495,20 @@ def test_a_rule_that_stops_short_merges_the_cells_it_would_divide() -> None:
     [grid] = grids(rules, touch=12)
     assert grid.columns == (100, 400, 700, 900)
     assert grid.spans == (Span(0, 0, 1, 2),)
+
+
+def test_rules_between_columns_and_rows_with_no_frame_make_a_grid() -> None:
+    # Rules across at every row, one rule down between the two columns, none down the sides.
+    across = [(y, 100, 900) for y in (100, 160, 220, 280)]
+    [grid] = grids(Rules(horizontal=across, vertical=[(400, 100, 280)]), touch=12)
+    assert grid.columns == (100, 400, 900)
+    assert grid.rows == (100, 160, 220, 280)
+    # A rule between two columns of a page, from its header rule to its footer rule, draws
+    # no table; nor does one down a side of rules across (a box open on its other side).
+    page = Rules(horizontal=[(100, 100, 900), (3000, 100, 900)], vertical=[(500, 100, 3000)])
+    assert grids(page, touch=12) == []
+    side = Rules(horizontal=across, vertical=[(100, 100, 280)])
+    assert grids(side, touch=12) == []
 
 
 def test_merged_cells_in_html_and_markdown_and_the_model_round_trip() -> None:
