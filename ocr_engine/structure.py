@@ -33,7 +33,8 @@ _CAP_LINES = 4  # a drop cap stands beside this many lines at most
 _NOISE_SIZE = 0.2
 _NOISE_CONFIDENCE = 0.4
 _SENTENCE_ENDS = (".", ":", "!", "?", ";")
-_BULLETS = set("•·▪‣◦●○■□➢►–-*+»")
+# An en dash bullet reads as an em dash as often as not.
+_BULLETS = set("•·▪‣◦●○■□➢►–—-*+»")
 _GLUED_BULLETS = "•▪●■"
 # How Tesseract tends to read a round bullet.
 _OCR_BULLETS = {"e", "°", "«", "©", "¢", "o", "@", "®", "»"}
@@ -308,12 +309,13 @@ def _list_marker(line: Line) -> str | None:
     return None
 
 
-def list_items(paragraph: Paragraph) -> list[tuple[str, list[Line]]]:
-    """A list paragraph as (marker, lines) per item, bullets taken off the item's words.
+def list_items(paragraph: Paragraph) -> list[tuple[str, list[Line], Box]]:
+    """A list paragraph as (marker, lines, marker's box) per item, bullets taken off the
+    item's words.
 
     A line with a marker opens an item; an enumerator stays the item's first word.
     """
-    items: list[tuple[str, list[Line]]] = []
+    items: list[tuple[str, list[Line], Box]] = []
     for line in paragraph.lines:
         marker = _list_marker(line)
         if marker is None and items:
@@ -326,7 +328,7 @@ def list_items(paragraph: Paragraph) -> list[tuple[str, list[Line]]]:
                 words = [Word(first.text[1:], first.confidence, first.box), *words[1:]]
             else:
                 words = words[1:]
-        items.append((marker or "•", [Line(words)]))
+        items.append((marker or "•", [Line(words)], line.words[0].box))
     return items
 
 

@@ -222,6 +222,31 @@ def test_markdown_of_a_structured_page() -> None:
     assert page["confidence_scores"] is None and page["blocks"] is None
 
 
+def test_items_indented_under_an_item_are_a_nested_list() -> None:
+    # Bullets, dashes indented under them (read as em dashes), a numbered list's sub-item,
+    # and the outer list going on; each item its own paragraph, as lines with a marker are.
+    items = [
+        _text(LIST, line("• The shell splits a line", 300, 600)),
+        _text(LIST, line("— Whitespace: space tab", 360, 656)),
+        _text(LIST, line("— Metacharacters: | ; &", 360, 712)),
+        _text(LIST, line("• It expands aliases", 300, 768)),
+        _text(TEXT, line("Then it runs the command.", 300, 900)),
+        _text(LIST, line("10. Read the line", 300, 1000)),
+        _text(LIST, line("a) split it", 380, 1056)),
+        _text(LIST, line("11. Run it", 300, 1112)),
+    ]
+    assert _page(items)["markdown"] == (
+        "- The shell splits a line\n"
+        "  - Whitespace: space tab\n"
+        "  - Metacharacters: | ; &\n"
+        "- It expands aliases\n\n"
+        "Then it runs the command.\n\n"
+        "10. Read the line\n"
+        "    - a) split it\n"
+        "11. Run it\n"
+    )
+
+
 def test_tables_images_headers_and_footers_on_request() -> None:
     page = _page(
         _document(),

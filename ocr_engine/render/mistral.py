@@ -290,6 +290,7 @@ def _plain(item: Block) -> str:
 def page_json(page: Page, options: PageOptions) -> dict[str, Any]:
     """The Mistral OCR page object for a page."""
     writer = _MarkdownWriter()
+    nesting = _Nesting()
     images: list[dict[str, Any]] = []
     tables: list[dict[str, Any]] = []
     blocks: list[dict[str, Any]] = []
@@ -310,10 +311,10 @@ def page_json(page: Page, options: PageOptions) -> dict[str, Any]:
                 entry["image_base64"] = item.image
             images.append(entry)
             block.update(content=image_id, image_id=image_id)
-            _separate(writer, previous, item)
+            _separate(writer, previous, item, nesting)
             writer.write(f"![{image_id}]({image_id})")
         elif item.kind == TABLE:
-            _separate(writer, previous, item)
+            _separate(writer, previous, item, nesting)
             if options.table_format:
                 extension = "html" if options.table_format == "html" else "md"
                 table_id = f"tbl-{len(tables)}.{extension}"
@@ -332,9 +333,9 @@ def page_json(page: Page, options: PageOptions) -> dict[str, Any]:
             block["content"] = _plain(item)
             written = False
         else:
-            _separate(writer, previous, item)
+            _separate(writer, previous, item, nesting)
             start = writer.length
-            _write_text(writer, item)
+            _write_text(writer, item, nesting)
             block["content"] = writer.text()[start:]
         words = item.words
         if words:
@@ -397,25 +398,59 @@ def _keep_image(box: Box, count: int, options: PageOptions) -> bool:
     return box.width >= minimum and box.height >= minimum
 
 
-def _separate(writer: _MarkdownWriter, previous: Block | None, item: Block) -> None:
+class _Nesting:
+    """How far to indent each item of a run of lists: an item whose marker stands right of
+    the one above it by half its height or more is nested in that one, and starts where
+    that one's text does (CommonMark's sub-list)."""
+
+    def __init__(self) -> None:
+        self._open: list[tuple[int, int]] = []  # (marker's x, indent) of each level's item
+        self._child_indent = 0  # where the text of the item last placed starts
+
+    def reset(self) -> None:
+        self._open.clear()
+
+    def indent(self, marker: Box, width: int) -> int:
+        """The indent of an item with this marker, `width` its marker and space."""
+        step = marker.height / 2
+        while self._open and marker.left < self._open[-1][0] - step:
+            self._open.pop()
+        if self._open and marker.left <= self._open[-1][0] + step:
+            indent = self._open.pop()[1]  # a sibling
+        elif self._open:
+            indent = self._child_indent
+        else:
+            indent = 0
+        self._open.append((marker.left, indent))
+        self._child_indent = indent + width
+        return indent
+
+
+def _separate(
+    writer: _MarkdownWriter, previous: Block | None, item: Block, nesting: _Nesting
+) -> None:
+    if item.kind != LIST:
+        nesting.reset()
     if previous is None:
         return
     # Items of one list stay one Markdown list.
     writer.write("\n" if previous.kind == LIST and item.kind == LIST else "\n\n")
 
 
-def _write_text(writer: _MarkdownWriter, item: Block) -> None:
+def _write_text(writer: _MarkdownWriter, item: Block, nesting: _Nesting) -> None:
     if item.kind == CODE:
         writer.code(item.lines)
     elif item.kind == TITLE:
         writer.write("#" * item.level + " ")
         writer.lines(item.lines, at_start=False)
     elif item.kind == LIST:
-        for i, (marker, lines) in enumerate(list_items(Paragraph(item.lines))):
+        for i, (marker, lines, box) in enumerate(list_items(Paragraph(item.lines))):
             if i:
                 writer.write("\n")
+            ordered = _ORDERED.match(marker) is not None
+            writer.write(" " * nesting.indent(box, len(marker) + 1 if ordered else 2))
             # "1." and "1)" open a Markdown ordered list as they stand; others need a dash.
-            if _ORDERED.match(marker):
+            if ordered:
                 writer.word(lines[0].words[0], marker)
                 rest = [Line(lines[0].words[1:]), *lines[1:]]
                 writer.write(" ")
