@@ -52,6 +52,7 @@ _NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
 _CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
 _CODE_SHARE = 0.3  # of a table's cells with signs of code make it code
+_MISREAD_SHARE = 0.1  # of a column's numbers that may be misread
 _LEADERS = re.compile(r"^[.·…_ ]{3,}")
 
 
@@ -60,6 +61,7 @@ class _Table:
     grid: Grid
     cells: Cells
     words: list[Word] = field(default_factory=list)  # the page's words it took
+    contents: bool = False  # a table of contents: its rows are lines of text, not a table
 
     def __post_init__(self) -> None:
         if not self.words:
@@ -95,11 +97,19 @@ def find_tables(
             taken.update(id(w) for w in inside)
     # Rules that make no grid still show where rule glyphs are: columns ruled only down.
     rest = _without_rule_glyphs([w for w in words if id(w) not in taken], rules, touch)
+    contents = []
     for table in _unruled(rest, scale):
+        if table.contents:
+            # Each entry one line, its number, title and page in that order, as printed;
+            # left to the layout, the column of numbers would be read apart from the titles.
+            rows = [[w for cell in row for w in cell] for row in table.cells]
+            contents.append(Paragraph([Line(row) for row in rows if row]))
+            taken.update(id(w) for w in table.words)
+            continue
         found.append(table)
         taken.update(id(w) for w in _inside(table.grid.box, words))  # its rule glyphs too
     items = [t.item() for t in found]
-    return _remaining(paragraphs, taken), _remaining(code, taken), items
+    return [*_remaining(paragraphs, taken), *contents], _remaining(code, taken), items
 
 
 def _ruled(words: list[Word], rules: Rules, touch: int) -> tuple[list[_Table], list[Grid]]:
@@ -457,15 +467,22 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool, scale: float) -> _
             rest = [w for _, line in kept for w in line]
             return _by_gutters(rest, box=union_all([w.box for w in rest]), strict=True, scale=scale)
     cells = [cells for cells, _ in rows]
+    contents = False
     if not _reads_as_table(cells, strict=strict):
-        return None
+        if not (strict and _reads_as_table(cells, strict=False)):
+            return None
+        contents = _contents(
+            cells, [_numeric([row[c] for row in cells]) for c in range(len(cells[0]))]
+        )
+        if not contents:
+            return None
     # Row boundaries halfway between one row's lowest ink and the next one's highest.
     bottoms = [max(w.box.bottom for w in line) for _, line in rows]
     tops = [min(w.box.top for w in line) for _, line in rows]
     bounds = [(a + b) // 2 for a, b in zip(bottoms[:-1], tops[1:], strict=True)]
     spans = tuple(span for _, row_spans in headers for span in row_spans)
     grid = Grid(box, (box.top, *bounds, box.bottom), tuple(columns), spans)
-    return _Table(grid, cells)
+    return _Table(grid, cells, contents=contents)
 
 
 def _header_lines(lines: list[list[Word]], gap: float) -> int:
@@ -638,4 +655,6 @@ def _contents(cells: Cells, numeric: list[bool]) -> bool:
     if len(pages) < len(cells) - 1 or not all(p.isdigit() for p in pages):
         return False
     values = [int(p) for p in pages]
-    return values == sorted(values) and not all(numeric)
+    # A misread page number ("715" for "75") may step back once in a while.
+    descents = sum(b < a for a, b in itertools.pairwise(values))
+    return descents <= _MISREAD_SHARE * len(values) and not all(numeric)

@@ -426,6 +426,42 @@ def test_a_line_with_its_own_amount_is_a_row_even_with_its_first_cell_empty() ->
     assert table[2] == ["", "Northern Rail", "12.90"]
 
 
+def test_contents_are_lines_of_number_title_and_page_in_that_order() -> None:
+    # Sub-entries indented into the titles' column, a page number misread ("715" for 75):
+    # not a table, and not a column of numbers read apart from the titles either.
+    rows = [
+        _row(100, [(100, "6.2"), (250, "Package descriptions"), (1300, "67")]),
+        _row(150, [(250, "6.2.1 The synopsis"), (1300, "67")]),
+        _row(200, [(250, "6.2.2 The long description"), (1300, "68")]),
+        _row(250, [(100, "6.3"), (250, "Changelog practice"), (1300, "70")]),
+        _row(300, [(250, "6.3.1 Useful entries"), (1300, "715")]),
+        _row(350, [(250, "6.3.2 Urgency"), (1300, "76")]),
+        _row(400, [(100, "6.4"), (250, "Security"), (1300, "77")]),
+        _row(450, [(250, "6.4.1 Scripts"), (1300, "77")]),
+        _row(500, [(250, "6.4.2 Templates"), (1300, "78")]),
+        _row(550, [(100, "6.5"), (250, "Configuration"), (1300, "80")]),
+    ]
+    # As a layout would hand them over: the numbers one paragraph, the rest another.
+    numbers = [Line([w]) for row in rows for w in row[:1] if w.box.left == 100]
+    rest = [Line([w for w in row if w.box.left > 100]) for row in rows]
+    paragraphs, _, found = find_tables(
+        [Paragraph(numbers), Paragraph(rest)], Rules([], []), dpi=300
+    )
+    assert found == []
+    assert [line.text for p in paragraphs for line in p.lines] == [
+        "6.2 Package descriptions 67",
+        "6.2.1 The synopsis 67",
+        "6.2.2 The long description 68",
+        "6.3 Changelog practice 70",
+        "6.3.1 Useful entries 715",
+        "6.3.2 Urgency 76",
+        "6.4 Security 77",
+        "6.4.1 Scripts 77",
+        "6.4.2 Templates 78",
+        "6.5 Configuration 80",
+    ]
+
+
 def test_two_columns_of_prose_and_a_hanging_list_are_not_tables() -> None:
     prose = "the council met to review the accounts of the year and agree a budget"
     columns = [
