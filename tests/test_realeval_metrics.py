@@ -79,9 +79,13 @@ def test_text_like_a_tag_in_a_code_sample_is_kept() -> None:
 
 def test_the_committed_corpus_loads_with_every_kind_of_truth() -> None:
     entries = load(CORPUS)
-    assert {e.cls for e in entries} == {"manual", "noisy", "table"}
+    assert {e.cls for e in entries} == {"manual", "noisy", "table", "reference"}
     assert all(e.pdf.exists() and e.truth["text"] for e in entries)
     assert sum(len(e.truth["mono_lines"]) for e in entries if e.cls == "manual") >= 139
     assert sum(len(e.truth["headings"]) for e in entries) >= 20
     tables = [t for e in entries for t in e.truth["tables"]]
     assert {t["ruled"] for t in tables} == {True, False}
+    # The reference pages' bold lines bound headings but are not all headings to find.
+    reference = [e for e in entries if e.cls == "reference"]
+    assert len(reference) >= 30 and all(not e.truth["headings"] for e in reference)
+    assert sum(bool(e.truth["heading_like"]) for e in reference) >= 20

@@ -15,10 +15,15 @@ The pages are other people's documents, chosen for what OCR gets wrong on real p
   table is *ruled* when its page draws rules between its columns, *unruled* otherwise (no
   rules, or horizontal rules only).
 
+- **reference**: pages of the Debian Reference and the Debian Developer's Reference in
+  English, German and French, drawn at random after the structure was built (see
+  REFERENCE_PAGES); four of them also noisy.
+
 Each page is kept as a one-page PDF beside a `<name>.truth.json`; `manifest.json` lists them.
 The eval renders the PDFs at 300 dpi and reads the images (tools/realeval.py).
 
     python -m tools.realcorpus --icdar DIR   # DIR: camelot's tests/files/tabula/icdar2013-dataset
+    python -m tools.realcorpus --reference-only   # the reference pages alone
 
 Needs `apt-get download` (Debian's archive) for the manuals; nothing at eval time needs a
 network.
@@ -73,6 +78,32 @@ MANUAL_PAGES = (
 )
 # Manual pages also read with 1 % salt-and-pepper noise (the eval adds it, seeded).
 NOISY = ("r-intro-22", "r-data-15", "gnuplot-043")
+
+# Pages of the Debian Reference and the Debian Developer's Reference, in English, German and
+# French (packages `debian-reference-*`, `developers-reference*`), drawn at random (seeded)
+# after the structure was built: frameless ruled tables of commands, nested lists, tips and
+# notes, a table of contents; the German and French read with the English model, as a site
+# with only `eng` installed would. Their bold lines include running heads and table headers,
+# so they bound what may be called a heading, as the tables' do, and recall is not scored.
+DREF = "usr/share/debian-reference/debian-reference.{}.pdf"
+DEVREF = "usr/share/developers-reference/{}developers-reference.pdf"
+REFERENCE_PACKAGES = (
+    "debian-reference-en",
+    "debian-reference-de",
+    "debian-reference-fr",
+    "developers-reference",
+    "developers-reference-de",
+    "developers-reference-fr",
+)
+REFERENCE_PAGES = (
+    *((f"dref-en-{i:03d}", DREF.format("en"), i) for i in (65, 81, 102, 104, 116, 143, 169, 245)),
+    *((f"dref-de-{i:03d}", DREF.format("de"), i) for i in (119, 220, 230, 256)),
+    *((f"dref-fr-{i:03d}", DREF.format("fr"), i) for i in (57, 65, 168, 262)),
+    *((f"devref-en-{i:03d}", DEVREF.format(""), i) for i in (19, 20, 40, 44, 55, 56, 94, 96)),
+    *((f"devref-de-{i:03d}", DEVREF.format("de/"), i) for i in (5, 15, 35, 83)),
+    *((f"devref-fr-{i:03d}", DEVREF.format("fr/"), i) for i in (17, 19, 41, 109)),
+)
+REFERENCE_NOISY = ("dref-en-065", "dref-en-116", "devref-en-019", "devref-en-055")
 
 # (ICDAR document, 0-based page): a mix of ruled and unruled tables.
 UNORDERED = {"eu-015"}  # pages scored for their cells only
@@ -312,9 +343,25 @@ def manual_entry(unpacked: Path, name: str, relative: str, index: int, out: Path
     }
 
 
+def reference_entry(
+    unpacked: Path, name: str, relative: str, index: int, out: Path
+) -> dict[str, Any]:
+    entry = manual_entry(unpacked, name, relative, index, out)
+    truth_path = out / f"{name}.truth.json"
+    truth = json.loads(truth_path.read_text())
+    truth["headings"] = []
+    truth_path.write_text(json.dumps(truth, indent=1, ensure_ascii=False))
+    return {**entry, "class": "reference"}
+
+
 def _package(relative: str) -> str:
     if relative.startswith("usr/share/R/"):
         return "r-doc-pdf"
+    if "/debian-reference/" in relative:
+        return f"debian-reference-{relative.rsplit('.', 2)[-2]}"
+    if "/developers-reference/" in relative:
+        language = relative.split("/")[3]
+        return "developers-reference" + ("" if language.endswith(".pdf") else f"-{language}")
     return "bash-doc" if "/bash/" in relative else "gnuplot-doc"
 
 
@@ -344,9 +391,9 @@ def table_entry(icdar: Path, document: str, index: int, out: Path) -> dict[str, 
     return {**entry, "order": False} if document in UNORDERED else entry
 
 
-def unpack_packages(directory: Path) -> Path:
+def unpack_packages(directory: Path, packages: Sequence[str] = PACKAGES) -> Path:
     """Debian's documentation packages, downloaded and unpacked (not installed)."""
-    subprocess.run(["apt-get", "download", *PACKAGES], cwd=directory, check=True)
+    subprocess.run(["apt-get", "download", *packages], cwd=directory, check=True)
     unpacked = directory / "root"
     for deb in directory.glob("*.deb"):
         subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
@@ -367,15 +414,47 @@ def build(icdar: Path, out: Path) -> None:
     for document, index in TABLE_PAGES:
         log.info("%s p. %d", document, index + 1)
         entries.append(table_entry(icdar, document, index, out))
+    entries += reference_entries(out)
     (out / "manifest.json").write_text(json.dumps(entries, indent=1) + "\n")
+
+
+def reference_entries(out: Path) -> list[dict[str, Any]]:
+    """The reference class's pages, and its noisy ones."""
+    entries = []
+    with tempfile.TemporaryDirectory() as scratch:
+        unpacked = unpack_packages(Path(scratch), REFERENCE_PACKAGES)
+        for name, relative, index in REFERENCE_PAGES:
+            log.info("%s: %s p. %d", name, relative, index + 1)
+            entries.append(reference_entry(unpacked, name, relative, index, out))
+    for name in REFERENCE_NOISY:
+        entry = next(e for e in entries if e["name"] == name)
+        entries.append({**entry, "class": "noisy", "noise": 0.01})
+    return entries
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.realcorpus", description=__doc__)
-    parser.add_argument("--icdar", type=Path, required=True, help="the ICDAR 2013 dataset folder")
+    parser.add_argument("--icdar", type=Path, help="the ICDAR 2013 dataset folder")
     parser.add_argument("--out", type=Path, default=CORPUS, help=f"default {CORPUS}")
+    parser.add_argument(
+        "--reference-only",
+        action="store_true",
+        help="only (re)build the reference pages, keeping the manifest's other entries",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="corpus: %(message)s", stream=sys.stderr)
+    if args.reference_only:
+        manifest = args.out / "manifest.json"
+        kept = [
+            e
+            for e in json.loads(manifest.read_text())
+            if not e["name"].startswith(("dref-", "devref-"))
+        ]
+        entries = kept + reference_entries(args.out)
+        manifest.write_text(json.dumps(entries, indent=1) + "\n")
+        return
+    if args.icdar is None:
+        parser.error("--icdar is needed to build the whole corpus")
     build(args.icdar, args.out)
 
 
