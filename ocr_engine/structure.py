@@ -155,8 +155,10 @@ def _with_drop_caps(lines: list[Line]) -> list[Line]:
     in (often the second, level with its middle), would otherwise stand apart from its
     paragraph as a one-letter title or a stray letter.
     """
-    result = list(lines)
+    result = [line for line in lines if line.words]
     for i, line in enumerate(result):
+        if not line.words:
+            continue  # a drop cap alone on its line, moved to the line it begins
         cap = line.words[0]
         if len(cap.text) != 1 or not cap.text.isupper():
             moved = _moved_cap(result, i)
@@ -164,7 +166,9 @@ def _with_drop_caps(lines: list[Line]) -> list[Line]:
                 result[i] = moved
             continue
         rest = Line(line.words[1:]) if len(line.words) > 1 else Line([])
-        others = [j for j, other in enumerate(result) if j != i and _beside(cap, other)]
+        others = [
+            j for j, other in enumerate(result) if j != i and other.words and _beside(cap, other)
+        ]
         # The cap begins the highest line beside it: its paragraph's first.
         j = min(others, key=lambda j: result[j].box.top, default=None)
         if rest.words and _beside(cap, rest) and (j is None or rest.box.top <= result[j].box.top):
@@ -186,12 +190,14 @@ def _moved_cap(lines: list[Line], i: int) -> Line | None:
     if not first.text[:1].islower() or (i and not lines[i - 1].text.endswith(_SENTENCE_ENDS)):
         return None
     # The lines beside a drop cap are indented by it; one below it is not.
-    below = lines[i + 1 : i + 1 + _CAP_LINES]
+    below = [line for line in lines[i + 1 : i + 1 + _CAP_LINES] if line.words]
     if monospace.is_code(lines[i]) or not any(
         first.box.left - line.box.left >= line.height for line in below
     ):
         return None
     for j in range(i + 1, min(i + _CAP_LINES, len(lines))):
+        if not lines[j].words or not lines[j - 1].words:
+            return None
         word = lines[j].words[0]
         above = lines[j - 1]
         if abs(word.box.left - first.box.left) > lines[j].height or above.text.endswith(
@@ -537,6 +543,11 @@ def _beside_body(box: Box, other: Box, page_height: int) -> bool:
     return shared and inner
 
 
+_MIN_SIDE_HEADS = 2
+_SIDE_HEAD_WIDTH = 0.4  # of the width of the column beside
+_SIDE_HEADS_LEVEL = 0.75  # share of side heads level with an item beside them
+
+
 def reading_order(items: list[Item], *, dpi: int) -> list[Item]:
     """Headers, then the body by recursive XY-cut (columns before rows), then footers."""
     heads = sorted((i for i in items if i.kind == HEADER), key=lambda i: (i.box.top, i.box.left))
@@ -549,12 +560,43 @@ def _xy_cut(items: list[Item], column_gap: int) -> list[Item]:
     if len(items) <= 1:
         return items
     columns = _split(items, column_gap, vertical=True)
+    rows = _split(items, 1, vertical=False)
+    if len(columns) > 1 and len(rows) > 1 and _side_heads(columns):
+        # Side heads (a margin of labels, each level with the paragraph it names) are read
+        # with their paragraphs, row by row, not as a column of their own.
+        return [item for group in rows for item in _xy_cut(group, column_gap)]
     if len(columns) > 1:
         return [item for group in columns for item in _xy_cut(group, column_gap)]
-    bands = _join_column_bands(_split(items, 1, vertical=False), column_gap)
+    bands = _join_column_bands(rows, column_gap)
     if len(bands) > 1:
         return [item for group in bands for item in _xy_cut(group, column_gap)]
     return sorted(items, key=lambda i: (i.box.top, i.box.left))
+
+
+def _side_heads(columns: list[list[Item]]) -> bool:
+    """Whether a column is a margin of side heads beside the next one: narrow items, most
+    of them level with the top of an item of that column."""
+    for group, beside in [
+        *itertools.pairwise(columns),
+        *((b, a) for a, b in itertools.pairwise(columns)),
+    ]:
+        if len(group) < _MIN_SIDE_HEADS:
+            continue
+        width = max(i.box.right for i in beside) - min(i.box.left for i in beside)
+        if any(i.box.width > _SIDE_HEAD_WIDTH * width for i in group):
+            continue
+        level = sum(
+            any(abs(i.box.top - j.box.top) <= _level_slack(i) for j in beside) for i in group
+        )
+        if level >= _SIDE_HEADS_LEVEL * len(group):
+            return True
+    return False
+
+
+def _level_slack(item: Item) -> float:
+    """How far apart the tops of a side head and its paragraph may be: half a line."""
+    lines = item.paragraph.lines if item.paragraph is not None else []
+    return 0.5 * (lines[0].height if lines else item.box.height)
 
 
 def _join_column_bands(bands: list[list[Item]], column_gap: int) -> list[list[Item]]:

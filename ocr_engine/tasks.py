@@ -174,7 +174,8 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
                 except Exception:  # layout is best effort: see _plain
                     log.exception("page %d: its layout failed; lines kept as text", task.index)
                     page = Page(task.index, layer.width, layer.height, dpi, TEXT_LAYER, "")
-                    return _plain(page, task, structure.group_lines(layer.lines))
+                    # Lines as they are: grouping them is layout too, and may be what failed.
+                    return _plain(page, task, [Paragraph([ln]) for ln in layer.lines if ln.words])
             log.debug("page %d: %s; reading it by OCR", task.index, layer.reason)
         finally:
             pdf_page.close()

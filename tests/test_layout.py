@@ -156,6 +156,23 @@ def test_reading_order_follows_columns() -> None:
     assert ordered == [title, left_a, left_b, right, full]
 
 
+def test_side_heads_are_read_with_the_paragraphs_they_name() -> None:
+    # A margin of labels, each level with the first line of its paragraph, as a class's
+    # documentation or a manual's option list sets them: label, paragraph, label, paragraph.
+    label_a, body_a, code_a, label_b, body_b, label_c, body_c = _items(
+        (300, 500, 560, 540),
+        (650, 500, 2200, 640),
+        (650, 660, 1800, 760),
+        (350, 800, 560, 840),
+        (650, 800, 2200, 900),
+        (320, 950, 560, 990),
+        (650, 950, 2200, 1150),
+    )
+    items = [body_c, label_a, code_a, body_b, label_c, body_a, label_b]
+    ordered = reading_order(items, dpi=300)
+    assert ordered == [label_a, body_a, code_a, label_b, body_b, label_c, body_c]
+
+
 def test_reading_order_puts_headers_first_and_footers_last() -> None:
     body, head, foot = _items((300, 400, 2200, 600), (300, 50, 900, 90), (1200, 3200, 1300, 3240))
     head.kind, foot.kind = HEADER, FOOTER

@@ -250,6 +250,19 @@ def test_a_drop_cap_joins_its_word() -> None:
     assert item.kind == TEXT
 
 
+def test_a_second_large_capital_after_a_drop_cap_is_looked_at_alone() -> None:
+    # Display maths set big capitals alone on lines beside lowercase text (a Σ, a P, a Q):
+    # once the first is moved into the line it begins, the next is checked against the rest.
+    lines = [
+        Line([Word("P", 0.9, Box(300, 200, 400, 330))]),
+        prose_line("a over b, the first sum", 200, left=420),
+        Line([Word("Q", 0.9, Box(300, 400, 400, 530))]),
+        prose_line("and the second one", 400, left=420),
+    ]
+    texts = [line.text for p in structure.group_lines(lines) for line in p.lines]
+    assert texts == ["Pa over b, the first sum", "Qand the second one"]
+
+
 def test_specks_are_dropped_and_words_kept() -> None:
     line = prose_line("Words and a speck", 200)
     speck = Word("~", 0.1, Box(900, 210, 903, 213))
@@ -841,17 +854,20 @@ def test_captions_and_labels_are_not_headings(caption: str) -> None:
 
 @pytest.mark.ocr
 @pytest.mark.parametrize("scan", [True, False])
+@pytest.mark.parametrize("failing", ["find_tables", "group_lines"])
 def test_a_layout_that_fails_keeps_the_words_read(
     scan: bool,
+    failing: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Any heuristic may meet a page no one foresaw; the words read must still come out.
+    # Any heuristic may meet a page no one foresaw; the words read must still come out,
+    # also when what fails is the grouping of lines into paragraphs.
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a layout heuristic failed")
 
-    monkeypatch.setattr(tasks, "find_tables", broken)
+    monkeypatch.setattr(tasks.structure if failing == "group_lines" else tasks, failing, broken)
     source = corpus.text_pdf(tmp_path / "page.pdf", [["Words that must not be lost."]])
     pdf = corpus.image_only_pdf(source, tmp_path / "scan.pdf") if scan else source
     options = PageOptions(mode="force" if scan else "auto")
