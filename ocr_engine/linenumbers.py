@@ -28,7 +28,7 @@ from .words import Box, Line, Word
 _MIN_NUMBERS = 3
 _MAX_DIGITS = 4
 _ALIGN = 0.6  # line heights: how well the numbers' right (or left) edges line up
-_MAX_GAP = 6.0  # line heights from a number to the start of its line
+_MAX_GAP = 10.0  # line heights from a number to the start of its line (pleading paper: an inch)
 _RISING = 0.8  # of the steps down the column, the share that must rise
 _PAD = 0.3  # line heights of white read around the column
 _GROW = 4  # times a stacked column's region is grown to the rows beside it

@@ -274,7 +274,9 @@ def _right_sized(recognizer: Recognizer, coarse: tuple[np.ndarray, float], dpi: 
 
 
 def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: int) -> Page:
-    paragraphs = structure.group_lines(layer.lines)
+    # A text layer holds every line number already: none to read again.
+    lines = linenumbers.attach_line_numbers(layer.lines, _nothing_to_reread)
+    paragraphs = structure.group_lines(lines)
     rules = regions.Rules([], [])
     if layer.has_paths:
         # Rendered finer than the analysis needs, so that hairline rules come out dark.
@@ -305,6 +307,10 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: 
 
     page = Page(task.index, layer.width, layer.height, dpi, TEXT_LAYER, task.languages)
     return _with_blocks(page, structure.reading_order(items, dpi=dpi), task.options, encode)
+
+
+def _nothing_to_reread(box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
+    return []
 
 
 def _from_image(

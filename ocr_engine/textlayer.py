@@ -23,7 +23,10 @@ _MAX_BAD_SHARE = 0.1  # unmapped or replacement characters
 _MAX_INVISIBLE_SHARE = 0.5
 _SCAN_MIN_CHARS = 50  # fewer visible characters on a page mostly covered by images: a scan
 _SCAN_IMAGE_SHARE = 0.3
-_TOKENS = re.compile(r"[\r\n]+|[^\s\x00]+")
+# PDFium marks a hyphen that ends a line, within a word it runs on to the next line, as
+# U+FFFE and gives no line break: the word's two parts are one token without this.
+_LINE_END_HYPHEN = "\ufffe"
+_TOKENS = re.compile(r"[\r\n]+|[^\s\x00\ufffe]+\ufffe?|\ufffe")
 _BAD_CHARS = re.compile("[\ufffd\ue000-\uf8ff\x01-\x1f]")
 _GAP_HEIGHTS = 1.5
 _RULE_MIN_POINTS = 20.0  # a path this long (or a box this big) may rule a table
@@ -187,7 +190,10 @@ def _lines(
             max(first.top, last.top),
         )
         monospaced, bold = _font(handle, start, font_name)
-        words.append(Word(token, 1.0, box, monospaced, bold))
+        words.append(Word(token.replace(_LINE_END_HYPHEN, "-"), 1.0, box, monospaced, bold))
+        if token.endswith(_LINE_END_HYPHEN):
+            lines.extend(_split_at_gaps(words))
+            words = []
     if words:
         lines.extend(_split_at_gaps(words))
     return lines, visible, bad, invisible

@@ -198,20 +198,28 @@ TRANSCRIPT = [
 
 
 @pytest.mark.ocr
+@pytest.mark.parametrize("scan", [True, False])
 def test_a_transcript_s_lines_keep_their_numbers(
-    recognizer: TesserocrRecognizer, tmp_path: Path
+    recognizer: TesserocrRecognizer, tmp_path: Path, scan: bool
 ) -> None:
     # Numbers right-aligned in a margin, a rule, the testimony double-spaced in Courier.
-    # Tesseract reads the numbers as a column of their own and misses the single digits.
+    # Tesseract reads the numbers as a column of their own and misses the single digits; a
+    # text layer has them all, apart from their lines.
     pdf = canvas.Canvas(str(tmp_path / "transcript.pdf"), pagesize=letter)
     pdf.setFont("Courier", 12)
     for i, text in enumerate(TRANSCRIPT):
         top = PAGE_HEIGHT - 100 - 26 * i
-        pdf.drawRightString(85, top, str(i + 1))
-        pdf.drawString(110, top, text)
+        pdf.drawRightString(80, top, str(i + 1))
+        pdf.drawString(125, top, text)
     pdf.line(95, PAGE_HEIGHT - 80, 95, 60)
     pdf.save()
-    lines = _lines(_markdown(recognizer, tmp_path / "transcript.pdf", tmp_path))
+    source = tmp_path / "transcript.pdf"
+    if scan:
+        markdown = _markdown(recognizer, source, tmp_path)
+    else:
+        page, markdown = read_page(recognizer, source, kind="pdf")
+        assert page.source == "text_layer"
+    lines = _lines(markdown)
     numbered = [f"{i + 1} {text}" for i, text in enumerate(TRANSCRIPT)]
     kept = [line for line in numbered if line in lines]
     assert len(kept) >= len(numbered) - 2, "\n".join(lines)

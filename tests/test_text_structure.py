@@ -519,6 +519,29 @@ def test_a_born_digital_listing_keeps_its_order(
     assert markdown.index("in order:") < markdown.index("```") < markdown.index("It returns")
 
 
+@pytest.mark.ocr
+def test_a_word_hyphenated_across_lines_of_a_text_layer_is_read_whole(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # PDFium gives a hyphen that ends a line inside a word as U+FFFE, with no line break:
+    # the word's two halves came out as one word spanning both lines, which merged them.
+    pdf = canvas.Canvas(str(tmp_path / "hyphen.pdf"), pagesize=letter)
+    lines = [
+        "Before proving the theorem we state three elementary re-",
+        "marks which will be useful in the sequel of this paper,",
+        "and then we go on to the proof itself in a few steps.",
+    ]
+    top = _prose(pdf, lines, 700)
+    _prose(pdf, ["A second paragraph follows after a blank line."], top - 30)
+    pdf.save()
+    page, markdown = _read(recognizer, tmp_path / "hyphen.pdf")
+    assert page.source == "text_layer"
+    assert markdown.startswith(
+        "Before proving the theorem we state three elementary remarks which will be useful"
+    )
+    assert [w.text for w in page.words][8:10] == ["re-", "marks"]
+
+
 def _escapes_pdf(path: Path) -> Path:
     pdf = canvas.Canvas(str(path), pagesize=letter)
     top = _prose(pdf, ["#include <stdio.h> comes first in a C file that prints."], 700, size=14)
