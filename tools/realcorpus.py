@@ -323,7 +323,10 @@ def one_page(source: Path, index: int, target: Path) -> None:
         out.save(target, compress_streams=True)
 
 
-def manual_entry(unpacked: Path, name: str, relative: str, index: int, out: Path) -> dict[str, Any]:
+def manual_entry(
+    unpacked: Path, name: str, relative: str, index: int, out: Path, *, cls: str = "manual"
+) -> dict[str, Any]:
+    """A manual's page; for the reference class, its bold lines bound headings only."""
     target = out / f"{name}.pdf"
     one_page(unpacked / relative, index, target)
     pdf = pdfium.PdfDocument(target)
@@ -331,27 +334,16 @@ def manual_entry(unpacked: Path, name: str, relative: str, index: int, out: Path
     truth = {
         "text": reading_text(lines),
         "mono_lines": mono_lines(lines),
-        "headings": headings(lines),
+        "headings": headings(lines) if cls == "manual" else [],
         "heading_like": headings(lines) + headings(lines, join=False),
         "tables": [],
     }
     (out / f"{name}.truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False))
     return {
         "name": name,
-        "class": "manual",
+        "class": cls,
         "source": f"Debian {_package(relative)}: /{relative} p. {index + 1}",
     }
-
-
-def reference_entry(
-    unpacked: Path, name: str, relative: str, index: int, out: Path
-) -> dict[str, Any]:
-    entry = manual_entry(unpacked, name, relative, index, out)
-    truth_path = out / f"{name}.truth.json"
-    truth = json.loads(truth_path.read_text())
-    truth["headings"] = []
-    truth_path.write_text(json.dumps(truth, indent=1, ensure_ascii=False))
-    return {**entry, "class": "reference"}
 
 
 def _package(relative: str) -> str:
@@ -402,15 +394,7 @@ def unpack_packages(directory: Path, packages: Sequence[str] = PACKAGES) -> Path
 
 def build(icdar: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    entries = []
-    with tempfile.TemporaryDirectory() as scratch:
-        unpacked = unpack_packages(Path(scratch))
-        for name, relative, index in MANUAL_PAGES:
-            log.info("%s: %s p. %d", name, relative, index + 1)
-            entries.append(manual_entry(unpacked, name, relative, index, out))
-    for name in NOISY:
-        entry = next(e for e in entries if e["name"] == name)
-        entries.append({**entry, "class": "noisy", "noise": 0.01})
+    entries = documentation_entries(out, PACKAGES, MANUAL_PAGES, NOISY, "manual")
     for document, index in TABLE_PAGES:
         log.info("%s p. %d", document, index + 1)
         entries.append(table_entry(icdar, document, index, out))
@@ -420,13 +404,26 @@ def build(icdar: Path, out: Path) -> None:
 
 def reference_entries(out: Path) -> list[dict[str, Any]]:
     """The reference class's pages, and its noisy ones."""
+    return documentation_entries(
+        out, REFERENCE_PACKAGES, REFERENCE_PAGES, REFERENCE_NOISY, "reference"
+    )
+
+
+def documentation_entries(
+    out: Path,
+    packages: Sequence[str],
+    pages: Sequence[tuple[str, str, int]],
+    noisy: Sequence[str],
+    cls: str,
+) -> list[dict[str, Any]]:
+    """Pages of Debian's documentation packages as entries of `cls`, then again as noisy."""
     entries = []
     with tempfile.TemporaryDirectory() as scratch:
-        unpacked = unpack_packages(Path(scratch), REFERENCE_PACKAGES)
-        for name, relative, index in REFERENCE_PAGES:
+        unpacked = unpack_packages(Path(scratch), packages)
+        for name, relative, index in pages:
             log.info("%s: %s p. %d", name, relative, index + 1)
-            entries.append(reference_entry(unpacked, name, relative, index, out))
-    for name in REFERENCE_NOISY:
+            entries.append(manual_entry(unpacked, name, relative, index, out, cls=cls))
+    for name in noisy:
         entry = next(e for e in entries if e["name"] == name)
         entries.append({**entry, "class": "noisy", "noise": 0.01})
     return entries
