@@ -88,7 +88,8 @@ def find_tables(
     words = [w for p in paragraphs for w in p.words]
     found, frames = _ruled(words + [w for p in code for w in p.words], rules, touch)
     taken = {id(w) for t in found for w in t.words}
-    for box in [*(f.box for f in frames), *_ruled_across(rules, touch, frames)]:
+    drawn = [*frames, *(t.grid for t in found)]
+    for box in [*(f.box for f in frames), *_ruled_across(rules, touch, drawn)]:
         inside = [w for w in _inside(box, words) if id(w) not in taken]
         kept = _without_rule_glyphs(inside, rules, touch)
         table = _by_gutters(kept, box=box, strict=False, scale=scale)
@@ -113,7 +114,8 @@ def find_tables(
 
 
 def _ruled(words: list[Word], rules: Rules, touch: int) -> tuple[list[_Table], list[Grid]]:
-    """Tables from ruled grids, and the grids of one row or column: frames round text."""
+    """Tables from ruled grids, and the other grids: frames round text (one row or column
+    of boxes, or a grid with words in only one of its rows or columns)."""
     found: list[_Table] = []
     frames: list[Grid] = []
     taken: set[int] = set()
@@ -123,10 +125,12 @@ def _ruled(words: list[Word], rules: Rules, touch: int) -> tuple[list[_Table], l
             continue
         inside = [w for w in _inside(grid.box, words) if id(w) not in taken]
         table = _fill(grid, inside, rules, touch)
-        if table is not None:
-            table.words = inside  # its rule glyphs too
-            found.append(table)
-            taken.update(id(w) for w in inside)
+        if table is None:
+            frames.append(grid)  # words in one row or column: a frame round them after all
+            continue
+        table.words = inside  # its rule glyphs too
+        found.append(table)
+        taken.update(id(w) for w in inside)
     return found, frames
 
 
@@ -284,19 +288,21 @@ def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Wo
     return kept
 
 
-def _ruled_across(rules: Rules, touch: int, frames: list[Grid]) -> list[Box]:
+def _ruled_across(rules: Rules, touch: int, drawn: list[Grid]) -> list[Box]:
     """Outlines of tables ruled only across: two or more horizontal rules of one width,
-    stacked without a vertical rule joining them."""
-    loose = [
+    stacked without a vertical rule joining them. The rules of `drawn` grids are theirs, and
+    a grid between two rules parts them: a page's head and foot rules, or the title bars
+    between a document's boxed tables, do not make the page one table."""
+    loose = sorted(
         h
         for h in rules.horizontal
         if not any(
             g.box.left - touch <= h[1]
             and h[2] <= g.box.right + touch
             and g.box.top - touch <= h[0] <= g.box.bottom + touch
-            for g in frames
+            for g in drawn
         )
-    ]
+    )
     boxes = []
     used: set[int] = set()
     for i, (_, x0, x1) in enumerate(loose):
@@ -307,11 +313,29 @@ def _ruled_across(rules: Rules, touch: int, frames: list[Grid]) -> list[Box]:
             for j, (_, a, b) in enumerate(loose)
             if j not in used and abs(a - x0) <= 3 * touch and abs(b - x1) <= 3 * touch
         ]
-        if len(stack) >= 2:
-            used.update(stack)
-            ys = [loose[j][0] for j in stack]
-            boxes.append(Box(x0, min(ys), x1, max(ys)))
+        used.update(stack)
+        for run in _unparted([loose[j][0] for j in stack], x0, x1, drawn):
+            if len(run) >= 2:
+                boxes.append(Box(x0, run[0], x1, run[-1]))
     return boxes
+
+
+def _unparted(ys: list[int], x0: int, x1: int, drawn: list[Grid]) -> list[list[int]]:
+    """Rules at `ys` (in order, from `x0` to `x1`) in runs that no drawn grid comes between."""
+    runs: list[list[int]] = []
+    for y in ys:
+        between = runs and any(
+            g.box.left < x1
+            and x0 < g.box.right
+            and runs[-1][-1] <= g.box.top
+            and g.box.bottom <= y
+            for g in drawn
+        )
+        if not runs or between:
+            runs.append([y])
+        else:
+            runs[-1].append(y)
+    return runs
 
 
 # Tables by gutters ------------------------------------------------------------------------

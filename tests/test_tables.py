@@ -704,3 +704,46 @@ def test_prose_columns_whose_every_row_ends_a_paragraph_are_read_not_failed(
     page = recognize_page(task, recognizer)
     assert not tables(page)
     assert len(_text_of(page)) > 1000
+
+
+def test_head_and_foot_rules_and_title_bars_do_not_make_a_page_one_table() -> None:
+    # A DocBook title page: rules under the running head and over the foot, boxed tables,
+    # each under a title bar of two rules (whose sides, too short for rules, read as "|"),
+    # one of them with only its header row filled.
+    rules = Rules(
+        horizontal=[
+            (60, 90, 2310),  # under the running head
+            (300, 100, 2300),  # title bar
+            (360, 100, 2300),
+            *((y, 100, 2300) for y in (400, 500, 600)),  # a filled table
+            (800, 100, 2300),  # title bar
+            (860, 100, 2300),
+            *((y, 100, 2300) for y in (900, 960, 1100)),  # a table with no rows yet
+            (3200, 90, 2310),  # over the foot
+        ],
+        vertical=[
+            *((x, 400, 600) for x in (100, 700, 1300, 2300)),
+            *((x, 900, 1100) for x in (100, 700, 1300, 2300)),
+        ],
+    )
+    rows = [
+        [
+            _word("|", 104, 315, width=6),
+            *_row(315, [(1320, "COLLABORATORS")]),
+            _word("|", 2290, 315, width=6),
+        ],
+        _row(430, [(120, "ACTION"), (720, "NAME"), (1320, "DATE")]),
+        _row(530, [(120, "WRITTEN BY"), (720, "Josip Rodin"), (1320, "October 8")]),
+        [
+            _word("|", 104, 815, width=6),
+            *_row(815, [(1320, "REVISION HISTORY")]),
+            _word("|", 2290, 815, width=6),
+        ],
+        _row(915, [(120, "NUMBER"), (720, "DATE"), (1320, "DESCRIPTION")]),
+    ]
+    paragraphs, _, found = find_tables(_paragraphs(rows), rules, dpi=300)
+    assert [[[cell_text(c) for c in row] for row in t.cells] for t in found] == [
+        [["ACTION", "NAME", "DATE"], ["WRITTEN BY", "Josip Rodin", "October 8"]]
+    ]
+    left = " ".join(w.text for p in paragraphs for w in p.words)
+    assert left == "| COLLABORATORS | | REVISION HISTORY | NUMBER DATE DESCRIPTION"
