@@ -325,10 +325,7 @@ def _unparted(ys: list[int], x0: int, x1: int, drawn: list[Grid]) -> list[list[i
     runs: list[list[int]] = []
     for y in ys:
         between = runs and any(
-            g.box.left < x1
-            and x0 < g.box.right
-            and runs[-1][-1] <= g.box.top
-            and g.box.bottom <= y
+            g.box.left < x1 and x0 < g.box.right and runs[-1][-1] <= g.box.top and g.box.bottom <= y
             for g in drawn
         )
         if not runs or between:
