@@ -21,6 +21,8 @@ _SIZE_STEP = 1.4
 _MARGIN_ZONE = 0.075  # share of the page height at top and bottom for running heads and feet
 _PAGE_NUMBER_ZONE = 0.12
 _COLUMN_GAP_INCHES = 0.08
+# Columns cut across by a gap wider than this many lines are not one pair of columns.
+_BAND_GAP_LINES = 2.5
 _LOOK_BACK = 3  # paragraphs a line may continue, counting back from the last
 _CODE_GAP = 2.5  # line heights between lines of one listing: a blank line does not split it
 _BLANK_HEIGHTS = 1.5  # a blank line, in the heights of the lines around it
@@ -604,19 +606,30 @@ def _join_column_bands(bands: list[list[Item]], column_gap: int) -> list[list[It
 
     Cutting a two-column page across where one column's paragraph ends would read the
     columns' pieces in turn; a band that falls within the columns of the band above is
-    part of them.
+    part of them. Columns of text are cut across only where both have a paragraph's gap at
+    once: blocks set further apart (a letter's addresses, its date at the right, the
+    sender's name beside them) are read in turn, top to bottom.
     """
     joined = [bands[0]]
     for band in bands[1:]:
         above = joined[-1]
+        gap = min(i.box.top for i in band) - max(i.box.bottom for i in above)
         if (
-            len(_split(above, column_gap, vertical=True)) > 1
+            gap <= _BAND_GAP_LINES * _line_height(above + band)
+            and len(_split(above, column_gap, vertical=True)) > 1
             and len(_split(above + band, column_gap, vertical=True)) > 1
         ):
             joined[-1] = above + band
         else:
             joined.append(band)
     return joined
+
+
+def _line_height(items: list[Item]) -> float:
+    """The median height of the items' lines (of the items themselves, where none have
+    lines)."""
+    heights = [ln.height for i in items if i.paragraph is not None for ln in i.paragraph.lines]
+    return statistics.median(heights or [i.box.height for i in items])
 
 
 def _split(items: list[Item], min_gap: int, *, vertical: bool) -> list[list[Item]]:

@@ -905,3 +905,28 @@ def test_a_layout_that_fails_keeps_the_words_read(
     assert " ".join(w.text for w in page.words) == "Words that must not be lost."
     assert {b.kind for b in page.blocks} == {TEXT}
     assert "layout failed" in caplog.text
+
+
+def test_a_letter_s_blocks_far_apart_are_read_top_to_bottom() -> None:
+    # A letter: the sender's address at the left with the sender's logo level with it at the
+    # right, the recipient's address well below, then the date alone at the right, then the
+    # salutation and the text. The two sides are no pair of columns: blocks a line's gap
+    # apart would be.
+    sender = [prose_line(t, 450 + 45 * i) for i, t in enumerate(["Captain Hook", "Skull Bay"])]
+    logo = prose_line("HOOK", 450, left=1900, size=80)
+    recipient = [prose_line(t, 900 + 45 * i) for i, t in enumerate(["Peter Pan", "Lost Camp"])]
+    date = prose_line("12 March 2018", 1300, left=1750)
+    salutation = prose_line("Dear enemy,", 1450)
+    text = "now that the crocodile is chained I wait for you on the island at dawn, alone"
+    body = [prose_line(text, 1550), prose_line(text, 1600)]
+    lines = [*sender, logo, *recipient, date, salutation, *body]
+    items = structure.classify(structure.group_lines(lines), page_height=3300)
+    ordered = structure.reading_order(items, dpi=300)
+    assert [" ".join(ln.text for ln in i.block().lines)[:13] for i in ordered] == [
+        "Captain Hook ",
+        "HOOK",
+        "Peter Pan Los",
+        "12 March 2018",
+        "Dear enemy,",
+        "now that the ",
+    ]
