@@ -43,7 +43,7 @@ from .recognize import Recognizer
 from .render.mistral import kept_figures
 from .sources import sniff
 from .tables import find_tables
-from .words import Box, Line, Paragraph, mark_bold, parse_tsv
+from .words import Box, Line, Paragraph, fit_to_ink, mark_bold, parse_tsv
 
 log = logging.getLogger(__name__)
 
@@ -398,8 +398,13 @@ def _marked_lines(
     lines = rows.reread_merged(lines, reread)
     monospace.mark_measured(lines)
     lines = listings.rejoin_margin_column(lines)
-    lines = structure.split_at_gaps(lines, page_height=image.height)
-    mark_bold(lines, regions.gray_array(image))
+    whole = {id(line) for line in lines}
+    gray = regions.gray_array(image)
+    lines = [
+        line if id(line) in whole else fit_to_ink(line, gray)
+        for line in structure.split_at_gaps(lines, page_height=image.height)
+    ]
+    mark_bold(lines, gray)
     return lines
 
 

@@ -216,3 +216,36 @@ def _stroke(line: Line, ink: np.ndarray) -> float:
         dark += int(crop.sum())
         runs += int((crop[:, 1:] & ~crop[:, :-1]).sum() + crop[:, 0].sum())
     return dark / max(1, runs) / max(1.0, line.height)
+
+
+def fit_to_ink(line: Line, gray: np.ndarray) -> Line:
+    """The line anew, each word's box cut down to the rows its ink is in (`gray` the page).
+
+    Tesseract gives the words of a line the line's height: a line of an address beside a
+    logo twice its size comes out as tall as the logo, and a piece cut from it would read as
+    a heading. Ink rows apart from the word's own band by more than a small gap (another
+    line's descenders) are left out; an accent's gap is within it.
+    """
+    for word in line.words:
+        b = word.box
+        top = max(0, b.top)
+        crop = gray[top : b.bottom, max(0, b.left) : b.right] < _INK
+        band = _ink_band(crop.any(axis=1), max(2, b.height // 6))
+        if band is not None and band[1] - band[0] < b.height:
+            word.box = Box(b.left, top + band[0], b.right, top + band[1])
+    return Line(line.words)
+
+
+def _ink_band(rows: np.ndarray, bridge: int) -> tuple[int, int] | None:
+    """The start and end of the tallest band of True rows, gaps up to `bridge` bridged."""
+    found = np.nonzero(rows)[0]
+    if found.size == 0:
+        return None
+    bands: list[list[int]] = [[int(found[0]), int(found[0]) + 1]]
+    for row in found[1:]:
+        if row - bands[-1][1] <= bridge:
+            bands[-1][1] = int(row) + 1
+        else:
+            bands.append([int(row), int(row) + 1])
+    start, end = max(bands, key=lambda b: b[1] - b[0])
+    return start, end

@@ -20,7 +20,7 @@ from ocr_engine.structure import (
     reading_order,
 )
 from ocr_engine.tables import fill
-from ocr_engine.words import Box, Line, Paragraph, Word, parse_tsv
+from ocr_engine.words import Box, Line, Paragraph, Word, fit_to_ink, parse_tsv
 from tools import corpus
 
 PAGE_W, PAGE_H = 2550, 3300
@@ -374,3 +374,16 @@ def test_a_small_level_image_is_left_level_and_a_skewed_one_found(lines: list[st
     assert skew_angle(snippet, 300) == 0.0
     skewed = snippet.rotate(2.0, expand=True, fillcolor=255)
     assert abs(skew_angle(skewed, 300) + 2.0) <= 0.3
+
+
+def test_a_word_given_its_line_s_height_is_fitted_to_its_ink() -> None:
+    # "Nimmerland" read in one line with a logo twice its size: Tesseract gives it the
+    # logo's height, reaching up to the descenders of the line above.
+    gray = np.full((400, 600), 255, dtype=np.uint8)
+    gray[100:104, 50:300] = 0  # the line above's descenders
+    gray[140:178, 50:300] = 0  # the word's own ink, 38 px
+    gray[132:136, 60:70] = 0  # an accent, close over it
+    word = Word("Nimmerländ", 0.9, Box(50, 96, 300, 180))
+    line = fit_to_ink(Line([word]), gray)
+    assert line.words[0].box == Box(50, 132, 300, 178)
+    assert line.height == 46
