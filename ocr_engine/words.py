@@ -230,7 +230,7 @@ def fit_to_ink(line: Line, gray: np.ndarray) -> Line:
         b = word.box
         top = max(0, b.top)
         crop = gray[top : b.bottom, max(0, b.left) : b.right] < _INK
-        band = _ink_band(crop.any(axis=1), max(2, b.height // 6))
+        band = _ink_band(np.asarray(crop.any(axis=1)), max(2, b.height // 6))
         if band is not None and band[1] - band[0] < b.height:
             word.box = Box(b.left, top + band[0], b.right, top + band[1])
     return Line(line.words)
