@@ -80,8 +80,9 @@ def find_tables(
     layer: bool = False,
 ) -> tuple[list[Paragraph], list[Paragraph], list[Item]]:
     """The page's tables, ruled, ruled across or unruled; the paragraphs and the `code`
-    that remain. Code only goes into ruled grids: its rules, not its spacing, make it one.
-    `layer` for words from a text layer."""
+    that remain. Code only goes into ruled grids, and into frames and tables ruled across
+    where prose stands level with it (a column of macro names beside their meanings): its
+    rules, not its spacing, make it one. `layer` for words from a text layer."""
     code = code or []
     scale = _LAYER_BOXES if layer else 1.0
     touch = max(2, round(_TOUCH_INCHES * dpi))
@@ -89,8 +90,10 @@ def find_tables(
     found, frames = _ruled(words + [w for p in code for w in p.words], rules, touch)
     taken = {id(w) for t in found for w in t.words}
     drawn = [*frames, *(t.grid for t in found)]
+    code_lines = [line for p in code for line in p.lines]
     for box in [*(f.box for f in frames), *_ruled_across(rules, touch, drawn)]:
         inside = [w for w in _inside(box, words) if id(w) not in taken]
+        inside += _code_cells(box, code_lines, inside, taken)
         kept = _without_rule_glyphs(inside, rules, touch)
         table = _by_gutters(kept, box=box, strict=False, scale=scale)
         if table is not None:
@@ -111,6 +114,19 @@ def find_tables(
         taken.update(id(w) for w in _inside(table.grid.box, words))  # its rule glyphs too
     items = [t.item() for t in found]
     return [*_remaining(paragraphs, taken), *contents], _remaining(code, taken), items
+
+
+def _code_cells(box: Box, code: list[Line], prose: list[Word], taken: set[int]) -> list[Word]:
+    """The words of the code lines inside `box` that have a word of `prose` level with
+    them: cells of a table's column in a fixed-pitch font. A listing between two rules, with
+    no prose beside its lines, stays a listing."""
+    found = []
+    for line in code:
+        words = [w for w in _inside(box, line.words) if id(w) not in taken]
+        top, bottom = line.box.top, line.box.bottom
+        if words and any(top <= w.box.center[1] <= bottom for w in prose):
+            found.extend(words)
+    return found
 
 
 def _ruled(words: list[Word], rules: Rules, touch: int) -> tuple[list[_Table], list[Grid]]:
@@ -648,7 +664,7 @@ def _reads_as_table(cells: Cells, *, strict: bool) -> bool:
     texts = [_text(cell) for row in cells for cell in row if cell]
     if any(_LEADERS.search(t) for t in texts):
         return False  # dot leaders: a table of contents
-    if sum(bool(_CODE_SIGNS.search(t)) for t in texts) >= _CODE_SHARE * len(texts):
+    if _code_aligned(cells):
         return False  # code aligned by spaces
     prose = sum(_prose([row[c] for row in cells]) for c in range(count))
     if prose >= 2 or (prose and count == 2 and not any(numeric)):
@@ -658,6 +674,20 @@ def _reads_as_table(cells: Cells, *, strict: bool) -> bool:
     if strict and count == 2 and not any(numeric):
         return False
     return not (strict and _contents(cells, numeric))
+
+
+def _code_aligned(cells: Cells) -> bool:
+    """Whether the cells hold code aligned by spaces: signs of code in many of them, in
+    more than one column or in the last (its comments). A column of commands or macro names
+    before the words that explain them is a table."""
+    signs = {
+        c for row in cells for c, cell in enumerate(row) if cell and _CODE_SIGNS.search(_text(cell))
+    }
+    with_signs = sum(
+        bool(cell and _CODE_SIGNS.search(_text(cell))) for row in cells for cell in row
+    )
+    filled = sum(bool(cell) for row in cells for cell in row)
+    return with_signs >= _CODE_SHARE * filled and (len(signs) > 1 or len(cells[0]) - 1 in signs)
 
 
 def _numeric(column: list[list[Word]]) -> bool:

@@ -747,3 +747,39 @@ def test_head_and_foot_rules_and_title_bars_do_not_make_a_page_one_table() -> No
     ]
     left = " ".join(w.text for p in paragraphs for w in p.words)
     assert left == "| COLLABORATORS | | REVISION HISTORY | NUMBER DATE DESCRIPTION"
+
+
+def test_a_column_of_macro_names_in_a_table_ruled_across_stays_in_its_rows() -> None:
+    # booktabs: rules over and under the head and under the last row; the first column set
+    # in a fixed-pitch font, so taken for code before the tables are looked for.
+    entries = [
+        ("\\prefacename", "Preface", "Vorwort"),
+        ("\\abstractname", "Abstract", "Zusammenfassung"),
+        ("\\chaptername", "Chapter", "Kapitel"),
+        ("\\indexname", "Index", "Index"),
+    ]
+    head = _row(110, [(100, "Makroname"), (600, "Original"), (1100, "deutsch")])
+    rows = [_row(200 + 50 * i, [(600, b), (1100, c)]) for i, (_, b, c) in enumerate(entries)]
+    code = [
+        Paragraph([Line(_row(200 + 50 * i, [(100, a)])) for i, (a, _, _) in enumerate(entries)])
+    ]
+    for word in code[0].words:
+        word.monospace = True
+    rules = Rules(horizontal=[(90, 90, 1500), (160, 90, 1500), (400, 90, 1500)], vertical=[])
+    paragraphs, left_code, [table] = find_tables(
+        _paragraphs([head, *rows]), rules, dpi=300, code=code, layer=True
+    )
+    assert [[cell_text(c) for c in row] for row in table.cells] == [
+        ["Makroname", "Original", "deutsch"],
+        *([a, b, c] for a, b, c in entries),
+    ]
+    assert paragraphs == [] and left_code == []
+
+
+def test_code_aligned_by_spaces_with_its_comments_is_not_a_table() -> None:
+    # Assignments in a proportional font, their comments aligned in a column at the right.
+    lines = [("width = 80", "# columns"), ("height = 25", "# rows"), ("depth = 3", "# layers")]
+    rows = [_row(100 + 50 * i, [(100, a), (700, b)]) for i, (a, b) in enumerate(lines)]
+    rules = Rules(horizontal=[(80, 90, 1200), (260, 90, 1200)], vertical=[])
+    _, _, found = find_tables(_paragraphs(rows), rules, dpi=300)
+    assert found == []
