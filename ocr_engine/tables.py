@@ -680,14 +680,14 @@ def _code_aligned(cells: Cells) -> bool:
     """Whether the cells hold code aligned by spaces: signs of code in many of them, in
     more than one column or in the last (its comments). A column of commands or macro names
     before the words that explain them is a table."""
-    signs = {
+    marked = [
         c for row in cells for c, cell in enumerate(row) if cell and _CODE_SIGNS.search(_text(cell))
-    }
-    with_signs = sum(
-        bool(cell and _CODE_SIGNS.search(_text(cell))) for row in cells for cell in row
-    )
+    ]
     filled = sum(bool(cell) for row in cells for cell in row)
-    return with_signs >= _CODE_SHARE * filled and (len(signs) > 1 or len(cells[0]) - 1 in signs)
+    columns = set(marked)
+    return len(marked) >= _CODE_SHARE * filled and (
+        len(columns) > 1 or len(cells[0]) - 1 in columns
+    )
 
 
 def _numeric(column: list[list[Word]]) -> bool:

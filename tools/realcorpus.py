@@ -331,11 +331,12 @@ def manual_entry(
     one_page(unpacked / relative, index, target)
     pdf = pdfium.PdfDocument(target)
     lines = text_lines(pdf[0])
+    bold = headings(lines)
     truth = {
         "text": reading_text(lines),
         "mono_lines": mono_lines(lines),
-        "headings": headings(lines) if cls == "manual" else [],
-        "heading_like": headings(lines) + headings(lines, join=False),
+        "headings": bold if cls == "manual" else [],
+        "heading_like": bold + headings(lines, join=False),
         "tables": [],
     }
     (out / f"{name}.truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False))
