@@ -552,10 +552,24 @@ _SIDE_HEADS_LEVEL = 0.75  # share of side heads level with an item beside them
 
 def reading_order(items: list[Item], *, dpi: int) -> list[Item]:
     """Headers, then the body by recursive XY-cut (columns before rows), then footers."""
-    heads = sorted((i for i in items if i.kind == HEADER), key=lambda i: (i.box.top, i.box.left))
-    feet = sorted((i for i in items if i.kind == FOOTER), key=lambda i: (i.box.top, i.box.left))
+    heads = _by_rows([i for i in items if i.kind == HEADER])
+    feet = _by_rows([i for i in items if i.kind == FOOTER])
     body = [i for i in items if i.kind not in (HEADER, FOOTER)]
     return [*heads, *_xy_cut(body, max(1, int(_COLUMN_GAP_INCHES * dpi))), *feet]
+
+
+def _by_rows(items: list[Item]) -> list[Item]:
+    """Items read row by row, left to right within a row: the pieces of a running head
+    stand on one baseline though a parenthesis or a capital lifts one piece's top."""
+    rows: list[list[Item]] = []
+    for item in sorted(items, key=lambda i: i.box.top):
+        middle = (item.box.top + item.box.bottom) / 2
+        row = rows[-1] if rows else []
+        if row and min(i.box.top for i in row) <= middle <= max(i.box.bottom for i in row):
+            rows[-1].append(item)
+        else:
+            rows.append([item])
+    return [item for row in rows for item in sorted(row, key=lambda i: i.box.left)]
 
 
 def _xy_cut(items: list[Item], column_gap: int) -> list[Item]:

@@ -333,8 +333,15 @@ def _from_image(
     code, paragraphs = structure.split_code(paragraphs)
     paragraphs, code, tables = find_tables(paragraphs, rules, dpi=analysis_dpi, code=code)
     paragraphs = [*paragraphs, *code]
-    # Words read with confidence are text; a photo's speckle read as "words" is not.
-    text_boxes = [w.box for p in paragraphs for w in p.words if w.confidence >= 0.5]
+    # Words read with confidence are text, and so are lines measured in a fixed pitch (code
+    # is read with little confidence); a photo's speckle read as "words" is neither.
+    text_boxes = [
+        w.box
+        for p in paragraphs
+        for line in p.lines
+        for w in line.words
+        if w.confidence >= 0.5 or monospace.is_code(line)
+    ]
     figures = regions.find_figures(
         gray,
         factor,

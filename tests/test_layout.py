@@ -179,6 +179,15 @@ def test_reading_order_puts_headers_first_and_footers_last() -> None:
     assert reading_order([foot, body, head], dpi=300) == [head, body, foot]
 
 
+def test_pieces_of_a_running_head_are_read_left_to_right() -> None:
+    # "CHAPTER 5. SOFTWARE ...    5.11. WHERE IS A PLAYER FOR FLASH (SWF)?": the right
+    # piece's parentheses reach higher than the left piece's capitals.
+    left, right, below = _items((300, 160, 1100, 200), (1250, 154, 2200, 204), (300, 230, 900, 260))
+    for item in (left, right, below):
+        item.kind = HEADER
+    assert reading_order([below, right, left], dpi=300) == [left, right, below]
+
+
 def _page(items: list[Item], **options: Any) -> dict[str, Any]:
     page = Page(2, PAGE_W, PAGE_H, 300, "ocr", "eng", [item.block() for item in items])
     chosen = PageOptions(**options)

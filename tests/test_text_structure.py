@@ -447,6 +447,26 @@ def test_a_scanned_listing_is_one_fenced_block(
     )
 
 
+DOCUMENTS = Path(__file__).parent / "documents"
+
+
+@pytest.mark.ocr
+def test_code_read_with_little_confidence_is_not_taken_for_a_figure(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # Page 2 of xcolor2.pdf (Debian's texlive-latex-recommended-doc): a listing of
+    # PSTricks calls beside the drawing they make. Lines of parentheses and numbers are read
+    # with little confidence, and the figure finder took their ink for a picture of its own:
+    # four lines of the listing were dropped as part of it.
+    scan = corpus.image_only_pdf(DOCUMENTS / "xcolor2-p2.pdf", tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    listings = [[line for line in block if line.strip()] for block in _fenced(markdown)]
+    assert [len(block) for block in listings] == [6, 22]
+    squeezed = markdown.replace(" ", "")
+    assert "liftpen=2,fillstyle=solid" in squeezed
+    assert "(3.6,0.5)(3.4,-0.3)(3,0)" in squeezed
+
+
 REAL_CORPUS = Path(__file__).parent.parent / "tools" / "real-corpus"
 
 
