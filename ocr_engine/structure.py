@@ -50,6 +50,7 @@ _QUOTES = "\"'‘“"
 _HEADING_LETTERS = 0.6  # share of a heading's characters that are letters
 _HEADING_BOLD = 0.7  # share of a heading's characters in bold, at the body's size
 _HEADING_ENDS = (".", ",", ";", ":")
+_FOOTNOTE_MARKS = "*†‡"
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 # "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
 _SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+(\S)")
@@ -423,8 +424,12 @@ def _heading_level(paragraph: Paragraph, body: float) -> int:
 
 
 def _spread(line: Line) -> bool:
-    """Whether words of the line stand further apart than the words of a sentence do."""
-    gaps = (b.box.left - a.box.right for a, b in itertools.pairwise(line.words))
+    """Whether words of the line stand further apart than the words of a sentence do; a
+    section's number is set a quad or more apart from its title ("2    Usage")."""
+    words = line.words
+    if len(words) > 1 and _SECTION_NUMBER.match(f"{words[0].text} {words[1].text}"):
+        words = words[1:]
+    gaps = (b.box.left - a.box.right for a, b in itertools.pairwise(words))
     return any(gap > _WIDE_GAP * line.height for gap in gaps)
 
 
@@ -463,6 +468,7 @@ def _running_head(line: Line, pieces: list[list[Word]], page_height: int) -> boo
 
 
 def _reads_as_heading(text: str) -> bool:
+    text = text.rstrip(_FOOTNOTE_MARKS)  # "The eso-pic package*": its footnote's mark
     words = text.split()
     letters = sum(c.isalpha() for c in text)
     visible = sum(not c.isspace() for c in text)

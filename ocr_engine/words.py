@@ -204,8 +204,15 @@ def _monospaced(line: Line) -> bool:
 
 
 def _stroke(line: Line, ink: np.ndarray) -> float:
-    """The line's mean stroke thickness, per pixel of its height."""
+    """The line's mean stroke thickness, per pixel of the height of its lowercase letters.
+
+    The height of the letters' core, where the rows hold most ink, is the type's size, whatever
+    the line's ascenders and descenders: "background" alone on a line is as tall as a line
+    can be, and measured by its box's height a bold word of it would read as light.
+    """
     dark = runs = 0
+    top, bottom = line.box.top, line.box.bottom
+    profile = np.zeros(max(1, bottom - top), dtype=np.int64)
     for word in line.words:
         if word.box.height > _TALLER * line.height:
             continue  # a drop cap read into the line: its strokes are the cap's size
@@ -215,7 +222,16 @@ def _stroke(line: Line, ink: np.ndarray) -> float:
             continue
         dark += int(crop.sum())
         runs += int((crop[:, 1:] & ~crop[:, :-1]).sum() + crop[:, 0].sum())
-    return dark / max(1, runs) / max(1.0, line.height)
+        start = max(0, b.top) - top
+        profile[start : start + crop.shape[0]] += crop.sum(axis=1)
+    return dark / max(1, runs) / max(1.0, _core(profile) or line.height)
+
+
+def _core(profile: np.ndarray) -> int:
+    """How many rows lie from the first to the last holding half the busiest row's ink: the
+    serifs and joins on the baseline and at the top of the lowercase letters."""
+    busy = np.nonzero(profile >= max(1, profile.max()) / 2)[0]
+    return int(busy[-1] - busy[0] + 1) if busy.size else 0
 
 
 def fit_to_ink(line: Line, gray: np.ndarray) -> Line:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
@@ -24,7 +24,7 @@ from ocr_engine.options import PageOptions
 from ocr_engine.recognize import TesserocrRecognizer
 from ocr_engine.render import text as plain_text
 from ocr_engine.render.mistral import escape, page_json
-from ocr_engine.words import Box, Line, Word
+from ocr_engine.words import Box, Line, Word, mark_bold
 from tools import corpus
 
 # -- words laid out by hand ------------------------------------------------------------------
@@ -308,6 +308,44 @@ def test_bold_at_body_size_is_a_heading() -> None:
     body = [prose_line(text, 470 + i * 60) for i, text in enumerate(PROSE)]
     items = structure.classify(structure.group_lines([heading, *body]), page_height=3300)
     assert [i.kind for i in items] == [TITLE, TEXT]
+
+
+def test_a_section_number_a_quad_apart_and_a_footnote_mark_keep_a_heading() -> None:
+    # LaTeX sets a section's number a quad from its title: wider than a sentence's spaces,
+    # as wide as the gap between labels under a chart; a title's "*" marks its footnote.
+    number, title = prose_line("2 Usage", 400).words
+    shift = int(1.8 * HEIGHT)
+    box = title.box
+    title.box = Box(box.left + shift, box.top, box.right + shift, box.bottom)
+    heading = Line([number, title])
+    for word in heading.words:
+        word.bold = True
+    body = [prose_line(text, 470 + i * 60) for i, text in enumerate(PROSE * 2)]
+    package = prose_line("The eso-pic package*", 200, size=80)
+    items = structure.classify(structure.group_lines([package, heading, *body]), page_height=3300)
+    assert [i.kind for i in items] == [TITLE, TITLE, TEXT]
+
+
+def test_bold_is_measured_against_the_letters_core_not_the_line_s_height() -> None:
+    # A bold word with an ascender and a descender alone on its line ("background", the
+    # second line of a heading) is as tall as a line gets; beside lines of short words its
+    # strokes, per pixel of its box's height, measured as light as theirs.
+    regular = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 40)
+    bold = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf", 40)
+    image = Image.new("L", (1600, 900), 255)
+    draw = ImageDraw.Draw(image)
+    lines = []
+    texts = [("background", bold), *(("one on a case no more or so as we", regular),) * 6]
+    for i, (text, font) in enumerate(texts):
+        words, x, y = [], 100, 100 + 110 * i
+        for token in text.split():
+            left, top, right, bottom = draw.textbbox((x, y), token, font=font)
+            draw.text((x, y), token, font=font, fill=0)
+            words.append(Word(token, 0.9, Box(left, top, right, bottom)))
+            x = right + 12
+        lines.append(Line(words))
+    mark_bold(lines, np.asarray(image))
+    assert [all(w.bold for w in line.words) for line in lines] == [True] + [False] * 6
 
 
 @pytest.mark.parametrize(
