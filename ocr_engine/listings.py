@@ -45,6 +45,7 @@ _CROSSING_LINES = 15  # line heights within which a line across a column's start
 _INDENT_PITCHES = 8  # a line of the listing starts at most this far right of its left edge
 _PAD = 0.3  # line heights of white read around the region
 _INSIDE = 0.9  # of a line's box inside the region makes it one of the region's lines
+_MISSED = 0.1  # of the listing's characters, on lines the reading again has nothing level with
 _SAME_WORD = 0.5  # of the smaller box's area: two readings of one word overlap this much
 
 
@@ -70,8 +71,8 @@ def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
                 if (words := [w for w in line.words if not _read_already(w.box, clipped)])
             ]
         )
-        if not fresh:
-            continue
+        if not _covers(fresh, listing):
+            continue  # the block reading lost lines (a table's rules, wide leading): keep the first
         # The region is the listing and its own columns, so all it holds is code, also a
         # line the first reading measured short of the pitch (a misread glyph, "}" alone).
         for line in fresh:
@@ -82,6 +83,17 @@ def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
         before = sum(1 for line in lines[:first] if id(line) not in taken)
         lines = [*kept[:before], *fresh, *kept[before:]]
     return lines
+
+
+def _covers(fresh: list[Line], listing: list[Line]) -> bool:
+    """Whether the reading again has a line level with the listing's lines, all but a sign
+    or two ("{" alone is often read into the line above)."""
+    missed = sum(
+        len(row.text)
+        for row in listing
+        if not any(line.box.top <= row.box.center[1] <= line.box.bottom for line in fresh)
+    )
+    return missed <= _MISSED * sum(len(row.text) for row in listing)
 
 
 def _read_already(box: Box, others: list[Box]) -> bool:

@@ -43,6 +43,9 @@ _STRONG_WORDS = 3
 _STRONG_CHARS = 8
 _LONE_CHARS = 24  # a page's only sure line must be this long
 _PITCH_SPREAD = 0.08
+_STEADY = 0.025  # one-word lines of a listing keep their pitch to this share of it
+_STEADY_LINES = 3
+_NUMBER_DIGITS = 4  # a listing's line number, left of its code
 # A line this much larger than the listing's lines is no part of it; one alone, this much.
 _SIZE_SPREAD = 0.5
 _ALONE_SPREAD = 0.25
@@ -100,9 +103,15 @@ def mark_measured(lines: list[Line]) -> None:
     """
     sure = [line for line in lines if _surely_monospaced(line)]
     if len(sure) < 2 and not any(len(line.text) >= _LONE_CHARS for line in sure):
-        return  # one short line may fit a pitch by chance: a heading of three words
-    advance = _refined(sure, statistics.median(pitch(line.words) for line in sure))
-    sure_ids = {id(line) for line in sure if abs(pitch(line.words) / advance - 1) <= _PITCH_SPREAD}
+        # A listing of one word a line ("\\let\\CROP@user@a\\relax"): no line has the words
+        # to tell by, the run of them does.
+        sure = _steady(lines)
+        if not sure:
+            return  # one short line may fit a pitch by chance: a heading of three words
+    advance = _refined(sure, statistics.median(pitch(_measured(line)) for line in sure))
+    sure_ids = {
+        id(line) for line in sure if abs(pitch(_measured(line)) / advance - 1) <= _PITCH_SPREAD
+    }
     size = statistics.median(line.height for line in sure)
     for run in _runs(lines, advance, size):
         if len(run) == 1 and run[0].height > (1 + _ALONE_SPREAD) * size:
@@ -142,13 +151,64 @@ def _between_code(lines: list[Line], i: int) -> bool:
 
 def _refined(lines: list[Line], advance: float) -> float:
     """The pitch near `advance` on which the lines' words start most nearly on the grid:
-    widths measure ink, starts measure advances."""
+    widths measure ink, starts measure advances. Lines of one word have no starts to tell."""
+    spaced = [words for line in lines if len(words := _measured(line)) > 1]
+    if not spaced:
+        return advance
     candidates = [advance * (1 + step / 500) for step in range(-25, 26)]
-    return min(candidates, key=lambda p: sum(_off_pitch(line.words, p) for line in lines))
+    return min(candidates, key=lambda p: sum(_off_pitch(words, p) for words in spaced))
+
+
+def _measured(line: Line) -> list[Word]:
+    """The words the pitch is measured on: a listing's line number before the code is often
+    set smaller, in another font. Before figures ("2005 58.1 63.4", a table's row) it stays:
+    figures are set on one width in most fonts."""
+    words = line.words
+    number = words[0].text if words else ""
+    if len(words) > 1 and number.isdigit() and len(number) <= _NUMBER_DIGITS:
+        rest = words[1:]
+        if not _figures("".join(w.text for w in rest)):
+            return rest
+    return words
+
+
+def _steady(lines: list[Line]) -> list[Line]:
+    """Lines of one long word each (after any line number), in runs of close lines that
+    look like code, whose widths all fit one pitch: a proportional font's words of different
+    letters do not keep one to a few hundredths. Words mostly of figures are left out."""
+    found: list[Line] = []
+    run: list[Line] = []
+    for line in [*lines, None]:
+        words = _measured(line) if line is not None else []
+        if (
+            line is not None
+            and len(words) == 1
+            and len(words[0].text) >= _STRONG_CHARS
+            and _lettered(words[0].text)
+            and (not run or _close(run[-1], line))
+        ):
+            run.append(line)
+            continue
+        if len(run) >= _STEADY_LINES and _looks_like_code(run):
+            pitches = [pitch(_measured(member)) for member in run]
+            usual = statistics.median(pitches)
+            steady = zip(run, pitches, strict=True)
+            found.extend(member for member, p in steady if abs(p / usual - 1) <= _STEADY)
+        run = [line] if line is not None and len(words) == 1 else []
+    return found
+
+
+def _figures(text: str) -> bool:
+    return 2 * sum(c.isdigit() for c in text) >= len(text)
+
+
+def _lettered(text: str) -> bool:
+    """Mostly letters: figures are set on one width in most fonts, a column of amounts too."""
+    return 2 * sum(c.isalpha() for c in text) >= len(text)
 
 
 def _surely_monospaced(line: Line) -> bool:
-    words = line.words
+    words = _measured(line)
     if len(words) < _STRONG_WORDS or sum(len(w.text) for w in words) < _STRONG_CHARS:
         return False
     advance = pitch(words)
@@ -162,7 +222,7 @@ def _fits(line: Line, advance: float) -> bool:
     its spaces are a third of a character, so its words start anywhere, not on the grid.
     The median width is asked for: one misread or quoted word may miss.
     """
-    words = line.words
+    words = _measured(line)
     if sum(len(w.text) for w in words) < 2:
         return False
     if statistics.median(_misses(words, advance)) >= _WEAK:
@@ -173,6 +233,8 @@ def _fits(line: Line, advance: float) -> bool:
 def _off_pitch(words: list[Word], advance: float) -> float:
     """How far, in characters on average, each word starts from a whole number of
     characters after the start of the word before it."""
+    if len(words) < 2:
+        return 0.0
     pairs = itertools.pairwise(words)
     steps = [
         (_cells(b, advance)[0] - _cells(a, advance)[0]) / advance - len(a.text) for a, b in pairs
@@ -188,7 +250,7 @@ def _runs(lines: list[Line], advance: float, size: float) -> list[list[Line]]:
     for line in lines:
         # A heading may fit the pitch by chance; it is not the listing's size.
         fits = _fits(line, advance) and line.height <= (1 + _SIZE_SPREAD) * size
-        tiny = sum(len(w.text) for w in line.words) <= 2
+        tiny = sum(len(w.text) for w in _measured(line)) <= 2
         if current and _close(current[-1], line) and (fits or tiny):
             current.append(line)
             continue

@@ -845,6 +845,56 @@ def test_a_listing_is_read_again_with_its_margin_and_columns_and_only_it() -> No
     assert len(asked) == 1
 
 
+def test_a_reading_again_that_loses_lines_of_the_listing_is_not_kept() -> None:
+    # Read as one block, a table's rows of figures between rules came back two of five.
+    rows = ["2004 34.7 36.2 44.5", "2005 58.1 63.4 61.6", "2006 74.7 84.1 96.5"]
+    code = _marked([mono_line(t, 540 + i * 90) for i, t in enumerate(rows)])
+
+    def reread(box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
+        return [mono_line(rows[0], 540), mono_line(rows[2], 720)]
+
+    assert [line.text for line in listings.reread_listings(code, reread)] == rows
+
+
+def test_a_listing_of_one_word_a_line_is_code() -> None:
+    # No line has the words to measure a pitch by; the run of them keeps one.
+    macros = [
+        r"\bibleverse{Ex}\\",
+        r"\bibleverse{Exodus}(20:)\\",
+        r"\bibleverse{IVMose}(20:17)\\",
+        r"\bibleverse{Rev}(1:2,5,7-9,11)\\",
+    ]
+    intro = prose_line(PROSE[0], 400)
+    lines = [intro, *(mono_line(t, 480 + i * 60) for i, t in enumerate(macros))]
+    monospace.mark_measured(lines)
+    assert [monospace.is_code(line) for line in lines] == [False, True, True, True, True]
+
+
+def test_numbered_lines_of_a_listing_are_code_whatever_the_numbers_font() -> None:
+    # A documented source's listing: small proportional line numbers before the code.
+    source = [
+        r"\let\CROP@@@marks\CROP@marks",
+        r"\newcommand*\CROP@setmarkcolor{%",
+        r"\let\current@color\CROP@markcolor",
+        r"\let\CROP@user@a\relax",
+    ]
+    lines = []
+    for i, text in enumerate(source):
+        line = mono_line(text, 480 + i * 50, left=400)
+        number = Word(str(385 + i), 0.9, Box(300, 490 + i * 50, 345, 515 + i * 50))
+        lines.append(Line([number, *line.words]))
+    monospace.mark_measured(lines)
+    assert all(monospace.is_code(line) for line in lines)
+
+
+def test_a_column_of_figures_one_to_a_line_is_not_code() -> None:
+    # Figures are set on one width in most fonts: a column of amounts keeps a pitch too.
+    amounts = ["(1,234,567)", "(2,345,678)", "$3,456,789", "(4,567,890)"]
+    lines = [mono_line(t, 480 + i * 60) for i, t in enumerate(amounts)]
+    monospace.mark_measured(lines)
+    assert not any(monospace.is_code(line) for line in lines)
+
+
 def _short(line: Line, height: int = 28) -> Line:
     """The line with glyphs this tall: letters without ascenders or descenders."""
     return Line(
