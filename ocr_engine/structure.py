@@ -44,7 +44,7 @@ _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]
 _RUNNING_WORDS = 12
 _RUNNING_GAP = 1.5  # body line heights between a running head or foot and the body
 _HEADING_LINES = 3
-_HEADING_WORDS = 14
+_HEADING_WORDS = 20  # a numbered heading: "5.14 I have a wireless network card which ..."
 _HEADING_WORDS_UNNUMBERED = 10
 _QUOTES = "\"'‘“"
 _HEADING_LETTERS = 0.6  # share of a heading's characters that are letters
@@ -52,6 +52,8 @@ _HEADING_BOLD = 0.7  # share of a heading's characters in bold, at the body's si
 _HEADING_ENDS = (".", ",", ";", ":")
 _FOOTNOTE_MARKS = "*†‡"
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
+# A slash between words is no formula's: "Input/Output", "ST(E)/TT/Falcon".
+_WORD_SLASH = re.compile(r"(?:(?<=[^\W\d_])|(?<=\)))/(?=[^\W\d_]|\()")
 # "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
 _SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+(\S)")
 _TITLE_OPENERS = "(\"'‘“"
@@ -375,12 +377,27 @@ def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
     for paragraph in paragraphs:
         kind, level = _kind(paragraph, paragraphs, body, page_height)
         previous = items[-1] if items else None
-        if kind == TITLE and previous is not None and _heading_goes_on(previous, paragraph):
-            assert previous.paragraph is not None
-            joined = Paragraph([*previous.paragraph.lines, *paragraph.lines])
-            items[-1] = Item(TITLE, joined.box, paragraph=joined, level=previous.level)
+        above = previous.paragraph if previous is not None else None
+        if previous is None or above is None or not _set_as_one(above, paragraph):
+            items.append(Item(kind, paragraph.box, paragraph=paragraph, level=level))
             continue
-        items.append(Item(kind, paragraph.box, paragraph=paragraph, level=level))
+        joined = Paragraph([*above.lines, *paragraph.lines])
+        if kind == TITLE and previous.kind == TITLE:
+            items[-1] = Item(TITLE, joined.box, paragraph=joined, level=previous.level)
+        elif (
+            TITLE in (kind, previous.kind)
+            and TEXT in (kind, previous.kind)
+            and _mostly_bold(above) == _mostly_bold(paragraph)
+        ):
+            # A heading's line that does not read as one alone ("5.14 I have a wireless
+            # card which doesn't work with Linux." over "What should I do?").
+            whole, whole_level = _kind(joined, paragraphs, body, page_height)
+            if whole == TITLE:
+                items[-1] = Item(TITLE, joined.box, paragraph=joined, level=whole_level)
+            else:
+                items.append(Item(kind, paragraph.box, paragraph=paragraph, level=level))
+        else:
+            items.append(Item(kind, paragraph.box, paragraph=paragraph, level=level))
     return items
 
 
@@ -417,8 +434,7 @@ def _heading_level(paragraph: Paragraph, body: float) -> int:
         return 1
     if ratio >= 1.45:
         return 2
-    bold = sum(len(w.text) for w in paragraph.words if w.bold)
-    if ratio >= 1.3 or bold >= _HEADING_BOLD * sum(len(w.text) for w in paragraph.words):
+    if ratio >= 1.3 or _mostly_bold(paragraph):
         return 3
     return 0
 
@@ -474,7 +490,7 @@ def _reads_as_heading(text: str) -> bool:
     visible = sum(not c.isspace() for c in text)
     if len(words) > _HEADING_WORDS or letters < 3 or letters < _HEADING_LETTERS * visible:
         return False
-    if text.endswith(_HEADING_ENDS) or _FORMULA_SIGNS.search(text):
+    if text.endswith(_HEADING_ENDS) or _FORMULA_SIGNS.search(_WORD_SLASH.sub("", text)):
         return False
     if words[0].endswith(":") or (len(words) == 1 and any(c.isdigit() for c in text)):
         return False  # a label ("Name: expat") or a code ("B2EDPCT")
@@ -487,15 +503,19 @@ def _reads_as_heading(text: str) -> bool:
     return len(words) <= _HEADING_WORDS_UNNUMBERED and initial.isupper()
 
 
-def _heading_goes_on(previous: Item, paragraph: Paragraph) -> bool:
-    """Whether a title line continues the title just above: same size, close, overlapping."""
-    if previous.kind != TITLE or previous.paragraph is None:
-        return False
-    above, box = previous.paragraph, paragraph.box
+def _set_as_one(above: Paragraph, paragraph: Paragraph) -> bool:
+    """Whether a paragraph may go on from the one just above in the same type: same size,
+    close, overlapping."""
+    box = paragraph.box
     small, large = sorted((above.height, paragraph.height))
     gap = box.top - above.box.bottom
     overlap = min(above.box.right, box.right) - max(above.box.left, box.left)
     return large <= 1.15 * small and -0.5 * large <= gap <= large and overlap > 0
+
+
+def _mostly_bold(paragraph: Paragraph) -> bool:
+    bold = sum(len(w.text) for w in paragraph.words if w.bold)
+    return bold >= _HEADING_BOLD * sum(len(w.text) for w in paragraph.words)
 
 
 def _body_height(paragraphs: list[Paragraph]) -> float:

@@ -284,10 +284,31 @@ def test_a_numbered_two_line_heading_is_one_heading() -> None:
     assert _markdown(titles) == "## 2.1 Scope of the measures taken against noise and skew\n"
 
 
+def test_a_heading_whose_first_line_ends_a_sentence_is_one_heading() -> None:
+    # "5.14 I have a wireless network card which doesn't work with Linux." over "What
+    # should I do?": alone, the first line ends like a sentence, not like a heading.
+    body = [prose_line(text, 600 + i * 60) for i, text in enumerate(PROSE * 3)]
+    heading = [
+        prose_line("5.14 I have a card which does not work with Linux.", 400),
+        prose_line("What should I do?", 460),
+    ]
+    for line in heading:
+        for word in line.words:
+            word.bold = True
+    items = structure.classify(structure.group_lines([*heading, *body]), page_height=3300)
+    titles = [i for i in items if i.kind == TITLE]
+    assert _markdown(titles) == (
+        "### 5.14 I have a card which does not work with Linux. What should I do?\n"
+    )
+    assert all(i.kind == TEXT for i in items if i not in titles)
+
+
 @pytest.mark.parametrize(
     ("text", "heading"),
     [
-        ("2.1 Économie des régions", True),
+        ("5 The input encoding for ST(E)/TT/Falcon", True),
+        ("3 Input/Output", True),
+        ("2 Rates 2019/2020", False),
         ("3.2 Übersicht der Maßnahmen", True),
         ("4.2 (Annexe) Tableaux", True),
         ("2.1 économie des régions", False),  # a number, then lower case: a list or a value
