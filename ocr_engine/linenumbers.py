@@ -29,6 +29,7 @@ _MIN_NUMBERS = 3
 _MAX_DIGITS = 4
 _ALIGN = 0.6  # line heights: how well the numbers' right (or left) edges line up
 _MAX_GAP = 10.0  # line heights from a number to the start of its line (pleading paper: an inch)
+_INDENT = 20.0  # line heights a numbered line may be indented in the text beside the numbers
 _RISING = 0.8  # of the steps down the column, the share that must rise
 _PAD = 0.3  # line heights of white read around the column
 _GROW = 4  # times a stacked column's region is grown to the rows beside it
@@ -140,14 +141,16 @@ def _rising(group: list[Line]) -> bool:
     return sum(b > a for a, b in steps) >= _RISING * len(steps)
 
 
-def _partner(number: Box, height: float, lines: list[Line], taken: set[int]) -> Line | None:
-    """The line that starts right of `number` on its baseline, not far from it."""
+def _partner(
+    number: Box, height: float, lines: list[Line], taken: set[int], reach: float
+) -> Line | None:
+    """The line that starts right of `number` on its baseline, at most `reach` from it."""
     beside = [
         line
         for line in lines
         if id(line) not in taken
         and not _number(line)
-        and 0 < line.box.left - number.right <= _MAX_GAP * height
+        and 0 < line.box.left - number.right <= reach
         and on_baseline(line.box, number, max(height, line.height))
     ]
     return min(beside, key=lambda line: line.box.left, default=None)
@@ -165,10 +168,14 @@ def _attach(lines: list[Line], column: list[Line], reread: Reread) -> list[Line]
     if not text:
         return lines
     numbers = [n.words[0] for n in column]
+    right = min(line.box.left for line in text)
     if any(not _numbered(line, column, height) for line in text):
-        right = min(line.box.left for line in text)
         numbers = _read_again(column, text, others, reread, right, height) or numbers
-    partners = [p for w in numbers if (p := _partner(w.box, height, others, set())) is not None]
+    # A line indented within the text beside the column is numbered all the same.
+    reach = right - _edge(column) + _INDENT * height
+    partners = [
+        p for w in numbers if (p := _partner(w.box, height, others, set(), reach)) is not None
+    ]
     if len(partners) < _MIN_NUMBERS:
         # Numbers down a margin, not the lines' own. (Pleading paper numbers its blank lines
         # too: a share of the numbers beside lines would be too strict.)
@@ -179,7 +186,7 @@ def _attach(lines: list[Line], column: list[Line], reread: Reread) -> list[Line]
     joined: dict[int, Line] = {}
     loose: list[Line] = []
     for word in sorted(numbers, key=lambda w: w.box.top):
-        partner = _partner(word.box, height, others, taken)
+        partner = _partner(word.box, height, others, taken, reach)
         if partner is None:
             loose.append(Line([word]))  # a numbered blank line
             continue

@@ -90,6 +90,18 @@ def test_numbers_the_first_reading_missed_are_read_again_in_the_column() -> None
     assert region.right < 330 and region.top < 300 and region.bottom > 300 + 11 * STEP + H
 
 
+def test_a_line_indented_deep_in_a_numbered_listing_keeps_its_number() -> None:
+    # A documented source's listing: nested code starts 15 line heights right of the
+    # numbers, as far as a pleading's text never does; it is still within the listing.
+    code = ["\\mathop{\\mkern 3mu", "\\intop", "\\ifnum #1=\\z@ \\intdots@", "\\fi", "}"]
+    indents = [0, 8 * 24, 25 * 24, 8 * 24, 0]
+    rows = enumerate(zip(code, indents, strict=True))
+    body = [text_line(t, 300 + i * 60, left=330 + d) for i, (t, d) in rows]
+    column = [number(117 + i, 300 + i * 60) for i in range(len(code))]
+    lines = linenumbers.attach_line_numbers([*column, *body], Rereads())
+    assert [line.text for line in lines] == [f"{117 + i} {t}" for i, t in enumerate(code)]
+
+
 def test_a_numbered_blank_line_keeps_its_number_alone() -> None:
     body = [text_line(s, 300 + i * STEP) for i, s in enumerate(SENTENCES)]
     column = [number(i + 1, 300 + i * STEP) for i in range(len(SENTENCES) + 2)]
