@@ -51,6 +51,8 @@ _HEADING_LETTERS = 0.6  # share of a heading's characters that are letters
 _HEADING_BOLD = 0.7  # share of a heading's characters in bold, at the body's size
 _HEADING_ENDS = (".", ",", ";", ":")
 _FOOTNOTE_MARKS = "*†‡"
+_ASCENDING = frozenset("bdfhklt0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜÉÈÀ")
+_DESCENDING = frozenset("gjpqyQ()[]{}|,;/$@§µ")
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 # A slash between words is no formula's: "Input/Output", "ST(E)/TT/Falcon".
 _WORD_SLASH = re.compile(r"(?:(?<=[^\W\d_])|(?<=\)))/(?=[^\W\d_]|\()")
@@ -373,9 +375,10 @@ def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
     """Type each paragraph: code, header or footer (by place and look), list, title (by
     size, weight and wording), or text. Consecutive title lines of one size are one title."""
     body = _body_height(paragraphs)
+    size = _type_body(paragraphs)
     items: list[Item] = []
     for paragraph in paragraphs:
-        kind, level = _kind(paragraph, paragraphs, body, page_height)
+        kind, level = _kind(paragraph, paragraphs, (body, size), page_height)
         previous = items[-1] if items else None
         above = previous.paragraph if previous is not None else None
         if previous is None or above is None or not _set_as_one(above, paragraph):
@@ -391,7 +394,7 @@ def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
         ):
             # A heading's line that does not read as one alone ("5.14 I have a wireless
             # card which doesn't work with Linux." over "What should I do?").
-            whole, whole_level = _kind(joined, paragraphs, body, page_height)
+            whole, whole_level = _kind(joined, paragraphs, (body, size), page_height)
             if whole == TITLE:
                 items[-1] = Item(TITLE, joined.box, paragraph=joined, level=whole_level)
             else:
@@ -402,20 +405,26 @@ def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
 
 
 def _kind(
-    paragraph: Paragraph, paragraphs: list[Paragraph], body: float, page_height: int
+    paragraph: Paragraph,
+    paragraphs: list[Paragraph],
+    body: tuple[float, float],
+    page_height: int,
 ) -> tuple[str, int]:
+    """The paragraph's type and heading level; `body` the body text's line height and its
+    type size."""
+    height, size = body
     if _is_code(paragraph):
         return CODE, 0
-    margin = _margin(paragraph, paragraphs, body, page_height)
+    margin = _margin(paragraph, paragraphs, height, page_height)
     if margin is not None:
         return margin, 0
     if _list_marker(paragraph.lines[0]) is not None:
         return LIST, 0
-    level = _heading_level(paragraph, body)
+    level = _heading_level(paragraph, size)
     return (TITLE, level) if level else (TEXT, 0)
 
 
-def _heading_level(paragraph: Paragraph, body: float) -> int:
+def _heading_level(paragraph: Paragraph, size: float) -> int:
     """1..3 for a heading, by its size against the body text's; 0 for none.
 
     Size alone makes headings of chart labels, formulas and line numbers: a heading also
@@ -423,13 +432,13 @@ def _heading_level(paragraph: Paragraph, body: float) -> int:
     the body's size makes the lowest level.
     """
     text = " ".join(line.text for line in paragraph.lines)
-    if not body or len(paragraph.lines) > _HEADING_LINES or not _reads_as_heading(text):
+    if not size or len(paragraph.lines) > _HEADING_LINES or not _reads_as_heading(text):
         return 0
     if _numbered(paragraph.lines[0]):
         return 0  # a numbered line of a transcript, not a numbered section
     if any(_spread(line) for line in paragraph.lines):
         return 0  # labels side by side, as under a chart's bars or in a table's head
-    ratio = paragraph.height / body
+    ratio = statistics.median(_type_size(line) for line in paragraph.lines) / size
     if ratio >= 1.9:
         return 1
     if ratio >= 1.45:
@@ -437,6 +446,27 @@ def _heading_level(paragraph: Paragraph, body: float) -> int:
     if ratio >= 1.3 or _mostly_bold(paragraph):
         return 3
     return 0
+
+
+def _type_size(line: Line) -> float:
+    """The height of the line's capitals and ascenders, from its words that reach that high
+    and no lower ("for", "Added"; not "package", "(not"): lines differ in how many of their
+    words have descenders, the type's size does not. The line's height where none does."""
+    tall = [
+        w.box.height
+        for w in line.words
+        if _ASCENDING.intersection(w.text) and not _DESCENDING.intersection(w.text)
+    ]
+    return statistics.median(tall) if tall else line.height
+
+
+def _type_body(paragraphs: list[Paragraph]) -> float:
+    """The type size of most of the page's characters."""
+    sizes: list[float] = []
+    for paragraph in paragraphs:
+        for line in paragraph.lines:
+            sizes.extend([_type_size(line)] * sum(len(w.text) for w in line.words))
+    return statistics.median(sizes) if sizes else 0.0
 
 
 def _spread(line: Line) -> bool:
@@ -547,6 +577,12 @@ def _margin(
         _PAGE_NUMBER.match(t) and not _PAGE_NUMBER.match(beside)
         for t, beside in ((tokens[0], "".join(tokens[1:2])), (tokens[-1], "".join(tokens[-2:-1])))
     )
+    # "Chapter 4: Relational databases" with its page number read apart at the line's end.
+    numbered = numbered or any(
+        _shares_line(box, p.box) and _PAGE_NUMBER.match(" ".join(ln.text for ln in p.lines))
+        for p in paragraphs
+        if p is not paragraph and len(p.lines) == 1
+    )
     gap = _RUNNING_GAP * body
     top_share, bottom_share = box.bottom / page_height, box.top / page_height
     if top_share <= _PAGE_NUMBER_ZONE and not any(o.bottom <= box.top for o in others):
@@ -561,9 +597,13 @@ def _margin(
     return None
 
 
+def _shares_line(box: Box, other: Box) -> bool:
+    return min(box.bottom, other.bottom) - max(box.top, other.top) > 0
+
+
 def _beside_body(box: Box, other: Box, page_height: int) -> bool:
     """Whether `other` shares a line with `box` and reaches out of the page's margins."""
-    shared = min(box.bottom, other.bottom) - max(box.top, other.top) > 0
+    shared = _shares_line(box, other)
     inner = (
         other.bottom > _PAGE_NUMBER_ZONE * page_height
         and other.top < (1 - _PAGE_NUMBER_ZONE) * page_height

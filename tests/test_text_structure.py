@@ -347,6 +347,26 @@ def test_a_section_number_a_quad_apart_and_a_footnote_mark_keep_a_heading() -> N
     assert [i.kind for i in items] == [TITLE, TITLE, TEXT]
 
 
+def _glyph_heights(line: Line) -> Line:
+    """The line with each word as tall as its glyphs: 27 px from the baseline to the tops of
+    capitals and ascenders, 9 more for descenders, brackets reaching below them too."""
+    words = []
+    for w in line.words:
+        low = set(w.text) & set("gjpqy()")
+        words.append(Word(w.text, 0.9, Box(w.box.left, 400, w.box.right, 436 if low else 427)))
+    return Line(words).moved(0, line.box.top - 400)
+
+
+def test_a_line_of_descenders_and_brackets_is_not_a_size_larger() -> None:
+    # An index's lines: most have no descender ("Introduced alternative interface for"),
+    # so a line with "package" and "(not only)" measures a third taller than the rest.
+    texts = ["Introduced alternative interface for", "General: Added a documentation"]
+    body = [_glyph_heights(prose_line(t, 400 + i * 60)) for i, t in enumerate(texts * 3)]
+    odd = _glyph_heights(prose_line("Rearranged package (not only) for", 800))
+    items = structure.classify(structure.group_lines([*body, odd]), page_height=3300)
+    assert TITLE not in [i.kind for i in items]
+
+
 def test_bold_is_measured_against_the_letters_core_not_the_line_s_height() -> None:
     # A bold word with an ascender and a descender alone on its line ("background", the
     # second line of a heading) is as tall as a line gets; beside lines of short words its
@@ -406,6 +426,18 @@ def test_a_running_head_set_apart_is_a_header() -> None:
     body = [prose_line(text, 400 + i * 60) for i, text in enumerate(PROSE)]
     items = structure.classify(structure.group_lines([head, *body]), page_height=3300)
     assert items[0].kind == HEADER
+
+
+def test_a_running_head_whose_page_number_was_read_apart_is_a_header() -> None:
+    # The page number at the far end of the line comes as a paragraph of its own; the
+    # title, close above the body, is the running head all the same, not a heading.
+    title = prose_line("Chapter 4: Relational databases", 150, size=50)
+    folio = prose_line("23", 150, left=2100, size=50)
+    body = [prose_line(text, 250 + i * 60) for i, text in enumerate(PROSE * 3)]
+    items = structure.classify(structure.group_lines([title, folio, *body]), page_height=3300)
+    kinds = {i.paragraph.lines[0].text: i.kind for i in items if i.paragraph is not None}
+    assert kinds["Chapter 4: Relational databases"] == HEADER
+    assert kinds["23"] == HEADER
 
 
 def test_a_numbered_line_under_a_title_or_over_a_foot_is_not_running() -> None:
