@@ -51,6 +51,7 @@ _HEADING_LETTERS = 0.6  # share of a heading's characters that are letters
 _HEADING_BOLD = 0.7  # share of a heading's characters in bold, at the body's size
 _HEADING_ENDS = (".", ",", ";", ":")
 _FOOTNOTE_MARKS = "*†‡"
+_LEADER = re.compile(r"(?:\.\s?){3,}.*\d$")  # dots leading to a page number
 _ASCENDING = frozenset("bdfhklt0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜÉÈÀ")
 _DESCENDING = frozenset("gjpqyQ()[]{}|,;/$@§µ")
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
@@ -524,8 +525,9 @@ def _reads_as_heading(text: str) -> bool:
         return False
     if words[0].endswith(":") or (len(words) == 1 and any(c.isdigit() for c in text)):
         return False  # a label ("Name: expat") or a code ("B2EDPCT")
-    if _CAPTION.match(text) or _PAGE_OF.search(text):
-        return False  # "Chart 5" names a figure; "Page 8 of 11" is a running head
+    if _CAPTION.match(text) or _PAGE_OF.search(text) or _LEADER.search(text):
+        return False  # "Chart 5" names a figure; "Page 8 of 11" is a running head, and
+        # "6.3 Urgency ........ 76" an entry of a table of contents
     if words[0][0].isdigit() or (len(words[0]) > 1 and words[0][1] == "."):
         number = _SECTION_NUMBER.match(text)  # then a capital, of any alphabet ("2.1 Économie")
         return number is not None and (number[3].isupper() or number[3] in _TITLE_OPENERS)

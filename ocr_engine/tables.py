@@ -106,14 +106,24 @@ def find_tables(
         if table.contents:
             # Each entry one line, its number, title and page in that order, as printed;
             # left to the layout, the column of numbers would be read apart from the titles.
-            rows = [[w for cell in row for w in cell] for row in table.cells]
-            contents.append(Paragraph([Line(row) for row in rows if row]))
+            rows = [
+                row for row in ([w for cell in row for w in cell] for row in table.cells) if row
+            ]
+            # Its title ("Contents") stands over the entries, unnumbered, no page of its own.
+            while len(rows) > 1 and not rows[0][-1].text.isdigit() and not _numbered(rows[0]):
+                contents.append(Paragraph([Line(rows.pop(0))]))
+            # Each entry a paragraph: one line each, as printed, not one run of text.
+            contents.extend(Paragraph([Line(row)]) for row in rows)
             taken.update(id(w) for w in table.words)
             continue
         found.append(table)
         taken.update(id(w) for w in _inside(table.grid.box, words))  # its rule glyphs too
     items = [t.item() for t in found]
     return [*_remaining(paragraphs, taken), *contents], _remaining(code, taken), items
+
+
+def _numbered(words: list[Word]) -> bool:
+    return words[0].text[:1].isdigit()
 
 
 def _code_cells(box: Box, code: list[Line], prose: list[Word], taken: set[int]) -> list[Word]:

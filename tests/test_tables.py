@@ -462,6 +462,29 @@ def test_contents_are_lines_of_number_title_and_page_in_that_order() -> None:
     ]
 
 
+def test_contents_keep_their_title_apart_and_each_entry_on_a_line() -> None:
+    rows = [
+        _row(50, [(100, "Contents")]),
+        *(
+            _row(100 + 50 * i, [(100, str(i + 1)), (250, title), (1300, str(page))])
+            for i, (title, page) in enumerate(
+                [("Introduction", 1), ("Loading the package", 1), ("Options", 2), ("Usage", 3)]
+            )
+        ),
+    ]
+    paragraphs, _, found = find_tables(
+        [Paragraph([Line(row) for row in rows])], Rules([], []), dpi=300
+    )
+    assert found == []
+    assert [[line.text for line in p.lines] for p in paragraphs] == [
+        ["Contents"],
+        ["1 Introduction 1"],
+        ["2 Loading the package 1"],
+        ["3 Options 2"],
+        ["4 Usage 3"],
+    ]
+
+
 def test_two_columns_of_prose_and_a_hanging_list_are_not_tables() -> None:
     prose = "the council met to review the accounts of the year and agree a budget"
     columns = [

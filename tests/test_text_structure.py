@@ -1027,7 +1027,15 @@ def test_short_words_beside_prose_or_far_from_code_stay_where_they_are() -> None
     assert listings.rejoin_margin_column([*code, far]) == [*code, far]
 
 
-@pytest.mark.parametrize("caption", ["Chart 5", "Figure 2 Sales by region", "Name: expat"])
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "Chart 5",
+        "Figure 2 Sales by region",
+        "Name: expat",
+        "6.3 Changelog entries and their urgency ... 76",
+    ],
+)
 def test_captions_and_labels_are_not_headings(caption: str) -> None:
     body = [prose_line(text, 600 + i * 60) for i, text in enumerate(PROSE * 3)]
     items = structure.classify(
