@@ -33,20 +33,24 @@ _INDENT = 20.0  # line heights a numbered line may be indented in the text besid
 _RISING = 0.8  # of the steps down the column, the share that must rise
 _PAD = 0.3  # line heights of white read around the column
 _GROW = 4  # times a stacked column's region is grown to the rows beside it
+_TALL_LINES = 2.5  # a "line" this many usual line heights tall is a column read as one
+_TALL_WIDTH = 5.0  # usual line heights: as wide as a few figures at most
+_TALL_WORDS = 3
 
 
 def reread_stacked(lines: list[Line], reread: Reread) -> list[Line]:
     """The page's lines with each column read down the page as one line read again as a
     block over the height of the rows beside it, where that reading holds lines one above
     the other, read well (a line of text turned a quarter, read as it stands, stays)."""
-    for line in [line for line in lines if _stacked(line)]:
+    usual = statistics.median(line.height for line in lines) if lines else 0.0
+    for line in [line for line in lines if _stacked(line) or _tall(line, usual)]:
         others = [other for other in lines if other is not line]
         # The region may take in pieces of the rows beside it; what they hold stays. A short
         # line of the first reading there is the column's own item, misread ("—" for 1).
         rows = [other for other in others if not _short(other)]
         fresh = [
             Line([w for w in f.words if not any(w.box.overlap(o.box) > 0 for o in rows)])
-            for f in reread(_column_region(line, others))
+            for f in reread(_column_region(line, others, usual))
         ]
         fresh = [f for f in fresh if f.words]
         if not lines_apart(fresh):
@@ -69,13 +73,28 @@ def _stacked(line: Line) -> bool:
     return len(words) >= 2 and all(b.box.top >= a.box.bottom for a, b in itertools.pairwise(words))
 
 
-def _column_region(line: Line, others: list[Line]) -> Box:
+def _tall(line: Line, usual: float) -> bool:
+    """Whether the line is a narrow column of a few words several lines tall: page numbers
+    read down the page as one word of letters ("OMANNAD" for 5 5 6 6 7 7 8 8)."""
+    box = line.box
+    return (
+        len(line.words) <= _TALL_WORDS
+        and box.height >= _TALL_LINES * usual
+        and box.width <= _TALL_WIDTH * usual
+    )
+
+
+def _column_region(line: Line, others: list[Line], usual: float) -> Box:
     """The column's box grown up and down over the rows that stand beside it."""
     words = sorted(line.words, key=lambda w: w.box.top)
-    step = statistics.median(b.box.top - a.box.top for a, b in itertools.pairwise(words))
-    height = statistics.median(w.box.height for w in words)
+    steps = [b.box.top - a.box.top for a, b in itertools.pairwise(words)]
+    step = statistics.median(steps) if _stacked(line) else usual
+    height = statistics.median(w.box.height for w in words) if _stacked(line) else usual
     top, bottom = line.box.top, line.box.bottom
-    beside = [o for o in others if 0 < o.box.left - line.box.right <= _MAX_GAP * height]
+    after = [o for o in others if 0 < o.box.left - line.box.right <= _MAX_GAP * height]
+    # A column of page numbers stands right of the titles it numbers.
+    before = [o for o in others if 0 < line.box.left - o.box.right <= _MAX_GAP * height]
+    beside = [*after, *before]
     for _ in range(_GROW):
         reach = [o for o in beside if o.box.bottom >= top - step and o.box.top <= bottom + step]
         grown = (
@@ -86,8 +105,9 @@ def _column_region(line: Line, others: list[Line]) -> Box:
             break
         top, bottom = grown
     pad = round(_PAD * height)
-    right = min([line.box.right + 2 * pad, *(o.box.left - pad for o in beside)])
-    return Box(line.box.left - 2 * pad, top - pad, max(right, line.box.right), bottom + pad)
+    right = min([line.box.right + 2 * pad, *(o.box.left - pad for o in after)])
+    left = max([line.box.left - 2 * pad, *(o.box.right + pad for o in before)])
+    return Box(min(left, line.box.left), top - pad, max(right, line.box.right), bottom + pad)
 
 
 def attach_line_numbers(lines: list[Line], reread: Reread) -> list[Line]:

@@ -155,6 +155,21 @@ def test_a_column_read_down_the_page_is_read_again_over_the_rows_beside_it() -> 
     assert [line.text for line in lines if line not in rows] == [str(i + 1) for i in range(6)]
 
 
+def test_a_column_read_as_one_tall_word_is_read_again() -> None:
+    # A contents page's column of page numbers, 5 5 6 6 7, read as one word of letters
+    # four lines tall: "OMANNAD".
+    tall = Line([word("OMANNAD", 1900, 320, width=60, height=4 * 50)])
+    titles = ["Brief introduction", "Documentation", "Environments", "Commands", "Formatting"]
+    rows = [
+        Line([*text_line(t, 300 + i * 50, left=450).words, word("." * 20, 1350, 300 + i * 50)])
+        for i, t in enumerate(titles)
+    ]  # each title's dot leaders up to the column
+    again = [number(p, 300 + i * 50, right=1960) for i, p in enumerate([5, 5, 6, 6, 7])]
+    rereads = Rereads(again)
+    lines = linenumbers.reread_stacked([*rows, tall], rereads)
+    assert [line.text for line in lines if line not in rows] == ["5", "5", "6", "6", "7"]
+
+
 def test_a_rotated_line_read_as_it_stands_stays() -> None:
     # A line of text turned a quarter: its words stand one above the other too; read again
     # as a block it gives no lines, and the first reading stands.
