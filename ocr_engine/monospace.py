@@ -98,16 +98,44 @@ def is_code(line: Line) -> bool:
 def mark_measured(lines: list[Line]) -> None:
     """Mark the words of the page's runs of monospaced lines, measured from their widths.
 
-    The page's pitch comes from the lines that surely are monospaced; a run of lines that
-    fit it is code when one of them is sure, or when its lines look like code.
+    The pitch comes from the lines that surely are monospaced, one for each size of
+    fixed-pitch type the page sets them in (a table's commands and a listing below it); a
+    run of lines that fit a pitch is code when one of them is sure, or when its lines look
+    like code.
     """
     sure = [line for line in lines if _surely_monospaced(line)]
-    if len(sure) < 2 and not any(len(line.text) >= _LONE_CHARS for line in sure):
+    groups = [
+        group
+        for group in _by_pitch(sure)
+        if len(group) >= 2 or any(len(line.text) >= _LONE_CHARS for line in group)
+    ]
+    if not groups:
         # A listing of one word a line ("\\let\\CROP@user@a\\relax"): no line has the words
-        # to tell by, the run of them does.
-        sure = _steady(lines)
-        if not sure:
-            return  # one short line may fit a pitch by chance: a heading of three words
+        # to tell by, the run of them does. One short line may fit a pitch by chance: a
+        # heading of three words.
+        steady = _steady(lines)
+        groups = [steady] if steady else []
+    for group in groups:
+        _mark_pitch(lines, group)
+    _mark_between(lines)
+
+
+def _by_pitch(sure: list[Line]) -> list[list[Line]]:
+    """The sure lines in groups of one pitch, apart where the pitch steps up by more than
+    the spread of one."""
+    ordered = sorted(sure, key=lambda line: pitch(_measured(line)))
+    groups: list[list[Line]] = []
+    for line in ordered:
+        value = pitch(_measured(line))
+        if groups and value <= (1 + _PITCH_SPREAD) * pitch(_measured(groups[-1][0])):
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    return groups
+
+
+def _mark_pitch(lines: list[Line], sure: list[Line]) -> None:
+    """Mark the runs of lines that fit the pitch of `sure`."""
     advance = _refined(sure, statistics.median(pitch(_measured(line)) for line in sure))
     sure_ids = {
         id(line) for line in sure if abs(pitch(_measured(line)) / advance - 1) <= _PITCH_SPREAD
@@ -119,7 +147,6 @@ def mark_measured(lines: list[Line]) -> None:
         if any(id(line) in sure_ids for line in run) or _looks_like_code(run):
             for line in run:
                 _mark(line)
-    _mark_between(lines)
 
 
 def _mark(line: Line) -> None:

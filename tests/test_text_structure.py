@@ -909,6 +909,29 @@ def test_a_reading_again_that_loses_lines_of_the_listing_is_not_kept() -> None:
     assert [line.text for line in listings.reread_listings(code, reread)] == rows
 
 
+def _pitched(text: str, top: int, pitch: int) -> Line:
+    """A line in a fixed-pitch font of the given pitch."""
+    words, column = [], 0
+    for token in text.split(" "):
+        if token:
+            x = 300 + column * pitch + pitch // 10
+            box = Box(x, top, x + len(token) * pitch - pitch // 5, top + 5 * pitch // 3)
+            words.append(Word(token, 0.9, box))
+        column += len(token) + 1
+    return Line(words)
+
+
+def test_code_in_two_sizes_of_type_on_one_page_is_all_code() -> None:
+    # A table's commands set larger than the listing under it: each size its own pitch.
+    table = ["gpg -a -s datei", "gpg --armor --sign datei", "gpg --verify datei.sig datei"]
+    listing = ["$ sudo aptitude install vim-scripts", "$ echo packadd gnupg >> ~/.vim/vimrc"]
+    lines = [_pitched(t, 300 + i * 60, 25) for i, t in enumerate(table)]
+    lines += [prose_line(PROSE[0], 600)]
+    lines += [_pitched(t, 700 + i * 50, 22) for i, t in enumerate(listing)]
+    monospace.mark_measured(lines)
+    assert [monospace.is_code(line) for line in lines] == [True] * 3 + [False] + [True] * 2
+
+
 def test_a_listing_of_one_word_a_line_is_code() -> None:
     # No line has the words to measure a pitch by; the run of them keeps one.
     macros = [
