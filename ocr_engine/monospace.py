@@ -207,13 +207,8 @@ def _steady(lines: list[Line]) -> list[Line]:
     run: list[Line] = []
     for line in [*lines, None]:
         words = _measured(line) if line is not None else []
-        if (
-            line is not None
-            and len(words) == 1
-            and len(words[0].text) >= _STRONG_CHARS
-            and _lettered(words[0].text)
-            and (not run or _close(run[-1], line))
-        ):
+        one = len(words) == 1 and len(words[0].text) >= _STRONG_CHARS and _lettered(words[0].text)
+        if line is not None and one and run and _close(run[-1], line):
             run.append(line)
             continue
         if len(run) >= _STEADY_LINES and _looks_like_code(run):
@@ -221,7 +216,7 @@ def _steady(lines: list[Line]) -> list[Line]:
             usual = statistics.median(pitches)
             steady = zip(run, pitches, strict=True)
             found.extend(member for member, p in steady if abs(p / usual - 1) <= _STEADY)
-        run = [line] if line is not None and len(words) == 1 else []
+        run = [line] if line is not None and one else []
     return found
 
 

@@ -374,7 +374,8 @@ def drop_inside(paragraphs: list[Paragraph], figures: list[Box]) -> list[Paragra
 
 def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
     """Type each paragraph: code, header or footer (by place and look), list, title (by
-    size, weight and wording), or text. Consecutive title lines of one size are one title."""
+    size, weight and wording), or text. Consecutive title lines of one size are one title,
+    and so is a title with a line of its size and weight that reads as a heading with it."""
     body = _body_height(paragraphs)
     size = _type_body(paragraphs)
     items: list[Item] = []
@@ -581,9 +582,9 @@ def _margin(
     )
     # "Chapter 4: Relational databases" with its page number read apart at the line's end.
     numbered = numbered or any(
-        _shares_line(box, p.box) and _PAGE_NUMBER.match(" ".join(ln.text for ln in p.lines))
+        len(p.lines) == 1 and _shares_line(box, p.box) and _PAGE_NUMBER.match(p.lines[0].text)
         for p in paragraphs
-        if p is not paragraph and len(p.lines) == 1
+        if p is not paragraph
     )
     gap = _RUNNING_GAP * body
     top_share, bottom_share = box.bottom / page_height, box.top / page_height
