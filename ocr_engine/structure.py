@@ -51,7 +51,8 @@ _HEADING_LETTERS = 0.6  # share of a heading's characters that are letters
 _HEADING_BOLD = 0.7  # share of a heading's characters in bold, at the body's size
 _HEADING_ENDS = (".", ",", ";", ":")
 _FOOTNOTE_MARKS = "*†‡"
-_LEADER = re.compile(r"(?:\.\s?){3,}.*\d$")  # dots leading to a page number
+# Dot leaders, to a page number or misread ("Page Layout ... 2... ee"): a contents entry.
+_LEADER = re.compile(r"(?:\.\s?){4,}|(?:\.\s?){3,}.*\d$")
 _ASCENDING = frozenset("bdfhklt0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜÉÈÀ")
 _DESCENDING = frozenset("gjpqyQ()[]{}|,;/$@§µ")
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")

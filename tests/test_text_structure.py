@@ -1057,6 +1057,7 @@ def test_short_words_beside_prose_or_far_from_code_stay_where_they_are() -> None
         "Figure 2 Sales by region",
         "Name: expat",
         "6.3 Changelog entries and their urgency ... 76",
+        "Paragraphing .... Page Layout and Headers",  # leaders, their page numbers misread
     ],
 )
 def test_captions_and_labels_are_not_headings(caption: str) -> None:
