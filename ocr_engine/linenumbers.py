@@ -87,9 +87,10 @@ def _tall(line: Line, usual: float) -> bool:
 def _column_region(line: Line, others: list[Line], usual: float) -> Box:
     """The column's box grown up and down over the rows that stand beside it."""
     words = sorted(line.words, key=lambda w: w.box.top)
-    steps = [b.box.top - a.box.top for a, b in itertools.pairwise(words)]
-    step = statistics.median(steps) if _stacked(line) else usual
-    height = statistics.median(w.box.height for w in words) if _stacked(line) else usual
+    step, height = usual, usual  # one tall word: the page's lines measure the rows
+    if _stacked(line):
+        step = statistics.median(b.box.top - a.box.top for a, b in itertools.pairwise(words))
+        height = statistics.median(w.box.height for w in words)
     top, bottom = line.box.top, line.box.bottom
     after = [o for o in others if 0 < o.box.left - line.box.right <= _MAX_GAP * height]
     # A column of page numbers stands right of the titles it numbers.

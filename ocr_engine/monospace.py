@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
+from collections.abc import Callable
 
 from .words import Line, Word
 
@@ -123,14 +124,15 @@ def mark_measured(lines: list[Line]) -> None:
 def _by_pitch(sure: list[Line]) -> list[list[Line]]:
     """The sure lines in groups of one pitch, apart where the pitch steps up by more than
     the spread of one."""
-    ordered = sorted(sure, key=lambda line: pitch(_measured(line)))
     groups: list[list[Line]] = []
-    for line in ordered:
-        value = pitch(_measured(line))
-        if groups and value <= (1 + _PITCH_SPREAD) * pitch(_measured(groups[-1][0])):
+    least = 0.0  # the smallest pitch of the last group
+    measured = sorted(((pitch(_measured(line)), line) for line in sure), key=lambda p: p[0])
+    for value, line in measured:
+        if groups and value <= (1 + _PITCH_SPREAD) * least:
             groups[-1].append(line)
         else:
             groups.append([line])
+            least = value
     return groups
 
 
@@ -221,12 +223,17 @@ def _steady(lines: list[Line]) -> list[Line]:
 
 
 def _figures(text: str) -> bool:
-    return 2 * sum(c.isdigit() for c in text) >= len(text)
+    """Mostly figures, which are set on one width in most fonts: a column of amounts too."""
+    return _mostly(text, str.isdigit)
 
 
 def _lettered(text: str) -> bool:
-    """Mostly letters: figures are set on one width in most fonts, a column of amounts too."""
-    return 2 * sum(c.isalpha() for c in text) >= len(text)
+    return _mostly(text, str.isalpha)
+
+
+def _mostly(text: str, kind: Callable[[str], bool]) -> bool:
+    """Whether at least half the text's characters are of the kind."""
+    return 2 * sum(kind(c) for c in text) >= len(text)
 
 
 def _surely_monospaced(line: Line) -> bool:

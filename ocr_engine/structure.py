@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import monospace
@@ -377,34 +378,47 @@ def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
     """Type each paragraph: code, header or footer (by place and look), list, title (by
     size, weight and wording), or text. Consecutive title lines of one size are one title,
     and so is a title with a line of its size and weight that reads as a heading with it."""
-    body = _body_height(paragraphs)
-    size = _type_body(paragraphs)
+    # The body text's line height (for margins) and type size (for headings).
+    body = (
+        _by_characters(paragraphs, lambda line: line.height),
+        _by_characters(paragraphs, _type_size),
+    )
+
+    def kind_of(paragraph: Paragraph) -> tuple[str, int]:
+        return _kind(paragraph, paragraphs, body, page_height)
+
     items: list[Item] = []
     for paragraph in paragraphs:
-        kind, level = _kind(paragraph, paragraphs, (body, size), page_height)
+        kind, level = kind_of(paragraph)
         previous = items[-1] if items else None
-        above = previous.paragraph if previous is not None else None
-        if previous is None or above is None or not _set_as_one(above, paragraph):
-            items.append(Item(kind, paragraph.box, paragraph=paragraph, level=level))
-            continue
-        joined = Paragraph([*above.lines, *paragraph.lines])
-        if kind == TITLE and previous.kind == TITLE:
-            items[-1] = Item(TITLE, joined.box, paragraph=joined, level=previous.level)
-        elif (
-            TITLE in (kind, previous.kind)
-            and TEXT in (kind, previous.kind)
-            and _mostly_bold(above) == _mostly_bold(paragraph)
-        ):
-            # A heading's line that does not read as one alone ("5.14 I have a wireless
-            # card which doesn't work with Linux." over "What should I do?").
-            whole, whole_level = _kind(joined, paragraphs, (body, size), page_height)
-            if whole == TITLE:
-                items[-1] = Item(TITLE, joined.box, paragraph=joined, level=whole_level)
-            else:
-                items.append(Item(kind, paragraph.box, paragraph=paragraph, level=level))
+        joined = None if previous is None else _one_heading(previous, paragraph, kind, kind_of)
+        if joined is not None:
+            items[-1] = joined
         else:
             items.append(Item(kind, paragraph.box, paragraph=paragraph, level=level))
     return items
+
+
+def _one_heading(
+    previous: Item,
+    paragraph: Paragraph,
+    kind: str,
+    kind_of: Callable[[Paragraph], tuple[str, int]],
+) -> Item | None:
+    """The title that the previous item and the paragraph (of type `kind`) make together,
+    if they do: two title lines of one size, or a heading's line that does not read as one
+    alone ("5.14 I have a wireless card which doesn't work with Linux." over "What should I
+    do?") set with the other in the same size and weight."""
+    above = previous.paragraph
+    if above is None or not _set_as_one(above, paragraph):
+        return None
+    joined = Paragraph([*above.lines, *paragraph.lines])
+    if kind == TITLE and previous.kind == TITLE:
+        return Item(TITLE, joined.box, paragraph=joined, level=previous.level)
+    if {kind, previous.kind} != {TITLE, TEXT} or _mostly_bold(above) != _mostly_bold(paragraph):
+        return None
+    whole, level = kind_of(joined)
+    return Item(TITLE, joined.box, paragraph=joined, level=level) if whole == TITLE else None
 
 
 def _kind(
@@ -461,15 +475,6 @@ def _type_size(line: Line) -> float:
         if _ASCENDING.intersection(w.text) and not _DESCENDING.intersection(w.text)
     ]
     return statistics.median(tall) if tall else line.height
-
-
-def _type_body(paragraphs: list[Paragraph]) -> float:
-    """The type size of most of the page's characters."""
-    sizes: list[float] = []
-    for paragraph in paragraphs:
-        for line in paragraph.lines:
-            sizes.extend([_type_size(line)] * sum(len(w.text) for w in line.words))
-    return statistics.median(sizes) if sizes else 0.0
 
 
 def _spread(line: Line) -> bool:
@@ -552,12 +557,13 @@ def _mostly_bold(paragraph: Paragraph) -> bool:
     return bold >= _HEADING_BOLD * sum(len(w.text) for w in paragraph.words)
 
 
-def _body_height(paragraphs: list[Paragraph]) -> float:
-    """The text size of most of the page's characters."""
+def _by_characters(paragraphs: list[Paragraph], measure: Callable[[Line], float]) -> float:
+    """The median of a measure of the page's lines, each line counted once per character:
+    the body text's, of most of the page's characters."""
     sizes: list[float] = []
     for paragraph in paragraphs:
         for line in paragraph.lines:
-            sizes.extend([line.height] * sum(len(w.text) for w in line.words))
+            sizes.extend([measure(line)] * sum(len(w.text) for w in line.words))
     return statistics.median(sizes) if sizes else 0.0
 
 

@@ -110,7 +110,11 @@ def find_tables(
                 row for row in ([w for cell in row for w in cell] for row in table.cells) if row
             ]
             # Its title ("Contents") stands over the entries, unnumbered, no page of its own.
-            while len(rows) > 1 and not rows[0][-1].text.isdigit() and not _numbered(rows[0]):
+            while (
+                len(rows) > 1
+                and not rows[0][-1].text.isdigit()
+                and not rows[0][0].text[:1].isdigit()
+            ):
                 contents.append(Paragraph([Line(rows.pop(0))]))
             # Each entry a paragraph: one line each, as printed, not one run of text.
             contents.extend(Paragraph([Line(row)]) for row in rows)
@@ -120,10 +124,6 @@ def find_tables(
         taken.update(id(w) for w in _inside(table.grid.box, words))  # its rule glyphs too
     items = [t.item() for t in found]
     return [*_remaining(paragraphs, taken), *contents], _remaining(code, taken), items
-
-
-def _numbered(words: list[Word]) -> bool:
-    return words[0].text[:1].isdigit()
 
 
 def _code_cells(box: Box, code: list[Line], prose: list[Word], taken: set[int]) -> list[Word]:

@@ -339,8 +339,9 @@ def _from_image(
         w.box
         for p in paragraphs
         for line in p.lines
+        for code in [monospace.is_code(line)]
         for w in line.words
-        if w.confidence >= 0.5 or monospace.is_code(line)
+        if code or w.confidence >= 0.5
     ]
     figures = regions.find_figures(
         gray,

@@ -33,16 +33,15 @@ PITCH = 24  # pixels per character of a monospaced font at about 10 pt, 300 dpi
 HEIGHT = 40
 
 
-def mono_line(text: str, top: int, *, left: int = 300) -> Line:
+def mono_line(text: str, top: int, *, left: int = 300, pitch: int = PITCH) -> Line:
     """A line in a fixed-pitch font: each word's ink one cell's white short of its cells,
     every character (spaces too) one pitch wide, leading spaces as indentation."""
     words, column = [], 0
     for token in text.split(" "):
         if token:
-            x = left + column * PITCH + PITCH // 10
-            words.append(
-                Word(token, 0.9, Box(x, top, x + len(token) * PITCH - PITCH // 5, top + 40))
-            )
+            x = left + column * pitch + pitch // 10
+            box = Box(x, top, x + len(token) * pitch - pitch // 5, top + 5 * pitch // 3)
+            words.append(Word(token, 0.9, box))
         column += len(token) + 1
     return Line(words)
 
@@ -909,25 +908,13 @@ def test_a_reading_again_that_loses_lines_of_the_listing_is_not_kept() -> None:
     assert [line.text for line in listings.reread_listings(code, reread)] == rows
 
 
-def _pitched(text: str, top: int, pitch: int) -> Line:
-    """A line in a fixed-pitch font of the given pitch."""
-    words, column = [], 0
-    for token in text.split(" "):
-        if token:
-            x = 300 + column * pitch + pitch // 10
-            box = Box(x, top, x + len(token) * pitch - pitch // 5, top + 5 * pitch // 3)
-            words.append(Word(token, 0.9, box))
-        column += len(token) + 1
-    return Line(words)
-
-
 def test_code_in_two_sizes_of_type_on_one_page_is_all_code() -> None:
     # A table's commands set larger than the listing under it: each size its own pitch.
     table = ["gpg -a -s datei", "gpg --armor --sign datei", "gpg --verify datei.sig datei"]
     listing = ["$ sudo aptitude install vim-scripts", "$ echo packadd gnupg >> ~/.vim/vimrc"]
-    lines = [_pitched(t, 300 + i * 60, 25) for i, t in enumerate(table)]
+    lines = [mono_line(t, 300 + i * 60, pitch=25) for i, t in enumerate(table)]
     lines += [prose_line(PROSE[0], 600)]
-    lines += [_pitched(t, 700 + i * 50, 22) for i, t in enumerate(listing)]
+    lines += [mono_line(t, 700 + i * 50, pitch=22) for i, t in enumerate(listing)]
     monospace.mark_measured(lines)
     assert [monospace.is_code(line) for line in lines] == [True] * 3 + [False] + [True] * 2
 
