@@ -53,6 +53,7 @@ _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]
 _CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
 _CODE_SHARE = 0.3  # of a table's cells with signs of code make it code
 _MISREAD_SHARE = 0.1  # of a column's numbers that may be misread
+_ENTRY_SHARE = 0.8  # of a table of terms' lines that start with a term
 _LEADERS = re.compile(r"^[.·…_ ]{3,}")
 
 
@@ -677,8 +678,10 @@ def _reads_as_table(cells: Cells, *, strict: bool) -> bool:
     if _code_aligned(cells):
         return False  # code aligned by spaces
     prose = sum(_prose([row[c] for row in cells]) for c in range(count))
-    if prose >= 2 or (prose and count == 2 and not any(numeric)):
+    if prose >= 2:
         return False
+    if prose and count == 2 and not any(numeric) and (strict or not _entry_per_line(cells)):
+        return False  # a side head beside its paragraph
     # Two columns of words and no rules are as often a page's two columns of short lines
     # as a table; figures tell a table.
     if strict and count == 2 and not any(numeric):
@@ -686,17 +689,28 @@ def _reads_as_table(cells: Cells, *, strict: bool) -> bool:
     return not (strict and _contents(cells, numeric))
 
 
+def _entry_per_line(cells: Cells) -> bool:
+    """Whether nearly every line of the table starts with an entry of its own: terms and
+    their meanings between a table's rules, each meaning a line. A side head stands beside
+    a paragraph of several lines."""
+    lines = sum(len(_visual_rows([w for cell in row for w in cell])) for row in cells)
+    entries = sum(bool(row[0]) for row in cells)
+    return entries >= _MIN_ROWS and entries >= _ENTRY_SHARE * lines
+
+
 def _code_aligned(cells: Cells) -> bool:
-    """Whether the cells hold code aligned by spaces: signs of code in many of them, in
-    more than one column or in the last (its comments). A column of commands or macro names
-    before the words that explain them is a table."""
+    """Whether the cells hold code aligned by spaces: signs of code in many of them, many of
+    more than one column's or of the last's (its comments). A column of commands or macro
+    names before the words that explain them is a table, a sign in a meaning or two too."""
+    count = len(cells[0])
+    filled = [sum(bool(row[c]) for row in cells) for c in range(count)]
     marked = [
-        c for row in cells for c, cell in enumerate(row) if cell and _CODE_SIGNS.search(_text(cell))
+        sum(bool(row[c]) and bool(_CODE_SIGNS.search(_text(row[c]))) for row in cells)
+        for c in range(count)
     ]
-    filled = sum(bool(cell) for row in cells for cell in row)
-    columns = set(marked)
-    return len(marked) >= _CODE_SHARE * filled and (
-        len(columns) > 1 or len(cells[0]) - 1 in columns
+    columns = {c for c in range(count) if marked[c] >= _CODE_SHARE * filled[c] > 0}
+    return sum(marked) >= _CODE_SHARE * sum(filled) and (
+        len(columns) > 1 or count - 1 in columns
     )
 
 

@@ -806,3 +806,31 @@ def test_code_aligned_by_spaces_with_its_comments_is_not_a_table() -> None:
     rules = Rules(horizontal=[(80, 90, 1200), (260, 90, 1200)], vertical=[])
     _, _, found = find_tables(_paragraphs(rows), rules, dpi=300)
     assert found == []
+
+
+def test_terms_and_their_meanings_between_two_rules_are_a_table() -> None:
+    # A babel manual's shorthands: each sign beside a meaning of a line, most of them words
+    # enough for prose, one of them with a sign of code; a rule over and under.
+    entries = [
+        ('"c "C', "the cedilla under the letter c"),
+        ('"rr "RR', "rr, but -r where the word is divided"),
+        ('"y', "the old sign for the word and"),
+        ('"-', "like \\-, but more divisions allowed"),
+        ('"=', "like -, but more divisions allowed too"),
+        ("<< >>", "the same as the one above"),
+        ('"< ">', "\\begin{quoting} and \\end{quoting}"),
+    ]
+    rows = [_row(100 + 50 * i, [(100, a), (400, b)]) for i, (a, b) in enumerate(entries)]
+    rules = Rules(horizontal=[(80, 90, 1400), (470, 90, 1400)], vertical=[])
+    paragraphs, _, [table] = find_tables(_paragraphs(rows), rules, dpi=300)
+    assert [[cell_text(c) for c in row] for row in table.cells] == [[a, b] for a, b in entries]
+    assert paragraphs == []
+
+
+def test_a_side_head_beside_its_paragraph_between_two_rules_is_no_table() -> None:
+    lines = _prose_words(6, 6)
+    rows = [_row(100, [(100, "Note"), (400, lines[0])])]
+    rows += [_row(150 + 50 * i, [(400, line)]) for i, line in enumerate(lines[1:])]
+    rules = Rules(horizontal=[(80, 90, 1400), (420, 90, 1400)], vertical=[])
+    _, _, found = find_tables(_paragraphs(rows), rules, dpi=300)
+    assert found == []
