@@ -45,6 +45,7 @@ _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]
 _RUNNING_WORDS = 12
 _RUNNING_GAP = 1.5  # body line heights between a running head or foot and the body
 _HEADING_LINES = 3
+_LARGER = 1.3  # type this much larger than the body's makes a heading
 _HEADING_WORDS = 20  # a numbered heading: "5.14 I have a wireless network card which ..."
 _HEADING_WORDS_UNNUMBERED = 10
 _QUOTES = "\"'‘“"
@@ -435,9 +436,9 @@ def _kind(
     margin = _margin(paragraph, paragraphs, height, page_height)
     if margin is not None:
         return margin, 0
-    if _list_marker(paragraph.lines[0]) is not None:
-        return LIST, 0
     level = _heading_level(paragraph, size)
+    if _list_marker(paragraph.lines[0]) is not None and not (level and _larger(paragraph, size)):
+        return LIST, 0  # a numbered heading is set larger than the body: "4. Usage"
     return (TITLE, level) if level else (TEXT, 0)
 
 
@@ -455,14 +456,23 @@ def _heading_level(paragraph: Paragraph, size: float) -> int:
         return 0  # a numbered line of a transcript, not a numbered section
     if any(_spread(line) for line in paragraph.lines):
         return 0  # labels side by side, as under a chart's bars or in a table's head
-    ratio = statistics.median(_type_size(line) for line in paragraph.lines) / size
+    ratio = _size_ratio(paragraph, size)
     if ratio >= 1.9:
         return 1
     if ratio >= 1.45:
         return 2
-    if ratio >= 1.3 or _mostly_bold(paragraph):
+    if ratio >= _LARGER or _mostly_bold(paragraph):
         return 3
     return 0
+
+
+def _size_ratio(paragraph: Paragraph, size: float) -> float:
+    return statistics.median(_type_size(line) for line in paragraph.lines) / size
+
+
+def _larger(paragraph: Paragraph, size: float) -> bool:
+    """Whether the paragraph's type is larger than the body's `size`, as a heading's is."""
+    return _size_ratio(paragraph, size) >= _LARGER
 
 
 def _type_size(line: Line) -> float:

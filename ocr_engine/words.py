@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -13,6 +14,8 @@ _INK = 128  # gray levels below this are ink
 # A line whose strokes are this much thicker, for its size, than most of the page's is bold.
 _BOLD_STROKES = 1.3
 _TALLER = 1.5
+_SAME_SIZE = 0.15  # letters' cores this close are of one size of type
+_COMMON_SIZE = 0.2  # of the page's characters, set in one size, make it a common size
 _TSV_COLUMNS = 12
 
 
@@ -184,17 +187,31 @@ def mark_bold(lines: list[Line], gray: np.ndarray) -> None:
     """Mark the words of lines set in bold, measured on the page image (`gray`, 2-D).
 
     A stroke's thickness is the mean length of the horizontal runs of ink across it; bold
-    type's is about half as thick again as regular type's of the same size. Monospaced
-    lines are left out: their even strokes measure heavy.
+    type's is about half as thick again as regular type's of the same size. Small type is
+    set heavier for its size than large type (a sans-serif aside beside a serif body, more
+    so), so each line is weighed against the page's common size of text nearest its own: a
+    heading against the body, a note in small print against the notes. Monospaced lines
+    are left out: their even strokes measure heavy.
     """
     ink = gray < _INK
-    measured = [(line, _stroke(line, ink)) for line in lines if not _monospaced(line)]
-    weights = [s for line, s in measured for _ in range(len(line.text))]
-    if not weights:
-        return
-    usual = statistics.median(weights)
-    for line, stroke in measured:
-        if stroke >= _BOLD_STROKES * usual:
+    measured = [(line, *_stroke(line, ink)) for line in lines if not _monospaced(line)]
+    total = sum(len(line.text) for line, _, _ in measured)
+
+    def near(size: float) -> list[float]:
+        """The weights, a character each, of the lines of about `size`."""
+        return [
+            stroke
+            for line, stroke, core in measured
+            if abs(core - size) <= _SAME_SIZE * size
+            for _ in range(len(line.text))
+        ]
+
+    common = {core: near(core) for _, _, core in measured}
+    common = {core: w for core, w in common.items() if len(w) >= _COMMON_SIZE * total}
+    usual = {core: statistics.median(w) for core, w in common.items()}
+    for line, stroke, core in measured:
+        nearest = min(usual, key=lambda size: abs(math.log(size / core)), default=None)
+        if nearest is not None and stroke >= _BOLD_STROKES * usual[nearest]:
             for word in line.words:
                 word.bold = True
 
@@ -203,8 +220,9 @@ def _monospaced(line: Line) -> bool:
     return sum(w.monospace for w in line.words) * 2 > len(line.words)
 
 
-def _stroke(line: Line, ink: np.ndarray) -> float:
-    """The line's mean stroke thickness, per pixel of the height of its lowercase letters.
+def _stroke(line: Line, ink: np.ndarray) -> tuple[float, float]:
+    """The line's mean stroke thickness, per pixel of the height of its lowercase letters,
+    and that height.
 
     The height of the letters' core, where the rows hold most ink, is the type's size, whatever
     the line's ascenders and descenders: "background" alone on a line is as tall as a line
@@ -224,7 +242,8 @@ def _stroke(line: Line, ink: np.ndarray) -> float:
         runs += int((crop[:, 1:] & ~crop[:, :-1]).sum() + crop[:, 0].sum())
         start = max(0, b.top) - top
         profile[start : start + crop.shape[0]] += crop.sum(axis=1)
-    return dark / max(1, runs) / max(1.0, _core(profile) or line.height)
+    core = max(1.0, _core(profile) or line.height)
+    return dark / max(1, runs) / core, core
 
 
 def _core(profile: np.ndarray) -> int:

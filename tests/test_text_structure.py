@@ -19,7 +19,7 @@ from reportlab.pdfgen import canvas
 
 from ocr_engine import listings, monospace, structure, tasks
 from ocr_engine.languages import find_system_tessdata
-from ocr_engine.model import CODE, FOOTER, HEADER, TEXT, TITLE, Block, Page
+from ocr_engine.model import CODE, FOOTER, HEADER, LIST, TEXT, TITLE, Block, Page
 from ocr_engine.options import PageOptions
 from ocr_engine.recognize import TesserocrRecognizer
 from ocr_engine.render import text as plain_text
@@ -386,6 +386,44 @@ def test_bold_is_measured_against_the_letters_core_not_the_line_s_height() -> No
         lines.append(Line(words))
     mark_bold(lines, np.asarray(image))
     assert [all(w.bold for w in line.words) for line in lines] == [True] + [False] * 6
+
+
+@pytest.mark.parametrize(("size", "kind"), [(60, TITLE), (HEIGHT, LIST)])
+def test_a_numbered_line_set_larger_than_the_body_is_a_heading_not_a_list(
+    size: int, kind: str
+) -> None:
+    numbered = prose_line("4. Shorthands (abbreviations)", 400, size=size)
+    body = [prose_line(text, 500 + i * 60) for i, text in enumerate(PROSE * 2)]
+    items = structure.classify(structure.group_lines([numbered, *body]), page_height=3300)
+    assert items[0].kind == kind
+
+
+def test_a_heading_is_weighed_against_the_body_not_against_small_print() -> None:
+    # A manual's page with more characters of notes in a small sans-serif, set heavier for
+    # its size than the serif body, than of body text: the heading, bold beside the body,
+    # is no heavier than the notes.
+    fonts = "/usr/share/fonts/truetype/dejavu/"
+    serif = ImageFont.truetype(fonts + "DejaVuSerif.ttf", 40)
+    heavy = ImageFont.truetype(fonts + "DejaVuSerif.ttf", 48)
+    sans = ImageFont.truetype(fonts + "DejaVuSans.ttf", 30)
+    image = Image.new("L", (2000, 1500), 255)
+    draw = ImageDraw.Draw(image)
+    texts = [
+        ("Figure out the appearance", heavy, 1),
+        *(("one on a case no more or so as we can", serif, 0),) * 4,
+        *(("you are seeing the result of an older version of the same", sans, 0),) * 8,
+    ]
+    lines = []
+    for i, (text, font, stroke) in enumerate(texts):
+        words, x, y = [], 100, 100 + 100 * i
+        for token in text.split():
+            box = draw.textbbox((x, y), token, font=font, stroke_width=stroke)
+            draw.text((x, y), token, font=font, fill=0, stroke_width=stroke, stroke_fill=0)
+            words.append(Word(token, 0.9, Box(*box)))
+            x = box[2] + 14
+        lines.append(Line(words))
+    mark_bold(lines, np.asarray(image))
+    assert [all(w.bold for w in line.words) for line in lines] == [True] + [False] * 12
 
 
 @pytest.mark.parametrize(
