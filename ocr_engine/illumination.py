@@ -8,6 +8,13 @@ there is always some paper between the lines), and where it varies gradually, as
 each pixel is scaled by its paper's brightness, so the paper is one shade and the ink keeps
 its contrast. A page evenly lit, as from a flatbed scanner, is left as it is, and so is one
 whose paper changes sharply: shaded boxes and table heads, which are the page's own.
+
+A shaded box's ground is its own trouble: when it covers a good part of the page, Otsu's
+threshold may fall between the shade and the paper rather than between the ink and both,
+and which way it falls turns on a few pixels (the same page read at another size, or with
+a little noise). The box then reads as one black picture and its text is lost. A light
+shade covering much of the page is brought to the paper's white, the ink with it in
+proportion, so that every threshold parts the ink from both.
 """
 
 from __future__ import annotations
@@ -26,6 +33,11 @@ _UNEVEN = 40  # gray levels between the brighter and the dimmer paper that need 
 _REGIONS = 3  # the page in 3 x 3 parts, each of which has some paper in lamp light
 _REGION_PAPER = 80  # percentile of a part's patches that is its paper
 _GRADUAL = 20  # gray levels from patch to patch that light changes by, most places at most
+_SHADE_SHARE = 0.05  # of the page's pixels in one light shade: a shaded ground
+_SHADE_BAND = 4  # gray levels either side of a shade's own
+_LIGHT_SHADE = 160  # the darkest shade that is a light ground behind dark ink
+_UNDER_PAPER = 20  # gray levels a shade lies below the paper, at least
+_ONE_SHADE = 0.6  # of the pixels near a shade that lie within its band
 
 
 def even(image: Image.Image, dpi: int) -> Image.Image:
@@ -72,3 +84,36 @@ def _paper(image: Image.Image, dpi: int) -> np.ndarray:
     )
     patches = padded.reshape(rows, side, columns, side).transpose(0, 2, 1, 3)
     return np.percentile(patches.reshape(rows, columns, -1), _PAPER, axis=2)
+
+
+def unshaded(image: Image.Image) -> Image.Image:
+    """The page with a light shaded ground that covers much of it brought to white."""
+    if image.mode not in ("L", "RGB"):
+        return image
+    gray = image if image.mode == "L" else image.convert("L")
+    counts = np.asarray(gray.histogram(), dtype=np.int64)
+    total = int(counts.sum())
+    paper = int(np.searchsorted(np.cumsum(counts), _PAPER / 100 * total))
+    band = np.convolve(counts, np.ones(2 * _SHADE_BAND + 1, dtype=np.int64), mode="same")
+    # A shade is one gray, give or take the scanner's noise; paper dimming under a lamp, or
+    # a photograph, spreads over many.
+    wide = np.convolve(counts, np.ones(6 * _SHADE_BAND + 1, dtype=np.int64), mode="same")
+    shades = [
+        level
+        for level in range(_LIGHT_SHADE, paper - _UNDER_PAPER + 1)
+        if band[level] >= _SHADE_SHARE * total
+        and band[level] >= _ONE_SHADE * wide[level]
+        and counts[level] == counts[level - 1 : level + 2].max()
+    ]
+    if not shades:
+        return image
+    shade = max(shades, key=lambda level: band[level])
+    log.debug(
+        "page shaded at %d over %.0f %% (paper %d); brought to white",
+        shade,
+        100 * band[shade] / total,
+        paper,
+    )
+    gain = 255 / (shade - _SHADE_BAND)
+    table = [min(255, round(v * gain)) for v in range(256)]
+    return image.point(table * len(image.getbands()))

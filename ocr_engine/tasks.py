@@ -194,7 +194,7 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
     size = image.size
     analysis_dpi = declared_dpi or _ASSUMED_DPI
     image, skew = deskew.straighten(image, analysis_dpi)
-    image = illumination.even(image, analysis_dpi)
+    image = illumination.unshaded(illumination.even(image, analysis_dpi))
     image = _despeckled(image)
     straightened = image.size
     # The page at analysis resolution: measured for right-sizing, and, unless the page is

@@ -113,3 +113,48 @@ def test_a_page_photographed_under_a_lamp_is_read(
     _, markdown = read_page(recognizer, path)
     found = [line for line in PROSE if line in " ".join(markdown.split())]
     assert found == PROSE, markdown
+
+
+def _otsu(page: Image.Image) -> int:
+    """The one threshold Tesseract would part ink from paper by."""
+    counts = np.asarray(page.histogram(), dtype=np.float64)
+    share = np.cumsum(counts) / counts.sum()
+    mean = np.cumsum(counts * np.arange(256)) / counts.sum()
+    between = (mean[-1] * share - mean) ** 2 / np.maximum(share * (1 - share), 1e-12)
+    return int(np.argmax(between))
+
+
+def _shaded_listing() -> Image.Image:
+    """A white page, most of it a light gray box with lines of text in it."""
+    page = Image.new("L", (2550, 3300), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((200, 300), PROSE[0], font=ImageFont.truetype(str(FONT), 40), fill=20)
+    draw.rectangle((150, 500, 2400, 2900), fill=205)
+    font = ImageFont.truetype(str(FONT), 40)
+    for i, line in enumerate(PROSE * 2):
+        draw.text((200, 600 + 150 * i), line, font=font, fill=20)
+    return page
+
+
+def test_a_light_shaded_ground_is_brought_to_white_and_other_pages_left_alone() -> None:
+    page = _shaded_listing()
+    assert _otsu(page) > 205  # as it stands, the box is darker than the threshold
+    unshaded = illumination.unshaded(page)
+    assert np.asarray(unshaded)[520:560, 160:190].min() == 255
+    assert _otsu(unshaded) < 205 and np.asarray(unshaded)[600:660, 200:1200].min() < 40
+    # Gray paper, a dark box on it, a page lit under a lamp: no light ground to whiten.
+    for other in (_sheet(0.0), _lit((1.0, 1.0), box=True), _lit((0.55, 1.0))):
+        assert illumination.unshaded(other) is other
+
+
+@pytest.mark.ocr
+def test_text_on_a_shaded_ground_covering_most_of_the_page_is_read(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # Otsu's threshold fell between the gray and the white: the box came out black, a
+    # picture, and nothing in it was read.
+    path = tmp_path / "shaded.png"
+    _shaded_listing().save(path, dpi=(300, 300))
+    _, markdown = read_page(recognizer, path)
+    found = [line for line in PROSE if " ".join(markdown.split()).count(line) >= 2]
+    assert found == PROSE, markdown
