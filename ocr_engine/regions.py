@@ -30,6 +30,7 @@ _FIGURE_INK = 0.08
 _INK_CONTRAST = 40  # grey levels below the paper's
 _TEXT_SHARE = 0.2  # share of non-white pixels that makes a cell part of a picture
 _FIGURE_MIN_INCHES = 0.5
+_HOLLOW = 0.6  # a frame's middle is this much emptier than the whole of it, at most
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,8 @@ def find_figures(
         # A picture fills much of its outline; scattered specks and stray marks do not.
         if height < minimum or width < minimum or filled < 0.35 * height * width:
             continue
+        if _hollow(cells[r0 : r1 + 1, c0 : c1 + 1], filled):
+            continue  # a frame round text, its title bar and all: a box, not a picture
         scale = _FIGURE_CELL * factor
         box = Box(
             round(c0 * scale), round(r0 * scale), round((c1 + 1) * scale), round((r1 + 1) * scale)
@@ -314,6 +317,14 @@ def find_figures(
         if sum(box.overlap(b) for b in exclude) < _TEXT_SHARE * box.area:
             figures.append(box)
     return sorted(figures, key=lambda b: (b.top, b.left))
+
+
+def _hollow(cells: np.ndarray, filled: int) -> bool:
+    """Whether a region's ink lies round its edges, its middle half all but empty: a frame
+    (a listing's box, its title bar across the top) whose text is blanked out as words."""
+    height, width = cells.shape
+    middle = cells[height // 4 : height - height // 4, width // 4 : width - width // 4]
+    return middle.size > 0 and float(middle.mean()) < _HOLLOW * filled / cells.size
 
 
 def _components(cells: np.ndarray) -> list[tuple[int, int, int, int, int]]:

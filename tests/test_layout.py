@@ -358,6 +358,26 @@ def test_find_figures_skips_words_and_specks() -> None:
     assert find_figures(gray, factor, exclude=[word_box], min_size=1000) == []
 
 
+def test_a_framed_listing_under_its_title_bar_is_no_figure() -> None:
+    # A tcolorbox: a dark title bar across the top, a thin frame round a line of code read
+    # as words (blanked) and a comment read with no confidence (left as ink); beside it, a
+    # photo. Bar, frame and comment fill as much of the box as a picture fills its own.
+    def listing(draw: ImageDraw.ImageDraw) -> None:
+        draw.rectangle((300, 300, 2200, 400), fill=60)
+        draw.rectangle((300, 300, 2200, 640), outline=60, width=6)
+        for i in range(3):
+            draw.text((1240, 430 + 50 * i), "% comment read with no confidence", fill=0)
+
+    image = _drawn(listing)
+    code = corpus.text_image(["\\usepackage{build}"], font_size=40)
+    image.paste(code, (340, 440))
+    image.paste(corpus.photo(900, 600).convert("L"), (300, 1200))
+    words = Box(340, 440, 340 + code.width, 440 + code.height)
+    gray, factor = coarse(image, 300)
+    [figure] = find_figures(gray, factor, exclude=[words], min_size=0)
+    assert abs(figure.top - 1200) <= 16 and abs(figure.left - 300) <= 16
+
+
 def test_skew_angle() -> None:
     page = corpus.text_image(_prose(30, 70), font_size=36)
     assert skew_angle(page, 300) == 0.0
