@@ -29,6 +29,7 @@ _CODE_GAP = 2.5  # line heights between lines of one listing: a blank line does 
 _BLANK_HEIGHTS = 1.5  # a blank line, in the heights of the lines around it
 _WIDE_GAP = 1.5  # line heights: wider than any space between the words of a sentence
 _GUTTER_SPACES = 3  # a gutter is this many times as wide as the line's usual space
+_NEXT_LINE = 1.0  # line heights between a line and the next, at most
 _DROP_CAP = 1.8  # a drop cap is this many times as tall as the lines beside it
 _CAP_LINES = 4  # a drop cap stands beside this many lines at most
 # A speck is no larger than this share of the usual word height; a faint one (read with
@@ -502,18 +503,32 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
 
     Tesseract reads a line across a narrow gutter, the more so when specks bridge it. A
     justified line's spaces are all wide alike, code keeps its gaps, which align its
-    comments, and a running head keeps the gap before its page number.
+    comments, and a running head keeps the gap before its page number. A gutter runs down
+    the page: where a line of running text just above or below has words across it, and no
+    line beside has a gap there too, the gap is a blank inside one line (a word in a frame
+    Tesseract did not read), no gutter.
     """
+    wide = {id(line): _wide_gaps(line) for line in lines}
     result = []
     for line in lines:
-        gaps = [b.box.left - a.box.right for a, b in itertools.pairwise(line.words)]
-        if monospace.is_code(line) or len(gaps) < 2:
+        if not any(wide[id(line)]):
             result.append(line)
             continue
-        usual = statistics.median(gaps)
+        beside = [other for other in lines if other is not line and _next_to(line, other)]
+        running = [other for other in beside if not any(wide[id(other)])]
+        gapped = [
+            (a.box.right, b.box.left)
+            for other in beside
+            for (a, b), gap in zip(itertools.pairwise(other.words), wide[id(other)], strict=True)
+            if gap
+        ]
         pieces = [[line.words[0]]]
-        for gap, word in zip(gaps, line.words[1:], strict=True):
-            if gap > _WIDE_GAP * line.height and gap > _GUTTER_SPACES * usual:
+        pairs = zip(itertools.pairwise(line.words), wide[id(line)], strict=True)
+        for (previous, word), gap in pairs:
+            blank = gap and any(_across(other, word.box.left, line.height) for other in running)
+            # ... unless a line beside it has a gap there too: the columns go on.
+            aligned = any(a < word.box.left and previous.box.right < b for a, b in gapped)
+            if gap and (aligned or not blank):
                 pieces.append([])
             pieces[-1].append(word)
         if len(pieces) == 1 or _running_head(line, pieces, page_height):
@@ -521,6 +536,29 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
         else:
             result.extend(Line(words) for words in pieces)
     return result
+
+
+def _wide_gaps(line: Line) -> list[bool]:
+    """For each gap between the line's words, whether it is wide enough for a gutter."""
+    gaps = [b.box.left - a.box.right for a, b in itertools.pairwise(line.words)]
+    if monospace.is_code(line) or len(gaps) < 2:
+        return [False] * len(gaps)
+    usual = statistics.median(gaps)
+    return [gap > _WIDE_GAP * line.height and gap > _GUTTER_SPACES * usual for gap in gaps]
+
+
+def _next_to(line: Line, other: Line) -> bool:
+    """Whether `other` is the line just above or below `line`, at the usual spacing."""
+    above, below = sorted((line.box, other.box), key=lambda b: b.top)
+    overlap = min(line.box.right, other.box.right) - max(line.box.left, other.box.left)
+    return overlap > 0 and -0.5 * line.height < below.top - above.bottom <= _NEXT_LINE * line.height
+
+
+def _across(other: Line, start: int, height: float) -> bool:
+    """Whether a word of `other` lies across the place just before `start`, where the
+    column after a gutter would start: a line of a column has only white there."""
+    left, right = start - height, start - height / 3
+    return any(w.box.left < right and w.box.right > left for w in other.words)
 
 
 def _running_head(line: Line, pieces: list[list[Word]], page_height: int) -> bool:

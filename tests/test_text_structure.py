@@ -871,6 +871,33 @@ def test_lines_read_across_columns_are_cut_and_read_column_by_column() -> None:
     assert [len(i.block().lines) for i in items] == [3, 3, 3]
 
 
+def _with_gap(text: str, top: int, at: int, width: int) -> Line:
+    """A line of prose with a blank `width` pixels wide before its word number `at`."""
+    words = prose_line(text, top).words
+    moved = [
+        Word(
+            w.text,
+            w.confidence,
+            Box(w.box.left + width, w.box.top, w.box.right + width, w.box.bottom),
+        )
+        for w in words[at:]
+    ]
+    return Line([*words[:at], *moved])
+
+
+def test_a_blank_inside_a_line_of_running_text_is_no_gutter() -> None:
+    # An inline word in a frame Tesseract did not read leaves a blank three line heights
+    # wide; the line above runs across it. Where the line below has a gap there too, the
+    # blank is a gutter between columns after all.
+    above = prose_line("Une compilation shell-escape est recommandée pour le package et", 400)
+    blank = _with_gap("Cependant si vous ne souhaitez pas charger vous pouvez charger", 460, 7, 130)
+    cut = structure.split_at_gaps([above, blank], page_height=3300)
+    assert [line.text for line in cut] == [above.text, blank.text]
+    below = _with_gap("Cependant si vous ne souhaitez pas charger vous pouvez charger", 520, 7, 140)
+    cut = structure.split_at_gaps([above, blank, below], page_height=3300)
+    assert len(cut) == 5
+
+
 def _marked(lines: list[Line]) -> list[Line]:
     for line in lines:
         for word in line.words:
