@@ -715,7 +715,7 @@ def _xy_cut(items: list[Item], column_gap: int) -> list[Item]:
 
 def _side_heads(columns: list[list[Item]]) -> bool:
     """Whether a column is a margin of side heads beside the next one: narrow items, most
-    of them level with the top of an item of that column."""
+    of them level with a line of that column."""
     for group, beside in [
         *itertools.pairwise(columns),
         *((b, a) for a, b in itertools.pairwise(columns)),
@@ -725,12 +725,19 @@ def _side_heads(columns: list[list[Item]]) -> bool:
         width = max(i.box.right for i in beside) - min(i.box.left for i in beside)
         if any(i.box.width > _SIDE_HEAD_WIDTH * width for i in group):
             continue
-        level = sum(
-            any(abs(i.box.top - j.box.top) <= _level_slack(i) for j in beside) for i in group
-        )
+        tops = [top for j in beside for top in _line_tops(j)]
+        level = sum(any(abs(i.box.top - top) <= _level_slack(i) for top in tops) for i in group)
         if level >= _SIDE_HEADS_LEVEL * len(group):
             return True
     return False
+
+
+def _line_tops(item: Item) -> list[int]:
+    """The tops of the item's lines: a side head stands level with a paragraph's first line,
+    or with a line inside a listing that its label names."""
+    if item.paragraph is None:
+        return [item.box.top]
+    return [line.box.top for line in item.paragraph.lines]
 
 
 def _level_slack(item: Item) -> float:

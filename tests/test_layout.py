@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from ocr_engine.deskew import skew_angle
-from ocr_engine.model import FOOTER, HEADER, IMAGE, LIST, TEXT, TITLE, Page
+from ocr_engine.model import CODE, FOOTER, HEADER, IMAGE, LIST, TEXT, TITLE, Page
 from ocr_engine.options import PageOptions
 from ocr_engine.regions import Grid, coarse, find_figures, find_grids
 from ocr_engine.render.mistral import kept_figures, page_json
@@ -171,6 +171,25 @@ def test_side_heads_are_read_with_the_paragraphs_they_name() -> None:
     items = [body_c, label_a, code_a, body_b, label_c, body_a, label_b]
     ordered = reading_order(items, dpi=300)
     assert ordered == [label_a, body_a, code_a, label_b, body_b, label_c, body_c]
+
+
+def _lines_item(kind: str, left: int, right: int, tops: list[int]) -> Item:
+    """An item of one-word lines 40 px tall at `tops`."""
+    lines = [Line([Word("x", 0.9, Box(left, top, right, top + 40))]) for top in tops]
+    paragraph = Paragraph(lines)
+    return Item(kind, paragraph.box, paragraph=paragraph)
+
+
+def test_a_side_head_level_with_a_line_inside_a_listing_is_read_beside_it() -> None:
+    # A dtx page: a macro's name in the margin stands level with the line of the listing
+    # where its definition starts, the listing having begun with the last macro's end.
+    listing = _lines_item(CODE, 650, 2000, [500, 560, 620, 680, 740])
+    paragraph = _lines_item(TEXT, 650, 2200, [900, 960])
+    second = _lines_item(CODE, 650, 2000, [1040, 1100, 1160])
+    label_a = _lines_item(CODE, 300, 560, [620])
+    label_b = _lines_item(CODE, 300, 560, [900])
+    ordered = reading_order([label_a, label_b, listing, paragraph, second], dpi=300)
+    assert ordered == [label_a, listing, label_b, paragraph, second]
 
 
 def test_reading_order_puts_headers_first_and_footers_last() -> None:
