@@ -41,6 +41,7 @@ _STRONG = 0.12
 _WEAK = 0.3
 _GRID = 0.18
 _STRONG_WORDS = 3
+_PUNCTUATION = "()[]\"'‘’“”,.:;!?"
 _STRONG_CHARS = 8
 _LONE_CHARS = 24  # a page's only sure line must be this long
 _PITCH_SPREAD = 0.08
@@ -174,8 +175,21 @@ def _between_code(lines: list[Line], i: int) -> bool:
     after = i + 1 < len(lines) and is_code(lines[i + 1]) and _close(line, lines[i + 1])
     if _CODE_SIGNS.search(line.text) is None:
         return False
+    if len(line.words) >= _STRONG_WORDS and _worded(line):
+        # A sentence between two listings that names a macro or a function ("The print()
+        # function handles factors ...") is set in the text's font, unless it fits the pitch.
+        beside = lines[i - 1] if before else lines[i + 1] if after else None
+        if beside is None or not _fits(line, pitch(_measured(beside))):
+            return False
     tiny = sum(len(w.text) for w in line.words) <= 2
     return (before and after) or (tiny and (before or after))
+
+
+def _worded(line: Line) -> bool:
+    """Whether most of the line's words are words of a language, letters alone but for the
+    punctuation around them, as a sentence's are; code's are mostly names and signs."""
+    plain = sum(w.text.strip(_PUNCTUATION).isalpha() for w in line.words)
+    return 2 * plain >= len(line.words)
 
 
 def _refined(lines: list[Line], advance: float) -> float:

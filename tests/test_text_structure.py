@@ -984,6 +984,22 @@ def test_code_in_two_sizes_of_type_on_one_page_is_all_code() -> None:
     assert [monospace.is_code(line) for line in lines] == [True] * 3 + [False] + [True] * 2
 
 
+def test_a_sentence_naming_a_macro_between_two_listings_is_not_code() -> None:
+    # A dtx page: the sentence that introduces the next macro names it in typewriter, and
+    # stands between its listing and the last; a code line misread out of the pitch there
+    # ("\\  J@refP8" read with a space) is code still.
+    above = [mono_line(t, 300 + i * 60) for i, t in enumerate(LISTING[:3])]
+    sentence = prose_line(r"\np@largeord is similar to \np@large.", 480)
+    misread = mono_line(r"246 \J@refP9{#4}{#3}\ JOrefP{10} {#5} {#4}%", 660)
+    third = misread.words[2]
+    third.box = Box(third.box.left + 9, third.box.top, third.box.right + 9, third.box.bottom)
+    below = [mono_line(t, 540 + i * 60) for i, t in enumerate(LISTING[:2])]
+    below += [mono_line(t, 720 + i * 60) for i, t in enumerate(LISTING[2:])]
+    lines = [*above, sentence, *below[:2], misread, *below[2:]]
+    monospace.mark_measured(lines)
+    assert [monospace.is_code(line) for line in lines] == [True] * 3 + [False] + [True] * 6
+
+
 def test_a_listing_of_one_word_a_line_is_code() -> None:
     # No line has the words to measure a pitch by; the run of them keeps one.
     macros = [
