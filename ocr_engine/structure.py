@@ -398,7 +398,28 @@ def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
             items[-1] = joined
         else:
             items.append(Item(kind, paragraph.box, paragraph=paragraph, level=level))
-    return items
+    return _running_pieces(items)
+
+
+def _running_pieces(items: list[Item]) -> list[Item]:
+    """The pieces of a running head or foot as one: a line of text on the row of a header
+    (an author's name beside the date, the date read as the head's number) is the header's."""
+    marginal = [i for i in items if i.kind in (HEADER, FOOTER)]
+    result = []
+    for item in items:
+        if item.kind in (TEXT, TITLE) and item.paragraph is not None:
+            partner = next(
+                (
+                    m
+                    for m in marginal
+                    if len(item.paragraph.lines) == 1 and _shares_line(item.box, m.box)
+                ),
+                None,
+            )
+            if partner is not None:
+                item = Item(partner.kind, item.box, paragraph=item.paragraph)
+        result.append(item)
+    return result
 
 
 def _one_heading(

@@ -465,6 +465,18 @@ def test_a_running_head_set_apart_is_a_header() -> None:
     assert items[0].kind == HEADER
 
 
+def test_the_pieces_of_a_running_head_on_its_row_are_all_the_header() -> None:
+    # An author's name at the left, the date at the right (its year read as a page
+    # number), a little lower than the margin's share of the page.
+    author = prose_line("Simon Michael Laube", 278)
+    date = prose_line("22. Februar 2015", 278, left=1750)
+    body = [prose_line(text, 440 + i * 60) for i, text in enumerate(PROSE * 2)]
+    items = structure.classify(structure.group_lines([author, date, *body]), page_height=3508)
+    assert [i.kind for i in items[:2]] == [HEADER, HEADER]
+    ordered = structure.reading_order(items, dpi=300)
+    assert [i.block().lines[0].text for i in ordered[:2]] == [author.text, date.text]
+
+
 def test_a_running_head_whose_page_number_was_read_apart_is_a_header() -> None:
     # The page number at the far end of the line comes as a paragraph of its own; the
     # title, close above the body, is the running head all the same, not a heading.
