@@ -47,6 +47,7 @@ _RUNNING_WORDS = 12
 _RUNNING_GAP = 1.5  # body line heights between a running head or foot and the body
 _HEADING_LINES = 3
 _LARGER = 1.3  # type this much larger than the body's makes a heading
+_HEADING_CONFIDENCE = 0.5  # a heading's characters are read with this confidence at least
 _HEADING_WORDS = 20  # a numbered heading: "5.14 I have a wireless network card which ..."
 _HEADING_WORDS_UNNUMBERED = 10
 _QUOTES = "\"'‘“"
@@ -476,6 +477,8 @@ def _heading_level(paragraph: Paragraph, size: float) -> int:
         return 0
     if _numbered(paragraph.lines[0]):
         return 0  # a numbered line of a transcript, not a numbered section
+    if _read_with(paragraph) < _HEADING_CONFIDENCE:
+        return 0  # a displayed formula read as words ("Vassie"): a heading reads clearly
     if any(_spread(line) for line in paragraph.lines):
         return 0  # labels side by side, as under a chart's bars or in a table's head
     ratio = _size_ratio(paragraph, size)
@@ -486,6 +489,12 @@ def _heading_level(paragraph: Paragraph, size: float) -> int:
     if ratio >= _LARGER or _mostly_bold(paragraph):
         return 3
     return 0
+
+
+def _read_with(paragraph: Paragraph) -> float:
+    """The confidence the paragraph's characters were read with, on average."""
+    chars = sum(len(w.text) for w in paragraph.words)
+    return sum(w.confidence * len(w.text) for w in paragraph.words) / max(1, chars)
 
 
 def _size_ratio(paragraph: Paragraph, size: float) -> float:

@@ -398,6 +398,16 @@ def test_a_numbered_line_set_larger_than_the_body_is_a_heading_not_a_list(
     assert items[0].kind == kind
 
 
+def test_a_displayed_formula_read_as_a_large_word_is_no_heading() -> None:
+    # An integral sign and its limits, read as "Vassie" in large type with no confidence.
+    formula = prose_line("Vassie", 400, size=76)
+    formula.words[0].confidence = 0.0
+    heading = prose_line("Moment dynamique", 200, size=60)
+    body = [prose_line(text, 640 + i * 60) for i, text in enumerate(PROSE * 2)]
+    items = structure.classify(structure.group_lines([heading, formula, *body]), page_height=3300)
+    assert [i.kind for i in items] == [TITLE, TEXT, TEXT]
+
+
 def test_a_heading_is_weighed_against_the_body_not_against_small_print() -> None:
     # A manual's page with more characters of notes in a small sans-serif, set heavier for
     # its size than the serif body, than of body text: the heading, bold beside the body,
