@@ -709,9 +709,7 @@ def _code_aligned(cells: Cells) -> bool:
         for c in range(count)
     ]
     columns = {c for c in range(count) if marked[c] >= _CODE_SHARE * filled[c] > 0}
-    return sum(marked) >= _CODE_SHARE * sum(filled) and (
-        len(columns) > 1 or count - 1 in columns
-    )
+    return sum(marked) >= _CODE_SHARE * sum(filled) and (len(columns) > 1 or count - 1 in columns)
 
 
 def _numeric(column: list[list[Word]]) -> bool:
