@@ -28,7 +28,7 @@ _RULE_CLEAR_INK = 0.5  # share of dark pixels there that makes a run letters, no
 _FIGURE_CELL = 4  # analysis pixels per cell of the figure grid
 _FIGURE_INK = 0.08
 _INK_CONTRAST = 40  # grey levels below the paper's
-_TEXT_SHARE = 0.2  # share of non-white pixels that makes a cell part of a picture
+_TEXT_SHARE = 0.2  # share of a region covered by words that makes it text on a ground
 _FIGURE_MIN_INCHES = 0.5
 _HOLLOW = 0.6  # a frame's middle is this much emptier than the whole of it, at most
 

@@ -408,15 +408,9 @@ def _running_pieces(items: list[Item]) -> list[Item]:
     marginal = [i for i in items if i.kind in (HEADER, FOOTER)]
     result = []
     for item in items:
-        if item.kind in (TEXT, TITLE) and item.paragraph is not None:
-            partner = next(
-                (
-                    m
-                    for m in marginal
-                    if len(item.paragraph.lines) == 1 and _shares_line(item.box, m.box)
-                ),
-                None,
-            )
+        one_line = item.paragraph is not None and len(item.paragraph.lines) == 1
+        if item.kind in (TEXT, TITLE) and one_line:
+            partner = next((m for m in marginal if _shares_line(item.box, m.box)), None)
             if partner is not None:
                 item = Item(partner.kind, item.box, paragraph=item.paragraph)
         result.append(item)
