@@ -596,8 +596,10 @@ def _running_head(line: Line, pieces: list[list[Word]], page_height: int) -> boo
 def _reads_as_heading(text: str) -> bool:
     text = text.rstrip(_FOOTNOTE_MARKS)  # "The eso-pic package*": its footnote's mark
     words = text.split()
-    letters = sum(c.isalpha() for c in text)
-    visible = sum(not c.isspace() for c in text)
+    # Mostly letters, the section's number aside ("2.1.6 Spínače").
+    title = text[number.start(3) :] if (number := _SECTION_NUMBER.match(text)) else text
+    letters = sum(c.isalpha() for c in title)
+    visible = sum(not c.isspace() for c in title)
     if len(words) > _HEADING_WORDS or letters < 3 or letters < _HEADING_LETTERS * visible:
         return False
     if text.endswith(_HEADING_ENDS) or _FORMULA_SIGNS.search(_WORD_SLASH.sub("", text)):
@@ -608,7 +610,7 @@ def _reads_as_heading(text: str) -> bool:
         return False  # "Chart 5" names a figure; "Page 8 of 11" is a running head, and
         # "6.3 Urgency ........ 76" an entry of a table of contents
     if words[0][0].isdigit() or (len(words[0]) > 1 and words[0][1] == "."):
-        number = _SECTION_NUMBER.match(text)  # then a capital, of any alphabet ("2.1 Économie")
+        # The number, then a capital, of any alphabet ("2.1 Économie").
         return number is not None and (number[3].isupper() or number[3] in _TITLE_OPENERS)
     initial = text.lstrip(_QUOTES)[:1]
     return len(words) <= _HEADING_WORDS_UNNUMBERED and initial.isupper()

@@ -311,6 +311,8 @@ def test_a_heading_whose_first_line_ends_a_sentence_is_one_heading() -> None:
         ("3.2 Übersicht der Maßnahmen", True),
         ("4.2 (Annexe) Tableaux", True),
         ("2.1 économie des régions", False),  # a number, then lower case: a list or a value
+        ("2.1.6 Spínače", True),  # a short title: mostly letters once its number is aside
+        ("4.2 A 1.5 2.5", False),  # figures, not a title
     ],
 )
 def test_a_numbered_heading_may_begin_with_any_capital(text: str, heading: bool) -> None:
