@@ -206,9 +206,11 @@ def mark_bold(lines: list[Line], gray: np.ndarray) -> None:
             for _ in range(len(line.text))
         ]
 
-    common = {core: near(core) for _, _, core in measured}
-    common = {core: w for core, w in common.items() if len(w) >= _COMMON_SIZE * total}
-    usual = {core: statistics.median(w) for core, w in common.items()}
+    usual = {}  # the median weight of each common size
+    for size in {core for _, _, core in measured}:
+        weights = near(size)
+        if len(weights) >= _COMMON_SIZE * total:
+            usual[size] = statistics.median(weights)
     for line, stroke, core in measured:
         nearest = min(usual, key=lambda size: abs(math.log(size / core)), default=None)
         if nearest is not None and stroke >= _BOLD_STROKES * usual[nearest]:
