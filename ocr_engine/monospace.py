@@ -109,7 +109,9 @@ def mark_measured(lines: list[Line]) -> None:
     groups = [
         group
         for group in _by_pitch(sure)
-        if len(group) >= 2 or any(len(line.text) >= _LONE_CHARS for line in group)
+        if len(group) >= 2
+        or any(len(line.text) >= _LONE_CHARS for line in group)
+        or _seconded(group[0], lines)
     ]
     if not groups:
         # A listing of one word a line ("\\let\\CROP@user@a\\relax"): no line has the words
@@ -135,6 +137,20 @@ def _by_pitch(sure: list[Line]) -> list[list[Line]]:
             groups.append([line])
             least = value
     return groups
+
+
+def _seconded(sure: Line, lines: list[Line]) -> bool:
+    """Whether a short sure line is code by the company it keeps: it has code's signs, and
+    another line of the page with them fits its pitch ("# aptitude search '~c'" and, a
+    paragraph on, "# aptitude purge '~c'", each shown apart). A heading that fits a pitch by
+    chance rarely has those signs, and another line on its grid still more rarely."""
+    if _CODE_SIGNS.search(sure.text) is None:
+        return False
+    advance = pitch(_measured(sure))
+    return any(
+        line is not sure and _CODE_SIGNS.search(line.text) is not None and _fits(line, advance)
+        for line in lines
+    )
 
 
 def _mark_pitch(lines: list[Line], sure: list[Line]) -> None:

@@ -1008,6 +1008,35 @@ def test_code_in_two_sizes_of_type_on_one_page_is_all_code() -> None:
     assert [monospace.is_code(line) for line in lines] == [True] * 3 + [False] + [True] * 2
 
 
+def test_short_commands_shown_apart_on_a_page_of_prose_are_code() -> None:
+    # Two one-line commands, each after a sentence that introduces it: each too short to be
+    # taken for code alone, the second's ink a little off its cells (a misread width).
+    search = mono_line("# aptitude search ~c", 400)
+    purge = mono_line("# aptitude purge ~c", 640)
+    for word in purge.words[1:3]:
+        word.box = Box(word.box.left, word.box.top, word.box.right + 8, word.box.bottom)
+    lines = [
+        prose_line("Check results of the following command.", 300),
+        search,
+        prose_line("If you think they are fine, execute the following command.", 540),
+        purge,
+        prose_line("You may want to do the same in the interactive mode.", 760),
+    ]
+    monospace.mark_measured(lines)
+    assert [monospace.is_code(line) for line in lines] == [False, True, False, True, False]
+
+
+def test_a_short_line_that_fits_a_pitch_alone_is_not_code() -> None:
+    # A heading of three words may fit a pitch by chance; with nothing else on the page on
+    # its grid it stays text, code's signs or not.
+    lines = [
+        mono_line("# Install the tool", 300),
+        *(prose_line(text, 400 + i * 60) for i, text in enumerate(PROSE)),
+    ]
+    monospace.mark_measured(lines)
+    assert not any(monospace.is_code(line) for line in lines)
+
+
 def test_a_sentence_naming_a_macro_between_two_listings_is_not_code() -> None:
     # A dtx page: the sentence that introduces the next macro names it in typewriter, and
     # stands between its listing and the last; a code line misread out of the pitch there
