@@ -52,6 +52,7 @@ _NUMBER_DIGITS = 4  # a listing's line number, left of its code
 _SIZE_SPREAD = 0.5
 _ALONE_SPREAD = 0.25
 _RUN_GAP = 2.5  # line heights: a blank line inside a listing does not end it
+_SPACE_WHITE = 0.2  # characters of white between words' cells: a space leaves 1, a proportional one 0.3
 _SPLIT_AFTER = set(".([{/=")
 _SPLIT_BEFORE = set(".,;:()[]{}\"'=")
 _CODE_SIGNS = re.compile(r"[{}();=<>#/*\[\]$\"'_|\\]")
@@ -366,18 +367,34 @@ def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
         cursor = 0
         for word in line.words:
             column = round((_cells(word, advance, ink=ink)[0] - origin) / advance)
-            if placed and (column < cursor or not _split_at_sign(placed[-1][1], word)):
-                column = max(column, cursor + 1)
+            if placed:
+                column = _after(placed[-1][1], word, column, cursor, advance, ink)
             placed.append((max(column, 0), word))
             cursor = max(column, 0) + len(word.text)
         result.append(placed)
     return result
 
 
-def _split_at_sign(previous: Word, word: Word) -> bool:
-    """Whether two touching words may be one that Tesseract split: it splits at brackets and
-    points, not between letters (there a misread glyph made the first word too long)."""
-    return previous.text[-1] in _SPLIT_AFTER or word.text[0] in _SPLIT_BEFORE
+def _after(previous: Word, word: Word, column: int, cursor: int, advance: float, ink: bool) -> int:
+    """The column of `word`, which the grid puts at `column`, after `previous`, whose
+    characters end at `cursor`: joined to it, or a space or more after it.
+
+    Tesseract splits words at brackets and points ("methods" "(plot)"); between letters it
+    may end a word's text early and read the rest as a word of its own, their boxes touching
+    ("abcdef" "gh"): no space's white lies between them. A word that starts inside the one
+    before it (a glyph read twice, or one read too many) keeps a space. A text layer's words
+    are apart at its own spaces, which may be narrower than a cell (a proportional font's
+    beside typewriter names: "aptitude(8), dpkg(1)").
+    """
+    if column < cursor:
+        return cursor + 1
+    if ink:
+        white = (_cells(word, advance)[0] - _cells(previous, advance)[1]) / advance
+        if white < _SPACE_WHITE:
+            return cursor
+    if column == cursor and (previous.text[-1] in _SPLIT_AFTER or word.text[0] in _SPLIT_BEFORE):
+        return cursor
+    return max(column, cursor + 1)
 
 
 def _off_grid(words: list[Word], advance: float, ink: bool) -> float:

@@ -98,6 +98,43 @@ def test_code_columns_rebuild_indentation_and_inner_spaces() -> None:
     assert rebuilt == LISTING
 
 
+def test_a_word_of_code_read_as_two_is_one_again() -> None:
+    # Tesseract ends "string=0123abcdef" early and reads "gh" as a word of its own, the first
+    # word's box reaching over it; "methods" "(plot)" comes apart at its bracket.
+    lines = [mono_line("$ string=0123abcdefgh", 300), mono_line("  methods(plot)", 360)]
+    whole = lines[0].words[1]
+    head, tail = whole.text[:-2], whole.text[-2:]
+    tail_left = whole.box.right - 2 * PITCH + PITCH // 5
+    lines[0].words[1:] = [
+        Word(head, 0.9, whole.box),
+        Word(tail, 0.9, Box(tail_left, whole.box.top, whole.box.right, whole.box.bottom)),
+    ]
+    call = lines[1].words[0]
+    split = call.box.left + 7 * PITCH
+    lines[1].words = [
+        Word("methods", 0.9, Box(call.box.left, call.box.top, split - PITCH // 5, call.box.bottom)),
+        Word("(plot)", 0.9, Box(split + PITCH // 3, call.box.top, call.box.right, call.box.bottom)),
+    ]
+    assert monospace.text_lines(lines) == ["$ string=0123abcdefgh", "  methods(plot)"]
+
+
+def test_spaces_between_words_of_code_stay_where_the_white_is() -> None:
+    # A space leaves a cell of white; a proportional one beside typewriter type about a
+    # third of one (ink 0.9 of a cell apart before a bracket's own white), still a space; a
+    # word read a glyph too long keeps its.
+    typed = mono_line("x <- c(1, 2)", 300)
+    named = mono_line("foreign (https://cran.org/x):", 360)
+    name, url = named.words
+    url.box = Box(name.box.right + PITCH * 9 // 10, url.box.top, url.box.right, url.box.bottom)
+    long_read = mono_line("print x", 420)
+    long_read.words[0].text = "printt"
+    assert monospace.text_lines([typed, named, long_read]) == [
+        "x <- c(1, 2)",
+        "foreign (https://cran.org/x):",
+        "printt x",
+    ]
+
+
 def test_code_is_one_fenced_block_with_its_lines_and_indentation() -> None:
     lines = [prose_line(PROSE[0] + ".", 200), *_listing_lines(300)]
     monospace.mark_measured(lines)
