@@ -14,6 +14,7 @@ import re
 import statistics
 from collections.abc import Callable
 
+from . import leaders
 from .words import Line, Word
 
 # A glyph's ink is narrower than its advance: white on either side of it, in characters.
@@ -52,7 +53,9 @@ _NUMBER_DIGITS = 4  # a listing's line number, left of its code
 _SIZE_SPREAD = 0.5
 _ALONE_SPREAD = 0.25
 _RUN_GAP = 2.5  # line heights: a blank line inside a listing does not end it
-_SPACE_WHITE = 0.2  # characters of white between words' cells: a space leaves 1, a proportional one 0.3
+_SPACE_WHITE = (
+    0.2  # characters of white between words' cells: a space leaves 1, a proportional one 0.3
+)
 _SPLIT_AFTER = set(".([{/=")
 _SPLIT_BEFORE = set(".,;:()[]{}\"'=")
 _CODE_SIGNS = re.compile(r"[{}();=<>#/*\[\]$\"'_|\\]")
@@ -222,8 +225,9 @@ def _refined(lines: list[Line], advance: float) -> float:
 def _measured(line: Line) -> list[Word]:
     """The words the pitch is measured on: a listing's line number before the code is often
     set smaller, in another font. Before figures ("2005 58.1 63.4", a table's row) it stays:
-    figures are set on one width in most fonts."""
-    words = line.words
+    figures are set on one width in most fonts. A dot leader is no text to measure."""
+    dots = leaders.leader_dots(line.words)
+    words = [w for w in line.words if id(w) not in dots] if dots else line.words
     number = words[0].text if words else ""
     if len(words) > 1 and number.isdigit() and len(number) <= _NUMBER_DIGITS:
         rest = words[1:]

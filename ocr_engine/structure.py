@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import monospace
+from . import leaders, monospace
 from .model import CODE, FOOTER, HEADER, LIST, TEXT, TITLE, Block
 from .regions import Grid
 from .words import Box, Line, Paragraph, Word
@@ -290,6 +290,8 @@ def _adjacent(previous: Line, line: Line) -> bool:
 def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
     if not _adjacent(previous, line) or _list_marker(line) is not None:
         return False
+    if leaders.leader_dots(previous.words):
+        return False  # a contents entry ends at its page number
     if _bold(previous) != _bold(line):
         return False  # a heading in bold above its paragraph
     height = max(previous.height, line.height)
@@ -527,7 +529,8 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
 
     Tesseract reads a line across a narrow gutter, the more so when specks bridge it. A
     justified line's spaces are all wide alike, code keeps its gaps, which align its
-    comments, and a running head keeps the gap before its page number. A gutter runs down
+    comments, a contents entry with a dot leader its number, title and page, and a running
+    head keeps the gap before its page number. A gutter runs down
     the page: where a line of running text just above or below has words across it, and no
     line beside has a gap there too, the gap is a blank inside one line (a word in a frame
     Tesseract did not read), no gutter.
@@ -565,8 +568,8 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
 def _wide_gaps(line: Line) -> list[bool]:
     """For each gap between the line's words, whether it is wide enough for a gutter."""
     gaps = [b.box.left - a.box.right for a, b in itertools.pairwise(line.words)]
-    if monospace.is_code(line) or len(gaps) < 2:
-        return [False] * len(gaps)
+    if monospace.is_code(line) or leaders.leader_dots(line.words) or len(gaps) < 2:
+        return [False] * len(gaps)  # code's gaps align it; a leader leads to its page number
     usual = statistics.median(gaps)
     return [gap > _WIDE_GAP * line.height and gap > _GUTTER_SPACES * usual for gap in gaps]
 

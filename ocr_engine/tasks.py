@@ -22,6 +22,7 @@ from . import (
     deskew,
     illumination,
     images,
+    leaders,
     linenumbers,
     listings,
     margins,
@@ -398,16 +399,17 @@ def _marked_lines(
     image: Image.Image, paragraphs: list[Paragraph], reread: listings.Reread
 ) -> list[Line]:
     """Tesseract's lines without its specks, where it ran lines together read apart again
-    (a column read down the page, small lines beside a large one), their words marked where
-    they are set in a fixed-pitch font or in bold: what tells code and headings apart from
-    prose."""
+    (a column read down the page, small lines beside a large one), dot leaders as their
+    dots, their words marked where they are set in a fixed-pitch font or in bold: what tells
+    code and headings apart from prose."""
     lines = structure.drop_noise([line for p in paragraphs for line in p.lines])
     lines = linenumbers.reread_stacked(lines, reread)
     lines = rows.reread_merged(lines, reread)
+    gray = regions.gray_array(image)
+    lines = leaders.mend_leaders(lines, gray, reread)
     monospace.mark_measured(lines)
     lines = listings.rejoin_margin_column(lines)
     whole = {id(line) for line in lines}
-    gray = regions.gray_array(image)
     lines = [
         line if id(line) in whole else fit_to_ink(line, gray)
         for line in structure.split_at_gaps(lines, page_height=image.height)
