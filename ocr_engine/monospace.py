@@ -110,6 +110,7 @@ def mark_measured(lines: list[Line]) -> None:
     like code.
     """
     sure = [line for line in lines if _surely_monospaced(line)]
+    sure += [line for line in _steady_runs(lines) if not any(line is s for s in sure)]
     groups = [
         group
         for group in _by_pitch(sure)
@@ -255,6 +256,32 @@ def _steady(lines: list[Line]) -> list[Line]:
             found.extend(member for member, p in steady if abs(p / usual - 1) <= _STEADY)
         run = [line] if line is not None and one else []
     return found
+
+
+def _steady_runs(lines: list[Line]) -> list[Line]:
+    """Lines of several words with code's signs that each fit a pitch loosely, at least
+    `_STEADY_LINES` of them keeping one pitch to a few hundredths: a font whose brackets
+    fill more of their cells than most ("\\usepackage [T1] {fontenc}") misses the strong fit
+    on every line, and a proportional font's lines do not keep one pitch. Rows of a table
+    are left out: figures are set on one width in most fonts."""
+    loose = [(pitch(_measured(line)), line) for line in lines if _loosely_monospaced(line)]
+    best: list[Line] = []
+    for anchor, _ in loose:
+        near = [line for p, line in loose if abs(p / anchor - 1) <= _STEADY]
+        if len(near) > len(best):
+            best = near
+    return best if len(best) >= _STEADY_LINES else []
+
+
+def _loosely_monospaced(line: Line) -> bool:
+    words = _measured(line)
+    text = "".join(w.text for w in words)
+    if len(words) < 2 or len(text) < _STRONG_CHARS or _CODE_SIGNS.search(text) is None:
+        return False
+    if 3 * sum(_figures(w.text) for w in words) >= len(words):
+        return False  # a table's row: its label, then amounts in a fixed width
+    advance = pitch(words)
+    return misfit(words, advance) < _WEAK and _off_pitch(words, advance) < _GRID
 
 
 def _figures(text: str) -> bool:

@@ -1063,6 +1063,38 @@ def test_short_commands_shown_apart_on_a_page_of_prose_are_code() -> None:
     assert [monospace.is_code(line) for line in lines] == [False, True, False, True, False]
 
 
+def _inked_wide(line: Line) -> Line:
+    """The line as a typewriter face whose glyphs fill more of their cells than most draws
+    it: its last word's ink 10 px (0.4 of a cell) past its cells."""
+    for word in line.words[-1:]:
+        b = word.box
+        word.box = Box(b.left, b.top, b.right + 10, b.bottom)
+    return line
+
+
+def test_lines_that_keep_one_pitch_loosely_are_code() -> None:
+    # No line fits the pitch strongly, every one loosely and all the same: a preamble.
+    preamble = [
+        "\\newcommand \\pste psicoloxicamente",
+        "\\newsavebox \\mybox cosasdiversas",
+        "\\renewcommand \\title documentoxeral",
+        "\\providecommand \\autor nomecompleto",
+    ]
+    code = [_inked_wide(mono_line(t, 400 + i * 60)) for i, t in enumerate(preamble)]
+    assert not any(monospace._surely_monospaced(line) for line in code)
+    lines = [prose_line(PROSE[0], 300), *code, prose_line(PROSE[1], 700)]
+    monospace.mark_measured(lines)
+    assert [monospace.is_code(line) for line in lines] == [False, True, True, True, True, False]
+
+
+def test_a_table_s_rows_of_amounts_are_not_code() -> None:
+    # Labels, then amounts: figures are set on one width in most fonts.
+    rows = ["Sciences 63 (18.5%) 597", "Humanities 77 (22.6%) 755", "Civil works 11 (3.2%) 213"]
+    lines = [_inked_wide(mono_line(t, 400 + i * 60)) for i, t in enumerate(rows)]
+    monospace.mark_measured(lines)
+    assert not any(monospace.is_code(line) for line in lines)
+
+
 def test_a_short_line_that_fits_a_pitch_alone_is_not_code() -> None:
     # A heading of three words may fit a pitch by chance; with nothing else on the page on
     # its grid it stays text, code's signs or not.
