@@ -63,6 +63,7 @@ _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 # A slash between words is no formula's: "Input/Output", "ST(E)/TT/Falcon".
 _WORD_SLASH = re.compile(r"(?:(?<=[^\W\d_])|(?<=\)))/(?=[^\W\d_]|\()")
 # "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
+_NUMBER_ALONE = re.compile(r"^(\d+|[A-Z])(\.\d+)+\.?$|^\d+\.$")  # "1.21", "A.3", "4."
 _SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+(\S)")
 _TITLE_OPENERS = "(\"'‘“"
 _CAPTION = re.compile(r"^(chart|figure|fig\.|table|graph|exhibit|plate)\s+\d", re.I)
@@ -553,6 +554,10 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
         pairs = zip(itertools.pairwise(line.words), wide[id(line)], strict=True)
         for (previous, word), gap in pairs:
             blank = gap and any(_across(other, word.box.left, line.height) for other in running)
+            # A heading's number stands a quad before its title ("1.21    Migration to").
+            blank = blank or (
+                previous is line.words[0] and bool(_NUMBER_ALONE.match(previous.text))
+            )
             # ... unless a line beside it has a gap there too: the columns go on.
             aligned = any(a < word.box.left and previous.box.right < b for a, b in gapped)
             if gap and (aligned or not blank):

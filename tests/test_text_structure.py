@@ -959,6 +959,27 @@ def test_a_blank_inside_a_line_of_running_text_is_no_gutter() -> None:
     assert len(cut) == 5
 
 
+def test_a_heading_keeps_its_number_a_quad_before_its_title() -> None:
+    # "1.21    Migration to reledmac": set larger than the paragraph under it, so no line of
+    # running text beside it tells the wide gap after its number from a gutter.
+    heading = _with_gap("1.21 Migration to reledmac 2.24.0", 400, 1, 90)
+    heading = Line(
+        [
+            Word(w.text, 0.9, Box(w.box.left, w.box.top, w.box.right, w.box.top + 56))
+            for w in heading.words
+        ]
+    )
+    body = prose_line("When using the package, a spurious space was introduced after", 480)
+    cut = structure.split_at_gaps([heading, body], page_height=3300)
+    assert [line.text for line in cut] == [heading.text, body.text]
+    assert [line.text for line in structure.split_at_gaps([heading], page_height=3300)] == [
+        heading.text
+    ]
+    # Numbers in a column with the next column's gap level with theirs stay a column.
+    rows = [_with_gap(f"2.{k} entry number {k} here", 600 + k * 60, 1, 200) for k in range(1, 4)]
+    assert len(structure.split_at_gaps(rows, page_height=3300)) == 6
+
+
 def _marked(lines: list[Line]) -> list[Line]:
     for line in lines:
         for word in line.words:
