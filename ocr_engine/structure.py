@@ -63,6 +63,7 @@ _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 # A slash between words is no formula's: "Input/Output", "ST(E)/TT/Falcon".
 _WORD_SLASH = re.compile(r"(?:(?<=[^\W\d_])|(?<=\)))/(?=[^\W\d_]|\()")
 # "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
+_SUBSECTION_NUMBER = re.compile(r"^\d+(\.\d+)+\.?$")  # "4.2", "4.2.5", "1.1."
 _NUMBER_ALONE = re.compile(r"^(\d+|[A-Z])(\.\d+)+\.?$|^\d+\.$")  # "1.21", "A.3", "4."
 _SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+(\S)")
 _TITLE_OPENERS = "(\"'‘“"
@@ -483,9 +484,19 @@ def _heading_level(paragraph: Paragraph, size: float) -> int:
         return 1
     if ratio >= 1.45:
         return 2
-    if ratio >= _LARGER or _mostly_bold(paragraph):
+    if ratio >= _LARGER or _mostly_bold(paragraph) or _subsection(paragraph):
         return 3
     return 0
+
+
+def _subsection(paragraph: Paragraph) -> bool:
+    """A line of its own that a section number of two levels or more begins ("4.2.5 Concrete
+    Math Extension") and no page number ends: a subsection's heading, though set at the
+    body's size in a bold the strokes do not tell (the bold of a light face)."""
+    words = paragraph.lines[0].words
+    if len(paragraph.lines) != 1 or len(words) < 2:
+        return False
+    return bool(_SUBSECTION_NUMBER.match(words[0].text)) and not words[-1].text.isdigit()
 
 
 def _read_with(paragraph: Paragraph) -> float:

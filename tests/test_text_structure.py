@@ -320,6 +320,20 @@ def test_a_numbered_two_line_heading_is_one_heading() -> None:
     assert _markdown(titles) == "## 2.1 Scope of the measures taken against noise and skew\n"
 
 
+def test_a_subsection_number_alone_on_its_line_makes_a_heading_at_body_size() -> None:
+    # A light face's bold the strokes do not tell: the number of two levels does.
+    for text, heading in [
+        ("4.2.5 Concrete Math Extension", True),
+        ("4.2.5 Concrete Math Extension 67", False),  # a contents entry
+        ("4 Concrete Math Extension", False),  # one level: as often a list's item
+    ]:
+        lines = [prose_line(PROSE[0] + ".", 300), prose_line(text, 400)]
+        lines += [prose_line(t, 500 + i * 60) for i, t in enumerate(PROSE * 2)]
+        items = structure.classify(structure.group_lines(lines), page_height=3300)
+        titles = [i for i in items if i.kind == TITLE]
+        assert _markdown(titles) == (f"### {text}\n" if heading else ""), text
+
+
 def test_a_heading_whose_first_line_ends_a_sentence_is_one_heading() -> None:
     # "5.14 I have a wireless network card which doesn't work with Linux." over "What
     # should I do?": alone, the first line ends like a sentence, not like a heading.
