@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .words import _INK, Box, Line, Word, union_all
+from .words import Box, Line, Word, union_all
 
 if TYPE_CHECKING:
     from .listings import Reread
 
+_INK = 128  # gray levels below this are ink
 _MIN_DOTS = 5  # an ellipsis has three, and a full stop after it four
 _DOT_SIZE = 0.22  # a dot's width and height at most, in heights of the line's box
 _BASELINE = 0.45  # a dot's bottom lies in the lower part of the line's band, below this share

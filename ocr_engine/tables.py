@@ -25,6 +25,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
+from . import leaders
 from .model import TABLE, Span
 from .regions import Grid, Rules, grids
 from .structure import Item
@@ -55,7 +56,6 @@ _CODE_SHARE = 0.3  # of a table's cells with signs of code make it code
 _MISREAD_SHARE = 0.1  # of a column's numbers that may be misread
 _ENTRY_SHARE = 0.8  # of a table of terms' lines that start with a term
 _LEADERS = re.compile(r"^[.·…_ ]{3,}")
-_LEADER_RUN = re.compile(r"(?:\. ?){4,}\.$")  # an entry's dot leader, to its page number
 
 
 @dataclass
@@ -726,7 +726,7 @@ def _prose(column: list[list[Word]]) -> bool:
 def _contents(cells: Cells, numeric: list[bool]) -> bool:
     """A table of contents: entries, then page numbers that only go up; or entries that
     most of them lead to their page with dots (a page number read as "i" or "S")."""
-    led = sum(any(_LEADER_RUN.search(_text(cell)) for cell in row[:-1] if cell) for row in cells)
+    led = sum(any(leaders.leader_dots(cell) for cell in row[:-1]) for row in cells)
     if 2 * led >= len(cells):
         return True
     pages = [_text(row[-1]) for row in cells if row[-1]]

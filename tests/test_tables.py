@@ -462,6 +462,18 @@ def test_contents_are_lines_of_number_title_and_page_in_that_order() -> None:
     ]
 
 
+def test_contents_with_leaders_are_no_table_though_a_page_number_is_misread() -> None:
+    # A lone "1" after a leader read as "i": the page numbers no longer only go up, the
+    # leaders still tell a table of contents.
+    entries = [("1", "Introduction", "i"), ("1.1", "Scope", "4"), ("1.2", "Sources", "5")]
+    entries += [("2", "Methods", "7"), ("2.1", "Sampling", "9"), ("2.2", "Weighting", "12")]
+    rows = [
+        _row(100 + 50 * i, [(100, number), (250, f"{title} {' '.join('.' * 12)}"), (1300, page)])
+        for i, (number, title, page) in enumerate(entries)
+    ]
+    assert _tables_of(rows) == []
+
+
 def test_contents_keep_their_title_apart_and_each_entry_on_a_line() -> None:
     rows = [
         _row(50, [(100, "Contents")]),
