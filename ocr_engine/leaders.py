@@ -186,22 +186,33 @@ def _with_dots(line: Line, runs: list[list[Box]]) -> Line:
 
 def _marks(ink: np.ndarray, height: float) -> list[tuple[int, int, int, int] | None]:
     """The band's marks left to right, as separated by white columns: each a dot's box
-    (x0, y0, x1, y1 in the band) or None for anything larger or above the baseline."""
+    (x0, y0, x1, y1 in the band) or None for anything larger or above the baseline; none at
+    all if too few are dots for a leader (most lines)."""
     columns = ink.any(axis=0)
     if not columns.any():
         return []
     edges = np.flatnonzero(np.diff(np.concatenate(([0], columns.astype(np.int8), [0]))))
-    size = max(2.0, _DOT_SIZE * height)
+    starts, ends = edges[::2], edges[1::2]
     band = ink.shape[0]
-    marks: list[tuple[int, int, int, int] | None] = []
-    for x0, x1 in zip(edges[::2], edges[1::2], strict=True):
-        rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
-        y0, y1 = int(rows[0]), int(rows[-1]) + 1
-        width, height_ = int(x1 - x0), y1 - y0
-        round_ = width <= 2 * height_ + 1 and height_ <= 2 * width + 1  # not a dash
-        dot = max(width, height_) <= size and round_ and y1 >= band * (1 - _BASELINE)
-        marks.append((int(x0), y0, int(x1), y1) if dot else None)
-    return marks
+    # Each mark's top and bottom row: blank columns between marks count for nothing.
+    tops = np.where(columns, ink.argmax(axis=0), band)
+    bottoms = np.where(columns, band - ink[::-1].argmax(axis=0), 0)
+    y0 = np.minimum.reduceat(tops, starts)
+    y1 = np.maximum.reduceat(bottoms, starts)
+    widths, heights = ends - starts, y1 - y0
+    size = max(2.0, _DOT_SIZE * height)
+    dots = (
+        (np.maximum(widths, heights) <= size)
+        & (widths <= 2 * heights + 1)  # round, not a dash
+        & (heights <= 2 * widths + 1)
+        & (y1 >= band * (1 - _BASELINE))
+    )
+    if np.count_nonzero(dots) < _MIN_DOTS:
+        return []
+    return [
+        (int(a), int(top), int(b), int(bottom)) if dot else None
+        for a, b, top, bottom, dot in zip(starts, ends, y0, y1, dots, strict=True)
+    ]
 
 
 def _leaders(
