@@ -111,7 +111,9 @@ class Line:
         Glyph boxes of "on" and "Pg" differ by half; most lines hold a word that reaches from
         ascender to descender, so a high percentile measures the type, not the letters.
         """
-        heights = sorted(w.box.height for w in self.words)
+        # Points alone (a contents entry's leader) are no measure of the type.
+        sized = [w for w in self.words if w.text.strip(".")] or self.words
+        heights = sorted(w.box.height for w in sized)
         return heights[int(0.8 * (len(heights) - 1))]
 
     @cached_property

@@ -13,7 +13,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from ocr_engine import leaders
+from ocr_engine import leaders, structure
 from ocr_engine.recognize import TesserocrRecognizer
 from ocr_engine.words import Box, Line, Word
 from tests.conftest import read_page
@@ -153,3 +153,28 @@ def test_leader_dots_are_not_measured_for_a_fixed_pitch() -> None:
     )
     assert leaders.leader_dots(line.words) == {id(w) for w in dots}
     assert leaders.leader_dots(line.words[:4]) == set()  # three points: an ellipsis
+
+
+def test_a_contents_entry_wrapped_over_two_lines_is_one_paragraph() -> None:
+    # The second line is mostly its leader's dots: they are no measure of its type, which
+    # is the first line's, so the two lines are one entry.
+    first = Line(
+        [
+            Word(t, 0.9, Box(100 + 160 * i, 300, 250 + 160 * i, 337))
+            for i, t in enumerate(
+                ["6.6.2.3", "Entfernen", "Sie", "die", "Markierungen,", "wenn", "Sie"]
+            )
+        ]
+    )
+    dots = [Word(".", 0.9, Box(700 + 30 * i, 380, 705 + 30 * i, 385)) for i in range(20)]
+    second = Line(
+        [
+            Word("Tipp-", 0.9, Box(260, 350, 360, 387)),
+            Word("korrigieren", 0.9, Box(380, 350, 640, 387)),
+            *dots,
+            Word("75", 0.9, Box(1330, 350, 1370, 387)),
+        ]
+    )
+    assert second.height == 37
+    [entry] = structure.group_lines([first, second])
+    assert entry.lines == [first, second]
