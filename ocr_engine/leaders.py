@@ -2,10 +2,11 @@
 
 Tesseract reads a leader as what its dots look like to a language model: "....0.2.2002.00000.4",
 "2... ee ee eee", dots glued to the entry's last word. On a page of contents that is most of
-the text. A leader is measured on the page instead: in a line's band, a run of small marks on
-the baseline, evenly spaced, with nothing else between them. The words Tesseract read there
-give way to one word per dot (a spaced leader, ". . . .", as typeset text extracts) or one
-word of all of them (a close one, "......"), each on its own ink.
+the text, and the titles beside long leaders are misread too. A leader is measured on the
+page instead: in a line's band, a run of small marks on the baseline, evenly spaced, with
+nothing else between them. The entries around it are read again with the dots blanked out,
+and the dots put back as one word per dot (a spaced leader, ". . . .", as typeset text
+extracts) or one word of all of them (a close one, "......"), each on its own ink.
 """
 
 from __future__ import annotations

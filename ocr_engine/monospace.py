@@ -53,9 +53,9 @@ _NUMBER_DIGITS = 4  # a listing's line number, left of its code
 _SIZE_SPREAD = 0.5
 _ALONE_SPREAD = 0.25
 _RUN_GAP = 2.5  # line heights: a blank line inside a listing does not end it
-_SPACE_WHITE = (
-    0.2  # characters of white between words' cells: a space leaves 1, a proportional one 0.3
-)
+# Characters of white between two words' cells: a space leaves one, a proportional space
+# beside typewriter type about 0.3, a word split in two next to none.
+_SPACE_WHITE = 0.2
 _SPLIT_AFTER = set(".([{/=")
 _SPLIT_BEFORE = set(".,;:()[]{}\"'=")
 _CODE_SIGNS = re.compile(r"[{}();=<>#/*\[\]$\"'_|\\]")

@@ -62,9 +62,9 @@ _DESCENDING = frozenset("gjpqyQ()[]{}|,;/$@§µ")
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 # A slash between words is no formula's: "Input/Output", "ST(E)/TT/Falcon".
 _WORD_SLASH = re.compile(r"(?:(?<=[^\W\d_])|(?<=\)))/(?=[^\W\d_]|\()")
-# "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
 _SUBSECTION_NUMBER = re.compile(r"^\d+(\.\d+)+\.?$")  # "4.2", "4.2.5", "1.1."
 _NUMBER_ALONE = re.compile(r"^(\d+|[A-Z])(\.\d+)+\.?$|^\d+\.$")  # "1.21", "A.3", "4."
+# "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
 _SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+(\S)")
 _TITLE_OPENERS = "(\"'‘“"
 _CAPTION = re.compile(r"^(chart|figure|fig\.|table|graph|exhibit|plate)\s+\d", re.I)
