@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .words import Box, Line, Word, union_all
+from .words import Box, Line, Word, lines_inside, spliced, union_all
 
 if TYPE_CHECKING:
     from .listings import Reread
@@ -31,7 +31,6 @@ _SPACED = 3.5  # steps this many dot widths long make a spaced leader (". . ."),
 _LEADING = ".,·:;…'`’"  # what a leader's dots glued to a word are read as
 _GROUP_GAP = 2.5  # line heights between two lines with leaders of one run of them
 _PAD = 0.3  # line heights of white read around the region
-_INSIDE = 0.9  # of a line's box inside the region makes it one of the region's lines
 _NUMBER_GAP = 3.0  # line heights of white at most between an entry and its numbers
 _NUMBER_WIDTH = 8.0  # line heights: the numbers beside the entries, at most this wide
 
@@ -40,6 +39,8 @@ def leader_dots(words: list[Word]) -> set[int]:
     """The ids of the words that are a leader's dots: a run of lone points, or one word of
     points alone."""
     found: set[int] = set()
+    if not any(word.text.startswith(".") for word in words):
+        return found  # most lines: measured for their pitch many times over
     run: list[Word] = []
     for word in [*words, None]:
         if word is not None and word.text == ".":
@@ -120,11 +121,7 @@ def _read_again(
     pad = round(_PAD * height)
     box = Box(max(0, box.left - pad), max(0, box.top - pad), box.right + pad, box.bottom + pad)
     region = _with_numbers(box, gray, height)
-    members = [
-        line
-        for line in lines
-        if region.contains(*line.box.center) and line.box.overlap(region) >= _INSIDE * line.box.area
-    ]
+    members = lines_inside(region, lines)
     taken = {id(line) for line in members}
     clipped = [line.box for line in lines if id(line) not in taken and line.box.overlap(region)]
     runs = [run for _, line_runs in group for run in line_runs]
@@ -135,10 +132,7 @@ def _read_again(
     if placed is None:
         mended = {id(line): _with_dots(line, line_runs) for line, line_runs in group}
         return [mended.get(id(line), line) for line in lines]
-    first = next(i for i, line in enumerate(lines) if id(line) in taken)
-    kept = [line for line in lines if id(line) not in taken]
-    before = sum(1 for line in lines[:first] if id(line) not in taken)
-    return [*kept[:before], *placed, *kept[before:]]
+    return spliced(lines, members, placed)
 
 
 def _with_numbers(box: Box, gray: np.ndarray, height: float) -> Box:

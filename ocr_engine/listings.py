@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from . import monospace, structure
-from .words import Box, Line, union_all
+from .words import Box, Line, lines_inside, spliced, union_all
 
 
 class Reread(Protocol):
@@ -44,7 +44,6 @@ _BASELINE = 0.35  # line heights between the bottoms of two boxes on one baselin
 _CROSSING_LINES = 15  # line heights within which a line across a column's start is looked for
 _INDENT_PITCHES = 8  # a line of the listing starts at most this far right of its left edge
 _PAD = 0.3  # line heights of white read around the region
-_INSIDE = 0.9  # of a line's box inside the region makes it one of the region's lines
 _MISSED = 0.1  # of the listing's characters, on lines the reading again has nothing level with
 _SAME_WORD = 0.5  # of the smaller box's area: two readings of one word overlap this much
 
@@ -78,10 +77,7 @@ def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
         for line in fresh:
             for word in line.words:
                 word.monospace = True
-        first = next(i for i, line in enumerate(lines) if id(line) in taken)
-        kept = [line for line in lines if id(line) not in taken]
-        before = sum(1 for line in lines[:first] if id(line) not in taken)
-        lines = [*kept[:before], *fresh, *kept[before:]]
+        lines = spliced(lines, members, fresh)
     return lines
 
 
@@ -210,11 +206,7 @@ def _region(listing: list[Line], lines: list[Line], code: list[Line]) -> tuple[B
     )
     # Whatever the region holds is read again: keep none of it twice. A line it only clips
     # (its center inside, its end cut off) is kept as first read, whole.
-    return region, [
-        line
-        for line in lines
-        if region.contains(*line.box.center) and line.box.overlap(region) >= _INSIDE * line.box.area
-    ]
+    return region, lines_inside(region, lines)
 
 
 def _beside_vertically(line: Box, box: Box, height: float) -> bool:

@@ -110,7 +110,8 @@ def mark_measured(lines: list[Line]) -> None:
     like code.
     """
     sure = [line for line in lines if _surely_monospaced(line)]
-    sure += [line for line in _steady_runs(lines) if not any(line is s for s in sure)]
+    strong = {id(line) for line in sure}
+    sure += [line for line in _steady_runs(lines) if id(line) not in strong]
     groups = [
         group
         for group in _by_pitch(sure)

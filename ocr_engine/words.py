@@ -17,6 +17,7 @@ _TALLER = 1.5
 _SAME_SIZE = 0.15  # letters' cores this close are of one size of type
 _COMMON_SIZE = 0.2  # of the page's characters, set in one size, make it a common size
 _TSV_COLUMNS = 12
+_REGION_SHARE = 0.9  # of a line's box inside a region makes it one of the region's lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,27 @@ class Paragraph:
     @property
     def height(self) -> float:
         return statistics.median(line.height for line in self.lines)
+
+
+def lines_inside(region: Box, lines: list[Line]) -> list[Line]:
+    """The lines a region of the page holds, to be read again in it: centre inside and most
+    of the box. A line it only clips (its end cut off) is not one of them."""
+    return [
+        line
+        for line in lines
+        if region.contains(*line.box.center)
+        and line.box.overlap(region) >= _REGION_SHARE * line.box.area
+    ]
+
+
+def spliced(lines: list[Line], members: list[Line], fresh: list[Line]) -> list[Line]:
+    """The lines with `members` (read again) replaced by `fresh`, where the first of them
+    stood in reading order."""
+    taken = {id(line) for line in members}
+    first = next(i for i, line in enumerate(lines) if id(line) in taken)
+    kept = [line for line in lines if id(line) not in taken]
+    before = sum(1 for line in lines[:first] if id(line) not in taken)
+    return [*kept[:before], *fresh, *kept[before:]]
 
 
 def parse_tsv(tsv: str) -> list[Paragraph]:
