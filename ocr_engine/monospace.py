@@ -3,8 +3,10 @@
 On an OCR page the font is not known, so it is measured: in a fixed-pitch font every
 character advances by the same pitch, so a word's width is its length times the pitch, less
 the little white at either end of its ink. Prose in a proportional font ("ill" beside "MWM")
-misses that line by a third of a character or more on most words. A text layer names its
-fonts, and `textlayer` marks the words set in a fixed-pitch one.
+misses that line by a third of a character or more on most words. A line of a word or two
+has too few widths to tell by; its pixels tell: each glyph of a fixed-pitch font is centred
+in its cell, so the glyphs' centres fall on a grid. A text layer names its fonts, and
+`textlayer` marks the words set in a fixed-pitch one.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import re
 import statistics
 from collections.abc import Callable
 
+import numpy as np
+
 from . import leaders
-from .words import Line, Word
+from .words import Line, Word, spans
 
 # A glyph's ink is narrower than its advance: white on either side of it, in characters.
 # Letters and digits fill most of theirs; points, quotes and brackets little of it.
@@ -60,6 +64,21 @@ _SPLIT_AFTER = set(".([{/=")
 _SPLIT_BEFORE = set(".,;:()[]{}\"'=")
 _CODE_SIGNS = re.compile(r"[{}();=<>#/*\[\]$\"'_|\\]")
 _CODE_SHARE = 0.9  # of a line's characters in a fixed-pitch font, for a text layer
+# On the pixels: how nearly the centres of a line's glyphs (its runs of ink across) fall on
+# one grid, 1 when each is centred in a cell of it. Lines of code measure 0.85-0.98; prose
+# 0.2-0.6, a short word of it up to 0.9 by chance, so a line needs company on its grid, or
+# more glyphs, to count.
+_INK = 128
+_GRID_FIT = 0.85
+_GRID_GLYPHS = 8
+_GRID_ALONE = 16  # glyphs of a line with no other on its grid
+_GRID_ALONE_FIT = 0.9
+_GRID_SAME = 0.015  # two lines' pitches this close are one grid
+_GRID_SEARCH = 0.25  # the grid's pitch is sought this near the pitch of the words' widths
+_GRID_STEPS = 167
+# A line set apart from prose: the gap above or below it this much wider than the page's
+# usual one, or set in from the lines around it by more than its height.
+_APART_GAP = 1.3
 
 
 def _cells(word: Word, advance: float, *, ink: bool = True) -> tuple[float, float]:
@@ -101,13 +120,15 @@ def is_code(line: Line) -> bool:
     return chars > 0 and mono >= _CODE_SHARE * chars
 
 
-def mark_measured(lines: list[Line]) -> None:
-    """Mark the words of the page's runs of monospaced lines, measured from their widths.
+def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
+    """Mark the words of the page's runs of monospaced lines, measured from their widths
+    and, given the page's pixels (`gray`, 2-D), from where their glyphs sit.
 
     The pitch comes from the lines that surely are monospaced, one for each size of
     fixed-pitch type the page sets them in (a table's commands and a listing below it); a
     run of lines that fit a pitch is code when one of them is sure, or when its lines look
-    like code.
+    like code. A command shown apart from the prose ("sqrt(-17)") is code when its glyphs
+    sit on a grid that another line's share, or that its own many glyphs keep.
     """
     sure = [line for line in lines if _surely_monospaced(line)]
     strong = {id(line) for line in sure}
@@ -125,9 +146,89 @@ def mark_measured(lines: list[Line]) -> None:
         # heading of three words.
         steady = _steady(lines)
         groups = [steady] if steady else []
+    if gray is not None:
+        for line in _on_grid(lines, gray):
+            _mark(line)
     for group in groups:
         _mark_pitch(lines, group)
     _mark_between(lines)
+
+
+def _on_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
+    """The lines with code's signs set apart from the prose whose glyphs sit on a grid,
+    with another such line on the same grid or with glyphs enough to tell alone."""
+    measured: list[tuple[float, float, int, Line]] = []
+    usual = _usual_gap(lines)
+    for i, line in enumerate(lines):
+        text = "".join(w.text for w in line.words)
+        if len(text) < _GRID_GLYPHS or _CODE_SIGNS.search(text) is None or _figures(text):
+            continue
+        found = grid(line, gray)
+        if (
+            found is not None
+            and found[1] >= _GRID_FIT
+            and found[2] >= _GRID_GLYPHS
+            and _apart(lines, i, usual)
+        ):
+            measured.append((*found, line))
+    on_grid = []
+    for advance, fit, glyphs, line in measured:
+        alone = glyphs >= _GRID_ALONE and fit >= _GRID_ALONE_FIT
+        if alone or any(
+            other is not line and abs(a / advance - 1) <= _GRID_SAME for a, _, _, other in measured
+        ):
+            on_grid.append(line)
+    return on_grid
+
+
+def grid(line: Line, gray: np.ndarray) -> tuple[float, float, int] | None:
+    """The pitch of the grid the line's glyphs sit on, measured on the page's pixels; how
+    nearly their centres fall on it (1 when each is centred in a cell); and how many glyphs
+    (runs of ink across the line, touching glyphs one run of several cells) were measured.
+
+    The pitch is sought near the one its words' widths give; half or a third of the true
+    pitch would fit as well, and is not sought."""
+    box = line.box
+    band = gray[max(0, box.top) : max(0, box.bottom), max(0, box.left) : max(0, box.right)]
+    if band.size == 0:
+        return None
+    starts, stops = spans(np.asarray((band < _INK).any(axis=0)))
+    if len(starts) < 2:
+        return None
+    advance = pitch(_measured(line))
+    candidates = advance * np.linspace(1 - _GRID_SEARCH, 1 + _GRID_SEARCH, _GRID_STEPS)
+    widths = (stops - starts)[None, :] / candidates[:, None]
+    cells = np.maximum(1, np.round(widths + 0.2))
+    # A run of n cells is centred n/2 cells from the start of its first.
+    phase = ((starts + stops) / 2)[None, :] / candidates[:, None] - cells / 2
+    fits = np.abs(np.exp(2j * np.pi * phase).mean(axis=1))
+    best = int(np.argmax(fits))
+    return float(candidates[best]), float(fits[best]), len(starts)
+
+
+def _usual_gap(lines: list[Line]) -> float:
+    """The page's usual white between a line and the next, in pixels."""
+    gaps = [
+        b.box.top - a.box.bottom
+        for a, b in itertools.pairwise(lines)
+        if 0 <= b.box.top - a.box.bottom <= 1.5 * max(a.height, b.height)
+    ]
+    return statistics.median(gaps) if gaps else 0.0
+
+
+def _apart(lines: list[Line], i: int, usual: float) -> bool:
+    """Whether the line is shown apart from the lines around it, not one of a paragraph's
+    (a web address set in typewriter type that runs over a line of prose): a wider gap
+    above or below it, or set in from where the lines beside it start."""
+    line = lines[i]
+    beside = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)]
+    near = [b for b in beside if _close(*sorted((b, line), key=lambda x: x.box.top))]
+    if not near:
+        return True
+    gaps = [max(b.box.top - line.box.bottom, line.box.top - b.box.bottom) for b in near]
+    if any(g > _APART_GAP * usual + 2 for g in gaps):
+        return True
+    return all(abs(b.box.left - line.box.left) > line.height for b in near)
 
 
 def _by_pitch(sure: list[Line]) -> list[list[Line]]:

@@ -407,7 +407,7 @@ def _marked_lines(
     lines = rows.reread_merged(lines, reread)
     gray = regions.gray_array(image)
     lines = leaders.mend_leaders(lines, gray, reread)
-    monospace.mark_measured(lines)
+    monospace.mark_measured(lines, gray)
     lines = listings.rejoin_margin_column(lines)
     whole = {id(line) for line in lines}
     lines = [

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from .recognize import Recognizer
-from .words import Box, Line, Paragraph
+from .words import Box, Line, Paragraph, spans
 
 # A line of 10-pt type (ascenders to descenders, as the bands measure it) at 170 dpi, in
 # pixels. Smaller still (19) read noisy pages better but tables' 8-pt print worse.
@@ -66,9 +66,7 @@ def line_height(gray: np.ndarray, dpi: float) -> float | None:
 
 def _runs(rows: np.ndarray) -> list[int]:
     """The lengths of the runs of True in a boolean vector."""
-    padded = np.concatenate([[False], rows, [False]]).astype(np.int8)
-    edges = np.diff(padded)
-    starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    starts, stops = spans(rows)
     return [int(n) for n in stops - starts]
 
 

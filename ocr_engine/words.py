@@ -20,6 +20,12 @@ _TSV_COLUMNS = 12
 _REGION_SHARE = 0.9  # of a line's box inside a region makes it one of the region's lines
 
 
+def spans(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of True in a boolean vector starts, and where it stops (exclusive)."""
+    edges = np.diff(np.concatenate([[False], flags, [False]]).astype(np.int8))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
 @dataclass(frozen=True, slots=True)
 class Box:
     left: int

@@ -650,6 +650,64 @@ def test_a_scanned_listing_is_one_fenced_block(
     )
 
 
+def _displayed_pdf(path: Path) -> Path:
+    """Prose with commands of a word or two shown apart, each after the sentence that
+    introduces it, and a formula shown apart in the text's own font."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    top = PAGE_HEIGHT - 90
+    parts = [
+        ("To work with complex numbers, supply an explicit complex part. Thus", "sqrt(-17)"),
+        ("will give NaN and a warning, but the same with a complex argument", "sqrt(-17+0i)"),
+        ("does the computation as complex numbers. The values left out are", "x[!is.na(x)]"),
+        ("and the mean of the two halves of the sample is then computed as", None),
+    ]
+    for sentence, command in parts:
+        top = _prose(pdf, [sentence], top) - 8
+        if command is not None:
+            pdf.setFont("Courier", 11)
+            pdf.drawString(108, top, command)
+            top -= 26
+    pdf.setFont("Times-Roman", 12)
+    pdf.drawString(108, top, "m = (a + b) / 2, d = (a - b) / 2")
+    _prose(pdf, ["where a and b are the means of the halves."], top - 26)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.ocr
+def test_commands_of_a_word_shown_apart_are_code_by_their_pixels(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # Too few words to tell a fixed pitch by their widths: their glyphs sit on a grid.
+    scan = corpus.image_only_pdf(_displayed_pdf(tmp_path / "shown.pdf"), tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    fenced = [[ln.replace(" ", "") for ln in block if ln.strip()] for block in _fenced(markdown)]
+    assert fenced == [["sqrt(-17)"], ["sqrt(-17+0i)"], ["x[!is.na(x)]"]]
+    # The formula is set in the text's proportional font: text, however it is spaced.
+    assert "m=(a+b)/2,d=(a-b)/2" in markdown.replace(" ", "").replace("\\", "")
+
+
+@pytest.mark.ocr
+def test_a_web_address_in_typewriter_type_inside_a_paragraph_stays_in_it(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # Its glyphs sit on a grid, but it runs on from the line above at the paragraph's
+    # margin and leading: a line of the paragraph, not code shown apart.
+    path = tmp_path / "address.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    top = _prose(pdf, ["An installer for the compiler which runs on older systems is at"], 700)
+    pdf.setFont("Courier", 11)
+    pdf.drawString(72, top, "github.com/fxcoudert/gfortran/releases/download/8.2/gfortran.dmg.")
+    _prose(pdf, ["This installs into /usr/local/gfortran and needs no other step."], top - 14.85)
+    pdf.showPage()
+    pdf.save()
+    scan = corpus.image_only_pdf(path, tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    assert "```" not in markdown
+    assert "is at github.com/" in markdown
+
+
 DOCUMENTS = Path(__file__).parent / "documents"
 
 
