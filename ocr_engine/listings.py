@@ -40,6 +40,8 @@ _MARGIN_PITCHES = 4  # how far left of the code its first column may stand
 _SIGN_GAP_PITCHES = 3.5  # at most this many characters from a sign to the code it begins
 _COLUMN_PITCHES = 12  # how far right of the code an aligned column of it may stand (a tab and more)
 _COLUMN_MISFIT = 0.3  # characters: the column's words fit the listing's pitch this well
+_FIRST_COLUMN_WORDS = 2  # a first column read apart to the left holds names, a word or two
+_FIRST_COLUMN_PITCHES = 16
 _BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
 _CROSSING_LINES = 15  # line heights within which a line across a column's start is looked for
 _INDENT_PITCHES = 8  # a line of the listing starts at most this far right of its left edge
@@ -141,11 +143,13 @@ def _extent(lines: list[Line]) -> tuple[Box, float]:
 
 def _belongs(line: Line, run: list[Line]) -> bool:
     """Whether a line not measured as code is one of the run's: a sign alone in its column,
-    or a line in its pitch."""
+    or a line in its pitch that starts inside the listing (prose between two displays of
+    code starts at the text's margin, left of them, in a font whose pitch may be close)."""
     box, pitch = _extent(run)
     if len(line.text) <= _MARGIN_CHARS:
         return box.left - _MARGIN_PITCHES * pitch <= line.box.left < box.right
-    return monospace.misfit(line.words, pitch) <= _COLUMN_MISFIT
+    inside = line.box.left >= box.left - pitch
+    return inside and monospace.misfit(line.words, pitch) <= _COLUMN_MISFIT
 
 
 def _continues(run: list[Line], line: Line, code: list[Line]) -> bool:
@@ -192,6 +196,7 @@ def _region(listing: list[Line], lines: list[Line], code: list[Line]) -> tuple[B
                 if _beside_vertically(line.box, box, height)
                 and (
                     _in_margin(line.box, box, pitch)
+                    or _first_column(line, listing, box, pitch)
                     or _aligned_column(line, listing, box, pitch, code)
                 )
             ),
@@ -222,6 +227,19 @@ def _in_margin(line: Box, box: Box, pitch: float) -> bool:
         and line.left >= box.left - _MARGIN_PITCHES * pitch
         and line.width <= _MARGIN_PITCHES * pitch
     )
+
+
+def _first_column(line: Line, listing: list[Line], box: Box, pitch: float) -> bool:
+    """A word or two of the listing's first column read apart to its left (a package's name
+    before its description, a key before what it does): on the baseline of one of the
+    listing's lines, ending at most a few characters before it, short and in its pitch."""
+    if line.box.right > box.left or box.left - line.box.right > _COLUMN_PITCHES * pitch:
+        return False
+    if len(line.words) > _FIRST_COLUMN_WORDS or line.box.width > _FIRST_COLUMN_PITCHES * pitch:
+        return False
+    if monospace.misfit(line.words, pitch) > _COLUMN_MISFIT:
+        return False
+    return any(_on_baseline(line, row) for row in listing)
 
 
 def _aligned_column(

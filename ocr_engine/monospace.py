@@ -12,14 +12,16 @@ in its cell, so the glyphs' centres fall on a grid. A text layer names its fonts
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import leaders
-from .words import Line, Word, spans
+from .words import Box, Line, Word, spans
 
 # A glyph's ink is narrower than its advance: white on either side of it, in characters.
 # Letters and digits fill most of theirs; points, quotes and brackets little of it.
@@ -76,9 +78,13 @@ _GRID_ALONE_FIT = 0.9
 _GRID_SAME = 0.015  # two lines' pitches this close are one grid
 _GRID_SEARCH = 0.25  # the grid's pitch is sought this near the pitch of the words' widths
 _GRID_STEPS = 167
+_OVERHANG = 0.2  # of a cell: how far a glyph's ink may reach into the cell beside its own
 # A line set apart from prose: the gap above or below it this much wider than the page's
 # usual one, or set in from the lines around it by more than its height.
 _APART_GAP = 1.3
+# A list item's bullet, as set or as Tesseract reads it: an item whose words are set in
+# typewriter type ("• mypackage_1.0.dsc") is a list's, not code shown apart.
+_BULLET_SIGNS = set("•·▪●*–—»°«©¢®")
 
 
 def _cells(word: Word, advance: float, *, ink: bool = True) -> tuple[float, float]:
@@ -147,30 +153,34 @@ def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
         steady = _steady(lines)
         groups = [steady] if steady else []
     if gray is not None:
-        for line in _on_grid(lines, gray):
+        for line in _on_grid(lines, gray, sure):
             _mark(line)
     for group in groups:
         _mark_pitch(lines, group)
     _mark_between(lines)
 
 
-def _on_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
+def _on_grid(lines: list[Line], gray: np.ndarray, sure: list[Line]) -> list[Line]:
     """The lines with code's signs set apart from the prose whose glyphs sit on a grid,
-    with another such line on the same grid or with glyphs enough to tell alone."""
-    measured: list[tuple[float, float, int, Line]] = []
-    usual = _usual_gap(lines)
+    with another such line on the same grid or with glyphs enough to tell alone. `sure`
+    are the lines measured as code by their words."""
+    candidates: list[tuple[int, PitchGrid]] = []
     for i, line in enumerate(lines):
         text = "".join(w.text for w in line.words)
         if len(text) < _GRID_GLYPHS or _CODE_SIGNS.search(text) is None or _figures(text):
             continue
+        if len(line.words) > 1 and line.words[0].text in _BULLET_SIGNS:
+            continue
         found = grid(line, gray)
-        if (
-            found is not None
-            and found[1] >= _GRID_FIT
-            and found[2] >= _GRID_GLYPHS
-            and _apart(lines, i, usual)
-        ):
-            measured.append((*found, line))
+        if found is not None and found.fit >= _GRID_FIT and len(found.starts) >= _GRID_GLYPHS:
+            candidates.append((i, found))
+    code = {id(line) for line in sure} | {id(lines[i]) for i, _ in candidates}
+    usual = _usual_gap(lines)
+    measured = [
+        (found.advance, found.fit, len(found.starts), lines[i])
+        for i, found in candidates
+        if _apart(lines, i, usual, code)
+    ]
     on_grid = []
     for advance, fit, glyphs, line in measured:
         alone = glyphs >= _GRID_ALONE and fit >= _GRID_ALONE_FIT
@@ -181,29 +191,157 @@ def _on_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
     return on_grid
 
 
-def grid(line: Line, gray: np.ndarray) -> tuple[float, float, int] | None:
-    """The pitch of the grid the line's glyphs sit on, measured on the page's pixels; how
-    nearly their centres fall on it (1 when each is centred in a cell); and how many glyphs
-    (runs of ink across the line, touching glyphs one run of several cells) were measured.
+@dataclass(frozen=True)
+class PitchGrid:
+    """The cells a line's glyphs sit in: cell k spans `origin + k * advance` to the next,
+    in page pixels. `fit` is how nearly the glyphs' centres fall on it (1 when each is
+    centred in a cell); `starts` and `stops` bound the runs of ink across the line (a
+    glyph, or touching glyphs)."""
+
+    advance: float
+    origin: float
+    fit: float
+    starts: np.ndarray
+    stops: np.ndarray
+
+    def cells(self, start: float, stop: float) -> tuple[int, int]:
+        """The first and last cell that ink from `start` to `stop` (exclusive) lies in; ink
+        may reach a little into the cells beside its own."""
+        first = math.floor((start - self.origin) / self.advance + _OVERHANG)
+        last = math.floor((stop - 1 - self.origin) / self.advance - _OVERHANG)
+        return first, max(first, last)
+
+
+def grid(line: Line, gray: np.ndarray) -> PitchGrid | None:
+    """The grid the line's glyphs sit on, measured on the page's pixels (`gray`, 2-D).
 
     The pitch is sought near the one its words' widths give; half or a third of the true
     pitch would fit as well, and is not sought."""
     box = line.box
-    band = gray[max(0, box.top) : max(0, box.bottom), max(0, box.left) : max(0, box.right)]
+    left = max(0, box.left)
+    band = gray[max(0, box.top) : max(0, box.bottom), left : max(0, box.right)]
     if band.size == 0:
         return None
     starts, stops = spans(np.asarray((band < _INK).any(axis=0)))
     if len(starts) < 2:
         return None
+    starts, stops = starts + left, stops + left
     advance = pitch(_measured(line))
     candidates = advance * np.linspace(1 - _GRID_SEARCH, 1 + _GRID_SEARCH, _GRID_STEPS)
     widths = (stops - starts)[None, :] / candidates[:, None]
     cells = np.maximum(1, np.round(widths + 0.2))
     # A run of n cells is centred n/2 cells from the start of its first.
     phase = ((starts + stops) / 2)[None, :] / candidates[:, None] - cells / 2
-    fits = np.abs(np.exp(2j * np.pi * phase).mean(axis=1))
-    best = int(np.argmax(fits))
-    return float(candidates[best]), float(fits[best]), len(starts)
+    means = np.exp(2j * np.pi * phase).mean(axis=1)
+    best = int(np.argmax(np.abs(means)))
+    advance = float(candidates[best])
+    origin = float(np.angle(means[best])) / (2 * math.pi) * advance
+    return PitchGrid(advance, origin, float(abs(means[best])), starts, stops)
+
+
+def snap_to_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
+    """The page's lines, each line of code whose glyphs sit on a grid with its words cut
+    and joined where the cells say: a word per run of inked cells, each one's box its cells.
+
+    Tesseract's spaces in code are guesses from white: it reads "local i j k" as "local
+    ijk" and "methods(plot)" as "methods (plot)". In a fixed-pitch font a space is a cell
+    with no ink, so the grid tells them. A line is put on its grid when a line of many
+    glyphs sits on that grid surely (itself, or another of the page's code): a short line of
+    a proportional font may fit some grid by chance, not the code's. A word whose glyphs do
+    not match its inked cells one to one (a glyph misread as two) is not cut, only put on
+    its cells."""
+    grids = {id(line): grid(line, gray) for line in lines if is_code(line)}
+    sure = [
+        g.advance
+        for g in grids.values()
+        if g is not None and g.fit >= _GRID_ALONE_FIT and len(g.starts) >= _GRID_ALONE
+    ]
+    snapped = []
+    for line in lines:
+        found = grids.get(id(line))
+        if (
+            found is not None
+            and found.fit >= _GRID_FIT
+            and any(abs(a / found.advance - 1) <= _GRID_SAME for a in sure)
+        ):
+            line = _snapped(line, found)
+        snapped.append(line)
+    return snapped
+
+
+def _snapped(line: Line, found: PitchGrid) -> Line:
+    cells = [_inked_cells(word, found) for word in line.words]
+    if not all(cells):
+        return line
+    for i in range(len(cells) - 1):
+        # Tesseract's box of a word may reach over the next word's glyphs ("abcdef" with
+        # the ink of "abcdefgh", then "gh"): the next word's cells are its own.
+        own = [c for c in cells[i] if c < cells[i + 1][0]]
+        if own:
+            cells[i] = own
+    pieces: list[tuple[Word, list[int]]] = []  # words and the cells their glyphs are in
+    for word, inked in zip(line.words, cells, strict=True):
+        glyphs = [c for c in word.text if not c.isspace()]
+        if len(inked) != len(glyphs):
+            pieces.append((_on_cells(word, word.text, inked, found), inked))
+            continue
+        start = 0
+        for group in _consecutive(inked):
+            text = "".join(glyphs[start : start + len(group)])
+            start += len(group)
+            pieces.append((_on_cells(word, text, group, found), group))
+    words: list[Word] = []
+    last = -2
+    for word, inked in pieces:
+        if words and inked[0] == last + 1:
+            # No empty cell between: one word, split by Tesseract at a bracket or a point.
+            previous = words[-1]
+            box = Box(previous.box.left, previous.box.top, word.box.right, previous.box.bottom)
+            words[-1] = _like(previous, previous.text + word.text, box, word.confidence)
+        elif words and inked[0] <= last:
+            return line  # glyphs read twice: the cells cannot tell
+        else:
+            words.append(word)
+        last = inked[-1]
+    return Line(words)
+
+
+def _inked_cells(word: Word, found: PitchGrid) -> list[int]:
+    """The cells that hold ink of the word's glyphs, in order."""
+    centres = (found.starts + found.stops) / 2
+    inside = (centres >= word.box.left) & (centres <= word.box.right)
+    cells: set[int] = set()
+    for start, stop in zip(found.starts[inside], found.stops[inside], strict=True):
+        first, last = found.cells(float(start), float(stop))
+        cells.update(range(first, last + 1))
+    return sorted(cells)
+
+
+def _consecutive(cells: list[int]) -> list[list[int]]:
+    groups: list[list[int]] = []
+    for cell in cells:
+        if groups and cell == groups[-1][-1] + 1:
+            groups[-1].append(cell)
+        else:
+            groups.append([cell])
+    return groups
+
+
+def _on_cells(word: Word, text: str, cells: list[int], found: PitchGrid) -> Word:
+    left = round(found.origin + cells[0] * found.advance)
+    right = round(found.origin + (cells[-1] + 1) * found.advance)
+    return _like(word, text, Box(left, word.box.top, right, word.box.bottom), word.confidence)
+
+
+def _like(word: Word, text: str, box: Box, confidence: float) -> Word:
+    return Word(
+        text,
+        min(word.confidence, confidence),
+        box,
+        monospace=word.monospace,
+        bold=word.bold,
+        line_number=word.line_number,
+    )
 
 
 def _usual_gap(lines: list[Line]) -> float:
@@ -216,19 +354,22 @@ def _usual_gap(lines: list[Line]) -> float:
     return statistics.median(gaps) if gaps else 0.0
 
 
-def _apart(lines: list[Line], i: int, usual: float) -> bool:
-    """Whether the line is shown apart from the lines around it, not one of a paragraph's
-    (a web address set in typewriter type that runs over a line of prose): a wider gap
-    above or below it, or set in from where the lines beside it start."""
+def _apart(lines: list[Line], i: int, usual: float, code: set[int]) -> bool:
+    """Whether the line is shown apart from the prose around it, not one of a paragraph's
+    lines (a web address set in typewriter type that runs over a line, or ends a
+    paragraph): no line of prose just above or below it at the usual gap, starting where
+    it starts. Lines of code beside it (`code`, by id) are its listing's."""
     line = lines[i]
-    beside = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)]
-    near = [b for b in beside if _close(*sorted((b, line), key=lambda x: x.box.top))]
-    if not near:
-        return True
-    gaps = [max(b.box.top - line.box.bottom, line.box.top - b.box.bottom) for b in near]
-    if any(g > _APART_GAP * usual + 2 for g in gaps):
-        return True
-    return all(abs(b.box.left - line.box.left) > line.height for b in near)
+    for j in (i - 1, i + 1):
+        if not 0 <= j < len(lines) or id(lines[j]) in code:
+            continue
+        other = lines[j]
+        above, below = (other, line) if j < i else (line, other)
+        gap = below.box.top - above.box.bottom
+        in_line = abs(other.box.left - line.box.left) <= line.height
+        if _close(above, below) and gap <= _APART_GAP * usual + 2 and in_line:
+            return False
+    return True
 
 
 def _by_pitch(sure: list[Line]) -> list[list[Line]]:

@@ -325,7 +325,9 @@ def _from_image(
     reread: listings.Reread,
     reread_numbers: listings.Reread,
 ) -> Page:
+    gray_page = regions.gray_array(image)
     lines = listings.reread_listings(_marked_lines(image, paragraphs, reread), reread)
+    lines = monospace.snap_to_grid(lines, gray_page)
     lines = linenumbers.attach_line_numbers(lines, reread_numbers)
     gray, factor = coarse
     lines = margins.reread_margins(lines, gray, factor, image.height, reread)

@@ -86,6 +86,56 @@ def test_monospaced_lines_are_found_by_their_pitch_and_grid() -> None:
     assert not any(monospace.is_code(line) for line in prose)
 
 
+def _typed(
+    text: str, read: list[tuple[str, int, int]], face: str = "DejaVuSansMono.ttf"
+) -> tuple[np.ndarray, Line]:
+    """A line drawn in a font, and its words as Tesseract may read them: each (text, first,
+    last) with the ink box of the line's characters first to last."""
+    font = ImageFont.truetype(f"/usr/share/fonts/truetype/dejavu/{face}", 40)
+    image = Image.new("L", (1800, 120), 255)
+    ImageDraw.Draw(image).text((50, 30), text, font=font, fill=0)
+    words = []
+    for token, first, last in read:
+        left, top, right, bottom = font.getbbox(text[first : last + 1])
+        x = 50 + font.getlength(text[:first])
+        box = Box(round(x + left), 30 + top, round(x + right), 30 + bottom)
+        words.append(Word(token, 0.9, box, monospace=True))
+    return np.asarray(image), Line(words)
+
+
+def _as_read(text: str) -> list[tuple[str, int, int]]:
+    """The text's words as read right, with where each is in it."""
+    return [(m[0], m.start(), m.end() - 1) for m in re.finditer(r"\S+", text)]
+
+
+def test_code_s_words_are_cut_and_joined_where_its_cells_hold_ink() -> None:
+    # Tesseract's spaces in code: "i j k" read as one word, "methods(plot)" as two, and a
+    # word's box that reaches over the next word's glyphs.
+    text = "local i j k methods(plot) abcdefgh"
+    read = [("local", 0, 4), ("ijk", 6, 10), ("methods", 12, 18), ("(plot)", 19, 24)]
+    read += [("abcdef", 26, 33), ("gh", 32, 33)]
+    gray, line = _typed(text, read)
+    [snapped] = monospace.snap_to_grid([line], gray)
+    assert [w.text for w in snapped.words] == ["local", "i", "j", "k", "methods(plot)", "abcdefgh"]
+    assert monospace.text_lines([snapped]) == [text]
+    # Each word's box is its cells: a column of the grid apart from the next.
+    pitch = snapped.words[1].box.width
+    assert snapped.words[2].box.left - snapped.words[1].box.left == pytest.approx(2 * pitch, abs=2)
+
+
+def test_a_line_of_prose_is_not_put_on_a_grid() -> None:
+    # A proportional font's glyphs start wherever the letters before them end.
+    text = "Gregory R. Warnes (maintainer) of gdata"
+    gray, line = _typed(text, _as_read(text), face="DejaVuSerif.ttf")
+    found = monospace.grid(line, gray)
+    assert found is not None and found.fit < 0.7
+    assert monospace.snap_to_grid([line], gray) == [line]
+    code = "zzz <- cbind(zz[gl(nrow(zz), 1, 4*nrow(zz)), 1:2])"
+    gray, line = _typed(code, _as_read(code))
+    found = monospace.grid(line, gray)
+    assert found is not None and found.fit > 0.9
+
+
 def test_code_columns_rebuild_indentation_and_inner_spaces() -> None:
     placed = monospace.columns(_listing_lines(400))
     rebuilt = []
@@ -1114,6 +1164,29 @@ def test_a_listing_is_read_again_with_its_margin_and_columns_and_only_it() -> No
     # A page without a run of code is not read again.
     assert listings.reread_listings([intro, after], reread) == [intro, after]
     assert len(asked) == 1
+
+
+def test_a_listing_s_first_column_read_apart_to_its_left_is_read_with_it() -> None:
+    # R's list of packages: Tesseract read the names as a column of their own.
+    rows = [
+        ("KernSmooth", "Functions for kernel smoothing"),
+        ("MASS", "Support Functions and Datasets"),
+    ]
+    rows += [("Matrix", "Sparse and Dense Matrix Classes"), ("base", "The R Base package")]
+    code = _marked(
+        [mono_line(f"{' ' * 14}{text}", 540 + i * 60) for i, (_, text) in enumerate(rows)]
+    )
+    names = [mono_line(name, 540 + i * 60) for i, (name, _) in enumerate(rows)]
+    asked: list[Box] = []
+
+    def reread(box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
+        asked.append(box)
+        return [mono_line(f"{name:<14}{text}", 540 + i * 60) for i, (name, text) in enumerate(rows)]
+
+    result = listings.reread_listings([*code, *names], reread)
+    [region] = asked
+    assert region.left < names[0].box.left
+    assert [line.text for line in result] == [f"{name} {text}" for name, text in rows]
 
 
 def test_a_reading_again_that_loses_lines_of_the_listing_is_not_kept() -> None:
