@@ -241,7 +241,7 @@ def grid(line: Line, gray: np.ndarray) -> PitchGrid | None:
 
 def snap_to_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
     """The page's lines, each line of code whose glyphs sit on a grid with its words cut
-    and joined where the cells say: a word per run of inked cells, each one's box its cells.
+    and joined where the cells say: a word per run of inked cells.
 
     Tesseract's spaces in code are guesses from white: it reads "local i j k" as "local
     ijk" and "methods(plot)" as "methods (plot)". In a fixed-pitch font a space is a cell
@@ -270,9 +270,19 @@ def snap_to_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
 
 
 def _snapped(line: Line, found: PitchGrid) -> Line:
-    cells = [_inked_cells(word, found) for word in line.words]
-    if not all(cells):
+    # A listing's line number is set in a font of its own, off the grid: it stays as read.
+    measured = _measured(line)
+    numbered = line.words[: len(line.words) - len(measured)] if measured[:1] else []
+    if numbered and measured[0] is not line.words[len(numbered)]:
         return line
+    snapped = _snapped_words(measured, found)
+    return line if snapped is None else Line([*numbered, *snapped])
+
+
+def _snapped_words(words: list[Word], found: PitchGrid) -> list[Word] | None:
+    cells = [_inked_cells(word, found) for word in words]
+    if not cells or not all(cells):
+        return None
     for i in range(len(cells) - 1):
         # Tesseract's box of a word may reach over the next word's glyphs ("abcdef" with
         # the ink of "abcdefgh", then "gh"): the next word's cells are its own.
@@ -280,7 +290,7 @@ def _snapped(line: Line, found: PitchGrid) -> Line:
         if own:
             cells[i] = own
     pieces: list[tuple[Word, list[int]]] = []  # words and the cells their glyphs are in
-    for word, inked in zip(line.words, cells, strict=True):
+    for word, inked in zip(words, cells, strict=True):
         glyphs = [c for c in word.text if not c.isspace()]
         if len(inked) != len(glyphs):
             pieces.append((_on_cells(word, word.text, inked, found), inked))
@@ -290,20 +300,20 @@ def _snapped(line: Line, found: PitchGrid) -> Line:
             text = "".join(glyphs[start : start + len(group)])
             start += len(group)
             pieces.append((_on_cells(word, text, group, found), group))
-    words: list[Word] = []
+    snapped: list[Word] = []
     last = -2
     for word, inked in pieces:
-        if words and inked[0] == last + 1:
+        if snapped and inked[0] == last + 1:
             # No empty cell between: one word, split by Tesseract at a bracket or a point.
-            previous = words[-1]
+            previous = snapped[-1]
             box = Box(previous.box.left, previous.box.top, word.box.right, previous.box.bottom)
-            words[-1] = _like(previous, previous.text + word.text, box, word.confidence)
-        elif words and inked[0] <= last:
-            return line  # glyphs read twice: the cells cannot tell
+            snapped[-1] = _like(previous, previous.text + word.text, box, word.confidence)
+        elif snapped and inked[0] <= last:
+            return None  # glyphs read twice: the cells cannot tell
         else:
-            words.append(word)
+            snapped.append(word)
         last = inked[-1]
-    return Line(words)
+    return snapped
 
 
 def _inked_cells(word: Word, found: PitchGrid) -> list[int]:
@@ -328,9 +338,23 @@ def _consecutive(cells: list[int]) -> list[list[int]]:
 
 
 def _on_cells(word: Word, text: str, cells: list[int], found: PitchGrid) -> Word:
-    left = round(found.origin + cells[0] * found.advance)
-    right = round(found.origin + (cells[-1] + 1) * found.advance)
-    return _like(word, text, Box(left, word.box.top, right, word.box.bottom), word.confidence)
+    """The word as the text of the glyphs in `cells`, its box their ink: boxes stay boxes
+    of ink, as on the lines not put on a grid."""
+    centres = (found.starts + found.stops) / 2
+    inside = (centres >= word.box.left) & (centres <= word.box.right)
+    ink = [
+        (int(start), int(stop))
+        for start, stop in zip(found.starts[inside], found.stops[inside], strict=True)
+        if _overlaps(found.cells(float(start), float(stop)), (cells[0], cells[-1]))
+    ]
+    if not ink:
+        return _like(word, text, word.box, word.confidence)
+    box = Box(min(a for a, _ in ink), word.box.top, max(b for _, b in ink), word.box.bottom)
+    return _like(word, text, box, word.confidence)
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
 
 
 def _like(word: Word, text: str, box: Box, confidence: float) -> Word:

@@ -118,9 +118,17 @@ def test_code_s_words_are_cut_and_joined_where_its_cells_hold_ink() -> None:
     [snapped] = monospace.snap_to_grid([line], gray)
     assert [w.text for w in snapped.words] == ["local", "i", "j", "k", "methods(plot)", "abcdefgh"]
     assert monospace.text_lines([snapped]) == [text]
-    # Each word's box is its cells: a column of the grid apart from the next.
-    pitch = snapped.words[1].box.width
-    assert snapped.words[2].box.left - snapped.words[1].box.left == pytest.approx(2 * pitch, abs=2)
+    # Each word's box is its own glyphs' ink.
+    i, j, k = snapped.words[1:4]
+    assert i.box.right < j.box.left and j.box.right < k.box.left
+    last = snapped.words[-1].box
+    assert last.left == pytest.approx(line.words[4].box.left, abs=4)
+    assert last.right == pytest.approx(line.words[5].box.right, abs=4)
+    # A listing's line number is set in a font of its own, close to the code: it stays apart.
+    text = "7\\DeclareMathSymbol{0}\\mathalpha{letters}"
+    gray, line = _typed(text, [("7", 0, 0), (text[1:], 1, len(text) - 1)])
+    [snapped] = monospace.snap_to_grid([line], gray)
+    assert [w.text for w in snapped.words] == ["7", text[1:]]
 
 
 def test_a_line_of_prose_is_not_put_on_a_grid() -> None:
