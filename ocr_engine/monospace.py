@@ -204,7 +204,7 @@ class PitchGrid:
     starts: np.ndarray
     stops: np.ndarray
 
-    def cells(self, start: float, stop: float) -> tuple[int, int]:
+    def cells(self, start: int, stop: int) -> tuple[int, int]:
         """The first and last cell that ink from `start` to `stop` (exclusive) lies in; ink
         may reach a little into the cells beside its own."""
         first = math.floor((start - self.origin) / self.advance + _OVERHANG)
@@ -212,11 +212,13 @@ class PitchGrid:
         return first, max(first, last)
 
 
-def grid(line: Line, gray: np.ndarray) -> PitchGrid | None:
+def grid(
+    line: Line, gray: np.ndarray, near: float | None = None, spread: float = _GRID_SEARCH
+) -> PitchGrid | None:
     """The grid the line's glyphs sit on, measured on the page's pixels (`gray`, 2-D).
 
-    The pitch is sought near the one its words' widths give; half or a third of the true
-    pitch would fit as well, and is not sought."""
+    The pitch is sought within `spread` of `near`, by default of the one its words' widths
+    give; half or a third of the true pitch would fit as well, and is not sought."""
     box = line.box
     left = max(0, box.left)
     band = gray[max(0, box.top) : max(0, box.bottom), left : max(0, box.right)]
@@ -226,8 +228,9 @@ def grid(line: Line, gray: np.ndarray) -> PitchGrid | None:
     if len(starts) < 2:
         return None
     starts, stops = starts + left, stops + left
-    advance = pitch(_measured(line))
-    candidates = advance * np.linspace(1 - _GRID_SEARCH, 1 + _GRID_SEARCH, _GRID_STEPS)
+    advance = pitch(_measured(line)) if near is None else near
+    steps = max(3, round(_GRID_STEPS * spread / _GRID_SEARCH))
+    candidates = advance * np.linspace(1 - spread, 1 + spread, steps)
     widths = (stops - starts)[None, :] / candidates[:, None]
     cells = np.maximum(1, np.round(widths + 0.2))
     # A run of n cells is centred n/2 cells from the start of its first.
@@ -259,14 +262,22 @@ def snap_to_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
     snapped = []
     for line in lines:
         found = grids.get(id(line))
-        if (
-            found is not None
-            and found.fit >= _GRID_FIT
-            and any(abs(a / found.advance - 1) <= _GRID_SAME for a in sure)
-        ):
+        if found is not None and not _on_sure_grid(found, sure):
+            # A misread line's words give a pitch far off ("&1&2&3&" for "& 1 & 2 & 3 &"):
+            # it is measured again on the grids of the page's sure code.
+            found = max(
+                (g for a in sure if (g := grid(line, gray, a, _GRID_SAME)) is not None),
+                key=lambda g: g.fit,
+                default=None,
+            )
+        if found is not None and _on_sure_grid(found, sure):
             line = _snapped(line, found)
         snapped.append(line)
     return snapped
+
+
+def _on_sure_grid(found: PitchGrid, sure: list[float]) -> bool:
+    return found.fit >= _GRID_FIT and any(abs(a / found.advance - 1) <= _GRID_SAME for a in sure)
 
 
 def _snapped(line: Line, found: PitchGrid) -> Line:
@@ -280,7 +291,8 @@ def _snapped(line: Line, found: PitchGrid) -> Line:
 
 
 def _snapped_words(words: list[Word], found: PitchGrid) -> list[Word] | None:
-    cells = [_inked_cells(word, found) for word in words]
+    ink = _ink_by_word(words, found)
+    cells = [_inked_cells(runs, found) for runs in ink]
     if not cells or not all(cells):
         return None
     for i in range(len(cells) - 1):
@@ -290,16 +302,16 @@ def _snapped_words(words: list[Word], found: PitchGrid) -> list[Word] | None:
         if own:
             cells[i] = own
     pieces: list[tuple[Word, list[int]]] = []  # words and the cells their glyphs are in
-    for word, inked in zip(words, cells, strict=True):
+    for word, runs, inked in zip(words, ink, cells, strict=True):
         glyphs = [c for c in word.text if not c.isspace()]
         if len(inked) != len(glyphs):
-            pieces.append((_on_cells(word, word.text, inked, found), inked))
+            pieces.append((_on_cells(word, word.text, inked, runs, found), inked))
             continue
         start = 0
         for group in _consecutive(inked):
             text = "".join(glyphs[start : start + len(group)])
             start += len(group)
-            pieces.append((_on_cells(word, text, group, found), group))
+            pieces.append((_on_cells(word, text, group, runs, found), group))
     snapped: list[Word] = []
     last = -2
     for word, inked in pieces:
@@ -316,13 +328,40 @@ def _snapped_words(words: list[Word], found: PitchGrid) -> list[Word] | None:
     return snapped
 
 
-def _inked_cells(word: Word, found: PitchGrid) -> list[int]:
-    """The cells that hold ink of the word's glyphs, in order."""
-    centres = (found.starts + found.stops) / 2
-    inside = (centres >= word.box.left) & (centres <= word.box.right)
+def _ink_by_word(words: list[Word], found: PitchGrid) -> list[list[tuple[int, int]]]:
+    """The runs of ink of the line that are each word's: those its box reaches (the
+    narrowest box, where Tesseract's boxes overlap); a run no box reaches (a glyph Tesseract
+    read but left out of its word's box) goes to the word beside it short of cells for
+    its glyphs, else to the nearest."""
+    ink: list[list[tuple[int, int]]] = [[] for _ in words]
+    orphans = []
+    for run in zip(found.starts.tolist(), found.stops.tolist(), strict=True):
+        reaching = [i for i, w in enumerate(words) if _distance(w, run) == 0]
+        if reaching:
+            ink[min(reaching, key=lambda i: words[i].box.width)].append(run)
+        else:
+            orphans.append(run)
+    for run in orphans:
+        by_distance = sorted(range(len(words)), key=lambda i: _distance(words[i], run))
+        beside = by_distance[:2]  # the words either side of it
+        short = [i for i in beside if len(_inked_cells(ink[i], found)) < _glyphs(words[i])]
+        ink[(short or by_distance)[0]].append(run)
+    return [sorted(runs) for runs in ink]
+
+
+def _distance(word: Word, run: tuple[int, int]) -> int:
+    return max(word.box.left - run[1], run[0] - word.box.right, 0)
+
+
+def _glyphs(word: Word) -> int:
+    return sum(not c.isspace() for c in word.text)
+
+
+def _inked_cells(runs: list[tuple[int, int]], found: PitchGrid) -> list[int]:
+    """The cells that hold ink of the runs, in order."""
     cells: set[int] = set()
-    for start, stop in zip(found.starts[inside], found.stops[inside], strict=True):
-        first, last = found.cells(float(start), float(stop))
+    for start, stop in runs:
+        first, last = found.cells(start, stop)
         cells.update(range(first, last + 1))
     return sorted(cells)
 
@@ -337,16 +376,12 @@ def _consecutive(cells: list[int]) -> list[list[int]]:
     return groups
 
 
-def _on_cells(word: Word, text: str, cells: list[int], found: PitchGrid) -> Word:
-    """The word as the text of the glyphs in `cells`, its box their ink: boxes stay boxes
-    of ink, as on the lines not put on a grid."""
-    centres = (found.starts + found.stops) / 2
-    inside = (centres >= word.box.left) & (centres <= word.box.right)
-    ink = [
-        (int(start), int(stop))
-        for start, stop in zip(found.starts[inside], found.stops[inside], strict=True)
-        if _overlaps(found.cells(float(start), float(stop)), (cells[0], cells[-1]))
-    ]
+def _on_cells(
+    word: Word, text: str, cells: list[int], runs: list[tuple[int, int]], found: PitchGrid
+) -> Word:
+    """The word as the text of the glyphs in `cells`, its box the ink of its runs there:
+    boxes stay boxes of ink, as on the lines not put on a grid."""
+    ink = [run for run in runs if _overlaps(found.cells(*run), (cells[0], cells[-1]))]
     if not ink:
         return _like(word, text, word.box, word.confidence)
     box = Box(min(a for a, _ in ink), word.box.top, max(b for _, b in ink), word.box.bottom)

@@ -91,16 +91,28 @@ def _typed(
 ) -> tuple[np.ndarray, Line]:
     """A line drawn in a font, and its words as Tesseract may read them: each (text, first,
     last) with the ink box of the line's characters first to last."""
+    gray, [line] = _typed_lines([(text, read)], face)
+    return gray, line
+
+
+def _typed_lines(
+    rows: list[tuple[str, list[tuple[str, int, int]]]], face: str = "DejaVuSansMono.ttf"
+) -> tuple[np.ndarray, list[Line]]:
     font = ImageFont.truetype(f"/usr/share/fonts/truetype/dejavu/{face}", 40)
-    image = Image.new("L", (1800, 120), 255)
-    ImageDraw.Draw(image).text((50, 30), text, font=font, fill=0)
-    words = []
-    for token, first, last in read:
-        left, top, right, bottom = font.getbbox(text[first : last + 1])
-        x = 50 + font.getlength(text[:first])
-        box = Box(round(x + left), 30 + top, round(x + right), 30 + bottom)
-        words.append(Word(token, 0.9, box, monospace=True))
-    return np.asarray(image), Line(words)
+    image = Image.new("L", (1800, 80 * len(rows) + 60), 255)
+    draw = ImageDraw.Draw(image)
+    lines = []
+    for row, (text, read) in enumerate(rows):
+        top = 30 + 80 * row
+        draw.text((50, top), text, font=font, fill=0)
+        words = []
+        for token, first, last in read:
+            left, up, right, down = font.getbbox(text[first : last + 1])
+            x = 50 + font.getlength(text[:first])
+            box = Box(round(x + left), top + up, round(x + right), top + down)
+            words.append(Word(token, 0.9, box, monospace=True))
+        lines.append(Line(words))
+    return np.asarray(image), lines
 
 
 def _as_read(text: str) -> list[tuple[str, int, int]]:
@@ -124,6 +136,14 @@ def test_code_s_words_are_cut_and_joined_where_its_cells_hold_ink() -> None:
     last = snapped.words[-1].box
     assert last.left == pytest.approx(line.words[4].box.left, abs=4)
     assert last.right == pytest.approx(line.words[5].box.right, abs=4)
+    # A glyph Tesseract left out of its word's box ("&A&B" boxed from the "A"), and a line
+    # whose misread words give a pitch far off: measured on the grid of the page's sure code.
+    sure = "zzz <- cbind(zz[gl(nrow(zz), 1, 4*nrow(zz)), 1:2])"
+    rows = [(sure, _as_read(sure)), ("Class & A & B", [("Class", 0, 4), ("&A&B", 8, 12)])]
+    rows.append(("X & 1 & 2 & 3 & 4", [("X", 0, 0), ("&1&2&3&4", 2, 16)]))
+    gray, lines = _typed_lines(rows)
+    snapped = monospace.snap_to_grid(lines, gray)
+    assert [line.text for line in snapped[1:]] == ["Class & A & B", "X & 1 & 2 & 3 & 4"]
     # A listing's line number is set in a font of its own, close to the code: it stays apart.
     text = "7\\DeclareMathSymbol{0}\\mathalpha{letters}"
     gray, line = _typed(text, [("7", 0, 0), (text[1:], 1, len(text) - 1)])
