@@ -29,6 +29,7 @@ _CODE_GAP = 2.5  # line heights between lines of one listing: a blank line does 
 _BLANK_HEIGHTS = 1.5  # a blank line, in the heights of the lines around it
 _WIDE_GAP = 1.5  # line heights: wider than any space between the words of a sentence
 _GUTTER_SPACES = 3  # a gutter is this many times as wide as the line's usual space
+_LONE_GUTTER = 2.5  # line heights: a gutter no line beside shows is at least this wide
 _NEXT_LINE = 1.0  # line heights between a line and the next, at most
 _DROP_CAP = 1.8  # a drop cap is this many times as tall as the lines beside it
 _CAP_LINES = 4  # a drop cap stands beside this many lines at most
@@ -563,7 +564,11 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
         ]
         pieces = [[line.words[0]]]
         pairs = zip(itertools.pairwise(line.words), wide[id(line)], strict=True)
-        for (previous, word), gap in pairs:
+        for (previous, word), wide_gap in pairs:
+            # With no line beside it reaching the gap, only its width tells a gutter from
+            # a justified line's space stretched beside a change of type.
+            reached = any(other.box.right > previous.box.right for other in beside)
+            gap = wide_gap and (reached or _lone_gutter(previous, word, line.height))
             blank = gap and any(_across(other, word.box.left, line.height) for other in running)
             # A heading's number stands a quad before its title ("1.21    Migration to").
             blank = blank or (
@@ -579,6 +584,10 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
         else:
             result.extend(Line(words) for words in pieces)
     return result
+
+
+def _lone_gutter(previous: Word, word: Word, height: float) -> bool:
+    return word.box.left - previous.box.right > _LONE_GUTTER * height
 
 
 def _wide_gaps(line: Line) -> list[bool]:

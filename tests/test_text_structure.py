@@ -1109,6 +1109,20 @@ def test_a_blank_inside_a_line_of_running_text_is_no_gutter() -> None:
     assert len(cut) == 5
 
 
+def test_a_wide_space_no_line_beside_reaches_is_no_gutter() -> None:
+    # A list item's first line, justified, the space before a number in typewriter type
+    # stretched to nearly two line heights; the only line beside it, "included.", ends
+    # far left of it. A gutter as wide as a column's shows itself all the same.
+    item = _with_gap("Create a native Debian source package in the 3.0 (native) format", 400, 8, 70)
+    below = prose_line("included.", 460)
+    cut = structure.split_at_gaps([item, below], page_height=3300)
+    assert [line.text for line in cut] == [item.text, below.text]
+    apart = _with_gap(
+        "Create a native Debian source package in the 3.0 (native) format", 400, 8, 140
+    )
+    assert len(structure.split_at_gaps([apart, below], page_height=3300)) == 3
+
+
 def test_a_heading_keeps_its_number_a_quad_before_its_title() -> None:
     # "1.21    Migration to reledmac": set larger than the paragraph under it, so no line of
     # running text beside it tells the wide gap after its number from a gutter.
