@@ -472,7 +472,9 @@ def _heading_level(paragraph: Paragraph, size: float) -> int:
     the body's size makes the lowest level.
     """
     text = " ".join(line.text for line in paragraph.lines)
-    if not size or len(paragraph.lines) > _HEADING_LINES or not _reads_as_heading(text):
+    if not size or len(paragraph.lines) > _HEADING_LINES:
+        return 0
+    if not _reads_as_heading(text, bold=_mostly_bold(paragraph)):
         return 0
     if _numbered(paragraph.lines[0]):
         return 0  # a numbered line of a transcript, not a numbered section
@@ -621,7 +623,8 @@ def _running_head(line: Line, pieces: list[list[Word]], page_height: int) -> boo
     return margin and any(_PAGE_NUMBER.match(end) for end in ends)
 
 
-def _reads_as_heading(text: str) -> bool:
+def _reads_as_heading(text: str, *, bold: bool = False) -> bool:
+    """Whether the text reads as a heading, set in `bold` or not."""
     text = text.rstrip(_FOOTNOTE_MARKS)  # "The eso-pic package*": its footnote's mark
     words = text.split()
     # Mostly letters, the section's number aside ("2.1.6 Spínače").
@@ -638,8 +641,11 @@ def _reads_as_heading(text: str) -> bool:
         return False  # "Chart 5" names a figure; "Page 8 of 11" is a running head, and
         # "6.3 Urgency ........ 76" an entry of a table of contents
     if words[0][0].isdigit() or (len(words[0]) > 1 and words[0][1] == "."):
-        # The number, then a capital, of any alphabet ("2.1 Économie").
-        return number is not None and (number[3].isupper() or number[3] in _TITLE_OPENERS)
+        # The number, then a capital, of any alphabet ("2.1 Économie"); in bold, a name in
+        # lower case too ("3.2.3 repeat", a keyword of the language). Not in plain type,
+        # however large: "2.1 millions" is a figure and its unit.
+        opens = number is not None and (number[3].isupper() or number[3] in _TITLE_OPENERS)
+        return opens or (bold and number is not None and number[3].isalpha())
     initial = text.lstrip(_QUOTES)[:1]
     return len(words) <= _HEADING_WORDS_UNNUMBERED and initial.isupper()
 

@@ -412,6 +412,24 @@ def test_a_subsection_number_alone_on_its_line_makes_a_heading_at_body_size() ->
         assert _markdown(titles) == (f"### {text}\n" if heading else ""), text
 
 
+def test_a_numbered_heading_may_name_a_keyword_in_lower_case_in_bold() -> None:
+    # "3.2.3 repeat": the title is the language's keyword. In plain type a number before a
+    # word in lower case is a figure and its unit, or a line of running text.
+    for text, bold, size, heading in [
+        ("3 repeat", True, HEIGHT, "### 3 repeat\n"),
+        ("3.2.4 while", True, 60, "## 3.2.4 while\n"),
+        ("2.5 metres of cable", False, 60, ""),
+    ]:
+        line = prose_line(text, 400, size=size)
+        for word in line.words:
+            word.bold = bold
+        lines = [prose_line(PROSE[0] + ".", 300), line]
+        lines += [prose_line(t, 500 + i * 60) for i, t in enumerate(PROSE * 2)]
+        items = structure.classify(structure.group_lines(lines), page_height=3300)
+        titles = [i for i in items if i.kind == TITLE]
+        assert _markdown(titles) == heading, text
+
+
 def test_a_heading_whose_first_line_ends_a_sentence_is_one_heading() -> None:
     # "5.14 I have a wireless network card which doesn't work with Linux." over "What
     # should I do?": alone, the first line ends like a sentence, not like a heading.
