@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tools.eval import normalise
+from tools.realcorpus import whole_characters
 from tools.realeval import (
     CORPUS,
     cells_placed,
@@ -89,3 +90,10 @@ def test_the_committed_corpus_loads_with_every_kind_of_truth() -> None:
     reference = [e for e in entries if e.cls == "reference"]
     assert len(reference) >= 30 and all(not e.truth["headings"] for e in reference)
     assert sum(bool(e.truth["heading_like"]) for e in reference) >= 20
+
+
+def test_a_character_beyond_the_basic_plane_is_one_character_of_the_truth() -> None:
+    # PDFium gives "𝔸" as its two UTF-16 halves, one character index each.
+    halves = "The set " + chr(0xD835) + chr(0xDD38) + " of all points"
+    assert whole_characters(halves) == "The set \U0001d538 of all points"
+    assert whole_characters("lone " + chr(0xD835)) == "lone \ufffd"

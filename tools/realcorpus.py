@@ -198,7 +198,16 @@ def text_lines(page: pdfium.PdfPage) -> list[TextLine]:
             line.fonts.append(buffer.value.decode("utf-8", "replace"))
             line.sizes.append(round(pdfium_raw.FPDFText_GetFontSize(textpage.raw, i), 1))
             line.weights.append(pdfium_raw.FPDFText_GetFontWeight(textpage.raw, i))
+    for line in lines:
+        line.text = whole_characters(line.text)
     return [line for line in lines if line.text.strip()]
+
+
+def whole_characters(text: str) -> str:
+    """The text with each character beyond the Basic Multilingual Plane ("𝔸") whole: PDFium
+    gives it as its two UTF-16 halves, and alone a half is no character and cannot be
+    written out. A half without its other half becomes U+FFFD."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def reading_text(lines: list[TextLine]) -> str:
