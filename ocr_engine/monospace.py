@@ -219,16 +219,17 @@ def grid(
 
     The pitch is sought within `spread` of `near`, by default of the one its words' widths
     give; half or a third of the true pitch would fit as well, and is not sought."""
+    measured = _measured(line)
     box = line.box
     left = max(0, box.left)
     band = gray[max(0, box.top) : max(0, box.bottom), left : max(0, box.right)]
-    if band.size == 0:
-        return None
+    if band.size == 0 or not measured:
+        return None  # off the page, or nothing but a dot leader
     starts, stops = spans(np.asarray((band < _INK).any(axis=0)))
     if len(starts) < 2:
         return None
     starts, stops = starts + left, stops + left
-    advance = pitch(_measured(line)) if near is None else near
+    advance = pitch(measured) if near is None else near
     steps = max(3, round(_GRID_STEPS * spread / _GRID_SEARCH))
     candidates = advance * np.linspace(1 - spread, 1 + spread, steps)
     widths = (stops - starts)[None, :] / candidates[:, None]
@@ -251,8 +252,8 @@ def snap_to_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
     with no ink, so the grid tells them. A line is put on its grid when a line of many
     glyphs sits on that grid surely (itself, or another of the page's code): a short line of
     a proportional font may fit some grid by chance, not the code's. A word whose glyphs do
-    not match its inked cells one to one (a glyph misread as two) is not cut, only put on
-    its cells."""
+    not match its inked cells one to one (a glyph misread as two) is not cut; it is still
+    joined to a neighbour no empty cell parts it from."""
     grids = {id(line): grid(line, gray) for line in lines if is_code(line)}
     sure = [
         g.advance

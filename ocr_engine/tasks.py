@@ -325,9 +325,9 @@ def _from_image(
     reread: listings.Reread,
     reread_numbers: listings.Reread,
 ) -> Page:
-    gray_page = regions.gray_array(image)
-    lines = listings.reread_listings(_marked_lines(image, paragraphs, reread), reread)
-    lines = monospace.snap_to_grid(lines, gray_page)
+    pixels = regions.gray_array(image)
+    lines = listings.reread_listings(_marked_lines(image, pixels, paragraphs, reread), reread)
+    lines = monospace.snap_to_grid(lines, pixels)
     lines = linenumbers.attach_line_numbers(lines, reread_numbers)
     gray, factor = coarse
     lines = margins.reread_margins(lines, gray, factor, image.height, reread)
@@ -398,7 +398,7 @@ def _region_reader(
 
 
 def _marked_lines(
-    image: Image.Image, paragraphs: list[Paragraph], reread: listings.Reread
+    image: Image.Image, gray: np.ndarray, paragraphs: list[Paragraph], reread: listings.Reread
 ) -> list[Line]:
     """Tesseract's lines without its specks, where it ran lines together read apart again
     (a column read down the page, small lines beside a large one), dot leaders as their
@@ -407,7 +407,6 @@ def _marked_lines(
     lines = structure.drop_noise([line for p in paragraphs for line in p.lines])
     lines = linenumbers.reread_stacked(lines, reread)
     lines = rows.reread_merged(lines, reread)
-    gray = regions.gray_array(image)
     lines = leaders.mend_leaders(lines, gray, reread)
     monospace.mark_measured(lines, gray)
     lines = listings.rejoin_margin_column(lines)
