@@ -21,9 +21,9 @@ from __future__ import annotations
 import itertools
 import statistics
 
-from .listings import Reread, on_baseline
+from .listings import Reread
 from .rows import lines_apart
-from .words import Box, Line, Word
+from .words import Box, Line, Word, on_baseline
 
 _MIN_NUMBERS = 3
 _MAX_DIGITS = 4

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from . import monospace, structure
-from .words import Box, Line, lines_inside, spliced, union_all
+from .words import Box, Line, lines_inside, on_baseline, spliced, union_all
 
 
 class Reread(Protocol):
@@ -42,7 +42,6 @@ _COLUMN_PITCHES = 12  # how far right of the code an aligned column of it may st
 _COLUMN_MISFIT = 0.3  # characters: the column's words fit the listing's pitch this well
 _FIRST_COLUMN_WORDS = 2  # a first column read apart to the left holds names, a word or two
 _FIRST_COLUMN_PITCHES = 16
-_BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
 _CROSSING_LINES = 15  # line heights within which a line across a column's start is looked for
 _INDENT_PITCHES = 8  # a line of the listing starts at most this far right of its left edge
 _PAD = 0.3  # line heights of white read around the region
@@ -269,11 +268,6 @@ def _aligned_column(
 def _on_baseline(line: Line, row: Line) -> bool:
     """Whether `line` stands on the baseline of `row`."""
     return on_baseline(line.box, row.box, row.height)
-
-
-def on_baseline(a: Box, b: Box, height: float) -> bool:
-    """Whether two boxes stand on one baseline, for type `height` pixels high."""
-    return abs(a.bottom - b.bottom) <= _BASELINE * height
 
 
 def rejoin_margin_column(lines: list[Line]) -> list[Line]:

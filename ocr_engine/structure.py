@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from . import leaders, monospace
 from .model import CODE, FOOTER, HEADER, LIST, TEXT, TITLE, Block
 from .regions import Grid
-from .words import Box, Line, Paragraph, Word
+from .words import Box, Line, Paragraph, Word, on_baseline
 
 # A line this much taller or shorter than the last starts a new paragraph; glyph boxes of
 # "several" and "keeps going" differ by a third at one type size.
@@ -31,6 +31,8 @@ _WIDE_GAP = 1.5  # line heights: wider than any space between the words of a sen
 _GUTTER_SPACES = 3  # a gutter is this many times as wide as the line's usual space
 _LONE_GUTTER = 2.5  # line heights: a gutter no line beside shows is at least this wide
 _NEXT_LINE = 1.0  # line heights between a line and the next, at most
+_NUMBER_GAP = 8  # line heights: a section's number stands at most this far before its title
+_NUMBER_COLUMN = 2  # line heights: numbers this close one under the other are a column
 _DROP_CAP = 1.8  # a drop cap is this many times as tall as the lines beside it
 _CAP_LINES = 4  # a drop cap stands beside this many lines at most
 # A speck is no larger than this share of the usual word height; a faint one (read with
@@ -586,6 +588,44 @@ def split_at_gaps(lines: list[Line], *, page_height: int) -> list[Line]:
         else:
             result.extend(Line(words) for words in pieces)
     return result
+
+
+def join_section_numbers(lines: list[Line]) -> list[Line]:
+    """A section's number that Tesseract read apart from its title, a quad or more before
+    it on its baseline ("3.5.1.    Purpose"), put back at the title's start: the heading
+    keeps its number. Numbers one under the other (a table's column, a list's) stay."""
+    numbers = [line for line in lines if _lone_number(line)]
+    if not numbers:
+        return lines
+    joined: dict[int, Line] = {}  # id of a title -> the title with its number
+    taken: set[int] = set()
+    for number in numbers:
+        height = number.height
+        if any(
+            other is not number and abs(other.box.top - number.box.top) <= _NUMBER_COLUMN * height
+            for other in numbers
+        ):
+            continue
+        title = min(
+            (
+                line
+                for line in lines
+                if id(line) not in joined
+                and not _lone_number(line)
+                and 0 < line.box.left - number.box.right <= _NUMBER_GAP * height
+                and on_baseline(line.box, number.box, max(height, line.height))
+            ),
+            key=lambda line: line.box.left,
+            default=None,
+        )
+        if title is not None:
+            joined[id(title)] = Line([*number.words, *title.words])
+            taken.add(id(number))
+    return [joined.get(id(line), line) for line in lines if id(line) not in taken]
+
+
+def _lone_number(line: Line) -> bool:
+    return len(line.words) == 1 and bool(_NUMBER_ALONE.match(line.words[0].text))
 
 
 def _lone_gutter(previous: Word, word: Word, height: float) -> bool:

@@ -415,6 +415,7 @@ def _marked_lines(
         line if id(line) in whole else fit_to_ink(line, gray)
         for line in structure.split_at_gaps(lines, page_height=image.height)
     ]
+    lines = structure.join_section_numbers(lines)
     mark_bold(lines, gray)
     return lines
 

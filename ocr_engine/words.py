@@ -18,12 +18,18 @@ _SAME_SIZE = 0.15  # letters' cores this close are of one size of type
 _COMMON_SIZE = 0.2  # of the page's characters, set in one size, make it a common size
 _TSV_COLUMNS = 12
 _REGION_SHARE = 0.9  # of a line's box inside a region makes it one of the region's lines
+_BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
 
 
 def spans(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where each run of True in a boolean vector starts, and where it stops (exclusive)."""
     edges = np.diff(np.concatenate([[False], flags, [False]]).astype(np.int8))
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def on_baseline(a: Box, b: Box, height: float) -> bool:
+    """Whether two boxes stand on one baseline, for type `height` pixels high."""
+    return abs(a.bottom - b.bottom) <= _BASELINE * height
 
 
 @dataclass(frozen=True, slots=True)

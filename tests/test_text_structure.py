@@ -412,6 +412,21 @@ def test_a_subsection_number_alone_on_its_line_makes_a_heading_at_body_size() ->
         assert _markdown(titles) == (f"### {text}\n" if heading else ""), text
 
 
+def test_a_section_number_read_apart_from_its_title_is_put_back() -> None:
+    # "3.5.1.    Purpose": Tesseract read the number and the title as lines of their own.
+    number = prose_line("3.5.1.", 400, size=60)
+    title = prose_line("Purpose", 400, left=600, size=60)
+    body = [prose_line(text, 500 + i * 60) for i, text in enumerate(PROSE * 2)]
+    lines = structure.join_section_numbers([number, title, *body])
+    assert [line.text for line in lines][:2] == ["3.5.1. Purpose", PROSE[0]]
+    items = structure.classify(structure.group_lines(lines), page_height=3300)
+    assert _markdown([i for i in items if i.kind == TITLE]) == "## 3.5.1. Purpose\n"
+    # A column of numbers, each before its row: a table's or a list's, left as it is.
+    rows = [prose_line(f"2.{k}", 400 + 60 * k, size=HEIGHT) for k in range(1, 4)]
+    cells = [prose_line(f"Entry {k}", 400 + 60 * k, left=600) for k in range(1, 4)]
+    assert structure.join_section_numbers([*rows, *cells]) == [*rows, *cells]
+
+
 def test_a_numbered_heading_may_name_a_keyword_in_lower_case_in_bold() -> None:
     # "3.2.3 repeat": the title is the language's keyword. In plain type a number before a
     # word in lower case is a figure and its unit, or a line of running text.
