@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .words import Box, Line, Word, lines_inside, spliced, union_all
+from .words import INK, Box, Line, Word, lines_inside, spans, spliced, union_all
 
 if TYPE_CHECKING:
     from .listings import Reread
 
-_INK = 128  # gray levels below this are ink
 _MIN_DOTS = 5  # an ellipsis has three, and a full stop after it four
 _DOT_SIZE = 0.22  # a dot's width and height at most, in heights of the line's box
 _BASELINE = 0.45  # a dot's bottom lies in the lower part of the line's band, below this share
@@ -81,7 +80,7 @@ def _leaders_of(line: Line, gray: np.ndarray) -> list[list[Box]]:
     left, right = max(0, box.left), min(gray.shape[1], box.right)
     if bottom - top < 4 or right - left < 4:
         return []
-    ink = gray[top:bottom, left:right] < _INK
+    ink = gray[top:bottom, left:right] < INK
     return [
         [Box(left + x0, top + y0, left + x1, top + y1) for x0, y0, x1, y1 in run]
         for run in _leaders(_marks(ink, line.box.height))
@@ -139,7 +138,7 @@ def _with_numbers(box: Box, gray: np.ndarray, height: float) -> Box:
     """The region grown over the ink close beside it on either side, if narrow: the
     entries' numbers and page numbers, which Tesseract may read as columns of their own, or
     not at all."""
-    columns = np.asarray((gray[box.top : box.bottom] < _INK).any(axis=0))
+    columns = np.asarray((gray[box.top : box.bottom] < INK).any(axis=0))
     gap, widest = round(_NUMBER_GAP * height), round(_NUMBER_WIDTH * height)
     left, right = box.left, box.right
     inked = np.flatnonzero(columns[max(0, left - gap) : left])
@@ -186,8 +185,7 @@ def _marks(ink: np.ndarray, height: float) -> list[tuple[int, int, int, int] | N
     columns = ink.any(axis=0)
     if not columns.any():
         return []
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], columns.astype(np.int8), [0]))))
-    starts, ends = edges[::2], edges[1::2]
+    starts, ends = spans(columns)
     band = ink.shape[0]
     # Each mark's top and bottom row: blank columns between marks count for nothing.
     tops = np.where(columns, ink.argmax(axis=0), band)

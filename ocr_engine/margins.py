@@ -14,10 +14,9 @@ import statistics
 import numpy as np
 
 from .listings import Reread
-from .words import Box, Line
+from .words import INK, Box, Line
 
 _ZONE = 0.12  # of the page's height: its top and bottom margins
-_INK = 128  # gray levels below this are ink
 _MIN_HEIGHT = 0.5  # of the body's line height: a band lower than this is a rule or specks
 _MAX_HEIGHT = 1.5  # and a band taller than this a logo, a picture or a border
 _DENSITY = (0.05, 0.6)  # share of a band's box that is ink, for print (not specks, not a bar)
@@ -33,7 +32,7 @@ def reread_margins(
     if not lines:
         return lines
     body = statistics.median(line.height for line in lines)
-    ink = gray < _INK
+    ink = gray < INK
     for line in lines:  # what was read is not looked at again
         b = line.box
         ink[

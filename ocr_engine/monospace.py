@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import leaders
-from .words import Box, Line, Word, spans
+from .words import INK, Box, Line, Word, spans
 
 # A glyph's ink is narrower than its advance: white on either side of it, in characters.
 # Letters and digits fill most of theirs; points, quotes and brackets little of it.
@@ -70,7 +70,6 @@ _CODE_SHARE = 0.9  # of a line's characters in a fixed-pitch font, for a text la
 # one grid, 1 when each is centred in a cell of it. Lines of code measure 0.85-0.98; prose
 # 0.2-0.6, a short word of it up to 0.9 by chance, so a line needs company on its grid, or
 # more glyphs, to count.
-_INK = 128
 _GRID_FIT = 0.85
 _GRID_GLYPHS = 8
 _GRID_ALONE = 16  # glyphs of a line with no other on its grid
@@ -225,7 +224,7 @@ def grid(
     band = gray[max(0, box.top) : max(0, box.bottom), left : max(0, box.right)]
     if band.size == 0 or not measured:
         return None  # off the page, or nothing but a dot leader
-    starts, stops = spans(np.asarray((band < _INK).any(axis=0)))
+    starts, stops = spans((band < INK).any(axis=0))
     if len(starts) < 2:
         return None
     starts, stops = starts + left, stops + left

@@ -24,14 +24,13 @@ import numpy as np
 from PIL import Image
 
 from .recognize import Recognizer
-from .words import Box, Line, Paragraph, spans
+from .words import INK, Box, Line, Paragraph, spans
 
 # A line of 10-pt type (ascenders to descenders, as the bands measure it) at 170 dpi, in
 # pixels. Smaller still (19) read noisy pages better but tables' 8-pt print worse.
 TARGET_LINE_PX = 22.0
 _MIN_SCALE = 0.5  # very large type is not made smaller than half
 _WORTH_IT = 0.85  # a smaller saving is not worth the resampling
-_INK = 128
 _STRIP_INCHES = 1.5  # the page is measured in vertical strips, so columns do not mix
 _MIN_LINES = 8  # lines needed to trust a measurement
 _MIN_BAND_PX = 4  # thinner bands (at analysis resolution) are rules and specks
@@ -47,7 +46,7 @@ _SURER = 0.2  # the new reading's confidence over the old one's
 def line_height(gray: np.ndarray, dpi: float) -> float | None:
     """The height of the page's lines of text, in pixels of `gray` (at `dpi`), or None
     when the page has too few lines, or lines too unlike each other, to say."""
-    ink = gray < _INK
+    ink = gray < INK
     strip = max(8, round(_STRIP_INCHES * dpi))
     heights: list[int] = []
     lines = 0  # in the strip that crosses the most: the page's lines, not lines x strips

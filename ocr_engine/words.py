@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import numpy.typing as npt
 
 _WORD_LEVEL = "5"
-_INK = 128  # gray levels below this are ink
+INK = 128  # gray levels below this are ink, on a page evened to white paper
 # A line whose strokes are this much thicker, for its size, than most of the page's is bold.
 _BOLD_STROKES = 1.3
 _TALLER = 1.5
@@ -21,9 +22,9 @@ _REGION_SHARE = 0.9  # of a line's box inside a region makes it one of the regio
 _BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
 
 
-def spans(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def spans(flags: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Where each run of True in a boolean vector starts, and where it stops (exclusive)."""
-    edges = np.diff(np.concatenate([[False], flags, [False]]).astype(np.int8))
+    edges = np.diff(np.concatenate([[False], np.asarray(flags), [False]]).astype(np.int8))
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
@@ -229,7 +230,7 @@ def mark_bold(lines: list[Line], gray: np.ndarray) -> None:
     heading against the body, a note in small print against the notes. Monospaced lines
     are left out: their even strokes measure heavy.
     """
-    ink = gray < _INK
+    ink = gray < INK
     measured = [(line, *_stroke(line, ink)) for line in lines if not _monospaced(line)]
     total = sum(len(line.text) for line, _, _ in measured)
 
@@ -302,7 +303,7 @@ def fit_to_ink(line: Line, gray: np.ndarray) -> Line:
     for word in line.words:
         b = word.box
         top = max(0, b.top)
-        crop = gray[top : b.bottom, max(0, b.left) : b.right] < _INK
+        crop = gray[top : b.bottom, max(0, b.left) : b.right] < INK
         band = _ink_band(np.asarray(crop.any(axis=1)), max(2, b.height // 6))
         if band is not None and band[1] - band[0] < b.height:
             word.box = Box(b.left, top + band[0], b.right, top + band[1])
