@@ -15,7 +15,7 @@ import itertools
 import math
 import re
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,6 +164,7 @@ def _on_grid(lines: list[Line], gray: np.ndarray, sure: list[Line]) -> list[Line
     with another such line on the same grid or with glyphs enough to tell alone. `sure`
     are the lines measured as code by their words."""
     candidates: list[tuple[int, PitchGrid]] = []
+    advances: list[float] | None = None
     for i, line in enumerate(lines):
         text = "".join(w.text for w in line.words)
         if len(text) < _GRID_GLYPHS or _CODE_SIGNS.search(text) is None or _figures(text):
@@ -171,6 +172,12 @@ def _on_grid(lines: list[Line], gray: np.ndarray, sure: list[Line]) -> list[Line
         if len(line.words) > 1 and line.words[0].text in _BULLET_SIGNS:
             continue
         found = grid(line, gray)
+        if found is None or found.fit < _GRID_FIT:
+            # Glyphs misread or run together ("? t : 0" as "7t:0") throw the words' widths
+            # off the pitch: the line is measured again on the grids of the page's sure code.
+            if advances is None:
+                advances = _sure_advances(grid(s, gray) for s in sure)
+            found = _remeasured(line, gray, advances) or found
         if found is not None and found.fit >= _GRID_FIT and len(found.starts) >= _GRID_GLYPHS:
             candidates.append((i, found))
     code = {id(line) for line in sure} | {id(lines[i]) for i, _ in candidates}
@@ -254,26 +261,36 @@ def snap_to_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
     not match its inked cells one to one (a glyph misread as two) is not cut; it is still
     joined to a neighbour no empty cell parts it from."""
     grids = {id(line): grid(line, gray) for line in lines if is_code(line)}
-    sure = [
-        g.advance
-        for g in grids.values()
-        if g is not None and g.fit >= _GRID_ALONE_FIT and len(g.starts) >= _GRID_ALONE
-    ]
+    sure = _sure_advances(grids.values())
     snapped = []
     for line in lines:
         found = grids.get(id(line))
         if found is not None and not _on_sure_grid(found, sure):
             # A misread line's words give a pitch far off ("&1&2&3&" for "& 1 & 2 & 3 &"):
             # it is measured again on the grids of the page's sure code.
-            found = max(
-                (g for a in sure if (g := grid(line, gray, a, _GRID_SAME)) is not None),
-                key=lambda g: g.fit,
-                default=None,
-            )
+            found = _remeasured(line, gray, sure)
         if found is not None and _on_sure_grid(found, sure):
             line = _snapped(line, found)
         snapped.append(line)
     return snapped
+
+
+def _sure_advances(grids: Iterable[PitchGrid | None]) -> list[float]:
+    """The pitches of the grids that many glyphs keep surely."""
+    return [
+        g.advance
+        for g in grids
+        if g is not None and g.fit >= _GRID_ALONE_FIT and len(g.starts) >= _GRID_ALONE
+    ]
+
+
+def _remeasured(line: Line, gray: np.ndarray, advances: list[float]) -> PitchGrid | None:
+    """The line's grid sought at each of `advances` alone, the one it fits best."""
+    return max(
+        (g for a in advances if (g := grid(line, gray, a, _GRID_SAME)) is not None),
+        key=lambda g: g.fit,
+        default=None,
+    )
 
 
 def _on_sure_grid(found: PitchGrid, sure: list[float]) -> bool:

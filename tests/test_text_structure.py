@@ -151,6 +151,31 @@ def test_code_s_words_are_cut_and_joined_where_its_cells_hold_ink() -> None:
     assert [w.text for w in snapped.words] == ["7", text[1:]]
 
 
+def test_a_misread_line_of_a_listing_is_measured_on_the_page_s_code_grid() -> None:
+    # "? t : 0" read as "7t:0": the words' widths give a pitch far off the code's, and the
+    # line would cut the listing in two; its glyphs sit on the grid the sure code keeps.
+    sure = "zzz <- cbind(zz[gl(nrow(zz), 1, 4*nrow(zz)), 1:2])"
+    misread = "ramp(t) = (t > 0) ? t : 0"
+    rows = [
+        (sure, _as_read(sure)),
+        (misread, [("ramp(t)", 0, 6), ("=", 8, 8), ("(t>0)7t:0", 10, 24)]),
+        (sure, _as_read(sure)),
+    ]
+    gray, lines = _typed_lines(rows)
+    found = monospace.grid(lines[1], gray)
+    assert found is None or found.fit < 0.85
+    assert lines[1] in monospace._on_grid(lines, gray, sure=[lines[0], lines[2]])
+    # A line of prose between the same code is measured on the code's grid too: it does
+    # not fit it.
+    prose = "Gregory R. Warnes (maintainer) of gdata"
+    gray, lines = _typed_lines([rows[0], (prose, _as_read(prose)), rows[0]])
+    gray_prose, [line] = _typed_lines([(prose, _as_read(prose))], face="DejaVuSerif.ttf")
+    gray = gray.copy()
+    gray[110:190] = gray_prose[30:110]
+    moved = line.moved(0, 80)
+    assert moved not in monospace._on_grid([lines[0], moved, lines[2]], gray, [lines[0], lines[2]])
+
+
 def test_a_line_of_prose_is_not_put_on_a_grid() -> None:
     # A proportional font's glyphs start wherever the letters before them end.
     text = "Gregory R. Warnes (maintainer) of gdata"
