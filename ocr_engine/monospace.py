@@ -78,6 +78,7 @@ _GRID_SAME = 0.015  # two lines' pitches this close are one grid
 _GRID_SEARCH = 0.25  # the grid's pitch is sought this near the pitch of the words' widths
 _GRID_STEPS = 167
 _OVERHANG = 0.2  # of a cell: how far a glyph's ink may reach into the cell beside its own
+_REREAD_PAD = 1 / 3  # of a line's height: the white around a line of code read again alone
 # A line set apart from prose: the gap above or below it this much wider than the page's
 # usual one, or set in from the lines around it by more than its height.
 _APART_GAP = 1.3
@@ -249,7 +250,9 @@ def grid(
     return PitchGrid(advance, origin, float(abs(means[best])), starts, stops)
 
 
-def snap_to_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
+def snap_to_grid(
+    lines: list[Line], gray: np.ndarray, reread: Callable[[Box], list[Line]] | None = None
+) -> list[Line]:
     """The page's lines, each line of code whose glyphs sit on a grid with its words cut
     and joined where the cells say: a word per run of inked cells.
 
@@ -259,7 +262,10 @@ def snap_to_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
     glyphs sits on that grid surely (itself, or another of the page's code): a short line of
     a proportional font may fit some grid by chance, not the code's. A word whose glyphs do
     not match its inked cells one to one (a glyph misread as two) is not cut; it is still
-    joined to a neighbour no empty cell parts it from."""
+    joined to a neighbour no empty cell parts it from.
+
+    Given `reread`, which reads a box of the page again alone, in page pixels, a word read
+    with more or fewer glyphs than its inked cells is read again first (`_reread_miscounted`)."""
     grids = {id(line): grid(line, gray) for line in lines if is_code(line)}
     sure = _sure_advances(grids.values())
     snapped = []
@@ -270,9 +276,56 @@ def snap_to_grid(lines: list[Line], gray: np.ndarray) -> list[Line]:
             # it is measured again on the grids of the page's sure code.
             found = _remeasured(line, gray, sure)
         if found is not None and _on_sure_grid(found, sure):
+            if reread is not None:
+                line = _reread_miscounted(line, found, reread)
             line = _snapped(line, found)
         snapped.append(line)
     return snapped
+
+
+def _reread_miscounted(line: Line, found: PitchGrid, reread: Callable[[Box], list[Line]]) -> Line:
+    """The line with each word that Tesseract read with more or fewer glyphs than its
+    inked cells hold ("Zz" in one cell, "\\7x*)" for "\\~*)" in four) as the line reads
+    when read again alone, where that reading fits the word's cells glyph for glyph; as
+    first read where it does not.
+
+    Glyphs read twice or read into the next are the misreading a grid can see; the reading
+    again is another look at the same pixels, without the page around them, and the cells
+    tell which of the two fits."""
+    # All the line's words share out its ink, a line number's too; only the code is counted.
+    words = line.words
+    cells = [_inked_cells(runs, found) for runs in _ink_by_word(words, found)]
+    measured = {id(w) for w in _measured(line)}
+    miscounted = [
+        i
+        for i, (w, c) in enumerate(zip(words, cells, strict=True))
+        if id(w) in measured and c and len(c) != _glyphs(w)
+    ]
+    if not miscounted:
+        return line
+    pad = round(_REREAD_PAD * line.height)
+    box = line.box
+    fresh = reread(Box(box.left - pad, box.top - pad, box.right + pad, box.bottom + pad))
+    again = [w for ln in fresh for w in ln.words if box.top <= w.box.center[1] <= box.bottom]
+    if not again:
+        return line
+    again_cells = [_inked_cells(runs, found) for runs in _ink_by_word(again, found)]
+    replaced: dict[int, list[Word]] = {}
+    for i in miscounted:
+        first, last = cells[i][0], cells[i][-1]
+        taken = [
+            (w, c)
+            for w, c in zip(again, again_cells, strict=True)
+            if c and first <= c[0] and c[-1] <= last
+        ]
+        fits = all(len(c) == _glyphs(w) for w, c in taken)
+        if taken and fits and sorted(x for _, c in taken for x in c) == cells[i]:
+            replaced[id(words[i])] = [
+                _like(words[i], w.text, w.box, w.confidence) for w, _ in taken
+            ]
+    if not replaced:
+        return line
+    return Line([new for w in line.words for new in replaced.get(id(w), [w])])
 
 
 def _sure_advances(grids: Iterable[PitchGrid | None]) -> list[float]:

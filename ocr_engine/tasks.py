@@ -207,8 +207,9 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
     )
     if rotation:
         coarse = regions.coarse(image, analysis_dpi)
+    fine = _region_reader(task, image, recognizer, declared_dpi)
     if reader is not recognizer:
-        textsize.reread_doubtful(paragraphs, _region_reader(task, image, recognizer, declared_dpi))
+        textsize.reread_doubtful(paragraphs, fine)
     try:
         reread = _region_reader(task, image, reader, declared_dpi)
         numbers = _region_reader(task, image, reader, declared_dpi, digits=True)
@@ -221,6 +222,7 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
             analysis_dpi=analysis_dpi,
             reread=reread,
             reread_numbers=numbers,
+            reread_fine=fine,
         )
     except Exception:  # layout is best effort: see _plain
         log.exception("page %d: its layout failed; lines kept as text", task.index)
@@ -324,10 +326,11 @@ def _from_image(
     analysis_dpi: int,
     reread: listings.Reread,
     reread_numbers: listings.Reread,
+    reread_fine: listings.Reread,
 ) -> Page:
     pixels = regions.gray_array(image)
     lines = listings.reread_listings(_marked_lines(image, pixels, paragraphs, reread), reread)
-    lines = monospace.snap_to_grid(lines, pixels)
+    lines = monospace.snap_to_grid(lines, pixels, reread_fine)
     lines = linenumbers.attach_line_numbers(lines, reread_numbers)
     gray, factor = coarse
     lines = margins.reread_margins(lines, gray, factor, image.height, reread)

@@ -24,7 +24,7 @@ from ocr_engine.options import PageOptions
 from ocr_engine.recognize import TesserocrRecognizer
 from ocr_engine.render import text as plain_text
 from ocr_engine.render.mistral import escape, page_json
-from ocr_engine.words import Box, Line, Word, mark_bold
+from ocr_engine.words import Box, Line, Word, mark_bold, parse_tsv
 from tools import corpus
 
 # -- words laid out by hand ------------------------------------------------------------------
@@ -174,6 +174,40 @@ def test_a_misread_line_of_a_listing_is_measured_on_the_page_s_code_grid() -> No
     gray[110:190] = gray_prose[30:110]
     moved = line.moved(0, 80)
     assert moved not in monospace._on_grid([lines[0], moved, lines[2]], gray, [lines[0], lines[2]])
+
+
+@pytest.mark.ocr
+def test_a_word_of_code_read_with_glyphs_its_cells_do_not_hold_is_read_again(
+    recognizer: TesserocrRecognizer,
+) -> None:
+    # "z" read as "Zz", "<A" for "A", a quote read twice: more glyphs than inked cells. The
+    # line read again alone has the word glyph for glyph; a word whose count already fits
+    # ("coef" misread as "coet") is left as it was read, and so is a line number, which
+    # takes no cells of the code's.
+    sure = "zzz <- cbind(zz[gl(nrow(zz), 1, 4*nrow(zz)), 1:2])"
+    rows = [
+        (sure, _as_read(sure)),
+        ("z <- object$coef", [("Zz", 0, 0), ("<-", 2, 3), ("object$coet", 5, 15)]),
+        ("data:  A and B", [("data:", 0, 4), ("<A", 7, 7), ("and", 9, 11), ("B", 13, 13)]),
+        ('1 x <- "ints.dat"', [("1", 0, 0), ("x", 2, 2), ("<-", 4, 5), ('"“ints.dat"', 7, 16)]),
+    ]
+    gray, lines = _typed_lines(rows)
+    image = Image.fromarray(gray)
+    reads: list[Box] = []
+
+    def reread(box: Box) -> list[Line]:
+        reads.append(box)
+        crop = image.crop((box.left, box.top, box.right, box.bottom))
+        tsv = recognizer.tsv(crop, languages="eng", dpi=300, timeout=60, block=True)
+        return [ln.moved(box.left, box.top) for p in parse_tsv(tsv) for ln in p.lines]
+
+    snapped = monospace.snap_to_grid(lines, gray, reread)
+    assert [line.text for line in snapped[1:]] == [
+        "z <- object$coet",
+        "data: A and B",
+        '1 x <- "ints.dat"',
+    ]
+    assert len(reads) == 3  # the sure line fits its cells: it is not read again
 
 
 def test_a_line_of_prose_is_not_put_on_a_grid() -> None:
