@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
@@ -22,7 +22,7 @@ from .appkeys import AUTH, LIFECYCLE, SETTINGS, SYNC_QUEUE, Lifecycle
 from .auth import Authenticator
 from .batch_routes import routes as batch_routes
 from .config import Settings
-from .errors import MethodNotAllowed, NotFound, Unavailable
+from .errors import MethodNotAllowed, NotFound, Unavailable, UnsupportedEncoding
 from .file_routes import is_signed_download
 from .file_routes import routes as file_routes
 from .openapi import routes as openapi_routes
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNAUTHENTICATED = frozenset({"/health", "/openapi.json", *ops.PATHS, *webpage.PATHS})
 _DRAIN_RETRY_AFTER_S = 5
+_DECODED_CODINGS = {"gzip", "deflate"}
 
 
 def _error_response(request: web.Request, error: TesseraError) -> web.Response:
@@ -59,6 +60,7 @@ def _from_http(exc: web.HTTPException, request: web.Request) -> TesseraError:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure leaves in the Bifrost error shape; nothing else, never a traceback."""
     try:
+        _check_encoding(request)
         return await handler(request)
     except TesseraError as e:
         return _error_response(request, e)
@@ -80,6 +82,23 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _error_response(
             request, InternalError("Tessera failed on this request; the error is in its log.")
+        )
+
+
+def _check_encoding(request: web.Request) -> None:
+    """Refuse a body in a coding Tessera does not decode. aiohttp decodes one gzip or
+    deflate coding and reads a body in any other ("compress", "x-gzip", two codings) as if
+    it had none: a request it would misread."""
+    header = request.headers.get(hdrs.CONTENT_ENCODING)
+    if header is None or not request.body_exists:
+        return
+    codings = [c for c in (part.strip().lower() for part in header.split(",")) if c]
+    codings = [c for c in codings if c != "identity"]
+    if len(codings) > 1 or (codings and codings[0] not in _DECODED_CODINGS):
+        raise UnsupportedEncoding(
+            "The request body's Content-Encoding cannot be read; send it uncompressed, or "
+            "with gzip or deflate.",
+            param="Content-Encoding",
         )
 
 

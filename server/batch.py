@@ -39,7 +39,7 @@ from .fetch import FetchPolicy, check_url
 from .files import FileNotFound, Files, iter_lines
 from .jobs import Job, JobStatus, now
 from .responses import BatchStatus
-from .schema import file_document, parse_request
+from .schema import MAX_CUSTOM_ID, file_document, parse_request
 from .stores import JobStore
 from .stores.base import SELECT_COLUMNS, job_from_row
 from .stores.records import Sql
@@ -452,6 +452,12 @@ class BatchDriver:
             custom_id = value.get("custom_id")
             if custom_id is not None:
                 custom_id = str(custom_id)
+                if len(custom_id) > MAX_CUSTOM_ID:
+                    custom_id = None
+                    raise InvalidRequest(
+                        f"A custom_id is at most {MAX_CUSTOM_ID} characters long.",
+                        param="custom_id",
+                    )
             body = dict(value["body"])
             body.setdefault("model", batch.model or "tesseract")
             parsed = parse_request(body)
@@ -486,7 +492,7 @@ class BatchDriver:
             request = {"model": parsed.model, "languages": languages, "body": stored}
         except TesseraError as e:
             error = e
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             error = InvalidRequest(
                 f"Request {index} of the batch is not an object with a 'body'.", param="body"
             )

@@ -18,6 +18,7 @@ from .files import (
     SIGNED_URL_MAX_HOURS,
     FileRecord,
 )
+from .wire import is_whole_number
 
 routes = web.RouteTableDef()
 
@@ -50,7 +51,7 @@ async def _field(part: BodyPartReader) -> str:
 
 
 def _hours(value: str, param: str, *, low: int, high: int) -> int:
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not is_whole_number(value) or not low <= int(value) <= high:
         raise InvalidRequest(f"'{param}' is a number of hours from {low} to {high}.", param=param)
     return int(value)
 
@@ -70,20 +71,28 @@ async def upload(request: web.Request) -> web.Response:
     filename = "file"
     mimetype: str | None = None
     try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise InvalidRequest("Nested multipart bodies are not accepted.", param="file")
-            if part.name == "file":
-                if partial is not None:
-                    raise InvalidRequest("Upload one file per request.", param="file")
-                filename = part.filename or filename
-                mimetype = part.headers.get("Content-Type")
-                partial = await files.spool(_part_chunks(part))
-            elif part.name in ("purpose", "expiry", "visibility"):
-                fields[part.name] = await _field(part)
-            else:
-                await part.release()
+        try:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    raise InvalidRequest("Nested multipart bodies are not accepted.", param="file")
+                if part.name == "file":
+                    if partial is not None:
+                        raise InvalidRequest("Upload one file per request.", param="file")
+                    filename = part.filename or filename
+                    mimetype = part.headers.get("Content-Type")
+                    partial = await files.spool(_part_chunks(part))
+                elif part.name in ("purpose", "expiry", "visibility"):
+                    fields[part.name] = await _field(part)
+                else:
+                    await part.release()
+        except ValueError:
+            # aiohttp's reader: no boundary, a boundary never met, a body cut short.
+            raise InvalidRequest(
+                "The upload is not a well-formed multipart/form-data body: check its "
+                "boundary and that the body is whole.",
+                param="file",
+            ) from None
         if partial is None:
             raise InvalidRequest("The upload has no 'file' field.", param="file")
         purpose = fields.get("purpose") or "ocr"
@@ -123,7 +132,7 @@ async def list_files(request: web.Request) -> web.Response:
 
 def whole_number(value: str, param: str, low: int, high: int) -> int:
     """A query parameter that must be a whole number within bounds."""
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not is_whole_number(value) or not low <= int(value) <= high:
         raise InvalidRequest(f"'{param}' is a whole number from {low} to {high}.", param=param)
     return int(value)
 

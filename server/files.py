@@ -33,6 +33,7 @@ from ocr_engine.sources import sniff
 from .errors import InsufficientStorage, NotFound, is_disk_full
 from .jobs import now
 from .stores.records import Sql
+from .wire import is_whole_number
 
 log = logging.getLogger(__name__)
 
@@ -329,9 +330,9 @@ class Files:
         record = await self.find(file_id)
         valid = (
             record is not None
-            and expires.isdigit()
-            and len(expires) < 12
+            and is_whole_number(expires)
             and int(expires) >= now()
+            and signature.isascii()
             and hmac.compare_digest(signature, _signature(record, int(expires)))
         )
         if not valid or record is None:
@@ -434,7 +435,7 @@ def check_batch_input(path: Path) -> int:
                 continue
             try:
                 value = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise InvalidRequest(
                     f"Line {number} of the batch file is not JSON.", param="file"
                 ) from None

@@ -55,7 +55,15 @@ from .files import FileRecord
 from .jobs import Job, JobStatus, now
 from .schema import OCRRequestBody, file_document, parse_request
 from .stores import QueueLimitReached
-from .wire import failure, job_accepted, job_json, model_list, ocr_response, outputs_list
+from .wire import (
+    failure,
+    is_decimal,
+    job_accepted,
+    job_json,
+    model_list,
+    ocr_response,
+    outputs_list,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +78,7 @@ _QUEUE_RETRY_AFTER_S = 10
 _POLL_RETRY_AFTER_S = 1
 _MAX_IDEMPOTENCY_KEY = 255
 _TTL = re.compile(r"(?P<sign>[+-]?)(?P<digits>[0-9]+)", re.ASCII)
-_PAGE_INDEX = re.compile(r"[0-9]{1,9}", re.ASCII)
+_PAGE_INDEX = re.compile(r"[0-9]{1,30}", re.ASCII)  # past the last page: 404, not 400
 _PAGE_IMAGE_MAX_AGE_S = 300  # a page's picture never changes; the browser may keep it a while
 _MAX_WAIT_S = 60.0
 # A long poll reads the store, which every node writes, rather than waiting on this process.
@@ -398,10 +406,7 @@ def _wait_seconds(request: web.Request) -> float:
     raw = request.query.get("wait")
     if raw is None:
         return 0.0
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = math.nan
+    seconds = float(raw) if is_decimal(raw) else math.nan
     if not (math.isfinite(seconds) and seconds >= 0):
         raise InvalidRequest(
             f"'wait' must be a number of seconds from 0 (longer waits end "

@@ -23,6 +23,8 @@ from ocr_engine.options import OCROptions, PageOptions, parse_pages
 
 # How a stored request names an uploaded file in place of a URL.
 FILE_SCHEME = "tessera-file:"
+MAX_CUSTOM_ID = 256  # characters: the caller's name for a request of a batch
+MAX_INPUT_FILES = 100  # JSONL files one batch reads
 
 
 def file_document(file_id: str, name: str | None = None) -> dict[str, Any]:
@@ -227,7 +229,7 @@ def parse_request(body: Any) -> OCRRequestBody:
 class BatchRequestItem(_Lenient):
     """One inline request of a batch: an OCR request's body, and the caller's name for it."""
 
-    custom_id: str | None = Field(None, max_length=256)
+    custom_id: str | None = Field(None, max_length=MAX_CUSTOM_ID)
     body: dict[str, Any]
 
 
@@ -235,8 +237,10 @@ class BatchRequestBody(_Lenient):
     """Mistral's batch create (`client.batch.jobs.create`), for `/v1/ocr`."""
 
     endpoint: str = Field(description="Only `/v1/ocr` is served.")
-    input_files: list[str] | None = Field(
-        None, description="JSONL files uploaded with the purpose `batch`, one request a line."
+    input_files: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        None,
+        max_length=MAX_INPUT_FILES,
+        description="JSONL files uploaded with the purpose `batch`, one request a line.",
     )
     requests: list[BatchRequestItem] | None = Field(
         None, max_length=10_000, description="Inline requests, instead of input files."

@@ -12,6 +12,7 @@ or touches a store: the CLI renders its output with it too.
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -23,10 +24,26 @@ from ocr_engine.render.mistral import page_json
 
 from .jobs import Job, JobOutcome, JobStatus
 
+# A number as HTTP carries it: ASCII digits ("²" and "٣" are digits to Python, not to a
+# client), few enough to read without a limit on how long reading takes.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,15}", re.ASCII)
+_DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?", re.ASCII)
+
 PROVIDER = "tessera"
 REQUEST_TYPE = "ocr"
 COMPLETED_EVENT = "async_job.completed"
 FAILED_EVENT = "async_job.failed"
+
+
+def is_whole_number(text: str) -> bool:
+    """Whether a value from a query, a form or a header is a whole number in ASCII digits."""
+    return _WHOLE_NUMBER.fullmatch(text) is not None
+
+
+def is_decimal(text: str) -> bool:
+    """Whether such a value is a number in ASCII digits with or without a fraction: "1.5",
+    not "1e2", "1_0" or "inf"."""
+    return _DECIMAL.fullmatch(text) is not None
 
 
 def rfc3339(timestamp: float) -> str:

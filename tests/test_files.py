@@ -146,6 +146,44 @@ def test_uploads_are_checked_for_their_purpose_and_size(keyed: Server, hello_png
     assert leftovers == []
 
 
+def test_broken_uploads_and_odd_numbers_are_400s(keyed: Server, hello_png: bytes) -> None:
+    url = f"{keyed.url}/v1/files"
+    multipart = "multipart/form-data; boundary="
+    for content_type, body in [
+        (multipart + "X", b"not multipart at all"),  # its boundary never met
+        (multipart + "X", b""),
+        ("multipart/form-data", b"x"),  # no boundary
+        (multipart + "X" * 80, b"--" + b"X" * 80 + b"\r\n"),  # a boundary too long
+        (multipart + "X", b'--X\r\nContent-Disposition: form-data; name="file"\r\n\r\nab'),
+    ]:
+        answer = httpx.post(url, headers={**_headers(), "Content-Type": content_type}, content=body)
+        assert "multipart" in _error(answer, 400)["message"], (content_type, body)
+    # Digits to Python that are not digits to HTTP, and numbers too long to read.
+    files = {"file": ("f.png", hello_png)}
+    for expiry in ("²", "５", "9" * 5000):
+        answer = httpx.post(url, headers=_headers(), files=files, data={"expiry": expiry})
+        assert _error(answer, 400)["param"] == "expiry"
+    for query in ("page=%C2%B9", "page_size=%D9%A3", "page=" + "9" * 5000):
+        assert _error(httpx.get(f"{url}?{query}", headers=_headers()), 400)["param"]
+    uploaded = _upload(keyed, hello_png, "ocr").json()["id"]
+    for expiry in ("%C2%B2", "9" * 5000):
+        answer = httpx.get(f"{url}/{uploaded}/url?expiry={expiry}", headers=_headers())
+        assert _error(answer, 400)["param"] == "expiry"
+    # A signed URL with such an expiry or a signature that is not ASCII is not valid: 404.
+    for query in ("expires=%C2%B2&signature=x", "expires=99999999999&signature=%C3%A9"):
+        answer = httpx.get(f"{url}/{uploaded}/content?{query}")
+        assert _error(answer, 404)["code"] == "file_not_found", query
+    # A batch line nested past any request's depth is a line that is not a request.
+    deep = b'{"body": {}, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    assert "Line 1" in _error(_upload(keyed, deep, "batch"), 400)["message"]
+    answer = httpx.post(
+        f"{keyed.url}/v1/batch/jobs",
+        headers=_headers(),
+        json={"endpoint": "/v1/ocr", "input_files": [uploaded] * 101},
+    )
+    assert _error(answer, 400)["param"] == "input_files"
+
+
 def test_a_file_that_expires_is_gone(start_server: ServerFactory, hello_png: bytes) -> None:
     server = start_server({"TESSERA_FILE_TTL": "60", "TESSERA_CLEANUP_INTERVAL": "0.5"}, workers=1)
     response = httpx.post(

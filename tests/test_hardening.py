@@ -402,6 +402,16 @@ def _post(path: str, body: bytes, *headers: bytes) -> bytes:
     [
         ("brotli body", _post("/v1/ocr", b"{}", b"Content-Encoding: br"), 415),
         ("zstd body", _post("/v1/ocr", b"{}", b"Content-Encoding: zstd"), 415),
+        # Codings aiohttp does not decode would be read as if there were none.
+        ("compress body", _post("/v1/ocr", b"{}", b"Content-Encoding: compress"), 415),
+        ("x-gzip body", _post("/v1/ocr", b"{}", b"Content-Encoding: x-gzip"), 415),
+        ("unknown coding", _post("/v1/async/ocr", b"{}", b"Content-Encoding: foo"), 415),
+        (
+            "two codings",
+            _post("/v1/ocr", gzip.compress(gzip.compress(b"{}")), b"Content-Encoding: gzip, gzip"),
+            415,
+        ),
+        ("identity coding", _post("/v1/ocr", b"{}", b"Content-Encoding: identity"), 400),
         (
             "corrupt gzip",
             _post("/v1/ocr", b"\x1f\x8b not gzip at all", b"Content-Encoding: gzip"),

@@ -359,3 +359,25 @@ def test_a_file_that_cannot_be_written_is_listed_with_its_error(served: Server) 
     with served.client() as client:
         assert client.get(f"/v1/async/ocr/{job['id']}/outputs/pdf").status_code == 404
         assert client.get(txt["url"]).status_code == 200
+
+
+def test_images_of_any_declared_size_become_pdf_pages(served: Server, tmp_path: Path) -> None:
+    # A page at the image's own resolution would be smaller than a PDF page may be (a tiny
+    # image; one that declares 5000 dpi) or larger (one that declares 1 dpi): the page is
+    # made larger or smaller as a whole, its words still on their boxes. Only a shape no
+    # page can have is refused, and the reading is kept.
+    page = corpus.letter_page(SCANNED)
+
+    def pdf_job(image: Image.Image, **params: object) -> dict[str, Any]:
+        data = corpus.image_bytes(image, **params)
+        return _job(served, ocr_body(data, mime="image/png", output_formats=["pdf"]))
+
+    for dpi in [(5000, 5000), (1, 1)]:
+        files = _download(served, pdf_job(page, dpi=dpi), tmp_path)
+        assert _poppler("pdftotext", str(files["pdf"]), "-").split() == " ".join(SCANNED).split()
+    [listed] = pdf_job(Image.new("L", (1, 1), 255))["outputs"]
+    assert "url" in listed, listed
+    job = pdf_job(Image.new("L", (1, 30_000), 255))
+    [listed] = job["outputs"]
+    assert job["status"] == "completed"
+    assert "url" not in listed and "too long and narrow" in listed["error"]["message"]

@@ -593,3 +593,6 @@ def test_retry_after_as_a_date() -> None:
     assert seconds is not None and 100 < seconds <= 120
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
     assert parse_retry_after("") is None and parse_retry_after("-5") is None
+    # A receiver's header is theirs to get wrong: digits to Python, not to HTTP, are no delay.
+    assert parse_retry_after("²") is None and parse_retry_after("٣") is None
+    assert parse_retry_after("9" * 5000) is None and parse_retry_after("30") == 30

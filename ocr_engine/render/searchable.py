@@ -45,6 +45,7 @@ _WORD_GAP = 0.3  # of a glyph's height, kept clear at each word's end
 # like a block of its own.
 _ASCENT = 0.5
 _MAX_TREE_DEPTH = 64
+_MIN_PAGE, _MAX_PAGE = 3.0, 14400.0  # PDF units: the sides a PDF page may have
 Matrix = tuple[float, float, float, float, float, float]
 
 
@@ -86,7 +87,9 @@ def _image_pdf(path: Path) -> bytes:
     """The image's frames as PDF pages, without loss; frames img2pdf cannot embed as they are
     (transparency, unusual modes) are flattened onto white first, as they were read."""
     try:
-        return bytes(img2pdf.convert(str(path), rotation=img2pdf.Rotation.ifvalid))
+        return bytes(
+            img2pdf.convert(str(path), rotation=img2pdf.Rotation.ifvalid, layout_fun=_page_layout)
+        )
     except (img2pdf.ImageOpenError, img2pdf.AlphaChannelError, ValueError, OSError):
         pass
     frames: list[bytes] = []
@@ -104,7 +107,29 @@ def _image_pdf(path: Path) -> bytes:
             buffer = io.BytesIO()
             images.flatten(frame).save(buffer, format="PNG", dpi=image.info.get("dpi", (72, 72)))
             frames.append(buffer.getvalue())
-    return bytes(img2pdf.convert(frames))
+    return bytes(img2pdf.convert(frames, layout_fun=_page_layout))
+
+
+def _page_layout(
+    width_px: int, height_px: int, dpi: tuple[float, float]
+) -> tuple[float, float, float, float]:
+    """img2pdf's page for a frame at its own resolution, made larger or smaller as a whole
+    where it would not be a PDF page: 3 to 14400 units a side (a tiny image, one that
+    declares thousands of dots per inch, a scroll of hundreds of inches)."""
+    page_w, page_h, image_w, image_h = img2pdf.default_layout_fun(width_px, height_px, dpi)
+    scale = 1.0
+    if max(page_w, page_h) > _MAX_PAGE:
+        scale = _MAX_PAGE / max(page_w, page_h)
+    if min(page_w, page_h) * scale < _MIN_PAGE:
+        scale = _MIN_PAGE / min(page_w, page_h)
+    if max(page_w, page_h) * scale > _MAX_PAGE * (1 + 1e-9):
+        raise UnprocessableDocument(
+            f"The image is {width_px} x {height_px} pixels: too long and narrow for a PDF "
+            f"page, which may be at most {_MAX_PAGE / _MIN_PAGE:.0f} times as long as it is "
+            "wide.",
+            param="output_formats",
+        )
+    return page_w * scale, page_h * scale, image_w * scale, image_h * scale
 
 
 # -- the font -------------------------------------------------------------------------------

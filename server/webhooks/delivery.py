@@ -31,7 +31,7 @@ from ..fetch import AddressRefused, FetchPolicy, client_session, literal_address
 from ..jobs import DeliveryAttempt, Job, now
 from ..metrics import Metrics
 from ..stores import JobStore
-from ..wire import webhook_body, webhook_event
+from ..wire import is_whole_number, webhook_body, webhook_event
 from .endpoints import WebhookEndpoint, headers, message_id
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if is_whole_number(value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
