@@ -97,7 +97,8 @@ def test_pictures_are_kept_for_the_pages_read_when_asked(
         not_read = client.get(f"/v1/async/ocr/{asked['id']}/pages/0/image")
         not_asked = client.get(f"/v1/async/ocr/{unasked['id']}/pages/1/image")
         not_a_page = client.get(f"/v1/async/ocr/{asked['id']}/pages/first/image")
-        too_long = client.get(f"/v1/async/ocr/{asked['id']}/pages/{'9' * 12}/image")
+        past_the_end = client.get(f"/v1/async/ocr/{asked['id']}/pages/{'9' * 12}/image")
+        too_long = client.get(f"/v1/async/ocr/{asked['id']}/pages/{'9' * 40}/image")
     dimensions = asked["result"]["pages"][0]["dimensions"]
     assert abs(picture.width / picture.height - dimensions["width"] / dimensions["height"]) < 0.01
     # A born-digital page is drawn from the PDF: its text is there, dark on white.
@@ -106,6 +107,7 @@ def test_pictures_are_kept_for_the_pages_read_when_asked(
     assert _error_code(not_read, 404) == "page_image_not_found"
     assert _error_code(not_asked, 404) == "page_image_not_found"
     assert _error_code(not_a_page, 400) == "invalid_request"
+    assert _error_code(past_the_end, 404) == "page_image_not_found"
     assert _error_code(too_long, 400) == "invalid_request"
 
 
