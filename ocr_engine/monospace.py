@@ -751,7 +751,11 @@ def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
     words = [w for line in lines for w in line.words]
     if not words:
         return []
-    longer = [w for w in words if len(w.text) >= 3] or words
+    measurable = [w for w in words if w.box.width > 0]
+    if not measurable:
+        # Nothing to measure a pitch on: the words one after another, a space apart.
+        return [_one_after_another(line) for line in lines]
+    longer = [w for w in measurable if len(w.text) >= 3] or measurable
     # Boxes of ink (OCR) or of whole cells (a text layer): whichever lands on the grid.
     seeds = (
         (statistics.median(w.box.width / _ink(w) for w in longer), True),
@@ -776,6 +780,14 @@ def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
             cursor = max(column, 0) + len(word.text)
         result.append(placed)
     return result
+
+
+def _one_after_another(line: Line) -> list[tuple[int, Word]]:
+    placed, column = [], 0
+    for word in line.words:
+        placed.append((column, word))
+        column += len(word.text) + 1
+    return placed
 
 
 def _after(previous: Word, word: Word, column: int, cursor: int, advance: float, ink: bool) -> int:

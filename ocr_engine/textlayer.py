@@ -189,6 +189,8 @@ def _lines(
             max(first.right, last.right),
             max(first.top, last.top),
         )
+        if box.width <= 0 or box.height <= 0:
+            box = _drawn_box(handle, start, len(token), transform)
         monospaced, bold = _font(handle, start, font_name)
         words.append(Word(token.replace(_LINE_END_HYPHEN, "-"), 1.0, box, monospaced, bold))
         if token.endswith(_LINE_END_HYPHEN):
@@ -197,6 +199,19 @@ def _lines(
     if words:
         lines.extend(_split_at_gaps(words))
     return lines, visible, bad, invisible
+
+
+def _drawn_box(handle: Any, start: int, length: int, transform: _Transform) -> Box:
+    """A word's box from where its first character is drawn and the font's size, for a word
+    whose characters PDFium gives no box (glyphs of a Type 3 font in a typeset formula):
+    text half an em a character, an em high above its baseline, never empty."""
+    x, y = ctypes.c_double(), ctypes.c_double()
+    pdfium_raw.FPDFText_GetCharOrigin(handle, start, ctypes.byref(x), ctypes.byref(y))
+    size = max(pdfium_raw.FPDFText_GetFontSize(handle, start), 1.0)
+    box = transform.box(
+        x.value, y.value - 0.2 * size, x.value + 0.5 * size * length, y.value + 0.8 * size
+    )
+    return Box(box.left, box.top, max(box.right, box.left + 1), max(box.bottom, box.top + 1))
 
 
 def _font(handle: Any, index: int, name: ctypes.Array[ctypes.c_char]) -> tuple[bool, bool]:

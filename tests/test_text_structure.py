@@ -223,6 +223,21 @@ def test_a_line_of_prose_is_not_put_on_a_grid() -> None:
     assert found is not None and found.fit > 0.9
 
 
+def test_code_of_boxes_without_width_is_written_word_after_word() -> None:
+    # A text layer's glyphs of a typeset formula may come without a box: no pitch to
+    # measure, and nothing to divide by.
+    def flat(text: str, x: int) -> Word:
+        return Word(text, 1.0, Box(x, 500, x, 500), monospace=True)
+
+    lines = [Line([flat("f", 1119), flat("(x),", 1130)]), Line([flat("0", 1136)])]
+    assert [[(c, w.text) for c, w in placed] for placed in monospace.columns(lines)] == [
+        [(0, "f"), (2, "(x),")],
+        [(0, "0")],
+    ]
+    lines.insert(0, mono_line("x = f(0)", 400))  # one word with a width sets the pitch
+    assert len(monospace.columns(lines)) == 3
+
+
 def test_code_columns_rebuild_indentation_and_inner_spaces() -> None:
     placed = monospace.columns(_listing_lines(400))
     rebuilt = []
