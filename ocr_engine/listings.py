@@ -47,6 +47,8 @@ _INDENT_PITCHES = 8  # a line of the listing starts at most this far right of it
 _PAD = 0.3  # line heights of white read around the region
 _MISSED = 0.1  # of the listing's characters, on lines the reading again has nothing level with
 _SAME_WORD = 0.5  # of the smaller box's area: two readings of one word overlap this much
+_ROW = 0.6  # line heights: a word's middle this far from its line's is on another row
+_OFF_ROW_WORDS = 1
 
 
 def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
@@ -71,8 +73,10 @@ def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
                 if (words := [w for w in line.words if not _read_already(w.box, clipped)])
             ]
         )
-        if not _covers(fresh, listing):
-            continue  # the block reading lost lines (a table's rules, wide leading): keep the first
+        if not _covers(fresh, listing) or any(map(_crosses_rows, fresh)):
+            # The block reading lost lines (a table's rules, wide leading), or ran its lines
+            # aslant across the rows (columns of quotes in a listing): keep the first.
+            continue
         # The region is the listing and its own columns, so all it holds is code, also a
         # line the first reading measured short of the pitch (a misread glyph, "}" alone).
         for line in fresh:
@@ -91,6 +95,15 @@ def _covers(fresh: list[Line], listing: list[Line]) -> bool:
         if not any(line.box.top <= row.box.center[1] <= line.box.bottom for line in fresh)
     )
     return missed <= _MISSED * sum(len(row.text) for row in listing)
+
+
+def _crosses_rows(line: Line) -> bool:
+    """Whether a line of the reading again runs across the printed rows: more than a word
+    of it ("{" read into the line above) lies off the row its middle word sits on."""
+    words = sorted(line.words, key=lambda w: w.box.center[1])
+    middle = words[len(words) // 2].box.center[1]
+    off = sum(1 for w in words if abs(w.box.center[1] - middle) > _ROW * line.height)
+    return off > _OFF_ROW_WORDS
 
 
 def _read_already(box: Box, others: list[Box]) -> bool:

@@ -78,6 +78,7 @@ _GRID_SAME = 0.015  # two lines' pitches this close are one grid
 _GRID_SEARCH = 0.25  # the grid's pitch is sought this near the pitch of the words' widths
 _GRID_STEPS = 167
 _OVERHANG = 0.2  # of a cell: how far a glyph's ink may reach into the cell beside its own
+_ONE_GLYPH = 0.75  # of a cell: pieces of ink spanning no more than this are one glyph
 _REREAD_PAD = 1 / 3  # of a line's height: the white around a line of code read again alone
 # A line set apart from prose: the gap above or below it this much wider than the page's
 # usual one, or set in from the lines around it by more than its height.
@@ -235,8 +236,8 @@ def grid(
     starts, stops = spans((band < INK).any(axis=0))
     if len(starts) < 2:
         return None
-    starts, stops = starts + left, stops + left
     advance = pitch(measured) if near is None else near
+    starts, stops = _glyph_runs(starts + left, stops + left, advance)
     steps = max(3, round(_GRID_STEPS * spread / _GRID_SEARCH))
     candidates = advance * np.linspace(1 - spread, 1 + spread, steps)
     widths = (stops - starts)[None, :] / candidates[:, None]
@@ -248,6 +249,26 @@ def grid(
     advance = float(candidates[best])
     origin = float(np.angle(means[best])) / (2 * math.pi) * advance
     return PitchGrid(advance, origin, float(abs(means[best])), starts, stops)
+
+
+def _glyph_runs(
+    starts: np.ndarray, stops: np.ndarray, advance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of ink across a line with the pieces of one glyph joined: a straight quote's two
+    ticks, a broken letter's halves. Two glyphs in neighbouring cells span more than a cell
+    from the first's ink to the second's; pieces spanning less than `_ONE_GLYPH` of a cell
+    are one glyph, which sits centred in its cell where each piece alone does not."""
+    if len(starts) < 2:
+        return starts, stops
+    keep_start = np.ones(len(starts), dtype=bool)
+    first = 0
+    for i in range(1, len(starts)):
+        if stops[i] - starts[first] <= _ONE_GLYPH * advance:
+            keep_start[i] = False  # joined to the glyph begun at `first`
+        else:
+            first = i
+    keep_stop = np.append(keep_start[1:], True)
+    return starts[keep_start], stops[keep_stop]
 
 
 def snap_to_grid(

@@ -223,6 +223,16 @@ def test_a_line_of_prose_is_not_put_on_a_grid() -> None:
     assert found is not None and found.fit > 0.9
 
 
+def test_code_full_of_straight_quotes_sits_on_its_grid() -> None:
+    # A straight quote is two ticks, each off its cell's centre: counted as two glyphs they
+    # pulled a line of quoted strings off the grid it is set on.
+    for text in ['> state <- c("tas", "sa", "qld", "nsw", "nt", "wa",', '"sa", "act", "nsw"']:
+        gray, line = _typed(text, _as_read(text))
+        found = monospace.grid(line, gray)
+        assert found is not None and found.fit > 0.95
+        assert len(found.starts) == len(text.replace(" ", ""))  # a glyph a run of ink
+
+
 def test_code_of_boxes_without_width_is_written_word_after_word() -> None:
     # A text layer's glyphs of a typeset formula may come without a box: no pitch to
     # measure, and nothing to divide by.
@@ -1347,6 +1357,33 @@ def test_a_reading_again_that_loses_lines_of_the_listing_is_not_kept() -> None:
         return [mono_line(rows[0], 540), mono_line(rows[2], 720)]
 
     assert [line.text for line in listings.reread_listings(code, reread)] == rows
+
+
+def test_a_reading_again_that_runs_its_lines_aslant_is_not_kept() -> None:
+    # Columns of quotes under one another: Tesseract's block reading found its lines
+    # running down across the rows, each level with some row of the listing all the same.
+    rows = ['x <- c("tas", "sa", "qld",', '       "vic", "nsw", "act")', '       "sa", "nt")']
+    code = _marked([mono_line(t, 540 + i * 60) for i, t in enumerate(rows)])
+
+    def reread(box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
+        first = mono_line(rows[0], 540)
+        aslant = [
+            mono_line(t, 540 + i * 45, left=300 + i * 200) for i, t in enumerate(["a", "b", "c"])
+        ]
+        return [first, Line([w for line in aslant for w in line.words]), mono_line(rows[2], 660)]
+
+    assert [line.text for line in listings.reread_listings(code, reread)] == [
+        " ".join(t.split()) for t in rows
+    ]
+    # A sign read into the line above is one word off its row: that reading is kept.
+
+    def sign_above(box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
+        first = mono_line(rows[0], 540)
+        first.words.append(Word(")", 0.9, Box(900, 600, 920, 640), monospace=True))
+        return [first, mono_line(rows[1], 600), mono_line(rows[2], 660)]
+
+    result = listings.reread_listings(code, sign_above)
+    assert result[0].text.endswith(")") and len(result) == 3
 
 
 def test_code_in_two_sizes_of_type_on_one_page_is_all_code() -> None:
