@@ -74,6 +74,7 @@ _GRID_FIT = 0.85
 _GRID_GLYPHS = 8
 _GRID_ALONE = 16  # glyphs of a line with no other on its grid
 _GRID_ALONE_FIT = 0.9
+_GRID_BETWEEN = 5  # glyphs of a line between two of code, on their grid
 _GRID_SAME = 0.015  # two lines' pitches this close are one grid
 _GRID_SEARCH = 0.25  # the grid's pitch is sought this near the pitch of the words' widths
 _GRID_STEPS = 167
@@ -159,6 +160,28 @@ def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
     for group in groups:
         _mark_pitch(lines, group)
     _mark_between(lines)
+    if gray is not None and any(_between_on_grid(lines, i, gray) for i in range(len(lines))):
+        _mark_between(lines)
+
+
+def _between_on_grid(lines: list[Line], i: int, gray: np.ndarray) -> bool:
+    """Mark line `i` if it is a line of code without code's signs that the words' widths
+    missed ("local i j k" read as "local ijk"), between two lines of code, its glyphs
+    on their grid; whether it was marked."""
+    line = lines[i]
+    if is_code(line) or not 0 < i < len(lines) - 1:
+        return False
+    before, after = lines[i - 1], lines[i + 1]
+    if not (is_code(before) and is_code(after) and _close(before, line) and _close(line, after)):
+        return False
+    neighbour = grid(before, gray)
+    if neighbour is None or neighbour.fit < _GRID_FIT:
+        return False
+    found = grid(line, gray, neighbour.advance, _GRID_SAME)
+    if found is None or found.fit < _GRID_ALONE_FIT or len(found.starts) < _GRID_BETWEEN:
+        return False
+    _mark(line)
+    return True
 
 
 def _on_grid(lines: list[Line], gray: np.ndarray, sure: list[Line]) -> list[Line]:

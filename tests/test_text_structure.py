@@ -176,6 +176,31 @@ def test_a_misread_line_of_a_listing_is_measured_on_the_page_s_code_grid() -> No
     assert moved not in monospace._on_grid([lines[0], moved, lines[2]], gray, [lines[0], lines[2]])
 
 
+def test_a_line_of_code_without_signs_between_two_is_code_by_its_grid() -> None:
+    # "local i j k" read as "local ijk": its words' widths miss the pitch, it has none of
+    # code's signs, and it would cut its listing in two; its glyphs sit on the listing's grid.
+    above = "local cur=${COMP_WORDS[COMP_CWORD]} _skipdot=false"
+    below = '_cdpath=${CDPATH/#:/.:} ; case "$2" in'
+    rows = [(above, _as_read(above)), ("local i j k", [("local", 0, 4), ("ijk", 6, 10)])]
+    rows.append((below, _as_read(below)))
+    gray, lines = _typed_lines(rows)  # the lines above and below measured as code
+    for word in lines[1].words:
+        word.monospace = False
+    monospace.mark_measured(lines, gray)
+    assert [monospace.is_code(line) for line in lines] == [True, True, True]
+    # A line of prose there does not sit on the grid: it stays prose.
+    prose = "Then the list of them"
+    gray, lines = _typed_lines([rows[0], (prose, _as_read(prose)), rows[2]])
+    gray_prose, [line] = _typed_lines([(prose, _as_read(prose))], face="DejaVuSerif.ttf")
+    gray = gray.copy()
+    gray[110:190] = gray_prose[30:110]
+    lines[1] = line.moved(0, 80)
+    for word in lines[1].words:
+        word.monospace = False
+    monospace.mark_measured(lines, gray)
+    assert [monospace.is_code(line) for line in lines] == [True, False, True]
+
+
 @pytest.mark.ocr
 def test_a_word_of_code_read_with_glyphs_its_cells_do_not_hold_is_read_again(
     recognizer: TesserocrRecognizer,
