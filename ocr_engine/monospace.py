@@ -281,17 +281,18 @@ def _glyph_runs(
     ticks, a broken letter's halves. Two glyphs in neighbouring cells span more than a cell
     from the first's ink to the second's; pieces spanning less than `_ONE_GLYPH` of a cell
     are one glyph, which sits centred in its cell where each piece alone does not."""
-    if len(starts) < 2:
+    # Most runs are a glyph each: only where two runs lie that close is there joining to do.
+    reach = _ONE_GLYPH * advance
+    if len(starts) < 2 or not np.any(stops[1:] - starts[:-1] <= reach):
         return starts, stops
-    keep_start = np.ones(len(starts), dtype=bool)
-    first = 0
-    for i in range(1, len(starts)):
-        if stops[i] - starts[first] <= _ONE_GLYPH * advance:
-            keep_start[i] = False  # joined to the glyph begun at `first`
+    joined_starts, joined_stops = [int(starts[0])], [int(stops[0])]
+    for start, stop in zip(starts[1:].tolist(), stops[1:].tolist(), strict=True):
+        if stop - joined_starts[-1] <= reach:
+            joined_stops[-1] = stop  # a piece of the glyph begun at joined_starts[-1]
         else:
-            first = i
-    keep_stop = np.append(keep_start[1:], True)
-    return starts[keep_start], stops[keep_stop]
+            joined_starts.append(start)
+            joined_stops.append(stop)
+    return np.array(joined_starts), np.array(joined_stops)
 
 
 def snap_to_grid(
