@@ -160,14 +160,18 @@ def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
     for group in groups:
         _mark_pitch(lines, group)
     _mark_between(lines)
-    if gray is not None and any(_between_on_grid(lines, i, gray) for i in range(len(lines))):
-        _mark_between(lines)
+    if gray is not None:
+        between = [line for i, line in enumerate(lines) if _between_on_grid(lines, i, gray)]
+        for line in between:
+            _mark(line)
+        if between:
+            _mark_between(lines)
 
 
 def _between_on_grid(lines: list[Line], i: int, gray: np.ndarray) -> bool:
-    """Mark line `i` if it is a line of code without code's signs that the words' widths
-    missed ("local i j k" read as "local ijk"), between two lines of code, its glyphs
-    on their grid; whether it was marked."""
+    """Whether line `i` is a line of code without code's signs that the words' widths
+    missed ("local i j k" read as "local ijk"): between two lines of code, its glyphs on
+    their grid."""
     line = lines[i]
     if is_code(line) or not 0 < i < len(lines) - 1:
         return False
@@ -178,10 +182,7 @@ def _between_on_grid(lines: list[Line], i: int, gray: np.ndarray) -> bool:
     if neighbour is None or neighbour.fit < _GRID_FIT:
         return False
     found = grid(line, gray, neighbour.advance, _GRID_SAME)
-    if found is None or found.fit < _GRID_ALONE_FIT or len(found.starts) < _GRID_BETWEEN:
-        return False
-    _mark(line)
-    return True
+    return found is not None and found.fit >= _GRID_ALONE_FIT and len(found.starts) >= _GRID_BETWEEN
 
 
 def _on_grid(lines: list[Line], gray: np.ndarray, sure: list[Line]) -> list[Line]:

@@ -182,12 +182,13 @@ def test_a_line_of_code_without_signs_between_two_is_code_by_its_grid() -> None:
     above = "local cur=${COMP_WORDS[COMP_CWORD]} _skipdot=false"
     below = '_cdpath=${CDPATH/#:/.:} ; case "$2" in'
     rows = [(above, _as_read(above)), ("local i j k", [("local", 0, 4), ("ijk", 6, 10)])]
-    rows.append((below, _as_read(below)))
-    gray, lines = _typed_lines(rows)  # the lines above and below measured as code
-    for word in lines[1].words:
+    rows += [(below, _as_read(below)), ("esac ; for f in x", [("esac", 0, 3), ("forfinx", 7, 16)])]
+    rows.append((above, _as_read(above)))
+    gray, lines = _typed_lines(rows)  # the lines around them measured as code
+    for word in [*lines[1].words, *lines[3].words]:
         word.monospace = False
     monospace.mark_measured(lines, gray)
-    assert [monospace.is_code(line) for line in lines] == [True, True, True]
+    assert [monospace.is_code(line) for line in lines] == [True] * 5
     # A line of prose there does not sit on the grid: it stays prose.
     prose = "Then the list of them"
     gray, lines = _typed_lines([rows[0], (prose, _as_read(prose)), rows[2]])
