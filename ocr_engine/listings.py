@@ -48,7 +48,7 @@ _PAD = 0.3  # line heights of white read around the region
 _MISSED = 0.1  # of the listing's characters, on lines the reading again has nothing level with
 _SAME_WORD = 0.5  # of the smaller box's area: two readings of one word overlap this much
 _ROW = 0.6  # line heights: a word's middle this far from its line's is on another row
-_OFF_ROW_WORDS = 1
+_OFF_ROW_WORDS = 1  # words of a line off its row: a sign read into the line above, no more
 
 
 def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:

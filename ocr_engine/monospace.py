@@ -172,16 +172,12 @@ def _between_on_grid(lines: list[Line], i: int, gray: np.ndarray) -> bool:
     """Whether line `i` is a line of code without code's signs that the words' widths
     missed ("local i j k" read as "local ijk"): between two lines of code, its glyphs on
     their grid."""
-    line = lines[i]
-    if is_code(line) or not 0 < i < len(lines) - 1:
+    if is_code(lines[i]) or _code_beside(lines, i) != (True, True):
         return False
-    before, after = lines[i - 1], lines[i + 1]
-    if not (is_code(before) and is_code(after) and _close(before, line) and _close(line, after)):
-        return False
-    neighbour = grid(before, gray)
+    neighbour = grid(lines[i - 1], gray)
     if neighbour is None or neighbour.fit < _GRID_FIT:
         return False
-    found = grid(line, gray, neighbour.advance, _GRID_SAME)
+    found = _remeasured(lines[i], gray, [neighbour.advance])
     return found is not None and found.fit >= _GRID_ALONE_FIT and len(found.starts) >= _GRID_BETWEEN
 
 
@@ -608,10 +604,18 @@ def _mark_between(lines: list[Line]) -> None:
                 changed = True
 
 
-def _between_code(lines: list[Line], i: int) -> bool:
+def _code_beside(lines: list[Line], i: int) -> tuple[bool, bool]:
+    """Whether a line of code stands close above line `i`, and whether one stands close
+    below it."""
     line = lines[i]
     before = i > 0 and is_code(lines[i - 1]) and _close(lines[i - 1], line)
     after = i + 1 < len(lines) and is_code(lines[i + 1]) and _close(line, lines[i + 1])
+    return before, after
+
+
+def _between_code(lines: list[Line], i: int) -> bool:
+    line = lines[i]
+    before, after = _code_beside(lines, i)
     if _CODE_SIGNS.search(line.text) is None:
         return False
     if len(line.words) >= _STRONG_WORDS and _worded(line):
