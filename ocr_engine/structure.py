@@ -673,7 +673,12 @@ def _reads_as_heading(text: str, *, bold: bool = False) -> bool:
     visible = sum(not c.isspace() for c in title)
     if len(words) > _HEADING_WORDS or letters < 3 or letters < _HEADING_LETTERS * visible:
         return False
-    if text.endswith(_HEADING_ENDS) or _FORMULA_SIGNS.search(_WORD_SLASH.sub("", text)):
+    # In bold after a number of two levels or more, a title may name a command or a path
+    # and end in a full stop ("8.2.2 \UseVerb from fancyvrb package.", "11.2.2 Installed in
+    # (/usr/local/)"): the number and the weight say what it is.
+    named = bold and len(words) > 1 and _SUBSECTION_NUMBER.match(words[0]) is not None
+    ends = text.endswith(_HEADING_ENDS) and not (named and text.endswith("."))
+    if ends or (not named and _FORMULA_SIGNS.search(_WORD_SLASH.sub("", text))):
         return False
     if words[0].endswith(":") or (len(words) == 1 and any(c.isdigit() for c in text)):
         return False  # a label ("Name: expat") or a code ("B2EDPCT")
@@ -682,10 +687,10 @@ def _reads_as_heading(text: str, *, bold: bool = False) -> bool:
         # "6.3 Urgency ........ 76" an entry of a table of contents
     if words[0][0].isdigit() or (len(words[0]) > 1 and words[0][1] == "."):
         # The number, then a capital, of any alphabet ("2.1 Économie"); in bold, a name in
-        # lower case too ("3.2.3 repeat", a keyword of the language). Not in plain type,
+        # lower case or a command too ("3.2.3 repeat", "8.2.2 \UseVerb"). Not in plain type,
         # however large: "2.1 millions" is a figure and its unit.
         opens = number is not None and (number[3].isupper() or number[3] in _TITLE_OPENERS)
-        return opens or (bold and number is not None and number[3].isalpha())
+        return opens or named or (bold and number is not None and number[3].isalpha())
     initial = text.lstrip(_QUOTES)[:1]
     return len(words) <= _HEADING_WORDS_UNNUMBERED and initial.isupper()
 

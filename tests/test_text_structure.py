@@ -555,6 +555,29 @@ def test_a_numbered_heading_may_name_a_keyword_in_lower_case_in_bold() -> None:
         assert _markdown(titles) == heading, text
 
 
+@pytest.mark.parametrize(
+    ("text", "bold", "heading"),
+    [
+        ("8.2.2 \\UseVerb from fancyvrb package.", True, True),
+        ("11.2.2 AMC and TeXLive are installed (/usr/local/)", True, True),
+        ("8.2.2 \\UseVerb from fancyvrb package.", False, False),
+        ("2.1 The tenant pays the rent (see /rules/).", False, False),
+        ("14 The witness left the room.", True, False),  # one level: a numbered line
+    ],
+)
+def test_a_bold_numbered_heading_may_name_a_command_or_path_and_end_in_a_stop(
+    text: str, bold: bool, heading: bool
+) -> None:
+    # A section's number of two levels and its weight make the heading; in plain type, or
+    # after a number of one level, such a line is a numbered sentence.
+    line = prose_line(text, 400)
+    for word in line.words:
+        word.bold = bold
+    body = [prose_line(t, 470 + i * 60) for i, t in enumerate(PROSE * 2)]
+    items = structure.classify(structure.group_lines([line, *body]), page_height=3300)
+    assert (items[0].kind == TITLE) is heading
+
+
 def test_a_heading_whose_first_line_ends_a_sentence_is_one_heading() -> None:
     # "5.14 I have a wireless network card which doesn't work with Linux." over "What
     # should I do?": alone, the first line ends like a sentence, not like a heading.
