@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from dataclasses import replace
 
+from . import monospace
 from .listings import Reread
 from .rows import lines_apart
 from .words import Box, Line, Word, on_baseline
@@ -117,6 +119,78 @@ def attach_line_numbers(lines: list[Line], reread: Reread) -> list[Line]:
     for column in _columns([line for line in lines if _number(line)]):
         lines = _attach(lines, column, reread)
     return lines
+
+
+def mend_listing_numbers(lines: list[Line], reread: Reread, *, blank: list[Box]) -> list[Line]:
+    """The page's lines of code with the numbers they start with read again as digits,
+    where that mends their count.
+
+    A listing's line numbers are often set in small type beside a rule (LaTeX's fancyvrb):
+    read as the first word of each line, they come out as letters or lose a digit ("s" for
+    8, "i9" for 19, "2" for 12). A column of such first words, right-aligned, mostly digits,
+    is read again as digits alone, with `blank` (the page's rules) as white paper; the new
+    numbers are kept when more of them follow one another down the column than before."""
+    starts = [line for line in lines if _starts_with_number(line)]
+    for column in _aligned(starts):
+        lines = _mend_column(lines, column, reread, blank)
+    return lines
+
+
+def _starts_with_number(line: Line) -> bool:
+    """A line of code after a short first word: its number, read well or not."""
+    first, rest = line.words[0], Line(line.words[1:])
+    return bool(rest.words) and len(first.text) <= _MAX_DIGITS and monospace.is_code(rest)
+
+
+def _aligned(starts: list[Line]) -> list[list[Line]]:
+    """Lines whose first words end at one edge, top to bottom, mostly digits."""
+    found = []
+    by_edge = sorted(starts, key=lambda line: line.words[0].box.right)
+    group: list[Line] = []
+    for line in [*by_edge, None]:
+        if line is not None and (
+            not group
+            or line.words[0].box.right - group[-1].words[0].box.right <= _ALIGN * line.height
+        ):
+            group.append(line)
+            continue
+        digits = sum(_digits(g.words[0].text) for g in group)
+        if len(group) >= _MIN_NUMBERS and digits * 2 >= len(group):
+            found.append(sorted(group, key=lambda g: g.box.top))
+        group = [line] if line is not None else []
+    return found
+
+
+def _mend_column(
+    lines: list[Line], column: list[Line], reread: Reread, blank: list[Box]
+) -> list[Line]:
+    height = statistics.median(line.height for line in column)
+    pad = round(_PAD * height)
+    numbers = [line.words[0] for line in column]
+    region = Box(
+        min(w.box.left for w in numbers) - 2 * pad,
+        min(line.box.top for line in column) - pad,
+        min(line.words[1].box.left for line in column) - pad,
+        max(line.box.bottom for line in column) + pad,
+    )
+    fresh = [w for line in reread(region, blank=blank) for w in line.words if _digits(w.text)]
+    mended = []
+    for line, number in zip(column, numbers, strict=True):
+        again = [w for w in fresh if on_baseline(w.box, number.box, line.height)]
+        mended.append(again[0].text if len(again) == 1 else number.text)
+    if _in_sequence(mended) <= _in_sequence([w.text for w in numbers]):
+        return lines
+    replaced = {
+        id(line): Line([replace(line.words[0], text=text), *line.words[1:]])
+        for line, text in zip(column, mended, strict=True)
+    }
+    return [replaced.get(id(line), line) for line in lines]
+
+
+def _in_sequence(texts: list[str]) -> int:
+    """How many of the numbers, top to bottom, follow on from the one above."""
+    values = [int(t) if _digits(t) else None for t in texts]
+    return sum(a is not None and b is not None and b > a for a, b in itertools.pairwise(values))
 
 
 def _number(line: Line) -> bool:

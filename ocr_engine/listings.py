@@ -37,6 +37,7 @@ _GAP = 2.5  # lines, top to top: a blank line inside a listing does not end it
 _LEADING = 1.6  # a line's step at most, in glyph heights (type and the space between lines)
 _MARGIN_CHARS = 3  # a comment sign or a line number: what a listing's first column holds
 _MARGIN_PITCHES = 4  # how far left of the code its first column may stand
+_FRAME_PITCHES = 2  # how far left of the code a frame's rule may stand
 _SIGN_GAP_PITCHES = 3.5  # at most this many characters from a sign to the code it begins
 _COLUMN_PITCHES = 12  # how far right of the code an aligned column of it may stand (a tab and more)
 _COLUMN_MISFIT = 0.3  # characters: the column's words fit the listing's pitch this well
@@ -51,21 +52,24 @@ _ROW = 0.6  # line heights: a word's middle this far from its line's is on anoth
 _OFF_ROW_WORDS = 1  # words of a line off its row: a sign read into the line above, no more
 
 
-def reread_listings(lines: list[Line], reread: Reread) -> list[Line]:
+def reread_listings(lines: list[Line], reread: Reread, *, rules: Sequence[Box] = ()) -> list[Line]:
     """The page's lines with each listing's lines as read again by `reread`, which reads
-    the region of the page in a box and returns its lines in page pixels."""
+    the region of the page in a box and returns its lines in page pixels. `rules` are the
+    boxes of the page's rules: a listing's frame, the rule between its line numbers and its
+    code, read as white paper, not as a "|" or "j" glued to a number."""
     code = [line for line in lines if _long_code(line)]
     for listing in _listings(lines, code):
         present = {id(line) for line in lines}
         if any(id(line) not in present for line in listing):
             continue  # read again already, in the region of the one above it
-        region, members = _region(listing, lines, code)
+        region, members = _region(listing, lines, code, rules)
         taken = {id(line) for line in members}
         # A line the region only clips (the next column of a table, prose beside the code)
         # stays as first read, whole: it is not read again, and nothing read again on it is
         # kept (where it touches the listing's own lines, its pixels are read all the same).
         clipped = [line.box for line in lines if id(line) not in taken and line.box.overlap(region)]
         blank = [b for b in clipped if not any(b.overlap(m.box) for m in members)]
+        blank += [rule for rule in rules if rule.overlap(region)]
         fresh = structure.drop_noise(
             [
                 Line(words)
@@ -193,15 +197,27 @@ def _interrupts(line: Line, run: list[Line]) -> bool:
     return line.box.left < box.right and box.left < line.box.right
 
 
-def _region(listing: list[Line], lines: list[Line], code: list[Line]) -> tuple[Box, list[Line]]:
+def _region(
+    listing: list[Line], lines: list[Line], code: list[Line], rules: Sequence[Box] = ()
+) -> tuple[Box, list[Line]]:
     """The box to read the listing again in, and the first reading's lines inside it. The
     box holds the listing, the signs of its margin column and aligned columns of it to its
-    right."""
+    right; in a frame, also what stands just left of the frame's rule: line numbers in small
+    type, which Tesseract may not take for text at all beside a rule."""
     box, pitch = _extent(listing)
+    # A rule upright along the listing's left side, over half its height at least.
+    frame = [
+        Box(rule.left - round(_MARGIN_PITCHES * pitch), box.top, box.left, box.bottom)
+        for rule in rules
+        if rule.width < pitch
+        and box.left - _FRAME_PITCHES * pitch <= rule.left <= box.left
+        and min(rule.bottom, box.bottom) - max(rule.top, box.top) >= box.height / 2
+    ]
     height = statistics.median(line.height for line in listing)
     grown = union_all(
         [
             box,
+            *frame,
             *(
                 line.box
                 for line in lines

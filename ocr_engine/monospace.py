@@ -16,7 +16,7 @@ import math
 import re
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -348,7 +348,11 @@ def _reread_miscounted(line: Line, found: PitchGrid, reread: Callable[[Box], lis
     pad = round(_REREAD_PAD * line.height)
     box = line.box
     fresh = reread(Box(box.left - pad, box.top - pad, box.right + pad, box.bottom + pad))
-    again = [w for ln in fresh for w in ln.words if box.top <= w.box.center[1] <= box.bottom]
+    # Tesseract may give the line's words as lines of their own, in any order.
+    again = sorted(
+        (w for ln in fresh for w in ln.words if box.top <= w.box.center[1] <= box.bottom),
+        key=lambda w: w.box.left,
+    )
     if not again:
         return line
     again_cells = [_inked_cells(runs, found) for runs in _ink_by_word(again, found)]
@@ -398,6 +402,14 @@ def _snapped(line: Line, found: PitchGrid) -> Line:
     numbered = line.words[: len(line.words) - len(measured)] if measured[:1] else []
     if numbered and measured[0] is not line.words[len(numbered)]:
         return line
+    if numbered:
+        # The number's ink is its own, not the code's first word's.
+        own = [
+            i
+            for i, run in enumerate(zip(found.starts.tolist(), found.stops.tolist(), strict=True))
+            if all(_distance(w, run) > 0 for w in numbered)
+        ]
+        found = replace(found, starts=found.starts[own], stops=found.stops[own])
     snapped = _snapped_words(measured, found)
     return line if snapped is None else Line([*numbered, *snapped])
 

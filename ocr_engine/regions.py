@@ -6,6 +6,7 @@ pictures and keeps the numpy work to a few milliseconds.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ _TOUCH_PX = 4  # a rule ending this near another still meets it
 _RULE_CONTRAST = 60  # grey levels below the paper's, for a rule on a dark or tinted scan
 _RULE_CLEAR_PX = 2  # rows this far above and below a rule are looked at for ink
 _RULE_CLEAR_INK = 0.5  # share of dark pixels there that makes a run letters, not a rule
+_RULE_COVER = 0.6  # of a rule's length: a row (column) of page pixels this dark is the rule's
+_RULE_EDGE = 2  # page px either side of a rule's dark pixels
 _FIGURE_CELL = 4  # analysis pixels per cell of the figure grid
 _FIGURE_INK = 0.08
 _INK_CONTRAST = 40  # grey levels below the paper's
@@ -155,6 +158,43 @@ def find_rules(gray: np.ndarray, factor: float) -> Rules:
         return [(round(a * factor), round(b * factor), round(c * factor)) for a, b, c in rules]
 
     return Rules(scaled(_rules(dark, min_length)), scaled(_rules(dark.T, min_length)))
+
+
+def rule_ink(gray: np.ndarray, rules: Rules, factor: float) -> list[Box]:
+    """The boxes of the rules' own pixels on the page (`gray`, page px): the columns of a
+    vertical rule, the rows of a horizontal one, found near where the analysis placed it
+    (`factor` page px to its pixel) as those dark along most of its length."""
+    pad = math.ceil(2 * factor)
+    boxes = []
+    for across, (at, start, end) in [
+        *((False, rule) for rule in rules.horizontal),
+        *((True, rule) for rule in rules.vertical),
+    ]:
+        plane = gray.T if across else gray  # rows of `plane` run along the rule
+        low = max(0, at - pad)
+        band = plane[low : at + pad + 1, max(0, start) : end] < _DARK
+        if band.size == 0:
+            continue
+        dark = np.flatnonzero(band.mean(axis=1) >= _RULE_COVER)
+        if dark.size == 0:
+            continue
+        # With the grey of its anti-aliased edges, which Tesseract still reads as a stroke.
+        first, last = low + int(dark[0]) - _RULE_EDGE, low + int(dark[-1]) + 1 + _RULE_EDGE
+        ends = (start - pad, end + pad)
+        boxes.append(
+            Box(first, ends[0], last, ends[1]) if across else Box(ends[0], first, ends[1], last)
+        )
+    return boxes
+
+
+def without(gray: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    """The page (`gray`, page px) with `boxes` white; the page itself where there are none."""
+    if not boxes:
+        return gray
+    clean = gray.copy()
+    for b in boxes:
+        clean[max(0, b.top) : max(0, b.bottom), max(0, b.left) : max(0, b.right)] = 255
+    return clean
 
 
 def find_grids(gray: np.ndarray, factor: float) -> list[Grid]:

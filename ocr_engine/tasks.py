@@ -329,13 +329,19 @@ def _from_image(
     reread_fine: listings.Reread,
 ) -> Page:
     pixels = regions.gray_array(image)
-    lines = listings.reread_listings(_marked_lines(image, pixels, paragraphs, reread), reread)
-    lines = monospace.snap_to_grid(lines, pixels, reread_fine)
+    darkest, step = regions.darkest(image, analysis_dpi)
+    rules = regions.find_rules(darkest, step)
+    ruled = regions.rule_ink(pixels, rules, step)
+    lines = listings.reread_listings(
+        _marked_lines(image, pixels, paragraphs, reread), reread, rules=ruled
+    )
+    # A frame's rule is no glyph of the code beside it.
+    lines = monospace.snap_to_grid(lines, regions.without(pixels, ruled), reread_fine)
     lines = linenumbers.attach_line_numbers(lines, reread_numbers)
+    lines = linenumbers.mend_listing_numbers(lines, reread_numbers, blank=ruled)
     gray, factor = coarse
     lines = margins.reread_margins(lines, gray, factor, image.height, reread)
     paragraphs = structure.group_lines(lines)
-    rules = regions.find_rules(*regions.darkest(image, analysis_dpi))
     code, paragraphs = structure.split_code(paragraphs)
     paragraphs, code, tables = find_tables(paragraphs, rules, dpi=analysis_dpi, code=code)
     paragraphs = [*paragraphs, *code]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -46,10 +47,12 @@ class Rereads:
 
     def __init__(self, lines: list[Line] | None = None) -> None:
         self.regions: list[Box] = []
+        self.blanks: list[list[Box]] = []
         self._lines = lines or []
 
-    def __call__(self, box: Box) -> list[Line]:
+    def __call__(self, box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
         self.regions.append(box)
+        self.blanks.append(list(blank))
         return [
             line
             for line in self._lines
@@ -112,6 +115,55 @@ def test_a_numbered_blank_line_keeps_its_number_alone() -> None:
         "6",
         "7",
     ]
+
+
+def code_line(first: str, code: str, top: int) -> Line:
+    """A listing's line: its number's text (as read) ending at x=200, then its code."""
+    line = text_line(code, top, left=240)
+    for w in line.words:
+        w.monospace = True
+    return Line(
+        [word(first, 200 - 14 * len(first), top + 8, width=14 * len(first), height=24), *line.words]
+    )
+
+
+CODE = ["def area(radius):", "return radius * radius", "def main():", "print(area(2))", "main()"]
+
+
+def test_a_listing_s_misread_line_numbers_are_read_again_as_digits() -> None:
+    # Small numbers beside a rule come out as letters or short of a digit ("s" for 8,
+    # "2" for 12); read again as digits, with the rule as white paper, they are numbers.
+    read = ["8", "9", "1O", "u", "2"]
+    lines = [code_line(r, c, 300 + i * 60) for i, (r, c) in enumerate(zip(read, CODE, strict=True))]
+    again = [Line([word(str(8 + i), 172, 308 + i * 60, width=28, height=24)]) for i in range(5)]
+    rule = Box(210, 280, 214, 620)
+    rereads = Rereads(again)
+    mended = linenumbers.mend_listing_numbers(lines, rereads, blank=[rule])
+    assert [line.text for line in mended] == [f"{8 + i} {c}" for i, c in enumerate(CODE)]
+    [region] = rereads.regions
+    assert region.right < 240 and region.top < 300 and region.bottom > 540
+    assert rereads.blanks == [[rule]]
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        ["12", "7", "30", "4", "15"],  # amounts, not line numbers: read again the same
+        ["1", "2", "3", "4", "5"],  # numbers already in order: nothing to mend
+    ],
+)
+def test_first_words_that_read_again_no_better_are_left_as_read(read: list[str]) -> None:
+    lines = [code_line(r, c, 300 + i * 60) for i, (r, c) in enumerate(zip(read, CODE, strict=True))]
+    again = [Line([word(r, 172, 308 + i * 60, width=28, height=24)]) for i, r in enumerate(read)]
+    mended = linenumbers.mend_listing_numbers(lines, Rereads(again), blank=[])
+    assert mended == lines
+
+
+def test_prose_lines_that_start_with_a_short_word_are_not_a_listing() -> None:
+    lines = [text_line(f"{w} line of the page", 300 + i * 60) for i, w in enumerate("abcde")]
+    rereads = Rereads()
+    assert linenumbers.mend_listing_numbers(lines, rereads, blank=[]) == lines
+    assert rereads.regions == []
 
 
 def test_a_table_s_column_of_row_numbers_stays_in_its_cells() -> None:

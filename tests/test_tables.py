@@ -12,10 +12,20 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from ocr_engine import regions
 from ocr_engine.model import TABLE, Block, Page, Span, cell_lines, cell_words
 from ocr_engine.options import PageOptions
 from ocr_engine.recognize import TesserocrRecognizer
-from ocr_engine.regions import Rules, coarse, darkest, find_grids, grids
+from ocr_engine.regions import (
+    Rules,
+    coarse,
+    darkest,
+    find_grids,
+    find_rules,
+    grids,
+    rule_ink,
+    without,
+)
 from ocr_engine.render.mistral import cell_text, table_content
 from ocr_engine.tables import find_tables
 from ocr_engine.tasks import PageTask, recognize_page
@@ -555,6 +565,31 @@ def test_a_hairline_rule_survives_analysis_wherever_it_falls() -> None:
     [grid] = find_grids(*darkest(image, 300))
     assert len(grid.rows) == 4 and len(grid.columns) == 3
     assert abs(grid.box.left - 301) <= 3 and abs(grid.box.bottom - 904) <= 3
+
+
+@pytest.mark.parametrize("x", [300, 301, 302])
+def test_a_rule_s_own_pixels_are_found_and_not_the_glyphs_beside_it(x: int) -> None:
+    # A frame's rule, its line numbers 8 px to its left and its code 12 px to its right:
+    # what is blanked as the rule is the rule, with its grey edges, and none of the glyphs.
+    image = Image.new("L", (2550, 3300), 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((x - 1, 600, x + 1, 1400), fill=0)  # 3 px wide, anti-aliased edges
+    draw.line((x - 2, 600, x - 2, 1400), fill=170)
+    draw.line((x + 2, 600, x + 2, 1400), fill=170)
+    draw.line((x, 600, 1800, 600), fill=0, width=2)
+    for y in range(650, 1400, 60):
+        draw.rectangle((x - 20, y, x - 10, y + 20), fill=0)  # a number
+        draw.rectangle((x + 12, y, x + 40, y + 30), fill=0)  # the code's first glyph
+    rules = find_rules(*darkest(image, 300))
+    boxes = rule_ink(regions.gray_array(image), rules, 3.0)
+    [upright] = [b for b in boxes if b.height > b.width]
+    assert upright.left <= x - 2 and upright.right >= x + 3
+    assert upright.left > x - 10 and upright.right <= x + 12
+    assert upright.top <= 600 and upright.bottom >= 1400
+    [across] = [b for b in boxes if b.width > b.height]
+    assert across.top <= 600 and across.bottom >= 602 and across.height < 10
+    cleaned = without(regions.gray_array(image), boxes)
+    assert cleaned[1015, x] == 255 and cleaned[1015, x - 12] == 0 and cleaned[1015, x + 12] == 0
 
 
 def test_a_rule_that_stops_short_merges_the_cells_it_would_divide() -> None:

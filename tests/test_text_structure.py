@@ -236,6 +236,24 @@ def test_a_word_of_code_read_with_glyphs_its_cells_do_not_hold_is_read_again(
     assert len(reads) == 3  # the sure line fits its cells: it is not read again
 
 
+def test_words_read_again_as_lines_of_their_own_are_taken_in_their_order_on_the_line() -> None:
+    # Read again alone, "-laplace(u) =x*y */" may come back as words each on a line of its
+    # own, the last first: on the line they go where they stand.
+    sure = "zzz <- cbind(zz[gl(nrow(zz), 1, 4*nrow(zz)), 1:2])"
+    text = "-laplace(u) =x*y */"
+    read = [("-laplace(u)", 0, 10), ("=x+*y", 12, 15), ("*/", 17, 18)]  # "+": a glyph too many
+    rows = [(sure, _as_read(sure)), (text, read)]
+    gray, lines = _typed_lines(rows)
+    singly = [("-laplace(u)", 0, 10), *((c, 12 + i, 12 + i) for i, c in enumerate("=x*y"))]
+    _, [_, typed] = _typed_lines([(sure, []), (text, [*singly, ("*/", 17, 18)])])
+
+    def reread(box: Box) -> list[Line]:
+        return [Line([w]) for w in reversed(typed.words)]
+
+    snapped = monospace.snap_to_grid(lines, gray, reread)
+    assert snapped[1].text == text
+
+
 def test_a_line_of_prose_is_not_put_on_a_grid() -> None:
     # A proportional font's glyphs start wherever the letters before them end.
     text = "Gregory R. Warnes (maintainer) of gdata"
@@ -892,6 +910,65 @@ def test_a_scanned_listing_is_one_fenced_block(
     assert "The program below prints each of its arguments on a line of its own, in order:" in (
         markdown
     )
+
+
+FRAMED_LISTING = [
+    "def area(radius):",
+    "        return 3.14 * radius * radius",
+    "",
+    "def volume(radius, height):",
+    "        base = area(radius)",
+    "        return base * height",
+    "",
+    "def main():",
+    "        print(area(2), area(3))",
+    "        print(volume(2, 10))",
+    "",
+    "main()",
+]
+
+
+def _framed_pdf(path: Path) -> Path:
+    """A listing in a frame, its lines numbered in small type just left of the frame's
+    rule, as LaTeX's fancyvrb sets it (numbers=left, frame=single)."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    top = _prose(
+        pdf, ["The functions below measure circles and the cylinders on them."], PAGE_HEIGHT - 90
+    )
+    top -= 16
+    step = 13
+    frame_top, left = top + step - 2, 100
+    for number, line in enumerate(FRAMED_LISTING, start=1):
+        pdf.setFont("Times-Roman", 7)
+        pdf.drawRightString(left - 3, top, str(number))
+        pdf.setFont("Courier", 10)
+        pdf.drawString(left + 4, top, line)
+        top -= step
+    pdf.setLineWidth(0.4)
+    pdf.rect(left, top + step - 4, 330, frame_top - top - step + 4)
+    _prose(pdf, ["Each prints what it measured, one line a call."], top - 14)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.ocr
+def test_a_framed_listing_keeps_its_small_line_numbers_apart_from_the_rule(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # The rule between a line's number and its code is read as a stroke ("1|", "ij") glued
+    # to the number; read again without the frame, each line is its number and its code.
+    scan = corpus.image_only_pdf(_framed_pdf(tmp_path / "framed.pdf"), tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    fenced = [" ".join(line.split()) for block in _fenced(markdown) for line in block]
+    expected = [
+        f"{number} {' '.join(line.split())}"
+        for number, line in enumerate(FRAMED_LISTING, start=1)
+        if line
+    ]
+    missed = [line for line in expected if line not in fenced]
+    assert len(missed) <= 2, "\n".join(["missed:", *missed, "read:", *fenced])
+    assert not any("|" in line for line in fenced)
 
 
 def _displayed_pdf(path: Path) -> Path:
