@@ -205,13 +205,18 @@ def _region(
     right; in a frame, also what stands just left of the frame's rule: line numbers in small
     type, which Tesseract may not take for text at all beside a rule."""
     box, pitch = _extent(listing)
-    # A rule upright along the listing's left side, over half its height at least.
+    # A rule upright along the listing's left side, beside lines of it.
     frame = [
-        Box(rule.left - round(_MARGIN_PITCHES * pitch), box.top, box.left, box.bottom)
+        Box(
+            rule.left - round(_MARGIN_PITCHES * pitch),
+            max(rule.top, box.top),
+            box.left,
+            min(rule.bottom, box.bottom),
+        )
         for rule in rules
         if rule.width < pitch
         and box.left - _FRAME_PITCHES * pitch <= rule.left <= box.left
-        and min(rule.bottom, box.bottom) - max(rule.top, box.top) >= box.height / 2
+        and sum(rule.top <= line.box.center[1] <= rule.bottom for line in listing) >= _MIN_LINES
     ]
     height = statistics.median(line.height for line in listing)
     grown = union_all(

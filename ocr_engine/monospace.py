@@ -80,6 +80,7 @@ _GRID_SEARCH = 0.25  # the grid's pitch is sought this near the pitch of the wor
 _GRID_STEPS = 167
 _OVERHANG = 0.2  # of a cell: how far a glyph's ink may reach into the cell beside its own
 _ONE_GLYPH = 0.75  # of a cell: pieces of ink spanning no more than this are one glyph
+_BAND_REACH = 0.35  # of a word's height: how far beyond the line's other words a box may reach
 _REREAD_PAD = 1 / 3  # of a line's height: the white around a line of code read again alone
 # A line set apart from prose: the gap above or below it this much wider than the page's
 # usual one, or set in from the lines around it by more than its height.
@@ -250,7 +251,8 @@ def grid(
     measured = _measured(line)
     box = line.box
     left = max(0, box.left)
-    band = gray[max(0, box.top) : max(0, box.bottom), left : max(0, box.right)]
+    top, bottom = _band(line)
+    band = gray[max(0, top) : max(0, bottom), left : max(0, box.right)]
     if band.size == 0 or not measured:
         return None  # off the page, or nothing but a dot leader
     starts, stops = spans((band < INK).any(axis=0))
@@ -269,6 +271,16 @@ def grid(
     advance = float(candidates[best])
     origin = float(np.angle(means[best])) / (2 * math.pi) * advance
     return PitchGrid(advance, origin, float(abs(means[best])), starts, stops)
+
+
+def _band(line: Line) -> tuple[int, int]:
+    """The rows the line's glyphs stand in: its box, short of where one word's box reaches
+    far above or below the others' (into the next line, whose glyphs would count as this
+    line's ink)."""
+    reach = _BAND_REACH * statistics.median(w.box.height for w in line.words)
+    top = statistics.median(w.box.top for w in line.words) - reach
+    bottom = statistics.median(w.box.bottom for w in line.words) + reach
+    return max(line.box.top, math.floor(top)), min(line.box.bottom, math.ceil(bottom))
 
 
 def _glyph_runs(

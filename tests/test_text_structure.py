@@ -254,6 +254,23 @@ def test_words_read_again_as_lines_of_their_own_are_taken_in_their_order_on_the_
     assert snapped[1].text == text
 
 
+def test_a_word_box_reaching_into_the_next_line_does_not_fill_a_space_with_its_ink() -> None:
+    # Tesseract boxed the last word of "sudo ln -s /usr/share /usr/local" down into the
+    # line below, whose "]" stands under the space before "/usr/share": that space is white
+    # on this line all the same.
+    sure = "zzz <- cbind(zz[gl(nrow(zz), 1, 4*nrow(zz)), 1:2])"
+    text = "sudo ln -s /usr/share /usr/local"
+    below = "          ]"  # under the space after "-s"
+    gray, [first, line, _] = _typed_lines(
+        [(sure, _as_read(sure)), (text, _as_read(text)), (below, _as_read(below))]
+    )
+    last = line.words[-1]
+    last.box = Box(last.box.left, last.box.top - 6, last.box.right, last.box.bottom + 60)
+    line = Line(line.words)
+    [_, snapped] = monospace.snap_to_grid([first, line], gray)
+    assert snapped.text == text
+
+
 def test_a_line_of_prose_is_not_put_on_a_grid() -> None:
     # A proportional font's glyphs start wherever the letters before them end.
     text = "Gregory R. Warnes (maintainer) of gdata"
