@@ -745,11 +745,22 @@ def _mostly(text: str, kind: Callable[[str], bool]) -> bool:
 
 
 def _surely_monospaced(line: Line) -> bool:
+    """Whether the line's words fit one pitch in width and start on its grid, as a line of
+    code's do. Figures fit any pitch that is their width (most fonts set them on one width),
+    and the rows of a table's figure columns start on one grid by chance as often as one of
+    them does: the words other than figures must have glyphs enough to tell, and fit it too
+    ("Belgium (French)-BEL 100 6 77 85 97 82" in Helvetica does not; "France" may, by
+    chance). A line of figures alone may still be a program's output."""
     words = _measured(line)
     if len(words) < _STRONG_WORDS or sum(len(w.text) for w in words) < _STRONG_CHARS:
         return False
     advance = pitch(words)
-    return misfit(words, advance) < _STRONG and _off_pitch(words, advance) < _GRID
+    if misfit(words, advance) >= _STRONG or _off_pitch(words, advance) >= _GRID:
+        return False
+    named = [w for w in words if not _figures(w.text)]
+    if not named:
+        return True
+    return sum(len(w.text) for w in named) >= _STRONG_CHARS and misfit(named, advance) < _STRONG
 
 
 def _fits(line: Line, advance: float) -> bool:

@@ -1590,6 +1590,32 @@ def test_a_table_s_rows_of_amounts_are_not_code() -> None:
     assert not any(monospace.is_code(line) for line in lines)
 
 
+def test_a_table_s_rows_of_short_names_and_figures_on_one_grid_are_not_code() -> None:
+    # Figures are set on one width, and a table's columns keep their places row after row:
+    # where a short name ("France") happens to fit that width too, the whole row does. Its
+    # name is too short to tell a fixed-pitch font by; the figures say nothing.
+    rows = [
+        "France    100   5   98  100   98   97",
+        "Qatar     100   6  100  100   99   99",
+        "Austria   100   5  100  100   98   98",
+        "Oman      100   2   98   98   98   96",
+    ]
+    lines = [mono_line(t, 400 + i * 60) for i, t in enumerate(rows)]
+    assert not any(monospace._surely_monospaced(line) for line in lines)
+    monospace.mark_measured(lines)
+    assert not any(monospace.is_code(line) for line in lines)
+    # A program's output, figures under names as short, keeps its pitch: the figures' line
+    # has nothing else to say it is not code, and lines of code round it are.
+    output = [
+        "> means <- tapply(incomes, statef, mean)",
+        "   act    nsw     nt    qld",
+        "44.500 57.333 55.500 53.600",
+    ]
+    lines = [mono_line(t, 400 + i * 60) for i, t in enumerate(output)]
+    monospace.mark_measured(lines)
+    assert all(monospace.is_code(line) for line in lines)
+
+
 def test_a_short_line_that_fits_a_pitch_alone_is_not_code() -> None:
     # A heading of three words may fit a pitch by chance; with nothing else on the page on
     # its grid it stays text, code's signs or not.
