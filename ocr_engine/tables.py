@@ -37,6 +37,7 @@ _TOUCH_INCHES = 0.04  # rules this close meet
 _VERTICAL_GLYPHS = frozenset("|Il[]!")  # how Tesseract reads a vertical rule
 _HORIZONTAL_GLYPHS = frozenset("_-–—=~")  # and a horizontal one
 _GUTTER = 1.2  # the narrowest gutter between columns, in word heights (about an em)
+_TIGHT = 0.3  # of a gutter: the white a row of figures set tighter may leave there
 # A text layer's word boxes span the font's whole height, OCR's only the ink: about a
 # third more for the same type.
 _LAYER_BOXES = 0.7
@@ -476,16 +477,45 @@ def _vertical_gap(above: list[Word], below: list[Word]) -> int:
 
 
 def _gutters(rows: list[list[Word]], min_width: float) -> list[tuple[int, int]]:
-    """The x ranges at least `min_width` wide with no ink on any of the rows, between the
-    rows' leftmost and rightmost ink."""
+    """The x ranges with no ink on any of the rows, between the rows' leftmost and rightmost
+    ink, at least `min_width` wide, or narrower where row by row it is a gutter all the
+    same: the longest words of a column may reach past where the next column's widest
+    start, and a total's figures set tighter than the rest narrow a gutter without closing
+    it. Words of prose with a space there close it."""
     boxes = sorted((w.box for row in rows for w in row), key=lambda b: b.left)
     gutters = []
     right = boxes[0].right
     for box in boxes[1:]:
-        if box.left - right >= min_width:
+        white = box.left - right
+        if white >= min_width or (
+            white >= _TIGHT * min_width and _wide_in_rows(rows, (right, box.left), min_width)
+        ):
             gutters.append((right, box.left))
         right = max(right, box.right)
     return gutters
+
+
+def _wide_in_rows(rows: list[list[Word]], gap: tuple[int, int], min_width: float) -> bool:
+    """Whether a gap narrower than a gutter in all the rows together is one row by row:
+    most rows have words either side of it, each with `min_width` of white between them,
+    but for fewer than half with figures either side, set tighter. (A column whose longest
+    words reach past where the next column's widest start is such a gutter; a contents
+    page's numbers indented by level, on rows of their own, are not.)"""
+    across = tight = 0
+    for row in rows:
+        before = [w for w in row if w.box.right <= gap[0]]
+        after = [w for w in row if w.box.left >= gap[1]]
+        if not before or not after:
+            continue
+        across += 1
+        last = max(before, key=lambda w: w.box.right)
+        first = min(after, key=lambda w: w.box.left)
+        if first.box.left - last.box.right >= min_width:
+            continue
+        if not (_NUMBER.match(last.text) and _NUMBER.match(first.text)):
+            return False
+        tight += 1
+    return 2 * across >= len(rows) and 2 * tight < len(rows)
 
 
 def _by_gutters(words: list[Word], *, box: Box, strict: bool, scale: float) -> _Table | None:

@@ -13,6 +13,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from ocr_engine import regions
+from ocr_engine import tables as finding
 from ocr_engine.model import TABLE, Block, Page, Span, cell_lines, cell_words
 from ocr_engine.options import PageOptions
 from ocr_engine.recognize import TesserocrRecognizer
@@ -405,6 +406,44 @@ def test_unruled_columns_of_text_and_numbers_are_a_table() -> None:
             ["East valley", "1,730", "15%"],
         ]
     ]
+
+
+def test_a_row_of_wider_figures_does_not_break_the_table_its_gutters_run_through() -> None:
+    # A total's figures, longer than the rest, leave a gap of less than an em between its
+    # columns: the gutters the other rows share still run through it.
+    def figures_row(top: int, name: str, values: list[str]) -> list[Word]:
+        words = _row(top, [(100, name)])
+        for right, value in zip((600, 760, 920), values, strict=True):
+            words.append(_word(value, right - _width(value), top))
+        return words
+
+    names = ["North", "South", "East", "West", "Centre", "Total", "Coast", "Hills", "Plains"]
+    rows = [
+        figures_row(100 + 50 * i, name, ["12,345,678"] * 3 if name == "Total" else ["1,200"] * 3)
+        for i, name in enumerate(names)
+    ]
+    [table] = _tables_of(rows)
+    assert [row[0] for row in table] == names
+    assert table[5] == ["Total", "12,345,678", "12,345,678", "12,345,678"]
+
+
+def test_a_gutter_narrower_across_all_rows_is_one_row_by_row_not_an_indent() -> None:
+    # A long name ends past where the widest figures of the next column start, each on a
+    # row of its own: row by row there is an em of white, so the columns part there.
+    rows = [
+        [_word("District of Columbia", 100, 100, width=300), _word("3,031", 560, 100)],
+        [_word("Texas", 100, 150), _word("12,345,678", 412, 150, width=148)],
+        [_word("Utah", 100, 200), _word("31,280", 494, 200)],
+    ]
+    assert finding._gutters(rows, 36) == [(400, 412)]
+    # Contents numbered by level, each level's numbers further in: the deeper numbers start
+    # right of where the shallower ones end, on rows with nothing before them.
+    entries = [
+        [_word("6.8.10", 100, 100, width=74), _word("Optimale", 205, 100)],
+        [_word("6.8.9.1", 191, 150), _word("Automatisch", 280, 150)],
+        [_word("6.8.9.2", 191, 200), _word("Manuelle", 280, 200)],
+    ]
+    assert (174, 191) not in finding._gutters(entries, 36)
 
 
 def test_a_cells_continuation_line_joins_its_row() -> None:
