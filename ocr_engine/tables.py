@@ -37,6 +37,7 @@ _TOUCH_INCHES = 0.04  # rules this close meet
 _VERTICAL_GLYPHS = frozenset("|Il[]!")  # how Tesseract reads a vertical rule
 _HORIZONTAL_GLYPHS = frozenset("_-–—=~")  # and a horizontal one
 _GUTTER = 1.2  # the narrowest gutter between columns, in word heights (about an em)
+_HEADER_LINES = 6  # a header's lines at most: cells of a word or two a line, wrapped
 _TIGHT = 0.3  # of a gutter: the white a row of figures set tighter may leave there
 # A text layer's word boxes span the font's whole height, OCR's only the ink: about a
 # third more for the same type.
@@ -568,8 +569,10 @@ def _header_lines(lines: list[list[Word]], gap: float) -> int:
     """How many of the first lines are a header whose cells span columns: leaving them out
     opens gutters the lines below all share."""
     best, most = 0, len(_gutters(lines, gap))
-    for head in (1, 2):
-        if len(lines) - head >= 2 and len(_gutters(lines[head:], gap)) > most:
+    for head in range(1, min(_HEADER_LINES, len(lines) - 2) + 1):
+        if head > 2 and any(len(p) >= _PROSE_WORDS for p in _phrases(lines[head - 1], gap)):
+            break  # a header's lines beyond two hold cells of a few words, not prose
+        if len(_gutters(lines[head:], gap)) > most:
             best, most = head, len(_gutters(lines[head:], gap))
     return best
 

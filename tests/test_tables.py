@@ -446,6 +446,28 @@ def test_a_gutter_narrower_across_all_rows_is_one_row_by_row_not_an_indent() -> 
     assert (174, 191) not in finding._gutters(entries, 36)
 
 
+def test_a_header_of_several_wrapped_lines_over_narrow_columns_leaves_them_apart() -> None:
+    # Between rules across, a header whose cells wrap over three lines, each line with a
+    # phrase reaching over a gutter between the narrow columns of figures below: left out
+    # of the gutters, it no longer merges those columns.
+    header = [
+        _row(100, [(100, "Region"), (430, "Weight relative to")]),
+        _row(150, [(420, "Body weight relative")]),
+        _row(200, [(580, "controls (per cent)")]),
+    ]
+    names = ["North", "South", "East", "West"]
+    body = []
+    for i, name in enumerate(names):
+        words = _row(260 + 50 * i, [(100, name)])
+        for right, value in zip((470, 630, 790), ("1,200", "96.5", "31"), strict=True):
+            words.append(_word(value, right - _width(value), 260 + 50 * i))
+        body.append(words)
+    rules = Rules([(80, 90, 820), (470, 90, 820)], [])
+    _, _, found = find_tables(_paragraphs([*header, *body]), rules, dpi=300)
+    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    assert table[-4:] == [[name, "1,200", "96.5", "31"] for name in names]
+
+
 def test_a_cells_continuation_line_joins_its_row() -> None:
     rows = [
         _row(100, [(100, "Item"), (600, "Note"), (1100, "Cost")]),
