@@ -201,7 +201,49 @@ def _fill(grid: Grid, words: list[Word], rules: Rules, touch: int) -> _Table | N
     filled_columns = sum(any(row[c] for row in table.cells) for c in range(len(grid.columns) - 1))
     if filled_rows < 2 or filled_columns < 2:
         return None
-    return _split_rows(table)
+    return _split_rows(_split_columns(table))
+
+
+def _split_columns(table: _Table) -> _Table:
+    """The table with each ruled column that holds columns of its own (a ruled group's
+    "Male" and "Female" under one heading) cut at the gutters its lines share below their
+    header, where most of those lines have words either side."""
+    grid = table.grid
+    cuts: dict[int, list[int]] = {}
+    for c in range(len(grid.columns) - 1):
+        words = [w for row in table.cells for w in row[c]]
+        if len(words) < 2 * _MIN_ROWS:
+            continue
+        lines = _visual_rows(words)
+        gap = _min_gutter(words, 1.0)
+        body = lines[_header_lines(lines, gap) :]
+        if len(body) < _MIN_ROWS:
+            continue
+        apart = [g for g in _gutters(body, gap) if _parts(body, g)]
+        if apart:
+            cuts[c] = [(a + b) // 2 for a, b in apart]
+    if not cuts:
+        return table
+    columns: list[int] = []
+    first: list[int] = []  # the new index of each ruled column's first part
+    for c in range(len(grid.columns) - 1):
+        first.append(len(columns))
+        columns += [grid.columns[c], *cuts.get(c, [])]
+    first.append(len(columns))
+    spans = tuple(
+        Span(s.row, first[s.column], s.rows, first[s.column + s.columns] - first[s.column])
+        for s in grid.spans
+    )
+    return _assign(Grid(grid.box, grid.rows, (*columns, grid.columns[-1]), spans), table.words)
+
+
+def _parts(lines: list[list[Word]], gutter: tuple[int, int]) -> bool:
+    """Whether most of the lines have words on both sides of the gutter."""
+    both = sum(
+        any(w.box.right <= gutter[0] for w in line) and any(w.box.left >= gutter[1] for w in line)
+        for line in lines
+    )
+    return 2 * both >= len(lines)
 
 
 def _split_rows(table: _Table) -> _Table:

@@ -468,6 +468,29 @@ def test_a_header_of_several_wrapped_lines_over_narrow_columns_leaves_them_apart
     assert table[-4:] == [[name, "1,200", "96.5", "31"] for name in names]
 
 
+def test_columns_within_a_ruled_group_are_cut_apart_at_the_gutter_they_share() -> None:
+    # Rules part the label column from a group; inside the group, "Male" and "Female"
+    # are columns of their own, parted by white only.
+    header = [
+        _row(100, [(100, "Age"), (540, "Population")]),
+        _row(150, [(470, "Male"), (680, "Female")]),
+    ]
+    ages = ["0-4", "5-9", "10-14", "15-19"]
+    body = []
+    for i, age in enumerate(ages):
+        words = _row(220 + 50 * i, [(100, age)])
+        for right, value in zip((600, 790), (f"1,{i}00", f"2,{i}50"), strict=True):
+            words.append(_word(value, right - _width(value), 220 + 50 * i))
+        body.append(words)
+    rules = Rules(
+        [(80, 90, 820), (200, 90, 820), (440, 90, 820)],
+        [(90, 80, 440), (400, 80, 440), (820, 80, 440)],
+    )
+    _, _, found = find_tables(_paragraphs([*header, *body]), rules, dpi=300)
+    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    assert table[-4:] == [[age, f"1,{i}00", f"2,{i}50"] for i, age in enumerate(ages)]
+
+
 def test_a_cells_continuation_line_joins_its_row() -> None:
     rows = [
         _row(100, [(100, "Item"), (600, "Note"), (1100, "Cost")]),
