@@ -349,15 +349,45 @@ def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Wo
         )
         if on_horizontal and box.height <= 2 * slack + 1 and set(text) <= _HORIZONTAL_GLYPHS:
             continue
-        if on_vertical and len(text) > 1:
-            if text[0] in "|[" and any(abs(x - box.left) <= slack for x in on_vertical):
+        # A bracket read from a rule beside the word: the rule's place is its analysis
+        # pixel's, a few page pixels either way, and Tesseract's box of the word may stop
+        # short of the bracket's ink; within half the word's height it is the rule's.
+        near = max(slack, box.height // 2)
+        beside = [x for x, y0, y1 in rules.vertical if y0 <= box.center[1] <= y1]
+        if len(text) > 1 and beside:
+            if text[0] in "|[" and any(abs(x - box.left) <= near for x in beside):
                 text = text[1:]
-            if text[-1:] in ("|", "]") and any(abs(x - box.right) <= slack for x in on_vertical):
+            if text[-1:] in ("|", "]", "}") and any(abs(x - box.right) <= near for x in beside):
                 text = text[:-1]
             # The word's own reading, wherever it ends up: in a cell or back in prose.
             word.text = text or word.text
         kept.append(word)
+        across = [x for x in beside if box.left + near < x < box.right - near]
+        if across and len(across) == 1:
+            right = _cut_at_rule(word, across[0], near)
+            if right is not None:
+                kept.append(right)
     return kept
+
+
+def _cut_at_rule(word: Word, x: int, near: int) -> Word | None:
+    """A word Tesseract read across a rule ("2,218,406]1,180,160", two cells' figures and
+    the rule between) cut at the rule's glyph: the word keeps the part left of it, and the
+    part right of it is returned as a word of its own. None where no such glyph stands
+    about where the rule does."""
+    text, box = word.text, word.box
+    at = [
+        i
+        for i, c in enumerate(text)
+        if c in "|[]"  # not a letter ("I", "l"): a word's own may stand beside a rule
+        and 0 < i < len(text) - 1
+        and abs(box.left + box.width * (i + 0.5) / len(text) - x) <= near
+    ]
+    if len(at) != 1:
+        return None
+    i = at[0]
+    word.text, word.box = text[:i], Box(box.left, box.top, x, box.bottom)
+    return dataclasses.replace(word, text=text[i + 1 :], box=Box(x, box.top, box.right, box.bottom))
 
 
 def _ruled_across(rules: Rules, touch: int, drawn: list[Grid]) -> list[Box]:

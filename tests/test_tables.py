@@ -491,6 +491,18 @@ def test_columns_within_a_ruled_group_are_cut_apart_at_the_gutter_they_share() -
     assert table[-4:] == [[age, f"1,{i}00", f"2,{i}50"] for i, age in enumerate(ages)]
 
 
+def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
+    # The rule's place is its analysis pixel's: a "]" read from it ends the word a few
+    # pixels short of it; a word read across it holds it between two cells' figures.
+    rules = Rules([], [(2715, 400, 1300), (1161, 400, 1300)])
+    beside = _word("628,177]", 2542, 713, width=164, height=29)
+    across = _word("2,218,406]1,180,160", 1000, 823, width=330, height=29)
+    apart = _word("x[1]", 2600, 900, width=60, height=29)  # 55 px from the rule: its own
+    kept = finding._without_rule_glyphs([beside, across, apart], rules, 4)
+    assert [w.text for w in kept] == ["628,177", "2,218,406", "1,180,160", "x[1]"]
+    assert kept[1].box.right <= 1161 <= kept[2].box.left
+
+
 def test_a_cells_continuation_line_joins_its_row() -> None:
     rows = [
         _row(100, [(100, "Item"), (600, "Note"), (1100, "Cost")]),
