@@ -51,6 +51,7 @@ _BEARING = 0.2  # of a character: the white beside a word's first and last glyph
 _PITCH_WORDS = 8
 _PITCH_MISFIT = 0.15  # mean distance, in characters, of words' widths from a fixed pitch
 _LINED_ROW = 3  # lines across columns in one ruled row that make it rows of their own
+_SPACED = 0.8  # of a line's height: the white of a blank line above a row of a ruled row
 _NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
 _CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
@@ -282,10 +283,20 @@ def _lines_across(row: list[list[Word]]) -> list[tuple[list[list[Word]], list[Wo
             cells[column[id(word)]].append(word)
         split.append(cells)
     # Lines that start in the first column and go on in others are rows; a header whose
-    # cells all wrap has lines across its columns too, but not in the first.
-    if sum(bool(cells[0]) and any(cells[1:]) for cells in split) < _LINED_ROW:
+    # cells all wrap has lines across its columns too, but not in the first. Two such lines
+    # are rows too where white sets each apart from the line above (rows of cells of several
+    # lines each, a blank line between them); a row whose cells wrap has none.
+    across = [i for i, cells in enumerate(split) if cells[0] and any(cells[1:])]
+    if len(across) < _LINED_ROW and not (len(across) >= 2 and _spaced(lines, across)):
         return []
     return _join_continuations(split, lines)
+
+
+def _spaced(lines: list[list[Word]], starts: list[int]) -> bool:
+    """Whether each of the lines at `starts` (but a first) follows the line above it with a
+    blank line's white: more than most of a line's height."""
+    height = statistics.median(_height(line) for line in lines)
+    return all(i == 0 or _vertical_gap(lines[i - 1], lines[i]) > _SPACED * height for i in starts)
 
 
 def _real_spans(grid: Grid, words: list[Word]) -> tuple[Span, ...]:
