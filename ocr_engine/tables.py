@@ -202,7 +202,21 @@ def _fill(grid: Grid, words: list[Word], rules: Rules, touch: int) -> _Table | N
     filled_columns = sum(any(row[c] for row in table.cells) for c in range(len(grid.columns) - 1))
     if filled_rows < 2 or filled_columns < 2:
         return None
-    return _split_rows(_split_columns(table))
+    return _split_rows(_split_columns(_cut_across_rules(table)))
+
+
+def _cut_across_rules(table: _Table) -> _Table:
+    """The table with each word read across one of its column rules cut there, each part
+    in its own cell. Only a table's words are cut: the table takes them all, so nothing of
+    a word is lost, as it could be from a word that goes back to prose."""
+    grid = table.grid
+    words: list[Word] = []
+    for word in table.words:
+        near = word.box.height // 2
+        inner = [x for x in grid.columns[1:-1] if word.box.left + near < x < word.box.right - near]
+        right = _cut_at_rule(word, inner[0], near) if len(inner) == 1 else None
+        words += [word] if right is None else [word, right]
+    return table if len(words) == len(table.words) else _assign(grid, words)
 
 
 def _split_columns(table: _Table) -> _Table:
@@ -373,19 +387,14 @@ def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Wo
             # The word's own reading, wherever it ends up: in a cell or back in prose.
             word.text = text or word.text
         kept.append(word)
-        across = [x for x in beside if box.left + near < x < box.right - near]
-        if across and len(across) == 1:
-            right = _cut_at_rule(word, across[0], near)
-            if right is not None:
-                kept.append(right)
     return kept
 
 
 def _cut_at_rule(word: Word, x: int, near: int) -> Word | None:
-    """A word Tesseract read across a rule ("2,218,406]1,180,160", two cells' figures and
-    the rule between) cut at the rule's glyph: the word keeps the part left of it, and the
-    part right of it is returned as a word of its own. None where no such glyph stands
-    about where the rule does."""
+    """A word Tesseract read across a rule at `x` ("2,218,406]1,180,160", two cells'
+    figures and the rule between) cut at the rule's glyph: the word keeps the part left of
+    it, and the part right of it is returned as a word of its own. None where no such glyph
+    stands about where the rule does."""
     text, box = word.text, word.box
     at = [
         i

@@ -493,37 +493,30 @@ def test_columns_within_a_ruled_group_are_cut_apart_at_the_gutter_they_share() -
 
 def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
     # The rule's place is its analysis pixel's: a "]" read from it ends the word a few
-    # pixels short of it; a word read across it holds it between two cells' figures.
+    # pixels short of it. A word read across it is cut only inside a table, which takes
+    # both parts: in prose, the word stays whole.
     rules = Rules([], [(2715, 400, 1300), (1161, 400, 1300)])
     beside = _word("628,177]", 2542, 713, width=164, height=29)
     across = _word("2,218,406]1,180,160", 1000, 823, width=330, height=29)
     apart = _word("x[1]", 2600, 900, width=60, height=29)  # 55 px from the rule: its own
     kept = finding._without_rule_glyphs([beside, across, apart], rules, 4)
-    assert [w.text for w in kept] == ["628,177", "2,218,406", "1,180,160", "x[1]"]
-    assert kept[1].box.right <= 1161 <= kept[2].box.left
-
-
-def test_rows_of_a_ruled_row_set_apart_by_blank_lines_are_rows() -> None:
-    # A ruled row holding two rows of cells of several lines each, a blank line between
-    # them: each is a row. A row whose two cells both wrap has no blank line: one row.
-    def cell_lines(top: int, label: str, text: list[str]) -> list[list[Word]]:
-        lines = [_row(top, [(110, label), (420, text[0])])]
-        lines += [_row(top + 40 * (k + 1), [(420, t)]) for k, t in enumerate(text[1:])]
-        return lines
-
-    mobile = [
-        *cell_lines(100, "On-road", ["Emissions from motor", "vehicles on public", "roads"]),
-        *cell_lines(300, "Non-road", ["Emissions from engines", "operated off public", "roads"]),
+    assert [w.text for w in kept] == ["628,177", "2,218,406]1,180,160", "x[1]"]
+    rows = [
+        _row(120 + 50 * i, [(110, name), (420, f"{i},100]{i},200"), (620, "ok")])
+        for i, name in enumerate(["North", "South", "East"])
     ]
-    wrapped = [_row(600, [(110, "New York"), (420, "Borough of Manhattan")])]
-    wrapped.append(_row(640, [(110, "City"), (420, "and the Bronx")]))
-    rules = Rules(
-        [(80, 90, 820), (500, 90, 820), (700, 90, 820)],
-        [(90, 80, 700), (400, 80, 700), (820, 80, 700)],
+    grid = Rules(
+        [(y, 90, 820) for y in (90, 160, 210, 270)],
+        [(x, 90, 270) for x in (90, 400, 560, 820)],
     )
-    _, _, found = find_tables(_paragraphs([*mobile, *wrapped]), rules, dpi=300)
+    for row in rows:  # the figures' word reaches over the rule at 560
+        row[1].box = Box(420, row[1].box.top, 700, row[1].box.bottom)
+        row[2].box = Box(720, row[2].box.top, 760, row[2].box.bottom)
+    _, _, found = find_tables(_paragraphs(rows), grid, dpi=300)
     [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
-    assert [row[0] for row in table] == ["On-road", "Non-road", "New York City"]
+    assert table == [
+        [n, f"{i},100", f"{i},200 ok"] for i, n in enumerate(["North", "South", "East"])
+    ]
 
 
 def test_a_cells_continuation_line_joins_its_row() -> None:
