@@ -519,6 +519,29 @@ def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
     ]
 
 
+def test_rows_of_a_ruled_row_set_apart_by_blank_lines_are_rows() -> None:
+    # A ruled row holding two rows of cells of several lines each, a blank line between
+    # them: each is a row. A row whose two cells both wrap has no blank line: one row.
+    def cell_lines(top: int, label: str, text: list[str]) -> list[list[Word]]:
+        lines = [_row(top, [(110, label), (420, text[0])])]
+        lines += [_row(top + 40 * (k + 1), [(420, t)]) for k, t in enumerate(text[1:])]
+        return lines
+
+    mobile = [
+        *cell_lines(100, "On-road", ["Emissions from motor", "vehicles on public", "roads"]),
+        *cell_lines(300, "Non-road", ["Emissions from engines", "operated off public", "roads"]),
+    ]
+    wrapped = [_row(600, [(110, "New York"), (420, "Borough of Manhattan")])]
+    wrapped.append(_row(640, [(110, "City"), (420, "and the Bronx")]))
+    rules = Rules(
+        [(80, 90, 820), (500, 90, 820), (700, 90, 820)],
+        [(90, 80, 700), (400, 80, 700), (820, 80, 700)],
+    )
+    _, _, found = find_tables(_paragraphs([*mobile, *wrapped]), rules, dpi=300)
+    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    assert [row[0] for row in table] == ["On-road", "Non-road", "New York City"]
+
+
 def test_a_cells_continuation_line_joins_its_row() -> None:
     rows = [
         _row(100, [(100, "Item"), (600, "Note"), (1100, "Cost")]),
