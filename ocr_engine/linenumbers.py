@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from collections.abc import Callable
 from dataclasses import replace
 
 from . import monospace
@@ -144,21 +145,11 @@ def _starts_with_number(line: Line) -> bool:
 
 def _aligned(starts: list[Line]) -> list[list[Line]]:
     """Lines whose first words end at one edge, top to bottom, mostly digits."""
-    found = []
-    by_edge = sorted(starts, key=lambda line: line.words[0].box.right)
-    group: list[Line] = []
-    for line in [*by_edge, None]:
-        if line is not None and (
-            not group
-            or line.words[0].box.right - group[-1].words[0].box.right <= _ALIGN * line.height
-        ):
-            group.append(line)
-            continue
-        digits = sum(_digits(g.words[0].text) for g in group)
-        if len(group) >= _MIN_NUMBERS and digits * 2 >= len(group):
-            found.append(sorted(group, key=lambda g: g.box.top))
-        group = [line] if line is not None else []
-    return found
+    return [
+        run
+        for run in _runs_at_edge(starts, lambda line: line.words[0].box, _right)
+        if len(run) >= _MIN_NUMBERS and 2 * sum(_digits(ln.words[0].text) for ln in run) >= len(run)
+    ]
 
 
 def _mend_column(
@@ -207,19 +198,26 @@ def _columns(numbers: list[Line]) -> list[list[Line]]:
     found: list[list[Line]] = []
     used: set[int] = set()
     for edge in (_right, _left):
-        free = sorted((n for n in numbers if id(n) not in used), key=lambda n: edge(n.box))
-        group: list[Line] = []
-        for number in [*free, None]:
-            if number is not None and (
-                not group or edge(number.box) - edge(group[-1].box) <= _ALIGN * number.height
-            ):
-                group.append(number)
-                continue
-            if len(group) >= _MIN_NUMBERS and _rising(group):
-                found.append(sorted(group, key=lambda n: n.box.top))
-                used.update(id(n) for n in group)
-            group = [number] if number is not None else []
+        free = [n for n in numbers if id(n) not in used]
+        for run in _runs_at_edge(free, lambda n: n.box, edge):
+            if len(run) >= _MIN_NUMBERS and _rising(run):
+                found.append(run)
+                used.update(id(n) for n in run)
     return found
+
+
+def _runs_at_edge(
+    lines: list[Line], box: Callable[[Line], Box], edge: Callable[[Box], int]
+) -> list[list[Line]]:
+    """The lines in runs whose boxes (`box` of each) end at one `edge`, each within
+    `_ALIGN` line heights of the one before it there; each run top to bottom."""
+    runs: list[list[Line]] = []
+    for line in sorted(lines, key=lambda ln: edge(box(ln))):
+        if runs and edge(box(line)) - edge(box(runs[-1][-1])) <= _ALIGN * line.height:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    return [sorted(run, key=lambda ln: ln.box.top) for run in runs]
 
 
 def _right(box: Box) -> int:

@@ -254,11 +254,17 @@ def _split_columns(table: _Table) -> _Table:
 
 def _parts(lines: list[list[Word]], gutter: tuple[int, int]) -> bool:
     """Whether most of the lines have words on both sides of the gutter."""
-    both = sum(
-        any(w.box.right <= gutter[0] for w in line) and any(w.box.left >= gutter[1] for w in line)
-        for line in lines
-    )
-    return 2 * both >= len(lines)
+    return 2 * sum(_either_side(line, gutter) is not None for line in lines) >= len(lines)
+
+
+def _either_side(row: list[Word], gap: tuple[int, int]) -> tuple[Word, Word] | None:
+    """The row's words nearest the gap on its left and on its right; None unless it has
+    words on both sides."""
+    before = [w for w in row if w.box.right <= gap[0]]
+    after = [w for w in row if w.box.left >= gap[1]]
+    if not before or not after:
+        return None
+    return max(before, key=lambda w: w.box.right), min(after, key=lambda w: w.box.left)
 
 
 def _split_rows(table: _Table) -> _Table:
@@ -359,11 +365,8 @@ def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Wo
     kept = []
     for word in words:
         box, text = word.box, word.text
-        on_vertical = [
-            x
-            for x, y0, y1 in rules.vertical
-            if y0 <= box.center[1] <= y1 and box.left - slack <= x <= box.right + slack
-        ]
+        beside = [x for x, y0, y1 in rules.vertical if y0 <= box.center[1] <= y1]
+        on_vertical = [x for x in beside if box.left - slack <= x <= box.right + slack]
         # A rule read as a letter lies across it, and is narrow for a letter.
         thin = box.width <= 2 * touch + box.height / 3
         if on_vertical and thin and set(text) <= _VERTICAL_GLYPHS:
@@ -378,7 +381,6 @@ def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Wo
         # pixel's, a few page pixels either way, and Tesseract's box of the word may stop
         # short of the bracket's ink; within half the word's height it is the rule's.
         near = max(slack, box.height // 2)
-        beside = [x for x, y0, y1 in rules.vertical if y0 <= box.center[1] <= y1]
         if len(text) > 1 and beside:
             if text[0] in "|[" and any(abs(x - box.left) <= near for x in beside):
                 text = text[1:]
@@ -596,13 +598,11 @@ def _wide_in_rows(rows: list[list[Word]], gap: tuple[int, int], min_width: float
     page's numbers indented by level, on rows of their own, are not.)"""
     across = tight = 0
     for row in rows:
-        before = [w for w in row if w.box.right <= gap[0]]
-        after = [w for w in row if w.box.left >= gap[1]]
-        if not before or not after:
+        sides = _either_side(row, gap)
+        if sides is None:
             continue
         across += 1
-        last = max(before, key=lambda w: w.box.right)
-        first = min(after, key=lambda w: w.box.left)
+        last, first = sides
         if first.box.left - last.box.right >= min_width:
             continue
         if not (_NUMBER.match(last.text) and _NUMBER.match(first.text)):
