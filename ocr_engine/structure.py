@@ -777,6 +777,7 @@ def _beside_body(box: Box, other: Box, page_height: int) -> bool:
 _MIN_SIDE_HEADS = 2
 _SIDE_HEAD_WIDTH = 0.4  # of the width of the column beside
 _SIDE_HEADS_LEVEL = 0.75  # share of side heads level with an item beside them
+_MAX_PEELED = 3  # items at the top or bottom edge set apart so that a region can be cut
 
 
 def reading_order(items: list[Item], *, dpi: int) -> list[Item]:
@@ -815,7 +816,37 @@ def _xy_cut(items: list[Item], column_gap: int) -> list[Item]:
     bands = _join_column_bands(rows, column_gap)
     if len(bands) > 1:
         return [item for group in bands for item in _xy_cut(group, column_gap)]
+    peeled = _peeled(items, column_gap)
+    if peeled is not None:
+        first, rest, last = peeled
+        return [*first, *_xy_cut(rest, column_gap), *last]
     return sorted(items, key=lambda i: (i.box.top, i.box.left))
+
+
+def _peeled(items: list[Item], column_gap: int) -> tuple[list[Item], list[Item], list[Item]] | None:
+    """The few items at the top or the bottom edge that alone keep the rest from being cut,
+    the rest, and those at the bottom edge: (first, rest, last), or None.
+
+    A line across the foot of the page (a printer's slug, a full-width table) that a column
+    reaches by a pixel, or a stamp printed up the margin beside the last lines, leaves no
+    gap across the region; read top to bottom, its columns would interleave line by line.
+    Set apart, such items are read before or after what they stand above or below.
+    """
+    for count in range(1, min(_MAX_PEELED, len(items) - 2) + 1):
+        by_bottom = sorted(items, key=lambda i: (i.box.bottom, i.box.top))
+        if _can_cut(by_bottom[:-count], column_gap):
+            return [], by_bottom[:-count], _by_rows(by_bottom[-count:])
+        by_top = sorted(items, key=lambda i: (i.box.top, i.box.bottom))
+        if _can_cut(by_top[count:], column_gap):
+            return _by_rows(by_top[:count]), by_top[count:], []
+    return None
+
+
+def _can_cut(items: list[Item], column_gap: int) -> bool:
+    return (
+        len(_split(items, column_gap, vertical=True)) > 1
+        or len(_split(items, 1, vertical=False)) > 1
+    )
 
 
 def _side_heads(columns: list[list[Item]]) -> bool:

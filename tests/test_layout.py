@@ -156,6 +156,36 @@ def test_reading_order_follows_columns() -> None:
     assert ordered == [title, left_a, left_b, right, full]
 
 
+def test_columns_are_read_in_turn_above_a_slug_and_beside_a_margin_stamp() -> None:
+    # A Federal Register page: three columns, a printer's slug across the foot, and a stamp
+    # printed up the left margin beside the columns' last lines. The slug leaves no gap
+    # down the page and the stamp none across it.
+    a1, a2, b1, b2, c1, c2 = _items(
+        (190, 250, 885, 870),
+        (190, 880, 885, 3087),
+        (925, 250, 1624, 1150),
+        (925, 1160, 1624, 3087),
+        (1663, 250, 2360, 1030),
+        (1663, 1040, 2360, 3087),
+    )
+    slug, stamp = _items((104, 3198, 1876, 3224), (76, 2781, 96, 3226))
+    ordered = reading_order([c2, slug, b1, a2, stamp, c1, a1, b2], dpi=300)
+    assert ordered == [a1, a2, b1, b2, c1, c2, slug, stamp]
+
+
+def test_columns_are_read_in_turn_above_a_table_that_reaches_into_them_by_a_pixel() -> None:
+    a1, a2, b1, b2, table, notes = _items(
+        (190, 250, 880, 1200),
+        (190, 1210, 880, 2619),
+        (925, 250, 1620, 1100),
+        (925, 1110, 1620, 2600),
+        (190, 2618, 2340, 2770),
+        (190, 2800, 2360, 3080),
+    )
+    ordered = reading_order([table, b2, a2, notes, b1, a1], dpi=300)
+    assert ordered == [a1, a2, b1, b2, table, notes]
+
+
 def test_side_heads_are_read_with_the_paragraphs_they_name() -> None:
     # A margin of labels, each level with the first line of its paragraph, as a class's
     # documentation or a manual's option list sets them: label, paragraph, label, paragraph.
