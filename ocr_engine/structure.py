@@ -369,19 +369,56 @@ def _is_code(paragraph: Paragraph) -> bool:
 
 
 def drop_inside(paragraphs: list[Paragraph], figures: list[Box]) -> list[Paragraph]:
-    """Paragraphs without the words read inside figures (a photo's speckle is not text)."""
+    """Paragraphs without the words read inside figures (a photo's speckle is not text).
+
+    A figure's outline is the bounding box of its ink, so it takes in the paper beside an
+    irregular shape (a globe, a swoosh round it) and the text set there, up to the glyph
+    edges that the outline stops at. A line read with confidence that runs on into the
+    outline from outside, or whose words there reach its left or right edge, stands beside
+    the picture: its clearly read words stay.
+    """
     if not figures:
         return paragraphs
     result = []
     for paragraph in paragraphs:
         lines = []
         for line in paragraph.lines:
-            words = [w for w in line.words if not any(f.contains(*w.box.center) for f in figures)]
+            inside = {id(w): f for w in line.words for f in figures if f.contains(*w.box.center)}
+            beside = _beside_figures(line, inside)
+            words = [
+                w
+                for w in line.words
+                if id(w) not in inside
+                or (
+                    beside
+                    and w.confidence >= _FIGURE_TEXT_CONFIDENCE
+                    and sum(c.isalnum() for c in w.text) >= 2
+                )
+            ]
             if words:
                 lines.append(Line(words))
         if lines:
             result.append(Paragraph(lines))
     return result
+
+
+def _beside_figures(line: Line, inside: dict[int, Box]) -> bool:
+    """Whether the line stands beside the figures its words `inside` fall in (by id): read
+    with the confidence of text, it goes on outside them, or its words in each reach that
+    figure's left or right edge."""
+    if not inside:
+        return False
+    if statistics.median(w.confidence for w in line.words) < _FIGURE_TEXT_CONFIDENCE:
+        return False
+    if len(inside) < len(line.words):
+        return True
+    slack = _FIGURE_EDGE_SLACK * line.height
+    for figure in set(inside.values()):
+        words = [w for w in line.words if inside[id(w)] == figure]
+        left, right = min(w.box.left for w in words), max(w.box.right for w in words)
+        if left > figure.left + slack and right < figure.right - slack:
+            return False
+    return True
 
 
 def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
@@ -777,6 +814,8 @@ def _beside_body(box: Box, other: Box, page_height: int) -> bool:
 _MIN_SIDE_HEADS = 2
 _SIDE_HEAD_WIDTH = 0.4  # of the width of the column beside
 _SIDE_HEADS_LEVEL = 0.75  # share of side heads level with an item beside them
+_FIGURE_TEXT_CONFIDENCE = 0.8  # of a line of text beside a figure, and its words kept
+_FIGURE_EDGE_SLACK = 0.5  # line heights: how near a figure's edge such a line reaches
 _MAX_PEELED = 3  # items at the top or bottom edge set apart so that a region can be cut
 
 

@@ -16,6 +16,7 @@ from ocr_engine.render.mistral import kept_figures, page_json
 from ocr_engine.structure import (
     Item,
     classify,
+    drop_inside,
     group_lines,
     reading_order,
 )
@@ -405,6 +406,30 @@ def test_find_figures_skips_words_and_specks() -> None:
     assert abs(figure.left - 300) <= 16 and abs(figure.right - 1200) <= 16
     assert abs(figure.top - 1200) <= 16 and abs(figure.bottom - 1800) <= 16
     assert find_figures(gray, factor, exclude=[word_box], min_size=1000) == []
+
+
+def _words_line(left: int, top: int, *texts: str, confidence: float = 0.95) -> Line:
+    """One line of words 40 px tall, each 150 px wide with 20 px between them."""
+    return Line(
+        [
+            Word(text, confidence, Box(left + 170 * i, top, left + 170 * i + 150, top + 40))
+            for i, text in enumerate(texts)
+        ]
+    )
+
+
+def test_text_beside_a_figure_inside_its_outline_is_kept_and_speckle_is_not() -> None:
+    # A report's cover: a globe with a swoosh round it, whose outline takes in the authors'
+    # names set flush right beside it, and a bullet's last word under the swoosh's start.
+    figure = Box(770, 1300, 2420, 2760)
+    names = [_words_line(2100, 2400 + 60 * i, "Jim", "Denton") for i in range(3)]
+    bullet = _words_line(300, 1460, "Leverage", "row", "permissions", "on")  # "on" at 810
+    tick = _words_line(650, 1600, "100", "+")  # a scale's figure, a tick mark past the edge
+    speckle = _words_line(1200, 1800, "ee", "Lo", confidence=0.4)
+    legend = _words_line(1000, 2000, "Excellent", "Unrated")  # a chart's key, mid-figure
+    paragraphs = [Paragraph([line]) for line in [*names, bullet, tick, speckle, legend]]
+    kept = [line.text for p in drop_inside(paragraphs, [figure]) for line in p.lines]
+    assert kept == ["Jim Denton"] * 3 + ["Leverage row permissions on", "100"]
 
 
 def test_a_framed_listing_under_its_title_bar_is_no_figure() -> None:
