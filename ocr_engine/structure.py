@@ -817,6 +817,7 @@ _SIDE_HEADS_LEVEL = 0.75  # share of side heads level with an item beside them
 _FIGURE_TEXT_CONFIDENCE = 0.8  # of a line of text beside a figure, and its words kept
 _FIGURE_EDGE_SLACK = 0.5  # line heights: how near a figure's edge such a line reaches
 _MAX_PEELED = 3  # items at the top or bottom edge set apart so that a region can be cut
+_MAX_ORDERED = 80  # items ordered by Breuel's rules at most; more are read top to bottom
 
 
 def reading_order(items: list[Item], *, dpi: int) -> list[Item]:
@@ -859,7 +860,55 @@ def _xy_cut(items: list[Item], column_gap: int) -> list[Item]:
     if peeled is not None:
         first, rest, last = peeled
         return [*first, *_xy_cut(rest, column_gap), *last]
-    return sorted(items, key=lambda i: (i.box.top, i.box.left))
+    return _in_column_order(items)
+
+
+def _in_column_order(items: list[Item]) -> list[Item]:
+    """Items that no cut divides, in the order of the rules of Breuel's layout analysis: of
+    two items one above the other, the upper first; of two side by side, the left one
+    first, unless an item between them in height spans both (a title across the columns).
+
+    Figures that straddle the gutter under two columns of text leave no gap down the page
+    and none across it; read top to bottom, the columns would interleave. These rules read
+    each column down to the figures first. Ties, and any cycle, go by position from the top.
+    """
+    by_place = sorted(items, key=lambda i: (i.box.top, i.box.left))
+    if len(items) > _MAX_ORDERED:
+        return by_place
+    index = {id(item): k for k, item in enumerate(by_place)}
+    before: list[set[int]] = [set() for _ in by_place]
+    for a, b in itertools.permutations(by_place, 2):
+        if _precedes(a, b, by_place):
+            before[index[id(b)]].add(index[id(a)])
+    done: set[int] = set()
+    order: list[int] = []
+    remaining = list(range(len(by_place)))
+    while remaining:
+        ready = next((k for k in remaining if before[k] <= done), remaining[0])
+        order.append(ready)
+        done.add(ready)
+        remaining.remove(ready)
+    return [by_place[k] for k in order]
+
+
+def _precedes(a: Item, b: Item, items: list[Item]) -> bool:
+    """Whether `a` is read before `b` by Breuel's two rules (see `_in_column_order`)."""
+    if _x_overlap(a.box, b.box):
+        return a.box.top < b.box.top
+    if a.box.right > b.box.left:
+        return False  # b is to the left
+    low, high = sorted(((a.box.top + a.box.bottom) / 2, (b.box.top + b.box.bottom) / 2))
+    return not any(
+        low < (c.box.top + c.box.bottom) / 2 < high
+        and _x_overlap(c.box, a.box)
+        and _x_overlap(c.box, b.box)
+        for c in items
+        if c is not a and c is not b
+    )
+
+
+def _x_overlap(a: Box, b: Box) -> bool:
+    return min(a.right, b.right) > max(a.left, b.left)
 
 
 def _peeled(items: list[Item], column_gap: int) -> tuple[list[Item], list[Item], list[Item]] | None:
@@ -929,15 +978,21 @@ def _join_column_bands(bands: list[list[Item]], column_gap: int) -> list[list[It
     part of them. Columns of text are cut across only where both have a paragraph's gap at
     once: blocks set further apart (a letter's addresses, its date at the right, the
     sender's name beside them) are read in turn, top to bottom.
+
+    Only the band's head, what starts within that gap of its top, need fall within the
+    columns: further down, a figure may straddle the gutter.
     """
     joined = [bands[0]]
     for band in bands[1:]:
         above = joined[-1]
-        gap = min(i.box.top for i in band) - max(i.box.bottom for i in above)
+        top = min(i.box.top for i in band)
+        gap = top - max(i.box.bottom for i in above)
+        reach = _BAND_GAP_LINES * _line_height(above + band)
+        head = [i for i in band if i.box.top <= top + reach]
         if (
-            gap <= _BAND_GAP_LINES * _line_height(above + band)
+            gap <= reach
             and len(_split(above, column_gap, vertical=True)) > 1
-            and len(_split(above + band, column_gap, vertical=True)) > 1
+            and len(_split(above + head, column_gap, vertical=True)) > 1
         ):
             joined[-1] = above + band
         else:

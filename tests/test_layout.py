@@ -187,6 +187,24 @@ def test_columns_are_read_in_turn_above_a_table_that_reaches_into_them_by_a_pixe
     assert ordered == [a1, a2, b1, b2, table, notes]
 
 
+def test_columns_are_read_in_turn_above_figures_that_straddle_the_gutter() -> None:
+    # A handbook page: two columns whose paragraphs happen to end level with each other
+    # (a gap across the page), then each column goes on down to drawings that straddle
+    # the gutter, so that below that gap no cut runs down the page.
+    a1 = _lines_item(TEXT, 300, 1290, list(range(180, 1500, 60)))
+    b1 = _lines_item(TEXT, 1337, 2325, list(range(180, 1450, 60)))
+    a2 = _lines_item(TEXT, 300, 1290, list(range(1597, 2120, 60)))
+    b2 = _lines_item(TITLE, 1337, 1610, [1546])
+    b3 = _lines_item(TEXT, 1337, 2325, [1605, 1665])
+    drawing, figure, caption = _items(
+        (1672, 1820, 2547, 2290), (846, 2260, 1421, 2530), (300, 2930, 760, 2970)
+    )
+    for item in (drawing, figure):
+        item.kind = IMAGE
+    ordered = reading_order([figure, b3, a2, caption, b1, drawing, a1, b2], dpi=300)
+    assert ordered == [a1, a2, b1, b2, b3, drawing, figure, caption]
+
+
 def test_side_heads_are_read_with_the_paragraphs_they_name() -> None:
     # A margin of labels, each level with the first line of its paragraph, as a class's
     # documentation or a manual's option list sets them: label, paragraph, label, paragraph.
