@@ -53,6 +53,7 @@ _LARGER = 1.3  # type this much larger than the body's makes a heading
 _HEADING_CONFIDENCE = 0.5  # a heading's characters are read with this confidence at least
 _HEADING_WORDS = 20  # a numbered heading: "5.14 I have a wireless network card which ..."
 _HEADING_WORDS_UNNUMBERED = 10
+_TITLE_RATIO = 1.9  # type this much larger than the body's may set a title of _HEADING_WORDS
 _QUOTES = "\"'‘“"
 _HEADING_LETTERS = 0.6  # share of a heading's characters that are letters
 _HEADING_BOLD = 0.7  # share of a heading's characters in bold, at the body's size
@@ -513,7 +514,11 @@ def _heading_level(paragraph: Paragraph, size: float) -> int:
     text = " ".join(line.text for line in paragraph.lines)
     if not size or len(paragraph.lines) > _HEADING_LINES:
         return 0
-    if not _reads_as_heading(text, bold=_mostly_bold(paragraph)):
+    ratio = _size_ratio(paragraph, size)
+    # A document's title, set far larger than its text, may run longer than a section's
+    # heading ("Row and Column Access Control Support in IBM DB2 for i").
+    most = _HEADING_WORDS if ratio >= _TITLE_RATIO else _HEADING_WORDS_UNNUMBERED
+    if not _reads_as_heading(text, bold=_mostly_bold(paragraph), most=most):
         return 0
     if _numbered(paragraph.lines[0]):
         return 0  # a numbered line of a transcript, not a numbered section
@@ -521,8 +526,7 @@ def _heading_level(paragraph: Paragraph, size: float) -> int:
         return 0  # a displayed formula read as words ("Vassie"): a heading reads clearly
     if any(_spread(line) for line in paragraph.lines):
         return 0  # labels side by side, as under a chart's bars or in a table's head
-    ratio = _size_ratio(paragraph, size)
-    if ratio >= 1.9:
+    if ratio >= _TITLE_RATIO:
         return 1
     if ratio >= 1.45:
         return 2
@@ -700,8 +704,11 @@ def _running_head(line: Line, pieces: list[list[Word]], page_height: int) -> boo
     return margin and any(_PAGE_NUMBER.match(end) for end in ends)
 
 
-def _reads_as_heading(text: str, *, bold: bool = False) -> bool:
-    """Whether the text reads as a heading, set in `bold` or not."""
+def _reads_as_heading(
+    text: str, *, bold: bool = False, most: int = _HEADING_WORDS_UNNUMBERED
+) -> bool:
+    """Whether the text reads as a heading, set in `bold` or not, of `most` words unless it
+    is numbered."""
     text = text.rstrip(_FOOTNOTE_MARKS)  # "The eso-pic package*": its footnote's mark
     words = text.split()
     # Mostly letters, the section's number aside ("2.1.6 Spínače").
@@ -729,7 +736,7 @@ def _reads_as_heading(text: str, *, bold: bool = False) -> bool:
         opens = number is not None and (number[3].isupper() or number[3] in _TITLE_OPENERS)
         return opens or named or (bold and number is not None and number[3].isalpha())
     initial = text.lstrip(_QUOTES)[:1]
-    return len(words) <= _HEADING_WORDS_UNNUMBERED and initial.isupper()
+    return len(words) <= most and initial.isupper()
 
 
 def _set_as_one(above: Paragraph, paragraph: Paragraph) -> bool:

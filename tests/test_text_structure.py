@@ -543,6 +543,21 @@ def test_a_numbered_two_line_heading_is_one_heading() -> None:
     assert _markdown(titles) == "## 2.1 Scope of the measures taken against noise and skew\n"
 
 
+def test_a_long_title_in_type_far_larger_than_the_text_is_a_heading() -> None:
+    # A report's cover: eleven words in type twice the body's. As large as a section's
+    # heading only, that many words are more likely a pull quote than a heading.
+    body = [prose_line(text, 900 + i * 60) for i, text in enumerate(PROSE * 3)]
+    for size, heading in [(80, "# "), (60, "")]:
+        title = [
+            prose_line("Row and Column Access Control", 400, size=size),
+            prose_line("Support in IBM DB2 for i", 400 + size * 5 // 4, size=size),
+        ]
+        items = structure.classify(structure.group_lines([*title, *body]), page_height=3300)
+        titles = [i for i in items if i.kind == TITLE]
+        expected = "Row and Column Access Control Support in IBM DB2 for i"
+        assert _markdown(titles) == (f"{heading}{expected}\n" if heading else ""), size
+
+
 def test_a_subsection_number_alone_on_its_line_makes_a_heading_at_body_size() -> None:
     # A light face's bold the strokes do not tell: the number of two levels does.
     for text, heading in [
