@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from . import (
+    checkboxes,
     deskew,
     illumination,
     images,
@@ -341,6 +342,7 @@ def _from_image(
     lines = linenumbers.mend_listing_numbers(lines, reread_numbers, blank=ruled)
     gray, factor = coarse
     lines = margins.reread_margins(lines, gray, factor, image.height, reread)
+    lines = checkboxes.mark(lines, pixels, reread)
     paragraphs = structure.group_lines(lines)
     code, paragraphs = structure.split_code(paragraphs)
     paragraphs, code, tables = find_tables(paragraphs, rules, dpi=analysis_dpi, code=code)
