@@ -28,6 +28,7 @@ _SIDE = 0.85  # share of each side drawn
 _THICKEST = 0.12  # of the side (2 px at least): a box's rules are thin
 _TICKED = 0.08  # share of the inside inked by a tick or a cross
 _UNBROKEN = 0.95  # share of a rule's length that one run of ink covers
+_DOUBTFUL = 0.75  # a word read with less confidence than this may have a box glued to it
 _INNER = 0.5  # share drawn of the row or column just inside a rule, or past its end
 _FILLED = 0.6  # a square this full is a bullet, not a box
 _MARGIN = 0.15  # of the side: the inside, clear of the rules and their halo
@@ -55,8 +56,10 @@ def _marked(line: Line, gray: np.ndarray, reread: Reread, boxes: list[Box]) -> L
         previous = word.box.right
         if word not in words:
             continue  # taken into a box found at an earlier word
-        start = since if word.box.left - since >= _SMALLEST * height else word.box.left
-        box = find_box(gray, word.box, height, start=start)
+        room = word.box.left - since >= _SMALLEST * height
+        if not (room or word.confidence < _DOUBTFUL or any(c in _MARKS for c in word.text[:3])):
+            continue  # a word read clearly, set close after another: no box before or in it
+        box = find_box(gray, word.box, height, start=since if room else word.box.left)
         middle = (box.top + box.bottom) / 2 if box is not None else 0
         if box is None or not line.box.top <= middle <= line.box.bottom:
             continue  # none, or the box of the line above or below
@@ -82,8 +85,20 @@ def find_box(gray: np.ndarray, word: Box, height: float, *, start: int | None = 
         return None
     ink = gray[top:bottom, left:right] < _INK
     # A box's left side: a column with a long enough run of ink down it.
-    tall = ink[:, : word.left - left + round(height) + 1].sum(axis=0) >= _SMALLEST * height
+    inked = ink.sum(axis=0)
+    tall = inked[: word.left - left + round(height) + 1] >= _SMALLEST * height
     for x in np.flatnonzero(tall).tolist():
+        # A right side as tall as this one can be must stand a square's width away.
+        side = int(inked[x])
+        beside = inked[x + round(_SMALLEST * height / _SQUARE) : x + round(side * _SQUARE) + 1]
+        if not beside.size or beside.max() < _SIDE * _SMALLEST * height:
+            continue
+        # And rules across its top and bottom, as wide as the narrowest box at least.
+        bars = np.flatnonzero(
+            ink[:, x : x + round(_SMALLEST * height / _SQUARE)].mean(axis=1) >= _UNBROKEN
+        )
+        if len(bars) < 2 or bars[-1] - bars[0] < _SMALLEST * height:
+            continue
         run = _longest_run(ink[:, x])
         if run is None or run[1] - run[0] < _SMALLEST * height or run[1] - run[0] > largest:
             continue
@@ -169,18 +184,14 @@ def _run_share(pixels: np.ndarray) -> float:
     return 0.0 if run is None else (run[1] - run[0] + 1) / max(1, len(pixels))
 
 
-def _longest_run(column: np.ndarray) -> tuple[int, int] | None:
-    """The first and last row of the longest run of ink in a column."""
-    best: tuple[int, int] | None = None
-    start = None
-    for y, dark in enumerate([*column.tolist(), False]):
-        if dark and start is None:
-            start = y
-        elif not dark and start is not None:
-            if best is None or y - 1 - start > best[1] - best[0]:
-                best = (start, y - 1)
-            start = None
-    return best
+def _longest_run(pixels: np.ndarray) -> tuple[int, int] | None:
+    """The first and last index of the longest run of ink in a row or column."""
+    edges = np.diff(np.concatenate(([0], pixels.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    if not len(starts):
+        return None
+    longest = int(np.argmax(ends - starts))
+    return int(starts[longest]), int(ends[longest])
 
 
 def _inside(ink: np.ndarray, box: Box) -> np.ndarray:
