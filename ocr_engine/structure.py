@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import leaders, monospace
+from .checkboxes import CHECKED, UNCHECKED
 from .model import CODE, FOOTER, HEADER, LIST, TEXT, TITLE, Block
 from .regions import Grid
 from .words import Box, Line, Paragraph, Word, on_baseline
@@ -325,8 +326,8 @@ def _list_marker(line: Line) -> str | None:
         return None
     first, second = line.words[0], line.words[1]
     token = first.text
-    if _ENUMERATOR.match(token):
-        return token
+    if _ENUMERATOR.match(token) or token in (CHECKED, UNCHECKED):
+        return token  # a form's check box opens its item, and stays its first word
     small = first.box.width <= 0.8 * line.height
     spaced = second.box.left - first.box.right >= 0.25 * line.height
     if token in _BULLETS or (token in _OCR_BULLETS and small and spaced):

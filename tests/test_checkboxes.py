@@ -9,7 +9,8 @@ from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
-from ocr_engine import checkboxes, tasks
+from ocr_engine import checkboxes, structure, tasks
+from ocr_engine.model import LIST, Page
 from ocr_engine.options import PageOptions
 from ocr_engine.recognize import TesserocrRecognizer
 from ocr_engine.render.mistral import page_json
@@ -61,7 +62,9 @@ def _form_pdf(path: Path) -> Path:
     return path
 
 
-def test_check_boxes_are_read_ticked_or_not(recognizer: TesserocrRecognizer, tmp_path: Path) -> None:
+def test_check_boxes_are_read_ticked_or_not(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
     options = PageOptions(mode="force")
     task = tasks.PageTask(
         str(_form_pdf(tmp_path / "form.pdf")), "pdf", None, 0, "eng", 300, 50_000_000, 120, options
@@ -120,3 +123,22 @@ def test_a_box_glued_to_its_word_is_read_apart_from_it() -> None:
     [line] = checkboxes.mark([glued], np.asarray(image), reread)
     assert [w.text for w in line.words] == [checkboxes.CHECKED, "No"]
     assert line.words[0].box.left == 50 and line.words[0].box.right in (86, 87)
+
+
+def test_lines_that_start_with_a_box_are_a_checklist() -> None:
+    def line(box: str, text: str, top: int) -> Line:
+        words = [Word(box, 1.0, Box(100, top, 140, top + 40))]
+        for i, token in enumerate(text.split()):
+            words.append(Word(token, 0.95, Box(170 + 120 * i, top, 270 + 120 * i, top + 40)))
+        return Line(words)
+
+    lines = [
+        line(checkboxes.CHECKED, "Screening of Access report", 300),
+        line(checkboxes.UNCHECKED, "Referral to services", 360),
+    ]
+    items = structure.classify(structure.group_lines(lines), page_height=3300)
+    assert [item.kind for item in items] == [LIST, LIST]
+    page = Page(0, 2550, 3300, 300, "ocr", "eng", [item.block() for item in items])
+    assert page_json(page, PageOptions())["markdown"] == (
+        "- ☒ Screening of Access report\n- ☐ Referral to services\n"
+    )
