@@ -3,8 +3,8 @@
 Tesseract reads a check box as letters and brackets ("[]", "EX]", "KX]", "(]_"), or glues
 its side to the word after it ("[Supervised"), and whether it is ticked is lost. A box is
 four straight sides of one length round a square of paper; ticked, a cross or a mark fills
-some of it. Each one found where a line's word begins is put in as "☒" or "☐", in place of
-whatever was read there.
+some of it. Each one found where a line's word begins, or in the room before a word, is put
+in as "☒" or "☐", in place of whatever was read of it.
 """
 
 from __future__ import annotations
@@ -195,12 +195,14 @@ def _longest_run(pixels: np.ndarray) -> tuple[int, int] | None:
 
 
 def _inside(ink: np.ndarray, box: Box) -> np.ndarray:
+    """The box's inside, clear of its rules, in `ink` (or gray levels)."""
     margin = max(1, round(_MARGIN * box.height))
     return ink[box.top + margin : box.bottom - margin, box.left + margin : box.right - margin]
 
 
 def _ticked(gray: np.ndarray, box: Box) -> bool:
-    return float(_inside(gray < _INK, box).mean()) >= _TICKED
+    inside = _inside(gray, box)
+    return bool(inside.size) and float((inside < _INK).mean()) >= _TICKED
 
 
 def _without_box(words: list[Word], box: Box, reread: Reread) -> list[Word]:
@@ -212,7 +214,7 @@ def _without_box(words: list[Word], box: Box, reread: Reread) -> list[Word]:
         inside = word.box.overlap(box)
         if inside >= 0.5 * word.box.area:
             continue
-        if not word.text.strip(_MARKS) and word.box.left - box.right < box.width:
+        if not word.text.strip(_MARKS) and box.right <= word.box.left < box.right + box.width:
             continue  # a rule or a speck read beside the box ("[] _ Protective")
         if inside and word.box.left < box.right:
             if word.box.right > box.right + 1:

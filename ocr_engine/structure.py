@@ -36,6 +36,8 @@ _NUMBER_GAP = 8  # line heights: a section's number stands at most this far befo
 _NUMBER_COLUMN = 2  # line heights: numbers this close one under the other are a column
 _DROP_CAP = 1.8  # a drop cap is this many times as tall as the lines beside it
 _CAP_LINES = 4  # a drop cap stands beside this many lines at most
+_FIGURE_TEXT_CONFIDENCE = 0.8  # of a line of text beside a figure, and its words kept
+_FIGURE_EDGE_SLACK = 0.5  # line heights: how near a figure's edge such a line reaches
 # A speck is no larger than this share of the usual word height; a faint one (read with
 # less confidence) no more than twice that.
 _NOISE_SIZE = 0.2
@@ -822,8 +824,6 @@ def _beside_body(box: Box, other: Box, page_height: int) -> bool:
 _MIN_SIDE_HEADS = 2
 _SIDE_HEAD_WIDTH = 0.4  # of the width of the column beside
 _SIDE_HEADS_LEVEL = 0.75  # share of side heads level with an item beside them
-_FIGURE_TEXT_CONFIDENCE = 0.8  # of a line of text beside a figure, and its words kept
-_FIGURE_EDGE_SLACK = 0.5  # line heights: how near a figure's edge such a line reaches
 _MAX_PEELED = 3  # items at the top or bottom edge set apart so that a region can be cut
 _MAX_ORDERED = 80  # items ordered by Breuel's rules at most; more are read top to bottom
 
@@ -928,11 +928,11 @@ def _peeled(items: list[Item], column_gap: int) -> tuple[list[Item], list[Item],
     gap across the region; read top to bottom, its columns would interleave line by line.
     Set apart, such items are read before or after what they stand above or below.
     """
+    by_bottom = sorted(items, key=lambda i: (i.box.bottom, i.box.top))
+    by_top = sorted(items, key=lambda i: (i.box.top, i.box.bottom))
     for count in range(1, min(_MAX_PEELED, len(items) - 2) + 1):
-        by_bottom = sorted(items, key=lambda i: (i.box.bottom, i.box.top))
         if _can_cut(by_bottom[:-count], column_gap):
             return [], by_bottom[:-count], _by_rows(by_bottom[-count:])
-        by_top = sorted(items, key=lambda i: (i.box.top, i.box.bottom))
         if _can_cut(by_top[count:], column_gap):
             return _by_rows(by_top[:count]), by_top[count:], []
     return None
