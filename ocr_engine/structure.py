@@ -11,9 +11,11 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from . import leaders, monospace
 from .checkboxes import CHECKED, UNCHECKED
-from .model import CODE, FOOTER, HEADER, LIST, TEXT, TITLE, Block
+from .model import CODE, FOOTER, HEADER, IMAGE, LIST, TABLE, TEXT, TITLE, Block
 from .regions import Grid
 from .words import Box, Line, Paragraph, Word, on_baseline
 
@@ -825,7 +827,7 @@ _MIN_SIDE_HEADS = 2
 _SIDE_HEAD_WIDTH = 0.4  # of the width of the column beside
 _SIDE_HEADS_LEVEL = 0.75  # share of side heads level with an item beside them
 _MAX_PEELED = 3  # items at the top or bottom edge set apart so that a region can be cut
-_MAX_ORDERED = 80  # items ordered by Breuel's rules at most; more are read top to bottom
+_MAX_ORDERED = 300  # items ordered by Breuel's rules at most; more are read top to bottom
 
 
 def reading_order(items: list[Item], *, dpi: int) -> list[Item]:
@@ -878,45 +880,40 @@ def _in_column_order(items: list[Item]) -> list[Item]:
 
     Figures that straddle the gutter under two columns of text leave no gap down the page
     and none across it; read top to bottom, the columns would interleave. These rules read
-    each column down to the figures first. Ties, and any cycle, go by position from the top.
+    each column down to the figures first. Ties go by position from the top; in a cycle
+    (boxes that overlap), the item with the fewest unread items before it goes first.
     """
     by_place = sorted(items, key=lambda i: (i.box.top, i.box.left))
-    if len(items) > _MAX_ORDERED:
+    if len(by_place) > _MAX_ORDERED:
         return by_place
-    index = {id(item): k for k, item in enumerate(by_place)}
+    lefts = np.array([i.box.left for i in by_place])
+    rights = np.array([i.box.right for i in by_place])
+    middles = np.array([(i.box.top + i.box.bottom) / 2 for i in by_place])
+    tops = np.array([i.box.top for i in by_place])
+    # overlap[a, b]: the two share some width, one above the other.
+    overlap = np.minimum.outer(rights, rights) > np.maximum.outer(lefts, lefts)
     before: list[set[int]] = [set() for _ in by_place]
-    for a, b in itertools.permutations(by_place, 2):
-        if _precedes(a, b, by_place):
-            before[index[id(b)]].add(index[id(a)])
+    for a, b in itertools.permutations(range(len(by_place)), 2):
+        if overlap[a, b]:
+            precedes = bool((middles[a], tops[a]) < (middles[b], tops[b]))
+        elif rights[a] <= lefts[b]:
+            low, high = sorted((middles[a], middles[b]))
+            between = (middles > low) & (middles < high)
+            precedes = not bool((between & overlap[a] & overlap[b]).any())
+        else:
+            precedes = False
+        if precedes:
+            before[b].add(a)
     done: set[int] = set()
     order: list[int] = []
     remaining = list(range(len(by_place)))
     while remaining:
-        ready = next((k for k in remaining if before[k] <= done), remaining[0])
+        # In a cycle (boxes that overlap), the item with the fewest unread before it.
+        ready = min(remaining, key=lambda k: (len(before[k] - done), k))
         order.append(ready)
         done.add(ready)
         remaining.remove(ready)
     return [by_place[k] for k in order]
-
-
-def _precedes(a: Item, b: Item, items: list[Item]) -> bool:
-    """Whether `a` is read before `b` by Breuel's two rules (see `_in_column_order`)."""
-    if _x_overlap(a.box, b.box):
-        return a.box.top < b.box.top
-    if a.box.right > b.box.left:
-        return False  # b is to the left
-    low, high = sorted(((a.box.top + a.box.bottom) / 2, (b.box.top + b.box.bottom) / 2))
-    return not any(
-        low < (c.box.top + c.box.bottom) / 2 < high
-        and _x_overlap(c.box, a.box)
-        and _x_overlap(c.box, b.box)
-        for c in items
-        if c is not a and c is not b
-    )
-
-
-def _x_overlap(a: Box, b: Box) -> bool:
-    return min(a.right, b.right) > max(a.left, b.left)
 
 
 def _peeled(items: list[Item], column_gap: int) -> tuple[list[Item], list[Item], list[Item]] | None:
@@ -987,8 +984,8 @@ def _join_column_bands(bands: list[list[Item]], column_gap: int) -> list[list[It
     once: blocks set further apart (a letter's addresses, its date at the right, the
     sender's name beside them) are read in turn, top to bottom.
 
-    Only the band's head, what starts within that gap of its top, need fall within the
-    columns: further down, a figure may straddle the gutter.
+    Only the text of the band's head, what starts within that gap of its top, need fall
+    within the columns: a figure or a table may straddle the gutter.
     """
     joined = [bands[0]]
     for band in bands[1:]:
@@ -996,10 +993,11 @@ def _join_column_bands(bands: list[list[Item]], column_gap: int) -> list[list[It
         top = min(i.box.top for i in band)
         gap = top - max(i.box.bottom for i in above)
         reach = _BAND_GAP_LINES * _line_height(above + band)
-        head = [i for i in band if i.box.top <= top + reach]
+        head = [i for i in band if i.box.top <= top + reach and i.kind not in (IMAGE, TABLE)]
         if (
             gap <= reach
             and len(_split(above, column_gap, vertical=True)) > 1
+            and head
             and len(_split(above + head, column_gap, vertical=True)) > 1
         ):
             joined[-1] = above + band

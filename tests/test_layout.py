@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from ocr_engine import structure
 from ocr_engine.deskew import skew_angle
 from ocr_engine.model import CODE, FOOTER, HEADER, IMAGE, LIST, TEXT, TITLE, Page
 from ocr_engine.options import PageOptions
@@ -203,6 +204,35 @@ def test_columns_are_read_in_turn_above_figures_that_straddle_the_gutter() -> No
         item.kind = IMAGE
     ordered = reading_order([figure, b3, a2, caption, b1, drawing, a1, b2], dpi=300)
     assert ordered == [a1, a2, b1, b2, b3, drawing, figure, caption]
+
+
+def test_a_figure_over_a_column_s_last_lines_does_not_interleave_the_columns() -> None:
+    # A figure's outline reaches up over the last two lines of the left column: the upper
+    # of the two overlapping boxes is the one whose middle is higher, and the cycle that a
+    # top edge alone made (line before the next column, that column before the figure, the
+    # figure before the line) no longer reads the columns line by line in turn.
+    left = _items(*((300, 100 + 60 * k, 1200, 150 + 60 * k) for k in range(20)))
+    right = _items(*((1300, 100 + 60 * k, 2200, 150 + 60 * k) for k in range(20)))
+    [figure] = _items((800, 1190, 1800, 1600))
+    figure.kind = IMAGE
+    ordered = reading_order([figure, *right, *left], dpi=300)
+    assert ordered == [*left, *right, figure]
+
+
+def test_boxes_that_overlap_make_no_cycle_that_interleaves_the_columns() -> None:
+    # No cut divides these: a figure straddles the first two columns' gutter and its
+    # outline reaches up over the first column's last two lines. By top edges alone those
+    # lines came after the figure, the figure after the second column, and that column
+    # after them: a cycle, broken by position, read the columns line by line in turn.
+    columns = [
+        _items(*((100 + 800 * c, 100 + 30 * k, 800 + 800 * c, 125 + 30 * k) for k in range(10)))
+        for c in range(3)
+    ]
+    [figure] = _items((500, 360, 1700, 600))
+    figure.kind = IMAGE
+    first, second, third = columns
+    ordered = structure._in_column_order([figure, *third, *second, *first])
+    assert ordered == [*first, *second, figure, *third]
 
 
 def test_side_heads_are_read_with_the_paragraphs_they_name() -> None:
