@@ -474,7 +474,11 @@ def _page_columns(words: list[Word], scale: float) -> list[list[Word]]:
     if not words:
         return []
     gutter = _min_gutter(words, scale)
-    ordered = sorted(words, key=lambda w: w.box.left)
+    # A running head and a printer's slug run across the page's columns: the gaps are
+    # those of the lines between them, and their words go to the column they start in.
+    rows = _visual_rows(words)
+    edges = {id(w) for row in (rows[0], rows[-1]) for w in row} if len(rows) > 2 else set()
+    ordered = sorted((w for w in words if id(w) not in edges), key=lambda w: w.box.left)
     groups = [[ordered[0]]]
     right = ordered[0].box.right
     for word in ordered[1:]:
@@ -488,6 +492,10 @@ def _page_columns(words: list[Word], scale: float) -> list[list[Word]]:
             columns.append(group)
         else:
             columns[-1] = columns[-1] + group
+    for word in (w for w in words if id(w) in edges):
+        starts = [min(w.box.left for w in column) for column in columns]
+        at = max((i for i, left in enumerate(starts) if left <= word.box.left), default=0)
+        columns[at].append(word)
     return columns
 
 

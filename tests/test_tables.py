@@ -1016,3 +1016,46 @@ def test_a_side_head_beside_its_paragraph_between_two_rules_is_no_table() -> Non
     rules = Rules(horizontal=[(80, 90, 1400), (420, 90, 1400)], vertical=[])
     _, _, found = find_tables(_paragraphs(rows), rules, dpi=300)
     assert found == []
+
+
+def test_the_last_lines_of_three_columns_over_a_slug_are_no_table() -> None:
+    # A Federal Register page: a running head and a printer's slug run across its three
+    # columns, so no gap ran down the whole page and the page was searched as one column.
+    # The columns' last two lines (short ones, four words) and a table's title under them
+    # then read as a table of three columns.
+    prose = [
+        "the FAA proposes to supersede the directive",
+        "which applies to all of the airplanes",
+        "since it was issued the agency has found",
+        "that final corrective action is necessary",
+        "to address the unsafe condition on these",
+    ]
+    head = _row(100, [(100, "47702"), (500, "Federal Register / Vol. 85 / August 6, 2020")])
+    rows = [head]
+    for i, text in enumerate(prose):
+        rows.append(_row(200 + 45 * i, [(100, text), (900, text), (1700, text)]))
+    rows.append(_row(425, [(1700, "Costs of Compliance")]))  # a heading in one column
+    rows.append(
+        _row(
+            470,
+            [
+                (100, "doing a software installation"),
+                (900, "training and the draft"),
+                (1700, "the agency estimates the following"),
+            ],
+        )
+    )
+    rows.append(
+        _row(
+            515,
+            [
+                (100, "verification and removing INOP"),
+                (900, "Boeing 737 Flight Standardization"),
+                (1700, "costs to comply with this AD:"),
+            ],
+        )
+    )
+    rows.append(_row(570, [(1000, "ESTIMATED COSTS")]))
+    slug = "VerDate Sep<11>2014 16:21 Aug 05, 2020 Jkt 250001 PO 00000"
+    rows.append(_row(3000, [(100, slug), (1100, "Frm 00005 Fmt 4702 Sfmt 4702 E:/FR/FM/06AUP1")]))
+    assert _tables_of(rows) == []
