@@ -104,13 +104,12 @@ def find_box(gray: np.ndarray, word: Box, height: float, *, start: int | None = 
             continue
         found = _square_from(ink, x, *run)
         if found is not None:
-            x0, x1 = found
-            return Box(left + x0, top + run[0], left + x1 + 1, top + run[1] + 1)
+            return Box(left + found.left, top + found.top, left + found.right, top + found.bottom)
     return None
 
 
-def _square_from(ink: np.ndarray, x0: int, y0: int, y1: int) -> tuple[int, int] | None:
-    """The left and right columns of a box whose left side is column x0, from y0 to y1.
+def _square_from(ink: np.ndarray, x0: int, y0: int, y1: int) -> Box | None:
+    """The box (in `ink`'s pixels) whose left side is column x0, from y0 to y1.
 
     A box's four sides are thin straight rules of one length that meet at square corners
     and go no further, round a square of paper: a letter in a heavy face ("d", "O") has
@@ -147,29 +146,21 @@ def _square_from(ink: np.ndarray, x0: int, y0: int, y1: int) -> tuple[int, int] 
     # The rules stop at the corners, and the box stands apart: nothing runs on from its
     # sides or rules, above, below or either side ("DE" set close is no box).
     reach = max(2, side // 3)
-    height, width = ink.shape
+    sides = ((x0, left), (x1 - right + 1, right))
+    ends = ((y0, top), (y1 - bottom + 1, bottom))
     beyond = [
-        ink[max(0, y0 - reach) : max(0, y0 - 1), x : x + thickness]
-        for x, thickness in ((x0, left), (x1 - right + 1, right))
+        *(ink[max(0, y0 - reach) : max(0, y0 - 1), x : x + t] for x, t in sides),
+        *(ink[y1 + 2 : y1 + reach + 1, x : x + t] for x, t in sides),
+        *(ink[y : y + t, max(0, x0 - reach) : max(0, x0 - 1)] for y, t in ends),
+        *(ink[y : y + t, x1 + 2 : x1 + reach + 1] for y, t in ends),
+        ink[y0 : y1 + 1, max(0, x0 - 2) : max(0, x0 - 1)],
+        ink[y0 : y1 + 1, x1 + 2 : x1 + 3],
     ]
-    beyond += [
-        ink[min(height, y1 + 2) : y1 + reach + 1, x : x + thickness]
-        for x, thickness in ((x0, left), (x1 - right + 1, right))
-    ]
-    beyond += [
-        ink[y : y + thickness, max(0, x0 - reach) : max(0, x0 - 1)]
-        for y, thickness in ((y0, top), (y1 - bottom + 1, bottom))
-    ]
-    beyond += [
-        ink[y : y + thickness, min(width, x1 + 2) : x1 + reach + 1]
-        for y, thickness in ((y0, top), (y1 - bottom + 1, bottom))
-    ]
-    beyond += [ink[y0 : y1 + 1, max(0, x0 - 2) : max(0, x0 - 1)]]
-    beyond += [ink[y0 : y1 + 1, min(width, x1 + 2) : x1 + 3]]
     if any(b.size and b.mean() >= _INNER for b in beyond):
         return None
-    inside = _inside(ink, Box(x0, y0, x1 + 1, y1 + 1))
-    return (x0, x1) if inside.size and inside.mean() < _FILLED else None
+    box = Box(x0, y0, x1 + 1, y1 + 1)
+    inside = _inside(ink, box)
+    return box if inside.size and inside.mean() < _FILLED else None
 
 
 def _thickness(coverage: np.ndarray) -> int:

@@ -492,8 +492,8 @@ def _page_columns(words: list[Word], scale: float) -> list[list[Word]]:
             columns.append(group)
         else:
             columns[-1] = columns[-1] + group
+    starts = [min(w.box.left for w in column) for column in columns]
     for word in (w for w in words if id(w) in edges):
-        starts = [min(w.box.left for w in column) for column in columns]
         at = max((i for i, left in enumerate(starts) if left <= word.box.left), default=0)
         columns[at].append(word)
     return columns
@@ -672,8 +672,9 @@ def _header_lines(lines: list[list[Word]], gap: float) -> int:
     for head in range(1, min(_HEADER_LINES, len(lines) - 2) + 1):
         if head > 2 and any(len(p) >= _PROSE_WORDS for p in _phrases(lines[head - 1], gap)):
             break  # a header's lines beyond two hold cells of a few words, not prose
-        if len(_gutters(lines[head:], gap)) > most:
-            best, most = head, len(_gutters(lines[head:], gap))
+        below = len(_gutters(lines[head:], gap))
+        if below > most:
+            best, most = head, below
     return best
 
 
