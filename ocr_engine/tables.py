@@ -379,17 +379,28 @@ def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Wo
             continue
         # A bracket read from a rule beside the word: the rule's place is its analysis
         # pixel's, a few page pixels either way, and Tesseract's box of the word may stop
-        # short of the bracket's ink; within half the word's height it is the rule's.
-        near = max(slack, box.height // 2)
+        # short of the bracket's ink; within half the word's height it is the rule's. A
+        # bar is no letter a word starts or ends with: up to a height away (the gap a
+        # justified cell leaves before its rule), it is the rule's too.
         if len(text) > 1 and beside:
-            if text[0] in "|[" and any(abs(x - box.left) <= near for x in beside):
+            if any(abs(x - box.left) <= _reach(text[0], "[", box, slack) for x in beside):
                 text = text[1:]
-            if text[-1:] in ("|", "]", "}") and any(abs(x - box.right) <= near for x in beside):
+            if any(abs(x - box.right) <= _reach(text[-1], "]}", box, slack) for x in beside):
                 text = text[:-1]
             # The word's own reading, wherever it ends up: in a cell or back in prose.
             word.text = text or word.text
         kept.append(word)
     return kept
+
+
+def _reach(glyph: str, brackets: str, box: Box, slack: int) -> int:
+    """How far from a word's end a rule may stand for `glyph` there to be the rule read:
+    a bar or one of `brackets` (those a rule is read as at that end); -1 for other glyphs."""
+    if glyph == "|":
+        return max(slack, box.height)
+    if glyph in brackets:
+        return max(slack, box.height // 2)
+    return -1
 
 
 def _cut_at_rule(word: Word, x: int, near: int) -> Word | None:

@@ -519,6 +519,19 @@ def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
     ]
 
 
+def test_a_bar_read_from_a_rule_across_a_justified_gap_is_cut_away() -> None:
+    # A justified cell's last word stops short of the rule, and Tesseract's box of "to|"
+    # covers "to" only: the bar is the rule, 20 px (under a height) past the box. A
+    # bracket that far from the rule is the word's own.
+    rules = Rules([], [(1287, 1700, 2000)])
+    bar_end = _word("to|", 1235, 1855, width=32, height=26)
+    bar_start = _word("|and", 1311, 1897, width=65, height=30)
+    bracket = _word("[12]", 1200, 1940, width=67, height=30)
+    far_bar = _word("or|", 1200, 1980, width=40, height=12)  # 47 px: beyond its height
+    kept = finding._without_rule_glyphs([bar_end, bar_start, bracket, far_bar], rules, 12)
+    assert [w.text for w in kept] == ["to", "and", "[12]", "or|"]
+
+
 def test_rows_of_a_ruled_row_set_apart_by_blank_lines_are_rows() -> None:
     # A ruled row holding two rows of cells of several lines each, a blank line between
     # them: each is a row. A row whose two cells both wrap has no blank line: one row.
