@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from . import (
     checkboxes,
+    decimals,
     deskew,
     illumination,
     images,
@@ -346,6 +347,7 @@ def _from_image(
     paragraphs = structure.group_lines(lines)
     code, paragraphs = structure.split_code(paragraphs)
     paragraphs, code, tables = find_tables(paragraphs, rules, dpi=analysis_dpi, code=code)
+    decimals.mend([t.cells for t in tables], pixels)
     paragraphs = [*paragraphs, *code]
     # Words read with confidence are text, and so are lines measured in a fixed pitch (code
     # is read with little confidence); a photo's speckle read as "words" is neither.
