@@ -23,6 +23,7 @@ import dataclasses
 import itertools
 import re
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import leaders
@@ -51,6 +52,7 @@ _BEARING = 0.2  # of a character: the white beside a word's first and last glyph
 _PITCH_WORDS = 8
 _PITCH_MISFIT = 0.15  # mean distance, in characters, of words' widths from a fixed pitch
 _LINED_ROW = 3  # lines across columns in one ruled row that make it rows of their own
+_UNMERGED_COLUMNS = 3  # a merged cell's columns holding words apart that make it unmerged
 _SPACED = 0.8  # of a line's height: the white of a blank line above a row of a ruled row
 _NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
@@ -59,6 +61,11 @@ _CODE_SHARE = 0.3  # of a table's cells with signs of code make it code
 _MISREAD_SHARE = 0.1  # of a column's numbers that may be misread
 _ENTRY_SHARE = 0.8  # of a table of terms' lines that start with a term
 _LEADERS = re.compile(r"^[.·…_ ]{3,}")
+
+
+# Reads the cells of a grid that hold no words (rows of cells, each its words) again from
+# the page, adding what it reads to them.
+ReadBlank = Callable[[Grid, Cells], None]
 
 
 @dataclass
@@ -83,16 +90,19 @@ def find_tables(
     dpi: int,
     code: list[Paragraph] | None = None,
     layer: bool = False,
+    read_blank: ReadBlank | None = None,
 ) -> tuple[list[Paragraph], list[Paragraph], list[Item]]:
     """The page's tables, ruled, ruled across or unruled; the paragraphs and the `code`
     that remain. Code only goes into ruled grids, and into frames and tables ruled across
     where prose stands level with it (a column of macro names beside their meanings): its
-    rules, not its spacing, make it one. `layer` for words from a text layer."""
+    rules, not its spacing, make it one. `layer` for words from a text layer. `read_blank`
+    reads the cells of a ruled grid that no words fell in, as drawn, adding to them what
+    their print reads as."""
     code = code or []
     scale = _LAYER_BOXES if layer else 1.0
     touch = max(2, round(_TOUCH_INCHES * dpi))
     words = [w for p in paragraphs for w in p.words]
-    found, frames = _ruled(words + [w for p in code for w in p.words], rules, touch)
+    found, frames = _ruled(words + [w for p in code for w in p.words], rules, touch, read_blank)
     taken = {id(w) for t in found for w in t.words}
     drawn = [*frames, *(t.grid for t in found)]
     code_lines = [line for p in code for line in p.lines]
@@ -144,7 +154,9 @@ def _code_cells(box: Box, code: list[Line], prose: list[Word], taken: set[int]) 
     return found
 
 
-def _ruled(words: list[Word], rules: Rules, touch: int) -> tuple[list[_Table], list[Grid]]:
+def _ruled(
+    words: list[Word], rules: Rules, touch: int, read_blank: ReadBlank | None = None
+) -> tuple[list[_Table], list[Grid]]:
     """Tables from ruled grids, and the other grids: frames round text (one row or column
     of boxes, or a grid with words in only one of its rows or columns)."""
     found: list[_Table] = []
@@ -155,7 +167,7 @@ def _ruled(words: list[Word], rules: Rules, touch: int) -> tuple[list[_Table], l
             frames.append(grid)  # a box or a strip of boxes: maybe a table ruled across
             continue
         inside = [w for w in _inside(grid.box, words) if id(w) not in taken]
-        table = _fill(grid, inside, rules, touch)
+        table = _fill(grid, inside, rules, touch, read_blank)
         if table is None:
             frames.append(grid)  # words in one row or column: a frame round them after all
             continue
@@ -193,15 +205,22 @@ def _inside(box: Box, words: list[Word]) -> list[Word]:
 # Ruled grids ------------------------------------------------------------------------------
 
 
-def _fill(grid: Grid, words: list[Word], rules: Rules, touch: int) -> _Table | None:
+def _fill(
+    grid: Grid, words: list[Word], rules: Rules, touch: int, read_blank: ReadBlank | None = None
+) -> _Table | None:
     """The grid's cells filled with the words inside it, rule glyphs left out; None when
     only one row or one column holds any words (a frame round text, not a table)."""
     inside = _without_rule_glyphs(_inside(grid.box, words), rules, touch)
-    table = _assign(dataclasses.replace(grid, spans=_real_spans(grid, inside)), inside)
+    table = _assign(dataclasses.replace(grid, spans=_real_spans(grid, inside, touch)), inside)
     filled_rows = sum(any(row) for row in table.cells)
     filled_columns = sum(any(row[c] for row in table.cells) for c in range(len(grid.columns) - 1))
     if filled_rows < 2 or filled_columns < 2:
         return None
+    if read_blank is not None:
+        # The cells as drawn, before any is parted: a shaded header's "2007" over its "N"
+        # and "% Pos" is read whole.
+        read_blank(table.grid, table.cells)
+        table = _Table(table.grid, table.cells)
     return _split_rows(_split_columns(_cut_across_rules(table)))
 
 
@@ -236,7 +255,7 @@ def _split_columns(table: _Table) -> _Table:
             continue
         apart = [g for g in _gutters(body, gap) if _parts(body, g)]
         if apart:
-            cuts[c] = [(a + b) // 2 for a, b in apart]
+            cuts[c] = _without_thin_parts([(a + b) // 2 for a, b in apart], body)
     if not cuts:
         return table
     columns: list[int] = []
@@ -245,11 +264,43 @@ def _split_columns(table: _Table) -> _Table:
         first.append(len(columns))
         columns += [grid.columns[c], *cuts.get(c, [])]
     first.append(len(columns))
-    spans = tuple(
+    spans = [
         Span(s.row, first[s.column], s.rows, first[s.column + s.columns] - first[s.column])
         for s in grid.spans
-    )
-    return _assign(Grid(grid.box, grid.rows, (*columns, grid.columns[-1]), spans), table.words)
+    ]
+    # A heading over the parts ("2007" over its "N" and "% Pos") spans them: a ruled row
+    # whose every line runs across a cut (not the body of a table ruled only round its
+    # rows, nor a heading over its "Male" and "Female" in one ruled row).
+    spanned = {(s.row, s.column) for s in grid.spans}
+    for c, xs in cuts.items():
+        for r, row in enumerate(table.cells):
+            lines = _visual_rows(row[c])
+            if (
+                (r, c) not in spanned
+                and lines
+                and all(
+                    any(w.box.left < x < w.box.right for w in line for x in xs) for line in lines
+                )
+            ):
+                spans.append(Span(r, first[c], 1, first[c + 1] - first[c]))
+    grid = Grid(grid.box, grid.rows, (*columns, grid.columns[-1]), tuple(spans))
+    return _assign(grid, table.words)
+
+
+def _without_thin_parts(cuts: list[int], lines: list[list[Word]]) -> list[int]:
+    """Cuts into a column's parts, the two round a part that fewer than `_MIN_ROWS` of the
+    lines have words in made one between its neighbours: a heading centred over the gutter
+    of the two columns below it ("2007" over "N" and "% Pos") is no column of its own."""
+    cuts = list(cuts)
+    i = 1
+    while i < len(cuts):
+        left, right = cuts[i - 1], cuts[i]
+        holding = sum(any(left < w.box.center[0] < right for w in line) for line in lines)
+        if holding < _MIN_ROWS:
+            cuts[i - 1 : i + 1] = [(left + right) // 2]
+        else:
+            i += 1
+    return cuts
 
 
 def _parts(lines: list[list[Word]], gutter: tuple[int, int]) -> bool:
@@ -319,9 +370,11 @@ def _spaced(lines: list[list[Word]], starts: list[int]) -> bool:
     return all(i == 0 or _vertical_gap(lines[i - 1], lines[i]) > _SPACED * height for i in starts)
 
 
-def _real_spans(grid: Grid, words: list[Word]) -> tuple[Span, ...]:
-    """The grid's merged cells, but for those tall ones whose lines sit one to a row: there
-    the rules across were left out of a column (or shaded away), not the cells merged."""
+def _real_spans(grid: Grid, words: list[Word], touch: int) -> tuple[Span, ...]:
+    """The grid's merged cells, but for those tall ones whose lines sit one to a row, and
+    wide ones whose words sit in three of its columns or more, none across a column's edge:
+    there the rules were left out of the body (or shaded away, or drawn in the header
+    only), not the cells merged."""
     spans = []
     for span in grid.spans:
         box = Box(
@@ -330,12 +383,35 @@ def _real_spans(grid: Grid, words: list[Word]) -> tuple[Span, ...]:
             grid.columns[span.column + span.columns],
             grid.rows[span.row + span.rows],
         )
-        rows = {bisect.bisect(grid.rows, w.box.center[1]) for w in _inside(box, words)}
+        inside = _inside(box, words)
+        if _in_columns(grid, span, inside, touch):
+            continue  # its cells are the grid's own
+        rows = {bisect.bisect(grid.rows, w.box.center[1]) for w in inside}
         if span.rows < _LINED_ROW or len(rows) < span.rows / 2:
             spans.append(span)
         elif span.columns > 1:
             spans.extend(Span(span.row + r, span.column, 1, span.columns) for r in range(span.rows))
     return tuple(spans)
+
+
+def _in_columns(grid: Grid, span: Span, words: list[Word], touch: int) -> bool:
+    """Whether a merged cell's words sit in `_UNMERGED_COLUMNS` of its columns or more,
+    each word within one of them, and a gutter's width apart where a line goes on past a
+    column's edge (a heading that runs on over the columns is one cell)."""
+    edges = grid.columns[span.column + 1 : span.column + span.columns]
+    if len(edges) < _UNMERGED_COLUMNS - 1 or not words:
+        return False
+    if any(w.box.left + touch < x < w.box.right - touch for w in words for x in edges):
+        return False
+    if len({bisect.bisect(edges, w.box.center[0]) for w in words}) < _UNMERGED_COLUMNS:
+        return False
+    gutter = _min_gutter(words, 1.0)
+    for line in _visual_rows(words):
+        for before, after in itertools.pairwise(line):
+            across = any(before.box.center[0] < x < after.box.center[0] for x in edges)
+            if across and after.box.left - before.box.right < gutter:
+                return False
+    return True
 
 
 def _assign(grid: Grid, words: list[Word]) -> _Table:

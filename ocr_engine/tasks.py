@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from . import (
+    blankcells,
     checkboxes,
     decimals,
     deskew,
@@ -225,6 +226,7 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
             reread=reread,
             reread_numbers=numbers,
             reread_fine=fine,
+            read_fine=_image_reader(task, recognizer, declared_dpi),
         )
     except Exception:  # layout is best effort: see _plain
         log.exception("page %d: its layout failed; lines kept as text", task.index)
@@ -329,6 +331,7 @@ def _from_image(
     reread: listings.Reread,
     reread_numbers: listings.Reread,
     reread_fine: listings.Reread,
+    read_fine: blankcells.Read,
 ) -> Page:
     pixels = regions.gray_array(image)
     darkest, step = regions.darkest(image, analysis_dpi)
@@ -346,7 +349,10 @@ def _from_image(
     lines = checkboxes.mark(lines, pixels, reread)
     paragraphs = structure.group_lines(lines)
     code, paragraphs = structure.split_code(paragraphs)
-    paragraphs, code, tables = find_tables(paragraphs, rules, dpi=analysis_dpi, code=code)
+    read_blank = blankcells.BlankCellReader(pixels, read_fine)
+    paragraphs, code, tables = find_tables(
+        paragraphs, rules, dpi=analysis_dpi, code=code, read_blank=read_blank
+    )
     decimals.mend([t.cells for t in tables], pixels)
     paragraphs = [*paragraphs, *code]
     # Words read with confidence are text, and so are lines measured in a fixed pitch (code
@@ -385,6 +391,7 @@ def _region_reader(
 ) -> listings.Reread:
     """What reads a region of the page again as one block of lines, in page pixels; with
     `digits`, as holding nothing else."""
+    read = _image_reader(task, reader, dpi, digits=digits)
 
     def reread(box: Box, *, blank: Sequence[Box] = ()) -> list[Line]:
         left, top = max(0, box.left), max(0, box.top)
@@ -397,6 +404,17 @@ def _region_reader(
             white = 255 if region.mode == "L" else (255,) * len(region.getbands())
             for b in blank:
                 draw.rectangle((b.left - left, b.top - top, b.right - left, b.bottom - top), white)
+        return [line.moved(left, top) for line in read(region)]
+
+    return reread
+
+
+def _image_reader(
+    task: PageTask, reader: Recognizer, dpi: int | None, *, digits: bool = False
+) -> blankcells.Read:
+    """What reads an image (a piece of the page) as one block of lines, in its pixels."""
+
+    def read(region: Image.Image) -> list[Line]:
         tsv = reader.tsv(
             region,
             languages=task.languages,
@@ -405,9 +423,9 @@ def _region_reader(
             block=True,
             digits=digits,
         )
-        return [line.moved(left, top) for p in parse_tsv(tsv) for line in p.lines]
+        return [line for p in parse_tsv(tsv) for line in p.lines]
 
-    return reread
+    return read
 
 
 def _marked_lines(

@@ -242,6 +242,64 @@ def test_a_cells_lines_are_read_in_order(
     assert cell_texts(table) == [[" ".join(c.split()) for c in row] for row in WORDY]
 
 
+SURVEY: Rows = [
+    ["Country", "2007", "", "2008", ""],
+    ["", "N", "% Pos", "N", "% Pos"],
+    ["Austria", "109", "0.9", "93", "1.1"],
+    ["Germany", "123", "0.8", "290", "0.7"],
+    ["Spain", "36", "0", "40", "0"],
+    ["Total", "268", "0.6", "423", "0.6"],
+]
+
+
+def shaded_header_page(path: Path) -> Path:
+    """`SURVEY` as a report draws it: a header in white type on grey, its year over its two
+    columns, "N" and "% Pos" in white cells parted by short rules; rules down the header
+    only, and across every row of the body."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    _prose(pdf, 72, 700, LEAD[:3], width=470)
+    left, top, widths, height = 72.0, 620.0, [110.0, 70.0, 70.0, 70.0, 70.0], 24.0
+    xs = [left + sum(widths[:c]) for c in range(len(widths) + 1)]
+    bottom = top - height * len(SURVEY)
+    pdf.setFillGray(0.6)
+    pdf.rect(xs[0], top - 2 * height, xs[1] - xs[0], 2 * height, stroke=0, fill=1)
+    pdf.rect(xs[1], top - height, xs[-1] - xs[1], height, stroke=0, fill=1)
+    pdf.setFont("Vera", FONT_SIZE)
+    for r, row in enumerate(SURVEY):
+        for c, text in enumerate(row):
+            if not text:
+                continue
+            pdf.setFillGray(1.0 if r == 0 else 0.0)
+            width = 2 * widths[c] if r == 0 and c > 0 else widths[c]
+            y = top - (r + 0.5) * height - FONT_SIZE / 3 - (height / 2 if r == 0 and c == 0 else 0)
+            pdf.drawCentredString(xs[c] + width / 2, y, text)
+    pdf.setLineWidth(0.5)
+    pdf.setStrokeGray(0.0)
+    for y in [top, top - height, *(top - height * r for r in range(2, len(SURVEY) + 1))]:
+        pdf.line(xs[0] if y != top - height else xs[1], y, xs[-1], y)
+    for x in (xs[0], xs[-1]):
+        pdf.line(x, top, x, bottom)
+    for x in (xs[1], xs[3]):
+        pdf.line(x, top, x, top - 2 * height)
+    for x in (xs[2], xs[4]):
+        pdf.line(x, top - height, x, top - 2 * height)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.ocr
+def test_a_shaded_header_in_white_type_over_columns_ruled_only_in_it(
+    tmp_path: Path, recognizer: TesserocrRecognizer
+) -> None:
+    # Tesseract takes the grey header for a picture and reads none of it; the body's
+    # columns have no rules of their own, so the grid holds each of its rows as one cell.
+    page = read(shaded_header_page(tmp_path / "shaded.pdf"), recognizer)
+    [table] = tables(page)
+    assert cell_texts(table) == SURVEY
+    assert Span(0, 1, 1, 2) in table.spans and Span(0, 3, 1, 2) in table.spans
+
+
 COMMANDS: Rows = [
     ["Command", "Effect"],
     ["gpg --sign file", "Signs the file into\nan armoured copy"],
@@ -489,6 +547,32 @@ def test_columns_within_a_ruled_group_are_cut_apart_at_the_gutter_they_share() -
     _, _, found = find_tables(_paragraphs([*header, *body]), rules, dpi=300)
     [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
     assert table[-4:] == [[age, f"1,{i}00", f"2,{i}50"] for i, age in enumerate(ages)]
+
+
+def test_rows_ruled_only_round_are_read_in_the_columns_ruled_above_them() -> None:
+    # Rules down the header only: each body row is one merged cell of the grid, but its
+    # words sit in the columns, a gutter apart. A heading row that runs on across the
+    # columns' edges, a word's space apart, stays one cell.
+    header = _row(100, [(110, "Item"), (420, "Count"), (620, "Share")])
+    heading = _row(200, [(256, "How often"), (418, "do you have"), (607, "these symptoms")])
+    body = [
+        _row(280 + 60 * i, [(110, name), (420, f"{i + 1}40"), (620, f"{i + 1}.5")])
+        for i, name in enumerate(["Headache", "Fatigue", "Nausea"])
+    ]
+    ys = [80, 160, 260, 330, 390, 450]
+    rules = Rules(
+        [(y, 90, 820) for y in ys],
+        [(90, 80, 450), (400, 80, 160), (600, 80, 160), (820, 80, 450)],
+    )
+    _, _, found = find_tables(_paragraphs([header, heading, *body]), rules, dpi=300)
+    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    assert table == [
+        ["Item", "Count", "Share"],
+        ["How often do you have these symptoms", "", ""],
+        ["Headache", "140", "1.5"],
+        ["Fatigue", "240", "2.5"],
+        ["Nausea", "340", "3.5"],
+    ]
 
 
 def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:

@@ -1,0 +1,131 @@
+"""Table cells that came out blank but are not: their print read again, cell by cell.
+
+Tesseract's page segmentation takes a block of grey (a table's shaded header) for a picture
+and reads nothing in it: light type on the grey vanishes when the page is thresholded, and
+even dark type in the white cells beside it is taken for part of the picture. The table's
+grid says where each cell is. A cell left without words whose inside holds marks of clear
+contrast is cut out, stretched to the full range of grey, turned to dark on light where its
+marks are lighter than its ground, and read alone; the words read with confidence go into
+the cell, in place of any mark read there with doubt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .model import Span
+from .regions import Grid
+from .words import Box, Line, Word
+
+# Reads an image (a cell made dark on light) as lines, in its own pixels.
+Read = Callable[[Image.Image], list[Line]]
+
+_INSET = 4  # page px kept clear of a cell's rules
+_MIN_CONTRAST = 80  # grey levels between a cell's ground and its marks
+_MIN_MARKS = 0.005  # share of a cell's inside that its marks cover, at least
+_MIN_SIDE = 12  # page px: narrower or lower cells hold no print
+_PADDING = 12  # white page px round a cell read alone
+_CONFIDENCE = 0.6  # of a word read alone in a cell
+_RULE_GREY = 192  # darker than this, a pixel may be a rule's
+_RULE_SHARE = 0.8  # of a cell's height (width) that a column (row) of dark pixels is a rule
+_MAX_CELLS = 60  # cells read again on a page: a sheet of blank boxes costs no more
+
+
+class BlankCellReader:
+    """Reads a page's blank cells again (`tables.ReadBlank`), up to `_MAX_CELLS` of them.
+    `gray` is the page as an array; `read` reads a cell cut out of it."""
+
+    def __init__(self, gray: np.ndarray, read: Read) -> None:
+        self._gray, self._read = gray, read
+        self._budget = _MAX_CELLS
+
+    def __call__(self, grid: Grid, cells: list[list[list[Word]]]) -> None:
+        words = [w for row in cells for cell in row for w in cell]
+        for (r, c), box in _cell_boxes(grid):
+            if self._budget <= 0:
+                return
+            if r >= len(cells) or c >= len(cells[r]) or not _blank(cells[r][c]):
+                continue
+            inside = _inside(box, self._gray, [w.box for w in words if w not in cells[r][c]])
+            if inside is None:
+                continue
+            self._budget -= 1
+            found = _read_cell(inside, box.left + _INSET, box.top + _INSET, self._read)
+            if found:
+                cells[r][c][:] = found
+
+
+def _blank(cell: list[Word]) -> bool:
+    """Whether a cell holds no word, or only a mark read with doubt (the "=" Tesseract
+    makes of a shaded cell's edge)."""
+    return all(w.confidence < _CONFIDENCE and not any(ch.isalnum() for ch in w.text) for w in cell)
+
+
+def _cell_boxes(grid: Grid) -> list[tuple[tuple[int, int], Box]]:
+    """Each cell's (row, column) and box, a merged cell once, as its top left cell."""
+    covered: dict[tuple[int, int], Span] = {}
+    for s in grid.spans:
+        for dr in range(s.rows):
+            for dc in range(s.columns):
+                covered[(s.row + dr, s.column + dc)] = s
+    boxes = []
+    for r in range(len(grid.rows) - 1):
+        for c in range(len(grid.columns) - 1):
+            span = covered.get((r, c))
+            if span is not None and (span.row, span.column) != (r, c):
+                continue
+            rows, columns = (span.rows, span.columns) if span else (1, 1)
+            box = Box(grid.columns[c], grid.rows[r], grid.columns[c + columns], grid.rows[r + rows])
+            boxes.append(((r, c), box))
+    return boxes
+
+
+def _inside(box: Box, gray: np.ndarray, others: list[Box]) -> np.ndarray | None:
+    """A cell's inside, clear of its rules and of the words of other cells that reach into
+    it, stretched to dark print on white, if it holds marks of clear contrast."""
+    if box.width < _MIN_SIDE + 2 * _INSET or box.height < _MIN_SIDE + 2 * _INSET:
+        return None
+    left, top = box.left + _INSET, box.top + _INSET
+    inside = gray[top : box.bottom - _INSET, left : box.right - _INSET].astype(np.int32)
+    ground = int(np.median(inside))
+    for o in others:
+        inside[
+            max(0, o.top - top) : max(0, o.bottom - top),
+            max(0, o.left - left) : max(0, o.right - left),
+        ] = ground
+    # Marks are what stands off the ground the most, darker or lighter.
+    darkest, lightest = (int(v) for v in np.percentile(inside, [1, 99]))
+    mark = darkest if ground - darkest >= lightest - ground else lightest
+    if abs(ground - mark) < _MIN_CONTRAST:
+        return None
+    if np.count_nonzero(np.abs(inside - ground) >= _MIN_CONTRAST) < _MIN_MARKS * inside.size:
+        return None
+    # The ground white, the marks black, whichever was the lighter.
+    stretched = (inside - mark) * 255 / (ground - mark)
+    return np.clip(stretched, 0, 255).astype(np.uint8)
+
+
+def _read_cell(inside: np.ndarray, left: int, top: int, read: Read) -> list[Word]:
+    """The words read with confidence in a cell's inside, its top left at (left, top)."""
+    padded = ImageOps.expand(_without_rules(inside), _PADDING, fill=255)
+    return [
+        w
+        for line in read(padded)
+        for w in line.moved(left - _PADDING, top - _PADDING).words
+        if w.confidence >= _CONFIDENCE and w.text.strip()
+    ]
+
+
+def _without_rules(inside: np.ndarray) -> Image.Image:
+    """A cell, dark on light, without the rules across or down it that the grid did not
+    draw (a short rule between a header's "N" and "% Pos"): Tesseract reads a block no
+    further than such a rule."""
+    pixels = inside.copy()
+    dark = pixels < _RULE_GREY  # a hairline's blurred edges too
+    height, width = dark.shape
+    pixels[:, dark.sum(axis=0) >= _RULE_SHARE * height] = 255
+    pixels[dark.sum(axis=1) >= _RULE_SHARE * width, :] = 255
+    return Image.fromarray(pixels)
