@@ -1631,6 +1631,21 @@ def test_a_table_s_rows_of_short_names_and_figures_on_one_grid_are_not_code() ->
     assert all(monospace.is_code(line) for line in lines)
 
 
+def test_one_name_among_figures_fits_their_pitch_by_chance_unless_it_is_long() -> None:
+    # A bold label's letters may average a figure's width: "Defandants" alone says nothing
+    # of the font. A long identifier among figures does.
+    rows = [
+        "Defandants 287 242 223 207 208",
+        "Sentenced  148 107 126 121 102",
+        "Defendants 290 259 235 259 215",
+    ]
+    lines = [mono_line(t, 400 + i * 60) for i, t in enumerate(rows)]
+    assert not any(monospace._surely_monospaced(line) for line in lines)
+    monospace.mark_measured(lines)
+    assert not any(monospace.is_code(line) for line in lines)
+    assert monospace._surely_monospaced(mono_line("max_connections_per_host 64 128 256", 400))
+
+
 def test_a_short_line_that_fits_a_pitch_alone_is_not_code() -> None:
     # A heading of three words may fit a pitch by chance; with nothing else on the page on
     # its grid it stays text, code's signs or not.
