@@ -28,6 +28,16 @@ _RULE_CLEAR_PX = 2  # rows this far above and below a rule are looked at for ink
 _RULE_CLEAR_INK = 0.5  # share of dark pixels there that makes a run letters, not a rule
 _RULE_COVER = 0.6  # of a rule's length: a row (column) of page pixels this dark is the rule's
 _RULE_EDGE = 2  # page px either side of a rule's dark pixels
+_SHADE_CONTRAST = 25  # grey levels below the paper's: a shaded cell
+# Of a page's area in mid grey (darker than text's darkest blocks are not), for white lines
+# between shaded cells to be looked for: a dense page of text has 3 %.
+_MIN_SHADE = 0.05
+_SHADE_DARKEST = 60
+# Thicker runs of paper (at analysis DPI) between shade are no rule; shade's solid inside is
+# a pixel short of its edge on each side.
+_LIGHT_RULE_PX = 4
+_LIGHT_RULE_MIN_INCHES = 0.6  # light type on shade leaves shorter white runs
+_LIGHT_RULE_APART = 10  # analysis px between a light rule and a dark one beside it
 _FIGURE_CELL = 4  # analysis pixels per cell of the figure grid
 _FIGURE_INK = 0.08
 _INK_CONTRAST = 40  # grey levels below the paper's
@@ -86,6 +96,18 @@ def darkest(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
     Averaging (`coarse`) turns a one-pixel rule that falls across two blocks into light
     grey; the darkest pixel keeps it as dark as it was drawn, wherever it falls.
     """
+    return _pooled(image, dpi, np.minimum)
+
+
+def lightest(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
+    """The page at about ANALYSIS_DPI keeping each block's lightest pixel, and the factor
+    back: a thin white line between shaded cells survives as `darkest` keeps a rule."""
+    return _pooled(image, dpi, np.maximum)
+
+
+def _pooled(
+    image: Image.Image, dpi: int, keep: Callable[..., np.ndarray]
+) -> tuple[np.ndarray, float]:
     step = max(1, round(dpi / ANALYSIS_DPI))
     gray = gray_array(image)
     height, width = gray.shape[0] // step, gray.shape[1] // step
@@ -94,12 +116,12 @@ def darkest(image: Image.Image, dpi: int) -> tuple[np.ndarray, float]:
     # Rows first, over whole contiguous rows, then columns on a third of the pixels: numpy
     # reduces a reshaped 4-D view element by element, ten times slower.
     rows = gray[: height * step, : width * step].reshape(height, step, width * step)
-    darkest = rows[:, 0].copy()
+    kept = rows[:, 0].copy()
     for dy in range(1, step):
-        np.minimum(darkest, rows[:, dy], out=darkest)
-    columns = darkest[:, ::step].copy()
+        keep(kept, rows[:, dy], out=kept)
+    columns = kept[:, ::step].copy()
     for dx in range(1, step):
-        np.minimum(columns, darkest[:, dx::step], out=columns)
+        keep(columns, kept[:, dx::step], out=columns)
     return columns, float(step)
 
 
@@ -158,6 +180,97 @@ def find_rules(gray: np.ndarray, factor: float) -> Rules:
         return [(round(a * factor), round(b * factor), round(c * factor)) for a, b, c in rules]
 
     return Rules(scaled(_rules(dark, min_length)), scaled(_rules(dark.T, min_length)))
+
+
+def find_light_rules(gray: np.ndarray, factor: float) -> Rules:
+    """White lines between shaded cells, as rules: a table drawn as blocks of grey parted
+    by paper, with no dark rule anywhere. A light rule is a run of paper at least
+    `_LIGHT_RULE_MIN_INCHES` long and at most `_LIGHT_RULE_PX` thick with shade on both
+    sides.
+
+    `gray` is best the page's `lightest` copy: a white line one pixel thin survives it.
+    """
+    paper = float(np.percentile(gray[::4, ::4], 90))
+    # Shade is solid: a rule, a letter's stroke or its blurred edge is no shaded cell.
+    toned = gray < paper - _SHADE_CONTRAST
+    shade = toned.copy()
+    shade[1:-1, 1:-1] &= toned[:-2, 1:-1] & toned[2:, 1:-1] & toned[1:-1, :-2] & toned[1:-1, 2:]
+    min_length = int(_LIGHT_RULE_MIN_INCHES * ANALYSIS_DPI)
+
+    def scaled(rules: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        return [(round(a * factor), round(b * factor), round(c * factor)) for a, b, c in rules]
+
+    return Rules(
+        scaled(_rules(_thin_gaps(shade), min_length)),
+        scaled(_rules(_thin_gaps(shade.T), min_length)),
+    )
+
+
+def _thin_gaps(shaded: np.ndarray) -> np.ndarray:
+    """Where a row of unshaded pixels lies between shade above and below, within
+    `_LIGHT_RULE_PX` of it on each side; a gap goes on across the white line it crosses
+    (where the shade beside it stops) up to twice that far."""
+    gaps = ~shaded & _near(shaded, _LIGHT_RULE_PX, axis=0) & _near(shaded, -_LIGHT_RULE_PX, axis=0)
+    reach = 2 * _LIGHT_RULE_PX + 1
+    bridged: np.ndarray = gaps | (
+        ~shaded & _near(gaps, reach, axis=1) & _near(gaps, -reach, axis=1)
+    )
+    return bridged
+
+
+def _near(mask: np.ndarray, reach: int, *, axis: int) -> np.ndarray:
+    """Where `mask` holds within `reach` pixels before each pixel along `axis` (after it,
+    for a negative `reach`)."""
+    steps = abs(reach)
+    lines = mask if axis == 0 else mask.T
+    size = lines.shape[0]
+    padded = np.pad(lines, ((steps, steps), (0, 0)))
+    found = np.zeros_like(lines)
+    for k in range(1, steps + 1):
+        start = steps - k if reach > 0 else steps + k
+        found |= padded[start : start + size]
+    return found if axis == 0 else found.T
+
+
+def shaded(dark: np.ndarray) -> bool:
+    """Whether a page, as its `darkest` copy, is shaded over enough of its area to draw a
+    table in shade (`_MIN_SHADE`): blocks of mid grey, not text's near-black."""
+    sample = dark[::2, ::2]
+    paper = float(np.percentile(sample, 90))
+    mid = np.count_nonzero((sample > _SHADE_DARKEST) & (sample < paper - _SHADE_CONTRAST))
+    return bool(mid >= _MIN_SHADE * sample.size)
+
+
+def with_light_rules(
+    rules: Rules, image: Image.Image, dpi: int, dark: np.ndarray, *, scale: float = 1.0
+) -> Rules:
+    """`rules` and the white lines between the page's shaded cells (`find_light_rules`), if
+    the page (`dark`, its `darkest` copy) is `shaded`: what draws its tables. They are no
+    ink to clear from the page (`rule_ink`). `scale` takes `image`'s pixels to the rules'."""
+    if not shaded(dark):
+        return rules
+    gray, factor = lightest(image, dpi)
+    light = find_light_rules(gray, factor * scale)
+    return joined(rules, light, round(_LIGHT_RULE_APART * factor * scale))
+
+
+def joined(rules: Rules, light: Rules, apart: int) -> Rules:
+    """Dark rules and light ones, but for the light ones within `apart` px of a dark one
+    along it: the paper left between a table's border and the shade inside it."""
+
+    def kept(
+        light: list[tuple[int, int, int]], dark: list[tuple[int, int, int]]
+    ) -> list[tuple[int, int, int]]:
+        return [
+            (p, a, b)
+            for p, a, b in light
+            if not any(abs(p - q) <= apart and a < d and c < b for q, c, d in dark)
+        ]
+
+    return Rules(
+        [*rules.horizontal, *kept(light.horizontal, rules.horizontal)],
+        [*rules.vertical, *kept(light.vertical, rules.vertical)],
+    )
 
 
 def rule_ink(gray: np.ndarray, rules: Rules, factor: float) -> list[Box]:

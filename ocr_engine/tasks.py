@@ -290,6 +290,9 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: 
         small = pdf.render_page(pdf_page, 2 * regions.ANALYSIS_DPI)
         gray, factor = regions.darkest(small, 2 * regions.ANALYSIS_DPI)
         rules = regions.find_rules(gray, factor * layer.width / small.width)
+        rules = regions.with_light_rules(
+            rules, small, 2 * regions.ANALYSIS_DPI, gray, scale=layer.width / small.width
+        )
     code, paragraphs = structure.split_code(paragraphs)
     paragraphs, code, tables = find_tables(paragraphs, rules, dpi=dpi, code=code, layer=True)
     paragraphs = [*paragraphs, *code]
@@ -351,7 +354,11 @@ def _from_image(
     code, paragraphs = structure.split_code(paragraphs)
     read_blank = blankcells.BlankCellReader(pixels, read_fine)
     paragraphs, code, tables = find_tables(
-        paragraphs, rules, dpi=analysis_dpi, code=code, read_blank=read_blank
+        paragraphs,
+        regions.with_light_rules(rules, image, analysis_dpi, darkest),
+        dpi=analysis_dpi,
+        code=code,
+        read_blank=read_blank,
     )
     decimals.mend([t.cells for t in tables], pixels)
     paragraphs = [*paragraphs, *code]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from reportlab.lib.pagesizes import letter
@@ -298,6 +299,67 @@ def test_a_shaded_header_in_white_type_over_columns_ruled_only_in_it(
     [table] = tables(page)
     assert cell_texts(table) == SURVEY
     assert Span(0, 1, 1, 2) in table.spans and Span(0, 3, 1, 2) in table.spans
+
+
+BUDGET: Rows = [
+    ["Program", "Budget"],
+    ["Performance dashboard", "$1.1M"],
+    ["Cloud computing", "$0.44M"],
+    ["Open data portal", "$0.9M"],
+    ["Challenges platform", "$0"],
+    ["Total", "$8M"],
+]
+
+
+def shaded_cells_page(path: Path) -> Path:
+    """`BUDGET` drawn as blocks of grey parted by white lines, no rule anywhere: its labels
+    in white on dark grey, its amounts in black on light grey."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    _prose(pdf, 72, 700, LEAD[:3], width=470)
+    left, top, widths, height, line = 90.0, 620.0, [260.0, 110.0], 26.0, 2.0
+    pdf.setFont("Vera", FONT_SIZE)
+    for r, row in enumerate(BUDGET):
+        x = left
+        for c, text in enumerate(row):
+            y = top - (r + 1) * height
+            pdf.setFillGray(0.35 if c == 0 or r == 0 else 0.85)
+            pdf.rect(x, y + line / 2, widths[c] - line, height - line, stroke=0, fill=1)
+            pdf.setFillGray(1.0 if c == 0 or r == 0 else 0.0)
+            pdf.drawString(x + 6, y + 9, text)
+            x += widths[c]
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.ocr
+def test_a_table_drawn_in_shaded_cells_parted_by_white_lines(
+    tmp_path: Path, recognizer: TesserocrRecognizer
+) -> None:
+    page = read(shaded_cells_page(tmp_path / "blocks.pdf"), recognizer)
+    [table] = tables(page)
+    assert cell_texts(table) == BUDGET
+
+
+def test_white_lines_between_shade_are_rules_and_paper_beside_a_border_is_not() -> None:
+    # Two shaded cells over two, parted by white lines 2 px wide (at 100 dpi), inside a
+    # black border 3 px wide with 3 px of paper between it and the shade.
+    page = np.full((400, 600), 255, np.uint8)
+    page[50:350, 50:550] = 0  # the border
+    page[53:347, 53:547] = 255
+    page[56:344, 56:544] = 150  # the shade
+    page[199:201, 56:544] = 255
+    page[56:344, 299:301] = 255
+    light = regions.find_light_rules(page, 1.0)
+    # The paper between the border and the shade is a white line between two tones too.
+    assert [y for y, _, _ in light.horizontal] == [54, 199, 345]
+    assert [x for x, _, _ in light.vertical] == [54, 299, 545]
+    dark = find_rules(page, 1.0)
+    assert [y for y, _, _ in dark.horizontal] == [51, 348]
+    joined = regions.joined(dark, light, 10)
+    assert [y for y, _, _ in joined.horizontal] == [51, 348, 199]
+    assert [x for x, _, _ in joined.vertical] == [51, 548, 299]
+    assert regions.find_light_rules(page[:, :40], 1.0) == regions.Rules([], [])
 
 
 COMMANDS: Rows = [
