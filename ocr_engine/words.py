@@ -248,11 +248,31 @@ def mark_bold(lines: list[Line], gray: np.ndarray) -> None:
         weights = near(size)
         if len(weights) >= _COMMON_SIZE * total:
             usual[size] = statistics.median(weights)
+    heavy = []
     for line, stroke, core in measured:
         nearest = min(usual, key=lambda size: abs(math.log(size / core)), default=None)
         if nearest is not None and stroke >= _BOLD_STROKES * usual[nearest]:
+            heavy.append((line, stroke, core))
+    regular = [m for m in measured if not any(m[0] is h[0] for h in heavy)]
+    for line, stroke, core in heavy:
+        # A line of a paragraph whose next line above or below, of its size, is set as
+        # heavy is in that line's weight: a body set heavier than the page's tables' print.
+        if not any(
+            _next_to(line, other)
+            and abs(size - core) <= _SAME_SIZE * core
+            and stroke < _BOLD_STROKES * weight
+            for other, weight, size in regular
+        ):
             for word in line.words:
                 word.bold = True
+
+
+def _next_to(line: Line, other: Line) -> bool:
+    """Whether `other` is the line just above or below `line`, in the same column."""
+    a, b = line.box, other.box
+    overlap = min(a.right, b.right) - max(a.left, b.left)
+    gap = max(a.top, b.top) - min(a.bottom, b.bottom)
+    return overlap >= 0.5 * min(a.width, b.width) and 0 <= gap <= max(a.height, b.height)
 
 
 def _monospaced(line: Line) -> bool:

@@ -735,6 +735,36 @@ def test_bold_is_measured_against_the_letters_core_not_the_line_s_height() -> No
     assert [all(w.bold for w in line.words) for line in lines] == [True] + [False] * 6
 
 
+def test_a_paragraph_s_line_is_in_its_neighbours_weight_not_bold_by_a_hair() -> None:
+    # A report's page of tables in light small print, then a paragraph in a heavier face:
+    # against the print, its lines measure about as heavy as bold, and one of them a hair
+    # over. Beside the lines above and below it, in its size, it is no heavier.
+    fonts = "/usr/share/fonts/truetype/dejavu/"
+    small = ImageFont.truetype(fonts + "DejaVuSerifCondensed.ttf", 30)
+    serif = ImageFont.truetype(fonts + "DejaVuSerif.ttf", 40)
+    image = Image.new("L", (2000, 2000), 255)
+    draw = ImageDraw.Draw(image)
+    rows = [(("92.9 7.1 Austria Belgium 5,821 the data we can see", small, 0), 70)] * 22
+    paragraph = [
+        ("Within the EU in 2007 children under the age", 0),
+        ("one hundred cases per population and the rates", 1),  # drawn a pixel heavier
+        ("for other age groups varied between them all", 0),
+    ]
+    lines, y = [], 100
+    for text, font, heavier in [row for row, _ in rows] + [(t, serif, h) for t, h in paragraph]:
+        words, x = [], 100
+        for token in text.split():
+            box = draw.textbbox((x, y), token, font=font)
+            for dx in range(heavier + 1):
+                draw.text((x + dx, y), token, font=font, fill=0)
+            words.append(Word(token, 0.9, Box(box[0], box[1], box[2] + heavier, box[3])))
+            x = box[2] + 14
+        lines.append(Line(words))
+        y += 70 if font is small else 48
+    mark_bold(lines, np.asarray(image))
+    assert not any(w.bold for line in lines for w in line.words)
+
+
 @pytest.mark.parametrize(("size", "kind"), [(60, TITLE), (HEIGHT, LIST)])
 def test_a_numbered_line_set_larger_than_the_body_is_a_heading_not_a_list(
     size: int, kind: str
