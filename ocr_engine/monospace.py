@@ -50,6 +50,11 @@ _GRID = 0.18
 _STRONG_WORDS = 3
 _PUNCTUATION = "()[]\"'‘’“”,.:;!?"
 _STRONG_CHARS = 8
+# A proportional font's comma or point is about half a figure wide: figures with one measure
+# this much of a cell short of their length at the plain figures' pitch, each separator.
+_NARROW_SEPARATOR = 0.3
+_MIN_FIGURES = 10  # plain figures and figures with a separator on a page, to tell
+_SEPARATED = re.compile(r"\d+(?:[.,]\d+)+")
 _LONE_CHARS = 24  # a page's only sure line must be this long
 _PITCH_SPREAD = 0.08
 _STEADY = 0.025  # one-word lines of a listing keep their pitch to this share of it
@@ -139,7 +144,12 @@ def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
     like code. A command shown apart from the prose ("sqrt(-17)") is code when its glyphs
     sit on a grid that another line's share, or that its own many glyphs keep.
     """
-    sure = [line for line in lines if _surely_monospaced(line)]
+    proportional = _proportional_figures(lines)
+    sure = [
+        line
+        for line in lines
+        if _surely_monospaced(line) and not (proportional and _only_figures(line))
+    ]
     strong = {id(line) for line in sure}
     sure += [line for line in _steady_runs(lines) if id(line) not in strong]
     groups = [
@@ -728,6 +738,34 @@ def _loosely_monospaced(line: Line) -> bool:
         return False  # a table's row: its label, then amounts in a fixed width
     advance = pitch(words)
     return misfit(words, advance) < _WEAK and _off_pitch(words, advance) < _GRID
+
+
+def _only_figures(line: Line) -> bool:
+    return all(_figures(w.text) for w in _measured(line))
+
+
+def _proportional_figures(lines: list[Line]) -> bool:
+    """Whether the page's lines of figures are set in a proportional font: their figures
+    with a separator ("3,532") measure narrower, by about half a figure for each separator,
+    than their length at the pitch of the plain ones ("1996", "670"), where a fixed-pitch
+    font gives a separator a whole cell. The page's lines are taken together: one line's few
+    figures measure too loosely to tell."""
+    plain: list[Word] = []
+    separated: list[Word] = []
+    for line in lines:
+        words = _measured(line)
+        if not words or not _only_figures(line):
+            continue
+        plain += [w for w in words if w.text.isdigit() and len(w.text) >= 2]
+        separated += [w for w in words if _SEPARATED.fullmatch(w.text)]
+    if len(plain) < _MIN_FIGURES or len(separated) < _MIN_FIGURES:
+        return False
+    advance = pitch(plain)
+    short = [
+        (advance * _ink(w) - w.box.width) / advance / sum(c in ".," for c in w.text)
+        for w in separated
+    ]
+    return statistics.median(short) >= _NARROW_SEPARATOR
 
 
 def _figures(text: str) -> bool:

@@ -1676,6 +1676,32 @@ def test_one_name_among_figures_fits_their_pitch_by_chance_unless_it_is_long() -
     assert monospace._surely_monospaced(mono_line("max_connections_per_host 64 128 256", 400))
 
 
+@pytest.mark.parametrize(
+    ("face", "proportional"), [("DejaVuSans", True), ("DejaVuSansMono", False)]
+)
+def test_rows_of_figures_tell_a_proportional_font_by_their_separators(
+    face: str, proportional: bool
+) -> None:
+    # A statistical table's rows are figures alone, set on one width in most fonts: one
+    # row may fit a pitch by chance, and its run of rows became code. Only a fixed-pitch
+    # font gives a comma the width of a figure; a proportional one, about half of it.
+    font = ImageFont.truetype(f"/usr/share/fonts/truetype/dejavu/{face}.ttf", 36)
+    draw = ImageDraw.Draw(Image.new("L", (2400, 1200), 255))
+    lines = []
+    for i, year in enumerate(range(1996, 2006)):
+        figures = [str(year), f"4{i},6{i}1", f"6{i}0", f"3,5{i}2", f"3,7{i}0", f"1,0{i}4"]
+        words = []
+        for c, text in enumerate(figures):
+            left = round(300 + 330 * c - draw.textlength(text, font=font))  # right-aligned
+            words.append(
+                Word(text, 0.9, Box(*draw.textbbox((left, 100 + 80 * i), text, font=font)))
+            )
+        lines.append(Line(words))
+    assert monospace._proportional_figures(lines) is proportional
+    prose = [prose_line(text, 1000 + i * 60) for i, text in enumerate(PROSE)]
+    assert not monospace._proportional_figures(prose)  # no figures to tell by
+
+
 def test_a_short_line_that_fits_a_pitch_alone_is_not_code() -> None:
     # A heading of three words may fit a pitch by chance; with nothing else on the page on
     # its grid it stays text, code's signs or not.
