@@ -144,12 +144,11 @@ def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
     like code. A command shown apart from the prose ("sqrt(-17)") is code when its glyphs
     sit on a grid that another line's share, or that its own many glyphs keep.
     """
-    proportional = _proportional_figures(lines)
-    sure = [
-        line
-        for line in lines
-        if _surely_monospaced(line) and not (proportional and _only_figures(line))
-    ]
+    sure = [line for line in lines if _surely_monospaced(line)]
+    # Figures are set on one width in most fonts: rows of figures alone are a program's
+    # output only beside code that says so, and not when their separators are narrow.
+    if _proportional_figures(lines) or all(_only_figures(line) for line in sure):
+        sure = [line for line in sure if not _only_figures(line)]
     strong = {id(line) for line in sure}
     sure += [line for line in _steady_runs(lines) if id(line) not in strong]
     groups = [

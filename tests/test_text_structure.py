@@ -1702,6 +1702,18 @@ def test_rows_of_figures_tell_a_proportional_font_by_their_separators(
     assert not monospace._proportional_figures(prose)  # no figures to tell by
 
 
+def test_rows_of_figures_alone_with_no_code_on_the_page_are_not_code() -> None:
+    # Rows that fit a pitch, but figures fit one in most fonts: with no line of code on
+    # the page to say so, they are a table's.
+    rows = ["1996-97  42,262  $375.9  $8,895", "1997-98  42,766   390.2   9,125"]
+    rows += ["1998-99  43,187   407.0   9,423", "2000-01  44,076   440.0   9,982"]
+    figures = [mono_line(t, 400 + i * 60) for i, t in enumerate(rows)]
+    assert all(monospace._surely_monospaced(line) for line in figures)
+    lines = [prose_line(PROSE[0], 300), *figures]
+    monospace.mark_measured(lines)
+    assert not any(monospace.is_code(line) for line in lines)
+
+
 def test_a_short_line_that_fits_a_pitch_alone_is_not_code() -> None:
     # A heading of three words may fit a pitch by chance; with nothing else on the page on
     # its grid it stays text, code's signs or not.
