@@ -49,7 +49,9 @@ class BlankCellReader:
                 return
             if r >= len(cells) or c >= len(cells[r]) or not _blank(cells[r][c]):
                 continue
-            inside = _inside(box, self._gray, [w.box for w in words if w not in cells[r][c]])
+            own = {id(w) for w in cells[r][c]}
+            others = [w.box for w in words if id(w) not in own]
+            inside = _inside(box, self._gray, others)
             if inside is None:
                 continue
             self._budget -= 1

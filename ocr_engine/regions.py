@@ -29,10 +29,10 @@ _RULE_CLEAR_INK = 0.5  # share of dark pixels there that makes a run letters, no
 _RULE_COVER = 0.6  # of a rule's length: a row (column) of page pixels this dark is the rule's
 _RULE_EDGE = 2  # page px either side of a rule's dark pixels
 _SHADE_CONTRAST = 25  # grey levels below the paper's: a shaded cell
-# Of a page's area in mid grey (darker than text's darkest blocks are not), for white lines
-# between shaded cells to be looked for: a dense page of text has 3 %.
+# Of a page's area in mid grey, for white lines between shaded cells to be looked for: a
+# dense page of text has 3 %. Text's blocks, kept at their darkest, are darker than mid grey.
 _MIN_SHADE = 0.05
-_SHADE_DARKEST = 60
+_SHADE_DARKEST = 60  # the darkest grey that is shade, not ink
 # Thicker runs of paper (at analysis DPI) between shade are no rule; shade's solid inside is
 # a pixel short of its edge on each side.
 _LIGHT_RULE_PX = 4

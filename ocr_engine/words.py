@@ -227,8 +227,11 @@ def mark_bold(lines: list[Line], gray: np.ndarray) -> None:
     type's is about half as thick again as regular type's of the same size. Small type is
     set heavier for its size than large type (a sans-serif aside beside a serif body, more
     so), so each line is weighed against the page's common size of text nearest its own: a
-    heading against the body, a note in small print against the notes. Monospaced lines
-    are left out: their even strokes measure heavy.
+    heading against the body, a note in small print against the notes. A line that
+    measures bold so is bold only if the line of its size just above or below it, not bold
+    itself, is lighter by as much: on a page mostly of tables in light print, a paragraph's
+    lines all measure heavy, one of them over the line by a hair. Monospaced lines are left
+    out: their even strokes measure heavy.
     """
     ink = gray < INK
     measured = [(line, *_stroke(line, ink)) for line in lines if not _monospaced(line)]
@@ -253,10 +256,9 @@ def mark_bold(lines: list[Line], gray: np.ndarray) -> None:
         nearest = min(usual, key=lambda size: abs(math.log(size / core)), default=None)
         if nearest is not None and stroke >= _BOLD_STROKES * usual[nearest]:
             heavy.append((line, stroke, core))
-    regular = [m for m in measured if not any(m[0] is h[0] for h in heavy)]
+    weighed = {id(line) for line, _, _ in heavy}
+    regular = [m for m in measured if id(m[0]) not in weighed]
     for line, stroke, core in heavy:
-        # A line of a paragraph whose next line above or below, of its size, is set as
-        # heavy is in that line's weight: a body set heavier than the page's tables' print.
         if not any(
             _next_to(line, other)
             and abs(size - core) <= _SAME_SIZE * core

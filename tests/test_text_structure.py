@@ -1645,10 +1645,7 @@ def test_a_table_s_rows_of_short_names_and_figures_on_one_grid_are_not_code() ->
         "Austria   100   5  100  100   98   98",
         "Oman      100   2   98   98   98   96",
     ]
-    lines = [mono_line(t, 400 + i * 60) for i, t in enumerate(rows)]
-    assert not any(monospace._surely_monospaced(line) for line in lines)
-    monospace.mark_measured(lines)
-    assert not any(monospace.is_code(line) for line in lines)
+    _assert_no_code(rows)
     # A program's output, figures under names as short, keeps its pitch: the figures' line
     # has nothing else to say it is not code, and lines of code round it are.
     output = [
@@ -1669,11 +1666,17 @@ def test_one_name_among_figures_fits_their_pitch_by_chance_unless_it_is_long() -
         "Sentenced  148 107 126 121 102",
         "Defendants 290 259 235 259 215",
     ]
+    _assert_no_code(rows)
+    assert monospace._surely_monospaced(mono_line("max_connections_per_host 64 128 256", 400))
+
+
+def _assert_no_code(rows: list[str]) -> None:
+    """Rows set on a fixed pitch that nothing in them proves a fixed-pitch font: no row
+    is surely monospaced, and none is code."""
     lines = [mono_line(t, 400 + i * 60) for i, t in enumerate(rows)]
     assert not any(monospace._surely_monospaced(line) for line in lines)
     monospace.mark_measured(lines)
     assert not any(monospace.is_code(line) for line in lines)
-    assert monospace._surely_monospaced(mono_line("max_connections_per_host 64 128 256", 400))
 
 
 @pytest.mark.parametrize(
