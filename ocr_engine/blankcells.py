@@ -92,6 +92,8 @@ def _inside(box: Box, gray: np.ndarray, others: list[Box]) -> np.ndarray | None:
         return None
     left, top = box.left + _INSET, box.top + _INSET
     inside = gray[top : box.bottom - _INSET, left : box.right - _INSET].astype(np.int32)
+    if min(inside.shape) < _MIN_SIDE:
+        return None  # the grid runs off the page
     ground = int(np.median(inside))
     for o in others:
         inside[

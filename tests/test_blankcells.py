@@ -85,3 +85,16 @@ def test_a_merged_cell_is_read_once_whole() -> None:
 
     BlankCellReader(gray, read)(grid, [[[], [], []]])
     assert len(seen) == 1 and seen[0][0] > 500  # both columns' width, in one image
+
+
+def test_a_grid_running_off_the_page_reads_only_what_is_on_it() -> None:
+    gray = _page([150, 255, 255], [("", 255), ("", 0), ("", 0)])
+    grid = Grid(Box(0, 0, 900, 300), (0, 97, 300), (0, 300, 600, 900))
+    seen: list[Image.Image] = []
+
+    def read(image: Image.Image) -> list[Line]:
+        seen.append(image)
+        return []
+
+    BlankCellReader(gray, read)(grid, [[[], [], []], [[], [], []]])
+    assert seen == []  # the shaded cell holds no print; the row below lies off the page
