@@ -56,6 +56,7 @@ _RUNNING_GAP = 1.5  # body line heights between a running head or foot and the b
 _HEADING_LINES = 3
 _LARGER = 1.3  # type this much larger than the body's makes a heading
 _HEADING_CONFIDENCE = 0.5  # a heading's characters are read with this confidence at least
+_SIDEWAYS_CHARS = 3  # a word this long, taller than wide, is set turned
 _HEADING_WORDS = 20  # a numbered heading: "5.14 I have a wireless network card which ..."
 _HEADING_WORDS_UNNUMBERED = 10
 _TITLE_RATIO = 1.9  # type this much larger than the body's may set a title of _HEADING_WORDS
@@ -531,6 +532,8 @@ def _heading_level(paragraph: Paragraph, size: float) -> int:
         return 0  # a displayed formula read as words ("Vassie"): a heading reads clearly
     if any(_spread(line) for line in paragraph.lines):
         return 0  # labels side by side, as under a chart's bars or in a table's head
+    if any(_sideways(w) for w in paragraph.words):
+        return 0  # a chart's axis label set up its side: its height is its length
     if ratio >= _TITLE_RATIO:
         return 1
     if ratio >= 1.45:
@@ -575,6 +578,11 @@ def _type_size(line: Line) -> float:
         if _ASCENDING.intersection(w.text) and not _DESCENDING.intersection(w.text)
     ]
     return statistics.median(tall) if tall else line.height
+
+
+def _sideways(word: Word) -> bool:
+    """Whether a word of a few letters is set turned a quarter, its box taller than wide."""
+    return len(word.text) >= _SIDEWAYS_CHARS and word.box.height > word.box.width
 
 
 def _spread(line: Line) -> bool:

@@ -825,6 +825,16 @@ def test_large_labels_and_formulas_are_not_headings(label: str) -> None:
     assert items[0].kind == TEXT
 
 
+def test_an_axis_label_set_up_a_chart_s_side_is_no_heading() -> None:
+    # Tesseract reads a label turned a quarter as a word whose box is its length high.
+    label = prose_line("Percentage", 400)
+    word = label.words[0]
+    word.box = Box(word.box.left, 400, word.box.left + HEIGHT, 400 + word.box.width)
+    body = [prose_line(text, 900 + i * 60) for i, text in enumerate(PROSE * 3)]
+    items = structure.classify(structure.group_lines([label, *body]), page_height=3300)
+    assert items[0].kind == TEXT
+
+
 def test_running_heads_and_feet_only_when_they_look_like_them() -> None:
     body = [prose_line(text, 600 + i * 60) for i, text in enumerate(PROSE * 3)]
     folio = prose_line("Page 3", 3150)
