@@ -68,20 +68,13 @@ def _blank(cell: list[Word]) -> bool:
 
 def _cell_boxes(grid: Grid) -> list[tuple[tuple[int, int], Box]]:
     """Each cell's (row, column) and box, a merged cell once, as its top left cell."""
-    covered: dict[tuple[int, int], Span] = {}
-    for s in grid.spans:
-        for dr in range(s.rows):
-            for dc in range(s.columns):
-                covered[(s.row + dr, s.column + dc)] = s
+    merged = grid.merged()
     boxes = []
     for r in range(len(grid.rows) - 1):
         for c in range(len(grid.columns) - 1):
-            span = covered.get((r, c))
-            if span is not None and (span.row, span.column) != (r, c):
-                continue
-            rows, columns = (span.rows, span.columns) if span else (1, 1)
-            box = Box(grid.columns[c], grid.rows[r], grid.columns[c + columns], grid.rows[r + rows])
-            boxes.append(((r, c), box))
+            span = merged.get((r, c), Span(r, c, 1, 1))
+            if (span.row, span.column) == (r, c):
+                boxes.append(((r, c), grid.span_box(span)))
     return boxes
 
 

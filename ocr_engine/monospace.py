@@ -147,8 +147,12 @@ def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
     sure = [line for line in lines if _surely_monospaced(line)]
     # Figures are set on one width in most fonts: rows of figures alone are a program's
     # output only beside code that says so, and not when their separators are narrow.
-    if _proportional_figures(lines) or all(_only_figures(line) for line in sure):
-        sure = [line for line in sure if not _only_figures(line)]
+    rows = [_measured(line) for line in lines]
+    figure_rows = [words for words in rows if _only_figures(words)]
+    figures = {id(line) for line, words in zip(lines, rows, strict=True) if _only_figures(words)}
+    named = [line for line in sure if id(line) not in figures]
+    if not named or _proportional_figures(figure_rows):
+        sure = named
     strong = {id(line) for line in sure}
     sure += [line for line in _steady_runs(lines) if id(line) not in strong]
     groups = [
@@ -739,22 +743,20 @@ def _loosely_monospaced(line: Line) -> bool:
     return misfit(words, advance) < _WEAK and _off_pitch(words, advance) < _GRID
 
 
-def _only_figures(line: Line) -> bool:
-    return all(_figures(w.text) for w in _measured(line))
+def _only_figures(words: list[Word]) -> bool:
+    """Whether a line's measured words are figures, and it has some."""
+    return bool(words) and all(_figures(w.text) for w in words)
 
 
-def _proportional_figures(lines: list[Line]) -> bool:
-    """Whether the page's lines of figures are set in a proportional font: their figures
-    with a separator ("3,532") measure narrower, by about half a figure for each separator,
-    than their length at the pitch of the plain ones ("1996", "670"), where a fixed-pitch
-    font gives a separator a whole cell. The page's lines are taken together: one line's few
-    figures measure too loosely to tell."""
+def _proportional_figures(rows: list[list[Word]]) -> bool:
+    """Whether the page's rows of figures (each its measured words) are set in a
+    proportional font: their figures with a separator ("3,532") measure narrower, by about
+    half a figure for each separator, than their length at the pitch of the plain ones
+    ("1996", "670"), where a fixed-pitch font gives a separator a whole cell. The page's
+    rows are taken together: one row's few figures measure too loosely to tell."""
     plain: list[Word] = []
     separated: list[Word] = []
-    for line in lines:
-        words = _measured(line)
-        if not words or not _only_figures(line):
-            continue
+    for words in rows:
         plain += [w for w in words if w.text.isdigit() and len(w.text) >= 2]
         separated += [w for w in words if _SEPARATED.fullmatch(w.text)]
     if len(plain) < _MIN_FIGURES or len(separated) < _MIN_FIGURES:

@@ -65,6 +65,24 @@ class Grid:
             for r in range(len(self.rows) - 1)
         ]
 
+    def merged(self) -> dict[tuple[int, int], Span]:
+        """Each (row, column) a merged cell covers, its own top left one included, to it."""
+        return {
+            (s.row + dr, s.column + dc): s
+            for s in self.spans
+            for dr in range(s.rows)
+            for dc in range(s.columns)
+        }
+
+    def span_box(self, span: Span) -> Box:
+        """The outline of the cells `span` covers."""
+        return Box(
+            self.columns[span.column],
+            self.rows[span.row],
+            self.columns[span.column + span.columns],
+            self.rows[span.row + span.rows],
+        )
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -175,11 +193,14 @@ def find_rules(gray: np.ndarray, factor: float) -> Rules:
     paper = float(np.percentile(gray[::4, ::4], 90))  # a sample is as good and far quicker
     dark = gray < min(_DARK, paper - _RULE_CONTRAST)
     min_length = int(_RULE_MIN_INCHES * ANALYSIS_DPI)
+    return Rules(
+        _scaled(_rules(dark, min_length), factor), _scaled(_rules(dark.T, min_length), factor)
+    )
 
-    def scaled(rules: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-        return [(round(a * factor), round(b * factor), round(c * factor)) for a, b, c in rules]
 
-    return Rules(scaled(_rules(dark, min_length)), scaled(_rules(dark.T, min_length)))
+def _scaled(rules: list[tuple[int, int, int]], factor: float) -> list[tuple[int, int, int]]:
+    """Rules found at analysis resolution, in page px."""
+    return [(round(a * factor), round(b * factor), round(c * factor)) for a, b, c in rules]
 
 
 def find_light_rules(gray: np.ndarray, factor: float) -> Rules:
@@ -196,13 +217,9 @@ def find_light_rules(gray: np.ndarray, factor: float) -> Rules:
     shade = toned.copy()
     shade[1:-1, 1:-1] &= toned[:-2, 1:-1] & toned[2:, 1:-1] & toned[1:-1, :-2] & toned[1:-1, 2:]
     min_length = int(_LIGHT_RULE_MIN_INCHES * ANALYSIS_DPI)
-
-    def scaled(rules: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-        return [(round(a * factor), round(b * factor), round(c * factor)) for a, b, c in rules]
-
     return Rules(
-        scaled(_rules(_thin_gaps(shade), min_length)),
-        scaled(_rules(_thin_gaps(shade.T), min_length)),
+        _scaled(_rules(_thin_gaps(shade), min_length), factor),
+        _scaled(_rules(_thin_gaps(shade.T), min_length), factor),
     )
 
 

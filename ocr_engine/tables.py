@@ -377,13 +377,7 @@ def _real_spans(grid: Grid, words: list[Word], touch: int) -> tuple[Span, ...]:
     only), not the cells merged."""
     spans = []
     for span in grid.spans:
-        box = Box(
-            grid.columns[span.column],
-            grid.rows[span.row],
-            grid.columns[span.column + span.columns],
-            grid.rows[span.row + span.rows],
-        )
-        inside = _inside(box, words)
+        inside = _inside(grid.span_box(span), words)
         if _in_columns(grid, span, inside, touch):
             continue  # its cells are the grid's own
         rows = {bisect.bisect(grid.rows, w.box.center[1]) for w in inside}
@@ -417,12 +411,7 @@ def _in_columns(grid: Grid, span: Span, words: list[Word], touch: int) -> bool:
 def _assign(grid: Grid, words: list[Word]) -> _Table:
     """Each word to the cell its centre is in; a merged cell's words to its top left cell."""
     cells: Cells = [[[] for _ in range(len(grid.columns) - 1)] for _ in range(len(grid.rows) - 1)]
-    owner = {
-        (s.row + dr, s.column + dc): (s.row, s.column)
-        for s in grid.spans
-        for dr in range(s.rows)
-        for dc in range(s.columns)
-    }
+    owner = {cell: (s.row, s.column) for cell, s in grid.merged().items()}
     for word in words:
         x, y = word.box.center
         if not grid.box.contains(x, y):

@@ -1710,9 +1710,11 @@ def test_rows_of_figures_tell_a_proportional_font_by_their_separators(
                 Word(text, 0.9, Box(*draw.textbbox((left, 100 + 80 * i), text, font=font)))
             )
         lines.append(Line(words))
-    assert monospace._proportional_figures(lines) is proportional
+    rows = [monospace._measured(line) for line in lines]
+    assert monospace._proportional_figures(rows) is proportional
     prose = [prose_line(text, 1000 + i * 60) for i, text in enumerate(PROSE)]
-    assert not monospace._proportional_figures(prose)  # no figures to tell by
+    # No figures to tell by.
+    assert not monospace._proportional_figures([monospace._measured(ln) for ln in prose])
 
 
 def test_rows_of_figures_alone_with_no_code_on_the_page_are_not_code() -> None:
