@@ -23,7 +23,7 @@ import dataclasses
 import itertools
 import re
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from . import leaders
@@ -221,7 +221,7 @@ def _fill(
         # and "% Pos" is read whole.
         read_blank(table.grid, table.cells)
         table = _Table(table.grid, table.cells)
-    return _split_rows(_split_columns(_cut_across_rules(table)))
+    return _split_rows(_split_columns(_cut_across_rules(table)), ruled=table.grid.columns)
 
 
 def _cut_across_rules(table: _Table) -> _Table:
@@ -318,28 +318,67 @@ def _either_side(row: list[Word], gap: tuple[int, int]) -> tuple[Word, Word] | N
     return max(before, key=lambda w: w.box.right), min(after, key=lambda w: w.box.left)
 
 
-def _split_rows(table: _Table) -> _Table:
+def _split_rows(table: _Table, *, ruled: Sequence[int]) -> _Table:
     """The table with each ruled row that holds several lines across its columns split into
-    a row per line: tables often rule their columns but not their rows."""
+    a row per line: tables often rule their columns but not their rows. Rows that a merged
+    cell one column wide ties together are split as one where one of them holds such lines:
+    a rule drawn across some columns only (over a "Total" in the last) merges the cells of
+    the others, and their lines are rows all the same. `ruled` are the column rules, before
+    any column was parted."""
     grid = table.grid
-    spanned = {s.row + i for s in grid.spans for i in range(s.rows)}
     cells: Cells = []
     bounds = [grid.rows[0]]
     moved: dict[int, int] = {}
-    for r, row in enumerate(table.cells):
-        moved[r] = len(cells)
-        parts = [] if r in spanned else _lines_across(row)
+    spans: list[Span] = []
+    for start, stop, open_ in _bands(grid, ruled):
+        rows = table.cells[start:stop]
+        if stop - start == 1:
+            parts = _lines_across(rows[0]) if open_ else []
+        elif open_ and any(_lines_across(row) for row in rows):
+            # A merged cell's words are all in its first cell: each goes to its own column.
+            words = [w for row in rows for cell in row for w in cell]
+            parts = _lines_across(_split(words, list(grid.columns)))
+        else:
+            parts = []
+        if not parts:
+            for r, row in enumerate(rows, start):
+                moved[r] = len(cells)
+                cells.append(row)
+                bounds.append(grid.rows[r + 1])
+            spans += [s for s in grid.spans if start <= s.row < stop]
+            continue
         for part, (_, line) in enumerate(parts[:-1]):
             cells.append(parts[part][0])
             following = parts[part + 1][1]
             bottom = max(w.box.bottom for w in line)
             bounds.append((bottom + min(w.box.top for w in following)) // 2)
-        cells.append(parts[-1][0] if parts else row)
-        bounds.append(grid.rows[r + 1])
+        cells.append(parts[-1][0])
+        bounds.append(grid.rows[stop])
     if len(cells) == len(table.cells):
         return table
-    spans = tuple(Span(moved[s.row], s.column, s.rows, s.columns) for s in grid.spans)
-    return _Table(Grid(grid.box, tuple(bounds), grid.columns, spans), cells)
+    moved_spans = tuple(Span(moved[s.row], s.column, s.rows, s.columns) for s in spans)
+    return _Table(Grid(grid.box, tuple(bounds), grid.columns, moved_spans), cells)
+
+
+def _bands(grid: Grid, ruled: Sequence[int]) -> list[tuple[int, int, bool]]:
+    """The grid's rows in bands that no merged cell crosses, each as (first, past last,
+    open): a band is open to splitting unless a merged cell wider than a ruled column lies
+    in it, or a heading over a ruled column's parts (no run of rows)."""
+    tied = [False] * (len(grid.rows) - 1)  # each row to the row below it
+    wide: set[int] = set()
+    for s in grid.spans:
+        tied[s.row : s.row + s.rows - 1] = [True] * (s.rows - 1)
+        left, right = grid.columns[s.column], grid.columns[s.column + s.columns]
+        tall = s.rows > 1 and not any(left < x < right for x in ruled)
+        if s.columns > 1 and not tall:
+            wide.update(range(s.row, s.row + s.rows))
+    bands = []
+    start = 0
+    for r, on in enumerate(tied):
+        if not on:
+            bands.append((start, r + 1, not wide & set(range(start, r + 1))))
+            start = r + 1
+    return bands
 
 
 def _lines_across(row: list[list[Word]]) -> list[tuple[list[list[Word]], list[Word]]]:

@@ -637,6 +637,31 @@ def test_rows_ruled_only_round_are_read_in_the_columns_ruled_above_them() -> Non
     ]
 
 
+def test_lines_of_columns_merged_by_a_rule_drawn_across_others_only_are_rows() -> None:
+    # Column groups ruled apart, rows not ruled; a rule over the last group's "Total" only
+    # merges the other groups' cells across it, but their lines are rows all the same.
+    header = _row(100, [(100, "Age"), (400, "Total"), (510, "Age"), (810, "Total")])
+    body = []
+    for i in range(5):
+        top = 170 + 50 * i
+        label, total = ("Total", "9,999") if i == 4 else (f"{i + 5}", f"1,{i}50")
+        words = _row(top, [(100, f"{i}"), (510, label)])
+        words += [_word(f"1,{i}00", 480 - _width(f"1,{i}00"), top)]
+        words += [_word(total, 890 - _width(total), top)]
+        body.append(words)
+    rules = Rules(
+        [(80, 90, 910), (150, 90, 910), (360, 500, 910), (410, 90, 910)],
+        [(90, 80, 410), (500, 80, 410), (910, 80, 410)],
+    )
+    _, _, found = find_tables(_paragraphs([header, *body]), rules, dpi=300)
+    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    assert table == [
+        ["Age", "Total", "Age", "Total"],
+        *([f"{i}", f"1,{i}00", f"{i + 5}", f"1,{i}50"] for i in range(4)),
+        ["4", "1,400", "Total", "9,999"],
+    ]
+
+
 def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
     # The rule's place is its analysis pixel's: a "]" read from it ends the word a few
     # pixels short of it. A word read across it is cut only inside a table, which takes
