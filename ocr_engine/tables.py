@@ -54,6 +54,7 @@ _PITCH_MISFIT = 0.15  # mean distance, in characters, of words' widths from a fi
 _LINED_ROW = 3  # lines across columns in one ruled row that make it rows of their own
 _UNMERGED_COLUMNS = 3  # a merged cell's columns holding words apart that make it unmerged
 _SPACED = 0.8  # of a line's height: the white of a blank line above a row of a ruled row
+_SPANNING_WORDS = 12  # a heading over a table's columns, at most
 _NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
 _CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
@@ -620,19 +621,51 @@ def _has_prose(words: list[Word]) -> bool:
 
 def _unruled_in(words: list[Word], scale: float) -> list[_Table]:
     rows = _visual_rows(words)
+    spanning = _spanning_rows(rows, scale)
     found = []
     start = 0
     while start < len(rows):
-        end = _run_end(rows, start, scale)
+        end = _run_end(rows, start, scale, spanning)
         if end - start >= _MIN_ROWS:
             block = [w for row in rows[start:end] for w in row]
             box = union_all([w.box for w in block])
-            table = _by_gutters(block, box=box, strict=True, scale=scale)
+            heads = frozenset(id(w) for i in spanning if start <= i < end for w in rows[i])
+            table = _by_gutters(block, box=box, strict=True, scale=scale, spanning=heads)
             if table is not None:
                 found.append(table)
                 start = end
                 continue
         start += 1
+    return found
+
+
+def _spanning_rows(rows: list[list[Word]], scale: float) -> set[int]:
+    """The rows that are one phrase over a table's columns, not in its first: a heading
+    over a group of columns ("Year of data") or over the rows below it ("Enrollment, in
+    thousands"). It crosses the gutters of the table's rows beside it, so it would end the
+    run of rows it stands in."""
+    found = set()
+    for i, row in enumerate(rows[:-1]):
+        gap = _min_gutter(row, scale)
+        if len(row) > _SPANNING_WORDS or len(_phrases(row, gap)) != 1:
+            continue
+        near = [
+            rows[j]
+            for j in (i - 1, i + 1, i + 2)
+            if 0 <= j < len(rows)
+            and not _apart(*((rows[j], row) if j < i else (row, rows[j])))
+            and len(_phrases(rows[j], gap)) > 2
+        ]
+        if not near or rows[i + 1] not in near:
+            continue
+        gutters = _gutters(near, gap)
+        left, right = row[0].box.left, max(w.box.right for w in row)
+        if (
+            len(gutters) >= 2
+            and left > gutters[0][0]
+            and any(left < (a + b) / 2 < right for a, b in gutters[1:])
+        ):
+            found.add(i)
     return found
 
 
@@ -651,27 +684,43 @@ def _visual_rows(words: list[Word]) -> list[list[Word]]:
     return [sorted(members, key=lambda w: w.box.left) for _, _, members in rows]
 
 
-def _run_end(rows: list[list[Word]], start: int, scale: float) -> int:
-    """The end of the run of rows from `start` that keep the gutters of its first rows.
+def _run_end(
+    rows: list[list[Word]], start: int, scale: float, spanning: set[int] | None = None
+) -> int:
+    """The end of the run of rows from `start` that keep the gutters of its first rows;
+    the `spanning` rows (`_spanning_rows`) stand in it without closing them.
 
     The run also ends where a line with more gutters starts a run of its own: prose beside
     a table shares the page's column gap with it, not the table's gutters.
     """
+    spanning = spanning or set()
+
+    def plain(first: int, stop: int) -> list[list[Word]]:
+        return [rows[i] for i in range(first, min(stop, len(rows))) if i not in spanning]
+
     gap = _min_gutter(rows[start], scale)
-    gutters = _gutters(rows[start : start + 2], gap)
-    if not gutters or start + 1 >= len(rows) or _apart(rows[start], rows[start + 1]):
+    head = start + 1 if start in spanning else start
+    if head + 1 >= len(rows) or any(_apart(rows[i], rows[i + 1]) for i in range(start, head + 1)):
         return start + 1
-    end = start + 2
+    gutters = _gutters(plain(head, head + 2), gap)
+    if not gutters:
+        return start + 1
+    end = head + 2
     while end < len(rows):
         if _apart(rows[end - 1], rows[end]):
             break
-        joined = _gutters(rows[start : end + 1], gap)
+        if end in spanning:
+            end += 1
+            continue
+        joined = _gutters(plain(start, end + 1), gap)
         if len(joined) != len(gutters):
             break
-        ahead = _gutters(rows[end : end + _MIN_ROWS], gap)
+        ahead = _gutters(plain(end, end + _MIN_ROWS), gap)
         if end + _MIN_ROWS <= len(rows) and len(ahead) > len(gutters):
             break
         gutters, end = joined, end + 1
+    while end - 1 > start and end - 1 in spanning:
+        end -= 1  # a heading with no rows under it is none of the table's
     return end
 
 
@@ -734,25 +783,42 @@ def _wide_in_rows(rows: list[list[Word]], gap: tuple[int, int], min_width: float
     return 2 * across >= len(rows) and 2 * tight < len(rows)
 
 
-def _by_gutters(words: list[Word], *, box: Box, strict: bool, scale: float) -> _Table | None:
+def _by_gutters(
+    words: list[Word],
+    *,
+    box: Box,
+    strict: bool,
+    scale: float,
+    spanning: frozenset[int] = frozenset(),
+) -> _Table | None:
     """The words as a table whose columns are split by the gutters all their lines share,
     one row per line (a cell's continuation lines joined to its row); None unless it reads
-    as a table. `strict` for words with no rules round them."""
+    as a table. `strict` for words with no rules round them. The lines of words in
+    `spanning` (ids) are headings over columns: they share no gutter, and span columns."""
     if len(words) < _MIN_ROWS or _preformatted(words):
         return None
     lines = _visual_rows(words)
     gap = _min_gutter(words, scale)
     # Between rules, a header may span columns; without them it would end the run of rows.
     head = 0 if strict else _header_lines(lines, gap)
-    gutters = _gutters(lines[head:], gap)
-    if not gutters or len(lines) - head < (_MIN_ROWS if strict else 2):
+    over = {i for i, line in enumerate(lines) if all(id(w) in spanning for w in line)}
+    gutters = _gutters([line for i, line in enumerate(lines) if i >= head and i not in over], gap)
+    if not gutters or len(lines) - head - len(over) < (_MIN_ROWS if strict else 2):
         return None
     columns = [box.left, *((a + b) // 2 for a, b in gutters), box.right]
     headers = _headers(lines[:head], columns, gap)
-    rows = [
-        *((cells, line) for (cells, _), line in zip(headers, lines, strict=False)),
-        *_join_continuations([_split(line, columns) for line in lines[head:]], lines[head:]),
-    ]
+    rows = [(cells, line) for (cells, _), line in zip(headers, lines, strict=False)]
+    spans = [span for _, row_spans in headers for span in row_spans]
+    body = range(head, len(lines))
+    for heading, run in itertools.groupby(body, key=lambda i: i in over):
+        part = [lines[i] for i in run]
+        if heading:
+            for line in part:
+                [(across, row_spans)] = _headers([line], columns, gap)
+                spans += [dataclasses.replace(s, row=len(rows)) for s in row_spans]
+                rows.append((across, line))
+        else:
+            rows += _join_continuations([_split(line, columns) for line in part], part)
     if strict:
         kept = _without_prose_ends(rows)
         if not kept:
@@ -760,7 +826,13 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool, scale: float) -> _
         if len(kept) < len(rows):
             # The end of a paragraph or a caption: the gutters are the rest's to say.
             rest = [w for _, line in kept for w in line]
-            return _by_gutters(rest, box=union_all([w.box for w in rest]), strict=True, scale=scale)
+            return _by_gutters(
+                rest,
+                box=union_all([w.box for w in rest]),
+                strict=True,
+                scale=scale,
+                spanning=spanning,
+            )
     cells = [cells for cells, _ in rows]
     contents = False
     if not _reads_as_table(cells, strict=strict):
@@ -775,8 +847,7 @@ def _by_gutters(words: list[Word], *, box: Box, strict: bool, scale: float) -> _
     bottoms = [max(w.box.bottom for w in line) for _, line in rows]
     tops = [min(w.box.top for w in line) for _, line in rows]
     bounds = [(a + b) // 2 for a, b in zip(bottoms[:-1], tops[1:], strict=True)]
-    spans = tuple(span for _, row_spans in headers for span in row_spans)
-    grid = Grid(box, (box.top, *bounds, box.bottom), tuple(columns), spans)
+    grid = Grid(box, (box.top, *bounds, box.bottom), tuple(columns), tuple(spans))
     return _Table(grid, cells, contents=contents)
 
 
@@ -790,7 +861,19 @@ def _header_lines(lines: list[list[Word]], gap: float) -> int:
         below = len(_gutters(lines[head:], gap))
         if below > most:
             best, most = head, below
+    # A heading set in the white between two columns ("Control" over "Public" and
+    # "Private") parts their gutter in two, and so adds one: it is a header line too.
+    while best < min(_HEADER_LINES, len(lines) - 2) and _in_gutters(
+        lines[best], lines[best + 1 :], gap
+    ):
+        best += 1
     return best
+
+
+def _in_gutters(line: list[Word], lines: list[list[Word]], gap: float) -> bool:
+    """Whether every word of `line` stands in the white of a gutter `lines` share."""
+    gutters = _gutters(lines, gap)
+    return all(any(a < w.box.left and w.box.right < b for a, b in gutters) for w in line)
 
 
 def _headers(

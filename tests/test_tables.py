@@ -528,6 +528,39 @@ def test_unruled_columns_of_text_and_numbers_are_a_table() -> None:
     ]
 
 
+def test_headings_over_an_unruled_table_s_columns_span_them_in_one_table() -> None:
+    # A statistical table: a heading over its years' columns, and headings over groups of
+    # rows centred across the figures; each crosses the gutters the rows share.
+    def figures_row(top: int, name: str, values: list[str]) -> list[Word]:
+        words = _row(top, [(100, name)])
+        for right, value in zip((560, 720, 880), values, strict=True):
+            words.append(_word(value, right - _width(value), top))
+        return words
+
+    rows = [
+        _row(100, [(620, "Year of data")]),
+        figures_row(150, "Source", ["2008", "2009", "2010"]),
+        _row(210, [(560, "Enrollment, in thousands")]),
+        figures_row(260, "Actual", ["49,266", "49,373", "49,484"]),
+        _row(330, [(560, "Projected, in thousands")]),
+        figures_row(380, "Edition 2017", ["49,825", "50,067", "50,353"]),
+        figures_row(430, "Edition 2018", ["49,623", "49,788", "50,034"]),
+    ]
+    [table] = _tables_of(rows)
+    assert table == [
+        ["", "", "Year of data", ""],
+        ["Source", "2008", "2009", "2010"],
+        ["", "Enrollment, in thousands", "", ""],
+        ["Actual", "49,266", "49,373", "49,484"],
+        ["", "Projected, in thousands", "", ""],
+        ["Edition 2017", "49,825", "50,067", "50,353"],
+        ["Edition 2018", "49,623", "49,788", "50,034"],
+    ]
+    _, _, [found] = find_tables(_paragraphs(rows), Rules([], []), dpi=300)
+    assert found.grid is not None
+    assert Span(2, 1, 1, 3) in found.grid.spans
+
+
 def test_a_row_of_wider_figures_does_not_break_the_table_its_gutters_run_through() -> None:
     # A total's figures, longer than the rest, leave a gap of less than an em between its
     # columns: the gutters the other rows share still run through it.
@@ -660,6 +693,30 @@ def test_lines_of_columns_merged_by_a_rule_drawn_across_others_only_are_rows() -
         *([f"{i}", f"1,{i}00", f"{i + 5}", f"1,{i}50"] for i in range(4)),
         ["4", "1,400", "Total", "9,999"],
     ]
+
+
+def test_a_heading_set_in_the_white_between_two_columns_is_no_column_of_its_own() -> None:
+    # A table ruled only across: "Control" stands over "Public" and "Private", in the white
+    # between them, and must not part their gutter into two.
+    def figures_row(top: int, cells: list[str]) -> list[Word]:
+        words = _row(top, [(100, cells[0])])
+        for right, value in zip((500, 700, 1050), cells[1:], strict=True):
+            words.append(_word(value, right - _width(value), top))
+        return words
+
+    head = [
+        _row(100, [(430, "Number of teachers")]),
+        _row(150, [(750, "Control")]),
+        figures_row(200, ["Year", "Total", "Public", "Private"]),
+    ]
+    body = [
+        figures_row(280 + 50 * i, [f"199{i}", f"3,0{i}1", f"2,6{i}7", f"38{i}"]) for i in range(5)
+    ]
+    rules = Rules([(80, 90, 1100), (260, 90, 1100), (540, 90, 1100)], [])
+    _, _, found = find_tables(_paragraphs([*head, *body]), rules, dpi=300)
+    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    assert table[-5:] == [[f"199{i}", f"3,0{i}1", f"2,6{i}7", f"38{i}"] for i in range(5)]
+    assert table[-6] == ["Year", "Total", "Public", "Private"]
 
 
 def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
