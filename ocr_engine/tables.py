@@ -55,6 +55,9 @@ _LINED_ROW = 3  # lines across columns in one ruled row that make it rows of the
 _UNMERGED_COLUMNS = 3  # a merged cell's columns holding words apart that make it unmerged
 _SPACED = 0.8  # of a line's height: the white of a blank line above a row of a ruled row
 _SPANNING_WORDS = 12  # a heading over a table's columns, at most
+_EVEN_SPACES = 1.6  # the widest space between words of prose, in its median spaces
+_PART_WAY = 0.9  # of a table's width: a rule across less is drawn under a heading
+_UNDERLINE_REACH = 1.5  # line heights below a heading its rule may be drawn
 _NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
 _CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
@@ -111,7 +114,16 @@ def find_tables(
         inside = [w for w in _inside(box, words) if id(w) not in taken]
         inside += _code_cells(box, code_lines, inside, taken)
         kept = _without_rule_glyphs(inside, rules, touch)
-        table = _by_gutters(kept, box=box, strict=False, scale=scale)
+        # Rules part-way across, under a heading: the columns it heads (booktabs' cmidrule).
+        under = [
+            (y, x0, x1)
+            for y, x0, x1 in rules.horizontal
+            if box.top + touch < y < box.bottom - touch
+            and box.left - touch <= x0
+            and x1 <= box.right + touch
+            and x1 - x0 < _PART_WAY * box.width
+        ]
+        table = _by_gutters(kept, box=box, strict=False, scale=scale, underlines=under)
         if table is not None:
             found.append(table)
             taken.update(id(w) for w in inside)
@@ -790,11 +802,14 @@ def _by_gutters(
     strict: bool,
     scale: float,
     spanning: frozenset[int] = frozenset(),
+    underlines: Sequence[tuple[int, int, int]] = (),
 ) -> _Table | None:
     """The words as a table whose columns are split by the gutters all their lines share,
     one row per line (a cell's continuation lines joined to its row); None unless it reads
     as a table. `strict` for words with no rules round them. The lines of words in
-    `spanning` (ids) are headings over columns: they share no gutter, and span columns."""
+    `spanning` (ids) are headings over columns: they share no gutter, and span columns; a
+    heading over one of `underlines` (rules as y, x0, x1) spans the columns it is drawn
+    over."""
     if len(words) < _MIN_ROWS or _preformatted(words):
         return None
     lines = _visual_rows(words)
@@ -806,15 +821,17 @@ def _by_gutters(
     if not gutters or len(lines) - head - len(over) < (_MIN_ROWS if strict else 2):
         return None
     columns = [box.left, *((a + b) // 2 for a, b in gutters), box.right]
-    headers = _headers(lines[:head], columns, gap)
-    rows = [(cells, line) for (cells, _), line in zip(headers, lines, strict=False)]
-    spans = [span for _, row_spans in headers for span in row_spans]
+    body_lines = [line for i, line in enumerate(lines) if i >= head and i not in over]
+    entries = _entries(body_lines, columns)
+    headers = _headers(lines[:head], columns, gap, entries, underlines)
+    rows = [(cells, words) for cells, _, words in headers]
+    spans = [span for _, row_spans, _ in headers for span in row_spans]
     body = range(head, len(lines))
     for heading, run in itertools.groupby(body, key=lambda i: i in over):
         part = [lines[i] for i in run]
         if heading:
             for line in part:
-                [(across, row_spans)] = _headers([line], columns, gap)
+                [(across, row_spans, _)] = _headers([line], columns, gap, entries)
                 spans += [dataclasses.replace(s, row=len(rows)) for s in row_spans]
                 rows.append((across, line))
         else:
@@ -856,7 +873,7 @@ def _header_lines(lines: list[list[Word]], gap: float) -> int:
     opens gutters the lines below all share."""
     best, most = 0, len(_gutters(lines, gap))
     for head in range(1, min(_HEADER_LINES, len(lines) - 2) + 1):
-        if head > 2 and any(len(p) >= _PROSE_WORDS for p in _phrases(lines[head - 1], gap)):
+        if head > 2 and any(_prose_phrase(p) for p in _phrases(lines[head - 1], gap)):
             break  # a header's lines beyond two hold cells of a few words, not prose
         below = len(_gutters(lines[head:], gap))
         if below > most:
@@ -870,6 +887,16 @@ def _header_lines(lines: list[list[Word]], gap: float) -> int:
     return best
 
 
+def _prose_phrase(phrase: list[Word]) -> bool:
+    """Whether a phrase reads as prose: many words, evenly spaced. Neighbouring cells of a
+    header set close together read as one phrase too, but the white between two cells is
+    wider than the spaces within each."""
+    if len(phrase) < _PROSE_WORDS:
+        return False
+    spaces = [b.box.left - a.box.right for a, b in itertools.pairwise(phrase)]
+    return max(spaces) <= _EVEN_SPACES * max(1.0, statistics.median(spaces))
+
+
 def _in_gutters(line: list[Word], lines: list[list[Word]], gap: float) -> bool:
     """Whether every word of `line` stands in the white of a gutter `lines` share."""
     gutters = _gutters(lines, gap)
@@ -877,23 +904,110 @@ def _in_gutters(line: list[Word], lines: list[list[Word]], gap: float) -> bool:
 
 
 def _headers(
-    lines: list[list[Word]], columns: list[int], gap: float
-) -> list[tuple[list[list[Word]], list[Span]]]:
-    """Header lines as rows of cells: each run of words closer than a gutter is one cell,
-    spanning the columns it reaches over."""
-    rows = []
-    for r, line in enumerate(lines):
+    lines: list[list[Word]],
+    columns: list[int],
+    gap: float,
+    entries: list[tuple[int, int]],
+    underlines: Sequence[tuple[int, int, int]] = (),
+) -> list[tuple[list[list[Word]], list[Span], list[Word]]]:
+    """Header lines as rows of cells, each with its spans and words: each run of words
+    closer than a gutter is one cell, spanning the columns it reaches over. Lines whose
+    cells each stand over one column are one row: a header's cells wrapped over lines
+    ("Weighted school / participation rate / before substitution")."""
+    rows: list[tuple[list[list[Word]], list[tuple[int, int]], list[Word]]] = []
+    for line in lines:
         cells: list[list[Word]] = [[] for _ in range(len(columns) - 1)]
-        spans = []
-        for phrase in _phrases(line, gap):
-            left, right = phrase[0].box.left, max(w.box.right for w in phrase)
-            first = min(max(bisect.bisect(columns, left) - 1, 0), len(cells) - 1)
-            last = min(max(bisect.bisect(columns, right) - 1, first), len(cells) - 1)
-            cells[first].extend(phrase)
+        wide = []
+        for piece in _cell_phrases(line, columns, gap, entries):
+            first, last = _columns_under(piece, columns, entries, underlines)
+            cells[first].extend(piece)
             if last > first:
-                spans.append(Span(r, first, 1, last - first + 1))
-        rows.append((cells, spans))
-    return rows
+                wide.append((first, last))
+        if rows and not wide and not rows[-1][1]:
+            above, _, words = rows[-1]
+            rows[-1] = ([a + b for a, b in zip(above, cells, strict=True)], [], words + line)
+        else:
+            rows.append((cells, wide, list(line)))
+    return [
+        (cells, [Span(r, first, 1, last - first + 1) for first, last in wide], words)
+        for r, (cells, wide, words) in enumerate(rows)
+    ]
+
+
+def _cell_phrases(
+    line: list[Word], columns: list[int], gap: float, entries: list[tuple[int, int]]
+) -> list[list[Word]]:
+    """A header line's phrases (`_phrases`), each that reaches over a column's edge parted
+    where the white between its words is wider than its spaces: neighbouring cells of a
+    header set closer than a gutter ("exclusion rate before substitution")."""
+    pieces = []
+    for phrase in _phrases(line, gap):
+        spaces = [b.box.left - a.box.right for a, b in itertools.pairwise(phrase)]
+        first, last = _columns_under(phrase, columns, entries)
+        if len(spaces) < 2 or last == first:
+            pieces.append(phrase)
+            continue
+        space = max(1.0, statistics.median_low(spaces))
+        pieces.append([phrase[0]])
+        for word, white in zip(phrase[1:], spaces, strict=True):
+            if white > _EVEN_SPACES * space:
+                pieces.append([])
+            pieces[-1].append(word)
+    return pieces
+
+
+def _columns_under(
+    words: list[Word],
+    columns: list[int],
+    entries: list[tuple[int, int]],
+    underlines: Sequence[tuple[int, int, int]] = (),
+) -> tuple[int, int]:
+    """The first and last of the columns a run of words stands over: those whose entries'
+    middle it covers (`entries`, each column's from its leftmost to its rightmost), or the
+    rule drawn under it covers; else the one whose entries it stands nearest. A header cell
+    wider than its column's figures reaches over the gutter beside them, not over the next
+    column's."""
+    left, right = words[0].box.left, max(w.box.right for w in words)
+    rule = _underline(words, underlines)
+    if rule is not None:
+        left, right = min(left, rule[1]), max(right, rule[2])
+    under = [c for c, (a, b) in enumerate(entries) if left <= (a + b) / 2 <= right]
+    if under:
+        return under[0], under[-1]
+    nearest = min(
+        range(len(entries)), key=lambda c: max(entries[c][0] - right, left - entries[c][1], 0)
+    )
+    return nearest, nearest
+
+
+def _underline(
+    words: list[Word], underlines: Sequence[tuple[int, int, int]]
+) -> tuple[int, int, int] | None:
+    """The rule drawn just under a run of words and across its middle, if any."""
+    bottom = max(w.box.bottom for w in words)
+    height = statistics.median(w.box.height for w in words)
+    middle = (words[0].box.left + max(w.box.right for w in words)) / 2
+    below = [
+        rule
+        for rule in underlines
+        if bottom - height / 2 <= rule[0] <= bottom + _UNDERLINE_REACH * height
+        and rule[1] <= middle <= rule[2]
+    ]
+    return min(below, default=None)
+
+
+def _entries(lines: list[list[Word]], columns: list[int]) -> list[tuple[int, int]]:
+    """Where each column's entries on the lines reach, left and right; the column itself
+    where it has none."""
+    cells = [
+        [w for line in lines for w in _split(line, columns)[c]] for c in range(len(columns) - 1)
+    ]
+    return [
+        (min(w.box.left for w in cell), max(w.box.right for w in cell))
+        if cell
+        else (columns[c], columns[c + 1])
+        for c, cell in enumerate(cells)
+    ]
 
 
 def _phrases(line: list[Word], gap: float) -> list[list[Word]]:

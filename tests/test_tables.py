@@ -540,9 +540,9 @@ def test_headings_over_an_unruled_table_s_columns_span_them_in_one_table() -> No
     rows = [
         _row(100, [(620, "Year of data")]),
         figures_row(150, "Source", ["2008", "2009", "2010"]),
-        _row(210, [(560, "Enrollment, in thousands")]),
+        _row(210, [(500, "Enrollment, in thousands")]),
         figures_row(260, "Actual", ["49,266", "49,373", "49,484"]),
-        _row(330, [(560, "Projected, in thousands")]),
+        _row(330, [(510, "Projected, in thousands")]),
         figures_row(380, "Edition 2017", ["49,825", "50,067", "50,353"]),
         figures_row(430, "Edition 2018", ["49,623", "49,788", "50,034"]),
     ]
@@ -695,9 +695,10 @@ def test_lines_of_columns_merged_by_a_rule_drawn_across_others_only_are_rows() -
     ]
 
 
-def test_a_heading_set_in_the_white_between_two_columns_is_no_column_of_its_own() -> None:
+def test_group_headings_span_the_columns_ruled_under_them_and_part_no_gutter() -> None:
     # A table ruled only across: "Control" stands over "Public" and "Private", in the white
-    # between them, and must not part their gutter into two.
+    # between them, and must not part their gutter into two. Each heading over a group of
+    # columns spans the columns the rule under it is drawn over.
     def figures_row(top: int, cells: list[str]) -> list[Word]:
         words = _row(top, [(100, cells[0])])
         for right, value in zip((500, 700, 1050), cells[1:], strict=True):
@@ -712,11 +713,52 @@ def test_a_heading_set_in_the_white_between_two_columns_is_no_column_of_its_own(
     body = [
         figures_row(280 + 50 * i, [f"199{i}", f"3,0{i}1", f"2,6{i}7", f"38{i}"]) for i in range(5)
     ]
-    rules = Rules([(80, 90, 1100), (260, 90, 1100), (540, 90, 1100)], [])
+    # Each heading over a group of columns has a rule under it as wide as the group.
+    rules = Rules(
+        [(80, 90, 1100), (140, 400, 1060), (188, 600, 1060), (260, 90, 1100), (540, 90, 1100)],
+        [],
+    )
     _, _, found = find_tables(_paragraphs([*head, *body]), rules, dpi=300)
     [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
     assert table[-5:] == [[f"199{i}", f"3,0{i}1", f"2,6{i}7", f"38{i}"] for i in range(5)]
     assert table[-6] == ["Year", "Total", "Public", "Private"]
+    assert found[0].grid is not None
+    assert set(found[0].grid.spans) == {Span(0, 1, 1, 3), Span(1, 2, 1, 2)}
+
+
+def test_a_header_s_cells_wrapped_over_lines_and_set_close_are_one_row() -> None:
+    # Between rules across, each column's heading wraps over three lines, set flush right
+    # over its figures and wider than them: on some lines two headings stand closer than a
+    # gutter, a little more than a space apart. Each heading is one cell of one header row.
+    def right_aligned(top: int, texts: list[str]) -> list[Word]:
+        words = _row(top, [(100, texts[0])]) if texts[0] else []
+        for right, text in zip((600, 880, 1170), texts[1:], strict=True):
+            width = sum(_width(t) for t in text.split()) + 12 * (len(text.split()) - 1)
+            words += _row(top, [(right - width, text)])
+        return words
+
+    head = [
+        right_aligned(100, ["", "Percentage of", "National desired", "Weighted school"]),
+        right_aligned(150, ["", "desired", "population overall", "participation rate"]),
+        right_aligned(200, ["Area", "coverage", "exclusion rate", "before substitution"]),
+    ]
+    names = ["Alberta", "Ontario", "Quebec", "Florida"]
+    body = [
+        right_aligned(280 + 50 * i, [name, "100", f"{i + 4}", f"9{i}"])
+        for i, name in enumerate(names)
+    ]
+    rules = Rules([(80, 90, 1200), (260, 90, 1200), (490, 90, 1200)], [])
+    _, _, found = find_tables(_paragraphs([*head, *body]), rules, dpi=300)
+    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    assert table == [
+        [
+            "Area",
+            "Percentage of desired coverage",
+            "National desired population overall exclusion rate",
+            "Weighted school participation rate before substitution",
+        ],
+        *([name, "100", f"{i + 4}", f"9{i}"] for i, name in enumerate(names)),
+    ]
 
 
 def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
