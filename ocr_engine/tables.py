@@ -59,6 +59,13 @@ _EVEN_SPACES = 1.6  # the widest space between words of prose, in its median spa
 _PART_WAY = 0.9  # of a table's width: a rule across less is drawn under a heading
 _UNDERLINE_REACH = 1.5  # line heights below a heading its rule may be drawn
 _NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
+# A figure, a rate or an interval as a table prints it: "1,144", "193.5", "(182.2–204.8)".
+_FIGURE = re.compile(r"^[-+−(\[]?[$€£¥]?\d[\d.,'’%\-–—]*[)\]%]?$")
+_THOUSANDS = re.compile(r"^\d{3}$")
+_SHARE = re.compile(r"^\(\d[\d.,]*%\)$")  # "38 (24.7%)": a count and its share, one entry
+_ALIGNED_ROWS = 0.8  # of a table's rows with figures either side of a tight gap
+_FLUSH = 0.3  # of a figure's height: how far a column's flush edge may wander
+_CLOSE = 2.0  # gutters: figures set tight stand closer than this either side of their gap
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
 _CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
 _CODE_SHARE = 0.3  # of a table's cells with signs of code make it code
@@ -767,7 +774,11 @@ def _gutters(rows: list[list[Word]], min_width: float) -> list[tuple[int, int]]:
     for box in boxes[1:]:
         white = box.left - right
         if white >= min_width or (
-            white >= _TIGHT * min_width and _wide_in_rows(rows, (right, box.left), min_width)
+            white >= _TIGHT * min_width
+            and (
+                _wide_in_rows(rows, (right, box.left), min_width)
+                or _aligned_figures(rows, (right, box.left), min_width)
+            )
         ):
             gutters.append((right, box.left))
         right = max(right, box.right)
@@ -793,6 +804,50 @@ def _wide_in_rows(rows: list[list[Word]], gap: tuple[int, int], min_width: float
             return False
         tight += 1
     return 2 * across >= len(rows) and 2 * tight < len(rows)
+
+
+def _aligned_figures(rows: list[list[Word]], gap: tuple[int, int], min_width: float) -> bool:
+    """Whether a gap narrower than `min_width` parts two columns of figures set tight ("No.",
+    "Rate" and "(95% CI)" a space apart): nearly every row has words either side of it,
+    figures both but for a misread one (a figure on one side still), nearly all closer than
+    `_CLOSE` gutters; most of each side's flush on one edge or centred, and those on the
+    right no group of three digits (a thousands group set off by a space, "4 330", is one
+    figure) nor a share in brackets ("38 (24.7%)" is one entry). A header's words set close
+    in a wide gutter between figures ("2008-09 to 2015-16" over two columns) part no
+    columns."""
+    pairs = [sides for sides in (_either_side(row, gap) for row in rows) if sides is not None]
+    if len(pairs) < 2 or len(pairs) < _ALIGNED_ROWS * len(rows):
+        return False
+
+    def figures(a: Word, b: Word) -> bool:
+        return bool(_FIGURE.match(a.text) and _FIGURE.match(b.text))
+
+    if not all(_FIGURE.match(a.text) or _FIGURE.match(b.text) for a, b in pairs):
+        return False
+    close = sum(b.box.left - a.box.right < _CLOSE * min_width for a, b in pairs)
+    if close < _ALIGNED_ROWS * len(pairs):
+        return False  # columns far apart but for a few lines' words in the white between
+    kept = [(a, b) for a, b in pairs if figures(a, b)]  # a misread mark is no column's edge
+    if len(kept) < (1 - _MISREAD_SHARE) * len(pairs):
+        return False
+    if 2 * sum(bool(_THOUSANDS.match(b.text) or _SHARE.match(b.text)) for _, b in kept) >= len(
+        kept
+    ):
+        return False
+    slack = _FLUSH * statistics.median(a.box.height for a, _ in kept)
+
+    def flush(boxes: list[Box]) -> bool:
+        for edges in (
+            [b.left for b in boxes],
+            [b.right for b in boxes],
+            [b.center[0] for b in boxes],
+        ):
+            middle = statistics.median(edges)
+            if sum(abs(e - middle) <= slack for e in edges) >= _ALIGNED_ROWS * len(edges):
+                return True
+        return False
+
+    return flush([a.box for a, _ in kept]) and flush([b.box for _, b in kept])
 
 
 def _by_gutters(

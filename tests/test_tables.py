@@ -580,6 +580,48 @@ def test_a_row_of_wider_figures_does_not_break_the_table_its_gutters_run_through
     assert table[5] == ["Total", "12,345,678", "12,345,678", "12,345,678"]
 
 
+def test_columns_of_figures_set_a_space_apart_are_columns_but_one_figure_is_not() -> None:
+    # "No.", "Rate" and "(95% CI)" set tight, a little more than a space apart, each
+    # column flush on one edge, are three columns; a figure with its thousands set off by
+    # a space ("4 330") is one figure all the same.
+    states = ["Ohio", "Iowa", "Texas", "Maine"]
+    figures = [("1,144", "193.5", "(182.2-204.8)"), ("39,385", "81.2", "(79.4-83.0)")]
+    figures += [("6,930", "177.4", "(173.2-181.6)"), ("702", "9.8", "(8.1-11.5)")]
+    rows = []
+    for i, (state, (count, rate, interval)) in enumerate(zip(states, figures, strict=True)):
+        top = 100 + 50 * i
+        rows.append(
+            [
+                _word(state, 100, top),
+                _word(count, 500 - _width(count), top),
+                _word(rate, 620 - _width(rate), top),
+                _word(interval, 636, top),
+            ]
+        )
+    assert _tables_of(rows) == [[[state, *row] for state, row in zip(states, figures, strict=True)]]
+    spaced = [
+        [_word(state, 100, top), _word(f"{i + 4}", 480, top), _word(f"{i}30", 501, top)]
+        for i, (state, top) in enumerate(zip(states, range(100, 300, 50), strict=True))
+    ]
+    spaced = [[*row, _word(f"{i}.5", 700, row[0].box.top)] for i, row in enumerate(spaced)]
+    assert [[row[1] for row in table] for table in _tables_of(spaced)] == [
+        [f"{i + 4} {i}30" for i in range(4)]
+    ]
+    # Nor is a count and its share in brackets, "38 (24.7%)", two entries.
+    shares = [
+        [
+            _word(state, 100, top),
+            _word(f"{i + 3}8", 480 - _width(f"{i + 3}8"), top),
+            _word(f"({i + 2}4.7%)", 496, top),
+            _word(f"{i}.5", 800, top),
+        ]
+        for i, (state, top) in enumerate(zip(states, range(100, 300, 50), strict=True))
+    ]
+    assert [[row[1] for row in table] for table in _tables_of(shares)] == [
+        [f"{i + 3}8 ({i + 2}4.7%)" for i in range(4)]
+    ]
+
+
 def test_a_gutter_narrower_across_all_rows_is_one_row_by_row_not_an_indent() -> None:
     # A long name ends past where the widest figures of the next column start, each on a
     # row of its own: row by row there is an em of white, so the columns part there.
