@@ -56,6 +56,7 @@ _UNMERGED_COLUMNS = 3  # a merged cell's columns holding words apart that make i
 _SPACED = 0.8  # of a line's height: the white of a blank line above a row of a ruled row
 _SPANNING_WORDS = 12  # a heading over a table's columns, at most
 _EVEN_SPACES = 1.6  # the widest space between words of prose, in its median spaces
+_TITLE_WORDS = 8  # a table's title: a phrase of this many words, evenly spaced
 _PART_WAY = 0.9  # of a table's width: a rule across less is drawn under a heading
 _UNDERLINE_REACH = 1.5  # line heights below a heading its rule may be drawn
 _NUMBER = re.compile(r"^[-+−(]?[$€£¥]?\d[\d.,'’]*[%)]?$")
@@ -121,6 +122,14 @@ def find_tables(
         inside = [w for w in _inside(box, words) if id(w) not in taken]
         inside += _code_cells(box, code_lines, inside, taken)
         kept = _without_rule_glyphs(inside, rules, touch)
+        # A table's title set between the page's rule above and the table's own top rule is
+        # a paragraph over the table, none of its header.
+        title = _title(kept, scale)
+        if title:
+            kept = [w for w in kept if id(w) not in title]
+            inside = [w for w in inside if id(w) not in title]
+            top = max(w.box.bottom for w in words if id(w) in title)
+            box = Box(box.left, top, box.right, box.bottom)
         # Rules part-way across, under a heading: the columns it heads (booktabs' cmidrule).
         under = [
             (y, x0, x1)
@@ -159,6 +168,25 @@ def find_tables(
         taken.update(id(w) for w in _inside(table.grid.box, words))  # its rule glyphs too
     items = [t.item() for t in found]
     return [*_remaining(paragraphs, taken), *contents], _remaining(code, taken), items
+
+
+def _title(words: list[Word], scale: float) -> set[int]:
+    """The ids of the words of the lines of prose that open a table ruled across: a line
+    holding a phrase of `_TITLE_WORDS` or more evenly spaced words, and the lines that go on
+    from it flush with it."""
+    if not words:
+        return set()
+    gap = _min_gutter(words, scale)
+    title: set[int] = set()
+    start: int | None = None
+    for line in _visual_rows(words):
+        phrases = _phrases(line, gap)
+        if any(len(p) >= _TITLE_WORDS and _prose_phrase(p) for p in phrases):
+            start = max(phrases, key=len)[0].box.left
+        elif not (start is not None and len(phrases) == 1 and abs(line[0].box.left - start) <= gap):
+            break
+        title.update(id(w) for w in line)
+    return title
 
 
 def _code_cells(box: Box, code: list[Line], prose: list[Word], taken: set[int]) -> list[Word]:

@@ -803,6 +803,29 @@ def test_a_header_s_cells_wrapped_over_lines_and_set_close_are_one_row() -> None
     ]
 
 
+def test_a_title_between_the_page_s_rule_and_the_table_is_a_paragraph_over_it() -> None:
+    # The running head's rule above, the table's rules below, all as wide: the title set
+    # between them is prose over the table, not lines of its header.
+    title = [
+        _row(100, [(100, "Table 5."), (300, "Among the graduates of 1993 with a degree, the")]),
+        _row(140, [(300, "share who borrowed for their studies: 2003")]),
+    ]
+    header = _row(220, [(100, "Group"), (560, "Neither"), (860, "Both")])
+    names = ["Public", "Private", "Other", "Total"]
+    body = [
+        _row(280 + 50 * i, [(100, name), (600, f"3{i}.4"), (900, f"2{i}.7")])
+        for i, name in enumerate(names)
+    ]
+    rules = Rules([(80, 90, 1000), (200, 90, 1000), (265, 90, 1000), (480, 90, 1000)], [])
+    rest, _, found = find_tables(_paragraphs([*title, header, *body]), rules, dpi=300)
+    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    assert table == [
+        ["Group", "Neither", "Both"],
+        *([name, f"3{i}.4", f"2{i}.7"] for i, name in enumerate(names)),
+    ]
+    assert "Among the graduates" in " ".join(w.text for p in rest for w in p.words)
+
+
 def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
     # The rule's place is its analysis pixel's: a "]" read from it ends the word a few
     # pixels short of it. A word read across it is cut only inside a table, which takes
