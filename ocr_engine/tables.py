@@ -834,6 +834,35 @@ def _wide_in_rows(rows: list[list[Word]], gap: tuple[int, int], min_width: float
     return 2 * across >= len(rows) and 2 * tight < len(rows)
 
 
+def _over_columns(
+    lines: list[list[Word]], head: int, gap: float, *, spanning: frozenset[int], ruled: bool
+) -> set[int]:
+    """The indices of the lines that stand over the columns, not in them: headings of words
+    in `spanning` (ids), and, between rules, headings of groups of rows (`_sections`)."""
+    over = {i for i, line in enumerate(lines) if all(id(w) in spanning for w in line)}
+    return over | _sections(lines[head:], gap, offset=head) if ruled else over
+
+
+def _sections(lines: list[list[Word]], gap: float, *, offset: int) -> set[int]:
+    """The indices (from `offset`) of the lines that head a group of rows between rules: one
+    phrase from the table's left edge between two rows of cells, where leaving such lines
+    out opens gutters the other lines share ("Highest enrollment after bachelor's degree by
+    2003" reaching over the first column of figures)."""
+    if not lines:
+        return set()
+    left = min(line[0].box.left for line in lines)
+    apart = [len(_phrases(line, gap)) > 1 for line in lines]  # rows of cells
+    found = {
+        i
+        for i, line in enumerate(lines[1:-1], 1)
+        if not apart[i] and apart[i - 1] and apart[i + 1] and line[0].box.left <= left + gap
+    }
+    rest = [line for i, line in enumerate(lines) if i not in found]
+    if len(rest) < _MIN_ROWS or len(_gutters(rest, gap)) <= len(_gutters(lines, gap)):
+        return set()
+    return {offset + i for i in found}
+
+
 def _aligned_figures(rows: list[list[Word]], gap: tuple[int, int], min_width: float) -> bool:
     """Whether a gap narrower than `min_width` parts two columns of figures set tight ("No.",
     "Rate" and "(95% CI)" a space apart): nearly every row has words either side of it,
@@ -899,7 +928,7 @@ def _by_gutters(
     gap = _min_gutter(words, scale)
     # Between rules, a header may span columns; without them it would end the run of rows.
     head = 0 if strict else _header_lines(lines, gap)
-    over = {i for i, line in enumerate(lines) if all(id(w) in spanning for w in line)}
+    over = _over_columns(lines, head, gap, spanning=spanning, ruled=not strict)
     gutters = _gutters([line for i, line in enumerate(lines) if i >= head and i not in over], gap)
     if not gutters or len(lines) - head - len(over) < (_MIN_ROWS if strict else 2):
         return None

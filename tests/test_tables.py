@@ -826,6 +826,39 @@ def test_a_title_between_the_page_s_rule_and_the_table_is_a_paragraph_over_it() 
     assert "Among the graduates" in " ".join(w.text for p in rest for w in p.words)
 
 
+def test_a_heading_of_a_group_of_rows_reaching_over_a_column_is_a_row_of_its_own() -> None:
+    # Between rules across, "Highest degree earned by the year 2003" heads the rows below
+    # it and runs on over the first column of figures: it is a row spanning the columns
+    # it reaches, and the label column stays apart from the figures.
+    def figures_row(top: int, name: str, values: tuple[str, str]) -> list[Word]:
+        words = _row(top, [(100, name)])
+        for right, value in zip((600, 800), values, strict=True):
+            words.append(_word(value, right - _width(value), top))
+        return words
+
+    header = figures_row(100, "Group", ("Neither", "Both"))
+    rows = [
+        figures_row(180, "Total", ("31.4", "27.2")),
+        _row(230, [(100, "Highest degree earned by the year 2003")]),
+        figures_row(280, "Bachelor", ("35.5", "21.7")),
+        figures_row(330, "Master", ("31.8", "27.9")),
+        figures_row(380, "Doctor", ("23.7", "33.3")),
+    ]
+    rules = Rules([(80, 90, 820), (150, 90, 820), (430, 90, 820)], [])
+    _, _, found = find_tables(_paragraphs([header, *rows]), rules, dpi=300)
+    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    assert table == [
+        ["Group", "Neither", "Both"],
+        ["Total", "31.4", "27.2"],
+        ["Highest degree earned by the year 2003", "", ""],
+        ["Bachelor", "35.5", "21.7"],
+        ["Master", "31.8", "27.9"],
+        ["Doctor", "23.7", "33.3"],
+    ]
+    assert found[0].grid is not None
+    assert found[0].grid.spans == (Span(2, 0, 1, 2),)
+
+
 def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
     # The rule's place is its analysis pixel's: a "]" read from it ends the word a few
     # pixels short of it. A word read across it is cut only inside a table, which takes
