@@ -67,6 +67,8 @@ _SHARE = re.compile(r"^\(\d[\d.,]*%\)$")  # "38 (24.7%)": a count and its share,
 _ALIGNED_ROWS = 0.8  # of a table's rows with figures either side of a tight gap
 _FLUSH = 0.3  # of a figure's height: how far a column's flush edge may wander
 _CLOSE = 2.0  # gutters: figures set tight stand closer than this either side of their gap
+_LONG_LABELS = 0.2  # of a gutter's rows: labels that may run up to their figures
+_FIGURE_SHARE = 3  # a row of figures has one word in this many a figure, at least
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
 _CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
 _CODE_SHARE = 0.3  # of a table's cells with signs of code make it code
@@ -795,8 +797,10 @@ def _gutters(rows: list[list[Word]], min_width: float) -> list[tuple[int, int]]:
     ink, at least `min_width` wide, or narrower where row by row it is a gutter all the
     same: the longest words of a column may reach past where the next column's widest
     start, and a total's figures set tighter than the rest narrow a gutter without closing
-    it. Words of prose with a space there close it."""
-    boxes = sorted((w.box for row in rows for w in row), key=lambda b: b.left)
+    it. Words of prose with a space there close it; a mark alone in a row of figures ("—",
+    or "=" read for it) in the white between two columns does not part it in two."""
+    words = [w for row in rows for w in (_without_marks(row) or row)]
+    boxes = sorted((w.box for w in words), key=lambda b: b.left)
     gutters = []
     right = boxes[0].right
     for box in boxes[1:]:
@@ -813,13 +817,35 @@ def _gutters(rows: list[list[Word]], min_width: float) -> list[tuple[int, int]]:
     return gutters
 
 
+def _without_marks(row: list[Word]) -> list[Word]:
+    """A row without its dot leaders, and a row of figures (two or more, a third of its
+    words) without the marks before a figure or at its end too ("—" for a figure not
+    given, or "=" read for it); an "=" in prose is a word of it."""
+    row = [w for w in row if w.text.strip(".·…")]  # dot leaders run into the gutter
+    words = [w for w in row if any(ch.isalnum() for ch in w.text)]
+    figures = sum(bool(_FIGURE.match(w.text)) for w in words)
+    if figures < 2 or _FIGURE_SHARE * figures < len(words):
+        return row  # mostly words: prose, or a label with a figure
+    # A mark before a figure, or last, stands for one; before a word it is a dash of the
+    # text ("Q2 2006 — Q1 2010").
+    kept = {id(w) for w in words}
+    return [
+        w
+        for i, w in enumerate(row)
+        if id(w) in kept or (i + 1 < len(row) and not _FIGURE.match(row[i + 1].text))
+    ]
+
+
 def _wide_in_rows(rows: list[list[Word]], gap: tuple[int, int], min_width: float) -> bool:
     """Whether a gap narrower than a gutter in all the rows together is one row by row:
     most rows have words either side of it, each with `min_width` of white between them,
-    but for fewer than half with figures either side, set tighter. (A column whose longest
-    words reach past where the next column's widest start is such a gutter; a contents
-    page's numbers indented by level, on rows of their own, are not.)"""
+    but for fewer than half with figures either side, set tighter, and a few whose long
+    label runs up to a figure in line with the column's. (A column whose longest words
+    reach past where the next column's widest start is such a gutter; a contents page's
+    numbers indented by level, on rows of their own, are not.)"""
     across = tight = 0
+    wide: list[Word] = []  # the first words right of the gap on rows with white enough
+    labels: list[Word] = []  # figures a long label runs up to
     for row in rows:
         sides = _either_side(row, gap)
         if sides is None:
@@ -827,11 +853,33 @@ def _wide_in_rows(rows: list[list[Word]], gap: tuple[int, int], min_width: float
         across += 1
         last, first = sides
         if first.box.left - last.box.right >= min_width:
-            continue
-        if not (_NUMBER.match(last.text) and _NUMBER.match(first.text)):
+            wide.append(first)
+        elif _NUMBER.match(last.text) and _NUMBER.match(first.text):
+            tight += 1
+        elif _NUMBER.match(first.text):
+            labels.append(first)
+        else:
             return False
-        tight += 1
+    if labels and (len(labels) > _LONG_LABELS * across or not _in_line(labels, wide)):
+        return False
     return 2 * across >= len(rows) and 2 * tight < len(rows)
+
+
+def _in_line(words: list[Word], column: list[Word]) -> bool:
+    """Whether every one of `words` stands flush with, or centred as, most of `column`."""
+    if not column:
+        return False
+    slack = _FLUSH * statistics.median(w.box.height for w in column)
+    edges: list[Callable[[Word], float]] = [
+        lambda w: w.box.left,
+        lambda w: w.box.right,
+        lambda w: w.box.center[0],
+    ]
+    for edge in edges:
+        middle = statistics.median(edge(w) for w in column)
+        if all(abs(edge(w) - middle) <= slack for w in words):
+            return True
+    return False
 
 
 def _over_columns(
@@ -865,15 +913,25 @@ def _sections(lines: list[list[Word]], gap: float, *, offset: int) -> set[int]:
 
 def _aligned_figures(rows: list[list[Word]], gap: tuple[int, int], min_width: float) -> bool:
     """Whether a gap narrower than `min_width` parts two columns of figures set tight ("No.",
-    "Rate" and "(95% CI)" a space apart): nearly every row has words either side of it,
-    figures both but for a misread one (a figure on one side still), nearly all closer than
-    `_CLOSE` gutters; most of each side's flush on one edge or centred, and those on the
-    right no group of three digits (a thousands group set off by a space, "4 330", is one
-    figure) nor a share in brackets ("38 (24.7%)" is one entry). A header's words set close
-    in a wide gutter between figures ("2008-09 to 2015-16" over two columns) part no
-    columns."""
-    pairs = [sides for sides in (_either_side(row, gap) for row in rows) if sides is not None]
-    if len(pairs) < 2 or len(pairs) < _ALIGNED_ROWS * len(rows):
+    "Rate" and "(95% CI)" a space apart): nearly every row with words near it has words
+    either side of it, figures both but for a misread one (a figure on one side still),
+    nearly all closer than `_CLOSE` gutters; most of each side's flush on one edge or
+    centred, and those on the right no group of three digits (a thousands group set off by
+    a space, "4 330", is one figure) nor a share in brackets ("38 (24.7%)" is one entry).
+    A header's words set close in a wide gutter between figures ("2008-09 to 2015-16" over
+    two columns) part no columns."""
+    # A row with a mark in the gap ("=" read for a dash) holds an entry there: it tells
+    # nothing of the columns either side.
+    plain = [row for row in rows if not any(gap[0] < w.box.center[0] < gap[1] for w in row)]
+    pairs = [sides for sides in (_either_side(row, gap) for row in plain) if sides is not None]
+    # Rows with nothing near the gap (a group's heading, at the left) tell nothing either.
+    reach = _CLOSE * min_width
+    near = [
+        row
+        for row in plain
+        if any(gap[0] - reach < w.box.right and w.box.left < gap[1] + reach for w in row)
+    ]
+    if len(pairs) < 2 or len(pairs) < _ALIGNED_ROWS * len(near):
         return False
 
     def figures(a: Word, b: Word) -> bool:
@@ -887,9 +945,8 @@ def _aligned_figures(rows: list[list[Word]], gap: tuple[int, int], min_width: fl
     kept = [(a, b) for a, b in pairs if figures(a, b)]  # a misread mark is no column's edge
     if len(kept) < (1 - _MISREAD_SHARE) * len(pairs):
         return False
-    if 2 * sum(bool(_THOUSANDS.match(b.text) or _SHARE.match(b.text)) for _, b in kept) >= len(
-        kept
-    ):
+    one_entry = sum(bool(_THOUSANDS.match(b.text) or _SHARE.match(b.text)) for _, b in kept)
+    if 2 * one_entry >= len(kept):
         return False
     slack = _FLUSH * statistics.median(a.box.height for a, _ in kept)
 
@@ -929,11 +986,11 @@ def _by_gutters(
     # Between rules, a header may span columns; without them it would end the run of rows.
     head = 0 if strict else _header_lines(lines, gap)
     over = _over_columns(lines, head, gap, spanning=spanning, ruled=not strict)
-    gutters = _gutters([line for i, line in enumerate(lines) if i >= head and i not in over], gap)
-    if not gutters or len(lines) - head - len(over) < (_MIN_ROWS if strict else 2):
+    body_lines = [line for i, line in enumerate(lines) if i >= head and i not in over]
+    gutters = _gutters(body_lines, gap)
+    if not gutters or len(body_lines) < (_MIN_ROWS if strict else 2):
         return None
     columns = [box.left, *((a + b) // 2 for a, b in gutters), box.right]
-    body_lines = [line for i, line in enumerate(lines) if i >= head and i not in over]
     entries = _entries(body_lines, columns)
     headers = _headers(lines[:head], columns, gap, entries, underlines)
     rows = [(cells, words) for cells, _, words in headers]
@@ -1111,9 +1168,8 @@ def _underline(
 def _entries(lines: list[list[Word]], columns: list[int]) -> list[tuple[int, int]]:
     """Where each column's entries on the lines reach, left and right; the column itself
     where it has none."""
-    cells = [
-        [w for line in lines for w in _split(line, columns)[c]] for c in range(len(columns) - 1)
-    ]
+    split = [_split(line, columns) for line in lines]
+    cells = [[w for row in split for w in row[c]] for c in range(len(columns) - 1)]
     return [
         (min(w.box.left for w in cell), max(w.box.right for w in cell))
         if cell

@@ -3,6 +3,7 @@ on hand-made word boxes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -481,6 +482,14 @@ def _row(top: int, cells: list[tuple[int, str]]) -> list[Word]:
     return words
 
 
+def _figures_row(top: int, name: str, values: Sequence[str], rights: Sequence[int]) -> list[Word]:
+    """A label at the left, then each value set flush right at its column's right edge."""
+    words = _row(top, [(100, name)])
+    for right, value in zip(rights, values, strict=True):
+        words.append(_word(value, right - _width(value), top))
+    return words
+
+
 def _paragraphs(rows: list[list[Word]]) -> list[Paragraph]:
     return [Paragraph([Line(row) for row in rows if row])]
 
@@ -532,10 +541,7 @@ def test_headings_over_an_unruled_table_s_columns_span_them_in_one_table() -> No
     # A statistical table: a heading over its years' columns, and headings over groups of
     # rows centred across the figures; each crosses the gutters the rows share.
     def figures_row(top: int, name: str, values: list[str]) -> list[Word]:
-        words = _row(top, [(100, name)])
-        for right, value in zip((560, 720, 880), values, strict=True):
-            words.append(_word(value, right - _width(value), top))
-        return words
+        return _figures_row(top, name, values, (560, 720, 880))
 
     rows = [
         _row(100, [(620, "Year of data")]),
@@ -565,10 +571,7 @@ def test_a_row_of_wider_figures_does_not_break_the_table_its_gutters_run_through
     # A total's figures, longer than the rest, leave a gap of less than an em between its
     # columns: the gutters the other rows share still run through it.
     def figures_row(top: int, name: str, values: list[str]) -> list[Word]:
-        words = _row(top, [(100, name)])
-        for right, value in zip((600, 760, 920), values, strict=True):
-            words.append(_word(value, right - _width(value), top))
-        return words
+        return _figures_row(top, name, values, (600, 760, 920))
 
     names = ["North", "South", "East", "West", "Centre", "Total", "Coast", "Hills", "Plains"]
     rows = [
@@ -620,6 +623,65 @@ def test_columns_of_figures_set_a_space_apart_are_columns_but_one_figure_is_not(
     assert [[row[1] for row in table] for table in _tables_of(shares)] == [
         [f"{i + 3}8 ({i + 2}4.7%)" for i in range(4)]
     ]
+
+
+def test_figures_set_tight_between_group_headings_and_dashes_are_still_two_columns() -> None:
+    # "No. (%)" set a space apart, in groups of rows under headings of their own, with a
+    # dash for a count not given read as "=" in the white between the two columns.
+    rows: list[list[Word]] = []
+    expected = []
+    top = 100
+    for group in ("Sex", "Region"):
+        rows.append([_word(group, 100, top)])
+        expected.append([group, "", "", ""])
+        top += 50
+        for i, name in enumerate(("North", "South")):
+            count = "=" if (group, i) == ("Region", 1) else f"2,8{i}2"
+            words = [_word(name, 100, top)]
+            if count == "=":
+                words.append(_word(count, 487, top, width=12))
+            else:
+                words.append(_word(count, 480 - _width(count), top))
+            words += [_word(f"({i + 4}.7)", 500, top), _word(f"1.{i}", 800, top)]
+            rows.append(words)
+            expected.append([name, count, f"({i + 4}.7)", f"1.{i}"])
+            top += 50
+    [table] = _tables_of(rows)
+    # The first group's heading stands over the table; the mark goes to a column either
+    # side of the white it stands in.
+    assert table[:-1] == expected[1:-1]
+    assert " ".join(" ".join(cell.split()) for cell in table[-1] if cell) == "South = (5.7) 1.1"
+
+
+def test_a_long_label_run_up_to_its_figure_does_not_close_the_gutter() -> None:
+    # The last row's label ends a space short of its figure, which stands centred in its
+    # column as the others do: the label column stays apart from the figures.
+    labels = ["Age", "Men", "East", "Rural", "Married", "Gross wealth of the home (Euro)"]
+    rows = []
+    for i, label in enumerate(labels):
+        top = 100 + 50 * i
+        mean, spread = f"0.{i}7", f"1{i}.5"
+        rows.append(
+            [
+                *_row(top, [(100, label)]),
+                _word(mean, 640 - _width(mean) // 2, top),
+                _word(spread, 820 - _width(spread) // 2, top),
+            ]
+        )
+    [table] = _tables_of(rows)
+    assert table == [[label, f"0.{i}7", f"1{i}.5"] for i, label in enumerate(labels)]
+
+
+def test_a_dash_within_a_label_of_figures_is_the_label_s_own() -> None:
+    # "Q2 2006 — Q1 2010": a dash between a figure and a word is the label's, not a mark
+    # standing for a figure, and the label stays one cell.
+    labels = ["Q2 2006 — Q1 2010", "Q1 2009 — Q4 2009", "Q4 2009", "Q1 2010"]
+    rows = [
+        _figures_row(100 + 50 * i, label, (f"0.{i}3", f"0.{i}1"), (700, 850))
+        for i, label in enumerate(labels)
+    ]
+    [table] = _tables_of(rows)
+    assert [row[0] for row in table] == labels
 
 
 def test_a_gutter_narrower_across_all_rows_is_one_row_by_row_not_an_indent() -> None:
@@ -742,10 +804,7 @@ def test_group_headings_span_the_columns_ruled_under_them_and_part_no_gutter() -
     # between them, and must not part their gutter into two. Each heading over a group of
     # columns spans the columns the rule under it is drawn over.
     def figures_row(top: int, cells: list[str]) -> list[Word]:
-        words = _row(top, [(100, cells[0])])
-        for right, value in zip((500, 700, 1050), cells[1:], strict=True):
-            words.append(_word(value, right - _width(value), top))
-        return words
+        return _figures_row(top, cells[0], cells[1:], (500, 700, 1050))
 
     head = [
         _row(100, [(430, "Number of teachers")]),
@@ -831,10 +890,7 @@ def test_a_heading_of_a_group_of_rows_reaching_over_a_column_is_a_row_of_its_own
     # it and runs on over the first column of figures: it is a row spanning the columns
     # it reaches, and the label column stays apart from the figures.
     def figures_row(top: int, name: str, values: tuple[str, str]) -> list[Word]:
-        words = _row(top, [(100, name)])
-        for right, value in zip((600, 800), values, strict=True):
-            words.append(_word(value, right - _width(value), top))
-        return words
+        return _figures_row(top, name, values, (600, 800))
 
     header = figures_row(100, "Group", ("Neither", "Both"))
     rows = [
