@@ -30,6 +30,7 @@ from ocr_engine.regions import (
     without,
 )
 from ocr_engine.render.mistral import cell_text, table_content
+from ocr_engine.structure import Item
 from ocr_engine.tables import find_tables
 from ocr_engine.tasks import PageTask, recognize_page
 from ocr_engine.words import Box, Line, Paragraph, Word
@@ -496,6 +497,11 @@ def _paragraphs(rows: list[list[Word]]) -> list[Paragraph]:
 
 def _tables_of(rows: list[list[Word]]) -> list[list[list[str]]]:
     _, _, found = find_tables(_paragraphs(rows), Rules([], []), dpi=300)
+    return _texts(found)
+
+
+def _texts(found: Sequence[Item]) -> list[list[list[str]]]:
+    """Each table's rows of cell texts."""
     return [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
 
 
@@ -721,7 +727,7 @@ def test_a_header_of_several_wrapped_lines_over_narrow_columns_leaves_them_apart
         body.append(words)
     rules = Rules([(80, 90, 820), (470, 90, 820)], [])
     _, _, found = find_tables(_paragraphs([*header, *body]), rules, dpi=300)
-    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    [table] = _texts(found)
     assert table[-4:] == [[name, "1,200", "96.5", "31"] for name in names]
 
 
@@ -744,7 +750,7 @@ def test_columns_within_a_ruled_group_are_cut_apart_at_the_gutter_they_share() -
         [(90, 80, 440), (400, 80, 440), (820, 80, 440)],
     )
     _, _, found = find_tables(_paragraphs([*header, *body]), rules, dpi=300)
-    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    [table] = _texts(found)
     assert table[-4:] == [[age, f"1,{i}00", f"2,{i}50"] for i, age in enumerate(ages)]
 
 
@@ -764,7 +770,7 @@ def test_rows_ruled_only_round_are_read_in_the_columns_ruled_above_them() -> Non
         [(90, 80, 450), (400, 80, 160), (600, 80, 160), (820, 80, 450)],
     )
     _, _, found = find_tables(_paragraphs([header, heading, *body]), rules, dpi=300)
-    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    [table] = _texts(found)
     assert table == [
         ["Item", "Count", "Share"],
         ["How often do you have these symptoms", "", ""],
@@ -791,7 +797,7 @@ def test_lines_of_columns_merged_by_a_rule_drawn_across_others_only_are_rows() -
         [(90, 80, 410), (500, 80, 410), (910, 80, 410)],
     )
     _, _, found = find_tables(_paragraphs([header, *body]), rules, dpi=300)
-    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    [table] = _texts(found)
     assert table == [
         ["Age", "Total", "Age", "Total"],
         *([f"{i}", f"1,{i}00", f"{i + 5}", f"1,{i}50"] for i in range(4)),
@@ -820,7 +826,7 @@ def test_group_headings_span_the_columns_ruled_under_them_and_part_no_gutter() -
         [],
     )
     _, _, found = find_tables(_paragraphs([*head, *body]), rules, dpi=300)
-    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    [table] = _texts(found)
     assert table[-5:] == [[f"199{i}", f"3,0{i}1", f"2,6{i}7", f"38{i}"] for i in range(5)]
     assert table[-6] == ["Year", "Total", "Public", "Private"]
     assert found[0].grid is not None
@@ -850,7 +856,7 @@ def test_a_header_s_cells_wrapped_over_lines_and_set_close_are_one_row() -> None
     ]
     rules = Rules([(80, 90, 1200), (260, 90, 1200), (490, 90, 1200)], [])
     _, _, found = find_tables(_paragraphs([*head, *body]), rules, dpi=300)
-    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    [table] = _texts(found)
     assert table == [
         [
             "Area",
@@ -877,7 +883,7 @@ def test_a_title_between_the_page_s_rule_and_the_table_is_a_paragraph_over_it() 
     ]
     rules = Rules([(80, 90, 1000), (200, 90, 1000), (265, 90, 1000), (480, 90, 1000)], [])
     rest, _, found = find_tables(_paragraphs([*title, header, *body]), rules, dpi=300)
-    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    [table] = _texts(found)
     assert table == [
         ["Group", "Neither", "Both"],
         *([name, f"3{i}.4", f"2{i}.7"] for i, name in enumerate(names)),
@@ -902,7 +908,7 @@ def test_a_heading_of_a_group_of_rows_reaching_over_a_column_is_a_row_of_its_own
     ]
     rules = Rules([(80, 90, 820), (150, 90, 820), (430, 90, 820)], [])
     _, _, found = find_tables(_paragraphs([header, *rows]), rules, dpi=300)
-    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    [table] = _texts(found)
     assert table == [
         ["Group", "Neither", "Both"],
         ["Total", "31.4", "27.2"],
@@ -937,7 +943,7 @@ def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
         row[1].box = Box(420, row[1].box.top, 700, row[1].box.bottom)
         row[2].box = Box(720, row[2].box.top, 760, row[2].box.bottom)
     _, _, found = find_tables(_paragraphs(rows), grid, dpi=300)
-    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    [table] = _texts(found)
     assert table == [
         [n, f"{i},100", f"{i},200 ok"] for i, n in enumerate(["North", "South", "East"])
     ]
@@ -975,7 +981,7 @@ def test_rows_of_a_ruled_row_set_apart_by_blank_lines_are_rows() -> None:
         [(90, 80, 700), (400, 80, 700), (820, 80, 700)],
     )
     _, _, found = find_tables(_paragraphs([*mobile, *wrapped]), rules, dpi=300)
-    [table] = [[[cell_text(cell) for cell in row] for row in t.cells] for t in found]
+    [table] = _texts(found)
     assert [row[0] for row in table] == ["On-road", "Non-road", "New York City"]
 
 
