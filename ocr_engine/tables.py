@@ -35,6 +35,7 @@ from .words import Box, Line, Paragraph, Word, union_all
 Cells = list[list[list[Word]]]
 
 _TOUCH_INCHES = 0.04  # rules this close meet
+_SLIVER = 4  # touches: an empty column or row this narrow lies between a double rule's two
 _VERTICAL_GLYPHS = frozenset("|Il[]!")  # how Tesseract reads a vertical rule
 _HORIZONTAL_GLYPHS = frozenset("_-–—=~")  # and a horizontal one
 _GUTTER = 1.2  # the narrowest gutter between columns, in word heights (about an em)
@@ -262,8 +263,11 @@ def _fill(
     only one row or one column holds any words (a frame round text, not a table)."""
     inside = _without_rule_glyphs(_inside(grid.box, words), rules, touch)
     table = _assign(dataclasses.replace(grid, spans=_real_spans(grid, inside, touch)), inside)
+    table = _without_slivers(table, touch)
     filled_rows = sum(any(row) for row in table.cells)
-    filled_columns = sum(any(row[c] for row in table.cells) for c in range(len(grid.columns) - 1))
+    filled_columns = sum(
+        any(row[c] for row in table.cells) for c in range(len(table.grid.columns) - 1)
+    )
     if filled_rows < 2 or filled_columns < 2:
         return None
     if read_blank is not None:
@@ -272,6 +276,42 @@ def _fill(
         read_blank(table.grid, table.cells)
         table = _Table(table.grid, table.cells)
     return _split_rows(_split_columns(_cut_across_rules(table)), ruled=table.grid.columns)
+
+
+def _without_slivers(table: _Table, touch: int) -> _Table:
+    """The table without its slivers: the empty columns and rows, narrower than
+    `_SLIVER` touches, between the two rules of a double rule. A grid with merged cells is
+    left as it is."""
+    grid, cells = table.grid, table.cells
+    if grid.spans:
+        return table
+
+    def slivers(bounds: tuple[int, ...], empty: Callable[[int], bool]) -> set[int]:
+        return {
+            i
+            for i in range(len(bounds) - 1)
+            if bounds[i + 1] - bounds[i] < _SLIVER * touch and empty(i)
+        }
+
+    columns = slivers(grid.columns, lambda c: not any(row[c] for row in cells))
+    rows = slivers(grid.rows, lambda r: not any(cells[r]))
+    if not (columns or rows):
+        return table
+    if len(columns) >= len(grid.columns) - 2 or len(rows) >= len(grid.rows) - 2:
+        return table
+
+    def kept(bounds: tuple[int, ...], gone: set[int]) -> tuple[int, ...]:
+        # Each sliver goes to the cell before it (the first, to the one after).
+        drop = {i if i > 0 else 1 for i in gone}
+        return tuple(b for i, b in enumerate(bounds) if i not in drop)
+
+    new_cells = [
+        [cell for c, cell in enumerate(row) if c not in columns]
+        for r, row in enumerate(cells)
+        if r not in rows
+    ]
+    new_grid = Grid(grid.box, kept(grid.rows, rows), kept(grid.columns, columns), ())
+    return _Table(new_grid, new_cells)
 
 
 def _cut_across_rules(table: _Table) -> _Table:

@@ -921,6 +921,22 @@ def test_a_heading_of_a_group_of_rows_reaching_over_a_column_is_a_row_of_its_own
     assert found[0].grid.spans == (Span(2, 0, 1, 2),)
 
 
+def test_a_double_rule_makes_no_empty_column_or_row() -> None:
+    # Two rules a few pixels apart, down between the columns and across under the header:
+    # the sliver between each pair is no column or row of the table.
+    names = ["UK", "Belgium", "France"]
+    rows = [_row(100, [(100, "State"), (500, "1997")])]
+    rows += [_row(190 + 60 * i, [(100, name), (500, f"2{i}.9")]) for i, name in enumerate(names)]
+    ys = [80, 140, 160, 240, 300, 360]
+    rules = Rules(
+        [(y, 90, 820) for y in ys],
+        [(90, 80, 360), (400, 80, 360), (430, 80, 360), (820, 80, 360)],
+    )
+    _, _, found = find_tables(_paragraphs(rows), rules, dpi=300)
+    [table] = _texts(found)
+    assert table == [["State", "1997"], *([name, f"2{i}.9"] for i, name in enumerate(names))]
+
+
 def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
     # The rule's place is its analysis pixel's: a "]" read from it ends the word a few
     # pixels short of it. A word read across it is cut only inside a table, which takes
