@@ -147,11 +147,11 @@ def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
     sure = [line for line in lines if _surely_monospaced(line)]
     # Figures are set on one width in most fonts: rows of figures alone are a program's
     # output only beside code that says so, and not when their separators are narrow.
-    rows = [_measured(line) for line in lines]
-    figure_rows = [words for words in rows if _only_figures(words)]
-    figures = {id(line) for line, words in zip(lines, rows, strict=True) if _only_figures(words)}
+    measured = [(line, _measured(line)) for line in lines]
+    figure_rows = [(line, words) for line, words in measured if _only_figures(words)]
+    figures = {id(line) for line, _ in figure_rows}
     named = [line for line in sure if id(line) not in figures]
-    if not named or _proportional_figures(figure_rows):
+    if not named or _proportional_figures([words for _, words in figure_rows]):
         sure = named
     strong = {id(line) for line in sure}
     sure += [line for line in _steady_runs(lines) if id(line) not in strong]

@@ -900,16 +900,20 @@ def _wide_in_rows(rows: list[list[Word]], gap: tuple[int, int], min_width: float
             labels.append(first)
         else:
             return False
-    if labels and (len(labels) > _LONG_LABELS * across or not _in_line(labels, wide)):
+    if labels and (
+        len(labels) > _LONG_LABELS * across
+        or not wide
+        or not _in_line(labels, wide, 1.0, _FLUSH * statistics.median(w.box.height for w in wide))
+    ):
         return False
     return 2 * across >= len(rows) and 2 * tight < len(rows)
 
 
-def _in_line(words: list[Word], column: list[Word]) -> bool:
-    """Whether every one of `words` stands flush with, or centred as, most of `column`."""
-    if not column:
+def _in_line(words: list[Word], column: list[Word], share: float, slack: float) -> bool:
+    """Whether `share` of `words` or more stand flush with, or centred as, most of `column`
+    (its left edges, right edges or middles), within `slack` px."""
+    if not words or not column:
         return False
-    slack = _FLUSH * statistics.median(w.box.height for w in column)
     edges: list[Callable[[Word], float]] = [
         lambda w: w.box.left,
         lambda w: w.box.right,
@@ -917,7 +921,7 @@ def _in_line(words: list[Word], column: list[Word]) -> bool:
     ]
     for edge in edges:
         middle = statistics.median(edge(w) for w in column)
-        if all(abs(edge(w) - middle) <= slack for w in words):
+        if sum(abs(edge(w) - middle) <= slack for w in words) >= share * len(words):
             return True
     return False
 
@@ -988,20 +992,11 @@ def _aligned_figures(rows: list[list[Word]], gap: tuple[int, int], min_width: fl
     one_entry = sum(bool(_THOUSANDS.match(b.text) or _SHARE.match(b.text)) for _, b in kept)
     if 2 * one_entry >= len(kept):
         return False
-    slack = _FLUSH * statistics.median(a.box.height for a, _ in kept)
-
-    def flush(boxes: list[Box]) -> bool:
-        for edges in (
-            [b.left for b in boxes],
-            [b.right for b in boxes],
-            [b.center[0] for b in boxes],
-        ):
-            middle = statistics.median(edges)
-            if sum(abs(e - middle) <= slack for e in edges) >= _ALIGNED_ROWS * len(edges):
-                return True
-        return False
-
-    return flush([a.box for a, _ in kept]) and flush([b.box for _, b in kept])
+    lefts, rights = [a for a, _ in kept], [b for _, b in kept]
+    slack = _FLUSH * statistics.median(a.box.height for a in lefts)
+    return _in_line(lefts, lefts, _ALIGNED_ROWS, slack) and _in_line(
+        rights, rights, _ALIGNED_ROWS, slack
+    )
 
 
 def _by_gutters(
