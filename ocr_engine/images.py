@@ -12,6 +12,9 @@ from .errors import UnprocessableDocument
 # A frame per page only where the format means pages by it; GIF and WebP frames are animation.
 _PAGED_FORMATS = {"TIFF"}
 _PLAUSIBLE_DPI = range(50, 2401)
+# Marks on a ground: at least this share of pixels this many levels from its common level.
+_INK_SHARE = 0.001
+_INK_CONTRAST = 96
 # What Pillow's decoders raise on malformed files: a hostile file can reach any of them.
 _DECODE_ERRORS = (
     OSError,
@@ -124,15 +127,33 @@ def flatten(image: Image.Image) -> Image.Image:
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        background.alpha_composite(rgba)
-        return background.convert("RGB")
+        on_white = _matted(rgba, 255)
+        if _has_ink(on_white.convert("L")) or not _has_ink(rgba.getchannel("A")):
+            return on_white
+        # Light marks meant for a dark backdrop (white text on transparency): only a dark
+        # matte shows them.
+        return _matted(rgba, 0)
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # Scaled to 8 bits, not clipped.
         if image.mode.startswith("I;16"):
             return image.convert("I").point(lambda v: v / 256).convert("L")
         return image.convert("L")
     return image if image.mode in ("L", "RGB") else image.convert("RGB")
+
+
+def _matted(rgba: Image.Image, level: int) -> Image.Image:
+    background = Image.new("RGBA", rgba.size, (level, level, level, 255))
+    background.alpha_composite(rgba)
+    return background.convert("RGB")
+
+
+def _has_ink(gray: Image.Image) -> bool:
+    """Whether an 8-bit channel holds marks: some of it well apart from its most common level
+    (a page's ground), not all one level with stray pixels."""
+    histogram = gray.histogram()
+    ground = max(range(256), key=histogram.__getitem__)
+    apart = sum(n for level, n in enumerate(histogram) if abs(level - ground) >= _INK_CONTRAST)
+    return apart >= _INK_SHARE * gray.width * gray.height
 
 
 def _declared_dpi(image: Image.Image) -> int | None:

@@ -122,6 +122,7 @@ def test_pdf_pages_render_at_the_configured_dpi(engine: EngineHarness, tmp_path:
         "exif_rotated",
         "palette_transparent",
         "rgba_transparent",
+        "rgba_light_on_transparent",
         "cmyk_jpeg",
         "deep_16bit",
         "bilevel",
@@ -148,6 +149,12 @@ def test_image_modes_and_orientation(engine: EngineHarness, tmp_path: Path, vari
         image = Image.new("RGBA", upright.size, (0, 0, 0, 0))
         image.putalpha(alpha)
         path = _save(tmp_path, image, "t.png")
+    elif variant == "rgba_light_on_transparent":
+        # White text on transparency, drawn for a dark backdrop: on white it would vanish.
+        alpha = upright.convert("L").point(lambda v: 255 - v)
+        image = Image.new("RGBA", upright.size, (255, 255, 255, 0))
+        image.putalpha(alpha)
+        path = _save(tmp_path, image, "w.png")
     elif variant == "cmyk_jpeg":
         path = _save(tmp_path, upright.convert("CMYK"), "c.jpg", quality=95)
     elif variant == "deep_16bit":
