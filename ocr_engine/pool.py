@@ -41,6 +41,10 @@ _START_TIMEOUT_S = 120.0
 _STOP_TIMEOUT_S = 5.0
 _RESPAWN_BACKOFF_S = 1.0
 _IDLE_RELEASE_S = 5.0
+# Parallelism comes from processes; threads inside each would only fight over cores. Set
+# before a worker starts, since OpenBLAS (under numpy) starts a thread per core, each
+# reserving tens of MB of the worker's address space, as it loads.
+_SINGLE_THREADED = {"OMP_THREAD_LIMIT": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 class WorkerObserver(Protocol):
@@ -83,8 +87,6 @@ def _worker_main(conn: Connection, config: WorkerConfig) -> None:
 
 
 def _set_up_process(config: WorkerConfig) -> None:
-    # Parallelism comes from processes; OpenMP threads inside each would only fight over cores.
-    os.environ["OMP_THREAD_LIMIT"] = "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     logging.basicConfig(
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s"
@@ -213,6 +215,8 @@ class WorkerPool:
         self._config = config
         self._observer = observer
         self._context = multiprocessing.get_context("spawn")
+        # A spawned process inherits the environment; this one runs no OCR itself.
+        os.environ.update(_SINGLE_THREADED)
         self._queues: dict[Hashable, deque[_Item]] = {}
         self._idle: list[_Worker] = []
         self._workers: set[_Worker] = set()

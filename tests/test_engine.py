@@ -172,6 +172,16 @@ def test_image_modes_and_orientation(engine: EngineHarness, tmp_path: Path, vari
     assert "Tessera reads pages" in _text(engine.run(path)), variant
 
 
+def test_workers_run_single_threaded(engine: EngineHarness, tmp_path: Path) -> None:
+    # Parallelism is the pool's: a library's thread per core in each worker would fight the
+    # other workers for cores and, on a large host, eat the worker's address-space limit.
+    path = _save(tmp_path, corpus.text_image(LINES, mode="RGB"), "p.png")
+    assert "Tessera reads pages" in _text(engine.run(path))
+    for pid in engine.engine.pool.pids:
+        status = Path(f"/proc/{pid}/status").read_text()
+        assert "\nThreads:\t1\n" in status, pid
+
+
 def test_encrypted_pdf_is_unprocessable(engine: EngineHarness, tmp_path: Path) -> None:
     path = corpus.text_pdf(tmp_path / "e.pdf", [["secret"]], password="hunter2")
     with pytest.raises(UnprocessableDocument, match="encrypted"):
