@@ -43,7 +43,7 @@ def recognize_upright(
     found = recognizer.orientation(image, dpi=dpi, timeout=timeout)
     if found is None or found[0] not in _TURN or found[1] < _MIN_OSD_CONFIDENCE:
         return image, 0, paragraphs
-    turned = image.transpose(_TURN[found[0]])
+    turned = turn(image, found[0])
     second = parse_tsv(recognizer.tsv(turned, languages=languages, dpi=dpi, timeout=timeout))
     # Tesseract may read a sideways page well, but its boxes would not be upright: prefer the
     # turned reading unless it is clearly worse.
@@ -52,6 +52,11 @@ def recognize_upright(
         log.debug("page turned by %d degrees (OSD confidence %.1f)", found[0], found[1])
         return turned, found[0], second
     return image, 0, paragraphs
+
+
+def turn(image: Image.Image, rotation: int) -> Image.Image:
+    """`image` turned `rotation` degrees (a multiple of 90) counter-clockwise."""
+    return image.transpose(_TURN[rotation]) if rotation else image
 
 
 def _standing(words: list[Word]) -> bool:

@@ -287,7 +287,9 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: 
     rules = regions.Rules([], [])
     if layer.has_paths:
         # Rendered finer than the analysis needs, so that hairline rules come out dark.
-        small = pdf.render_page(pdf_page, 2 * regions.ANALYSIS_DPI)
+        small = orientation.turn(
+            pdf.render_page(pdf_page, 2 * regions.ANALYSIS_DPI), layer.rotation
+        )
         gray, factor = regions.darkest(small, 2 * regions.ANALYSIS_DPI)
         rules = regions.find_rules(gray, factor * layer.width / small.width)
         rules = regions.with_light_rules(
@@ -312,10 +314,21 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: 
 
     def encode(box: Box) -> str:
         if not rendered:
-            rendered.append(pdf.render_page(pdf_page, dpi, grayscale=False))
+            whole = pdf.render_page(pdf_page, dpi, grayscale=False)
+            rendered.append(orientation.turn(whole, layer.rotation))
         return _jpeg_data_url(rendered[0], box)
 
     page = Page(task.index, layer.width, layer.height, dpi, TEXT_LAYER, task.languages)
+    if layer.rotation:
+        # Set sideways: read as turned upright, as a scan of it would be.
+        source = (
+            (layer.width, layer.height) if layer.rotation == 180 else (layer.height, layer.width)
+        )
+        page.rotation = layer.rotation
+        page.source_width, page.source_height = source
+        page.to_source = turned_and_straightened(
+            rotation=layer.rotation, skew=0.0, size=source, straightened=source
+        )
     return _with_blocks(page, structure.reading_order(items, dpi=dpi), task.options, encode)
 
 

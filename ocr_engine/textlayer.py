@@ -11,7 +11,7 @@ import ctypes
 import functools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -29,6 +29,7 @@ _LINE_END_HYPHEN = "\ufffe"
 _TOKENS = re.compile(r"[\r\n]+|[^\s\x00\ufffe]+\ufffe?|\ufffe")
 _BAD_CHARS = re.compile("[\ufffd\ue000-\uf8ff\x01-\x1f]")
 _GAP_HEIGHTS = 1.5
+_UPRIGHT_SHARE = 0.5  # of the characters, running one way other than upright: a turned page
 _RULE_MIN_POINTS = 20.0  # a path this long (or a box this big) may rule a table
 _RULE_MAX_POINTS = 3.0  # a gap wider than this many text heights splits a line
 _FONT_NAME_BYTES = 128
@@ -50,6 +51,9 @@ class TextLayer:
     height: int
     usable: bool
     reason: str
+    # Degrees the page was turned counter-clockwise so that its text reads upright; `lines`,
+    # `figures`, `width` and `height` are of the turned page.
+    rotation: int = 0
 
 
 class _Transform:
@@ -67,6 +71,12 @@ class _Transform:
         xa, ya = device(span, 0)
         xb, yb = device(0, span)
         self.m = ((xa - x0) / span, (xb - x0) / span, x0, (ya - y0) / span, (yb - y0) / span, y0)
+        self.width, self.height = width, height
+
+    def shows(self, box: Box) -> bool:
+        """Whether the middle of `box` lies on the page as rendered (inside its crop box)."""
+        x, y = box.center
+        return 0 <= x < self.width and 0 <= y < self.height
 
     def box(self, left: float, bottom: float, right: float, top: float) -> Box:
         a, b, c, d, e, f = self.m
@@ -115,7 +125,7 @@ def read(page: pdfium.PdfPage, *, dpi: int, keep_invisible: bool = False) -> Tex
     has_paths = _has_rules(page)
     textpage = page.get_textpage()
     try:
-        lines, visible, bad, invisible = _lines(page, textpage, transform, keep_invisible)
+        runs, visible, bad, invisible, directions = _runs(page, textpage, transform, keep_invisible)
     finally:
         textpage.close()
 
@@ -128,7 +138,45 @@ def read(page: pdfium.PdfPage, *, dpi: int, keep_invisible: bool = False) -> Tex
         usable, reason = False, "text layer is invisible (an earlier OCR)"
     elif visible < _SCAN_MIN_CHARS and covered >= _SCAN_IMAGE_SHARE:
         usable, reason = False, "page is a scanned image"
-    return TextLayer(lines, figures, has_paths, width, height, usable, reason)
+    rotation = _upright_turn(directions)
+    if rotation:
+        runs = [[replace(w, box=_turned(w.box, rotation, width, height)) for w in r] for r in runs]
+        # PDFium orders a sideways page's lines as they run across it; top to bottom once
+        # turned is the order they are read in.
+        runs.sort(key=lambda run: min(w.box.top for w in run))
+        figures = [_turned(f, rotation, width, height) for f in figures]
+        if rotation != 180:
+            width, height = height, width
+    lines = [line for run in runs for line in _split_at_gaps(run)]
+    return TextLayer(lines, figures, has_paths, width, height, usable, reason, rotation)
+
+
+def _upright_turn(directions: dict[int, int]) -> int:
+    """The quarter turns (in degrees, counter-clockwise) that set most of the page's text
+    upright, from the characters running each way: 0 unless most run one other way (a page
+    set sideways, read as a viewer shows it)."""
+    way, count = max(directions.items(), key=lambda item: item[1], default=(0, 0))
+    return way if count > _UPRIGHT_SHARE * sum(directions.values()) else 0
+
+
+def _turned(box: Box, rotation: int, width: int, height: int) -> Box:
+    """`box` on a `width` x `height` page turned `rotation` degrees counter-clockwise."""
+    if rotation == 90:
+        return Box(box.top, width - box.right, box.bottom, width - box.left)
+    if rotation == 180:
+        return Box(width - box.right, height - box.bottom, width - box.left, height - box.top)
+    if rotation == 270:
+        return Box(height - box.bottom, box.left, height - box.top, box.right)
+    return box
+
+
+def _direction(first: Box, last: Box) -> int:
+    """Which way a word runs on the page, from its first and last characters, as the quarter
+    turn counter-clockwise that sets it upright."""
+    (x0, y0), (x1, y1) = first.center, last.center
+    if abs(x1 - x0) >= abs(y1 - y0):
+        return 0 if x1 >= x0 else 180
+    return 90 if y1 > y0 else 270
 
 
 def _invisible_objects(page: pdfium.PdfPage) -> bool:
@@ -140,10 +188,11 @@ def _invisible_objects(page: pdfium.PdfPage) -> bool:
     )
 
 
-def _lines(
+def _runs(
     page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, transform: _Transform, keep_invisible: bool
-) -> tuple[list[Line], int, int, int]:
-    """Lines of words from the page's characters; counts of visible, bad and invisible ones.
+) -> tuple[list[list[Word]], int, int, int, dict[int, int]]:
+    """Runs of words between PDFium's line breaks; counts of visible, bad and invisible
+    characters; and how many characters run each way (`_direction`).
 
     A word's box comes from its first and last characters' boxes, and its checks from its
     first character: per-character calls into PDFium would cost more than all the rest.
@@ -154,17 +203,31 @@ def _lines(
     check_modes = _invisible_objects(page)
     first, last = pdfium_raw.FS_RECTF(), pdfium_raw.FS_RECTF()
     font_name = ctypes.create_string_buffer(_FONT_NAME_BYTES)
-    lines: list[Line] = []
+    runs: list[list[Word]] = []
     words: list[Word] = []
+    directions: dict[int, int] = {}
     visible = bad = invisible = 0
     for match in _TOKENS.finditer(text):
         token = match.group()
         if token[0] in "\r\n":
             if words:
-                lines.extend(_split_at_gaps(words))
+                runs.append(words)
                 words = []
             continue
         start, end = match.start(), match.end() - 1
+        # Loose boxes span the font's ascent to descent, so line heights compare as text sizes.
+        pdfium_raw.FPDFText_GetLooseCharBox(handle, start, first)
+        pdfium_raw.FPDFText_GetLooseCharBox(handle, end, last)
+        box = transform.box(
+            min(first.left, last.left),
+            min(first.bottom, last.bottom),
+            max(first.right, last.right),
+            max(first.top, last.top),
+        )
+        if box.width <= 0 or box.height <= 0:
+            box = _drawn_box(handle, start, len(token), transform)
+        if not transform.shows(box):
+            continue  # outside the crop box: no viewer shows it, and OCR would not see it
         if (
             check_modes
             and pdfium_raw.FPDFTextObj_GetTextRenderMode(
@@ -180,25 +243,20 @@ def _lines(
         bad += len(_BAD_CHARS.findall(token))
         if pdfium_raw.FPDFText_HasUnicodeMapError(handle, start):
             bad += len(token)
-        # Loose boxes span the font's ascent to descent, so line heights compare as text sizes.
-        pdfium_raw.FPDFText_GetLooseCharBox(handle, start, first)
-        pdfium_raw.FPDFText_GetLooseCharBox(handle, end, last)
-        box = transform.box(
-            min(first.left, last.left),
-            min(first.bottom, last.bottom),
-            max(first.right, last.right),
-            max(first.top, last.top),
-        )
-        if box.width <= 0 or box.height <= 0:
-            box = _drawn_box(handle, start, len(token), transform)
+        if len(token) > 1:
+            way = _direction(
+                transform.box(first.left, first.bottom, first.right, first.top),
+                transform.box(last.left, last.bottom, last.right, last.top),
+            )
+            directions[way] = directions.get(way, 0) + len(token)
         monospaced, bold = _font(handle, start, font_name)
         words.append(Word(token.replace(_LINE_END_HYPHEN, "-"), 1.0, box, monospaced, bold))
         if token.endswith(_LINE_END_HYPHEN):
-            lines.extend(_split_at_gaps(words))
+            runs.append(words)
             words = []
     if words:
-        lines.extend(_split_at_gaps(words))
-    return lines, visible, bad, invisible
+        runs.append(words)
+    return runs, visible, bad, invisible, directions
 
 
 def _drawn_box(handle: Any, start: int, length: int, transform: _Transform) -> Box:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pikepdf
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import letter
@@ -19,11 +20,22 @@ from reportlab.pdfgen import canvas
 
 from ocr_engine import listings, monospace, structure, tasks
 from ocr_engine.languages import find_system_tessdata
-from ocr_engine.model import CODE, FOOTER, HEADER, LIST, TEXT, TITLE, Block, Page
+from ocr_engine.model import (
+    CODE,
+    FOOTER,
+    HEADER,
+    LIST,
+    TABLE,
+    TEXT,
+    TEXT_LAYER,
+    TITLE,
+    Block,
+    Page,
+)
 from ocr_engine.options import PageOptions
 from ocr_engine.recognize import TesserocrRecognizer
 from ocr_engine.render import text as plain_text
-from ocr_engine.render.mistral import escape, page_json
+from ocr_engine.render.mistral import cell_text, escape, page_json
 from ocr_engine.words import Box, Line, Word, mark_bold, parse_tsv
 from tools import corpus
 
@@ -1947,3 +1959,83 @@ def test_a_letter_s_blocks_far_apart_are_read_top_to_bottom() -> None:
         "Dear enemy,",
         "now that the ",
     ]
+
+
+SIDEWAYS_TABLE = [
+    ["Region", "Q1", "Q2", "Q3"],
+    ["North", "1,204", "1,310", "1,188"],
+    ["South", "933", "1,021", "987"],
+    ["East", "2,410", "2,288", "2,502"],
+]
+
+
+def _sideways_pdf(path: Path, angle: int) -> Path:
+    """A portrait page whose paragraph and ruled table are set turned by `angle` degrees, as a
+    wide table is set along a page; a viewer shows them on end."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf.translate(*({90: (450, 120), -90: (160, 670), 180: (540, 300)}[angle]))
+    pdf.rotate(angle)
+    _prose(
+        pdf, ["Shipments rose in every region but the south, where the", "roads were closed."], 90
+    )
+    pdf.setFont("Helvetica", 11)
+    for r, row in enumerate(SIDEWAYS_TABLE):
+        for c, text in enumerate(row):
+            pdf.drawString(100 * c + 5, -20 * r + 5, text)
+    for r in range(len(SIDEWAYS_TABLE) + 1):
+        pdf.line(0, 20 - 20 * r, 400, 20 - 20 * r)
+    for c in range(len(SIDEWAYS_TABLE[0]) + 1):
+        pdf.line(100 * c, 20, 100 * c, 20 - 20 * len(SIDEWAYS_TABLE))
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.parametrize(("angle", "rotation"), [(90, 270), (-90, 90), (180, 180)])
+def test_a_page_set_sideways_is_read_from_its_text_layer_turned_upright(
+    recognizer: TesserocrRecognizer, tmp_path: Path, angle: int, rotation: int
+) -> None:
+    # Its lines run across the page as a viewer shows it: read as they stand they come out
+    # one word high, in reverse order, the table's rows and columns swapped. Turned upright
+    # as a scan of it would be, it reads like any page.
+    pdf = _sideways_pdf(tmp_path / "sideways.pdf", angle)
+    page, markdown = _read(recognizer, pdf)
+    scanned, _ = _read(recognizer, pdf, mode="force")
+    assert page.source == TEXT_LAYER
+    assert (page.rotation, page.width, page.height) == (
+        scanned.rotation,
+        scanned.width,
+        scanned.height,
+    )
+    assert page.rotation == rotation
+    assert "Shipments rose in every region but the south, where the roads were closed." in markdown
+    [table] = [b for b in page.blocks if b.kind == TABLE]
+    assert [[cell_text(cell) for cell in row] for row in table.cells] == SIDEWAYS_TABLE
+    # Each word lies where the scan of the turned page found it.
+    found: dict[str, list[Box]] = {}
+    for w in scanned.words:
+        found.setdefault(w.text, []).append(w.box)
+    for word in page.words:
+        if word.text in found:
+            assert any(word.box.overlap(box) > 0 for box in found[word.text]), word
+
+
+def test_text_outside_the_crop_box_is_not_read(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # A viewer shows the page inside its crop box; what is drawn outside is trimmed away.
+    source = tmp_path / "full.pdf"
+    pdf = canvas.Canvas(str(source), pagesize=letter)
+    pdf.setFont("Helvetica", 14)
+    pdf.drawString(72, 700, "Trimmed away with the margin")
+    pdf.drawString(200, 400, "The part of the page that is shown")
+    pdf.showPage()
+    pdf.save()
+    cropped = tmp_path / "cropped.pdf"
+    with pikepdf.open(source) as document:
+        document.pages[0].CropBox = [150, 300, 550, 500]
+        document.save(cropped)
+    page, markdown = _read(recognizer, cropped)
+    assert page.source == TEXT_LAYER
+    assert markdown.strip() == "The part of the page that is shown"
+    assert all(w.box.left >= 0 and w.box.right <= page.width for w in page.words)
