@@ -39,6 +39,9 @@ def _document(path: str) -> pdfium.PdfDocument:
     if doc is None:
         release()
         doc = _open[path] = pdfium.PdfDocument(path)
+        # A form's fields drawn as a viewer draws them, appearances made where a filled form
+        # left that to the viewer (NeedAppearances): see `page`.
+        doc.init_forms()
     return doc
 
 
@@ -110,9 +113,20 @@ def _has_no_pages(path: str) -> bool:
 
 
 def page(path: str, index: int) -> pdfium.PdfPage:
-    """Page `index` of a PDF PDFium can open; the caller closes it."""
+    """Page `index` of a PDF PDFium can open, its annotations and form fields drawn into it as
+    a viewer shows them (a filled form's answers are no annotations to the reader); the
+    caller closes it."""
     try:
-        return _document(path)[index]
+        document = _document(path)
+        pdf_page = document[index]
+        if pdfium_raw.FPDFPage_GetAnnotCount(pdf_page) and (
+            pdfium_raw.FPDFPage_Flatten(pdf_page, pdfium_raw.FLAT_NORMALDISPLAY)
+            == pdfium_raw.FLATTEN_SUCCESS
+        ):
+            # PDFium reads what was drawn into the page when it loads the page again.
+            pdf_page.close()
+            pdf_page = document[index]
+        return pdf_page
     except pdfium.PdfiumError as e:
         raise UnprocessableDocument(
             f"Page {index} of the PDF cannot be read: {e}", param="document"

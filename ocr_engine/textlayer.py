@@ -290,7 +290,9 @@ def _font_kind(name: bytes, flags: int, weight: int) -> tuple[bool, bool]:
 
 
 def _split_at_gaps(words: list[Word]) -> list[Line]:
-    """One line per run of words; a wide gap on a baseline separates columns or cells.
+    """One line per run of words; a wide gap on a baseline separates columns or cells, and a
+    word more than a line's height above or below the last starts another (PDFium may give
+    no break between text drawn far apart, such as a form's fields).
 
     Not in code: its gaps align comments and values, within one line.
     """
@@ -298,10 +300,19 @@ def _split_at_gaps(words: list[Word]) -> list[Line]:
     lines = [Line([words[0]])]
     for word in words[1:]:
         previous = lines[-1].words[-1]
-        if word.monospace and previous.monospace:
+        if _far_apart(previous.box, word.box):
+            lines.append(Line([word]))
+        elif word.monospace and previous.monospace:
             lines[-1].words.append(word)
         elif word.box.left - previous.box.right > _GAP_HEIGHTS * height:
             lines.append(Line([word]))
         else:
             lines[-1].words.append(word)
     return lines
+
+
+def _far_apart(previous: Box, word: Box) -> bool:
+    """Whether more than a line's height of white lies between two words, one above the other:
+    no line of a paragraph, nor a superscript or a formula's parts, is set so far off."""
+    white = max(word.top - previous.bottom, previous.top - word.bottom)
+    return white > max(previous.height, word.height)

@@ -18,13 +18,14 @@ from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
-from ocr_engine import listings, monospace, structure, tasks
+from ocr_engine import listings, monospace, structure, tasks, textlayer
 from ocr_engine.languages import find_system_tessdata
 from ocr_engine.model import (
     CODE,
     FOOTER,
     HEADER,
     LIST,
+    OCR,
     TABLE,
     TEXT,
     TEXT_LAYER,
@@ -2039,3 +2040,52 @@ def test_text_outside_the_crop_box_is_not_read(
     assert page.source == TEXT_LAYER
     assert markdown.strip() == "The part of the page that is shown"
     assert all(w.box.left >= 0 and w.box.right <= page.width for w in page.words)
+
+
+@pytest.mark.parametrize("appearance", ["drawn", "left to the viewer"])
+@pytest.mark.parametrize("mode", ["auto", "force"])
+def test_a_filled_form_s_answers_are_read(
+    recognizer: TesserocrRecognizer, tmp_path: Path, appearance: str, mode: str
+) -> None:
+    # A form's answers live in its fields (annotations), not in the page's content: read from
+    # the text layer or the page's pixels alone, the questions come back without them. A
+    # form filled by some programs leaves drawing the answers to the viewer.
+    path = tmp_path / "form.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf.setFont("Helvetica", 12)
+    pdf.drawString(72, 700, "Application for a mooring")
+    answers = [(660, "Name:", "Margaret Thornbury"), (600, "Harbour:", "Whitby North Quay")]
+    for top, question, answer in answers:
+        pdf.drawString(72, top, question)
+        pdf.acroForm.textfield(
+            name=question, value=answer, x=200, y=top - 8, width=250, height=22, borderWidth=0
+        )
+    pdf.showPage()
+    pdf.save()
+    if appearance != "drawn":
+        with pikepdf.open(path, allow_overwriting_input=True) as document:
+            for annotation in document.pages[0].Annots:
+                del annotation["/AP"]
+            document.Root.AcroForm.NeedAppearances = True
+            document.save(path)
+    page, markdown = _read(recognizer, path, mode=mode)
+    assert page.source == (TEXT_LAYER if mode == "auto" else OCR)
+    assert "Margaret Thornbury" in markdown
+    assert "Whitby North Quay" in markdown
+
+
+def test_text_drawn_in_two_places_without_a_break_is_two_lines() -> None:
+    # PDFium gives no line break between some runs of text drawn apart (a form's fields): a
+    # word that does not go on along the line starts another.
+    words = [
+        Word("Margaret", 1.0, Box(800, 500, 1000, 560)),
+        Word("Thornbury", 1.0, Box(1020, 500, 1270, 560)),
+        Word("Whitby", 1.0, Box(800, 670, 960, 730)),
+        Word("Quay", 1.0, Box(980, 670, 1100, 730)),
+        Word("x", 1.0, Box(1110, 655, 1135, 695)),  # a superscript stays on its line
+    ]
+    lines = textlayer._split_at_gaps(words)
+    assert [[w.text for w in line.words] for line in lines] == [
+        ["Margaret", "Thornbury"],
+        ["Whitby", "Quay", "x"],
+    ]
