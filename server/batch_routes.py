@@ -111,7 +111,7 @@ async def listing(request: web.Request) -> web.Response:
     if "metadata" in query:
         try:
             metadata = json.loads(query["metadata"])
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
             metadata = None
         if not isinstance(metadata, dict):
             raise InvalidRequest("'metadata' is a JSON object.", param="metadata")

@@ -320,6 +320,14 @@ def test_deep_json_is_a_400(server: Server) -> None:
                     assert_bifrost_error(response, 400)
 
 
+def test_deep_json_in_a_query_is_a_400(server: Server) -> None:
+    """The batch listing's `metadata` filter is JSON too, nested past the parser's depth."""
+    with server.client() as client:
+        deep = "[" * 1200 + "]" * 1200  # short enough for a request line
+        response = client.get("/v1/batch/jobs", params={"metadata": deep})
+    assert_bifrost_error(response, 400, param="metadata")
+
+
 def test_only_the_document_may_make_a_body_large(server: Server, hello_png: bytes) -> None:
     """Past 256 KB a body is parsed apart from its document's base64; the JSON around it
     is refused past 1 MiB before it is parsed (parsing holds the interpreter's lock)."""
