@@ -223,6 +223,10 @@ def parse_url(url: str, *, param: str, what: str = "The document URL") -> URL:
         parsed.port  # noqa: B018 - likewise an out-of-range port
         if host and not _HOST.fullmatch(host):
             ipaddress.IPv6Address(host)  # the one other shape a host may have
+        elif host:
+            # The resolver encodes a name as IDNA, which refuses an empty label or one over
+            # 63 characters ("a..b", "a" * 64): refused here, not as a failure deep in the client.
+            host.encode("idna")
     except (ValueError, UnicodeError, TypeError):
         raise InvalidRequest(
             f"{what} is not a valid URL (its host or port cannot be read).", param=param

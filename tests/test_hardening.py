@@ -522,6 +522,16 @@ def test_bad_bytes_in_a_key_are_401_on_a_keyed_service(start_server: Any) -> Non
             "longer than",
         ),
         (
+            {"type": "document_url", "document_url": "http://" + "a" * 64 + ".example.com/"},
+            "document.document_url",
+            "not a valid URL",
+        ),
+        (
+            {"type": "image_url", "image_url": "https://files..example.com/a.png"},
+            "document.image_url",
+            "not a valid URL",
+        ),
+        (
             {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": 5}},
             "document.image_url.detail",
             "string",
