@@ -3,6 +3,7 @@
 ocr_engine.errors.TesseraError
 ├── (the OCR core's: 400, 413, 415, 422, 500)
 ├── Unauthorized        401  missing or unknown API key
+├── UnstorableText      400  text the database cannot hold (a NUL, an unpaired surrogate)
 ├── NotFound            404  unknown route, or a job that is unknown, expired or not yours;
 │                            an output file or page picture the job does not have
 ├── MethodNotAllowed    405
@@ -18,13 +19,23 @@ from __future__ import annotations
 
 import errno
 
-from ocr_engine.errors import TesseraError
+from ocr_engine.errors import InvalidRequest, TesseraError
 
 
 class Unauthorized(TesseraError):
     status = 401
     code = "invalid_api_key"
     type = "authentication_error"
+
+
+class UnstorableText(InvalidRequest):
+    def __init__(self) -> None:
+        # Where it came from is not known down in the store: an id in a path, a query, a
+        # body's field or a signed URL's path all reach it as text.
+        super().__init__(
+            "The request holds a character that cannot be stored or looked up (a NUL, or "
+            "an unpaired surrogate such as \\ud800); remove it and send the request again."
+        )
 
 
 class NotFound(TesseraError):

@@ -552,6 +552,54 @@ def test_bad_urls_and_fields_are_400s_that_name_the_field(
             assert_bifrost_error(response, 400, param=param, contains=says)
 
 
+# Text a database cannot hold, reaching a query as an id or a stored field: PostgreSQL's text
+# has no NUL, and neither store can encode an unpaired surrogate.
+SURROGATE_IN_A_SIGNED_URL = (
+    b'{"model": "tesseract", "document": {"type": "document_url", "document_url": '
+    b'"http://h/v1/files/\\ud800/content?expires=1&signature=a"}}'
+)
+UNSTORABLE = [
+    ("GET", "/v1/async/ocr/%00", None),
+    ("DELETE", "/v1/async/ocr/%00", None),
+    ("GET", "/v1/files/%00", None),
+    ("GET", "/v1/batch/jobs/%00", None),
+    ("GET", "/v1/batch/jobs?model=%00", None),
+    ("GET", "/v1/webhooks/deliveries?job_id=%00", None),
+    (
+        "POST",
+        "/v1/ocr",
+        b'{"model": "tesseract", "document": {"type": "file", "file_id": "a\\u0000"}}',
+    ),
+    ("POST", "/v1/async/ocr", SURROGATE_IN_A_SIGNED_URL),
+    (
+        "POST",
+        "/v1/batch/jobs",
+        b'{"endpoint": "/v1/ocr", "model": "a\\u0000", "requests": [{"body": {}}]}',
+    ),
+]
+
+
+def _answers_unstorable_text(node: Server) -> None:
+    with node.client() as client:
+        for method, path, body in UNSTORABLE:
+            response = client.request(method, path, content=body)
+            assert response.status_code < 500, (method, path, response.text)
+            if response.status_code >= 400:
+                assert_bifrost_error(response, response.status_code)
+        signed = client.post("/v1/async/ocr", content=SURROGATE_IN_A_SIGNED_URL)
+        assert_bifrost_error(signed, 400, contains="cannot be stored")
+
+
+def test_text_no_store_can_hold_is_a_client_error(server: Server) -> None:
+    _answers_unstorable_text(server)
+
+
+def test_text_postgresql_cannot_hold_is_a_client_error(
+    start_server: Any, postgres_url: str
+) -> None:
+    _answers_unstorable_text(start_server({"TESSERA_DATABASE_URL": postgres_url}, workers=1))
+
+
 @pytest.mark.service
 def test_a_damaged_job_store_ends_start_up_in_one_line(tmp_path: Path) -> None:
     data = tmp_path / "data"

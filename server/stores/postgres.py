@@ -17,7 +17,7 @@ import asyncpg
 
 from ocr_engine.errors import InternalError
 
-from ..errors import InsufficientStorage, StoreUnavailable
+from ..errors import InsufficientStorage, StoreUnavailable, UnstorableText
 from ..jobs import DeliveryAttempt, Job, JobOutcome, JobStatus, Part, WorkKey, now, one_per_job
 from . import base, records
 from .base import QueueLimitReached
@@ -92,6 +92,14 @@ _CLAIMABLE_JOBS = (
 )
 
 
+def _unstorable(error: BaseException) -> bool:
+    """Whether the driver refused a client's text: PostgreSQL's text holds no NUL, and
+    asyncpg cannot encode an unpaired surrogate as UTF-8."""
+    return isinstance(error, asyncpg.CharacterNotInRepertoireError) or isinstance(
+        error.__cause__, UnicodeEncodeError
+    )
+
+
 class PostgresJobStore:
     """JobStore on PostgreSQL, for a fleet of nodes sharing one database."""
 
@@ -115,6 +123,8 @@ class PostgresJobStore:
                 "request could not be stored; nothing was kept."
             ) from e
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
+            if _unstorable(e):
+                raise UnstorableText() from e
             log.exception("job store error")
             raise InternalError("The job store failed; try again.") from e
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from ocr_engine.errors import InternalError
 
-from ..errors import InsufficientStorage, StoreUnavailable
+from ..errors import InsufficientStorage, StoreUnavailable, UnstorableText
 from ..jobs import DeliveryAttempt, Job, JobOutcome, JobStatus, Part, WorkKey, now, one_per_job
 from . import base, records
 from .base import QueueLimitReached
@@ -136,6 +136,10 @@ class SQLiteJobStore:
             assert self._db is not None
             try:
                 return fn(self._db)
+            except UnicodeEncodeError as e:
+                # An unpaired surrogate ("\ud800" in JSON, a header's bytes that are not
+                # UTF-8) in a client's text: sqlite3 cannot bind it as UTF-8.
+                raise UnstorableText() from e
             except sqlite3.Error as e:
                 if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
                     log.error("job store: the disk is full (%s)", self.path.parent)
