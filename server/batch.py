@@ -390,16 +390,25 @@ class BatchDriver:
             self._wake.clear()
             try:
                 for batch in await self._batches.lease(self._node, limit=8):
-                    try:
-                        await self.step(batch)
-                    finally:
-                        await self._batches.unlease(batch.id, self._node)
+                    await self._step_leased(batch)
             except TesseraError as e:  # the store's trouble is logged there; tried again
                 log.debug("batch step: %s", e.message)
             except Exception:
                 log.exception("batch step failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), _STEP_EVERY_S)
+
+    async def _step_leased(self, batch: BatchRecord) -> None:
+        """Step one leased batch. A batch whose step fails is tried again at the next round;
+        it must not hold up the batches leased after it, whoever owns them."""
+        try:
+            await self.step(batch)
+        except TesseraError as e:  # the store's trouble is logged there; tried again
+            log.debug("batch %s: step: %s", batch.id, e.message)
+        except Exception:
+            log.exception("batch %s: step failed", batch.id)
+        finally:
+            await self._batches.unlease(batch.id, self._node)
 
     async def step(self, batch: BatchRecord) -> None:
         """Move one batch on: submit requests while it has room, end it when it is done."""
@@ -425,12 +434,12 @@ class BatchDriver:
         file_index, offset = json.loads(batch.cursor)
         submitted = batch.submitted
         while room > 0 and file_index < len(file_ids):
-            record = await self._files.find(file_ids[file_index])
-            if record is None:
-                raise FileNotFound(f"The batch's input file {file_ids[file_index]} is gone.")
-            path = await self._files.local_path(record)
             wanted = room
-            lines = await asyncio.to_thread(_read_lines, path, offset, wanted)
+            lines = await self._read_input(batch, file_ids[file_index], offset, wanted)
+            if lines is None:  # the file is gone: its requests not yet submitted do not run
+                file_index, offset = file_index + 1, 0
+                await self._batches.advanced(batch, submitted, [file_index, offset])
+                continue
             for line, after in lines:
                 await self._submit_line(batch, submitted, line)
                 submitted, room, offset = submitted + 1, room - 1, after
@@ -438,6 +447,25 @@ class BatchDriver:
                 file_index, offset = file_index + 1, 0
             await self._batches.advanced(batch, submitted, [file_index, offset])
         self._wake_runner()
+
+    async def _read_input(
+        self, batch: BatchRecord, file_id: str, offset: int, limit: int
+    ) -> list[tuple[bytes, int]] | None:
+        """Up to `limit` requests of an input file from `offset`; None once the file is gone
+        (its owner deleted it, or it expired, while the batch ran)."""
+        try:
+            record = await self._files.find(file_id)
+            if record is None:
+                raise FileNotFound(f"The batch's input file {file_id} is gone.")
+            path = await self._files.local_path(record)
+            return await asyncio.to_thread(_read_lines, path, offset, limit)
+        except (FileNotFound, FileNotFoundError):
+            log.warning(
+                "batch %s: its input file %s is gone; its requests not yet submitted do not run",
+                batch.id,
+                file_id,
+            )
+            return None
 
     async def _submit_line(self, batch: BatchRecord, index: int, line: bytes) -> None:
         """Turn one request of the batch into a job; a request that cannot be read becomes a

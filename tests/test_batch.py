@@ -172,6 +172,39 @@ def test_a_batch_past_its_timeout_stops_and_reports(node: Server, scan: bytes) -
     assert answered == done.completed_requests
 
 
+def test_a_batch_whose_input_file_is_deleted_ends_and_holds_up_no_other(
+    start_server: ServerFactory, scan: bytes, hello_png: bytes
+) -> None:
+    """The owner deletes a batch's input file while its first request runs: the requests not
+    yet read do not run, the batch ends, and the batches after it are not held up."""
+    node = start_server({"TESSERA_BATCH_CONCURRENCY": "1"}, workers=1)
+    mistral = _sdk(node)
+    slow = {"type": "document_url", "document_url": data_url(scan, "application/pdf")}
+    jsonl = "".join(
+        json.dumps({"custom_id": f"r{i}", "body": {"document": slow, "ocr_mode": "force"}}) + "\n"
+        for i in range(3)
+    ).encode()
+    source = mistral.files.upload(
+        file={"file_name": "requests.jsonl", "content": jsonl}, purpose="batch"
+    )
+    first = mistral.batch.jobs.create(
+        endpoint="/v1/ocr", model="tesseract", input_files=[source.id]
+    )
+    while mistral.batch.jobs.get(job_id=first.id).status != "RUNNING":
+        time.sleep(0.05)
+    mistral.files.delete(file_id=source.id)  # the first request runs; the others are unread
+    image = {"type": "image_url", "image_url": data_url(hello_png, "image/png")}
+    second = mistral.batch.jobs.create(
+        endpoint="/v1/ocr",
+        model="tesseract",
+        requests=[{"custom_id": "a", "body": {"document": image}}],
+    )
+    assert _wait(mistral, second.id, timeout=60).status == "SUCCESS"
+    done = _wait(mistral, first.id, timeout=60)
+    assert done.status == "SUCCESS" and done.succeeded_requests == 1
+    assert [line["custom_id"] for line in _lines(mistral, done.output_file)] == ["r0"]
+
+
 def test_one_page_is_not_queued_behind_a_batch(node: Server, scan: bytes, hello_png: bytes) -> None:
     mistral = _sdk(node)
     batch_id = _slow_batch(mistral, scan, 10)
