@@ -46,6 +46,7 @@ async def create(request: web.Request) -> web.Response:
             param="requests",
         ),
     )
+    await asyncio.to_thread(bodies.check_values, raw, what="The request body", param="requests")
     body = await asyncio.to_thread(bodies.loads, raw)
     del raw
     parsed = await asyncio.to_thread(validated, BatchRequestBody, body)

@@ -41,6 +41,11 @@ _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _TOO_DEEP = "The request body is nested too deeply to be an OCR request."
 # JSON escapes that can stand in a base64 payload: an escaped slash, and line breaks.
 _PAYLOAD_ESCAPES = {ord("/"): b"/", ord("n"): b"", ord("r"): b"", ord("t"): b""}
+# JSON parsed whole (a batch's body, a line of a batch file) costs Python tens of bytes a
+# value: "[{},{},...]" takes 25 times its size. Real requests carry their bulk in data URLs,
+# whose base64 holds no separator, so counting separators bounds what parsing can cost.
+MAX_JSON_VALUES = 1_000_000
+_SEPARATORS = (b",", b":", b"[", b"{")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,16 @@ def loads(raw: bytes) -> Any:
         raise InvalidRequest(_TOO_DEEP) from None
     except ValueError:
         raise InvalidRequest("The request body is not valid JSON.") from None
+
+
+def check_values(raw: bytes, *, what: str, param: str | None = None) -> None:
+    """Refuse JSON with more values than any real request holds, before it is parsed."""
+    if sum(raw.count(mark) for mark in _SEPARATORS) > MAX_JSON_VALUES:
+        raise DocumentTooLarge(
+            f"{what} holds more than {MAX_JSON_VALUES} JSON values; send documents as data "
+            "URLs or files, not as many small values.",
+            param=param,
+        )
 
 
 class _Decoder:

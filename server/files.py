@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 from ocr_engine.errors import DocumentTooLarge, InvalidRequest, TesseraError
 from ocr_engine.sources import sniff
 
+from .bodies import check_values
 from .errors import InsufficientStorage, NotFound, is_disk_full
 from .jobs import now
 from .stores.records import Sql
@@ -433,6 +434,7 @@ def check_batch_input(path: Path) -> int:
         for number, line in enumerate(iter_lines(f), start=1):
             if not line.strip():
                 continue
+            check_values(line, what=f"Line {number} of the batch file", param="file")
             try:
                 value = json.loads(line)
             except (ValueError, RecursionError):

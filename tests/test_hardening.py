@@ -328,6 +328,32 @@ def test_deep_json_in_a_query_is_a_400(server: Server) -> None:
     assert_bifrost_error(response, 400, param="metadata")
 
 
+def _peak_kb(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_a_batch_of_small_values_is_refused_before_it_is_parsed(start_server: Any) -> None:
+    """A batch's body and each line of a batch file are parsed whole: 20 MB of "{}," would
+    take half a gigabyte as Python objects. Both are refused by their count of values."""
+    node = start_server(workers=1)
+    assert node.process is not None
+    before = _peak_kb(node.process.pid)
+    small = b"{}," * 7_000_000
+    with node.client() as client:
+        body = b'{"endpoint": "/v1/ocr", "requests": [' + small + b'{"body": {}}]}'
+        assert_bifrost_error(client.post("/v1/batch/jobs", content=body), 413, param="requests")
+        line = b'{"body": {"x": [' + small + b"{}]}}\n"
+        upload = client.post(
+            "/v1/files", files={"file": ("b.jsonl", line)}, data={"purpose": "batch"}
+        )
+        assert_bifrost_error(upload, 413, param="file", contains="Line 1")
+    assert _peak_kb(node.process.pid) - before < 200 * 1024
+
+
 def test_only_the_document_may_make_a_body_large(server: Server, hello_png: bytes) -> None:
     """Past 256 KB a body is parsed apart from its document's base64; the JSON around it
     is refused past 1 MiB before it is parsed (parsing holds the interpreter's lock)."""
