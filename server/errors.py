@@ -7,6 +7,8 @@ ocr_engine.errors.TesseraError
 ├── NotFound            404  unknown route, or a job that is unknown, expired or not yours;
 │                            an output file or page picture the job does not have
 ├── MethodNotAllowed    405
+├── PreconditionFailed  412  a download's If-Match or If-Unmodified-Since does not hold
+├── RangeNotSatisfiable 416  a download's Range the file cannot satisfy
 ├── Cancelled           499  the job was cancelled by its owner
 ├── JobTimeout          422  the job ran past its deadline
 ├── UnsupportedEncoding 415  a request body in a Content-Encoding Tessera cannot read
@@ -63,6 +65,18 @@ class PageImageNotFound(NotFound):
 class MethodNotAllowed(TesseraError):
     status = 405
     code = "method_not_allowed"
+    type = "invalid_request_error"
+
+
+class PreconditionFailed(TesseraError):
+    status = 412
+    code = "precondition_failed"
+    type = "invalid_request_error"
+
+
+class RangeNotSatisfiable(TesseraError):
+    status = 416
+    code = "range_not_satisfiable"
     type = "invalid_request_error"
 
 

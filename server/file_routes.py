@@ -12,6 +12,7 @@ from aiohttp import BodyPartReader, web
 from ocr_engine.errors import InvalidRequest
 
 from .appkeys import FILES, SETTINGS
+from .downloads import send_file
 from .files import (
     PURPOSES,
     SIGNED_URL_DEFAULT_HOURS,
@@ -157,9 +158,10 @@ async def download(request: web.Request) -> web.StreamResponse:
         record = await files.get(request["owner"], file_id)
     path = await files.local_path(record)
     safe = record.filename.replace('"', "")
-    return web.FileResponse(
+    return await send_file(
+        request,
         path,
-        headers={
+        {
             # As Mistral's: the SDK takes the bytes as they are, whatever they hold.
             "Content-Type": "application/octet-stream",
             "Content-Disposition": f'attachment; filename="{safe}"',

@@ -42,6 +42,7 @@ from .appkeys import (
 )
 from .bodies import SpooledDocument
 from .config import MB
+from .downloads import send_file
 from .errors import (
     Cancelled,
     InsufficientStorage,
@@ -448,9 +449,10 @@ async def get_output(request: web.Request) -> web.StreamResponse:
             param="format",
         )
     kind = render.FORMATS[fmt]
-    return web.FileResponse(
+    return await send_file(
+        request,
         path,
-        headers={
+        {
             "Content-Type": kind.content_type,
             "Content-Disposition": f'attachment; filename="{job.id}{kind.suffix}"',
         },
@@ -472,9 +474,10 @@ async def get_page_image(request: web.Request) -> web.StreamResponse:
             "completed job read, when it was created with 'page_images': true.",
             param="index",
         )
-    return web.FileResponse(
+    return await send_file(
+        request,
         path,
-        headers={
+        {
             "Content-Type": "image/jpeg",
             "Cache-Control": f"private, max-age={_PAGE_IMAGE_MAX_AGE_S}",
         },

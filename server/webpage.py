@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .downloads import send_file
 from .errors import NotFound
 
 routes = web.RouteTableDef()
@@ -49,17 +50,19 @@ _HEADERS = {
 
 
 @routes.get("/")
-async def index(request: web.Request) -> web.FileResponse:
+async def index(request: web.Request) -> web.StreamResponse:
     """The page."""
-    return web.FileResponse(
-        FOLDER / "index.html", headers={**_HEADERS, "Content-Type": "text/html; charset=utf-8"}
+    return await send_file(
+        request,
+        FOLDER / "index.html",
+        {**_HEADERS, "Content-Type": "text/html; charset=utf-8"},
     )
 
 
 @routes.get("/web/{name}")
-async def asset(request: web.Request) -> web.FileResponse:
+async def asset(request: web.Request) -> web.StreamResponse:
     """One of the page's scripts, styles or pictures."""
     name = request.match_info["name"]
     if name not in ASSETS:
         raise NotFound(f"There is no route {request.method} {request.path}.")
-    return web.FileResponse(FOLDER / name, headers={**_HEADERS, "Content-Type": ASSETS[name]})
+    return await send_file(request, FOLDER / name, {**_HEADERS, "Content-Type": ASSETS[name]})

@@ -578,6 +578,40 @@ def test_bad_urls_and_fields_are_400s_that_name_the_field(
             assert_bifrost_error(response, 400, param=param, contains=says)
 
 
+def test_downloads_refuse_ranges_and_preconditions_in_the_error_shape(
+    server: Server, hello_png: bytes
+) -> None:
+    """aiohttp answers a bad Range (416) or a failed precondition (412) by itself, after the
+    routes: every route that sends a file must still answer in the error shape."""
+    with server.client() as client:
+        created = client.post(
+            "/v1/async/ocr",
+            json=ocr_body(hello_png, kind="image_url", output_formats=["txt"], page_images=True),
+        )
+        job_id = created.json()["id"]
+        assert server.wait_job(client, job_id).json()["status"] == "completed"
+        upload = client.post("/v1/files", files={"file": ("h.png", hello_png)})
+        paths = [
+            f"/v1/async/ocr/{job_id}/outputs/txt",
+            f"/v1/async/ocr/{job_id}/pages/0/image",
+            f"/v1/files/{upload.json()['id']}/content",
+            "/",
+            "/web/app.js",
+        ]
+        for path in paths:
+            whole = client.get(path).content
+            part = client.get(path, headers={"Range": "bytes=1-3"})
+            assert part.status_code == 206 and part.content == whole[1:4]
+            for header, status in (
+                ({"Range": "bytes=999999999-"}, 416),
+                ({"Range": "bytes=abc"}, 416),
+                ({"If-Unmodified-Since": "Mon, 01 Jan 1990 00:00:00 GMT"}, 412),
+            ):
+                answer = client.get(path, headers=header)
+                assert answer.status_code == status, (path, header)
+                assert_bifrost_error(answer, status)
+
+
 # Text a database cannot hold, reaching a query as an id or a stored field: PostgreSQL's text
 # has no NUL, and neither store can encode an unpaired surrogate.
 SURROGATE_IN_A_SIGNED_URL = (
