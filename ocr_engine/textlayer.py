@@ -11,12 +11,16 @@ import ctypes
 import functools
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 
+from . import pdf
+from .errors import UnprocessableDocument
 from .words import Box, Line, Word
 
 _MAX_BAD_SHARE = 0.1  # unmapped or replacement characters
@@ -29,6 +33,14 @@ _LINE_END_HYPHEN = "\ufffe"
 _TOKENS = re.compile(r"[\r\n]+|[^\s\x00\ufffe]+\ufffe?|\ufffe")
 _BAD_CHARS = re.compile("[\ufffd\ue000-\uf8ff\x01-\x1f]")
 _GAP_HEIGHTS = 1.5
+# Text that may not show is looked for on the page rendered at this resolution: a word
+# whose box spans fewer tones than this is not drawn (its box is too small to tell below
+# `_MIN_PATCH` pixels). Text lighter than `_LIGHT_TEXT` (of 255) may be white on white.
+_VISIBLE_DPI = 100
+_MIN_CONTRAST = 32
+_MIN_PATCH = 4
+_LIGHT_TEXT = 200
+_LUMA = (0.299, 0.587, 0.114)
 _UPRIGHT_SHARE = 0.5  # of the characters, running one way other than upright: a turned page
 _RULE_MIN_POINTS = 20.0  # a path this long (or a box this big) may rule a table
 _RULE_MAX_POINTS = 3.0  # a gap wider than this many text heights splits a line
@@ -123,11 +135,20 @@ def read(page: pdfium.PdfPage, *, dpi: int, keep_invisible: bool = False) -> Tex
         for obj in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_IMAGE,), max_depth=4)
     ]
     has_paths = _has_rules(page)
+    may_hide = not keep_invisible and _may_hide_text(page)
     textpage = page.get_textpage()
     try:
-        runs, visible, bad, invisible, directions = _runs(page, textpage, transform, keep_invisible)
+        runs, visible, bad, invisible, directions = _runs(
+            page, textpage, transform, keep_invisible=keep_invisible, by_tone=may_hide
+        )
     finally:
         textpage.close()
+    if may_hide:
+        shown = _shown(page, runs, width, height)
+        hidden = sum(len(w.text) for run in runs for w in run) - sum(
+            len(w.text) for run in shown for w in run
+        )
+        runs, visible, invisible = shown, visible - hidden, invisible + hidden
 
     total = visible + invisible
     covered = sum(f.overlap(Box(0, 0, width, height)) for f in figures) / max(1, width * height)
@@ -149,6 +170,56 @@ def read(page: pdfium.PdfPage, *, dpi: int, keep_invisible: bool = False) -> Tex
             width, height = height, width
     lines = [line for run in runs for line in _split_at_gaps(run)]
     return TextLayer(lines, figures, has_paths, width, height, usable, reason, rotation)
+
+
+def _may_hide_text(page: pdfium.PdfPage) -> bool:
+    """Whether some text on the page may not show: drawn in a light colour (white on white),
+    or under a filled shape or a picture drawn after it (a redaction's black box)."""
+    red, green, blue, alpha = (ctypes.c_uint() for _ in range(4))
+    fill, stroke = ctypes.c_int(), ctypes.c_int()
+    text_seen = False
+    for obj in page.get_objects(max_depth=4):
+        kind = pdfium_raw.FPDFPageObj_GetType(obj.raw)
+        if kind == pdfium_raw.FPDF_PAGEOBJ_TEXT:
+            text_seen = True
+            if pdfium_raw.FPDFPageObj_GetFillColor(obj.raw, red, green, blue, alpha) and (
+                _luma(red.value, green.value, blue.value) >= _LIGHT_TEXT
+            ):
+                return True
+        elif (text_seen and kind == pdfium_raw.FPDF_PAGEOBJ_IMAGE) or (
+            text_seen
+            and kind == pdfium_raw.FPDF_PAGEOBJ_PATH
+            and pdfium_raw.FPDFPath_GetDrawMode(obj.raw, fill, stroke)
+            and fill.value != pdfium_raw.FPDF_FILLMODE_NONE
+        ):
+            return True
+    return False
+
+
+def _shown(
+    page: pdfium.PdfPage, runs: list[list[Word]], width: int, height: int
+) -> list[list[Word]]:
+    """The runs without the words a viewer does not show: where the page, rendered, is one
+    flat tone across a word's box, nothing of the word is drawn there (white on white, under
+    a black box or a picture)."""
+    try:
+        gray = np.asarray(pdf.render_page(page, _VISIBLE_DPI).convert("L"))
+    except UnprocessableDocument:
+        return runs  # nothing to tell by
+    sx, sy = gray.shape[1] / width, gray.shape[0] / height
+    shown = []
+    for run in runs:
+        kept = []
+        for word in run:
+            box = word.box
+            left, right = int(box.left * sx), math.ceil(box.right * sx)
+            top, bottom = int(box.top * sy), math.ceil(box.bottom * sy)
+            patch = gray[max(0, top) : max(0, bottom), max(0, left) : max(0, right)]
+            if patch.size < _MIN_PATCH or int(patch.max()) - int(patch.min()) >= _MIN_CONTRAST:
+                kept.append(word)
+        if kept:
+            shown.append(kept)
+    return shown
 
 
 def _upright_turn(directions: dict[int, int]) -> int:
@@ -189,10 +260,17 @@ def _invisible_objects(page: pdfium.PdfPage) -> bool:
 
 
 def _runs(
-    page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, transform: _Transform, keep_invisible: bool
+    page: pdfium.PdfPage,
+    textpage: pdfium.PdfTextPage,
+    transform: _Transform,
+    *,
+    keep_invisible: bool,
+    by_tone: bool,
 ) -> tuple[list[list[Word]], int, int, int, dict[int, int]]:
     """Runs of words between PDFium's line breaks; counts of visible, bad and invisible
-    characters; and how many characters run each way (`_direction`).
+    characters; and how many characters run each way (`_direction`). With `by_tone`, a word
+    is also parted where its letters turn from light to dark, so that the part a page hides
+    (white letters set to indent the line's visible ones) can be left out alone.
 
     A word's box comes from its first and last characters' boxes, and its checks from its
     first character: per-character calls into PDFium would cost more than all the rest.
@@ -207,14 +285,13 @@ def _runs(
     words: list[Word] = []
     directions: dict[int, int] = {}
     visible = bad = invisible = 0
-    for match in _TOKENS.finditer(text):
-        token = match.group()
+    for token, start in _tokens(handle, text, by_tone):
         if token[0] in "\r\n":
             if words:
                 runs.append(words)
                 words = []
             continue
-        start, end = match.start(), match.end() - 1
+        end = start + len(token) - 1
         # Loose boxes span the font's ascent to descent, so line heights compare as text sizes.
         pdfium_raw.FPDFText_GetLooseCharBox(handle, start, first)
         pdfium_raw.FPDFText_GetLooseCharBox(handle, end, last)
@@ -257,6 +334,35 @@ def _runs(
     if words:
         runs.append(words)
     return runs, visible, bad, invisible, directions
+
+
+def _tokens(handle: Any, text: str, by_tone: bool) -> Iterator[tuple[str, int]]:
+    """The text's words and line breaks, each with the index of its first character; with
+    `by_tone`, words parted where their letters turn from light to dark or back."""
+    for match in _TOKENS.finditer(text):
+        token, start = match.group(), match.start()
+        end = start + len(token) - 1
+        if not by_tone or token[0] in "\r\n" or _light(handle, start) == _light(handle, end):
+            yield token, start
+            continue
+        piece = 0
+        for i in range(1, len(token)):
+            if _light(handle, start + i) != _light(handle, start + i - 1):
+                yield token[piece:i], start + piece
+                piece = i
+        yield token[piece:], start + piece
+
+
+def _light(handle: Any, index: int) -> bool:
+    """Whether the character at `index` is drawn in a light colour."""
+    red, green, blue, alpha = (ctypes.c_uint() for _ in range(4))
+    if not pdfium_raw.FPDFText_GetFillColor(handle, index, red, green, blue, alpha):
+        return False
+    return _luma(red.value, green.value, blue.value) >= _LIGHT_TEXT
+
+
+def _luma(red: int, green: int, blue: int) -> float:
+    return _LUMA[0] * red + _LUMA[1] * green + _LUMA[2] * blue
 
 
 def _drawn_box(handle: Any, start: int, length: int, transform: _Transform) -> Box:
