@@ -343,9 +343,21 @@ def grids(rules: Rules, *, touch: int) -> list[Grid]:
             i = parent[i]
         return i
 
+    # Where each rule is crossed by rules the other way: a rule ends at the nearest of them.
+    across_h = [
+        [x for x, y0, y1 in vertical if y0 - touch <= y <= y1 + touch] for y, _, _ in horizontal
+    ]
+    across_v = [
+        [y for y, x0, x1 in horizontal if x0 - touch <= x <= x1 + touch] for x, _, _ in vertical
+    ]
     for h, (y, x0, x1) in enumerate(horizontal):
         for v, (x, y0, y1) in enumerate(vertical):
-            if x0 - touch <= x <= x1 + touch and y0 - touch <= y <= y1 + touch:
+            if (
+                x0 - touch <= x <= x1 + touch
+                and y0 - touch <= y <= y1 + touch
+                and _reaches(y, y0, y1, across_v[v], touch)
+                and _reaches(x, x0, x1, across_h[h], touch)
+            ):
                 parent[find(h)] = find(len(horizontal) + v)
     groups: dict[int, tuple[list[int], list[int]]] = {}
     for h in range(len(horizontal)):
@@ -359,6 +371,18 @@ def grids(rules: Rules, *, touch: int) -> list[Grid]:
             if grid is not None:
                 found.append(grid)
     return sorted(found, key=lambda g: (g.box.top, g.box.left))
+
+
+def _reaches(at: int, start: int, end: int, crossings: list[int], touch: int) -> bool:
+    """Whether a rule from `start` to `end` meets the rule across it at `at`: past one of
+    its ends only if no other rule across it, at that end and apart from the one at `at`,
+    is where it stops. A box's side that stops at the box's own bottom rule does not also
+    meet the top rule of a table set just below the box."""
+    if at < start:
+        return not any(at + touch < c <= start + touch for c in crossings)
+    if at > end:
+        return not any(end - touch <= c < at - touch for c in crossings)
+    return True
 
 
 def _draws_cells(

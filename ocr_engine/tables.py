@@ -344,8 +344,10 @@ def _split_columns(table: _Table) -> _Table:
         if len(body) < _MIN_ROWS:
             continue
         apart = [g for g in _gutters(body, gap) if _parts(body, g)]
-        if apart:
-            cuts[c] = _without_thin_parts([(a + b) // 2 for a, b in apart], body)
+        # Only gutters within the column: a merged cell's words reach into the next ones.
+        inner = [x for a, b in apart if grid.columns[c] < (x := (a + b) // 2) < grid.columns[c + 1]]
+        if inner:
+            cuts[c] = _without_thin_parts(inner, body)
     if not cuts:
         return table
     columns: list[int] = []

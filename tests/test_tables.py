@@ -1518,3 +1518,52 @@ def test_the_last_lines_of_three_columns_over_a_slug_are_no_table() -> None:
     slug = "VerDate Sep<11>2014 16:21 Aug 05, 2020 Jkt 250001 PO 00000"
     rows.append(_row(3000, [(100, slug), (1100, "Frm 00005 Fmt 4702 Sfmt 4702 E:/FR/FM/06AUP1")]))
     assert _tables_of(rows) == []
+
+
+def test_a_box_set_just_above_a_grid_is_no_part_of_it() -> None:
+    # A box of two halves over a table 18 px below it: the box's middle rule runs a little
+    # past the box's bottom rule, to within a touch of the table's top rule. It ends at the
+    # box's own rule; the table's columns are its own, not the box's.
+    box = Rules(
+        horizontal=[(768, 57, 2358), (1041, 75, 2376)],
+        vertical=[(57, 768, 1041), (1197, 768, 1047), (2358, 768, 1041)],
+    )
+    rows = [1059, 1146, 1212, 1281]
+    table = Rules(
+        horizontal=[(y, 102, 2319) for y in rows],
+        vertical=[(x, 1059, 1281) for x in (105, 867, 1623, 2313)],
+    )
+    both = Rules(box.horizontal + table.horizontal, box.vertical + table.vertical)
+    found = grids(both, touch=12)
+    assert [g.rows for g in found] == [(768, 1041), tuple(rows)]
+    assert found[1].columns == (105, 867, 1623, 2313)
+    assert found[1].spans == ()
+
+
+def test_a_merged_cell_s_gutters_do_not_cut_the_column_it_starts_in() -> None:
+    # The rule between the narrow first column and the names stops under the header, so
+    # each row's first two cells are one; the gutter between a name's two parts lies in
+    # the second column, not the first.
+    header = _row(100, [(100, "No"), (220, "Name"), (640, "Votes")])
+    body = [
+        _row(220 + 50 * i, [(100, str(i + 1)), (220, name), (480, party), (640, votes)])
+        for i, (name, party, votes) in enumerate(
+            [
+                ("Abdala", "North", "yes"),
+                ("Albrieu", "South", "no"),
+                ("Alonso", "East", "yes"),
+                ("Arena", "West", "no"),
+                ("Arregui", "North", "yes"),
+            ]
+        )
+    ]
+    rules = Rules(
+        [(80, 90, 820), (200, 90, 820), (480, 90, 820)],
+        [(90, 80, 480), (190, 80, 200), (600, 80, 480), (820, 80, 480)],
+    )
+    _, _, [table] = find_tables(_paragraphs([header, *body]), rules, dpi=300)
+    assert table.grid is not None
+    columns = list(table.grid.columns)
+    assert columns == sorted(set(columns)), columns  # each column's cells have a width
+    read = " ".join(cell_text(cell) for row in table.cells for cell in row).split()
+    assert sorted(read) == sorted(w.text for row in [header, *body] for w in row)
