@@ -121,7 +121,10 @@ def find_tables(
     taken = {id(w) for t in found for w in t.words}
     drawn = [*frames, *(t.grid for t in found)]
     code_lines = [line for p in code for line in p.lines]
-    for box in [*(f.box for f in frames), *_ruled_across(rules, touch, drawn)]:
+    across = [
+        _with_labels(box, words, taken, scale, rules) for box in _ruled_across(rules, touch, drawn)
+    ]
+    for box in [*(f.box for f in frames), *across]:
         inside = [w for w in _inside(box, words) if id(w) not in taken]
         inside += _code_cells(box, code_lines, inside, taken)
         kept = _without_rule_glyphs(inside, rules, touch)
@@ -651,6 +654,36 @@ def _ruled_across(rules: Rules, touch: int, drawn: list[Grid]) -> list[Box]:
     return boxes
 
 
+def _with_labels(box: Box, words: list[Word], taken: set[int], scale: float, rules: Rules) -> Box:
+    """The outline of a table ruled across its figures only (a rule over each subtotal, as
+    statements draw them) widened to its rows' labels: the words left of it in line with
+    its rows and under none of the rules across them (those of a table beside it), where
+    most rows have them and they stand in the same column of the page."""
+    inside = [w for w in _inside(box, words) if id(w) not in taken]
+    if not inside:
+        return box
+    ids = {id(w) for w in inside}
+    column = next((c for c in _page_columns(words, scale) if {id(w) for w in c} >= ids), None)
+    if column is None:
+        return box
+    rows = _visual_rows([w for w in column if box.top <= w.box.center[1] <= box.bottom])
+    ruled = [(x0, x1) for y, x0, x1 in rules.horizontal if box.top <= y <= box.bottom]
+    labels = [
+        [
+            w
+            for w in row
+            if w.box.right <= box.left
+            and id(w) not in taken
+            and not any(x0 <= w.box.center[0] <= x1 for x0, x1 in ruled)
+        ]
+        for row in rows
+        if any(id(w) in ids for w in row)
+    ]
+    if 2 * sum(bool(row) for row in labels) <= len(labels):
+        return box
+    return Box(min(w.box.left for row in labels for w in row), box.top, box.right, box.bottom)
+
+
 def _unparted(ys: list[int], x0: int, x1: int, drawn: list[Grid]) -> list[list[int]]:
     """Rules at `ys` (in order, from `x0` to `x1`) in runs that no drawn grid comes between."""
     runs: list[list[int]] = []
@@ -707,7 +740,14 @@ def _page_columns(words: list[Word], scale: float) -> list[list[Word]]:
 
 
 def _has_prose(words: list[Word]) -> bool:
-    return sum(len(row) >= _PROSE_WORDS for row in _visual_rows(words)) >= _MIN_ROWS
+    """Whether at least `_MIN_ROWS` rows are runs of words; figures are no words of prose:
+    a block of them beside their rows' labels is no column of the page of its own."""
+    rows = _visual_rows(words)
+    return sum(sum(_has_letters(w) for w in row) >= _PROSE_WORDS for row in rows) >= _MIN_ROWS
+
+
+def _has_letters(word: Word) -> bool:
+    return any(ch.isalpha() for ch in word.text)
 
 
 def _unruled_in(words: list[Word], scale: float) -> list[_Table]:

@@ -1567,3 +1567,47 @@ def test_a_merged_cell_s_gutters_do_not_cut_the_column_it_starts_in() -> None:
     assert columns == sorted(set(columns)), columns  # each column's cells have a width
     read = " ".join(cell_text(cell) for row in table.cells for cell in row).split()
     assert sorted(read) == sorted(w.text for row in [header, *body] for w in row)
+
+
+def test_a_table_ruled_across_its_figures_only_keeps_its_row_labels() -> None:
+    # A statement's rules run over its figures alone (one over the subtotal); the labels
+    # of its rows stand left of the rules, in line with their figures. Rows of six figures
+    # beside labels of five words are no two columns of a page.
+    labels = [
+        "Social Security and retirement receipts",
+        "Medicare and other health programs",
+        "Medicaid",
+        "Deposits of earnings, Federal Reserve",
+        "Subtotal",
+    ]
+    rights = [1050 + 130 * c for c in range(6)]
+    body = []
+    for i, label in enumerate(labels):
+        words = _row(220 + 50 * i, [(100, label)])
+        for c, right in enumerate(rights):
+            value = f"{c + 1},{i}25"
+            words.append(_word(value, right - _width(value), 220 + 50 * i))
+        body.append(words)
+    rules = Rules([(y, 960, rights[-1] + 10) for y in (200, 410, 470)], [])
+    _, _, found = find_tables(_paragraphs(body), rules, dpi=300)
+    [table] = _texts(found)
+    assert table == [
+        [label] + [f"{c + 1},{i}25" for c in range(6)] for i, label in enumerate(labels)
+    ]
+
+
+def test_a_table_ruled_across_beside_another_takes_none_of_its_words() -> None:
+    # Two tables side by side, each ruled across its own width, the right one's rules a
+    # little higher: the left one's words are no labels of the right one's rows.
+    rows = []
+    for i, (animal, sound) in enumerate([("Cat", "Meow"), ("Dog", "Woof"), ("Cow", "Moo")]):
+        rows.append(
+            _row(220 + 50 * i, [(100, animal), (300, "Says"), (480, sound)])
+            + _row(220 + 50 * i, [(900, animal), (1100, "Says"), (1280, sound)])
+        )
+    rules = Rules([(y - x0 // 100, x0, x0 + 560) for y in (200, 370) for x0 in (80, 880)], [])
+    _, _, found = find_tables(_paragraphs(rows), rules, dpi=300)
+    assert (
+        sorted(_texts(found))
+        == [[["Cat", "Says", "Meow"], ["Dog", "Says", "Woof"], ["Cow", "Says", "Moo"]]] * 2
+    )
