@@ -21,6 +21,7 @@ from ocr_engine import EngineConfig, OCREngine, OCROptions
 from ocr_engine.model import Page
 from ocr_engine.render import RenderedDocument, render
 from tests.conftest import REPO
+from tools import corpus
 
 pytestmark = pytest.mark.ocr
 
@@ -169,3 +170,22 @@ def test_a_page_cropped_off_its_origin(
     pages = _searchable(engine, source, tmp_path / "out.pdf")
     assert pages[0].words
     _check(tmp_path / "out.pdf", pages[:1])
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".webp"])
+def test_an_animation_is_the_one_page_it_was_read_as(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path, suffix: str
+) -> None:
+    # A GIF's or WebP's frames are an animation: the image is read as its first frame, and
+    # the PDF has that one page, as the other outputs do.
+    first, second = (corpus.letter_page([f"Frame {n} of the loop"]) for n in ("one", "two"))
+    source = tmp_path / f"animated{suffix}"
+    first.save(source, save_all=True, append_images=[second], duration=100, loop=0)
+    pages = _searchable(engine, source, tmp_path / "out.pdf")
+    assert len(pages) == 1
+    with pikepdf.open(tmp_path / "out.pdf") as pdf:
+        assert len(pdf.pages) == 1
+    found = subprocess.run(
+        ["pdftotext", str(tmp_path / "out.pdf"), "-"], capture_output=True, text=True, check=True
+    )
+    assert found.stdout.split() == [w.text for w in pages[0].words]

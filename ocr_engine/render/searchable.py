@@ -84,17 +84,27 @@ def _open(document: RenderedDocument) -> pikepdf.Pdf:
 
 
 def _image_pdf(path: Path) -> bytes:
-    """The image's frames as PDF pages, without loss; frames img2pdf cannot embed as they are
-    (transparency, unusual modes) are flattened onto white first, as they were read."""
+    """The image's pages as PDF pages, without loss; frames img2pdf cannot embed as they are
+    (transparency, unusual modes) are flattened onto white first, as they were read.
+
+    The pages are those the image was read as: a TIFF's frames, but only the first frame of
+    an animation (GIF, WebP), which img2pdf would otherwise make a page each.
+    """
+    pages = images.frame_count(str(path))
     try:
         return bytes(
-            img2pdf.convert(str(path), rotation=img2pdf.Rotation.ifvalid, layout_fun=_page_layout)
+            img2pdf.convert(
+                str(path),
+                rotation=img2pdf.Rotation.ifvalid,
+                first_frame_only=pages == 1,
+                layout_fun=_page_layout,
+            )
         )
     except (img2pdf.ImageOpenError, img2pdf.AlphaChannelError, ValueError, OSError):
         pass
     frames: list[bytes] = []
     with Image.open(path) as image:
-        for index in range(getattr(image, "n_frames", 1)):
+        for index in range(pages):
             try:
                 image.seek(index)
                 frame = ImageOps.exif_transpose(image.copy())
