@@ -12,6 +12,9 @@ from .errors import UnprocessableDocument
 # A frame per page only where the format means pages by it; GIF and WebP frames are animation.
 _PAGED_FORMATS = {"TIFF"}
 _PLAUSIBLE_DPI = range(50, 2401)
+# The resolution of a page that declares none (or none that is plausible), in every output:
+# the PDF convention of a pixel a point.
+DEFAULT_DPI = 72
 # Marks on a ground: at least this share of pixels this many levels from its common level.
 _INK_SHARE = 0.001
 _INK_CONTRAST = 96
@@ -92,6 +95,21 @@ def frame_count(path: str) -> int:
             return int(getattr(image, "n_frames", 1))
         except _DECODE_ERRORS as e:
             raise _undecodable(image) from e
+
+
+def declared_dpis(path: str) -> list[int | None]:
+    """The resolution each page of an image file declares; None where it declares none that
+    is plausible, or its frame cannot be told (decoding it says why)."""
+    pages = frame_count(path)
+    dpis: list[int | None] = []
+    with _open(path) as image:
+        for index in range(pages):
+            try:
+                image.seek(index)
+                dpis.append(_declared_dpi(image))
+            except _DECODE_ERRORS:
+                dpis.append(None)
+    return dpis
 
 
 def load_frame(path: str, index: int) -> tuple[Image.Image, int | None]:

@@ -51,8 +51,6 @@ from .words import Box, Line, Paragraph, fit_to_ink, mark_bold, parse_tsv
 
 log = logging.getLogger(__name__)
 
-# Without a declared resolution an image is reported at the PDF/Pillow convention.
-_DEFAULT_IMAGE_DPI = 72
 _SNIFF_BYTES = 1024
 # Without a declared resolution, regions are measured as if the image were a 300 dpi scan.
 _ASSUMED_DPI = 300
@@ -194,7 +192,7 @@ def recognize_page(task: PageTask, recognizer: Recognizer) -> Page:
         declared_dpi: int | None = dpi
     else:
         image, declared_dpi = images.load_frame(task.path, task.index)
-        dpi = declared_dpi or _DEFAULT_IMAGE_DPI
+        dpi = declared_dpi or images.DEFAULT_DPI
     size = image.size
     analysis_dpi = declared_dpi or _ASSUMED_DPI
     image, skew = deskew.straighten(image, analysis_dpi)

@@ -189,3 +189,21 @@ def test_an_animation_is_the_one_page_it_was_read_as(
         ["pdftotext", str(tmp_path / "out.pdf"), "-"], capture_output=True, text=True, check=True
     )
     assert found.stdout.split() == [w.text for w in pages[0].words]
+
+
+@pytest.mark.parametrize("dpi", [None, (20, 20)])
+def test_an_image_without_a_plausible_resolution_is_laid_out_at_the_one_reported(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop],
+    tmp_path: Path,
+    dpi: tuple[int, int] | None,
+) -> None:
+    # hOCR, ALTO and the JSON give such a page's pixels at 72 dpi; a PDF page at another
+    # resolution (img2pdf takes 96 dpi) puts every word off its OCR box in points.
+    page = corpus.letter_page(["Screenshots declare", "no resolution at all"])
+    source = tmp_path / "page.png"
+    page.save(source, **({"dpi": dpi} if dpi else {}))
+    pages = _searchable(engine, source, tmp_path / "out.pdf")
+    assert pages[0].dpi == 72
+    with pikepdf.open(tmp_path / "out.pdf") as pdf:
+        assert [float(v) for v in pdf.pages[0].mediabox] == [0, 0, page.width, page.height]
+    _check(tmp_path / "out.pdf", pages)

@@ -19,6 +19,7 @@ import io
 import math
 import statistics
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -90,21 +91,21 @@ def _image_pdf(path: Path) -> bytes:
     The pages are those the image was read as: a TIFF's frames, but only the first frame of
     an animation (GIF, WebP), which img2pdf would otherwise make a page each.
     """
-    pages = images.frame_count(str(path))
+    declared = images.declared_dpis(str(path))
     try:
         return bytes(
             img2pdf.convert(
                 str(path),
                 rotation=img2pdf.Rotation.ifvalid,
-                first_frame_only=pages == 1,
-                layout_fun=_page_layout,
+                first_frame_only=len(declared) == 1,
+                layout_fun=_page_layout(declared),
             )
         )
     except (img2pdf.ImageOpenError, img2pdf.AlphaChannelError, ValueError, OSError):
         pass
     frames: list[bytes] = []
     with Image.open(path) as image:
-        for index in range(pages):
+        for index in range(len(declared)):
             try:
                 image.seek(index)
                 frame = ImageOps.exif_transpose(image.copy())
@@ -117,15 +118,34 @@ def _image_pdf(path: Path) -> bytes:
             buffer = io.BytesIO()
             images.flatten(frame).save(buffer, format="PNG", dpi=image.info.get("dpi", (72, 72)))
             frames.append(buffer.getvalue())
-    return bytes(img2pdf.convert(frames, layout_fun=_page_layout))
+    return bytes(img2pdf.convert(frames, layout_fun=_page_layout(declared)))
 
 
-def _page_layout(
+Layout = Callable[[int, int, tuple[float, float]], tuple[float, float, float, float]]
+
+
+def _page_layout(declared: list[int | None]) -> Layout:
+    """img2pdf's page for each frame in turn, at the resolution the page was read at: its
+    own, or `images.DEFAULT_DPI` where it declares none that is plausible (img2pdf would take
+    96 dpi), so that the page's pixels are the points the other outputs measure them in."""
+    resolutions = iter(declared)
+
+    def layout(
+        width_px: int, height_px: int, dpi: tuple[float, float]
+    ) -> tuple[float, float, float, float]:
+        if next(resolutions, None) is None:
+            dpi = (images.DEFAULT_DPI, images.DEFAULT_DPI)
+        return _fitted_page(width_px, height_px, dpi)
+
+    return layout
+
+
+def _fitted_page(
     width_px: int, height_px: int, dpi: tuple[float, float]
 ) -> tuple[float, float, float, float]:
-    """img2pdf's page for a frame at its own resolution, made larger or smaller as a whole
-    where it would not be a PDF page: 3 to 14400 units a side (a tiny image, one that
-    declares thousands of dots per inch, a scroll of hundreds of inches)."""
+    """img2pdf's page for a frame at `dpi`, made larger or smaller as a whole where it would
+    not be a PDF page: 3 to 14400 units a side (a tiny image, a scroll of hundreds of
+    inches)."""
     page_w, page_h, image_w, image_h = img2pdf.default_layout_fun(width_px, height_px, dpi)
     scale = 1.0
     if max(page_w, page_h) > _MAX_PAGE:
