@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import struct
 import warnings
+from dataclasses import dataclass
 
-from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 from .errors import UnprocessableDocument
 
@@ -97,19 +98,28 @@ def frame_count(path: str) -> int:
             raise _undecodable(image) from e
 
 
-def declared_dpis(path: str) -> list[int | None]:
-    """The resolution each page of an image file declares; None where it declares none that
-    is plausible, or its frame cannot be told (decoding it says why)."""
+@dataclass(frozen=True)
+class Declared:
+    """What a page of an image file says of itself."""
+
+    dpi: int | None  # its resolution, where it declares a plausible one
+    orientation: int  # its EXIF orientation, 1 (as stored) where it declares none
+
+
+def declared(path: str) -> list[Declared]:
+    """What each page of an image file declares; nothing for a frame that cannot be told
+    (decoding it says why)."""
     pages = frame_count(path)
-    dpis: list[int | None] = []
+    frames: list[Declared] = []
     with _open(path) as image:
         for index in range(pages):
             try:
                 image.seek(index)
-                dpis.append(_declared_dpi(image))
+                orientation = int(image.getexif().get(ExifTags.Base.Orientation, 1))
+                frames.append(Declared(_declared_dpi(image), orientation))
             except _DECODE_ERRORS:
-                dpis.append(None)
-    return dpis
+                frames.append(Declared(None, 1))
+    return frames
 
 
 def load_frame(path: str, index: int) -> tuple[Image.Image, int | None]:

@@ -9,6 +9,7 @@ every OCR word whole, inside the OCR word's box mapped back onto the page as it 
 from __future__ import annotations
 
 import asyncio
+import io
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 from lxml import etree
+from PIL import Image, ImageOps
 
 from ocr_engine import EngineConfig, OCREngine, OCROptions
 from ocr_engine.model import Page
@@ -206,4 +208,42 @@ def test_an_image_without_a_plausible_resolution_is_laid_out_at_the_one_reported
     assert pages[0].dpi == 72
     with pikepdf.open(tmp_path / "out.pdf") as pdf:
         assert [float(v) for v in pdf.pages[0].mediabox] == [0, 0, page.width, page.height]
+    _check(tmp_path / "out.pdf", pages)
+
+
+@pytest.mark.parametrize("orientation", [2, 4, 5, 7])
+def test_a_mirrored_photo_is_shown_as_it_was_read(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path, orientation: int
+) -> None:
+    # EXIF orientations 2, 4, 5 and 7 mirror the stored image (a phone's front camera);
+    # it is read as a viewer shows it, and the PDF must show it so, the JPEG as it is.
+    upright = corpus.letter_page(["Seen in a mirror", "and read the right way"]).convert("RGB")
+    undo = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        7: Image.Transpose.TRANSVERSE,
+    }[orientation]
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    source = tmp_path / "photo.jpeg"
+    upright.transpose(undo).save(source, "JPEG", dpi=(200, 200), exif=exif, quality=90)
+    pages = _searchable(engine, source, tmp_path / "out.pdf")
+    with pikepdf.open(tmp_path / "out.pdf") as pdf:
+        (image,) = pdf.pages[0].get_images().values()
+        assert image.read_raw_bytes() == source.read_bytes()
+    shown = subprocess.run(
+        ["pdftoppm", "-r", "50", "-gray", "-png", str(tmp_path / "out.pdf")],
+        capture_output=True,
+        check=True,
+    )
+    with Image.open(io.BytesIO(shown.stdout)) as rendered:
+        expected = upright.convert("L").resize(rendered.size)
+        ink, expected_ink = (
+            ImageOps.invert(i.point(lambda v: 255 * (v > 128))).getbbox()
+            for i in (rendered.convert("L"), expected)
+        )
+    assert rendered.size == (425, 550)
+    assert ink is not None and expected_ink is not None
+    assert all(abs(a - b) <= 3 for a, b in zip(ink, expected_ink, strict=True)), (ink, expected_ink)
     _check(tmp_path / "out.pdf", pages)

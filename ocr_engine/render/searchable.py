@@ -77,32 +77,40 @@ def _open(document: RenderedDocument) -> pikepdf.Pdf:
     try:
         if document.kind == "pdf":
             return pikepdf.open(document.path)
-        return pikepdf.open(io.BytesIO(_image_pdf(document.path)))
+        return _image_pdf(document.path)
     except pikepdf.PdfError as e:
         raise UnprocessableDocument(
             "The document could not be rewritten as a searchable PDF.", param="document"
         ) from e
 
 
-def _image_pdf(path: Path) -> bytes:
-    """The image's pages as PDF pages, without loss; frames img2pdf cannot embed as they are
-    (transparency, unusual modes) are flattened onto white first, as they were read.
+def _image_pdf(path: Path) -> pikepdf.Pdf:
+    """The image's pages as PDF pages, without loss, shown as they were read; frames img2pdf
+    cannot embed as they are (transparency, unusual modes) are flattened onto white first.
 
     The pages are those the image was read as: a TIFF's frames, but only the first frame of
     an animation (GIF, WebP), which img2pdf would otherwise make a page each.
     """
-    declared = images.declared_dpis(str(path))
+    frames = images.declared(str(path))
     try:
-        return bytes(
-            img2pdf.convert(
-                str(path),
-                rotation=img2pdf.Rotation.ifvalid,
-                first_frame_only=len(declared) == 1,
-                layout_fun=_page_layout(declared),
-            )
+        data = img2pdf.convert(
+            str(path),
+            rotation=img2pdf.Rotation.ifvalid,
+            first_frame_only=len(frames) == 1,
+            layout_fun=_page_layout(frames),
         )
     except (img2pdf.ImageOpenError, img2pdf.AlphaChannelError, ValueError, OSError):
-        pass
+        return pikepdf.open(io.BytesIO(_flattened_pdf(path, frames)))
+    pdf = pikepdf.open(io.BytesIO(bytes(data)))
+    for pdf_page, frame in zip(pdf.pages, frames, strict=False):
+        if frame.orientation in _MIRRORED:
+            _mirror(pdf, pdf_page, frame.orientation)
+    return pdf
+
+
+def _flattened_pdf(path: Path, declared: list[images.Declared]) -> bytes:
+    """The image's pages as PDF pages, each decoded, turned upright and flattened onto
+    white as it was read, and embedded without further loss."""
     frames: list[bytes] = []
     with Image.open(path) as image:
         for index in range(len(declared)):
@@ -121,14 +129,37 @@ def _image_pdf(path: Path) -> bytes:
     return bytes(img2pdf.convert(frames, layout_fun=_page_layout(declared)))
 
 
+# EXIF orientations that mirror the image, which img2pdf leaves as stored (it only turns
+# one): where the image (a unit square) goes on a page `w` by `h` as shown, as Pillow's
+# `exif_transpose` shows it, and so as it was read.
+_MIRRORED: dict[int, Callable[[float, float], Matrix]] = {
+    2: lambda w, h: (-w, 0.0, 0.0, h, w, 0.0),  # flipped left to right
+    4: lambda w, h: (w, 0.0, 0.0, -h, 0.0, h),  # flipped top to bottom
+    5: lambda w, h: (0.0, -h, -w, 0.0, w, h),  # transposed
+    7: lambda w, h: (0.0, h, w, 0.0, 0.0, 0.0),  # transversed
+}
+
+
+def _mirror(pdf: pikepdf.Pdf, pdf_page: pikepdf.Page, orientation: int) -> None:
+    """Draw img2pdf's one image on the page as its EXIF orientation shows it."""
+    x0, y0, x1, y1 = (float(v) for v in pdf_page.mediabox)
+    w, h = x1 - x0, y1 - y0
+    if orientation in (5, 7):  # a quarter turn as well
+        w, h = h, w
+        pdf_page.obj.MediaBox = pikepdf.Array([0, 0, w, h])
+    (name,) = pdf_page.Resources.XObject.keys()
+    content = b"q\n" + _num(_MIRRORED[orientation](w, h)) + f" cm\n{name} Do\nQ\n".encode()
+    pdf_page.obj.Contents = pdf.make_indirect(pikepdf.Stream(pdf, content))
+
+
 Layout = Callable[[int, int, tuple[float, float]], tuple[float, float, float, float]]
 
 
-def _page_layout(declared: list[int | None]) -> Layout:
+def _page_layout(declared: list[images.Declared]) -> Layout:
     """img2pdf's page for each frame in turn, at the resolution the page was read at: its
     own, or `images.DEFAULT_DPI` where it declares none that is plausible (img2pdf would take
     96 dpi), so that the page's pixels are the points the other outputs measure them in."""
-    resolutions = iter(declared)
+    resolutions = iter(frame.dpi for frame in declared)
 
     def layout(
         width_px: int, height_px: int, dpi: tuple[float, float]
