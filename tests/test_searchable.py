@@ -20,8 +20,8 @@ from lxml import etree
 from PIL import Image, ImageOps
 
 from ocr_engine import EngineConfig, OCREngine, OCROptions
-from ocr_engine.model import Page
-from ocr_engine.render import RenderedDocument, render
+from ocr_engine.model import OCR, Page
+from ocr_engine.render import RenderedDocument, render, searchable
 from tests.conftest import REPO
 from tools import corpus
 
@@ -247,3 +247,60 @@ def test_a_mirrored_photo_is_shown_as_it_was_read(
     assert ink is not None and expected_ink is not None
     assert all(abs(a - b) <= 3 for a, b in zip(ink, expected_ink, strict=True)), (ink, expected_ink)
     _check(tmp_path / "out.pdf", pages)
+
+
+def test_an_earlier_ocr_layer_gives_way_to_the_words_read_now(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path
+) -> None:
+    # A scan OCRed before carries that reading as invisible text, which is not read: the
+    # page is read again, and the PDF's text must be the new reading alone, not both.
+    lines = ["Read again today", "by the engine"]
+    source = corpus.scanned_pages_pdf(
+        tmp_path / "old.pdf", [corpus.letter_page(lines)], hidden_text="Stale earlier reading"
+    )
+    pages = _searchable(engine, source, tmp_path / "out.pdf")
+    assert pages[0].source == OCR
+    _check(tmp_path / "out.pdf", pages)
+    listed = [
+        subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True).stdout
+        for pdf in (source, tmp_path / "out.pdf")
+    ]
+    assert [line.split()[:10] for line in listed[0].splitlines()] == [
+        line.split()[:10] for line in listed[1].splitlines()
+    ]
+
+
+def test_only_text_objects_wholly_invisible_lose_their_glyphs() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    page = pdf.pages[0]
+    page.obj.Contents = pdf.make_stream(
+        b'BT /F1 12 Tf 3 Tr 72 700 Td (stale) Tj 0 4 (old) " [(layer)] TJ ET '
+        b"q 0 Tr BT 72 600 Td (shown) Tj 3 Tr (hidden) Tj ET Q "
+        b"BT (after) Tj ET"
+    )
+    searchable._drop_invisible_text(pdf, page)
+    kept = [
+        (str(i.operator), [str(o) for o in i.operands]) for i in pikepdf.parse_content_stream(page)
+    ]
+    assert kept == [
+        ("BT", []),
+        ("Tf", ["/F1", "12"]),
+        ("Tr", ["3"]),
+        ("Td", ["72", "700"]),
+        ("Tw", ["0"]),
+        ("Tc", ["4"]),
+        ("T*", []),
+        ("ET", []),
+        ("q", []),
+        ("Tr", ["0"]),
+        ("BT", []),
+        ("Td", ["72", "600"]),
+        ("Tj", ["shown"]),
+        ("Tr", ["3"]),
+        ("Tj", ["hidden"]),
+        ("ET", []),
+        ("Q", []),
+        ("BT", []),
+        ("ET", []),
+    ]

@@ -3,7 +3,8 @@ that were read by OCR.
 
 A PDF keeps its pages as they are: content, images and fonts are not re-rendered or
 re-encoded (streams are copied undecoded); an OCRed page gets one more content stream, after
-its own, that draws each word in rendering mode 3 (invisible) on the word's box. An image
+its own, that draws each word in rendering mode 3 (invisible) on the word's box, and loses
+the glyphs of its own invisible text (an earlier OCR's, which was not read). An image
 becomes a PDF by img2pdf, which embeds it losslessly (a JPEG as it is), one page per frame.
 
 Each word is one run of a glyphless font (Tesseract's `pdf.ttf`: every character is an empty
@@ -15,6 +16,7 @@ lies under the words on a turned or skewed scan too.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import statistics
@@ -285,9 +287,78 @@ def _add_text_layer(
         fonts = resources[pikepdf.Name.Font] = pikepdf.Dictionary()
     name = pikepdf.Name.random(prefix="TesseraText")
     fonts[name] = font
+    _drop_invisible_text(pdf, pdf_page)
     # The page's own content in a saved graphics state, so its changes do not reach ours.
     pdf_page.contents_add(_stream(pdf, b"q\n"), prepend=True)
     pdf_page.contents_add(_stream(pdf, b"\nQ\n" + _text_layer(pdf_page, page, str(name))))
+
+
+_SHOWS = frozenset(("Tj", "TJ", "'", '"'))
+_INVISIBLE = 3  # text rendering mode: neither filled nor stroked nor clipped to
+
+
+def _drop_invisible_text(pdf: pikepdf.Pdf, pdf_page: pikepdf.Page) -> None:
+    """Take out the glyphs of the page's own invisible text: an earlier OCR's layer, which
+    was not read (see `textlayer`), would otherwise be found beside the words read now, in
+    an extractor's text and a viewer's search.
+
+    Only text objects all of whose text is invisible lose their glyphs, so that no visible
+    text moves; every other operator stays, as text state outlives its text object. The
+    page's content is rewritten only where something was taken out.
+    """
+    try:
+        instructions = pikepdf.parse_content_stream(pdf_page)
+    except pikepdf.PdfError:
+        return  # drawn as it is: a viewer makes what it can of it, and so do extractors
+    hidden = _invisible_shows(instructions)
+    if not hidden:
+        return
+    kept: list[pikepdf.ContentStreamInstruction | pikepdf.ContentStreamInlineImage] = []
+    for index, instruction in enumerate(instructions):
+        if index not in hidden:
+            kept.append(instruction)
+            continue
+        operator = str(instruction.operator)
+        # What a show does besides drawing: ' and " move to the next line, " sets spacing.
+        if operator == '"':
+            word, char, _ = instruction.operands
+            kept.append(pikepdf.ContentStreamInstruction([word], pikepdf.Operator("Tw")))
+            kept.append(pikepdf.ContentStreamInstruction([char], pikepdf.Operator("Tc")))
+        if operator in ("'", '"'):
+            kept.append(pikepdf.ContentStreamInstruction([], pikepdf.Operator("T*")))
+    pdf_page.obj.Contents = _stream(pdf, pikepdf.unparse_content_stream(kept))
+
+
+def _invisible_shows(
+    instructions: list[pikepdf.ContentStreamInstruction | pikepdf.ContentStreamInlineImage],
+) -> set[int]:
+    """The indexes of the text shows in text objects that show only invisible text."""
+    mode, saved = 0, []
+    hidden: set[int] = set()
+    shows: list[int] = []
+    visible = False
+    for index, instruction in enumerate(instructions):
+        if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+            continue
+        operator = str(instruction.operator)
+        if operator == "q":
+            saved.append(mode)
+        elif operator == "Q" and saved:
+            mode = saved.pop()
+        elif operator == "Tr" and instruction.operands:
+            # A broken operand leaves the mode as it was, as viewers do.
+            with contextlib.suppress(TypeError, ValueError):
+                mode = int(instruction.operands[0])
+        elif operator == "BT":
+            shows, visible = [], False
+        elif operator in _SHOWS:
+            shows.append(index)
+            visible = visible or mode != _INVISIBLE
+        elif operator == "ET":
+            if not visible:
+                hidden.update(shows)
+            shows = []
+    return hidden
 
 
 def _own_resources(pdf_page: pikepdf.Page) -> pikepdf.Dictionary:
