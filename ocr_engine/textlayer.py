@@ -90,6 +90,11 @@ class _Transform:
         x, y = box.center
         return 0 <= x < self.width and 0 <= y < self.height
 
+    def offset(self, dx: float, dy: float) -> tuple[float, float]:
+        """An offset in page space, in device pixels."""
+        a, b, _, d, e, _ = self.m
+        return a * dx + b * dy, d * dx + e * dy
+
     def box(self, left: float, bottom: float, right: float, top: float) -> Box:
         a, b, c, d, e, f = self.m
         if b == 0 and d == 0:  # an unrotated page: scale and flip only
@@ -241,13 +246,12 @@ def _turned(box: Box, rotation: int, width: int, height: int) -> Box:
     return box
 
 
-def _direction(first: Box, last: Box) -> int:
-    """Which way a word runs on the page, from its first and last characters, as the quarter
-    turn counter-clockwise that sets it upright."""
-    (x0, y0), (x1, y1) = first.center, last.center
-    if abs(x1 - x0) >= abs(y1 - y0):
-        return 0 if x1 >= x0 else 180
-    return 90 if y1 > y0 else 270
+def _direction(dx: float, dy: float) -> int:
+    """Which way a word runs on the page, from its last character's offset from its first
+    (in device pixels, y down), as the quarter turn counter-clockwise that sets it upright."""
+    if abs(dx) >= abs(dy):
+        return 0 if dx >= 0 else 180
+    return 90 if dy > 0 else 270
 
 
 def _invisible_objects(page: pdfium.PdfPage) -> bool:
@@ -322,8 +326,10 @@ def _runs(
             bad += len(token)
         if len(token) > 1:
             way = _direction(
-                transform.box(first.left, first.bottom, first.right, first.top),
-                transform.box(last.left, last.bottom, last.right, last.top),
+                *transform.offset(
+                    (last.left + last.right - first.left - first.right) / 2,
+                    (last.bottom + last.top - first.bottom - first.top) / 2,
+                )
             )
             directions[way] = directions.get(way, 0) + len(token)
         monospaced, bold = _font(handle, start, font_name)
