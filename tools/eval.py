@@ -48,7 +48,7 @@ TURNED = ("rot90", "rot180", "rot270")
 TURNED_MAX_PP = 1.0  # (b): a turned page's CER may exceed the upright one by this much
 TEXT_LAYER_MIN_SPEEDUP = 50.0  # (c): forced OCR / text layer, per page
 TEXT_LAYER = "text_layer"
-AUTO_REPEATS = 3  # runs of each born-digital page in mode auto; the median is reported
+AUTO_REPEATS = 9  # runs of each born-digital page in mode auto; the median is reported
 
 
 class EvalFailed(Exception):
