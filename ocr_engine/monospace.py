@@ -55,6 +55,7 @@ _STRONG_CHARS = 8
 _NARROW_SEPARATOR = 0.3
 _MIN_FIGURES = 10  # plain figures and figures with a separator on a page, to tell
 _SEPARATED = re.compile(r"\d+(?:[.,]\d+)+")
+_EMPTY_CELL = re.compile(r"[-–—−]{1,2}")
 _LONE_CHARS = 24  # a page's only sure line must be this long
 _PITCH_SPREAD = 0.08
 _STEADY = 0.025  # one-word lines of a listing keep their pitch to this share of it
@@ -797,7 +798,8 @@ def _surely_monospaced(line: Line) -> bool:
     advance = pitch(words)
     if misfit(words, advance) >= _STRONG or _off_pitch(words, advance) >= _GRID:
         return False
-    named = [w for w in words if not _figures(w.text)]
+    # A dash in a column of figures is an empty cell, no word: "Karnataka 22.44 - - 2.86".
+    named = [w for w in words if not (_figures(w.text) or _EMPTY_CELL.fullmatch(w.text))]
     if not named:
         return True
     # One word fits the figures' pitch by chance when its letters average their width

@@ -1695,6 +1695,26 @@ def test_one_name_among_figures_fits_their_pitch_by_chance_unless_it_is_long() -
     assert monospace._surely_monospaced(mono_line("max_connections_per_host 64 128 256", 400))
 
 
+def test_dashes_for_empty_cells_are_no_words_that_prove_a_fixed_pitch() -> None:
+    # Rows of a state-wise table as Tesseract read them from a 300 dpi page in a sans face:
+    # a name, amounts and dashes (empty cells). The dashes fit any pitch the figures do,
+    # and with them a name as short as "Karnataka" made its rows a listing.
+    rows = [
+        [("Jharkhand", 209, 379)] + [("-", x, x + 10) for x in (826, 990, 1123, 1289, 1453)],
+        [("Karnataka", 210, 376), ("22.44", 744, 836), ("19.59", 911, 999)]
+        + [("-", 1123, 1134), ("-", 1289, 1298), ("2.86", 1393, 1463), ("1.22", 1561, 1629)],
+        [("Manipur", 210, 342), ("2.17", 766, 836), ("1.61", 933, 994), ("-", 1122, 1133)]
+        + [("0.26", 1227, 1298), ("0.29", 1394, 1463), ("0.08", 1559, 1629)],
+    ]
+    lines = [
+        Line([Word(t, 0.9, Box(a, 1371 + 69 * i, b, 1399 + 69 * i)) for t, a, b in row])
+        for i, row in enumerate(rows)
+    ]
+    assert not any(monospace._surely_monospaced(line) for line in lines)
+    monospace.mark_measured(lines)
+    assert not any(monospace.is_code(line) for line in lines)
+
+
 def _assert_no_code(rows: list[str]) -> None:
     """Rows set on a fixed pitch that nothing in them proves a fixed-pitch font: no row
     is surely monospaced, and none is code."""
