@@ -48,6 +48,7 @@ _MIN_ROWS = 3
 _PROSE_WORDS = 5  # a line of a cell with this many words reads as prose
 _MARKER_CHARS = 3  # a list's number or bullet, as read
 _ROW_BREAK = 2.5  # a gap of this many line heights ends a table
+_TABLE_GUTTERS = 2  # a run of rows with this many gutters is a table's, not prose beside one
 _CLOSER = 0.7  # a line this much closer than rows are continues the row above
 _BEARING = 0.2  # of a character: the white beside a word's first and last glyphs
 _PITCH_WORDS = 8
@@ -847,12 +848,24 @@ def _run_end(
         if len(joined) != len(gutters):
             break
         ahead = _gutters(plain(end, end + _MIN_ROWS), gap)
-        if end + _MIN_ROWS <= len(rows) and len(ahead) > len(gutters):
+        # Unless the lines ahead keep every gutter of a table's and add one: numbers parted
+        # from their labels in some rows, not in those above.
+        if (
+            end + _MIN_ROWS <= len(rows)
+            and len(ahead) > len(gutters)
+            and (len(gutters) < _TABLE_GUTTERS or not _kept_gutters(gutters, ahead))
+        ):
             break
         gutters, end = joined, end + 1
     while end - 1 > start and end - 1 in spanning:
         end -= 1  # a heading with no rows under it is none of the table's
     return end
+
+
+def _kept_gutters(gutters: list[tuple[int, int]], ahead: list[tuple[int, int]]) -> bool:
+    """Whether each of `gutters` lies within one of `ahead`: the same columns, apart as
+    they were."""
+    return all(any(a <= left and right <= b for a, b in ahead) for left, right in gutters)
 
 
 def _apart(above: list[Word], below: list[Word]) -> bool:

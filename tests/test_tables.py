@@ -1611,3 +1611,33 @@ def test_a_table_ruled_across_beside_another_takes_none_of_its_words() -> None:
         sorted(_texts(found))
         == [[["Cat", "Says", "Meow"], ["Dog", "Says", "Woof"], ["Cow", "Says", "Moo"]]] * 2
     )
+
+
+def test_rows_that_part_their_numbers_from_their_labels_go_on_with_the_table() -> None:
+    # A budget's rows: each ministry's total, then its departments, numbered. Three
+    # numbered rows in a row have a gutter between number and label that the ministries'
+    # rows close: the same columns as above, and one more, not a table of their own.
+    entries = [
+        "MINISTRY OF AGRICULTURE",
+        "1. Agriculture",
+        "2. Research",
+        "MINISTRY OF CHEMICALS",
+        "3. Chemicals",
+        "4. Fertilisers",
+        "5. Pharmaceuticals",
+        "MINISTRY OF COAL",
+        "6. Coal",
+    ]
+    rows = []
+    for i, label in enumerate(entries):
+        top = 220 + 45 * i
+        number, _, name = label.partition(" ")
+        cells = [(100, label)] if label.isupper() else [(100, number), (175, name)]
+        words = _row(top, cells)
+        for c, right in enumerate((900, 1100, 1300)):
+            value = f"{c + 1}{i}.50"
+            words.append(_word(value, right - _width(value), top))
+        rows.append(words)
+    [table] = _tables_of(rows)
+    assert [" ".join(row[:-3]).strip() for row in table] == entries
+    assert [row[-1] for row in table] == [f"3{i}.50" for i in range(len(entries))]
