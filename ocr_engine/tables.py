@@ -838,6 +838,10 @@ def _run_end(
     if not gutters:
         return start + 1
     end = head + 2
+    # Where lines ahead kept every gutter of a table's and added one (numbers parted from
+    # their labels in some rows, not in those above), the run went on: it ends there after
+    # all unless those lines went on with it.
+    went_on: int | None = None
     while end < len(rows):
         if _apart(rows[end - 1], rows[end]):
             break
@@ -848,15 +852,13 @@ def _run_end(
         if len(joined) != len(gutters):
             break
         ahead = _gutters(plain(end, end + _MIN_ROWS), gap)
-        # Unless the lines ahead keep every gutter of a table's and add one: numbers parted
-        # from their labels in some rows, not in those above.
-        if (
-            end + _MIN_ROWS <= len(rows)
-            and len(ahead) > len(gutters)
-            and (len(gutters) < _TABLE_GUTTERS or not _kept_gutters(gutters, ahead))
-        ):
-            break
+        if end + _MIN_ROWS <= len(rows) and len(ahead) > len(gutters):
+            if len(gutters) < _TABLE_GUTTERS or not _kept_gutters(gutters, ahead):
+                break
+            went_on = end if went_on is None else went_on
         gutters, end = joined, end + 1
+    if went_on is not None and end < went_on + _MIN_ROWS:
+        end = went_on
     while end - 1 > start and end - 1 in spanning:
         end -= 1  # a heading with no rows under it is none of the table's
     return end
