@@ -122,9 +122,10 @@ def find_tables(
     taken = {id(w) for t in found for w in t.words}
     drawn = [*frames, *(t.grid for t in found)]
     code_lines = [line for p in code for line in p.lines]
-    across = [
-        _with_labels(box, words, taken, scale, rules) for box in _ruled_across(rules, touch, drawn)
-    ]
+    across = _ruled_across(rules, touch, drawn)
+    if across:
+        columns = _page_columns(words, scale)
+        across = [_with_labels(box, words, taken, columns, rules) for box in across]
     for box in [*(f.box for f in frames), *across]:
         inside = [w for w in _inside(box, words) if id(w) not in taken]
         inside += _code_cells(box, code_lines, inside, taken)
@@ -655,7 +656,9 @@ def _ruled_across(rules: Rules, touch: int, drawn: list[Grid]) -> list[Box]:
     return boxes
 
 
-def _with_labels(box: Box, words: list[Word], taken: set[int], scale: float, rules: Rules) -> Box:
+def _with_labels(
+    box: Box, words: list[Word], taken: set[int], columns: list[list[Word]], rules: Rules
+) -> Box:
     """The outline of a table ruled across its figures only (a rule over each subtotal, as
     statements draw them) widened to its rows' labels: the words left of it in line with
     its rows and under none of the rules across them (those of a table beside it), where
@@ -664,7 +667,7 @@ def _with_labels(box: Box, words: list[Word], taken: set[int], scale: float, rul
     if not inside:
         return box
     ids = {id(w) for w in inside}
-    column = next((c for c in _page_columns(words, scale) if {id(w) for w in c} >= ids), None)
+    column = next((c for c in columns if {id(w) for w in c} >= ids), None)
     if column is None:
         return box
     rows = _visual_rows([w for w in column if box.top <= w.box.center[1] <= box.bottom])
