@@ -56,6 +56,7 @@ _NARROW_SEPARATOR = 0.3
 _MIN_FIGURES = 10  # plain figures and figures with a separator on a page, to tell
 _SEPARATED = re.compile(r"\d+(?:[.,]\d+)+")
 _EMPTY_CELL = re.compile(r"[-–—−]{1,2}")
+_AMOUNT = re.compile(r"[-+−(]?\d[\d.,]*[)%]?")
 _LONE_CHARS = 24  # a page's only sure line must be this long
 _PITCH_SPREAD = 0.08
 _STEADY = 0.025  # one-word lines of a listing keep their pitch to this share of it
@@ -804,8 +805,13 @@ def _surely_monospaced(line: Line) -> bool:
         return True
     # One word fits the figures' pitch by chance when its letters average their width
     # ("Defandants 287 242 223 207 208" in a bold sans): only a long one tells.
+    # So do two short ones among more amounts, a table's label ("Total outlays 3,603 ..."),
+    # where a program's header names its columns ("Status Age v1 v2 v3 v4").
     chars = sum(len(w.text) for w in named)
-    if chars < _STRONG_CHARS or (len(named) < 2 and chars < 2 * _STRONG_CHARS):
+    amounts = sum(bool(_AMOUNT.fullmatch(w.text)) for w in words)
+    if chars < _STRONG_CHARS or (
+        (len(named) < 2 or len(named) < amounts) and chars < 2 * _STRONG_CHARS
+    ):
         return False
     return misfit(named, advance) < _STRONG
 

@@ -1729,6 +1729,17 @@ def test_dashes_for_empty_cells_are_no_words_that_prove_a_fixed_pitch() -> None:
     assert not any(monospace.is_code(line) for line in lines)
 
 
+def test_two_short_words_among_more_figures_say_nothing_of_the_font() -> None:
+    # A statement's totals: two short words of a label that fit the figures' pitch by
+    # chance, as one such word does, made the rows around them a listing.
+    rows = [
+        "Total outlays   3,603  3,717  3,655  3,807  4,021",
+        "Total receipts  2,303  2,590  2,882  3,145  3,273",
+        "Net interest      230    223    246    305    384",
+    ]
+    _assert_no_code(rows)
+
+
 def _assert_no_code(rows: list[str]) -> None:
     """Rows set on a fixed pitch that nothing in them proves a fixed-pitch font: no row
     is surely monospaced, and none is code."""
