@@ -320,17 +320,19 @@ def _a_word_tells_its_confidence(browser: Browser, section: WebElement) -> None:
     word = section.find_elements(By.CSS_SELECTOR, "svg rect.word")[0]
     tip = section.find_element(By.CSS_SELECTOR, ".tip")
 
+    told = re.compile(rf"{re.escape(word.get_attribute('data-text') or '')} · \d+ %")
+
     def pointed() -> bool:
         # A smooth scroll started by the step before may still carry the word away from
-        # under the pointer: point again until the page is still, as a person would.
-        if tip.is_displayed():
+        # under the pointer, and another word under it then tells its own: point again
+        # until the page is still and the tip is this word's, as a person would.
+        if tip.is_displayed() and told.fullmatch(tip.text):
             return True
         browser.script("arguments[0].scrollIntoView({block: 'center'})", word)
         ActionChains(browser.driver).move_to_element(word).perform()
-        return bool(tip.is_displayed())
+        return bool(tip.is_displayed() and told.fullmatch(tip.text))
 
     browser.wait(lambda _: pointed(), what="the word's tip")
-    assert re.fullmatch(rf"{re.escape(word.get_attribute('data-text') or '')} · \d+ %", tip.text)
 
 
 def test_a_dropped_document_can_be_cancelled(
