@@ -284,15 +284,13 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: 
     paragraphs = structure.group_lines(lines)
     rules = regions.Rules([], [])
     if layer.has_paths:
-        # Rendered finer than the analysis needs, so that hairline rules come out dark.
-        small = orientation.turn(
-            pdf.render_page(pdf_page, 2 * regions.ANALYSIS_DPI), layer.rotation
-        )
-        gray, factor = regions.darkest(small, 2 * regions.ANALYSIS_DPI)
+        # Rendered finer than the analysis needs, so that hairline rules come out dark; no
+        # finer than the page's own resolution, which keeps a huge page within its pixels.
+        fine = min(2 * regions.ANALYSIS_DPI, dpi)
+        small = orientation.turn(pdf.render_page(pdf_page, fine), layer.rotation)
+        gray, factor = regions.darkest(small, fine)
         rules = regions.find_rules(gray, factor * layer.width / small.width)
-        rules = regions.with_light_rules(
-            rules, small, 2 * regions.ANALYSIS_DPI, gray, scale=layer.width / small.width
-        )
+        rules = regions.with_light_rules(rules, small, fine, gray, scale=layer.width / small.width)
     code, paragraphs = structure.split_code(paragraphs)
     paragraphs, code, tables = find_tables(paragraphs, rules, dpi=dpi, code=code, layer=True)
     paragraphs = [*paragraphs, *code]

@@ -149,7 +149,7 @@ def read(page: pdfium.PdfPage, *, dpi: int, keep_invisible: bool = False) -> Tex
     finally:
         textpage.close()
     if may_hide:
-        shown = _shown(page, runs, width, height)
+        shown = _shown(page, runs, width, height, min(_VISIBLE_DPI, dpi))
         hidden = sum(len(w.text) for run in runs for w in run) - sum(
             len(w.text) for run in shown for w in run
         )
@@ -202,13 +202,13 @@ def _may_hide_text(page: pdfium.PdfPage) -> bool:
 
 
 def _shown(
-    page: pdfium.PdfPage, runs: list[list[Word]], width: int, height: int
+    page: pdfium.PdfPage, runs: list[list[Word]], width: int, height: int, dpi: int
 ) -> list[list[Word]]:
-    """The runs without the words a viewer does not show: where the page, rendered, is one
-    flat tone across a word's box, nothing of the word is drawn there (white on white, under
-    a black box or a picture)."""
+    """The runs without the words a viewer does not show: where the page, rendered at `dpi`,
+    is one flat tone across a word's box, nothing of the word is drawn there (white on
+    white, under a black box or a picture)."""
     try:
-        gray = np.asarray(pdf.render_page(page, _VISIBLE_DPI).convert("L"))
+        gray = np.asarray(pdf.render_page(page, dpi).convert("L"))
     except UnprocessableDocument:
         return runs  # nothing to tell by
     sx, sy = gray.shape[1] / width, gray.shape[0] / height

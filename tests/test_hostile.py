@@ -59,6 +59,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "pdf_encrypted_user": Expect("pdf_encrypted_user", 422, "encrypted"),
     "pdf_encrypted_owner_only": Expect("pdf_encrypted_owner_only", COMPLETED, W, pages=(0,)),
     "pdf_page_14400": Expect("pdf_page_14400", COMPLETED, W, pages=(0,), below_dpi=DEFAULT_DPI),
+    "pdf_page_14400_ruled": Expect("pdf_page_14400_ruled", COMPLETED, W, pages=(0,)),
     "pdf_page_14400-force_ocr": Expect(
         "pdf_page_14400",
         COMPLETED,

@@ -21,6 +21,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 from ocr_engine import listings, monospace, structure, tasks, textlayer
+from ocr_engine import pdf as pdf_module
 from ocr_engine.languages import find_system_tessdata
 from ocr_engine.model import (
     CODE,
@@ -40,7 +41,7 @@ from ocr_engine.recognize import TesserocrRecognizer
 from ocr_engine.render import text as plain_text
 from ocr_engine.render.mistral import cell_text, escape, page_json
 from ocr_engine.words import Box, Line, Word, mark_bold, parse_tsv
-from tools import corpus
+from tools import corpus, hostile
 
 # -- words laid out by hand ------------------------------------------------------------------
 
@@ -2198,3 +2199,27 @@ def test_words_a_viewer_does_not_show_are_not_read_from_the_text_layer(
     # Asked for the text layer as it is, it is given whole.
     trusted, _ = _read(recognizer, pdf, mode="text_layer")
     assert "approve this loan" in " ".join(w.text for w in trusted.words)
+
+
+def test_a_huge_page_is_looked_at_within_its_pixels(
+    recognizer: TesserocrRecognizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 200-inch page read from its text layer, with rules and white words: it is rendered
+    # to find both, within the page's pixels as OCR would be. At a fixed 100 and 200 dpi
+    # the renders took gigabytes (1.6 billion pixels) and seconds.
+    rendered: list[int] = []
+    render_page = pdf_module.render_page
+
+    def counted(pdf_page: object, dpi: int, **options: bool) -> Image.Image:
+        image = render_page(pdf_page, dpi, **options)  # type: ignore[arg-type]
+        rendered.append(image.width * image.height)
+        return image
+
+    monkeypatch.setattr(pdf_module, "render_page", counted)
+    pdf = tmp_path / "huge.pdf"
+    pdf.write_bytes(hostile.huge_ruled_page(14_400))
+    page, markdown = _read(recognizer, pdf)
+    assert page.source == TEXT_LAYER
+    assert rendered and max(rendered) <= 50_000_000  # the pixels `_read` allows a page
+    assert hostile.WORDS in markdown
+    assert "hidden" not in markdown

@@ -279,6 +279,21 @@ def huge_page(points: float) -> bytes:
     )
 
 
+def huge_ruled_page(points: float) -> bytes:
+    """`huge_page` with rules across it and a line of white text: a page read from its text
+    layer that is rendered all the same, to look for rules and for words it does not show."""
+    size = points / 25
+    rules = b"".join(
+        b"%g w %g %g m %g %g l S\n" % (size / 20, points / 20, y, points * 0.9, y)
+        for y in (points * 0.6, points * 0.4)
+    )
+    white = b"1 g " + text_ops("hidden", x=points / 20, y=points / 3, size=size) + b"0 g "
+    return one_page(
+        text_ops(WORDS, x=points / 20, y=points / 2, size=size) + rules + white,
+        box=(0, 0, points, points),
+    )
+
+
 def zero_size_page() -> bytes:
     return one_page(text_ops(WORDS), box=(0, 0, 0, 0))
 
@@ -617,6 +632,11 @@ CASES: dict[str, Hostile] = {
             "pdf_page_14400",
             "a 14,400 pt square page (the PDF maximum) with a line of text",
             lambda: huge_page(14_400),
+        ),
+        Hostile(
+            "pdf_page_14400_ruled",
+            "a 14,400 pt square page with a line of text, rules and a line of white text",
+            lambda: huge_ruled_page(14_400),
         ),
         Hostile(
             "pdf_page_35000",
