@@ -25,6 +25,9 @@ from ocr_engine.options import OCROptions, PageOptions, parse_pages
 FILE_SCHEME = "tessera-file:"
 MAX_CUSTOM_ID = 256  # characters: the caller's name for a request of a batch
 MAX_INPUT_FILES = 100  # JSONL files one batch reads
+# No page holds this many figures or a figure this many pixels wide: a larger count or size
+# means the same, and is clamped to it before the engine does arithmetic in floats with it.
+MAX_IMAGE_NUMBER = 2**31 - 1
 
 
 def file_document(file_id: str, name: str | None = None) -> dict[str, Any]:
@@ -136,6 +139,11 @@ class OCRRequestBody(_Lenient):
         if not self.document.is_file:
             stored["document"][self.document.type] = self.document.url
         return stored
+
+    @field_validator("image_limit", "image_min_size")
+    @classmethod
+    def _clamped(cls, value: int | None) -> int | None:
+        return None if value is None else min(value, MAX_IMAGE_NUMBER)
 
     @field_validator("output_formats")
     @classmethod

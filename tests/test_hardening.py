@@ -660,6 +660,35 @@ def test_text_postgresql_cannot_hold_is_a_client_error(
     _answers_unstorable_text(start_server({"TESSERA_DATABASE_URL": postgres_url}, workers=1))
 
 
+@pytest.fixture(scope="module")
+def structured_scan(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A scanned page with a heading, a list and a table: what layout finds."""
+    directory = tmp_path_factory.mktemp("structured")
+    pdf = corpus.structured_pdf(directory / "structured.pdf")
+    (directory / "pages").mkdir()
+    return corpus.render_pages(pdf, directory / "pages", dpi=150)[0].read_bytes()
+
+
+@pytest.mark.parametrize("field", ["image_min_size", "image_limit"])
+def test_numbers_past_any_image_cost_a_page_nothing(
+    server: Server, structured_scan: bytes, field: str
+) -> None:
+    # JSON integers have no bound; one past a float's range must still mean "no image this
+    # large" (or "any number of images"), not break the page's layout into plain lines.
+    with server.client() as client:
+        response = client.post(
+            "/v1/ocr",
+            json={
+                "model": "tesseract",
+                "document": {"type": "image_url", "image_url": data_url(structured_scan)},
+                field: 10**400,
+            },
+        )
+    assert response.status_code == 200, response.text
+    markdown = response.json()["pages"][0]["markdown"]
+    assert "# Annual Results" in markdown and "| Region |" in markdown, markdown
+
+
 @pytest.mark.service
 def test_a_damaged_job_store_ends_start_up_in_one_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
