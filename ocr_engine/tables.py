@@ -45,6 +45,7 @@ _TIGHT = 0.3  # of a gutter: the white a row of figures set tighter may leave th
 # third more for the same type.
 _LAYER_BOXES = 0.7
 _MIN_ROWS = 3
+_PAGE_DIGITS = 9  # a table of contents' page number, at most
 _PROSE_WORDS = 5  # a line of a cell with this many words reads as prose
 _MARKER_CHARS = 3  # a list's number or bullet, as read
 _ROW_BREAK = 2.5  # a gap of this many line heights ends a table
@@ -1432,6 +1433,12 @@ def _prose(column: list[list[Word]]) -> bool:
     return bool(lines) and sum(len(line) >= _PROSE_WORDS for line in lines) >= len(lines) / 2
 
 
+def _page_number(text: str) -> bool:
+    """Whether a cell reads as a page number: ASCII digits, since str.isdigit() also takes
+    "①" and "²", which int() refuses, and a run of them int() can read."""
+    return text.isascii() and text.isdigit() and len(text) <= _PAGE_DIGITS
+
+
 def _contents(cells: Cells, numeric: list[bool]) -> bool:
     """A table of contents: entries, then page numbers that only go up; or entries that
     most of them lead to their page with dots (a page number read as "i" or "S")."""
@@ -1439,7 +1446,7 @@ def _contents(cells: Cells, numeric: list[bool]) -> bool:
     if 2 * led >= len(cells):
         return True
     pages = [_text(row[-1]) for row in cells if row[-1]]
-    if len(pages) < len(cells) - 1 or not all(p.isdigit() for p in pages):
+    if len(pages) < len(cells) - 1 or not all(_page_number(p) for p in pages):
         return False
     values = [int(p) for p in pages]
     # A misread page number ("715" for "75") may step back once in a while.

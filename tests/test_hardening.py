@@ -33,6 +33,8 @@ from urllib.parse import unquote
 import aiohttp
 import httpx
 import pytest
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen import canvas
 
 from server.fetch import AddressRefused, FetchPolicy, client_session
 from server.metrics import resident_bytes
@@ -687,6 +689,47 @@ def test_numbers_past_any_image_cost_a_page_nothing(
     assert response.status_code == 200, response.text
     markdown = response.json()["pages"][0]["markdown"]
     assert "# Annual Results" in markdown and "| Region |" in markdown, markdown
+
+
+_ENTRIES = ("Introduction", "Background", "Methods of the study", "Results in detail", "Summary")
+
+
+def _contents_pdf(path: Path, pages: list[str]) -> bytes:
+    """A born-digital table of contents: each entry at the left, its page number flush right."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    _, height = letter
+    pdf.setFont("Helvetica", 14)
+    pdf.drawString(72, height - 80, "Contents")
+    for i, (entry, page) in enumerate(zip(_ENTRIES, pages, strict=True)):
+        pdf.drawString(72, height - 120 - i * 26, entry)
+        pdf.drawRightString(520, height - 120 - i * 26, page)
+    pdf.showPage()
+    pdf.save()
+    return path.read_bytes()
+
+
+def test_page_numbers_int_cannot_read_cost_a_page_nothing(server: Server, tmp_path: Path) -> None:
+    # Superscript digits are digits to str.isdigit(), not to int().
+    pages = ["\u00b9", "\u00b2", "\u00b3", "4", "5"]
+    document = _contents_pdf(tmp_path / "contents.pdf", pages)
+    with server.client() as client:
+        response = client.post(
+            "/v1/ocr",
+            json={
+                "model": "tesseract",
+                "document": {
+                    "type": "document_url",
+                    "document_url": data_url(document, "application/pdf"),
+                },
+            },
+        )
+    assert response.status_code == 200, response.text
+    markdown = response.json()["pages"][0]["markdown"]
+    # Read as a table or as a table of contents, an entry keeps its page number beside it;
+    # a layout that failed leaves each on a line of its own.
+    assert any("Results in detail" in line and "4" in line for line in markdown.splitlines()), (
+        markdown
+    )
 
 
 @pytest.mark.service
