@@ -1,9 +1,9 @@
 """Requests aiohttp refuses before any route sees them, answered in the error shape.
 
 aiohttp answers a malformed request (a bad Content-Length, broken chunked framing, headers
-too long, a Content-Encoding it cannot read) from its connection handler, in plain text.
-Here that handler renders the same refusal as a Bifrost error, so a client parses one shape
-whatever went wrong.
+too long, a Content-Encoding it cannot read) from its connection handler, in plain text, and
+an `Expect` header it does not meet before the middlewares run. Here that handler renders the
+same refusals as Bifrost errors, so a client parses one shape whatever went wrong.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ def protocol_error(status: int, exc: BaseException | None) -> TesseraError:
         return InvalidRequest(
             "The request body could not be read: its encoding or length is malformed."
         )
+    if status == 417:
+        return InvalidRequest(
+            "Tessera meets only 'Expect: 100-continue'; send that or no Expect header.",
+            param="Expect",
+            status=417,
+        )
     if status == 413:
         return DocumentTooLarge("The request body is larger than the configured limit.")
     if status == 431 or isinstance(exc, LineTooLong):
@@ -54,12 +60,24 @@ class _ShapedRequestHandler(RequestHandler):
         message: str | None = None,
     ) -> web.StreamResponse:
         super().handle_error(request, status, exc, message)  # logs; refuses if sent already
-        error = protocol_error(status, exc)
-        response = web.Response(
-            text=json.dumps(error_body(error)), status=error.status, content_type="application/json"
-        )
-        response.force_close()
-        return response
+        return _shaped(protocol_error(status, exc))
+
+    async def finish_response(
+        self, request: BaseRequest, resp: web.StreamResponse, start_time: float | None
+    ) -> tuple[web.StreamResponse, bool]:
+        # An HTTP error that reaches here as it was raised escaped the error middleware: the
+        # application raises it before any middleware runs (an Expect header it does not meet).
+        if isinstance(resp, web.HTTPException) and resp.status >= 400:
+            resp = _shaped(protocol_error(resp.status, resp))
+        return await super().finish_response(request, resp, start_time)
+
+
+def _shaped(error: TesseraError) -> web.Response:
+    response = web.Response(
+        text=json.dumps(error_body(error)), status=error.status, content_type="application/json"
+    )
+    response.force_close()
+    return response
 
 
 class _ShapedServer(web.Server):

@@ -481,6 +481,9 @@ def _post(path: str, body: bytes, *headers: bytes) -> bytes:
             b"GET /v1/models HTTP/1.1\r\nHost: t\r\nX-Pad: " + b"a" * 20_000 + b"\r\n\r\n",
             400,
         ),
+        # aiohttp answers an Expect header before any middleware runs.
+        ("unknown expectation", _post("/v1/ocr", b"{}", b"Expect: 200-ok"), 417),
+        ("unknown expectation, no route", _post("/nowhere", b"{}", b"Expect: x"), 417),
         (
             "bytes that are not UTF-8 in the key",
             b"GET /v1/models HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \xff\xfe\r\n"
