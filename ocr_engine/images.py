@@ -190,6 +190,6 @@ def _declared_dpi(image: Image.Image) -> int | None:
         return None
     try:
         value = round(float(dpi[0]))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: a TIFF's inf
         return None
     return value if value in _PLAUSIBLE_DPI else None

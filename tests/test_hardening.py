@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import http.server
+import io
 import json
+import math
 import os
 import socket
 import sqlite3
@@ -33,6 +35,7 @@ from urllib.parse import unquote
 import aiohttp
 import httpx
 import pytest
+from PIL import Image, TiffImagePlugin, TiffTags
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
 
@@ -733,6 +736,33 @@ def test_page_numbers_int_cannot_read_cost_a_page_nothing(server: Server, tmp_pa
     assert any("Results in detail" in line and "4" in line for line in markdown.splitlines()), (
         markdown
     )
+
+
+@pytest.mark.parametrize("resolution", [math.inf, math.nan])
+def test_a_resolution_no_number_can_hold_is_no_resolution(
+    server: Server, hello_png: bytes, resolution: float
+) -> None:
+    # A TIFF may declare its resolution as a double: whatever it says, the image is readable.
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    for tag in (282, 283):  # XResolution, YResolution
+        tags[tag] = resolution
+        tags.tagtype[tag] = TiffTags.DOUBLE
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(hello_png)).convert("L").save(buffer, format="TIFF", tiffinfo=tags)
+    document = {"type": "image_url", "image_url": data_url(buffer.getvalue(), "image/tiff")}
+    with server.client() as client:
+        read = client.post("/v1/ocr", json={"model": "tesseract", "document": document})
+        assert read.status_code == 200, read.text
+        assert "Hello" in read.json()["pages"][0]["markdown"]
+        created = client.post(
+            "/v1/async/ocr",
+            json={"model": "tesseract", "document": document, "output_formats": ["pdf"]},
+        )
+        job = server.wait_job(client, created.json()["id"]).json()
+        assert job["status"] == "completed", job
+        (output,) = job["outputs"]
+        assert "url" in output, output
+        assert client.get(output["url"]).content.startswith(b"%PDF")
 
 
 @pytest.mark.service

@@ -101,7 +101,8 @@ def _image_pdf(path: Path) -> pikepdf.Pdf:
             first_frame_only=len(frames) == 1,
             layout_fun=_page_layout(frames),
         )
-    except (img2pdf.ImageOpenError, img2pdf.AlphaChannelError, ValueError, OSError):
+    except (img2pdf.ImageOpenError, img2pdf.AlphaChannelError, ValueError, OverflowError, OSError):
+        # OverflowError, ValueError: also a resolution img2pdf cannot round (a TIFF's inf, nan).
         return pikepdf.open(io.BytesIO(_flattened_pdf(path, frames)))
     pdf = pikepdf.open(io.BytesIO(bytes(data)))
     for pdf_page, frame in zip(pdf.pages, frames, strict=False):
@@ -125,8 +126,11 @@ def _flattened_pdf(path: Path, declared: list[images.Declared]) -> bytes:
                     "needs every frame.",
                     param="document",
                 ) from e
+            # The resolution the page was read at, which the layout keeps, not the one the file
+            # declares: that may be one no PNG can hold (a TIFF's inf or nan).
+            dpi = declared[index].dpi or images.DEFAULT_DPI
             buffer = io.BytesIO()
-            images.flatten(frame).save(buffer, format="PNG", dpi=image.info.get("dpi", (72, 72)))
+            images.flatten(frame).save(buffer, format="PNG", dpi=(dpi, dpi))
             frames.append(buffer.getvalue())
     return bytes(img2pdf.convert(frames, layout_fun=_page_layout(declared)))
 
