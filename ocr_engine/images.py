@@ -12,7 +12,7 @@ from .errors import UnprocessableDocument
 
 # A frame per page only where the format means pages by it; GIF and WebP frames are animation.
 _PAGED_FORMATS = {"TIFF"}
-_PLAUSIBLE_DPI = range(50, 2401)
+PLAUSIBLE_DPI = range(50, 2401)  # a resolution outside it is a mistake, not a scan's
 # The resolution of a page that declares none (or none that is plausible), in every output:
 # the PDF convention of a pixel a point.
 DEFAULT_DPI = 72
@@ -192,4 +192,4 @@ def _declared_dpi(image: Image.Image) -> int | None:
         value = round(float(dpi[0]))
     except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: a TIFF's inf
         return None
-    return value if value in _PLAUSIBLE_DPI else None
+    return value if value in PLAUSIBLE_DPI else None

@@ -738,17 +738,19 @@ def test_page_numbers_int_cannot_read_cost_a_page_nothing(server: Server, tmp_pa
     )
 
 
-@pytest.mark.parametrize("resolution", [math.inf, math.nan])
-def test_a_resolution_no_number_can_hold_is_no_resolution(
-    server: Server, hello_png: bytes, resolution: float
+@pytest.mark.parametrize("mode", ["L", "RGBA"])  # RGBA: img2pdf refuses it as it is
+@pytest.mark.parametrize("resolution", [(math.inf, math.inf), (math.nan, math.nan), (300, 0.001)])
+def test_resolutions_no_scanner_writes_cost_an_image_nothing(
+    server: Server, hello_png: bytes, resolution: tuple[float, float], mode: str
 ) -> None:
-    # A TIFF may declare its resolution as a double: whatever it says, the image is readable.
+    # A TIFF may declare its resolution as a double, and each axis apart: whatever it says,
+    # the image is readable, and so is its searchable PDF.
     tags = TiffImagePlugin.ImageFileDirectory_v2()
-    for tag in (282, 283):  # XResolution, YResolution
-        tags[tag] = resolution
+    for tag, value in zip((282, 283), resolution, strict=True):  # XResolution, YResolution
+        tags[tag] = value
         tags.tagtype[tag] = TiffTags.DOUBLE
     buffer = io.BytesIO()
-    Image.open(io.BytesIO(hello_png)).convert("L").save(buffer, format="TIFF", tiffinfo=tags)
+    Image.open(io.BytesIO(hello_png)).convert(mode).save(buffer, format="TIFF", tiffinfo=tags)
     document = {"type": "image_url", "image_url": data_url(buffer.getvalue(), "image/tiff")}
     with server.client() as client:
         read = client.post("/v1/ocr", json={"model": "tesseract", "document": document})

@@ -126,11 +126,10 @@ def _flattened_pdf(path: Path, declared: list[images.Declared]) -> bytes:
                     "needs every frame.",
                     param="document",
                 ) from e
-            # The resolution the page was read at, which the layout keeps, not the one the file
-            # declares: that may be one no PNG can hold (a TIFF's inf or nan).
-            dpi = declared[index].dpi or images.DEFAULT_DPI
+            # Not the file's own where it is not plausible: a PNG cannot hold a TIFF's inf.
+            dpi = _laid_out_at(image.info.get("dpi"), declared[index].dpi)
             buffer = io.BytesIO()
-            images.flatten(frame).save(buffer, format="PNG", dpi=(dpi, dpi))
+            images.flatten(frame).save(buffer, format="PNG", dpi=dpi)
             frames.append(buffer.getvalue())
     return bytes(img2pdf.convert(frames, layout_fun=_page_layout(declared)))
 
@@ -164,17 +163,27 @@ Layout = Callable[[int, int, tuple[float, float]], tuple[float, float, float, fl
 def _page_layout(declared: list[images.Declared]) -> Layout:
     """img2pdf's page for each frame in turn, at the resolution the page was read at: its
     own, or `images.DEFAULT_DPI` where it declares none that is plausible (img2pdf would take
-    96 dpi), so that the page's pixels are the points the other outputs measure them in."""
+    96 dpi), so that the page's pixels are the points the other outputs measure them in.
+    Two resolutions (a fax's 204 x 98) are kept where both are plausible; where only the
+    first is, the page is square at that one (img2pdf rounds a second of 0.001 to 0)."""
     resolutions = iter(frame.dpi for frame in declared)
 
     def layout(
         width_px: int, height_px: int, dpi: tuple[float, float]
     ) -> tuple[float, float, float, float]:
-        if next(resolutions, None) is None:
-            dpi = (images.DEFAULT_DPI, images.DEFAULT_DPI)
-        return _fitted_page(width_px, height_px, dpi)
+        return _fitted_page(width_px, height_px, _laid_out_at(dpi, next(resolutions, None)))
 
     return layout
+
+
+def _laid_out_at(dpi: tuple[float, float] | None, read_at: int | None) -> tuple[float, float]:
+    """A frame's resolution on its page: `dpi` as the file gives it where both are plausible,
+    else the one it was read at, else `images.DEFAULT_DPI`."""
+    if read_at is None:
+        return images.DEFAULT_DPI, images.DEFAULT_DPI
+    if dpi is not None and all(math.isfinite(d) and round(d) in images.PLAUSIBLE_DPI for d in dpi):
+        return dpi
+    return read_at, read_at
 
 
 def _fitted_page(
