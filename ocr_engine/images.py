@@ -12,7 +12,7 @@ from .errors import UnprocessableDocument
 
 # A frame per page only where the format means pages by it; GIF and WebP frames are animation.
 _PAGED_FORMATS = {"TIFF"}
-PLAUSIBLE_DPI = range(50, 2401)  # a resolution outside it is a mistake, not a scan's
+_PLAUSIBLE_DPI = range(50, 2401)  # a resolution outside it is a mistake, not a scan's
 # The resolution of a page that declares none (or none that is plausible), in every output:
 # the PDF convention of a pixel a point.
 DEFAULT_DPI = 72
@@ -90,12 +90,16 @@ def _tiff_compression(image: Image.Image) -> int | None:
 def frame_count(path: str) -> int:
     """How many pages an image file holds."""
     with _open(path) as image:
-        if image.format not in _PAGED_FORMATS:
-            return 1
-        try:
-            return int(getattr(image, "n_frames", 1))
-        except _DECODE_ERRORS as e:
-            raise _undecodable(image) from e
+        return _pages(image)
+
+
+def _pages(image: Image.Image) -> int:
+    if image.format not in _PAGED_FORMATS:
+        return 1
+    try:
+        return int(getattr(image, "n_frames", 1))
+    except _DECODE_ERRORS as e:
+        raise _undecodable(image) from e
 
 
 @dataclass(frozen=True)
@@ -109,10 +113,9 @@ class Declared:
 def declared(path: str) -> list[Declared]:
     """What each page of an image file declares; nothing for a frame that cannot be told
     (decoding it says why)."""
-    pages = frame_count(path)
     frames: list[Declared] = []
     with _open(path) as image:
-        for index in range(pages):
+        for index in range(_pages(image)):
             try:
                 image.seek(index)
                 orientation = int(image.getexif().get(ExifTags.Base.Orientation, 1))
@@ -189,7 +192,16 @@ def _declared_dpi(image: Image.Image) -> int | None:
     if not dpi:
         return None
     try:
-        value = round(float(dpi[0]))
-    except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: a TIFF's inf
+        return plausible_dpi(dpi[0])
+    except (TypeError, IndexError):
         return None
-    return value if value in PLAUSIBLE_DPI else None
+
+
+def plausible_dpi(value: float) -> int | None:
+    """A resolution a file declares, rounded, where a scan could have it; None for a mistake
+    (0.001, 5000, a TIFF's inf or nan)."""
+    try:
+        dpi = round(float(value))
+    except (ValueError, OverflowError):  # nan, inf
+        return None
+    return dpi if dpi in _PLAUSIBLE_DPI else None

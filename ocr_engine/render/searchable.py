@@ -181,7 +181,7 @@ def _laid_out_at(dpi: tuple[float, float] | None, read_at: int | None) -> tuple[
     else the one it was read at, else `images.DEFAULT_DPI`."""
     if read_at is None:
         return images.DEFAULT_DPI, images.DEFAULT_DPI
-    if dpi is not None and all(math.isfinite(d) and round(d) in images.PLAUSIBLE_DPI for d in dpi):
+    if dpi is not None and all(images.plausible_dpi(d) for d in dpi):
         return dpi
     return read_at, read_at
 
