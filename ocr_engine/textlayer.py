@@ -149,11 +149,8 @@ def read(page: pdfium.PdfPage, *, dpi: int, keep_invisible: bool = False) -> Tex
     finally:
         textpage.close()
     if may_hide:
-        shown = _shown(page, runs, width, height, min(_VISIBLE_DPI, dpi))
-        hidden = sum(len(w.text) for run in runs for w in run) - sum(
-            len(w.text) for run in shown for w in run
-        )
-        runs, visible, invisible = shown, visible - hidden, invisible + hidden
+        runs, hidden = _shown(page, runs, width, height, min(_VISIBLE_DPI, dpi))
+        visible, invisible = visible - hidden, invisible + hidden
 
     total = visible + invisible
     covered = sum(f.overlap(Box(0, 0, width, height)) for f in figures) / max(1, width * height)
@@ -203,16 +200,17 @@ def _may_hide_text(page: pdfium.PdfPage) -> bool:
 
 def _shown(
     page: pdfium.PdfPage, runs: list[list[Word]], width: int, height: int, dpi: int
-) -> list[list[Word]]:
-    """The runs without the words a viewer does not show: where the page, rendered at `dpi`,
-    is one flat tone across a word's box, nothing of the word is drawn there (white on
-    white, under a black box or a picture)."""
+) -> tuple[list[list[Word]], int]:
+    """The runs without the words a viewer does not show, and how many characters those
+    held: where the page, rendered at `dpi`, is one flat tone across a word's box, nothing
+    of the word is drawn there (white on white, under a black box or a picture)."""
     try:
         gray = np.asarray(pdf.render_page(page, dpi).convert("L"))
     except UnprocessableDocument:
-        return runs  # nothing to tell by
+        return runs, 0  # nothing to tell by
     sx, sy = gray.shape[1] / width, gray.shape[0] / height
     shown = []
+    hidden = 0
     for run in runs:
         kept = []
         for word in run:
@@ -222,9 +220,11 @@ def _shown(
             patch = gray[max(0, top) : max(0, bottom), max(0, left) : max(0, right)]
             if patch.size < _MIN_PATCH or int(patch.max()) - int(patch.min()) >= _MIN_CONTRAST:
                 kept.append(word)
+            else:
+                hidden += len(word.text)
         if kept:
             shown.append(kept)
-    return shown
+    return shown, hidden
 
 
 def _upright_turn(directions: dict[int, int]) -> int:
