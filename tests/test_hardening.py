@@ -684,14 +684,8 @@ def test_numbers_past_any_image_cost_a_page_nothing(
     # JSON integers have no bound; one past a float's range must still mean "no image this
     # large" (or "any number of images"), not break the page's layout into plain lines.
     with server.client() as client:
-        response = client.post(
-            "/v1/ocr",
-            json={
-                "model": "tesseract",
-                "document": {"type": "image_url", "image_url": data_url(structured_scan)},
-                field: 10**400,
-            },
-        )
+        body = ocr_body(structured_scan, kind="image_url", mime="image/png", **{field: 10**400})
+        response = client.post("/v1/ocr", json=body)
     assert response.status_code == 200, response.text
     markdown = response.json()["pages"][0]["markdown"]
     assert "# Annual Results" in markdown and "| Region |" in markdown, markdown
@@ -719,16 +713,7 @@ def test_page_numbers_int_cannot_read_cost_a_page_nothing(server: Server, tmp_pa
     pages = ["\u00b9", "\u00b2", "\u00b3", "4", "5"]
     document = _contents_pdf(tmp_path / "contents.pdf", pages)
     with server.client() as client:
-        response = client.post(
-            "/v1/ocr",
-            json={
-                "model": "tesseract",
-                "document": {
-                    "type": "document_url",
-                    "document_url": data_url(document, "application/pdf"),
-                },
-            },
-        )
+        response = client.post("/v1/ocr", json=ocr_body(document))
     assert response.status_code == 200, response.text
     markdown = response.json()["pages"][0]["markdown"]
     # Read as a table or as a table of contents, an entry keeps its page number beside it;
@@ -751,14 +736,14 @@ def test_resolutions_no_scanner_writes_cost_an_image_nothing(
         tags.tagtype[tag] = TiffTags.DOUBLE
     buffer = io.BytesIO()
     Image.open(io.BytesIO(hello_png)).convert(mode).save(buffer, format="TIFF", tiffinfo=tags)
-    document = {"type": "image_url", "image_url": data_url(buffer.getvalue(), "image/tiff")}
+    tiff = buffer.getvalue()
     with server.client() as client:
-        read = client.post("/v1/ocr", json={"model": "tesseract", "document": document})
+        read = client.post("/v1/ocr", json=ocr_body(tiff, kind="image_url", mime="image/tiff"))
         assert read.status_code == 200, read.text
         assert "Hello" in read.json()["pages"][0]["markdown"]
         created = client.post(
             "/v1/async/ocr",
-            json={"model": "tesseract", "document": document, "output_formats": ["pdf"]},
+            json=ocr_body(tiff, kind="image_url", mime="image/tiff", output_formats=["pdf"]),
         )
         job = server.wait_job(client, created.json()["id"]).json()
         assert job["status"] == "completed", job
