@@ -153,7 +153,10 @@ def find_tables(
             found.append(table)
             taken.update(id(w) for w in inside)
     # Rules that make no grid still show where rule glyphs are: columns ruled only down.
-    rest = _without_rule_glyphs([w for w in words if id(w) not in taken], rules, touch)
+    left = [w for w in words if id(w) not in taken]
+    rest = _without_rule_glyphs(left, rules, touch)
+    # Rule glyphs, and words a glyph was cut off (their cut copies are in `rest`).
+    glyphs = {id(w) for w in left} - {id(w) for w in rest}
     contents = []
     for table in _unruled(rest, scale):
         if table.contents:
@@ -174,7 +177,10 @@ def find_tables(
             taken.update(id(w) for w in table.words)
             continue
         found.append(table)
-        taken.update(id(w) for w in _inside(table.grid.box, words))  # its rule glyphs too
+        # Its words and the rule glyphs among them; a word that stands within its box but
+        # in none of its rows (beside a tall misreading that stretched the box) stays text.
+        taken.update(id(w) for w in table.words)
+        taken.update(id(w) for w in _inside(table.grid.box, words) if id(w) in glyphs)
     items = [t.item() for t in found]
     return [*_remaining(paragraphs, taken), *contents], _remaining(code, taken), items
 

@@ -459,6 +459,33 @@ def test_prose_lists_contents_and_frames_are_not_tables(
     assert len(page.words) >= 10
 
 
+DOCUMENTS = Path(__file__).parent / "documents"
+
+
+@pytest.mark.ocr
+def test_a_check_list_beside_a_table_keeps_every_item(
+    tmp_path: Path, recognizer: TesserocrRecognizer
+) -> None:
+    # A state agency's report (page 2): two columns of check boxes and their labels.
+    # Tesseract reads the right column's boxes as one word nine lines tall, which stands in
+    # a table found below and stretched its box up over the first three rows of labels.
+    # The table's box took them, though they were in none of its cells.
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes((DOCUMENTS / "dcf-summary-p2.pdf").read_bytes())
+    page = read(pdf, recognizer)
+    text = " ".join(w.text for w in page.words)
+    for label in (
+        "Screening of Access report",
+        "Protective plan implemented",
+        "Initial assessment conducted",
+        "Attempted or successful reunification",
+        "Referral to services",
+        "Transportation assistance",
+        "Case closed by agency",
+    ):
+        assert label in text
+
+
 # The pure parts, on hand-made words and pixels ---------------------------------------------
 
 
