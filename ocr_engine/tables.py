@@ -38,6 +38,12 @@ _TOUCH_INCHES = 0.04  # rules this close meet
 _SLIVER = 4  # touches: an empty column or row this narrow lies between a double rule's two
 _VERTICAL_GLYPHS = frozenset("|Il[]!")  # how Tesseract reads a vertical rule
 _HORIZONTAL_GLYPHS = frozenset("_-–—=~")  # and a horizontal one
+# A rule read at a word's start or end, where it meets the rule across: a bar or a bracket,
+# the junction's strokes beside it ("_|", "—}", "{"); an end's strokes alone ("2015_").
+# A minus or a hyphen alone is the word's own.
+_BARS = "|"
+_RULE_AT_START = re.compile(r"^[_–—=~-]*[|\[\]{}]")
+_RULE_AT_END = re.compile(r"[|\[\]{}][_–—=~]*$|[_–—~]+$")
 _GUTTER = 1.2  # the narrowest gutter between columns, in word heights (about an em)
 _HEADER_LINES = 6  # a header's lines at most: cells of a word or two a line, wrapped
 _TIGHT = 0.3  # of a gutter: the white a row of figures set tighter may leave there
@@ -591,24 +597,27 @@ def _without_rule_glyphs(words: list[Word], rules: Rules, touch: int) -> list[Wo
         # bar is no letter a word starts or ends with: up to a height away (the gap a
         # justified cell leaves before its rule), it is the rule's too.
         if len(text) > 1 and beside:
-            if any(abs(x - box.left) <= _reach(text[0], "[", box, slack) for x in beside):
-                text = text[1:]
-            if any(abs(x - box.right) <= _reach(text[-1], "]}", box, slack) for x in beside):
-                text = text[:-1]
+            start = _RULE_AT_START.match(text)
+            if start and any(abs(x - box.left) <= _reach(start[0], box, slack) for x in beside):
+                if start.end() == len(text):
+                    continue  # nothing but the rule and the strokes where it meets another
+                text = text[start.end() :]
+            end = _RULE_AT_END.search(text)
+            if end and any(abs(x - box.right) <= _reach(end[0], box, slack) for x in beside):
+                text = text[: end.start()]
             # The word's own reading, wherever it ends up: in a cell or back in prose.
             word.text = text or word.text
         kept.append(word)
     return kept
 
 
-def _reach(glyph: str, brackets: str, box: Box, slack: int) -> int:
-    """How far from a word's end a rule may stand for `glyph` there to be the rule read:
-    a bar or one of `brackets` (those a rule is read as at that end); -1 for other glyphs."""
-    if glyph == "|":
-        return max(slack, box.height)
-    if glyph in brackets:
+def _reach(glyphs: str, box: Box, slack: int) -> int:
+    """How far from a word's end a rule may stand for the `glyphs` there to be the rule
+    read: a bracket within half the word's height; a bar, or a run of glyphs where a rule
+    meets another ("_|", "—}"), within a height for each glyph."""
+    if len(glyphs) == 1 and glyphs not in _BARS:
         return max(slack, box.height // 2)
-    return -1
+    return max(slack, box.height) * len(glyphs)
 
 
 def _cut_at_rule(word: Word, x: int, near: int) -> Word | None:

@@ -992,6 +992,33 @@ def test_a_rule_read_as_a_bracket_beside_or_inside_a_word_is_cut_away() -> None:
     ]
 
 
+def test_a_rule_read_with_the_strokes_where_it_meets_another_is_cut_away() -> None:
+    # At a grid's corners Tesseract reads the vertical rule with the horizontal one it
+    # meets: "_|", "—}", "{" glued to a cell's first word, or a word of nothing else. A
+    # minus sign next to a rule is the figure's own.
+    rules = Rules([], [(400, 0, 2000), (700, 0, 2000)])
+    words = [
+        _word("_}03/25/2016", 392, 100, width=230, height=33),
+        _word("{07/01/2015", 396, 200, width=220, height=33),
+        _word("—_|Maxim", 380, 300, width=170, height=33),
+        _word("}08/29/2015", 398, 400, width=215, height=33),
+        _word("_|", 390, 500, width=22, height=33),
+        _word("-1.00", 404, 600, width=80, height=33),
+        _word("2015]", 600, 700, width=97, height=33),
+        _word("2016|_", 600, 800, width=110, height=33),
+    ]
+    kept = finding._without_rule_glyphs(words, rules, 12)
+    assert [w.text for w in kept] == [
+        "03/25/2016",
+        "07/01/2015",
+        "Maxim",
+        "08/29/2015",
+        "-1.00",
+        "2015",
+        "2016",
+    ]
+
+
 def test_a_bar_read_from_a_rule_across_a_justified_gap_is_cut_away() -> None:
     # A justified cell's last word stops short of the rule, and Tesseract's box of "to|"
     # covers "to" only: the bar is the rule, 20 px (under a height) past the box. A
