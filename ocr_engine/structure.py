@@ -993,25 +993,36 @@ def _join_column_bands(bands: list[list[Item]], column_gap: int) -> list[list[It
     sender's name beside them) are read in turn, top to bottom.
 
     Only the text of the band's head, what starts within that gap of its top, need fall
-    within the columns: a figure or a table may straddle the gutter.
+    within the columns: a figure or a table may straddle the gutter. A band of headings
+    alone heads the band under it where that one runs across the columns: a section that
+    follows them across the page.
     """
     joined = [bands[0]]
-    for band in bands[1:]:
+    for k, band in enumerate(bands[1:], start=1):
         above = joined[-1]
-        top = min(i.box.top for i in band)
-        gap = top - max(i.box.bottom for i in above)
-        reach = _BAND_GAP_LINES * _line_height(above + band)
-        head = [i for i in band if i.box.top <= top + reach and i.kind not in (IMAGE, TABLE)]
-        if (
-            gap <= reach
-            and len(_split(above, column_gap, vertical=True)) > 1
-            and head
-            and len(_split(above + head, column_gap, vertical=True)) > 1
+        if _continues_columns(above, band, column_gap) and not (
+            all(i.kind == TITLE for i in band)
+            and k + 1 < len(bands)
+            and not _continues_columns(above + band, bands[k + 1], column_gap)
         ):
             joined[-1] = above + band
         else:
             joined.append(band)
     return joined
+
+
+def _continues_columns(above: list[Item], band: list[Item], column_gap: int) -> bool:
+    """Whether `band` starts just under `above`, set in its columns (see _join_column_bands)."""
+    top = min(i.box.top for i in band)
+    gap = top - max(i.box.bottom for i in above)
+    reach = _BAND_GAP_LINES * _line_height(above + band)
+    head = [i for i in band if i.box.top <= top + reach and i.kind not in (IMAGE, TABLE)]
+    return (
+        gap <= reach
+        and len(_split(above, column_gap, vertical=True)) > 1
+        and bool(head)
+        and len(_split(above + head, column_gap, vertical=True)) > 1
+    )
 
 
 def _line_height(items: list[Item]) -> float:

@@ -259,6 +259,22 @@ def _lines_item(kind: str, left: int, right: int, tops: list[int]) -> Item:
     return Item(kind, paragraph.box, paragraph=paragraph)
 
 
+def test_a_heading_under_a_column_heads_the_section_that_runs_across_the_page() -> None:
+    # A product sheet (the LinnSequencer flyer): two columns end level, then a heading set
+    # at the left, under the left column, and a list that runs across the page under it.
+    # The heading falls within the left column, but it is the list's, not that column's.
+    a = _lines_item(TEXT, 346, 1228, list(range(1340, 2242, 55)))
+    b = _lines_item(TEXT, 1296, 2216, list(range(1288, 2242, 55)))
+    heading = _lines_item(TITLE, 346, 705, [2294])
+    bullets = _lines_item(LIST, 346, 2170, [2343, 2398, 2453])
+    ordered = reading_order([bullets, heading, b, a], dpi=300)
+    assert ordered == [a, b, heading, bullets]
+    # A heading ending a column whose section goes on under it in that column stays.
+    tail = _lines_item(TEXT, 346, 1228, [2343, 2398])
+    ordered = reading_order([tail, heading, b, a], dpi=300)
+    assert ordered == [a, heading, tail, b]
+
+
 def test_a_side_head_level_with_a_line_inside_a_listing_is_read_beside_it() -> None:
     # A dtx page: a macro's name in the margin stands level with the line of the listing
     # where its definition starts, the listing having begun with the last macro's end.
