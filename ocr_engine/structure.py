@@ -304,7 +304,7 @@ def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
         return False
     if leaders.leader_dots(previous.words):
         return False  # a contents entry ends at its page number
-    if _bold(previous) != _bold(line):
+    if _bold(previous) != _bold(line) and not _runs_on(previous, line):
         return False  # a heading in bold above its paragraph
     height = max(previous.height, line.height)
     if line.box.top - previous.box.bottom > usual_gap + 0.3 * height:
@@ -317,6 +317,19 @@ def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
     if previous_end < line.box.left + (end - line.box.left) / 2:
         return False
     return previous_end >= end - 3 * height or not previous.text.endswith(_SENTENCE_ENDS)
+
+
+def _runs_on(previous: Line, line: Line) -> bool:
+    """Whether a sentence runs on from a line that ends in plain type into the next: a
+    paragraph that opens with its subject in bold ("**Optical character recognition** is
+    the mechanical or / electronic conversion ..."), no heading over it."""
+    return (
+        bool(previous.words and line.words)
+        and not previous.words[-1].bold
+        and not line.words[0].bold
+        and line.text[:1].islower()
+        and not previous.text.endswith(_SENTENCE_ENDS)
+    )
 
 
 def _bold(line: Line) -> bool:

@@ -693,6 +693,27 @@ def test_bold_at_body_size_is_a_heading() -> None:
     assert [i.kind for i in items] == [TITLE, TEXT]
 
 
+def test_a_paragraph_opening_with_its_subject_in_bold_is_one_paragraph() -> None:
+    # An encyclopedia article's first line: its subject in bold, most of the line, then
+    # the sentence runs on in plain type into the next line. The line above no heading.
+    lead = prose_line("Optical character recognition (OCR) is the mechanical or", 400)
+    for word in lead.words[:4]:
+        word.bold = True
+    body = [
+        prose_line("electronic conversion of images of typed or printed text into", 460),
+        prose_line("machine-encoded text, whether from a scanned document or a photo.", 520),
+    ]
+    items = structure.classify(structure.group_lines([lead, *body]), page_height=3300)
+    assert [i.kind for i in items] == [TEXT]
+    assert len(items[0].words) == len(lead.words) + sum(len(b.words) for b in body)
+    # In bold to its end, the line is a heading, whatever follows.
+    heading = prose_line("Optical character recognition", 400)
+    for word in heading.words:
+        word.bold = True
+    items = structure.classify(structure.group_lines([heading, *body]), page_height=3300)
+    assert [i.kind for i in items] == [TITLE, TEXT]
+
+
 def test_a_section_number_a_quad_apart_and_a_footnote_mark_keep_a_heading() -> None:
     # LaTeX sets a section's number a quad from its title: wider than a sentence's spaces,
     # as wide as the gap between labels under a chart; a title's "*" marks its footnote.
