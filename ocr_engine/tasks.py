@@ -47,7 +47,7 @@ from .recognize import Recognizer
 from .render.mistral import kept_figures
 from .sources import sniff
 from .tables import find_tables
-from .words import Box, Line, Paragraph, fit_to_ink, mark_bold, parse_tsv
+from .words import Box, Line, Paragraph, boxed_as_line, fit_to_ink, mark_bold, parse_tsv
 
 log = logging.getLogger(__name__)
 
@@ -457,7 +457,7 @@ def _marked_lines(
     lines = leaders.mend_leaders(lines, gray, reread)
     monospace.mark_measured(lines, gray)
     lines = listings.rejoin_margin_column(lines)
-    whole = {id(line) for line in lines}
+    whole = {id(line) for line in lines if not boxed_as_line(line)}
     lines = [
         line if id(line) in whole else fit_to_ink(line, gray)
         for line in structure.split_at_gaps(lines, page_height=image.height)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -20,6 +21,10 @@ _COMMON_SIZE = 0.2  # of the page's characters, set in one size, make it a commo
 _TSV_COLUMNS = 12
 _REGION_SHARE = 0.9  # of a line's box inside a region makes it one of the region's lines
 _BASELINE = 0.35  # line heights between the bottoms of two boxes on one baseline
+# A line of this many words or more, this share of them boxed alike, was boxed as a line.
+_SHARED_MIN_WORDS = 4
+_SHARED_SHARE = 0.6
+_DESCENDERS = frozenset("gjpqy")
 
 
 def spans(flags: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -312,6 +317,22 @@ def _core(profile: np.ndarray) -> int:
     serifs and joins on the baseline and at the top of the lowercase letters."""
     busy = np.nonzero(profile >= max(1, profile.max()) / 2)[0]
     return int(busy[-1] - busy[0] + 1) if busy.size else 0
+
+
+def boxed_as_line(line: Line) -> bool:
+    """Whether Tesseract gave most of the line's words one box, top and bottom alike: the
+    line's, not theirs, as it does for some lines of a blurred scan. Words boxed to their
+    own ink end where their letters do: "there" above "king", whose "g" reaches below the
+    line; boxed as the line, both end at its bottom."""
+    if len(line.words) < _SHARED_MIN_WORDS:
+        return False
+    (span, count), *_ = Counter((w.box.top, w.box.bottom) for w in line.words).most_common(1)
+    alike = [w.text for w in line.words if (w.box.top, w.box.bottom) == span]
+    return (
+        count >= _SHARED_SHARE * len(line.words)
+        and any(set(t) & _DESCENDERS for t in alike)
+        and any(t.isalpha() and not set(t) & _DESCENDERS for t in alike)
+    )
 
 
 def fit_to_ink(line: Line, gray: np.ndarray) -> Line:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from ocr_engine import structure
+from ocr_engine import structure, tasks
 from ocr_engine.deskew import skew_angle
 from ocr_engine.model import CODE, FOOTER, HEADER, IMAGE, LIST, TEXT, TITLE, Page
 from ocr_engine.options import PageOptions
@@ -22,7 +22,7 @@ from ocr_engine.structure import (
     reading_order,
 )
 from ocr_engine.tables import fill
-from ocr_engine.words import Box, Line, Paragraph, Word, fit_to_ink, parse_tsv
+from ocr_engine.words import Box, Line, Paragraph, Word, boxed_as_line, fit_to_ink, parse_tsv
 from tools import corpus
 
 PAGE_W, PAGE_H = 2550, 3300
@@ -541,6 +541,33 @@ def test_a_small_level_image_is_left_level_and_a_skewed_one_found(lines: list[st
     assert skew_angle(snippet, 300) == 0.0
     skewed = snippet.rotate(2.0, expand=True, fillcolor=255)
     assert abs(skew_angle(skewed, 300) + 2.0) <= 0.3
+
+
+def test_words_boxed_as_their_line_are_fitted_to_their_ink() -> None:
+    # A blurred scan of a novel: Tesseract boxes most words of one line as the line, "there"
+    # ending as low as the "g" of "king" and lower still, 72 px tall where its neighbours'
+    # lines are 44. Taken for a change of type size, it cut the paragraph in three.
+    gray = np.full((500, 1400), 255, dtype=np.uint8)
+    texts = ["there", "were", "a", "king", "with", "a", "large", "jaw"]
+    words = []
+    for i, text in enumerate(texts):
+        left = 120 + 150 * i
+        low = 575 - 400 if set(text) & set("gjpqy") else 560 - 400
+        top = 138 if text == "a" else 116
+        gray[top:low, left : left + 100] = 0
+        shared = text not in ("a", "jaw")
+        box = Box(left, 116, left + 100, 188) if shared else Box(left, top, left + 100, low)
+        words.append(Word(text, 0.96, box))
+    line = Line(words)
+    assert boxed_as_line(line)
+    image = Image.fromarray(gray)
+    [fitted] = tasks._marked_lines(image, gray, [Paragraph([line])], lambda box, **_: [])
+    assert [w.box.bottom for w in fitted.words] == [160, 160, 160, 175, 160, 160, 175, 175]
+    assert fitted.height < 1.4 * 44
+    # Boxed to their own ink, words end where their letters do: no line box among them.
+    assert not boxed_as_line(fitted)
+    crisp = Line([Word(t, 0.9, Box(0, 0, 10, 40 if t == "the" else 48)) for t in ["the"] * 5])
+    assert not boxed_as_line(crisp)  # alike, but none reaches below the line
 
 
 def test_a_word_given_its_line_s_height_is_fitted_to_its_ink() -> None:
