@@ -29,6 +29,11 @@ BACKENDS = (TESSEROCR, PYTESSERACT)
 # Handles kept warm per worker; each costs tens of MB per language.
 _MAX_WARM_HANDLES = 4
 _TSV_HEADER = "level\tpage_num"
+# Tesseract keeps boxes in 16 bits and refuses a page longer than this on a side ("Image too
+# large", which tesserocr reports as "No image set?"): a scroll, a banner, a strip of labels.
+# Such a page is read scaled to fit, its boxes given back in its own pixels.
+MAX_SIDE = 32767
+_BOX_COLUMNS = slice(6, 10)
 
 
 class Recognizer(Protocol):
@@ -56,6 +61,40 @@ class Recognizer(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def fitted(image: Image.Image, dpi: int | None) -> tuple[Image.Image, int | None, float]:
+    """The image as Tesseract can take it (at most `MAX_SIDE` pixels on a side), its
+    resolution at that size, and the scale it was drawn at (1.0: as it is)."""
+    longest = max(image.size)
+    if longest <= MAX_SIDE:
+        return image, dpi, 1.0
+    scale = MAX_SIDE / longest
+    size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+    return (
+        image.resize(size, Image.Resampling.LANCZOS),
+        max(1, round(dpi * scale)) if dpi else None,
+        scale,
+    )
+
+
+def scaled_tsv(tsv: str, factor: float) -> str:
+    """Tesseract's TSV with every box (left, top, width, height) scaled by `factor`."""
+    rows = []
+    for row in tsv.splitlines():
+        cols = row.split("\t")
+        if len(cols) >= 10:
+            try:
+                left, top, width, height = (int(c) for c in cols[_BOX_COLUMNS])
+            except ValueError:
+                rows.append(row)
+                continue
+            right, bottom = round((left + width) * factor), round((top + height) * factor)
+            left, top = round(left * factor), round(top * factor)
+            cols[_BOX_COLUMNS] = [str(left), str(top), str(right - left), str(bottom - top)]
+            row = "\t".join(cols)
+        rows.append(row)
+    return "\n".join(rows)
 
 
 class TesserocrRecognizer:
@@ -106,6 +145,7 @@ class TesserocrRecognizer:
         # The in-process call cannot be interrupted from here; the pool enforces the timeout
         # by killing the worker.
         api = self._handle(languages)
+        image, dpi, scale = fitted(image, dpi)
         try:
             if block:
                 api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK)
@@ -115,7 +155,8 @@ class TesserocrRecognizer:
             if dpi:
                 api.SetSourceResolution(dpi)
             api.Recognize()
-            return api.GetTSVText(0) or ""
+            text = api.GetTSVText(0) or ""
+            return text if scale == 1.0 else scaled_tsv(text, 1 / scale)
         except RuntimeError as e:
             # Tesseract's allocation failures surface here ("No image set?") under a memory cap.
             raise PageFailed(
@@ -141,6 +182,7 @@ class TesserocrRecognizer:
             self._osd = tesserocr.PyTessBaseAPI(
                 path=self._tessdata, lang="osd", psm=tesserocr.PSM.OSD_ONLY
             )
+        image, dpi, _ = fitted(image, dpi)
         try:
             _set_image(self._osd, image)
             if dpi:
@@ -204,6 +246,7 @@ class PytesseractRecognizer:
     ) -> str:
         import pytesseract
 
+        image, dpi, scale = fitted(image, dpi)
         config = f"--tessdata-dir {self._tessdata} --psm {6 if block else 3} --oem 3"
         if digits:
             config += f" -c tessedit_char_whitelist={_DIGITS}"
@@ -219,7 +262,7 @@ class PytesseractRecognizer:
             raise InternalError(f"The tesseract command failed: {e}") from e
         if text.startswith(_TSV_HEADER):
             text = text.split("\n", 1)[1] if "\n" in text else ""
-        return text
+        return text if scale == 1.0 else scaled_tsv(text, 1 / scale)
 
     def orientation(
         self, image: Image.Image, *, dpi: int | None, timeout: float
@@ -228,6 +271,7 @@ class PytesseractRecognizer:
 
         if not (Path(self._tessdata) / "osd.traineddata").exists():
             return None
+        image, dpi, _ = fitted(image, dpi)
         config = f"--tessdata-dir {self._tessdata} --psm 0"
         if dpi:
             config += f" --dpi {dpi}"

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from .recognize import Recognizer
+from .recognize import Recognizer, scaled_tsv
 from .words import INK, Box, Line, Paragraph, spans
 
 # A line of 10-pt type (ascenders to descenders, as the bands measure it) at 170 dpi, in
@@ -117,7 +117,7 @@ class ScaledRecognizer:
             block=block,
             digits=digits,
         )
-        return _scaled_tsv(tsv, 1 / self._scale)
+        return scaled_tsv(tsv, 1 / self._scale)
 
     def orientation(
         self, image: Image.Image, *, dpi: int | None, timeout: float
@@ -126,28 +126,6 @@ class ScaledRecognizer:
 
     def close(self) -> None:
         self._recognizer.close()
-
-
-_BOX_COLUMNS = slice(6, 10)
-
-
-def _scaled_tsv(tsv: str, factor: float) -> str:
-    """Tesseract's TSV with every box (left, top, width, height) scaled by `factor`."""
-    rows = []
-    for row in tsv.splitlines():
-        cols = row.split("\t")
-        if len(cols) >= 10:
-            try:
-                left, top, width, height = (int(c) for c in cols[_BOX_COLUMNS])
-            except ValueError:
-                rows.append(row)
-                continue
-            right, bottom = round((left + width) * factor), round((top + height) * factor)
-            left, top = round(left * factor), round(top * factor)
-            cols[_BOX_COLUMNS] = [str(left), str(top), str(right - left), str(bottom - top)]
-            row = "\t".join(cols)
-        rows.append(row)
-    return "\n".join(rows)
 
 
 def reread_doubtful(paragraphs: list[Paragraph], reread: Callable[[Box], list[Line]]) -> None:

@@ -959,3 +959,34 @@ def test_data_urls_still_work_beside_all_this(server: Server, hello_png: bytes) 
             },
         )
     assert response.status_code == 200 and "Hello" in response.json()["pages"][0]["markdown"]
+
+
+def _strip(width: int, height: int) -> bytes:
+    """A strip of print longer than Tesseract takes on a side: words at both of its ends."""
+    strip = Image.new("L", (width, height), 255)
+    strip.paste(corpus.text_image(["Hello Tessera world"]), (20, 20))
+    strip.paste(corpus.text_image(["Far end words"]), (width - 700, 20))
+    if height > width:
+        strip = strip.transpose(Image.Transpose.ROTATE_90)
+    return corpus.image_bytes(strip)
+
+
+@pytest.mark.parametrize(("width", "height"), [(40_000, 200), (200, 40_000)])
+def test_pages_longer_than_tesseract_takes_are_read(
+    any_server: Server, width: int, height: int
+) -> None:
+    # Tesseract refuses a page over 32767 pixels on a side: a scroll, a banner, a receipt roll
+    # is read at the size it can take, its boxes in the page's own pixels.
+    image = _strip(max(width, height), min(width, height))
+    with any_server.client() as client:
+        response = client.post(
+            "/v1/ocr",
+            json=ocr_body(image, kind="image_url", mime="image/png", include_blocks=True),
+        )
+    assert response.status_code == 200, response.text
+    (page,) = response.json()["pages"]
+    assert "Hello Tessera world" in page["markdown"] and "Far end words" in page["markdown"]
+    # A strip of print set up its side is read turned upright, as any sideways page is.
+    assert sorted((page["dimensions"]["width"], page["dimensions"]["height"])) == [200, 40_000]
+    far = max(max(b["bottom_right_x"], b["bottom_right_y"]) for b in page["blocks"])
+    assert 39_000 < far <= 40_000, page["blocks"]

@@ -10,11 +10,10 @@ from PIL import Image, ImageDraw
 
 from ocr_engine import regions
 from ocr_engine.languages import find_system_tessdata
-from ocr_engine.recognize import TesserocrRecognizer
+from ocr_engine.recognize import TesserocrRecognizer, scaled_tsv
 from ocr_engine.textsize import (
     TARGET_LINE_PX,
     ScaledRecognizer,
-    _scaled_tsv,
     line_height,
     recognition_scale,
     reread_doubtful,
@@ -67,7 +66,7 @@ def test_tsv_boxes_are_scaled_back_and_other_rows_kept() -> None:
             "short\trow",
         ]
     )
-    rows = [r.split("\t") for r in _scaled_tsv(tsv, 1.5).splitlines()]
+    rows = [r.split("\t") for r in scaled_tsv(tsv, 1.5).splitlines()]
     assert rows[0][6:10] == ["0", "0", "150", "75"]
     assert rows[1][6:10] == ["15", "30", "45", "16"]  # right and bottom rounded, not widths
     assert rows[1][10:] == ["96.5", "word"]
