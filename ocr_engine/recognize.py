@@ -34,6 +34,8 @@ _TSV_HEADER = "level\tpage_num"
 # Such a page is read scaled to fit, its boxes given back in its own pixels.
 MAX_SIDE = 32767
 _BOX_COLUMNS = slice(6, 10)
+# What a page Tesseract refuses is told, on either backend; its own words go to the log.
+_REFUSED = "Tesseract could not read the page; it may need more memory than a worker may use."
 
 
 class Recognizer(Protocol):
@@ -159,11 +161,8 @@ class TesserocrRecognizer:
             return text if scale == 1.0 else scaled_tsv(text, 1 / scale)
         except RuntimeError as e:
             # Tesseract's allocation failures surface here ("No image set?") under a memory cap.
-            raise PageFailed(
-                f"Tesseract could not read the page ({e}); it may need more "
-                "memory than a worker may use.",
-                param="document",
-            ) from e
+            log.warning("tesseract refused a page: %s", e)
+            raise PageFailed(_REFUSED, param="document") from e
         finally:
             api.Clear()
             if block:
@@ -256,9 +255,14 @@ class PytesseractRecognizer:
             text: str = pytesseract.image_to_data(
                 image, lang=languages, config=config, timeout=timeout
             )
+        except pytesseract.TesseractError as e:
+            # A subclass of RuntimeError, which pytesseract also raises for a timeout: told
+            # apart first, so that a page Tesseract refuses is not reported as a timeout.
+            log.warning("tesseract refused a page: %s", e)
+            raise PageFailed(_REFUSED, param="document") from e
         except RuntimeError as e:  # pytesseract's way of saying the timeout passed
             raise PageTimeout(f"Tesseract took longer than {timeout:.0f} s on the page.") from e
-        except (pytesseract.TesseractError, subprocess.SubprocessError, OSError) as e:
+        except (subprocess.SubprocessError, OSError) as e:
             raise InternalError(f"The tesseract command failed: {e}") from e
         if text.startswith(_TSV_HEADER):
             text = text.split("\n", 1)[1] if "\n" in text else ""
@@ -277,10 +281,10 @@ class PytesseractRecognizer:
             config += f" --dpi {dpi}"
         try:
             text = pytesseract.image_to_osd(image, config=config, timeout=timeout)
+        except pytesseract.TesseractError:  # before RuntimeError, its base: see tsv
+            return None  # too little text to tell
         except RuntimeError as e:
             raise PageTimeout(f"Tesseract took longer than {timeout:.0f} s on the page.") from e
-        except pytesseract.TesseractError:
-            return None  # too little text to tell
         found = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
         try:
             return (
