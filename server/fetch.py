@@ -60,6 +60,39 @@ _IPV4_IN_LAST_32 = tuple(
 )
 # RFC 8215 local-use NAT64: the IPv4 address may sit at several offsets; none is public.
 _LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+# IANA's special-purpose blocks that are not globally reachable, written out here because
+# `is_global` answers from the table of the Python that runs: 3.11 before 3.11.10 takes most
+# of 192.0.0.0/24 for global, and none knows deprecated site-local fec0::/10, the
+# documentation prefix 3fff::/20 (before 3.13), SRv6's 5f00::/16 or the dummy 100:0:0:1::/64.
+_NOT_GLOBAL: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/4",
+        "::/128",
+        "::1/128",
+        "100::/64",
+        "100:0:0:1::/64",
+        "2001:db8::/32",
+        "3fff::/20",
+        "5f00::/16",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+    )
+)
 
 
 class FetchFailed(InvalidRequest):
@@ -139,6 +172,8 @@ class FetchPolicy:
             inner = embedded_ipv4(address)
             if inner is not None:
                 return all(self.address_allowed(a) for a in inner)
+        if any(address in network for network in _NOT_GLOBAL if network.version == address.version):
+            return False
         return address.is_global and not address.is_multicast
 
     def host_allowed(self, host: str) -> bool:

@@ -144,6 +144,14 @@ LITERAL_HOSTS = [
     "100.64.0.1",
     "198.18.0.1",
     "[::1]",
+    # Not globally reachable, though some Pythons' tables say so.
+    "192.0.0.100",
+    "192.88.99.1",
+    "[::ffff:192.0.0.8]",
+    "[fec0::1]",
+    "[3fff::1]",
+    "[5f00::1]",
+    "[100:0:0:1::1]",
 ]
 
 
