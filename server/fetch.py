@@ -374,7 +374,7 @@ async def _fetch(
             raise FetchFailed("The document host could not be reached.", param=param) from None
         except aiohttp.ClientError as e:
             raise FetchFailed(
-                f"The document could not be fetched: {_plain(e)}.", param=param
+                f"The document could not be fetched: {plain_client_error(e)}.", param=param
             ) from None
     raise FetchFailed(
         f"Fetching the document took more than {MAX_REDIRECTS} redirects.", param=param
@@ -400,7 +400,7 @@ def _redirect(current: URL, location: str, policy: FetchPolicy, param: str) -> U
         ) from None
 
 
-def _plain(error: aiohttp.ClientError) -> str:
+def plain_client_error(error: aiohttp.ClientError) -> str:
     """What went wrong, in words, without the client library's class names."""
     if isinstance(error, aiohttp.InvalidURL):
         return "the URL is not one the HTTP client can request"

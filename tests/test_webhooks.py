@@ -30,6 +30,7 @@ from server.config import Settings
 from server.webhooks.delivery import Outcome, RetryPolicy, judge, parse_retry_after
 from server.webhooks.endpoints import headers, signature, signing_key
 from tests.conftest import REPO, Server, ocr_body
+from tests.test_hardening import closed_port
 from tools import corpus
 
 KEY = b"a webhook key of thirty-two byte"
@@ -44,6 +45,7 @@ PRIVATE = (
     "private-mapped",
     "private-short",
 )
+ENDPOINT_TOKEN = "t0ken-in-the-endpoint-url"
 BACKOFF_S = 1.0
 MAX_ATTEMPTS = 3
 FIELDS = {
@@ -119,6 +121,10 @@ class Receiver:
             def do_POST(self) -> None:
                 arrived = time.monotonic()
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path.startswith("/garbage"):  # not HTTP at all: no Received
+                    self.wfile.write(b"garbage from the endpoint\r\n\r\n")
+                    self.close_connection = True
+                    return
                 headers = dict(self.headers)
                 verified = check_signature(self.path, headers, body)
                 status = receiver._answer(self.path, self.headers.get("webhook-id", ""))
@@ -212,6 +218,8 @@ def hooked(start_module_server: Any, receiver: Receiver) -> Server:
             "secret": SECRET,
         },
         "private-short": {"url": f"http://127.1:{receiver.port}/private", "secret": SECRET},
+        "garbage": {"url": f"{receiver.url}/garbage?token={ENDPOINT_TOKEN}", **local},
+        "closed": {"url": f"http://127.0.0.1:{closed_port()}/hook", **local},
     }
     return start_module_server(
         {
@@ -241,7 +249,10 @@ def jobs(
     plan = {
         "completed": ("flaky", image),
         "failed": ("flaky", ocr_body(encrypted)),
-        **{name: (name, image) for name in ("plain", "redirect", "down", "gone", *PRIVATE)},
+        **{
+            name: (name, image)
+            for name in ("plain", "redirect", "down", "gone", "garbage", "closed", *PRIVATE)
+        },
     }
     created = {}
     for label, (endpoint, body) in plan.items():
@@ -372,6 +383,23 @@ def test_a_client_error_is_not_retried(
     assert listing["data"][0]["status_code"] == 410
     assert listing["last_error"] == "HTTP 410"
     assert len(receiver.requests(jobs["gone"])) == 1
+
+
+@pytest.mark.parametrize(
+    ("label", "says"),
+    [("garbage", "not valid HTTP"), ("closed", "cannot connect to 127.0.0.1")],
+)
+def test_transport_errors_are_told_in_words_to_the_job_owner(
+    owner: httpx.Client, jobs: dict[str, str], label: str, says: str
+) -> None:
+    # The owner names an endpoint, and sees neither its URL (a token may be in it), nor the
+    # addresses it resolved to, nor what the client library made of its answer.
+    listing = settled(owner, jobs[label])
+    assert listing["state"] == "failed" and listing["attempts"] == MAX_ATTEMPTS
+    for error in [listing["last_error"], *(row["error"] for row in listing["data"])]:
+        assert says in error, error
+        for leak in (ENDPOINT_TOKEN, "/garbage", "/hook", "Error", "Errno", "b'", "("):
+            assert leak not in error, error
 
 
 @pytest.mark.parametrize("label", PRIVATE)

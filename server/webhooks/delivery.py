@@ -27,7 +27,13 @@ import aiohttp
 
 from ocr_engine import TesseraError
 
-from ..fetch import AddressRefused, FetchPolicy, client_session, literal_address
+from ..fetch import (
+    AddressRefused,
+    FetchPolicy,
+    client_session,
+    literal_address,
+    plain_client_error,
+)
 from ..jobs import DeliveryAttempt, Job, now
 from ..metrics import Metrics
 from ..stores import JobStore
@@ -239,9 +245,15 @@ class Deliverer:
         except aiohttp.ClientConnectorError as e:
             if isinstance(e.os_error, AddressRefused):
                 return _refused(endpoint)
-            return Outcome(error=f"cannot connect to {endpoint.host}: {e.os_error}", retry=True)
+            # The owner of the job sees the error; the endpoint's addresses and the client
+            # library's words are for the operator's log.
+            log.info("job %s: webhook %s: %s", job.id, job.webhook, e.os_error)
+            return Outcome(error=f"cannot connect to {endpoint.host}", retry=True)
         except aiohttp.ClientError as e:
-            return Outcome(error=f"{type(e).__name__}: {e}", retry=True)
+            # The client library's message quotes the endpoint's URL (with any token in its
+            # path or query) and the bytes it answered.
+            log.info("job %s: webhook %s: %s: %s", job.id, job.webhook, type(e).__name__, e)
+            return Outcome(error=plain_client_error(e), retry=True)
         except TimeoutError:
             return Outcome(error=f"no answer within {self._timeout.total:.0f} s", retry=True)
 
