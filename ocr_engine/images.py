@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import warnings
 from dataclasses import dataclass
 
 from PIL import ExifTags, Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
-from .errors import UnprocessableDocument
+from .errors import DocumentTooLarge, UnprocessableDocument
 
 # A frame per page only where the format means pages by it; GIF and WebP frames are animation.
 _PAGED_FORMATS = {"TIFF"}
+# Pillow reaches a TIFF's frame by walking the chain of frames before it, checking each
+# against a list of those seen: time in the square of their number. 40,000 small frames (4 MB)
+# took 17 s to count, and a frame near the end of a 50 MB file longer than a page may take,
+# for each page selected. No scan runs to this many pages.
+MAX_FRAMES = 10_000
 _PLAUSIBLE_DPI = range(50, 2401)  # a resolution outside it is a mistake, not a scan's
 # The resolution of a page that declares none (or none that is plausible), in every output:
 # the PDF convention of a pixel a point.
@@ -90,16 +96,52 @@ def _tiff_compression(image: Image.Image) -> int | None:
 def frame_count(path: str) -> int:
     """How many pages an image file holds."""
     with _open(path) as image:
-        return _pages(image)
+        return _pages(image, path)
 
 
-def _pages(image: Image.Image) -> int:
+def _pages(image: Image.Image, path: str) -> int:
     if image.format not in _PAGED_FORMATS:
         return 1
+    if _tiff_frames(path, MAX_FRAMES + 1) > MAX_FRAMES:
+        raise DocumentTooLarge(
+            f"The TIFF has more than {MAX_FRAMES} frames; split it into files of fewer.",
+            param="document",
+        )
     try:
         return int(getattr(image, "n_frames", 1))
     except _DECODE_ERRORS as e:
         raise _undecodable(image) from e
+
+
+def _tiff_frames(path: str, limit: int) -> int:
+    """How many frames a TIFF's chain of IFDs links, counted up to `limit`: each IFD's entry
+    count and link read, nothing else, so the count costs time in the number of frames.
+    Pillow follows the same links and stops where this does (at a link past the file's end
+    or back to an IFD already seen) or sooner, so it never finds more."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+        order = "<" if head[:2] == b"II" else ">"
+        size = os.fstat(f.fileno()).st_size
+        try:
+            big = struct.unpack_from(order + "H", head, 2)[0] == 43  # BigTIFF
+            link, count_size, entry_size = ("Q", "Q", 20) if big else ("I", "H", 12)
+            offset = struct.unpack_from(order + link, head, 8 if big else 4)[0]
+        except struct.error:
+            return 0
+        seen: set[int] = set()
+        while 0 < offset < size and offset not in seen and len(seen) < limit:
+            seen.add(offset)
+            f.seek(offset)
+            raw = f.read(struct.calcsize(count_size))
+            if len(raw) < struct.calcsize(count_size):
+                break
+            entries = struct.unpack(order + count_size, raw)[0]
+            f.seek(offset + len(raw) + entries * entry_size)
+            raw = f.read(struct.calcsize(link))
+            if len(raw) < struct.calcsize(link):
+                break
+            offset = struct.unpack(order + link, raw)[0]
+        return len(seen)
 
 
 @dataclass(frozen=True)
@@ -115,7 +157,7 @@ def declared(path: str) -> list[Declared]:
     (decoding it says why)."""
     frames: list[Declared] = []
     with _open(path) as image:
-        for index in range(_pages(image)):
+        for index in range(_pages(image, path)):
             try:
                 image.seek(index)
                 orientation = int(image.getexif().get(ExifTags.Base.Orientation, 1))

@@ -20,6 +20,7 @@ import math
 import os
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -1009,3 +1010,47 @@ def test_a_sideways_line_too_short_to_turn_is_read_on_every_backend(any_server: 
         response = client.post("/v1/ocr", json=ocr_body(image, kind="image_url", mime="image/png"))
     assert response.status_code == 200, response.text
     assert "warnings" not in response.json()
+
+
+def _tiff_of_frames(count: int) -> bytes:
+    """A TIFF of `count` one-pixel frames sharing one strip: 102 bytes a frame."""
+    entries = 8
+    size = 2 + entries * 12 + 4
+    strip = 8 + count * size
+    out = bytearray(b"II*\x00" + struct.pack("<I", 8))
+    for i in range(count):
+        following = 8 + (i + 1) * size if i < count - 1 else 0
+        tags = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1)]
+        tags += [(273, 4, 1, strip), (278, 3, 1, 1), (279, 4, 1, 1)]
+        out += struct.pack("<H", entries)
+        out += b"".join(struct.pack("<HHII", *tag) for tag in tags)
+        out += struct.pack("<I", following)
+    return bytes(out + b"\xff")
+
+
+def test_a_tiff_of_countless_frames_is_refused_at_once(server: Server) -> None:
+    # Pillow counts frames in time that grows with the square of their number: 80,000 frames
+    # (8 MB) held a worker more than a minute to count, and as long again for each page
+    # selected near the end.
+    tiff = _tiff_of_frames(80_000)
+    with server.client(timeout=120) as client:
+        for fields in ({}, {"pages": [79_999]}):
+            body = ocr_body(tiff, kind="image_url", mime="image/tiff", **fields)
+            started = time.monotonic()
+            response = client.post("/v1/ocr", json=body)
+            assert_bifrost_error(response, 413, contains="more than 10000 frames")
+            created = client.post("/v1/async/ocr", json=body)
+            job = server.wait_job(client, created.json()["id"]).json()
+            assert job["status"] == "failed" and job["status_code"] == 413, job
+            assert time.monotonic() - started < 15
+        # A TIFF within the bound is read to its last page, and counted right.
+        five = _tiff_of_frames(5_000)
+        within = client.post(
+            "/v1/ocr", json=ocr_body(five, kind="image_url", mime="image/tiff", pages=[4_999])
+        )
+        past = client.post(
+            "/v1/ocr", json=ocr_body(five, kind="image_url", mime="image/tiff", pages=[5_000])
+        )
+    assert_bifrost_error(past, 400, contains="has 5000 page")
+    assert within.status_code == 200, within.text
+    assert [page["index"] for page in within.json()["pages"]] == [4_999]
