@@ -41,14 +41,20 @@ class DocumentKind:
 
 
 def sniff(head: bytes) -> DocumentKind:
-    """Identify a document from its first bytes, or raise UnsupportedDocument."""
-    if b"%PDF-" in head[:_PDF_HEADER_WINDOW]:
+    """Identify a document from its first bytes, or raise UnsupportedDocument.
+
+    An image's signature in its place wins over a PDF header further in: an image's
+    metadata (a PNG's text, a TIFF's description, a JPEG's comment) may mention "%PDF-".
+    """
+    if head.startswith(b"%PDF-"):
         return DocumentKind("pdf", "application/pdf")
     for magic, offset, mime in _IMAGE_MAGIC:
         if head[offset : offset + len(magic)] == magic:
             if mime == "image/webp" and head[:4] != b"RIFF":
                 continue
             return DocumentKind("image", mime)
+    if b"%PDF-" in head[:_PDF_HEADER_WINDOW]:
+        return DocumentKind("pdf", "application/pdf")
     raise UnsupportedDocument(
         "The document is neither a PDF nor a supported image (PNG, JPEG, TIFF, WebP, BMP, GIF).",
         param="document",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 
 import pytest
+from PIL import PngImagePlugin
 
 from ocr_engine.errors import DocumentTooLarge, InvalidRequest, UnsupportedDocument
-from ocr_engine.sources import decode_data_url, sniff
+from ocr_engine.sources import DocumentKind, decode_data_url, sniff
 from tools import corpus
 
 
@@ -30,6 +31,26 @@ def test_sniffs_images_by_their_bytes(fmt: str, mime: str) -> None:
 
 def test_sniffs_pdf_even_after_leading_junk() -> None:
     assert sniff(b"\xef\xbb\xbf\n%PDF-1.7\n...").kind == "pdf"
+
+
+_PNG_TEXT = PngImagePlugin.PngInfo()
+_PNG_TEXT.add_text("Comment", "Rendered from a %PDF-1.7 page")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime", "params"),
+    [
+        ("PNG", "image/png", {"pnginfo": _PNG_TEXT}),
+        ("TIFF", "image/tiff", {"description": "Converted from %PDF-1.4 by a scanner"}),
+        ("JPEG", "image/jpeg", {"comment": b"Source: %PDF-1.5 export"}),
+    ],
+)
+def test_an_image_that_mentions_a_pdf_header_is_an_image(
+    fmt: str, mime: str, params: dict[str, object]
+) -> None:
+    data = corpus.image_bytes(corpus.text_image(["x"]).convert("RGB"), fmt, **params)
+    assert b"%PDF-" in data[:1024]
+    assert sniff(data[:1024]) == DocumentKind("image", mime)
 
 
 def test_refuses_other_bytes() -> None:
