@@ -56,6 +56,7 @@ _SNIFF_BYTES = 1024
 _ASSUMED_DPI = 300
 _BACKGROUND_SHARE = 0.6
 _SPECKLED_SHARE = 0.0005  # of pixels unlike all their neighbours: salt-and-pepper noise
+_MAX_JPEG_SIDE = 65_500  # pixels on a side: libjpeg's JPEG_MAX_DIMENSION
 
 
 @dataclass(frozen=True)
@@ -497,6 +498,12 @@ def _jpeg_data_url(image: Image.Image, box: Box) -> str:
     crop = image.crop((box.left, box.top, box.right, box.bottom))
     if crop.mode not in ("L", "RGB"):
         crop = crop.convert("RGB")
+    if max(crop.size) > _MAX_JPEG_SIDE:
+        # A figure across a page rendered wider than JPEG can hold (a 20,000-point strip is
+        # 83,334 pixels at 300 dpi): its picture is drawn smaller, its box stays as it is.
+        scale = _MAX_JPEG_SIDE / max(crop.size)
+        size = (max(1, int(crop.width * scale)), max(1, int(crop.height * scale)))
+        crop = crop.resize(size, Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     crop.save(buffer, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()

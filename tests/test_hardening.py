@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import http.server
 import io
@@ -26,6 +27,7 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -44,7 +46,7 @@ from server.fetch import AddressRefused, FetchPolicy, client_session
 from server.metrics import resident_bytes
 from tests.conftest import REPO, Server, data_url, ocr_body
 from tests.test_api import assert_bifrost_error
-from tools import corpus
+from tools import corpus, hostile
 
 # -- a listener on every loopback address, and a host that redirects to it ---------------------
 
@@ -1054,3 +1056,31 @@ def test_a_tiff_of_countless_frames_is_refused_at_once(server: Server) -> None:
     assert_bifrost_error(past, 400, contains="has 5000 page")
     assert within.status_code == 200, within.text
     assert [page["index"] for page in within.json()["pages"]] == [4_999]
+
+
+def test_a_figure_wider_than_a_jpeg_holds_keeps_the_page_whole(server: Server) -> None:
+    # A 20,000-point strip renders 83,334 pixels wide at 300 dpi, past libjpeg's 65,500: the
+    # figure across it failed its picture, and with it the page's layout (no figure, lines
+    # kept as plain text).
+    gradient = Image.radial_gradient("L").resize((400, 40))
+    picture = hostile.stream(
+        zlib.compress(gradient.tobytes()),
+        b"/Type /XObject /Subtype /Image /Width 400 /Height 40 /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8 /Filter /FlateDecode",
+    )
+    content = b"q 20000 0 0 60 0 20 cm /Im1 Do Q\n" + hostile.text_ops(
+        "Hello Tessera world", x=72, y=5, size=10
+    )
+    strip = hostile.one_page(
+        content, box=(0, 0, 20_000, 100), xobjects=b"/Im1 6 0 R", extra=[picture]
+    )
+    with server.client() as client:
+        response = client.post("/v1/ocr", json=ocr_body(strip, include_image_base64=True))
+    assert response.status_code == 200, response.text
+    (page,) = response.json()["pages"]
+    assert page["dimensions"]["width"] > 65_500
+    (figure,) = page["images"]
+    assert figure["bottom_right_x"] - figure["top_left_x"] > 65_500
+    jpeg = base64.b64decode(figure["image_base64"].split(",", 1)[1])
+    assert max(Image.open(io.BytesIO(jpeg)).size) <= 65_500
+    assert "![img-0.jpeg](img-0.jpeg)" in page["markdown"] and "Hello" in page["markdown"]
