@@ -41,6 +41,7 @@ _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _TOO_DEEP = "The request body is nested too deeply to be an OCR request."
 # JSON escapes that can stand in a base64 payload: an escaped slash, and line breaks.
 _PAYLOAD_ESCAPES = {ord("/"): b"/", ord("n"): b"", ord("r"): b"", ord("t"): b""}
+_HEX4 = re.compile(rb"[0-9A-Fa-f]{4}")
 # JSON parsed whole (a batch's body, a line of a batch file) costs Python tens of bytes a
 # value: "[{},{},...]" takes 25 times its size. Real requests carry their bulk in data URLs,
 # whose base64 holds no separator, so counting separators bounds what parsing can cost.
@@ -55,6 +56,10 @@ class SpooledDocument:
     path: Path
     size: int
     header: str  # the URL without its payload: "data:application/pdf;base64,"
+
+
+def _invalid_payload() -> InvalidRequest:
+    return InvalidRequest("The data URL's payload is not valid base64.", param="document")
 
 
 def loads(raw: bytes) -> Any:
@@ -135,6 +140,7 @@ class _Scanner:
         self._max_document = max_document
         self._in_string = False
         self._escape = False  # the last byte seen inside a string was an unescaped backslash
+        self._hex: bytearray | None = None  # the digits of a \uXXXX escape being read
         self._string = bytearray()  # the string being read, while it is short
         self._decoder: _Decoder | None = None
         self._file: IO[bytes] | None = None
@@ -206,75 +212,77 @@ class _Scanner:
         comma = text.find(b",", 0, 512)
         if text[:5].lower() != b"data:" or comma < 0 or b";base64" not in text[:comma].lower():
             return
-        if self._escape:  # a backslash ends the text; the byte it escapes comes next
-            text = text[:-1]
         self.header = loads(b'"' + text[: comma + 1] + b'"')
         self.path = self._temp / f"{uuid.uuid4().hex}.part"
         self._file = open(self.path, "wb")  # noqa: SIM115 (closed by _end_stream or discard)
         self._decoder = _Decoder(self._file, max_bytes=self._max_document, param="document")
         self._string.clear()
-        self._feed_payload(text[comma + 1 :])
+        # The payload read so far, escapes and all: a backslash at its end (or a \u escape
+        # cut short) leaves the escape to finish in the next chunk.
+        self._escape = False
+        self._payload(text, comma + 1, len(text))
 
     def _stream(self, chunk: bytes, position: int) -> int:
         """Feed a streamed payload until its closing quote.
 
         The payload is found with `bytes.find` (memchr: milliseconds for 15 MB, where a
         regular expression's character class takes a tenth of a second). Base64 holds no
-        quote, so the chunk's first quote ends the payload (or makes it invalid, if escaped),
-        and each search for a backslash stops there: one pass over the chunk, however many
-        `\\/` escapes it holds. The pieces between escapes go to the decoder together.
+        quote, so the chunk's first quote ends the payload (or makes it invalid, if escaped).
         """
-        assert self._decoder is not None
         quote = chunk.find(b'"', position)
         stop = len(chunk) if quote < 0 else quote
-        pieces: list[bytes] = []
-        try:
-            while position < len(chunk):
-                if self._escape:
-                    self._escape = False
-                    replacement = _PAYLOAD_ESCAPES.get(chunk[position])
-                    if replacement is None:
-                        raise InvalidRequest(
-                            "The data URL's payload is not valid base64.", param="document"
-                        )
-                    pieces.append(replacement)
-                    position += 1
-                    continue
-                backslash = chunk.find(b"\\", position, stop)
-                found = backslash if backslash >= 0 else quote
-                if found < 0:
-                    pieces.append(chunk[position:])
-                    return len(chunk)
-                pieces.append(chunk[position:found])
-                if chunk[found] == 0x5C:
-                    self._escape = True
-                    position = found + 1
-                    continue
-                self._decoder.feed(b"".join(pieces))
-                pieces.clear()
-                self._end_stream()
-                return found + 1
-            return position
-        finally:
-            if pieces:
-                self._decoder.feed(b"".join(pieces))
+        self._payload(chunk, position, stop)
+        if quote < 0:
+            return len(chunk)
+        if self._escape or self._hex is not None:  # an escaped quote, or one inside \uXXXX
+            raise _invalid_payload()
+        self._end_stream()
+        return quote + 1
 
-    def _feed_payload(self, text: bytes) -> None:
-        """Payload bytes read before streaming began: escapes included, whole."""
+    def _payload(self, data: bytes, position: int, stop: int) -> None:
+        """Feed `data[position:stop]`, a piece of the payload, unescaped, to the decoder.
+
+        Each search for a backslash is one `bytes.find`, however many escapes there are; the
+        pieces between them go to the decoder together. An escape may be cut by the end of
+        a chunk: its state carries over to the next.
+        """
         assert self._decoder is not None
-        parts = text.split(b"\\")
-        self._decoder.feed(parts[0])
-        for part in parts[1:]:
-            if not part:
-                raise InvalidRequest(
-                    "The data URL's payload is not valid base64.", param="document"
-                )
-            replacement = _PAYLOAD_ESCAPES.get(part[0])
+        pieces: list[bytes] = []
+        while position < stop:
+            if self._escape or self._hex is not None:
+                position = self._escaped(data, position, stop, pieces)
+                continue
+            backslash = data.find(b"\\", position, stop)
+            pieces.append(data[position : stop if backslash < 0 else backslash])
+            if backslash < 0:
+                break
+            self._escape = True
+            position = backslash + 1
+        if pieces:
+            self._decoder.feed(b"".join(pieces))
+
+    def _escaped(self, data: bytes, position: int, stop: int, pieces: list[bytes]) -> int:
+        """Read (part of) an escape: the byte after a backslash, or a \\uXXXX's digits."""
+        if self._hex is None:
+            self._escape = False
+            if data[position] == ord("u"):
+                self._hex = bytearray()
+                return position + 1
+            replacement = _PAYLOAD_ESCAPES.get(data[position])
             if replacement is None:
-                raise InvalidRequest(
-                    "The data URL's payload is not valid base64.", param="document"
-                )
-            self._decoder.feed(replacement + part[1:])
+                raise _invalid_payload()
+            pieces.append(replacement)
+            return position + 1
+        take = min(4 - len(self._hex), stop - position)
+        self._hex += data[position : position + take]
+        if len(self._hex) == 4:
+            # JSON encoders escape characters base64 uses (.NET's escapes "+" as \u002B): the
+            # character itself, for the decoder to judge; nothing past ASCII is base64.
+            if not _HEX4.fullmatch(self._hex) or int(self._hex, 16) >= 0x80:
+                raise _invalid_payload()
+            pieces.append(bytes([int(self._hex, 16)]))
+            self._hex = None
+        return position + take
 
     def _end_stream(self) -> None:
         assert self._decoder is not None and self._file is not None

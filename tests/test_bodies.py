@@ -53,6 +53,30 @@ def test_a_large_data_url_is_decoded_to_disk_and_the_rest_parsed(seed: int, tmp_
     assert body["pages"] == "0-1" and body["model"] == "m"
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_a_large_data_url_with_unicode_escapes_is_read_as_json_reads_it(
+    seed: int, tmp_path: Path
+) -> None:
+    # .NET's System.Text.Json escapes "+" as \u002B; any character may be written so. The
+    # chunks are cut at random, so escapes are cut across them.
+    encoded = base64.b64encode(PDF).decode()
+    wrapped = "\n".join(encoded[i : i + 1000] for i in range(0, len(encoded), 1000))
+    raw = json.dumps(_body(f"data:application/pdf;base64,{wrapped}"))
+    escaped = raw.replace("A", "\\u0041").replace("+", "\\u002B").replace("/", "\\u002f")
+    escaped = escaped.replace("\\n", "\\u000a")
+    assert json.loads(escaped) == json.loads(raw)
+    body, spooled = _read(escaped.encode(), tmp_path, seed)
+    assert spooled is not None and spooled.path.read_bytes() == PDF
+    assert body["document"]["document_url"] == "data:application/pdf;base64,"
+    refused = tmp_path / "refused"
+    refused.mkdir()
+    middle = raw.index("base64,") + 200_000
+    for bad in ("\\u00e9", "\\u002", "\\u0022"):  # past ASCII; cut short; a quote
+        with pytest.raises(InvalidRequest):
+            _read((raw[:middle] + bad + raw[middle:]).encode(), refused, seed)
+    assert list(refused.iterdir()) == []
+
+
 def test_a_small_body_is_parsed_whole(tmp_path: Path) -> None:
     url = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 100).decode()
     raw = json.dumps(_body(url, note='a "quoted" \\ string')).encode()
