@@ -32,7 +32,7 @@ _MIN_NUMBERS = 3
 _MAX_DIGITS = 4
 _ALIGN = 0.6  # line heights: how well the numbers' right (or left) edges line up
 _MAX_GAP = 10.0  # line heights from a number to the start of its line (pleading paper: an inch)
-_INDENT = 20.0  # line heights a numbered line may be indented in the text beside the numbers
+_INDENT = 40.0  # line heights a numbered line may be indented in the text beside the numbers
 _RISING = 0.8  # of the steps down the column, the share that must rise
 _PAD = 0.3  # line heights of white read around the column
 _GROW = 4  # times a stacked column's region is grown to the rows beside it
@@ -278,9 +278,14 @@ def _attach(lines: list[Line], column: list[Line], reread: Reread) -> list[Line]
     taken: set[int] = set()
     joined: dict[int, Line] = {}
     loose: list[Line] = []
+    # A numbered blank line of a listing (a transcript in a typewriter face) is a line of
+    # it: left out, it would part the listing into pieces around each blank.
+    listing = 2 * sum(p.words[0].monospace for p in partners) > len(partners)
     for word in sorted(numbers, key=lambda w: w.box.top):
         partner = _partner(word.box, height, others, taken, reach)
         if partner is None:
+            word.monospace = listing
+            word.line_number = True
             loose.append(Line([word]))  # a numbered blank line
             continue
         word.monospace = partner.words[0].monospace

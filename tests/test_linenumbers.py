@@ -117,6 +117,26 @@ def test_a_numbered_blank_line_keeps_its_number_alone() -> None:
     ]
 
 
+def test_a_typed_transcript_s_centred_and_blank_lines_are_lines_of_its_listing() -> None:
+    # A Supreme Court transcript in a typewriter face: its place and date centred 26 line
+    # heights right of their numbers, and lines numbered with nothing on them. Left out of
+    # the listing, each blank line parted it, and the centred lines lost their numbers.
+    typed = [text_line(s, 300 + i * STEP) for i, s in enumerate(SENTENCES)]
+    centred = text_line("Washington, D.C.", 300 + 5 * STEP, left=200 + 26 * H)
+    for line in [*typed, centred]:
+        for w in line.words:
+            w.monospace = True
+    column = [number(i + 1, 300 + i * STEP) for i in range(len(SENTENCES) + 3)]
+    lines = linenumbers.attach_line_numbers([*column, *typed, centred], Rereads())
+    assert [line.text for line in lines] == [
+        *(f"{i + 1} {s}" for i, s in enumerate(SENTENCES)),
+        "6 Washington, D.C.",
+        "7",
+        "8",
+    ]
+    assert all(line.words[0].monospace and line.words[0].line_number for line in lines)
+
+
 def code_line(first: str, code: str, top: int) -> Line:
     """A listing's line: its number's text (as read) ending at x=200, then its code."""
     line = text_line(code, top, left=240)
