@@ -25,6 +25,7 @@ from . import (
     deskew,
     illumination,
     images,
+    largeprint,
     leaders,
     linenumbers,
     listings,
@@ -388,7 +389,9 @@ def _from_image(
         exclude=[*text_boxes, *(t.box for t in tables)],
         min_size=task.options.image_min_size or 0,
     )
+    large, figures = largeprint.read_large_print(pixels, figures, read_fine, dpi=analysis_dpi)
     paragraphs = structure.drop_inside(paragraphs, figures)
+    paragraphs += [Paragraph([line]) for line in large]
     items = [
         *structure.classify(paragraphs, page_height=image.height),
         *tables,
