@@ -11,15 +11,12 @@ large lines read there as words with confidence are text; the pictures they cove
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
 
+from .blankcells import Read
 from .words import INK, Box, Line, Word, spans, union_all
-
-# Reads an image (a piece of the page) as one block of lines, in its pixels.
-Read = Callable[[Image.Image], list[Line]]
 
 _LARGE_INCHES = 0.3  # ink this tall or taller may be a line of large print
 _TARGET_PX = 40  # the height the tallest ink is drawn at to be read again
