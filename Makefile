@@ -41,8 +41,11 @@ run: install
 	$(VENV)/bin/tessera serve
 
 # The whole suite: real Tesseract, the real service, SQLite and PostgreSQL. CI runs this.
+# TEST_JOBS processes share the tests (pytest-xdist): every test has its own ports,
+# databases and folders, so any number works; `make test TEST_JOBS=0` runs them in one.
+TEST_JOBS ?= 2
 test: install test-system-packages lint types
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n $(TEST_JOBS)
 
 # The quick loop: lint, types, and the tests that start no service and run no Tesseract.
 check: install lint types
