@@ -36,6 +36,7 @@ MAX_SIDE = 32767
 _BOX_COLUMNS = slice(6, 10)
 # What a page Tesseract refuses is told, on either backend; its own words go to the log.
 _REFUSED = "Tesseract could not read the page; it may need more memory than a worker may use."
+_NO_COMMAND = "The tesseract command is gone from this server's PATH; `tessera doctor` tells more."
 
 
 class Recognizer(Protocol):
@@ -262,6 +263,8 @@ class PytesseractRecognizer:
             raise PageFailed(_REFUSED, param="document") from e
         except RuntimeError as e:  # pytesseract's way of saying the timeout passed
             raise PageTimeout(f"Tesseract took longer than {timeout:.0f} s on the page.") from e
+        except pytesseract.TesseractNotFoundError as e:  # an OSError: its words name a README
+            raise InternalError(_NO_COMMAND) from e
         except (subprocess.SubprocessError, OSError) as e:
             raise InternalError(f"The tesseract command failed: {e}") from e
         if text.startswith(_TSV_HEADER):
@@ -285,6 +288,8 @@ class PytesseractRecognizer:
             return None  # too little text to tell
         except RuntimeError as e:
             raise PageTimeout(f"Tesseract took longer than {timeout:.0f} s on the page.") from e
+        except pytesseract.TesseractNotFoundError as e:
+            raise InternalError(_NO_COMMAND) from e
         found = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
         try:
             return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -10,7 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ocr_engine import EngineConfig
-from ocr_engine.recognize import BACKENDS, TESSEROCR
+from ocr_engine.recognize import BACKENDS, PYTESSERACT, TESSEROCR
 
 from .fetch import FetchPolicy
 from .webhooks.delivery import RetryPolicy
@@ -110,6 +111,12 @@ class Settings(BaseSettings):
     def _known_backend(cls, value: str) -> str:
         if value not in BACKENDS:
             raise ValueError(f"choose one of {', '.join(BACKENDS)}")
+        if value == PYTESSERACT and shutil.which("tesseract") is None:
+            # Found now, not on the first page: every page would fail.
+            raise ValueError(
+                "the pytesseract backend runs the tesseract command, which is not on the "
+                "PATH (Debian: apt-get install tesseract-ocr)"
+            )
         return value
 
     @property

@@ -156,3 +156,42 @@ def test_format_flag_and_unknown_suffix(tmp_path: Path) -> None:
     assert unknown.returncode != 0
     assert "cannot tell the format" in unknown.stderr and "--format" in unknown.stderr
     assert not (tmp_path / "out.docx").exists()
+
+
+def test_the_pytesseract_backend_needs_the_tesseract_command(tmp_path: Path) -> None:
+    # A PATH with Python but no tesseract: the service refuses to start, in a sentence.
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--backend", "pytesseract", "--port", "0"],
+        cwd=REPO,
+        env={**os.environ, "PATH": str(bare)},
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "tesseract command, which is not on the PATH" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_tesseract_command_gone_later_fails_the_page_in_words(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import pytesseract
+
+    from ocr_engine.errors import InternalError
+    from ocr_engine.languages import find_system_tessdata
+    from ocr_engine.recognize import PytesseractRecognizer
+
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "tesseract"))
+    reader = PytesseractRecognizer(str(find_system_tessdata()))
+    page = corpus.text_image(["Gone"])
+    for read in (
+        lambda: reader.tsv(page, languages="eng", dpi=300, timeout=30),
+        lambda: reader.orientation(page, dpi=300, timeout=30),
+    ):
+        with pytest.raises(InternalError, match="tesseract command is gone") as caught:
+            read()
+        assert "README" not in str(caught.value)
