@@ -161,6 +161,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.key: Hashable | None = None
+        self.stopped = False  # killed on purpose: its work was called off
 
     @property
     def pid(self) -> int | None:
@@ -341,6 +342,10 @@ class WorkerPool:
                 ),
             )
         except (EOFError, OSError):
+            if worker.stopped:
+                log.info("worker %s stopped: its work was called off", worker.pid)
+                item.future.cancel()
+                return
             log.error(
                 "worker %s died (exit code %s) on %s",
                 worker.pid,
@@ -386,6 +391,7 @@ class WorkerPool:
         self.discard(key)
         busy = [w for w in self._workers if w.key == key]
         for worker in busy:
+            worker.stopped = True
             worker.process.kill()  # its thread sees the pipe close; the worker is replaced
         return len(busy)
 

@@ -147,6 +147,10 @@ def test_cancel_a_running_job_frees_its_workers(
         assert client.get(f"/v1/async/ocr/{job_id}").json() == body
         assert not (server.data_dir / "documents" / job_id).exists()
         assert client.post("/v1/ocr", json=ocr_body(mixed, pages=[0])).status_code == 200
+    # A worker stopped on purpose is no fault: not logged as one, its page not tried again.
+    log = server.log()
+    assert f"worker {busy} stopped: its work was called off" in log
+    assert " died " not in log and "ERROR" not in log
 
 
 def test_cancel_a_pending_job_and_a_finished_one(
