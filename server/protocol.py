@@ -9,6 +9,7 @@ same refusals as Bifrost errors, so a client parses one shape whatever went wron
 from __future__ import annotations
 
 import json
+import logging
 
 from aiohttp import web
 from aiohttp.http_exceptions import ContentEncodingError, LineTooLong, PayloadEncodingError
@@ -20,6 +21,8 @@ from ocr_engine.errors import DocumentTooLarge, InternalError, InvalidRequest
 
 from .errors import UnsupportedEncoding
 from .wire import error_body
+
+log = logging.getLogger(__name__)
 
 
 def protocol_error(status: int, exc: BaseException | None) -> TesseraError:
@@ -59,8 +62,16 @@ class _ShapedRequestHandler(RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        super().handle_error(request, status, exc, message)  # logs; refuses if sent already
-        return _shaped(protocol_error(status, exc))
+        error = protocol_error(status, exc)
+        if status >= 500:
+            super().handle_error(request, status, exc, message)  # logs; refuses if sent already
+            return _shaped(error)
+        # The client's fault, told to it: a line in the log, not a traceback a client could
+        # fill the log with (aiohttp logs each with its stack at ERROR).
+        log.info("refused a request from %s: %s", request.remote, error.message)
+        if request.writer.output_size > 0:
+            raise ConnectionError("the answer had begun; no error can be sent")
+        return _shaped(error)
 
     async def finish_response(
         self, request: BaseRequest, resp: web.StreamResponse, start_time: float | None

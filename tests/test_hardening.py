@@ -526,6 +526,21 @@ def test_malformed_requests_are_answered_in_the_error_shape(
         assert body["error"]["message"] and "Traceback" not in json.dumps(body)
 
 
+def test_malformed_requests_are_logged_in_a_line_not_a_traceback(start_server: Any) -> None:
+    # Each would log aiohttp's stack at ERROR: a client could fill the log with them.
+    server = start_server(workers=1)
+    for request in (
+        b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET /v1/models HTTP/1.1\r\nHost: t\r\nX-Pad: " + b"a" * 20_000 + b"\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n",
+        _post("/v1/ocr", b"{}", b"Content-Encoding: br"),
+    ):
+        assert 400 <= _raw(server, request)[0] < 500
+    log = server.log()
+    assert "Traceback" not in log and " ERROR " not in log, log
+    assert log.count("refused a request from 127.0.0.1: The request line or its headers") == 2
+
+
 def test_bad_bytes_in_a_key_are_401_on_a_keyed_service(start_server: Any) -> None:
     keyed = start_server({"TESSERA_API_KEYS": "sk-bf-right"}, workers=1)
     for key in (b"\xff\xfe", b"sk-bf-right\xc3", b"\x80"):
