@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
@@ -157,16 +158,24 @@ async def download(request: web.Request) -> web.StreamResponse:
     else:
         record = await files.get(request["owner"], file_id)
     path = await files.local_path(record)
-    safe = record.filename.replace('"', "")
     return await send_file(
         request,
         path,
         {
             # As Mistral's: the SDK takes the bytes as they are, whatever they hold.
             "Content-Type": "application/octet-stream",
-            "Content-Disposition": f'attachment; filename="{safe}"',
+            "Content-Disposition": attachment(record.filename),
         },
     )
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition naming the file (RFC 6266): its name in ASCII for any client,
+    and whole in UTF-8 for those that read `filename*` (headers are Latin-1 to most)."""
+    ascii_name = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    if ascii_name == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @routes.delete("/v1/files/{file_id}")

@@ -4,12 +4,15 @@ documents named by file, delete; owner scope and limits over plain HTTP."""
 from __future__ import annotations
 
 import base64
+import email.message
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -110,6 +113,25 @@ def test_files_belong_to_their_key(keyed: Server, hello_png: bytes) -> None:
         assert refused.value.status_code == 404
     anonymous = httpx.get(f"{keyed.url}/v1/files/{mine.id}/content")
     assert anonymous.status_code == 401
+
+
+@pytest.mark.parametrize("name", ["résumé 2026.png", "naïve; v2.png", "報告.png", "plain.png"])
+def test_a_download_is_named_as_uploaded(keyed: Server, hello_png: bytes, name: str) -> None:
+    uploaded = _upload(keyed, hello_png, "ocr", name=name)
+    assert uploaded.status_code == 200, uploaded.text
+    file_id = uploaded.json()["id"]
+    answer = httpx.get(f"{keyed.url}/v1/files/{file_id}/content", headers=_headers())
+    assert answer.status_code == 200 and answer.content == hello_png
+    disposition = answer.headers["content-disposition"]
+    assert disposition.isascii(), disposition  # a header's bytes are Latin-1 to most clients
+    # RFC 6266: `filename*` (RFC 8187's UTF-8, percent-encoded) wins over `filename`, the
+    # name for clients that know no better.
+    message = email.message.Message()
+    message["Content-Disposition"] = disposition
+    fallback = message.get_param("filename", header="content-disposition")
+    extended = re.search(r"filename\*=UTF-8''([^;\s]+)", disposition)
+    assert (unquote(extended[1], errors="strict") if extended else fallback) == name
+    assert fallback and '"' not in str(fallback)
 
 
 def _upload(server: Server, data: bytes, purpose: str, name: str = "f") -> httpx.Response:
