@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import LineTooLong
 
 from ocr_engine.errors import InvalidRequest
 
@@ -88,6 +89,11 @@ async def upload(request: web.Request) -> web.Response:
                     fields[part.name] = await _field(part)
                 else:
                     await part.release()
+        except LineTooLong:
+            raise InvalidRequest(
+                "A part of the upload has headers over 8 KB; a file's name must be shorter.",
+                param="file",
+            ) from None
         except ValueError:
             # aiohttp's reader: no boundary, a boundary never met, a body cut short.
             raise InvalidRequest(

@@ -134,6 +134,11 @@ def test_a_download_is_named_as_uploaded(keyed: Server, hello_png: bytes, name: 
     assert fallback and '"' not in str(fallback)
 
 
+def test_a_file_name_too_long_for_a_header_is_told(keyed: Server, hello_png: bytes) -> None:
+    error = _error(_upload(keyed, hello_png, "ocr", name="n" * 20_000 + ".png"), 400)
+    assert "a file's name must be shorter" in error["message"] and error["param"] == "file"
+
+
 def _upload(server: Server, data: bytes, purpose: str, name: str = "f") -> httpx.Response:
     return httpx.post(
         f"{server.url}/v1/files",
