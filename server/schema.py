@@ -189,11 +189,20 @@ _ANNOTATIONS = (
 
 
 def _param(loc: tuple[int | str, ...]) -> str | None:
-    # For unions pydantic names the member it tried ("pages.list[int].0"); drop those.
+    # For unions pydantic names the member it tried ("pages.list[int].0"); drop those. A
+    # client's own key (metadata's) is named by its start, not echoed whole.
     return (
-        ".".join(str(p) for p in loc if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p)))
+        ".".join(
+            _shortened(str(p))
+            for p in loc
+            if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p))
+        )
         or None
     )
+
+
+def _shortened(name: str, most: int = 64) -> str:
+    return name if len(name) <= most else name[: most - 3] + "..."
 
 
 def _invalid(e: ValidationError) -> InvalidRequest:
@@ -241,6 +250,10 @@ class BatchRequestItem(_Lenient):
     body: dict[str, Any]
 
 
+# A batch's metadata is returned with every listing of it: labels, not a store of data.
+MAX_METADATA_KEYS = 64
+
+
 class BatchRequestBody(_Lenient):
     """Mistral's batch create (`client.batch.jobs.create`), for `/v1/ocr`."""
 
@@ -256,7 +269,14 @@ class BatchRequestBody(_Lenient):
     model: str | None = Field(
         None, max_length=256, description="The model of requests whose body names none."
     )
-    metadata: dict[str, str] | None = None
+    metadata: (
+        dict[Annotated[str, Field(max_length=256)], Annotated[str, Field(max_length=4096)]] | None
+    ) = Field(
+        None,
+        max_length=MAX_METADATA_KEYS,
+        description=f"Your labels, returned with the batch: at most {MAX_METADATA_KEYS} keys of "
+        "256 characters, values of 4,096.",
+    )
     timeout_hours: int = Field(24, ge=1, le=168)
     agent_id: Any = None
 

@@ -120,11 +120,20 @@ def test_an_inline_batch_and_its_refusals(node: Server, hello_png: bytes) -> Non
             ({"endpoint": "/v1/ocr", "input_files": ["nope"]}, "No file"),
             ({"endpoint": "/v1/ocr", "requests": [{"nobody": 1}]}, "requests.0.body"),
             ({"endpoint": "/v1/ocr", "requests": [{"body": {}}], "timeout_hours": 0}, "timeout"),
+            # Metadata are labels returned with every listing, not a store of data.
+            (_labelled({str(i): "x" for i in range(65)}), "at most 64 items"),
+            (_labelled({"notes": "x" * 5000}), "'metadata.notes' string should have at most"),
+            (_labelled({"k" * 100_000: 1}), "'metadata.kkkkkkkkkk"),
         ):
             response = client.post("/v1/batch/jobs", json=body)
             assert response.status_code in (400, 404), response.text
-            assert says in response.json()["error"]["message"]
+            message = response.json()["error"]["message"]
+            assert says in message and len(message) < 300, message
         assert client.get("/v1/batch/jobs/nope").status_code == 404
+
+
+def _labelled(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {"endpoint": "/v1/ocr", "requests": [{"body": {}}], "metadata": metadata}
 
 
 def _slow_batch(mistral: Mistral, scan: bytes, count: int) -> str:
