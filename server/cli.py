@@ -173,22 +173,44 @@ async def _ocr_file(
         text = text if text.endswith("\n") else text + "\n"
     data = text.encode()
     if output is not None:
-        output.write_bytes(data)
+        try:
+            output.write_bytes(data)
+        except OSError as e:
+            raise CannotWrite(output, e) from None
     return data
+
+
+class CannotWrite(Exception):
+    """The output could not be written (a read-only or full disk, no permission)."""
+
+    def __init__(self, output: Path | str, error: OSError) -> None:
+        super().__init__(f"cannot write {output}: {error.strerror or error}")
 
 
 async def _rendered(
     engine: OCREngine, result: DocumentResult, path: Path, fmt: str, output: Path | None
 ) -> bytes:
     """An output file of the engine's, moved to `output` or returned."""
-    with tempfile.TemporaryDirectory(dir=output.parent if output else None) as folder:
-        written = await engine.render(result, path, (fmt,), Path(folder), key="cli")
+    try:
+        # Written beside `output`, so that moving it there is atomic.
+        folder = tempfile.TemporaryDirectory(dir=output.parent if output else None)
+    except OSError as e:
+        raise CannotWrite(output or "a temporary file", e) from None
+    with folder:
+        written = await engine.render(result, path, (fmt,), Path(folder.name), key="cli")
         outcome = written[fmt]
         if isinstance(outcome, str):
             raise InternalError(outcome)
         if output is None:
-            return (Path(folder) / fmt).read_bytes()
-        os.replace(Path(folder) / fmt, output)
+            return (Path(folder.name) / fmt).read_bytes()
+        try:
+            if output.exists() and not output.is_file():
+                # A device, a FIFO or a link to one (/dev/stdout): written into, not replaced.
+                output.write_bytes((Path(folder.name) / fmt).read_bytes())
+            else:
+                os.replace(Path(folder.name) / fmt, output)
+        except OSError as e:
+            raise CannotWrite(output, e) from None
         return b""
 
 
@@ -210,12 +232,13 @@ def ocr(args: argparse.Namespace) -> None:
     settings = _settings(args, ("workers", "backend", "languages", "log_level"))
     _logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
     path = Path(args.file)
-    if not path.is_file():
-        sys.exit(f"tessera: no such file: {path}")
+    _check_input(path)
     fmt = _format(args)
     output = None if args.output in (None, "-") else Path(args.output)
     if output is not None and not output.parent.is_dir():
         sys.exit(f"tessera: no such directory: {output.parent}")
+    if output is not None and output.is_dir():
+        sys.exit(f"tessera: {output} is a directory; name the file to write")
     try:
         data = asyncio.run(
             _ocr_file(
@@ -230,11 +253,39 @@ def ocr(args: argparse.Namespace) -> None:
         )
     except TesseraError as e:
         sys.exit(f"tessera: {e.message}")
+    except CannotWrite as e:
+        sys.exit(f"tessera: {e}")
     except KeyboardInterrupt:
         sys.exit(130)
     if output is None:
+        _print(data)
+
+
+def _check_input(path: Path) -> None:
+    """Exit with a sentence unless `path` is a regular file this process can read."""
+    if not path.exists():
+        sys.exit(f"tessera: no such file: {path}")
+    if not path.is_file():
+        # A directory, a device or a FIFO (reading one could wait for ever).
+        sys.exit(f"tessera: {path} is not a regular file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as e:
+        sys.exit(f"tessera: cannot read {path}: {e.strerror or e}")
+
+
+def _print(data: bytes) -> None:
+    """Write `data` to standard output; a reader that stopped early (`| head`) is no error."""
+    try:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the pipe again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except OSError as e:
+        sys.exit(f"tessera: cannot write standard output: {e.strerror or e}")
 
 
 def run_doctor(args: argparse.Namespace) -> None:

@@ -195,3 +195,54 @@ def test_a_tesseract_command_gone_later_fails_the_page_in_words(
         with pytest.raises(InternalError, match="tesseract command is gone") as caught:
             read()
         assert "README" not in str(caught.value)
+
+
+def test_inputs_and_outputs_it_cannot_use_are_one_line(tmp_path: Path) -> None:
+    # An output it could not write (a directory, a read-only file system, a full disk) ended
+    # in a traceback, after the whole document was read; a directory as input was "no such
+    # file".
+    source = tmp_path / "in.png"
+    corpus.text_image(["Nowhere to go"]).save(source)
+    folder = tmp_path / "out.txt"
+    folder.mkdir()
+    for args, said in [
+        (["-o", str(folder)], f"{folder} is a directory"),
+        (["-o", str(folder), "--format", "md"], f"{folder} is a directory"),
+        (["-o", "/proc/out.txt"], "cannot write /proc/out.txt: No such file or directory"),
+        (["-o", "/proc/out.md"], "cannot write /proc/out.md: No such file or directory"),
+        (["-o", "/dev/full", "--format", "md"], "cannot write /dev/full: No space left"),
+        (["-o", "/dev/full", "--format", "txt"], "cannot write /dev/full: No space left"),
+    ]:
+        done = _tessera("ocr", str(source), "--workers", "1", *args)
+        assert done.returncode == 1, args
+        assert done.stderr.startswith(f"tessera: {said}") and done.stderr.count("\n") == 1
+    assert list(folder.iterdir()) == []
+    directory = _tessera("ocr", str(tmp_path))
+    assert (
+        directory.returncode == 1
+        and directory.stderr == f"tessera: {tmp_path} is not a regular file\n"
+    )
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "server", "ocr", str(source), "--workers", "1"],
+            cwd=REPO,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=180,
+        )
+    assert done.returncode == 1
+    assert done.stderr == "tessera: cannot write standard output: No space left on device\n"
+
+
+def test_an_output_that_is_a_link_to_a_stream_is_written_into(tmp_path: Path) -> None:
+    # `-o /dev/stdout --format pdf` renamed the written file over /dev/stdout: as root, the
+    # machine's /dev/stdout was a plain file from then on.
+    source = tmp_path / "in.png"
+    corpus.text_image(["Into the pipe"]).save(source)
+    link = tmp_path / "out.txt"
+    link.symlink_to("/proc/self/fd/1")
+    done = _tessera("ocr", str(source), "-o", str(link), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Into", "the", "pipe"] and done.stdout.endswith("\f")
+    assert link.is_symlink()
