@@ -53,6 +53,7 @@ FINAL = ("SUCCESS", "FAILED", "TIMEOUT_EXCEEDED", "CANCELLED")
 _STEP_EVERY_S = 0.5
 _LEASE_S = 30.0
 _RESULT_PAGE = 50  # item jobs read at a time while the output files are written
+_MATCH_SLICE = 500  # batches' metadata read at a time by a listing's `metadata` filter
 
 
 class BatchNotFound(NotFound):
@@ -229,15 +230,47 @@ class Batches:
         if created_after is not None:
             where += " AND created_at > ?"
             args.append(created_after)
-        rows = await self._sql.fetch(
-            f"SELECT {', '.join(_COLUMNS)} FROM {self._table} WHERE {where}"
-            f" ORDER BY created_at {'DESC' if newest_first else 'ASC'}, id",
-            *args,
-        )
-        found = [_record(r) for r in rows]
+        order = f" ORDER BY created_at {'DESC' if newest_first else 'ASC'}, id"
         if metadata:
-            found = [b for b in found if _has_metadata(b, metadata)]
-        return found[page * page_size : (page + 1) * page_size], len(found)
+            ids = await self._matching(where, args, order, metadata)
+            wanted = ids[page * page_size : (page + 1) * page_size]
+            if not wanted:
+                return [], len(ids)
+            where += f" AND id IN ({', '.join('?' * len(wanted))})"
+            rows = await self._sql.fetch(
+                f"SELECT {', '.join(_COLUMNS)} FROM {self._table} WHERE {where}{order}",
+                *args,
+                *wanted,
+            )
+            return [_record(r) for r in rows], len(ids)
+        total = await self._sql.fetch(
+            f"SELECT count(*) AS n FROM {self._table} WHERE {where}", *args
+        )
+        rows = await self._sql.fetch(
+            f"SELECT {', '.join(_COLUMNS)} FROM {self._table} WHERE {where}{order}"
+            " LIMIT ? OFFSET ?",
+            *args,
+            page_size,
+            page * page_size,
+        )
+        return [_record(r) for r in rows], int(total[0]["n"])
+
+    async def _matching(
+        self, where: str, args: list[Any], order: str, metadata: dict[str, Any]
+    ) -> list[str]:
+        """The ids of the batches whose metadata holds `metadata`, matched here a slice of
+        rows at a time: only the page's rows are then read whole."""
+        ids: list[str] = []
+        offset = 0
+        while rows := await self._sql.fetch(
+            f"SELECT id, metadata FROM {self._table} WHERE {where}{order} LIMIT ? OFFSET ?",
+            *args,
+            _MATCH_SLICE,
+            offset,
+        ):
+            ids += [r["id"] for r in rows if _has_metadata(r["metadata"], metadata)]
+            offset += len(rows)
+        return ids
 
     async def counts(self, batch_id: str) -> dict[str, int]:
         """The batch's jobs by status."""
@@ -336,8 +369,8 @@ class Batches:
         return [job_from_row(r) for r in rows]
 
 
-def _has_metadata(batch: BatchRecord, wanted: dict[str, Any]) -> bool:
-    metadata = json.loads(batch.metadata) if batch.metadata else {}
+def _has_metadata(stored: str | None, wanted: dict[str, Any]) -> bool:
+    metadata = json.loads(stored) if stored else {}
     return all(metadata.get(k) == v for k, v in wanted.items())
 
 
