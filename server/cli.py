@@ -191,9 +191,12 @@ async def _rendered(
     engine: OCREngine, result: DocumentResult, path: Path, fmt: str, output: Path | None
 ) -> bytes:
     """An output file of the engine's, moved to `output` or returned."""
+    stream = output is not None and output.exists() and not output.is_file()
     try:
-        # Written beside `output`, so that moving it there is atomic.
-        folder = tempfile.TemporaryDirectory(dir=output.parent if output else None)
+        # Written beside `output`, so that moving it there is atomic; a stream's file is
+        # written into, from a temporary folder where temporary files go (not /dev).
+        beside = output.parent if output is not None and not stream else None
+        folder = tempfile.TemporaryDirectory(dir=beside)
     except OSError as e:
         raise CannotWrite(output or "a temporary file", e) from None
     with folder:
@@ -204,7 +207,7 @@ async def _rendered(
         if output is None:
             return (Path(folder.name) / fmt).read_bytes()
         try:
-            if output.exists() and not output.is_file():
+            if stream:
                 # A device, a FIFO or a link to one (/dev/stdout): written into, not replaced.
                 output.write_bytes((Path(folder.name) / fmt).read_bytes())
             else:
