@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +57,8 @@ _HEADING_LINES = 3
 _LARGER = 1.3  # type this much larger than the body's makes a heading
 _HEADING_CONFIDENCE = 0.5  # a heading's characters are read with this confidence at least
 _SIDEWAYS_CHARS = 3  # a word this long, taller than wide, is set turned
+_TABLE_HEAD_GAP = 1.5  # line heights between a table's column labels and what they label
+_TABLE_HEAD_WORDS = 6  # a column label's words at most; a caption has more
 _HEADING_WORDS = 20  # a numbered heading: "5.14 I have a wireless network card which ..."
 _HEADING_WORDS_UNNUMBERED = 10
 _TITLE_RATIO = 1.9  # type this much larger than the body's may set a title of _HEADING_WORDS
@@ -441,18 +443,23 @@ def _beside_figures(line: Line, inside: dict[int, Box]) -> bool:
     return True
 
 
-def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
+def classify(
+    paragraphs: list[Paragraph], *, page_height: int, tables: Sequence[Box] = ()
+) -> list[Item]:
     """Type each paragraph: code, header or footer (by place and look), list, title (by
     size, weight and wording), or text. Consecutive title lines of one size are one title,
-    and so is a title with a line of its size and weight that reads as a heading with it."""
+    and so is a title with a line of its size and weight that reads as a heading with it.
+    The labels over a table's columns (`tables`: their boxes) are its head, not titles."""
     # The body text's line height (for margins) and type size (for headings).
     body = (
         _by_characters(paragraphs, lambda line: line.height),
         _by_characters(paragraphs, _type_size),
     )
+    heads = _table_heads(paragraphs, tables)
 
     def kind_of(paragraph: Paragraph) -> tuple[str, int]:
-        return _kind(paragraph, paragraphs, body, page_height)
+        kind, level = _kind(paragraph, paragraphs, body, page_height)
+        return (TEXT, 0) if kind == TITLE and id(paragraph) in heads else (kind, level)
 
     items: list[Item] = []
     for paragraph in paragraphs:
@@ -464,6 +471,37 @@ def classify(paragraphs: list[Paragraph], *, page_height: int) -> list[Item]:
         else:
             items.append(Item(kind, paragraph.box, paragraph=paragraph, level=level))
     return _running_pieces(items)
+
+
+def _table_heads(paragraphs: list[Paragraph], tables: Sequence[Box]) -> set[int]:
+    """The ids of the one-line paragraphs that label a table's columns from above: within
+    its width, side by side just over the table, or over such labels ("Race" over "Black"
+    and "White" over the columns; a line of them set apart, however many words they have).
+    A line alone just over the table is its title, and a line at its left edge may be the
+    heading of the section it opens ("World Production Capacity:" level with the labels of
+    the columns); a longer line (a caption) ends the head."""
+    heads: set[int] = set()
+    for table in tables:
+        top, found = table.top, True
+        while found:
+            found = False
+            for paragraph in paragraphs:
+                box, height = paragraph.box, paragraph.lines[0].height
+                if id(paragraph) in heads or len(paragraph.lines) > 1:
+                    continue
+                within = box.left >= table.left - height and box.right <= table.right + height
+                over = top - _TABLE_HEAD_GAP * height <= box.bottom <= table.top + height / 2
+                short = len(paragraph.words) <= _TABLE_HEAD_WORDS or _spread(paragraph.lines[0])
+                if not (within and over and short):
+                    continue
+                alone = not _spread(paragraph.lines[0]) and not any(
+                    _shares_line(box, p.box) for p in paragraphs if p is not paragraph
+                )
+                if box.left - table.left <= height or (alone and top == table.top):
+                    continue
+                heads.add(id(paragraph))
+                top, found = min(top, box.top), True
+    return heads
 
 
 def _running_pieces(items: list[Item]) -> list[Item]:

@@ -304,7 +304,7 @@ def _from_layer(task: PageTask, pdf_page: Any, layer: textlayer.TextLayer, dpi: 
         if f.width > 1 and f.height > 1 and f.area < _BACKGROUND_SHARE * page_area
     ]
     items = [
-        *structure.classify(paragraphs, page_height=layer.height),
+        *structure.classify(paragraphs, page_height=layer.height, tables=[t.box for t in tables]),
         *tables,
         *(structure.Item(IMAGE, f) for f in figures),
     ]
@@ -393,7 +393,7 @@ def _from_image(
     paragraphs = structure.drop_inside(paragraphs, figures)
     paragraphs += [Paragraph([line]) for line in large]
     items = [
-        *structure.classify(paragraphs, page_height=image.height),
+        *structure.classify(paragraphs, page_height=image.height, tables=[t.box for t in tables]),
         *tables,
         *(structure.Item(IMAGE, f) for f in figures),
     ]

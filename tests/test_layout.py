@@ -581,3 +581,54 @@ def test_a_word_given_its_line_s_height_is_fitted_to_its_ink() -> None:
     line = fit_to_ink(Line([word]), gray)
     assert line.words[0].box == Box(50, 132, 300, 178)
     assert line.height == 46
+
+
+def test_labels_over_a_table_are_its_head_not_titles() -> None:
+    # A report's table whose column groups are labelled in large type above it: "Race"
+    # over "American Indian", "Black" and "White", over the table's own first row. The
+    # section's title set just over the second table, at its left edge, stays a title.
+    body = [Paragraph(column(_prose(6), 300, 400)), Paragraph(column(_prose(6), 300, 3000))]
+    caption = Paragraph([line("Table 4. Deaths by age group and race in the States", 300, 1240)])
+    race = Paragraph([line("Race", 1150, 1340, size=62)])
+    groups = [
+        Paragraph([line(t, x, 1420, size=62)])
+        for t, x in (("American Indian", 500), ("Black", 1200), ("White", 1800))
+    ]
+    results = Paragraph([line("Results", 300, 2500, size=62)])
+    tables = [Box(300, 1500, 2200, 2400), Box(300, 2580, 2200, 2900)]
+    paragraphs = [body[0], caption, race, *groups, results, body[1]]
+
+    def kinds(found: list[Item]) -> dict[str, str]:
+        return {i.paragraph.lines[0].text: i.kind for i in found if i.paragraph is not None}
+
+    alone = kinds(classify(paragraphs, page_height=PAGE_H))
+    assert [alone[t] for t in ("Race", "American Indian", "Black", "White", "Results")] == [
+        TITLE
+    ] * 5
+    found = kinds(classify(paragraphs, page_height=PAGE_H, tables=tables))
+    assert [found[t] for t in ("Race", "American Indian", "Black", "White")] == [TEXT] * 4
+    assert found["Results"] == TITLE
+    assert found[caption.lines[0].text] == TEXT
+    # The labels read as one line, set apart; "Race" a little higher over them.
+    row = Paragraph(
+        [line("American Indian Asian Islander Black White", 400, 1420, size=62, gap=130)]
+    )
+    race = Paragraph([line("Race", 1150, 1290, size=62)])
+    assert classify([body[0], caption, race, row], page_height=PAGE_H)[2].kind == TITLE
+    found = kinds(classify([body[0], caption, race, row], page_height=PAGE_H, tables=tables))
+    assert found["Race"] == TEXT
+
+
+def test_a_title_alone_over_a_table_stays_a_title() -> None:
+    # "Greenhouse gases" centred over its table of thresholds names it: no labels beside.
+    body = Paragraph(column(_prose(6), 300, 400))
+    title = Paragraph([line("Greenhouse gases", 1000, 1400, size=62)])
+    found = classify([body, title], page_height=PAGE_H, tables=[Box(500, 1480, 2000, 2400)])
+    assert [i.kind for i in found] == [TEXT, TITLE]
+    # A section's heading at the table's left edge, level with its columns' labels.
+    heading = Paragraph([line("World Production Capacity", 300, 1400, size=62)])
+    labels = [Paragraph([line(t, x, 1400, size=62)]) for t, x in (("Fused", 1300), ("Sic", 1900))]
+    found = classify(
+        [body, heading, *labels], page_height=PAGE_H, tables=[Box(300, 1480, 2200, 2400)]
+    )
+    assert [i.kind for i in found] == [TEXT, TITLE, TEXT, TEXT]
