@@ -32,6 +32,9 @@ _SCAN_IMAGE_SHARE = 0.3
 _LINE_END_HYPHEN = "\ufffe"
 _TOKENS = re.compile(r"[\r\n]+|[^\s\x00\ufffe]+\ufffe?|\ufffe")
 _BAD_CHARS = re.compile("[\ufffd\ue000-\uf8ff\x01-\x1f]")
+# Left out of a word's text: control characters and a noncharacter, which a layer's
+# ToUnicode map may give a glyph but no output format can show or (XML) hold.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\uffff]")
 _GAP_HEIGHTS = 1.5
 # Text that may not show is looked for on the page rendered at this resolution: a word
 # whose box spans fewer tones than this is not drawn (its box is too small to tell below
@@ -280,7 +283,7 @@ def _runs(
     first character: per-character calls into PDFium would cost more than all the rest.
     """
     handle = textpage.raw
-    text = textpage.get_text_range()
+    text = _page_text(textpage)
     # Render modes are looked up only on pages that draw some text invisibly.
     check_modes = _invisible_objects(page)
     first, last = pdfium_raw.FS_RECTF(), pdfium_raw.FS_RECTF()
@@ -321,9 +324,11 @@ def _runs(
                 continue
         else:
             visible += len(token)
-        bad += len(_BAD_CHARS.findall(token))
-        if pdfium_raw.FPDFText_HasUnicodeMapError(handle, start):
-            bad += len(token)
+        shown = _word_text(token)
+        bad += _bad_chars(handle, start, token, shown)
+        shown = _CONTROLS.sub("", shown)
+        if not shown:
+            continue
         if len(token) > 1:
             way = _direction(
                 *transform.offset(
@@ -333,13 +338,43 @@ def _runs(
             )
             directions[way] = directions.get(way, 0) + len(token)
         monospaced, bold = _font(handle, start, font_name)
-        words.append(Word(token.replace(_LINE_END_HYPHEN, "-"), 1.0, box, monospaced, bold))
+        words.append(Word(shown, 1.0, box, monospaced, bold))
         if token.endswith(_LINE_END_HYPHEN):
             runs.append(words)
             words = []
     if words:
         runs.append(words)
     return runs, visible, bad, invisible, directions
+
+
+def _page_text(textpage: pdfium.PdfTextPage) -> str:
+    """The page's text, one character per PDFium character index, as the calls that take an
+    index count them: a character beyond the BMP is its two surrogates, as PDFium lists it.
+
+    PDFium's text leaves out some characters of its list (U+FFFE mapped by a ToUnicode map),
+    and decoding it whole joins surrogates into one character (or drops a lone one), either
+    way putting every later word's box on other characters; such a page's text is read
+    character by character.
+    """
+    handle = textpage.raw
+    count = pdfium_raw.FPDFText_CountChars(handle)
+    units = textpage.get_text_range(errors="surrogatepass").encode("utf-16-le", "surrogatepass")
+    if len(units) == 2 * count:
+        wide = np.frombuffer(units, dtype="<u2").astype("<u4").tobytes()
+        return wide.decode("utf-32-le", "surrogatepass")
+    return "".join(chr(pdfium_raw.FPDFText_GetUnicode(handle, i)) for i in range(count))
+
+
+def _word_text(token: str) -> str:
+    """A token's text: surrogate pairs joined, a lone surrogate U+FFFD, a line-end hyphen "-"."""
+    text = token.replace(_LINE_END_HYPHEN, "-").encode("utf-16-le", "surrogatepass")
+    return text.decode("utf-16-le", "replace")
+
+
+def _bad_chars(handle: Any, start: int, token: str, shown: str) -> int:
+    """How many of a word's characters have no usable mapping to Unicode."""
+    unmapped = len(token) if pdfium_raw.FPDFText_HasUnicodeMapError(handle, start) else 0
+    return unmapped + len(_BAD_CHARS.findall(shown))
 
 
 def _tokens(handle: Any, text: str, by_tone: bool) -> Iterator[tuple[str, int]]:

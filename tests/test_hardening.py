@@ -19,6 +19,7 @@ import io
 import json
 import math
 import os
+import re
 import socket
 import sqlite3
 import struct
@@ -38,6 +39,7 @@ from urllib.parse import unquote
 import aiohttp
 import httpx
 import pytest
+from lxml import etree
 from PIL import Image, TiffImagePlugin, TiffTags
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
@@ -1140,3 +1142,66 @@ def test_a_batch_listing_reads_the_page_it_answers(start_server: Any, hello_png:
         none = client.get("/v1/batch/jobs", params={"metadata": '{"run": "first"}', "page": 1})
         assert none.json() == {"data": [], "object": "list", "total": 1}
     assert _peak_kb(node.process.pid) - before < 40 * 1024
+
+
+# A text layer's ToUnicode map may give a glyph any text at all: 'B' the math italic x
+# (beyond the BMP), the others characters no output format can carry.
+_MAPPED = {
+    ord("A"): "0041",
+    ord("B"): "D835DC65",
+    ord("C"): "0043",
+    ord("D"): "0001",
+    ord("E"): "0008",
+    ord("F"): "007F",
+    ord("G"): "009B",
+    ord("H"): "DC00",
+    ord("J"): "005D",
+    ord("K"): "003E",
+    ord("L"): "003C",
+    ord("M"): "0026",
+}
+_UNCARRIABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _hocr_words(hocr: bytes) -> dict[str, list[tuple[int, ...]]]:
+    boxes: dict[str, list[tuple[int, ...]]] = {}
+    for word in etree.fromstring(hocr).iter("{*}span"):
+        if word.get("class") == "ocrx_word":
+            box = tuple(int(v) for v in word.get("title", "").split(";")[0].split()[1:])
+            boxes.setdefault("".join(word.itertext()), []).append(box)
+    return boxes
+
+
+def test_a_text_layer_of_any_characters_reads_into_every_format(server: Server) -> None:
+    # PDFium counts a character beyond the BMP as two, and decoded whole the layer's text
+    # counted it as one: every later word on the page took the box of the characters before
+    # it (here the second "AAA" spanned two lines). Control characters and noncharacters went
+    # into the Markdown, the JSON's words and the text file.
+    pdf = hostile.mapped_text_page(_MAPPED, [b"ABA CCC", b"AAA CCC", b"ADEA AFGA AHA AJJK ALM"])
+    body = ocr_body(
+        pdf,
+        ocr_mode="text_layer",
+        output_formats=["hocr", "alto", "txt"],
+        confidence_scores_granularity="word",
+        include_blocks=True,
+    )
+    with server.client() as client:
+        response = client.post("/v1/ocr", json=body)
+    assert response.status_code == 200, response.text
+    (page,) = response.json()["pages"]
+    assert page["source"] == "text_layer"
+    outputs = {o["format"]: base64.b64decode(o["data"]) for o in response.json()["outputs"]}
+    texts = [
+        page["markdown"],
+        outputs["txt"].decode().replace("\f", ""),
+        *(w["text"] for w in page["confidence_scores"]["word_confidence_scores"]),
+        *(b["content"] for b in page["blocks"]),
+    ]
+    assert not [t for t in texts if _UNCARRIABLE.search(t)]
+    assert "A\U0001d465A" in page["markdown"] and "AA A\ufffdA A]]> A<&" in page["markdown"]
+    assert etree.fromstring(outputs["alto"]) is not None
+    words = _hocr_words(outputs["hocr"])
+    (first, second) = words["CCC"]
+    assert first[0::2] == second[0::2] and first[3] < second[1]  # one column, two lines
+    (above,), (below,) = words["A\U0001d465A"], words["AAA"]
+    assert above[0] == below[0] and above[3] < below[1] < second[3]
