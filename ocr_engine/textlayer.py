@@ -11,6 +11,7 @@ import ctypes
 import functools
 import math
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -34,6 +35,8 @@ _TOKENS = re.compile(r"[\r\n]+|[^\s\x00\ufffe]+\ufffe?|\ufffe")
 _BAD_CHARS = re.compile("[\ufffd\ue000-\uf8ff\x01-\x1f]")
 # Left out of a word's text: control characters and a noncharacter, which a layer's
 # ToUnicode map may give a glyph but no output format can show or (XML) hold.
+# Fonts of pictures set as characters, whose codes mean nothing as text.
+_DINGBAT_FONTS = ("wingding", "webding", "dingbat")
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\uffff]")
 _GAP_HEIGHTS = 1.5
 # Text that may not show is looked for on the page rendered at this resolution: a word
@@ -326,7 +329,7 @@ def _runs(
             visible += len(token)
         shown = _word_text(token)
         bad += _bad_chars(handle, start, token, shown)
-        shown = _CONTROLS.sub("", shown)
+        shown = _as_shown(handle, start, shown, font_name, opens=not words)
         if not shown:
             continue
         if len(token) > 1:
@@ -417,6 +420,27 @@ def _drawn_box(handle: Any, start: int, length: int, transform: _Transform) -> B
         x.value, y.value - 0.2 * size, x.value + 0.5 * size * length, y.value + 0.8 * size
     )
     return Box(box.left, box.top, max(box.right, box.left + 1), max(box.bottom, box.top + 1))
+
+
+def _as_shown(
+    handle: Any, index: int, text: str, name: ctypes.Array[ctypes.c_char], *, opens: bool
+) -> str:
+    """A word's text as shown: a dingbat that `opens` its line a bullet, control characters
+    left out (no format shows them, and XML cannot hold them)."""
+    if opens and len(text) == 1 and _bullet_glyph(handle, index, name, text):
+        return "•"
+    return _CONTROLS.sub("", text)
+
+
+def _bullet_glyph(handle: Any, index: int, name: ctypes.Array[ctypes.c_char], text: str) -> bool:
+    """Whether a line's first word, one character, is a glyph of a dingbat font that has no
+    Unicode of its own: the control code, private-use code or letter the font sets it at
+    (Wingdings' ❖ is "v", or \x99 through a ToUnicode map). Opening a line, it is a list's
+    bullet; a dingbat mapped to its own symbol ("❖", "✓") is shown as it is."""
+    if unicodedata.category(text) == "So":
+        return False
+    pdfium_raw.FPDFText_GetFontInfo(handle, index, name, len(name), None)
+    return any(hint in name.value.decode("latin-1").lower() for hint in _DINGBAT_FONTS)
 
 
 def _font(handle: Any, index: int, name: ctypes.Array[ctypes.c_char]) -> tuple[bool, bool]:

@@ -1205,3 +1205,19 @@ def test_a_text_layer_of_any_characters_reads_into_every_format(server: Server) 
     assert first[0::2] == second[0::2] and first[3] < second[1]  # one column, two lines
     (above,), (below,) = words["A\U0001d465A"], words["AAA"]
     assert above[0] == below[0] and above[3] < below[1] < second[3]
+
+
+def test_a_dingbat_font_s_bullets_open_list_items(server: Server) -> None:
+    # Wingdings' ❖ has no Unicode of its own: a ToUnicode map may give it a control code
+    # (\x99) or none give it the letter it is set at ("v"). Left out, the items ran into one
+    # paragraph; kept, they were junk at each line's start.
+    mapping = {ord("A"): "0041", ord("C"): "0043", ord("V"): "0099", ord("W"): "0076"}
+    pdf = hostile.mapped_text_page(
+        mapping, [b"V AAA CCC", b"W CCC AAA", b"AAA W CCC"], font=b"Wingdings-Regular"
+    )
+    with server.client() as client:
+        response = client.post("/v1/ocr", json=ocr_body(pdf, ocr_mode="text_layer"))
+    assert response.status_code == 200, response.text
+    markdown = response.json()["pages"][0]["markdown"]
+    assert markdown.startswith("- AAA CCC\n- CCC AAA"), markdown
+    assert "AAA v CCC" in markdown  # within a line, a glyph is left as it reads

@@ -159,10 +159,12 @@ def one_page(
     )
 
 
-def mapped_text_page(mapping: dict[int, str], rows: Iterable[bytes]) -> bytes:
-    """A one-page PDF whose Helvetica text is read through a ToUnicode map: each byte of
-    `rows` (a row a line) stands for the text `mapping` gives it, UTF-16BE in hex ("0041",
-    "D835DC65"), whatever that is: a control character, a lone surrogate."""
+def mapped_text_page(
+    mapping: dict[int, str], rows: Iterable[bytes], font: bytes = b"Helvetica"
+) -> bytes:
+    """A one-page PDF whose text, in the font named `font`, is read through a ToUnicode map:
+    each byte of `rows` (a row a line) stands for the text `mapping` gives it, UTF-16BE in
+    hex ("0041", "D835DC65"), whatever that is: a control character, a lone surrogate."""
     pairs = b"".join(b"<%02X> <%s>\n" % (code, text.encode()) for code, text in mapping.items())
     cmap = (
         b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /M def "
@@ -173,13 +175,13 @@ def mapped_text_page(mapping: dict[int, str], rows: Iterable[bytes]) -> bytes:
         b"BT /F1 24 Tf 72 %d Td <%s> Tj ET\n" % (700 - 40 * i, row.hex().encode())
         for i, row in enumerate(rows)
     )
-    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>"
+    font_dict = b"<< /Type /Font /Subtype /Type1 /BaseFont /%s /ToUnicode 6 0 R >>" % font
     page = (
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
         b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>"
     )
     pages = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
-    return pdf_file([CATALOG, pages, page, font, stream(content), stream(cmap)])
+    return pdf_file([CATALOG, pages, page, font_dict, stream(content), stream(cmap)])
 
 
 def image_page(image: bytes, entries: bytes, *, width: int, height: int) -> bytes:
