@@ -475,7 +475,9 @@ def _split_at_gaps(words: list[Word]) -> list[Line]:
             lines.append(Line([word]))
         elif word.monospace and previous.monospace:
             lines[-1].words.append(word)
-        elif word.box.left - previous.box.right > _GAP_HEIGHTS * height:
+        elif word.box.left - previous.box.right > _GAP_HEIGHTS * height and not (
+            len(lines[-1].words) == 1 and previous.text == "•"
+        ):  # a bullet hung in the margin opens its item's line, however far
             lines.append(Line([word]))
         else:
             lines[-1].words.append(word)

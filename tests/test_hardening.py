@@ -1211,9 +1211,12 @@ def test_a_dingbat_font_s_bullets_open_list_items(server: Server) -> None:
     # Wingdings' ❖ has no Unicode of its own: a ToUnicode map may give it a control code
     # (\x99) or none give it the letter it is set at ("v"). Left out, the items ran into one
     # paragraph; kept, they were junk at each line's start.
+    # A bullet hung in the margin, far left of its item's text, opens the item all the same.
     mapping = {ord("A"): "0041", ord("C"): "0043", ord("V"): "0099", ord("W"): "0076"}
+    mapping[ord(" ")] = "0020"
+    hung = b"V" + b" " * 12 + b"AAA CCC"
     pdf = hostile.mapped_text_page(
-        mapping, [b"V AAA CCC", b"W CCC AAA", b"AAA W CCC"], font=b"Wingdings-Regular"
+        mapping, [hung, b"W CCC AAA", b"AAA W CCC"], font=b"Wingdings-Regular"
     )
     with server.client() as client:
         response = client.post("/v1/ocr", json=ocr_body(pdf, ocr_mode="text_layer"))
