@@ -357,6 +357,18 @@ def _list_marker(line: Line) -> str | None:
     return None
 
 
+def misread_bullet(words: list[Word]) -> bool:
+    """Whether a line's words open with a round bullet that Tesseract read as a letter or a
+    sign ("e", "©"), standing apart before a word."""
+    line = Line(words)
+    return (
+        len(words) > 1
+        and words[0].text in _OCR_BULLETS
+        and words[1].text[:1].isalpha()
+        and _list_marker(line) == "•"
+    )
+
+
 def list_items(paragraph: Paragraph) -> list[tuple[str, list[Line], Box]]:
     """A list paragraph as (marker, lines, marker's box) per item, bullets taken off the
     item's words.

@@ -27,9 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from . import leaders
-from .model import TABLE, Span
+from .model import TABLE, Span, cell_lines
 from .regions import Grid, Rules, grids
-from .structure import Item
+from .structure import Item, misread_bullet
 from .words import Box, Line, Paragraph, Word, union_all
 
 Cells = list[list[list[Word]]]
@@ -187,8 +187,21 @@ def find_tables(
         # in none of its rows (beside a tall misreading that stretched the box) stays text.
         taken.update(id(w) for w in table.words)
         taken.update(id(w) for w in _inside(table.grid.box, words) if id(w) in glyphs)
+    if not layer:
+        for table in found:
+            _read_bullets(table.cells)
     items = [t.item() for t in found]
     return [*_remaining(paragraphs, taken), *contents], _remaining(code, taken), items
+
+
+def _read_bullets(cells: Cells) -> None:
+    """A cell's lines opened by a bullet Tesseract read as a letter or a sign ("e Time period
+    of assessment", "© Effect size") open with the bullet, as items in prose do."""
+    for row in cells:
+        for cell in row:
+            for words in cell_lines(cell):
+                if misread_bullet(words):
+                    words[0].text = "•"
 
 
 def _title(words: list[Word], scale: float) -> set[int]:

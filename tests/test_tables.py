@@ -1695,3 +1695,23 @@ def test_rows_that_part_their_numbers_from_their_labels_go_on_with_the_table() -
     [table] = _tables_of(rows)
     assert [" ".join(row[:-3]).strip() for row in table] == entries
     assert [row[-1] for row in table] == [f"3{i}.50" for i in range(len(entries))]
+
+
+def test_a_bullet_read_as_a_letter_in_a_cell_is_a_bullet() -> None:
+    # A round bullet in a cell reads as "e" or "©" to Tesseract, as in prose; an "e" before
+    # a figure marks an estimate and stays.
+    grid = Rules(
+        [(y, 90, 1220) for y in (90, 200, 330)],
+        [(x, 90, 330) for x in (90, 400, 1220)],
+    )
+    rows = [
+        _row(110, [(110, "Reliability"), (420, "e Intraclass correlation")]),
+        _row(150, [(420, "© Time period")]),
+        _row(240, [(110, "Output"), (420, "e 1,200 tonnes")]),
+    ]
+    _, _, found = find_tables(_paragraphs(rows), grid, dpi=300)
+    [table] = _texts(found)
+    assert table == [
+        ["Reliability", "• Intraclass correlation • Time period"],
+        ["Output", "e 1,200 tonnes"],
+    ]
