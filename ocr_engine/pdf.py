@@ -126,6 +126,11 @@ def page(path: str, index: int) -> pdfium.PdfPage:
             # PDFium reads what was drawn into the page when it loads the page again.
             pdf_page.close()
             pdf_page = document[index]
+        width, height = pdf_page.get_size()
+        if width <= 0 or height <= 0:
+            # A crop box wholly off the media box: viewers (Poppler, pdf.js) show the media
+            # box, where PDFium would show nothing and its words would be lost.
+            pdf_page.set_cropbox(*pdf_page.get_mediabox())
         return pdf_page
     except pdfium.PdfiumError as e:
         raise UnprocessableDocument(

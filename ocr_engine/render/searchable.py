@@ -519,10 +519,21 @@ def _span(corners: list[tuple[float, float]]) -> _Span:
 
 
 def _crop(pdf_page: pikepdf.Page) -> tuple[float, float, float, float]:
-    """The crop box (the part of the page a viewer shows): its lower-left corner, width and
+    """The part of the page a viewer shows, as the page was read: its crop box within its
+    media box, or the media box where the two do not meet. Its lower-left corner, width and
     height in user space."""
-    x0, y0, x1, y1 = (float(v) for v in pdf_page.cropbox)
-    return min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)
+    cx0, cy0, cx1, cy1 = _ordered(pdf_page.cropbox)
+    mx0, my0, mx1, my1 = _ordered(pdf_page.mediabox)
+    x0, y0, x1, y1 = max(cx0, mx0), max(cy0, my0), min(cx1, mx1), min(cy1, my1)
+    if x1 <= x0 or y1 <= y0:
+        x0, y0, x1, y1 = mx0, my0, mx1, my1
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _ordered(box: pikepdf.Array) -> tuple[float, float, float, float]:
+    """A PDF rectangle as left, bottom, right, top, whichever corners it names."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
 def _shown_size(pdf_page: pikepdf.Page) -> tuple[float, float]:
