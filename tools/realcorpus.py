@@ -24,6 +24,8 @@ The eval renders the PDFs at 300 dpi and reads the images (tools/realeval.py).
 
     python -m tools.realcorpus --icdar DIR   # DIR: camelot's tests/files/tabula/icdar2013-dataset
     python -m tools.realcorpus --reference-only   # the reference pages alone
+    python -m tools.realcorpus --icdar DIR --held-out --out OUT   # the set's other table
+        pages, read with `python -m tools.realeval --corpus OUT`
 
 Needs `apt-get download` (Debian's archive) for the manuals; nothing at eval time needs a
 network.
@@ -412,6 +414,24 @@ def build(icdar: Path, out: Path) -> None:
     (out / "manifest.json").write_text(json.dumps(entries, indent=1) + "\n")
 
 
+def build_held_out(icdar: Path, out: Path) -> None:
+    """Every other page of the ICDAR set that holds a table, as a corpus of its own at `out`:
+    pages the structure was not built on, to check the table bars with."""
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = set(TABLE_PAGES)
+    entries = []
+    for source in sorted(icdar.glob("*/*.pdf")):
+        structure = source.with_name(f"{source.stem}-str.xml")
+        if not structure.exists():
+            continue
+        regions = ET.parse(structure).getroot().iter("region")
+        for index in sorted({int(r.get("page", "1")) - 1 for r in regions}):
+            if (source.stem, index) not in chosen:
+                log.info("%s p. %d", source.stem, index + 1)
+                entries.append(table_entry(icdar, source.stem, index, out))
+    (out / "manifest.json").write_text(json.dumps(entries, indent=1) + "\n")
+
+
 def reference_entries(out: Path) -> list[dict[str, Any]]:
     """The reference class's pages, and its noisy ones."""
     return documentation_entries(
@@ -444,6 +464,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--icdar", type=Path, help="the ICDAR 2013 dataset folder")
     parser.add_argument("--out", type=Path, default=CORPUS, help=f"default {CORPUS}")
     parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="build the ICDAR set's other table pages instead, into --out (not the corpus)",
+    )
+    parser.add_argument(
         "--reference-only",
         action="store_true",
         help="only (re)build the reference pages, keeping the manifest's other entries",
@@ -462,6 +487,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.icdar is None:
         parser.error("--icdar is needed to build the whole corpus")
+    if args.held_out:
+        if args.out == CORPUS:
+            parser.error("--held-out builds a corpus of its own: name it with --out")
+        build_held_out(args.icdar, args.out)
+        return
     build(args.icdar, args.out)
 
 
