@@ -33,6 +33,7 @@ from .structure import Item, misread_bullet
 from .words import Box, Line, Paragraph, Word, union_all
 
 Cells = list[list[list[Word]]]
+_DASHES = "—–-_"  # what the white after a bullet reads as
 
 _TOUCH_INCHES = 0.04  # rules this close meet
 _SLIVER = 4  # touches: an empty column or row this narrow lies between a double rule's two
@@ -196,12 +197,22 @@ def find_tables(
 
 def _read_bullets(cells: Cells) -> None:
     """A cell's lines opened by a bullet Tesseract read as a letter or a sign ("e Time period
-    of assessment", "© Effect size") open with the bullet, as items in prose do."""
+    of assessment", "© Effect size") open with the bullet, as items in prose do. The white
+    after such a bullet is often read as a dash, alone or before the first word ("e —
+    Intercorrelation", "e _Intraclass"): it is the bullet's, not the item's."""
     for row in cells:
         for cell in row:
             for words in cell_lines(cell):
-                if misread_bullet(words):
-                    words[0].text = "•"
+                if len(words) > 2 and not words[1].text.strip(_DASHES):
+                    if misread_bullet([words[0], *words[2:]]):
+                        cell.remove(words[1])
+                        words[0].text = "•"
+                    continue
+                if len(words) < 2:
+                    continue
+                item = words[1].text.lstrip(_DASHES)
+                if misread_bullet([words[0], dataclasses.replace(words[1], text=item), *words[2:]]):
+                    words[0].text, words[1].text = "•", item
 
 
 def _title(words: list[Word], scale: float) -> set[int]:

@@ -1701,17 +1701,20 @@ def test_a_bullet_read_as_a_letter_in_a_cell_is_a_bullet() -> None:
     # A round bullet in a cell reads as "e" or "©" to Tesseract, as in prose; an "e" before
     # a figure marks an estimate and stays.
     grid = Rules(
-        [(y, 90, 1220) for y in (90, 200, 330)],
+        [(y, 90, 1220) for y in (90, 270, 330)],
         [(x, 90, 330) for x in (90, 400, 1220)],
     )
     rows = [
         _row(110, [(110, "Reliability"), (420, "e Intraclass correlation")]),
         _row(150, [(420, "© Time period")]),
-        _row(240, [(110, "Output"), (420, "e 1,200 tonnes")]),
+        # The white after the bullet read as a dash, apart or before the item's first word.
+        _row(190, [(420, "e — Item totals")]),
+        _row(230, [(420, "@ _Effect size")]),
+        _row(280, [(110, "Output"), (420, "e 1,200 tonnes")]),
     ]
     _, _, found = find_tables(_paragraphs(rows), grid, dpi=300)
     [table] = _texts(found)
     assert table == [
-        ["Reliability", "• Intraclass correlation • Time period"],
+        ["Reliability", "• Intraclass correlation • Time period • Item totals • Effect size"],
         ["Output", "e 1,200 tonnes"],
     ]
