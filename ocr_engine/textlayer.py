@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -35,9 +35,9 @@ _TOKENS = re.compile(r"[\r\n]+|[^\s\x00\ufffe]+\ufffe?|\ufffe")
 _BAD_CHARS = re.compile("[\ufffd\ue000-\uf8ff\x01-\x1f]")
 # Left out of a word's text: control characters and a noncharacter, which a layer's
 # ToUnicode map may give a glyph but no output format can show or (XML) hold.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\uffff]")
 # Fonts of pictures set as characters, whose codes mean nothing as text.
 _DINGBAT_FONTS = ("wingding", "webding", "dingbat")
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\uffff]")
 _GAP_HEIGHTS = 1.5
 # Text that may not show is looked for on the page rendered at this resolution: a word
 # whose box spans fewer tones than this is not drawn (its box is too small to tell below
@@ -327,9 +327,10 @@ def _runs(
                 continue
         else:
             visible += len(token)
-        shown = _word_text(token)
-        bad += _bad_chars(handle, start, token, shown)
-        shown = _as_shown(handle, start, shown, font_name, opens=not words)
+        text = _word_text(token)
+        bad += _bad_chars(handle, start, token, text)
+        font = _font(handle, start, font_name)
+        shown = _as_shown(text, dingbat=font.dingbat, opens=not words)
         if not shown:
             continue
         if len(token) > 1:
@@ -340,8 +341,7 @@ def _runs(
                 )
             )
             directions[way] = directions.get(way, 0) + len(token)
-        monospaced, bold = _font(handle, start, font_name)
-        words.append(Word(shown, 1.0, box, monospaced, bold))
+        words.append(Word(shown, 1.0, box, font.monospaced, font.bold))
         if token.endswith(_LINE_END_HYPHEN):
             runs.append(words)
             words = []
@@ -422,42 +422,40 @@ def _drawn_box(handle: Any, start: int, length: int, transform: _Transform) -> B
     return Box(box.left, box.top, max(box.right, box.left + 1), max(box.bottom, box.top + 1))
 
 
-def _as_shown(
-    handle: Any, index: int, text: str, name: ctypes.Array[ctypes.c_char], *, opens: bool
-) -> str:
-    """A word's text as shown: a dingbat that `opens` its line a bullet, control characters
-    left out (no format shows them, and XML cannot hold them)."""
-    if opens and len(text) == 1 and _bullet_glyph(handle, index, name, text):
+def _as_shown(text: str, *, dingbat: bool, opens: bool) -> str:
+    """A word's text as shown, control characters left out (no format shows them, and XML
+    cannot hold them). One character of a `dingbat` font that `opens` its line is a list's
+    bullet when it has no Unicode of its own: the control code, private-use code or letter
+    the font sets it at (Wingdings' ❖ is "v", or \x99 through a ToUnicode map); a dingbat
+    mapped to its own symbol ("❖", "✓") is shown as it is."""
+    if opens and dingbat and len(text) == 1 and unicodedata.category(text) != "So":
         return "•"
     return _CONTROLS.sub("", text)
 
 
-def _bullet_glyph(handle: Any, index: int, name: ctypes.Array[ctypes.c_char], text: str) -> bool:
-    """Whether a line's first word, one character, is a glyph of a dingbat font that has no
-    Unicode of its own: the control code, private-use code or letter the font sets it at
-    (Wingdings' ❖ is "v", or \x99 through a ToUnicode map). Opening a line, it is a list's
-    bullet; a dingbat mapped to its own symbol ("❖", "✓") is shown as it is."""
-    if unicodedata.category(text) == "So":
-        return False
-    pdfium_raw.FPDFText_GetFontInfo(handle, index, name, len(name), None)
-    return any(hint in name.value.decode("latin-1").lower() for hint in _DINGBAT_FONTS)
+class _FontKind(NamedTuple):
+    monospaced: bool  # fixed pitch
+    bold: bool
+    dingbat: bool  # pictures set as characters (Wingdings)
 
 
-def _font(handle: Any, index: int, name: ctypes.Array[ctypes.c_char]) -> tuple[bool, bool]:
-    """Whether the character at `index` is set in a fixed-pitch font, and in bold."""
+def _font(handle: Any, index: int, name: ctypes.Array[ctypes.c_char]) -> _FontKind:
+    """What the font of the character at `index` is."""
     flags = ctypes.c_int()
     pdfium_raw.FPDFText_GetFontInfo(handle, index, name, len(name), ctypes.byref(flags))
     return _font_kind(name.value, flags.value, pdfium_raw.FPDFText_GetFontWeight(handle, index))
 
 
 @functools.lru_cache(maxsize=256)
-def _font_kind(name: bytes, flags: int, weight: int) -> tuple[bool, bool]:
-    """Fixed pitch and bold from a font's name, flags and weight; a page has a few fonts and
-    hundreds of words, so each font is looked at once."""
+def _font_kind(name: bytes, flags: int, weight: int) -> _FontKind:
+    """A font's kind from its name, flags and weight; a page has a few fonts and hundreds of
+    words, so each font is looked at once."""
     font = name.decode("latin-1").lower()
-    monospaced = bool(flags & _FIXED_PITCH) or any(h in font for h in _MONO_HINTS)
-    bold = weight >= _BOLD_WEIGHT or any(h in font for h in _BOLD_HINTS)
-    return monospaced, bold
+    return _FontKind(
+        monospaced=bool(flags & _FIXED_PITCH) or any(h in font for h in _MONO_HINTS),
+        bold=weight >= _BOLD_WEIGHT or any(h in font for h in _BOLD_HINTS),
+        dingbat=any(h in font for h in _DINGBAT_FONTS),
+    )
 
 
 def _split_at_gaps(words: list[Word]) -> list[Line]:
