@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from .blankcells import Read
-from .words import INK, Box, Line, Word, spans, union_all
+from .words import INK, Box, Line, spans, union_all
 
 _LARGE_INCHES = 0.3  # ink this tall or taller may be a line of large print
 _TARGET_PX = 40  # the height the tallest ink is drawn at to be read again
@@ -72,7 +72,7 @@ def _read_band(gray: np.ndarray, box: Box, read: Read, dpi: int) -> list[Line]:
         (max(1, round(band.shape[1] * scale)), max(1, round(band.shape[0] * scale))),
         Image.Resampling.LANCZOS,
     )
-    lines = [_scaled(line, 1 / scale, top) for line in read(small)]
+    lines = [line.moved(0, top, 1 / scale) for line in read(small)]
     return [ln for ln in lines if _print(ln) and ln.box.height >= _OWN_SIZE * tallest]
 
 
@@ -81,23 +81,4 @@ def _print(line: Line) -> bool:
     return (
         any(sum(c.isalpha() for c in w.text) >= _MIN_LETTERS for w in line.words)
         and statistics.median(w.confidence for w in line.words) >= _CONFIDENT
-    )
-
-
-def _scaled(line: Line, factor: float, dy: int) -> Line:
-    """The line read from the band drawn small, in page pixels."""
-    return Line(
-        [
-            Word(
-                w.text,
-                w.confidence,
-                Box(
-                    round(w.box.left * factor),
-                    dy + round(w.box.top * factor),
-                    round(w.box.right * factor),
-                    dy + round(w.box.bottom * factor),
-                ),
-            )
-            for w in line.words
-        ]
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -139,17 +139,19 @@ class Line:
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
 
-    def moved(self, dx: int, dy: int) -> Line:
-        """The line shifted by (dx, dy): read from a crop, put back on its page."""
+    def moved(self, dx: int, dy: int, scale: float = 1.0) -> Line:
+        """The line drawn `scale` times larger, then shifted by (dx, dy): read from a crop,
+        drawn at another size or not, put back on its page."""
         return Line(
             [
-                Word(
-                    w.text,
-                    w.confidence,
-                    Box(w.box.left + dx, w.box.top + dy, w.box.right + dx, w.box.bottom + dy),
-                    w.monospace,
-                    w.bold,
-                    w.line_number,
+                replace(
+                    w,
+                    box=Box(
+                        round(w.box.left * scale) + dx,
+                        round(w.box.top * scale) + dy,
+                        round(w.box.right * scale) + dx,
+                        round(w.box.bottom * scale) + dy,
+                    ),
                 )
                 for w in self.words
             ]
