@@ -498,15 +498,16 @@ def _table_heads(paragraphs: list[Paragraph], tables: Sequence[Box]) -> set[int]
         while found:
             found = False
             for paragraph in paragraphs:
-                box, height = paragraph.box, paragraph.lines[0].height
                 if id(paragraph) in heads or len(paragraph.lines) > 1:
                     continue
+                (line,), box = paragraph.lines, paragraph.box
+                height = line.height
                 within = box.left >= table.left - height and box.right <= table.right + height
                 over = top - _TABLE_HEAD_GAP * height <= box.bottom <= table.top + height / 2
-                short = len(paragraph.words) <= _TABLE_HEAD_WORDS or _spread(paragraph.lines[0])
-                if not (within and over and short):
+                spread = _spread(line)  # labels side by side, set apart
+                if not (within and over and (spread or len(line.words) <= _TABLE_HEAD_WORDS)):
                     continue
-                alone = not _spread(paragraph.lines[0]) and not any(
+                alone = not spread and not any(
                     _shares_line(box, p.box) for p in paragraphs if p is not paragraph
                 )
                 if box.left - table.left <= height or (alone and top == table.top):

@@ -204,14 +204,15 @@ async def _rendered(
         outcome = written[fmt]
         if isinstance(outcome, str):
             raise InternalError(outcome)
+        made = Path(folder.name) / fmt
         if output is None:
-            return (Path(folder.name) / fmt).read_bytes()
+            return made.read_bytes()
         try:
             if stream:
                 # A device, a FIFO or a link to one (/dev/stdout): written into, not replaced.
-                output.write_bytes((Path(folder.name) / fmt).read_bytes())
+                output.write_bytes(made.read_bytes())
             else:
-                os.replace(Path(folder.name) / fmt, output)
+                os.replace(made, output)
         except OSError as e:
             raise CannotWrite(output, e) from None
         return b""
