@@ -61,6 +61,7 @@ _TABLE_HEAD_GAP = 1.5  # line heights between a table's column labels and what t
 _TABLE_HEAD_WORDS = 6  # a column label's words at most; a caption has more
 _HEADING_WORDS = 20  # a numbered heading: "5.14 I have a wireless network card which ..."
 _HEADING_WORDS_UNNUMBERED = 10
+_HEADING_WORDS_LARGE = 36  # a numbered heading set large and bold, over its three lines
 _TITLE_RATIO = 1.9  # type this much larger than the body's may set a title of _HEADING_WORDS
 _QUOTES = "\"'‘“"
 _HEADING_LETTERS = 0.6  # share of a heading's characters that are letters
@@ -588,7 +589,11 @@ def _heading_level(paragraph: Paragraph, size: float) -> int:
     # A document's title, set far larger than its text, may run longer than a section's
     # heading ("Row and Column Access Control Support in IBM DB2 for i").
     most = _HEADING_WORDS if ratio >= _TITLE_RATIO else _HEADING_WORDS_UNNUMBERED
-    if not _reads_as_heading(text, bold=_mostly_bold(paragraph), most=most):
+    # A question of a FAQ, numbered, large and bold, may fill its three lines ("11.10 How
+    # can I have my locally-built package included in the list of available packages ...").
+    bold = _mostly_bold(paragraph)
+    longest = _HEADING_WORDS_LARGE if bold and ratio >= _LARGER else _HEADING_WORDS
+    if not _reads_as_heading(text, bold=bold, most=most, longest=longest):
         return 0
     if _numbered(paragraph.lines[0]):
         return 0  # a numbered line of a transcript, not a numbered section
@@ -782,17 +787,21 @@ def _running_head(line: Line, pieces: list[list[Word]], page_height: int) -> boo
 
 
 def _reads_as_heading(
-    text: str, *, bold: bool = False, most: int = _HEADING_WORDS_UNNUMBERED
+    text: str,
+    *,
+    bold: bool = False,
+    most: int = _HEADING_WORDS_UNNUMBERED,
+    longest: int = _HEADING_WORDS,
 ) -> bool:
     """Whether the text reads as a heading, set in `bold` or not, of `most` words unless it
-    is numbered."""
+    is numbered, and of `longest` words if it is."""
     text = text.rstrip(_FOOTNOTE_MARKS)  # "The eso-pic package*": its footnote's mark
     words = text.split()
     # Mostly letters, the section's number aside ("2.1.6 Spínače").
     title = text[number.start(3) :] if (number := _SECTION_NUMBER.match(text)) else text
     letters = sum(c.isalpha() for c in title)
     visible = sum(not c.isspace() for c in title)
-    if len(words) > _HEADING_WORDS or letters < 3 or letters < _HEADING_LETTERS * visible:
+    if len(words) > longest or letters < 3 or letters < _HEADING_LETTERS * visible:
         return False
     # In bold after a number of two levels or more, a title may name a command or a path
     # and end in a full stop ("8.2.2 \UseVerb from fancyvrb package.", "11.2.2 Installed in

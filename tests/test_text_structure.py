@@ -2244,3 +2244,33 @@ def test_a_huge_page_is_looked_at_within_its_pixels(
     assert rendered and max(rendered) <= 50_000_000  # the pixels `_read` allows a page
     assert hostile.WORDS in markdown
     assert "hidden" not in markdown
+
+
+@pytest.mark.parametrize(
+    ("bold", "size", "heading"),
+    [
+        (True, 60, True),  # a FAQ's question: numbered, large and bold, over three lines
+        (False, 60, False),  # large plain type: a numbered passage, not a question's title
+        (True, HEIGHT, False),  # bold at the body's size: an emphasised numbered passage
+    ],
+)
+def test_a_large_bold_numbered_question_may_fill_three_lines(
+    bold: bool, size: int, heading: bool
+) -> None:
+    # "11.10 How can I have my locally-built package included in the list of available
+    # packages that the package management system knows about?": 22 words, more than a
+    # heading of the body's size ever runs to.
+    question = [
+        "11.10 How can I have my locally-built package included in the list",
+        "of available packages that the package management system",
+        "knows about?",
+    ]
+    lines = [prose_line(text, 400 + i * 70, size=size) for i, text in enumerate(question)]
+    for line in lines:
+        for word in line.words:
+            word.bold = bold
+    body = [prose_line(text, 650 + i * 60) for i, text in enumerate(PROSE * 3)]
+    items = structure.classify(structure.group_lines([*lines, *body]), page_height=3300)
+    titles = [i for i in items if i.kind == TITLE]
+    expected = "## " + " ".join(question) + "\n" if heading else ""
+    assert _markdown(titles) == expected
