@@ -79,6 +79,7 @@ _CODE_SHARE = 0.9  # of a line's characters in a fixed-pitch font, for a text la
 # more glyphs, to count.
 _GRID_FIT = 0.85
 _GRID_GLYPHS = 8
+_GRID_SHORT = 5  # glyphs of a line shown apart, on the grid of the page's code
 _GRID_ALONE = 16  # glyphs of a line with no other on its grid
 _GRID_ALONE_FIT = 0.9
 _GRID_BETWEEN = 5  # glyphs of a line between two of code, on their grid
@@ -202,12 +203,14 @@ def _on_grid(lines: list[Line], gray: np.ndarray, sure: list[Line]) -> list[Line
     with another such line on the same grid or with glyphs enough to tell alone. `sure`
     are the lines measured as code by their words."""
     candidates: list[tuple[int, PitchGrid]] = []
+    short: list[int] = []
     advances: list[float] | None = None
     for i, line in enumerate(lines):
-        text = "".join(w.text for w in line.words)
-        if len(text) < _GRID_GLYPHS or _CODE_SIGNS.search(text) is None or _figures(text):
+        glyphs = _grid_glyphs(line)
+        if glyphs < _GRID_SHORT:
             continue
-        if len(line.words) > 1 and line.words[0].text in _BULLET_SIGNS:
+        if glyphs < _GRID_GLYPHS:
+            short.append(i)
             continue
         found = grid(line, gray)
         if found is None or found.fit < _GRID_FIT:
@@ -231,6 +234,32 @@ def _on_grid(lines: list[Line], gray: np.ndarray, sure: list[Line]) -> list[Line
         if alone or any(
             other is not line and abs(a / advance - 1) <= _GRID_SAME for a, _, _, other in measured
         ):
+            on_grid.append(line)
+    kept = [a for a, fit, glyphs, _ in measured if glyphs >= _GRID_ALONE and fit >= _GRID_ALONE_FIT]
+    if short and (kept or sure):
+        if advances is None:
+            advances = _sure_advances(grid(s, gray) for s in sure)
+        apart = [i for i in short if _apart(lines, i, usual, code)]
+        on_grid += _short_on_grid([lines[i] for i in apart], gray, [*advances, *kept])
+    return on_grid
+
+
+def _grid_glyphs(line: Line) -> int:
+    """The glyphs of a line that may be code shown apart, to find its grid by: none for a
+    line without code's signs, of figures alone, or a list's item."""
+    text = "".join(w.text for w in line.words)
+    if _CODE_SIGNS.search(text) is None or _figures(text):
+        return 0
+    return 0 if len(line.words) > 1 and line.words[0].text in _BULLET_SIGNS else len(text)
+
+
+def _short_on_grid(lines: list[Line], gray: np.ndarray, advances: list[float]) -> list[Line]:
+    """The short lines shown apart ("[ a, 1 ]") whose glyphs sit on the grid of the page's
+    code: too few glyphs to find a grid by, enough to fit one sought at its pitch alone."""
+    on_grid = []
+    for line in lines:
+        found = _remeasured(line, gray, advances)
+        if found is not None and found.fit >= _GRID_FIT and len(found.starts) >= _GRID_SHORT:
             on_grid.append(line)
     return on_grid
 
@@ -339,7 +368,7 @@ def snap_to_grid(
     sure = _sure_advances(grids.values())
     snapped = []
     for line in lines:
-        found = grids.get(id(line))
+        own = found = grids.get(id(line))
         if found is not None and not _on_sure_grid(found, sure):
             # A misread line's words give a pitch far off ("&1&2&3&" for "& 1 & 2 & 3 &"):
             # it is measured again on the grids of the page's sure code.
@@ -348,8 +377,46 @@ def snap_to_grid(
             if reread is not None:
                 line = _reread_miscounted(line, found, reread)
             line = _snapped(line, found)
+        elif own is not None and _prose_off_grid(line, own, found):
+            for word in line.words:
+                word.monospace = False
         snapped.append(line)
     return snapped
+
+
+def _prose_off_grid(line: Line, own: PitchGrid, code: PitchGrid | None) -> bool:
+    """Whether a line taken for code is a line of words alone, without code's signs, whose
+    glyphs sit on no grid: neither its own (`own`) nor, where the page has sure code, the
+    grid of that code's pitch (`code`), even word by word. Such a line is prose whose words
+    fit the code's pitch by chance ("Examples:" over a listing, "produces the matrix" over
+    "ans ="), or that stands inside a listing's block ("David A. James", an author under a
+    package's address set in typewriter type). A justified line of typewriter type spreads
+    its words by parts of a cell, off the line's one grid; each of its words keeps the
+    pitch."""
+    text = "".join(w.text for w in line.words)
+    if len(text) < _GRID_GLYPHS or _CODE_SIGNS.search(text):
+        return False
+    if not all(w.text.strip(_PUNCTUATION).isalpha() for w in line.words):
+        return False  # a command's options ("gpg -o file.sig"), its table row's prose beside
+    if own.fit >= _GRID_FIT:
+        return False
+    return code is None or (code.fit < _GRID_FIT and _word_fit(line, code) < _GRID_FIT)
+
+
+def _word_fit(line: Line, found: PitchGrid) -> float:
+    """How nearly the glyphs of each of the line's words sit on the grid's pitch, each word
+    from where it starts: a justified line of typewriter type spreads its words by parts of
+    a cell, so the line sits on no one grid, but each word keeps the pitch."""
+    centres = (found.starts + found.stops) / 2
+    cells = np.maximum(1, np.round((found.stops - found.starts) / found.advance + 0.2))
+    phase = centres / found.advance - cells / 2
+    total, weight = 0.0, 0
+    for word in line.words:
+        inside = (centres >= word.box.left) & (centres < word.box.right)
+        if inside.sum() >= 3:
+            total += float(abs(np.exp(2j * np.pi * phase[inside]).mean())) * int(inside.sum())
+            weight += int(inside.sum())
+    return total / weight if weight else 0.0
 
 
 def _reread_miscounted(line: Line, found: PitchGrid, reread: Callable[[Box], list[Line]]) -> Line:

@@ -1118,6 +1118,53 @@ def test_commands_of_a_word_shown_apart_are_code_by_their_pixels(
     assert "m=(a+b)/2,d=(a-b)/2" in markdown.replace(" ", "").replace("\\", "")
 
 
+def _short_commands_pdf(path: Path) -> Path:
+    """A manual's page: an expression and its error message shown apart, then commands of
+    five glyphs or so shown apart after the sentences that name them, and a short aside in
+    the text's own font shown apart too."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    top = PAGE_HEIGHT - 90
+    parts = [
+        ("It is easy to define a matrix of values. The expression", "a = [1, 2; 3, 4]"),
+        ("gives a matrix of two rows. Given that matrix, the expression", "[ a, 1 ]"),
+        ("produces the error", "error: number of rows must match (1 != 2) near line 13"),
+        ("and so does the expression", "[ a; 1 ]"),
+        ("while in the expression", "[ 1 -1 ]"),
+        ("the minus sign is unary. The two forms compared are", None),
+    ]
+    for sentence, command in parts:
+        top = _prose(pdf, [sentence], top) - 8
+        if command is not None:
+            pdf.setFont("Courier", 11)
+            pdf.drawString(90, top, command)
+            top -= 26
+    pdf.setFont("Times-Roman", 12)
+    pdf.drawString(90, top, "(a, b)")
+    _prose(pdf, ["where a and b are the two forms."], top - 26)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.ocr
+def test_short_commands_shown_apart_are_code_on_the_page_s_grid(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # "[ a, 1 ]" has five glyphs: too few to find a grid by, enough to sit on the grid of
+    # the page's longer code. In the text's proportional font, "(a, b)" stays text.
+    pdf = _short_commands_pdf(tmp_path / "short.pdf")
+    scan = corpus.image_only_pdf(pdf, tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    fenced = [[ln.replace(" ", "") for ln in block if ln.strip()] for block in _fenced(markdown)]
+    # Each command a block of its own line (Tesseract misreads some of the glyphs of so
+    # short a line alone: "[ai]" for "[a;1]").
+    assert [len(block) for block in fenced] == [1] * 5, fenced
+    assert ["[a,1]"] in fenced
+    assert fenced[2] == ["error:numberofrowsmustmatch(1!=2)nearline13"]
+    assert "(a, b)" in markdown.replace("```", "")
+    assert not any("(a,b)" in line for block in fenced for line in block)
+
+
 @pytest.mark.ocr
 def test_a_web_address_in_typewriter_type_inside_a_paragraph_stays_in_it(
     recognizer: TesserocrRecognizer, tmp_path: Path
@@ -1175,6 +1222,24 @@ def test_a_listing_s_comment_signs_and_columns_stay_on_their_lines(
     listing = [" ".join(line.split()) for line in truth["mono_lines"]]
     missed = [line for line in listing if line not in fenced]
     assert len(missed) <= 3, "\n".join(missed)
+
+
+@pytest.mark.ocr
+def test_prose_inside_a_listing_s_region_is_not_code(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # The R Data manual's acknowledgements: each package's name and address in typewriter
+    # type, its authors' names under it in the text's roman. The names fit the pitch of the
+    # addresses by their words' widths, and stand inside the block the addresses make; their
+    # glyphs sit on no grid of it: prose, not code.
+    scan = corpus.image_only_pdf(REAL_CORPUS / "r-data-04.pdf", tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    fenced = [" ".join(line.split()) for block in _fenced(markdown) for line in block]
+    for name in ["James", "Gregory R. Warnes", "Tomoaki Nishiyama", "Simon Urbanek"]:
+        assert not any(name in line for line in fenced), name
+        assert name in markdown, name
+    # The addresses themselves stay code.
+    assert sum("package=" in line for line in fenced) >= 12, fenced
 
 
 LEFT_LISTING = [
