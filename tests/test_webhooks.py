@@ -607,6 +607,16 @@ def test_backoff_doubles_up_to_the_cap_and_gives_up() -> None:
     assert policy.delay(1, Outcome(error="HTTP 410")) is None
 
 
+def test_backoff_stays_at_the_cap_however_many_tries_are_allowed() -> None:
+    # A cap of 1 s with countless tries reaches try 1025 within 20 minutes of an outage.
+    policy = RetryPolicy(base=1, cap=1, max_attempts=1_000_000)
+    failed = Outcome(error="HTTP 503", retry=True)
+    assert [policy.delay(n, failed) for n in (1024, 1025, 5000, 999_999)] == [1, 1, 1, 1]
+    assert policy.delay(1_000_000, failed) is None
+    tiny = RetryPolicy(base=1e-300, cap=600, max_attempts=1_000_000)
+    assert tiny.delay(5000, failed) == 600
+
+
 def test_retry_after_lengthens_the_wait_within_the_cap() -> None:
     policy = RetryPolicy(base=1, cap=30, max_attempts=5)
     assert policy.delay(1, judge(503, "10")) == 10

@@ -52,6 +52,7 @@ _LEASE_MARGIN_S = 5.0
 _CLOSE_GRACE_S = 5.0
 # No allowances: TESSERA_FETCH_ALLOW is for documents; an endpoint opts in itself.
 _PUBLIC_ONLY = FetchPolicy()
+_MAX_DOUBLINGS = 1023  # 2.0 ** 1024 overflows
 
 
 # -- what a try came to -----------------------------------------------------------------------
@@ -112,7 +113,10 @@ class RetryPolicy:
         """Seconds until the next try after try number `attempt`; None to give up."""
         if outcome.delivered or not outcome.retry or attempt >= self.max_attempts:
             return None
-        backoff = self.base * 2 ** (attempt - 1)
+        # Doubled in floats, which reach any cap long before they overflow; 2 ** 1024 as an
+        # integer is past what a float holds, and a generous TESSERA_WEBHOOK_MAX_ATTEMPTS gets
+        # there (at a cap of 1 s, after about 17 minutes of a receiver being down).
+        backoff = self.base * 2.0 ** min(attempt - 1, _MAX_DOUBLINGS)
         # Retry-After says "not before": it may lengthen the wait, never shorten it.
         return min(max(backoff, outcome.retry_after or 0.0), self.cap)
 
