@@ -18,12 +18,15 @@ from .webhooks.delivery import RetryPolicy
 from .webhooks.endpoints import WebhookEndpoint, parse_endpoints
 
 MB = 1024 * 1024
+MAX_PAGE_TIMEOUT = 24 * 3600  # seconds
 
 
 class Settings(BaseSettings):
     """Everything an operator can set. Built once at start-up and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore")
+    # Durations are finite: "inf" (or "1e400") passes `gt=0`, but a worker's pipe cannot
+    # wait that long (every page hung unanswered), and a lease of it never lapses.
+    model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore", allow_inf_nan=False)
 
     host: str = "127.0.0.1"
     # How clients reach the service (https://ocr.example.org), for the signed URLs it hands
@@ -54,7 +57,9 @@ class Settings(BaseSettings):
     max_pages: int = Field(1000, ge=1)
     max_page_pixels: int = Field(60_000_000, ge=1_000_000)
     max_image_pixels: int = Field(180_000_000, ge=1_000_000)
-    page_timeout: float = Field(180.0, gt=0)
+    # A worker's reply is waited for with poll(), which takes at most about 24 days; a page
+    # past a day is not coming back.
+    page_timeout: float = Field(180.0, gt=0, le=MAX_PAGE_TIMEOUT)
     job_timeout: float = Field(3600.0, gt=0)
     worker_memory_mb: int = Field(4096, ge=0)
     max_queued_jobs: int = Field(1000, ge=1)

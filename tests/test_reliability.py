@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
-from tests.conftest import Server, age, ocr_body, wait_until
+from server.config import Settings
+from tests.conftest import REPO, Server, age, ocr_body, wait_until
 from tests.test_api import assert_bifrost_error
 from tools import corpus
 
@@ -263,6 +267,34 @@ def test_limits_are_settings(start_server: Any, tmp_path: Path) -> None:
     with server.client() as client:
         response = client.post("/v1/ocr", json=ocr_body(big))
     assert_bifrost_error(response, 422, contains="more pixels than the limit of 1000000")
+
+
+@pytest.mark.parametrize(
+    "name", ["page_timeout", "job_timeout", "fetch_timeout", "webhook_timeout", "lease_seconds"]
+)
+@pytest.mark.parametrize("value", ["inf", "Infinity", "1e400"])
+def test_durations_are_finite(name: str, value: str) -> None:
+    # "inf" passes `gt=0`; as a page timeout it overflowed in the wait for a worker's reply,
+    # and every page hung unanswered.
+    with pytest.raises(ValidationError, match="finite"):
+        Settings(**{name: value})
+
+
+def test_a_page_timeout_no_worker_can_be_waited_for_stops_start_up() -> None:
+    # Past about 24 days poll() cannot wait for a worker: every page's wait raised, the page
+    # was never answered and the worker was replaced. Refused before anything starts.
+    assert Settings(page_timeout=86_400).page_timeout == 86_400
+    process = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--port", "0"],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "TESSERA_PAGE_TIMEOUT": "10000000"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode != 0
+    assert "invalid setting page_timeout" in process.stderr
+    assert "86400" in process.stderr
 
 
 def test_a_page_past_the_worker_memory_limit_fails_alone(
