@@ -47,6 +47,7 @@ _HEX4 = re.compile(rb"[0-9A-Fa-f]{4}")
 # whose base64 holds no separator, so counting separators bounds what parsing can cost.
 MAX_JSON_VALUES = 1_000_000
 _SEPARATORS = (b",", b":", b"[", b"{")
+_DOCUMENT_TYPES = ("document_url", "image_url", "file")  # `document.type`, as the schema has it
 
 
 @dataclass(frozen=True)
@@ -341,7 +342,9 @@ async def read_json(
 def _check_document_field(body: Any, header: str) -> None:
     """The streamed data URL must be the request's document, not some other field."""
     document = body.get("document") if isinstance(body, dict) else None
-    url = document.get(document.get("type")) if isinstance(document, dict) else None
+    if isinstance(document, dict) and document.get("type") not in _DOCUMENT_TYPES:
+        return  # a type that names no field (a list, a typo): validation names it, as a 400
+    url = document.get(document["type"]) if isinstance(document, dict) else None
     if isinstance(url, dict):
         url = url.get("url")
     if url != header:

@@ -614,6 +614,21 @@ def test_bad_urls_and_fields_are_400s_that_name_the_field(
             assert_bifrost_error(response, 400, param=param, contains=says)
 
 
+@pytest.mark.parametrize("kind", [[], {}, ["image_url"], 5, None, "pdf"])
+def test_a_bad_document_type_beside_a_large_document_is_a_400(
+    server: Server, hello_png: bytes, kind: Any
+) -> None:
+    # Past 64 KB the data URL streams to disk, and is checked to be the document's before the
+    # body is validated; a type that is a list or an object was looked up as a key (500).
+    large = hello_png + b"\0" * 100_000
+    document = {"type": kind, "image_url": data_url(large, "image/png")}
+    with server.client() as client:
+        for endpoint in ("/v1/ocr", "/v1/async/ocr"):
+            response = client.post(endpoint, json={"model": "tesseract", "document": document})
+            assert_bifrost_error(response, 400, param="document.type")
+    assert not list((server.data_dir / "documents" / "tmp").iterdir())
+
+
 def test_downloads_refuse_ranges_and_preconditions_in_the_error_shape(
     server: Server, hello_png: bytes
 ) -> None:
