@@ -141,6 +141,21 @@ def test_a_page_the_pdf_itself_turns(
     _check(tmp_path / "out.pdf", pages[:1])
 
 
+@pytest.mark.parametrize("rotate", [pikepdf.Name("/Landscape"), pikepdf.String("90")])
+def test_a_rotate_that_is_not_a_number_is_no_turn(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path, rotate: pikepdf.Object
+) -> None:
+    # Viewers (and PDFium, which reads the page) take a /Rotate that is not a number as none;
+    # the writer raised on it and the job's PDF was listed as failed.
+    source = tmp_path / "rotate.pdf"
+    with pikepdf.open(CORPUS / "upright-1.pdf") as pdf:
+        pdf.pages[0].obj.Rotate = rotate
+        pdf.save(source)
+    pages = _searchable(engine, source, tmp_path / "out.pdf")
+    assert pages[0].words and pages[0].rotation == 0
+    _check(tmp_path / "out.pdf", pages[:1])
+
+
 def test_a_page_that_inherits_its_resources(
     engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path
 ) -> None:

@@ -23,6 +23,7 @@ import statistics
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO
@@ -543,8 +544,12 @@ def _shown_size(pdf_page: pikepdf.Page) -> tuple[float, float]:
 
 
 def _rotation(pdf_page: pikepdf.Page) -> int:
-    """The page's /Rotate, as viewers take it (a value not a multiple of 90 is ignored)."""
-    rotation = int(pdf_page.obj.get(pikepdf.Name.Rotate, 0)) % 360
+    """The page's /Rotate, as viewers take it (a value not a multiple of 90, or not a number,
+    is ignored)."""
+    value = pdf_page.obj.get(pikepdf.Name.Rotate, 0)
+    if not isinstance(value, int | float | Decimal):  # a name, a string: no turn to PDFium
+        return 0
+    rotation = int(value) % 360
     return rotation if rotation % 90 == 0 else 0
 
 
