@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from . import images, pdf
-from .errors import PageTimeout, TesseraError, WorkerCrashed, by_name
+from .errors import InternalError, PageTimeout, TesseraError, WorkerCrashed, by_name
 from .logs import JsonFormatter
 from .recognize import Recognizer, make_recognizer
 from .tasks import PageTask, Task, run_task
@@ -359,6 +359,19 @@ class WorkerPool:
                     f"The worker reading {_describe(item.task)} crashed twice (out of memory, or a "
                     "fault in a decoder); the page cannot be read.",
                     param="document",
+                ),
+            )
+        except Exception:
+            # Anything else between the two processes (a reply that cannot be unpickled, a
+            # wait the pipe cannot make) would leave the page unanswered: it fails, and the
+            # worker, in a state no one knows, is replaced.
+            log.exception("no reply from worker %s on %s", worker.pid, _describe(item.task))
+            worker.process.kill()
+            _settle(
+                item.future,
+                error=InternalError(
+                    f"{_describe(item.task).capitalize()} could not be read: the worker's "
+                    "reply was lost."
                 ),
             )
         else:

@@ -20,8 +20,14 @@ from ocr_engine import (
     OCROptions,
     PageOptions,
     PageSelection,
+    pool,
 )
-from ocr_engine.errors import PageTimeout, UnprocessableDocument, UnsupportedDocument
+from ocr_engine.errors import (
+    InternalError,
+    PageTimeout,
+    UnprocessableDocument,
+    UnsupportedDocument,
+)
 from ocr_engine.pdf import POPPLER, render
 from ocr_engine.render.mistral import page_json
 from tools import corpus
@@ -248,6 +254,35 @@ def test_a_killed_worker_costs_nothing_but_a_retry(
     result = Read(lone_engine.loop.run_until_complete(kill_one_then_run()), OCROptions())
     assert len(result.pages) == 2
     assert all("GNU" in p["markdown"] or "License" in p["markdown"] for p in result.pages)
+    assert engine.pool.restarts == 1
+    assert len(engine.pool.pids) == 2
+
+
+def test_a_reply_lost_between_the_processes_fails_the_page_and_the_pool_recovers(
+    lone_engine: EngineHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Anything but a timeout or a dead pipe between the server and a worker (a reply that
+    # cannot be unpickled, a wait the pipe cannot make) left the page's future unsettled:
+    # the request hung for good. The page fails; the worker is replaced.
+    call = pool._Worker.call
+    calls = {"n": 0}
+
+    def failing_once(self: Any, task: Any, timeout: float) -> tuple[Any, ...]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OverflowError("timeout value is too large")
+        return call(self, task, timeout)
+
+    monkeypatch.setattr(pool._Worker, "call", failing_once)
+    image = _save(tmp_path, corpus.text_image(["ok"], font_size=30), "ok.png")
+    engine = lone_engine.engine
+    run = engine.run(image, OCROptions(), key="lost")
+    with pytest.raises(InternalError, match="reply was lost"):
+        lone_engine.loop.run_until_complete(asyncio.wait_for(run, 60))
+    assert "ok" in _text(lone_engine.run(image)).lower()
+    deadline = time.monotonic() + 60
+    while engine.pool.restarts < 1 and time.monotonic() < deadline:
+        lone_engine.loop.run_until_complete(asyncio.sleep(0.1))
     assert engine.pool.restarts == 1
     assert len(engine.pool.pids) == 2
 
