@@ -79,6 +79,7 @@ _CODE_SHARE = 0.9  # of a line's characters in a fixed-pitch font, for a text la
 # more glyphs, to count.
 _GRID_FIT = 0.85
 _GRID_GLYPHS = 8
+_SENTENCE_WORDS = 5  # words of a sentence that names code, at the least
 _GRID_SHORT = 5  # glyphs of a line shown apart, on the grid of the page's code
 _GRID_ALONE = 16  # glyphs of a line with no other on its grid
 _GRID_ALONE_FIT = 0.9
@@ -366,6 +367,7 @@ def snap_to_grid(
     with more or fewer glyphs than its inked cells is read again first (`_reread_miscounted`)."""
     grids = {id(line): grid(line, gray) for line in lines if is_code(line)}
     sure = _sure_advances(grids.values())
+    inside = {id(line) for i, line in enumerate(lines) if _code_beside(lines, i) == (True, True)}
     snapped = []
     for line in lines:
         own = found = grids.get(id(line))
@@ -377,26 +379,33 @@ def snap_to_grid(
             if reread is not None:
                 line = _reread_miscounted(line, found, reread)
             line = _snapped(line, found)
-        elif own is not None and _prose_off_grid(line, own, found):
+        elif own is not None and _prose_off_grid(line, own, found, edge=id(line) not in inside):
             for word in line.words:
                 word.monospace = False
         snapped.append(line)
     return snapped
 
 
-def _prose_off_grid(line: Line, own: PitchGrid, code: PitchGrid | None) -> bool:
-    """Whether a line taken for code is a line of words alone, without code's signs, whose
-    glyphs sit on no grid: neither its own (`own`) nor, where the page has sure code, the
-    grid of that code's pitch (`code`), even word by word. Such a line is prose whose words
-    fit the code's pitch by chance ("Examples:" over a listing, "produces the matrix" over
-    "ans ="), or that stands inside a listing's block ("David A. James", an author under a
-    package's address set in typewriter type). A justified line of typewriter type spreads
-    its words by parts of a cell, off the line's one grid; each of its words keeps the
-    pitch."""
+def _prose_off_grid(line: Line, own: PitchGrid, code: PitchGrid | None, *, edge: bool) -> bool:
+    """Whether a line taken for code is prose: its glyphs sit on no grid, neither its own
+    (`own`) nor, where the page has sure code, the grid of that code's pitch (`code`), even
+    word by word (a justified line of typewriter type spreads its words by parts of a cell,
+    off the line's one grid; each of its words keeps the pitch).
+
+    Such a line of words alone fits the code's pitch by chance ("Examples:" over a listing,
+    "produces the matrix" over "ans =") or stands inside a listing's block ("David A.
+    James", an author under a package's address set in typewriter type). At a listing's
+    `edge`, a sentence that names code ("The library syntax is GEN glogip(GEN x, long
+    prec).") is prose too; between two lines of code, such a line is the listing's (a
+    comment set in roman)."""
     text = "".join(w.text for w in line.words)
-    if len(text) < _GRID_GLYPHS or _CODE_SIGNS.search(text):
+    if len(text) < _GRID_GLYPHS:
         return False
-    if not all(w.text.strip(_PUNCTUATION).isalpha() for w in line.words):
+    if _CODE_SIGNS.search(text):
+        sentence = len(line.words) >= _SENTENCE_WORDS and _worded(line)
+        if not (edge and sentence and len(text) >= _GRID_ALONE):
+            return False
+    elif not all(w.text.strip(_PUNCTUATION).isalpha() for w in line.words):
         return False  # a command's options ("gpg -o file.sig"), its table row's prose beside
     if own.fit >= _GRID_FIT:
         return False

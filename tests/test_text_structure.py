@@ -1242,6 +1242,23 @@ def test_prose_inside_a_listing_s_region_is_not_code(
     assert sum("package=" in line for line in fenced) >= 12, fenced
 
 
+@pytest.mark.ocr
+def test_a_sentence_naming_code_just_under_a_listing_is_prose(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # A page of PARI/GP's manual: each function's session ends with a sentence set in as
+    # the session is, naming the C prototype in typewriter type ("The library syntax is
+    # GEN glog1p(GEN x, long prec)."). It was read into the listing's block. Its brackets
+    # are code's signs, but its glyphs sit on no grid: prose.
+    scan = corpus.image_only_pdf(DOCUMENTS / "pari-users-p317.pdf", tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    fenced = [" ".join(line.split()) for block in _fenced(markdown) for line in block]
+    assert not any("library syntax" in line for line in fenced), fenced
+    assert "The library syntax is GEN" in markdown
+    assert any("localprec(100)" in line for line in fenced), fenced
+    assert any(line.startswith("time = 100 ms.") for line in fenced), fenced
+
+
 LEFT_LISTING = [
     "def area(radius_of_the_circle_here):",
     "    return 3.14 * radius * radius * 1.0",
