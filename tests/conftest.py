@@ -56,6 +56,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def refused_start(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`tessera serve` on a free port with `args` and `env`, run to its end: a start-up that
+    must be refused. Its stderr says why."""
+    process = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--port", "0", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert process.returncode != 0
+    return process
+
+
 def data_url(data: bytes, mime: str = "application/octet-stream") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 

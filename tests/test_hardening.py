@@ -23,8 +23,6 @@ import re
 import socket
 import sqlite3
 import struct
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -46,7 +44,7 @@ from reportlab.pdfgen import canvas
 
 from server.fetch import AddressRefused, FetchPolicy, client_session
 from server.metrics import resident_bytes
-from tests.conftest import REPO, Server, data_url, ocr_body
+from tests.conftest import Server, data_url, ocr_body, refused_start
 from tests.test_api import assert_bifrost_error
 from tools import corpus, hostile
 
@@ -800,14 +798,7 @@ def test_a_damaged_job_store_ends_start_up_in_one_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "tessera.db").write_bytes(os.urandom(8192))
-    process = subprocess.run(
-        [sys.executable, "-m", "server", "serve", "--port", "0", "--data-dir", str(data)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert process.returncode != 0
+    process = refused_start("--data-dir", str(data), timeout=120)
     assert "Traceback" not in process.stderr
     last = process.stderr.strip().splitlines()[-1]
     assert last.startswith("tessera: cannot use the job store") and "move it aside" in last

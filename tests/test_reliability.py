@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from server.config import Settings
-from tests.conftest import REPO, Server, age, ocr_body, wait_until
+from tests.conftest import Server, age, ocr_body, refused_start, wait_until
 from tests.test_api import assert_bifrost_error
 from tools import corpus
 
@@ -284,15 +282,7 @@ def test_a_page_timeout_no_worker_can_be_waited_for_stops_start_up() -> None:
     # Past about 24 days poll() cannot wait for a worker: every page's wait raised, the page
     # was never answered and the worker was replaced. Refused before anything starts.
     assert Settings(page_timeout=86_400).page_timeout == 86_400
-    process = subprocess.run(
-        [sys.executable, "-m", "server", "serve", "--port", "0"],
-        cwd=REPO,
-        env={"PATH": "/usr/bin:/bin", "TESSERA_PAGE_TIMEOUT": "10000000"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert process.returncode != 0
+    process = refused_start(env={"PATH": "/usr/bin:/bin", "TESSERA_PAGE_TIMEOUT": "10000000"})
     assert "invalid setting page_timeout" in process.stderr
     assert "86400" in process.stderr
 

@@ -1080,29 +1080,42 @@ def test_a_framed_listing_keeps_its_small_line_numbers_apart_from_the_rule(
     assert not any("|" in line for line in fenced)
 
 
-def _displayed_pdf(path: Path) -> Path:
-    """Prose with commands of a word or two shown apart, each after the sentence that
-    introduces it, and a formula shown apart in the text's own font."""
+def _shown_apart_pdf(
+    path: Path, parts: list[tuple[str, str | None]], *, indent: int, aside: str, after: str
+) -> Path:
+    """Prose with commands shown apart in typewriter type, each after the sentence that
+    introduces it, then an `aside` shown apart in the text's own font and a last sentence."""
     pdf = canvas.Canvas(str(path), pagesize=letter)
     top = PAGE_HEIGHT - 90
-    parts = [
+    for sentence, command in parts:
+        top = _prose(pdf, [sentence], top) - 8
+        if command is not None:
+            pdf.setFont("Courier", 11)
+            pdf.drawString(indent, top, command)
+            top -= 26
+    pdf.setFont("Times-Roman", 12)
+    pdf.drawString(indent, top, aside)
+    _prose(pdf, [after], top - 26)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def _displayed_pdf(path: Path) -> Path:
+    """Commands of a word or two shown apart, and a formula in the text's own font."""
+    parts: list[tuple[str, str | None]] = [
         ("To work with complex numbers, supply an explicit complex part. Thus", "sqrt(-17)"),
         ("will give NaN and a warning, but the same with a complex argument", "sqrt(-17+0i)"),
         ("does the computation as complex numbers. The values left out are", "x[!is.na(x)]"),
         ("and the mean of the two halves of the sample is then computed as", None),
     ]
-    for sentence, command in parts:
-        top = _prose(pdf, [sentence], top) - 8
-        if command is not None:
-            pdf.setFont("Courier", 11)
-            pdf.drawString(108, top, command)
-            top -= 26
-    pdf.setFont("Times-Roman", 12)
-    pdf.drawString(108, top, "m = (a + b) / 2, d = (a - b) / 2")
-    _prose(pdf, ["where a and b are the means of the halves."], top - 26)
-    pdf.showPage()
-    pdf.save()
-    return path
+    return _shown_apart_pdf(
+        path,
+        parts,
+        indent=108,
+        aside="m = (a + b) / 2, d = (a - b) / 2",
+        after="where a and b are the means of the halves.",
+    )
 
 
 @pytest.mark.ocr
@@ -1122,9 +1135,7 @@ def _short_commands_pdf(path: Path) -> Path:
     """A manual's page: an expression and its error message shown apart, then commands of
     five glyphs or so shown apart after the sentences that name them, and a short aside in
     the text's own font shown apart too."""
-    pdf = canvas.Canvas(str(path), pagesize=letter)
-    top = PAGE_HEIGHT - 90
-    parts = [
+    parts: list[tuple[str, str | None]] = [
         ("It is easy to define a matrix of values. The expression", "a = [1, 2; 3, 4]"),
         ("gives a matrix of two rows. Given that matrix, the expression", "[ a, 1 ]"),
         ("produces the error", "error: number of rows must match (1 != 2) near line 13"),
@@ -1132,18 +1143,9 @@ def _short_commands_pdf(path: Path) -> Path:
         ("while in the expression", "[ 1 -1 ]"),
         ("the minus sign is unary. The two forms compared are", None),
     ]
-    for sentence, command in parts:
-        top = _prose(pdf, [sentence], top) - 8
-        if command is not None:
-            pdf.setFont("Courier", 11)
-            pdf.drawString(90, top, command)
-            top -= 26
-    pdf.setFont("Times-Roman", 12)
-    pdf.drawString(90, top, "(a, b)")
-    _prose(pdf, ["where a and b are the two forms."], top - 26)
-    pdf.showPage()
-    pdf.save()
-    return path
+    return _shown_apart_pdf(
+        path, parts, indent=90, aside="(a, b)", after="where a and b are the two forms."
+    )
 
 
 @pytest.mark.ocr

@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +27,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from server.config import Settings
 from server.webhooks.delivery import Outcome, RetryPolicy, judge, parse_retry_after
 from server.webhooks.endpoints import headers, signature, signing_key
-from tests.conftest import REPO, Server, ocr_body
+from tests.conftest import Server, ocr_body, refused_start
 from tests.test_hardening import closed_port
 from tools import corpus
 
@@ -495,15 +493,7 @@ def test_a_job_without_a_webhook_lists_nothing(
 @pytest.mark.service
 def test_a_bad_webhook_setting_stops_start_up() -> None:
     bad = json.dumps({"ci": {"url": "https://hooks.example/x", "secret": "whsec_not base64!"}})
-    process = subprocess.run(
-        [sys.executable, "-m", "server", "serve", "--port", "0"],
-        cwd=REPO,
-        env={"PATH": "/usr/bin:/bin", "TESSERA_WEBHOOKS": bad},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert process.returncode != 0
+    process = refused_start(env={"PATH": "/usr/bin:/bin", "TESSERA_WEBHOOKS": bad})
     assert "invalid setting webhooks.ci.secret" in process.stderr
     assert "base64" in process.stderr
 
