@@ -6,15 +6,21 @@ aiohttp's `FileResponse` answers a `Range` it cannot satisfy (416), a failed
 by itself, with an empty body, while the response is prepared: after the routes and the
 error middleware have run. Prepared here inside the route instead, such a refusal is raised
 before a byte is sent, as the service's own error.
+
+aiohttp serves one range of bytes and refuses any other `Range` (416). RFC 9110 (14.2) has a
+server ignore a range unit it does not know ("items=0-1") and lets it ignore a request for
+several ranges: the whole file is sent for both, and a unit in capitals ("BYTES=1-3") is
+the bytes unit.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.web_request import BaseRequest
+from multidict import CIMultiDict
 
 from ocr_engine import TesseraError
 
@@ -50,5 +56,22 @@ async def send_file(
 ) -> web.StreamResponse:
     """The file at `path` as the answer to `request`, sent now."""
     response = _Download(path, headers=headers)
-    await response.prepare(request)
+    await response.prepare(_with_bytes_range(request))
     return response
+
+
+def _with_bytes_range(request: web.Request) -> web.Request:
+    """The request as aiohttp should see it: its Range a single range of bytes, or none."""
+    value = request.headers.get(hdrs.RANGE)
+    if value is None:
+        return request
+    unit, _, ranges = value.partition("=")
+    if unit.strip().lower() == "bytes" and "," not in ranges:
+        if unit == "bytes":
+            return request
+        headers = CIMultiDict(request.headers)
+        headers[hdrs.RANGE] = f"bytes={ranges.strip()}"
+        return request.clone(headers=headers)
+    headers = CIMultiDict(request.headers)
+    del headers[hdrs.RANGE]  # another unit, or several ranges: the whole file
+    return request.clone(headers=headers)

@@ -651,6 +651,13 @@ def test_downloads_refuse_ranges_and_preconditions_in_the_error_shape(
             whole = client.get(path).content
             part = client.get(path, headers={"Range": "bytes=1-3"})
             assert part.status_code == 206 and part.content == whole[1:4]
+            # RFC 9110: a unit the server does not know is ignored, and so may several
+            # ranges be; a unit's name is not case-sensitive.
+            for ignored in ("items=0-1", "bytes=0-1,3-4"):
+                answer = client.get(path, headers={"Range": ignored})
+                assert answer.status_code == 200 and answer.content == whole, (path, ignored)
+            capitals = client.get(path, headers={"Range": "BYTES=1-3"})
+            assert capitals.status_code == 206 and capitals.content == whole[1:4]
             for header, status in (
                 ({"Range": "bytes=999999999-"}, 416),
                 ({"Range": "bytes=abc"}, 416),
