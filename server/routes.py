@@ -444,9 +444,10 @@ async def get_output(request: web.Request) -> web.StreamResponse:
     written = any(entry["format"] == fmt and "url" in entry for entry in listed)
     path = await request.app[OUTPUTS].local_path(job.id, fmt) if written else None
     if path is None:
+        # A format the service writes is named; any other is the client's text, not echoed.
+        named = f"{fmt!r} output" if fmt in render.FORMATS else "output of that name"
         raise OutputNotFound(
-            f"The job has no {fmt!r} output; its 'outputs' list names those it has.",
-            param="format",
+            f"The job has no {named}; its 'outputs' list names those it has.", param="format"
         )
     kind = render.FORMATS[fmt]
     return await send_file(

@@ -304,8 +304,13 @@ def test_a_job_without_formats_lists_none(served: Server) -> None:
     assert "outputs" not in job
     with served.client() as client:
         response = client.get(f"/v1/async/ocr/{job['id']}/outputs/pdf")
+        unknown = client.get(f"/v1/async/ocr/{job['id']}/outputs/{'x' * 6000}")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "output_not_found"
+    assert "'pdf'" in response.json()["error"]["message"]
+    # A name the service writes no output under is the client's text: not echoed back.
+    assert unknown.status_code == 404
+    assert len(unknown.json()["error"]["message"]) < 200
 
 
 def test_outputs_follow_the_jobs_owner_and_ttl(start_server: ServerFactory) -> None:
