@@ -80,6 +80,7 @@ _CODE_SHARE = 0.9  # of a line's characters in a fixed-pitch font, for a text la
 _GRID_FIT = 0.85
 _GRID_GLYPHS = 8
 _SENTENCE_WORDS = 5  # words of a sentence that names code, at the least
+_WORD_GLYPHS = 3  # a word of fewer glyphs tells nothing of its pitch
 _GRID_SHORT = 5  # glyphs of a line shown apart, on the grid of the page's code
 _GRID_ALONE = 16  # glyphs of a line with no other on its grid
 _GRID_ALONE_FIT = 0.9
@@ -307,15 +308,20 @@ def grid(
     starts, stops = _glyph_runs(starts + left, stops + left, advance)
     steps = max(3, round(_GRID_STEPS * spread / _GRID_SEARCH))
     candidates = advance * np.linspace(1 - spread, 1 + spread, steps)
-    widths = (stops - starts)[None, :] / candidates[:, None]
-    cells = np.maximum(1, np.round(widths + 0.2))
-    # A run of n cells is centred n/2 cells from the start of its first.
-    phase = ((starts + stops) / 2)[None, :] / candidates[:, None] - cells / 2
+    phase = _phases(starts[None, :], stops[None, :], candidates[:, None])
     means = np.exp(2j * np.pi * phase).mean(axis=1)
     best = int(np.argmax(np.abs(means)))
     advance = float(candidates[best])
     origin = float(np.angle(means[best])) / (2 * math.pi) * advance
     return PitchGrid(advance, origin, float(abs(means[best])), starts, stops)
+
+
+def _phases(starts: np.ndarray, stops: np.ndarray, advance: np.ndarray | float) -> np.ndarray:
+    """Where each run of ink stands in its cells of `advance` (arrays broadcast): 0 when it
+    is centred in them. A run of n cells is centred n/2 cells from the start of its first."""
+    cells = np.maximum(1, np.round((stops - starts) / advance + 0.2))
+    phases: np.ndarray = (starts + stops) / 2 / advance - cells / 2
+    return phases
 
 
 def _band(line: Line) -> tuple[int, int]:
@@ -395,7 +401,7 @@ def _prose_off_grid(line: Line, own: PitchGrid, code: PitchGrid | None, *, edge:
     Such a line of words alone fits the code's pitch by chance ("Examples:" over a listing,
     "produces the matrix" over "ans =") or stands inside a listing's block ("David A.
     James", an author under a package's address set in typewriter type). At a listing's
-    `edge`, a sentence that names code ("The library syntax is GEN glogip(GEN x, long
+    `edge`, a sentence that names code ("The library syntax is GEN glog1p(GEN x, long
     prec).") is prose too; between two lines of code, such a line is the listing's (a
     comment set in roman)."""
     text = "".join(w.text for w in line.words)
@@ -417,12 +423,11 @@ def _word_fit(line: Line, found: PitchGrid) -> float:
     from where it starts: a justified line of typewriter type spreads its words by parts of
     a cell, so the line sits on no one grid, but each word keeps the pitch."""
     centres = (found.starts + found.stops) / 2
-    cells = np.maximum(1, np.round((found.stops - found.starts) / found.advance + 0.2))
-    phase = centres / found.advance - cells / 2
+    phase = _phases(found.starts, found.stops, found.advance)
     total, weight = 0.0, 0
     for word in line.words:
         inside = (centres >= word.box.left) & (centres < word.box.right)
-        if inside.sum() >= 3:
+        if inside.sum() >= _WORD_GLYPHS:
             total += float(abs(np.exp(2j * np.pi * phase[inside]).mean())) * int(inside.sum())
             weight += int(inside.sum())
     return total / weight if weight else 0.0
