@@ -128,7 +128,7 @@ def resolve_model(
         languages = name[len(MODEL_PREFIX) + 1 :]
     else:
         languages = name
-    parts = languages.split("+")
+    parts = list(dict.fromkeys(languages.split("+")))  # each once, the first asked first
     unknown = [p for p in parts if p not in installed]
     if unknown or not languages:
         raise InvalidRequest(

@@ -83,6 +83,10 @@ def test_overlapping_ranges_cost_nothing() -> None:
         ("mistral/mistral-ocr-latest", "eng"),
         ("mistral-ocr-latest", "eng"),
         ("custom/tesseract", "eng"),
+        # Each language once, in the order first asked for: "eng+eng+eng" is no model of
+        # its own to load a Tesseract for.
+        ("tesseract-eng+eng", "eng"),
+        ("deu+eng+deu+eng", "deu+eng"),
     ],
 )
 def test_resolve_model(model: str, languages: str) -> None:
