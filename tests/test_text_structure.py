@@ -1001,6 +1001,16 @@ def _fenced(markdown: str) -> list[list[str]]:
     return [block.strip("\n").split("\n") for block in blocks[1::2]]
 
 
+def _scan_fenced(
+    recognizer: TesserocrRecognizer, pdf: Path, tmp_path: Path
+) -> tuple[str, list[str]]:
+    """The page read from a 300 dpi scan of `pdf`: its Markdown, and its fenced blocks'
+    lines with their runs of spaces as one."""
+    scan = corpus.image_only_pdf(pdf, tmp_path / "scan.pdf")
+    _, markdown = _read(recognizer, scan)
+    return markdown, [" ".join(line.split()) for block in _fenced(markdown) for line in block]
+
+
 @pytest.mark.ocr
 def test_a_scanned_listing_is_one_fenced_block(
     recognizer: TesserocrRecognizer, tmp_path: Path
@@ -1067,9 +1077,7 @@ def test_a_framed_listing_keeps_its_small_line_numbers_apart_from_the_rule(
 ) -> None:
     # The rule between a line's number and its code is read as a stroke ("1|", "ij") glued
     # to the number; read again without the frame, each line is its number and its code.
-    scan = corpus.image_only_pdf(_framed_pdf(tmp_path / "framed.pdf"), tmp_path / "scan.pdf")
-    _, markdown = _read(recognizer, scan)
-    fenced = [" ".join(line.split()) for block in _fenced(markdown) for line in block]
+    _, fenced = _scan_fenced(recognizer, _framed_pdf(tmp_path / "framed.pdf"), tmp_path)
     expected = [
         f"{number} {' '.join(line.split())}"
         for number, line in enumerate(FRAMED_LISTING, start=1)
@@ -1217,9 +1225,8 @@ def test_a_listing_s_comment_signs_and_columns_stay_on_their_lines(
     # A page of the Bash manual: an inputrc file, whose column of "#" Tesseract's layout
     # analysis reads as a column of its own (or down the page as one word), and whose key
     # bindings' second column it reads after the first. Read as a block, the lines stay.
-    scan = corpus.image_only_pdf(REAL_CORPUS / "bashref-136.pdf", tmp_path / "scan.pdf")
-    _, markdown = _read(recognizer, scan)
-    fenced = {" ".join(line.split()) for block in _fenced(markdown) for line in block}
+    _, lines = _scan_fenced(recognizer, REAL_CORPUS / "bashref-136.pdf", tmp_path)
+    fenced = set(lines)
     truth = json.loads((REAL_CORPUS / "bashref-136.truth.json").read_text(encoding="utf-8"))
     listing = [" ".join(line.split()) for line in truth["mono_lines"]]
     missed = [line for line in listing if line not in fenced]
@@ -1234,9 +1241,7 @@ def test_prose_inside_a_listing_s_region_is_not_code(
     # type, its authors' names under it in the text's roman. The names fit the pitch of the
     # addresses by their words' widths, and stand inside the block the addresses make; their
     # glyphs sit on no grid of it: prose, not code.
-    scan = corpus.image_only_pdf(REAL_CORPUS / "r-data-04.pdf", tmp_path / "scan.pdf")
-    _, markdown = _read(recognizer, scan)
-    fenced = [" ".join(line.split()) for block in _fenced(markdown) for line in block]
+    markdown, fenced = _scan_fenced(recognizer, REAL_CORPUS / "r-data-04.pdf", tmp_path)
     for name in ["James", "Gregory R. Warnes", "Tomoaki Nishiyama", "Simon Urbanek"]:
         assert not any(name in line for line in fenced), name
         assert name in markdown, name
@@ -1252,9 +1257,7 @@ def test_a_sentence_naming_code_just_under_a_listing_is_prose(
     # the session is, naming the C prototype in typewriter type ("The library syntax is
     # GEN glog1p(GEN x, long prec)."). It was read into the listing's block. Its brackets
     # are code's signs, but its glyphs sit on no grid: prose.
-    scan = corpus.image_only_pdf(DOCUMENTS / "pari-users-p317.pdf", tmp_path / "scan.pdf")
-    _, markdown = _read(recognizer, scan)
-    fenced = [" ".join(line.split()) for block in _fenced(markdown) for line in block]
+    markdown, fenced = _scan_fenced(recognizer, DOCUMENTS / "pari-users-p317.pdf", tmp_path)
     assert not any("library syntax" in line for line in fenced), fenced
     assert "The library syntax is GEN" in markdown
     assert any("localprec(100)" in line for line in fenced), fenced
