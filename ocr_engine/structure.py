@@ -34,6 +34,8 @@ _WIDE_GAP = 1.5  # line heights: wider than any space between the words of a sen
 _GUTTER_SPACES = 3  # a gutter is this many times as wide as the line's usual space
 _LONE_GUTTER = 2.5  # line heights: a gutter no line beside shows is at least this wide
 _NEXT_LINE = 1.0  # line heights between a line and the next, at most
+_OUTDENT = 4.0  # line heights: a paragraph's first line is set in less than this
+_MARGIN_SHARE = 0.95  # of the page's lines, those that end short of its right margin
 _NUMBER_GAP = 8  # line heights: a section's number stands at most this far before its title
 _NUMBER_COLUMN = 2  # line heights: numbers this close one under the other are a column
 _DROP_CAP = 1.8  # a drop cap is this many times as tall as the lines beside it
@@ -121,9 +123,10 @@ def group_lines(lines: list[Line]) -> list[Paragraph]:
     """
     lines = _with_drop_caps(lines)
     usual = _usual_gap(lines)
+    margin = _right_margin(lines)
     paragraphs: list[Paragraph] = []
     for line in lines:
-        paragraph = _continued(paragraphs, line, usual)
+        paragraph = _continued(paragraphs, line, usual, margin)
         if paragraph is None:
             paragraphs.append(Paragraph([line]))
         else:
@@ -146,15 +149,23 @@ def _numbered(line: Line) -> bool:
     return bool(line.words) and line.words[0].line_number
 
 
-def _continued(paragraphs: list[Paragraph], line: Line, usual_gap: float) -> Paragraph | None:
+def _right_margin(lines: list[Line]) -> float:
+    """Where the page's full lines end: most lines of running text reach it."""
+    rights = sorted(line.box.right for line in lines)
+    return float(rights[int(_MARGIN_SHARE * (len(rights) - 1))]) if rights else 0.0
+
+
+def _continued(
+    paragraphs: list[Paragraph], line: Line, usual_gap: float, margin: float = 0.0
+) -> Paragraph | None:
     """The paragraph the line goes on with: the last, or one a little before it beside
-    which the paragraphs since lie (another column's)."""
+    which the paragraphs since lie (another column's). `margin` is where full lines end."""
     code = monospace.is_code(line)
     if _numbered(line) and not code:
         return None  # numbered lines stay lines: "14 of discovery." is cited by its number
     for paragraph in reversed(paragraphs[-_LOOK_BACK:]):
         last = paragraph.lines[-1]
-        if code == monospace.is_code(last):
+        if code == monospace.is_code(last) and (code or not _next_term(paragraph, line, margin)):
             goes_on = _code_continues if code else _continues
             if goes_on(last, line, usual_gap):
                 return paragraph
@@ -162,6 +173,24 @@ def _continued(paragraphs: list[Paragraph], line: Line, usual_gap: float) -> Par
         if min(box.right, line.box.right) > max(box.left, line.box.left):
             return None  # a paragraph in the way, above the line
     return None
+
+
+def _next_term(paragraph: Paragraph, line: Line, margin: float) -> bool:
+    """Whether the line is the next term of a list of definitions, after a description of
+    one line set in from it: it starts far left of that line, further than a paragraph's
+    first line is indented, and that line stops short of where full lines end ("Sameer
+    Kumar Prayaga and Tomoaki Nishiyama", then "RSPerl: Duncan Temple Lang"). A paragraph's
+    first line set in an inch runs on to the margin; a piece of a line (", there are ...")
+    and a line whose sentence runs on ("letter of the name") go on from it."""
+    first = paragraph.lines[0]
+    height = line.height
+    return (
+        len(paragraph.lines) == 1
+        and first.text[:1].isupper()
+        and not line.text[:1].islower()
+        and first.box.left - line.box.left > _OUTDENT * height
+        and first.box.right < margin - _OUTDENT * height
+    )
 
 
 def _code_continues(previous: Line, line: Line, usual_gap: float) -> bool:

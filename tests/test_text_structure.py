@@ -2361,3 +2361,20 @@ def test_a_large_bold_numbered_question_may_fill_three_lines(
     titles = [i for i in items if i.kind == TITLE]
     expected = "## " + " ".join(question) + "\n" if heading else ""
     assert _markdown(titles) == expected
+
+
+def test_a_definition_s_next_term_opens_a_paragraph() -> None:
+    # The R Data manual's acknowledgements: an author's name set well in under its
+    # package's line, then the next package's line back at the margin. A paragraph whose
+    # first line is set in as far, but runs to the margin, goes on into the next line.
+    entries = [
+        prose_line("David A. James", 400, left=300 + 6 * HEIGHT),
+        prose_line("RSPerl: Duncan Temple Lang", 460),
+        *(prose_line(text, 1000 + 60 * i) for i, text in enumerate(PROSE)),
+    ]
+    indented = [
+        prose_line(PROSE[0], 400, left=300 + 6 * HEIGHT),
+        prose_line(PROSE[1], 460),
+    ]
+    assert [len(p.lines) for p in structure.group_lines(entries)][:2] == [1, 1]
+    assert [len(p.lines) for p in structure.group_lines(indented)] == [2]
