@@ -82,7 +82,7 @@ _NUMBER_ALONE = re.compile(r"^(\d+|[A-Z])(\.\d+)+\.?$|^\d+\.$")  # "1.21", "A.3"
 # "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
 _SECTION_NUMBER = re.compile(r"^(\d+|[A-Z])(\.\d+)*\.?\s+(\S)")
 _TITLE_OPENERS = "(\"'‘“"
-_CAPTION = re.compile(r"^(chart|figure|fig\.|table|graph|exhibit|plate)\s+\d", re.I)
+_CAPTION = re.compile(r"^(chart|figure|fig\.|table|graph|exhibit|plate)\s+([A-Z]{1,3}-?)?\d", re.I)
 _PAGE_OF = re.compile(r"\bpage\s+\d{1,4}(\s+of\s+\d{1,4})?\b", re.I)
 _PAGE_NUMBER = re.compile(r"^(page\s+)?[-–]?\s*\d{1,4}\s*[-–]?(\s*(of|/)\s*\d{1,4})?$", re.I)
 
@@ -842,8 +842,8 @@ def _reads_as_heading(
     if words[0].endswith(":") or (len(words) == 1 and any(c.isdigit() for c in text)):
         return False  # a label ("Name: expat") or a code ("B2EDPCT")
     if _CAPTION.match(text) or _PAGE_OF.search(text) or _LEADER.search(text):
-        return False  # "Chart 5" names a figure; "Page 8 of 11" is a running head, and
-        # "6.3 Urgency ........ 76" an entry of a table of contents
+        return False  # "Chart 5" and "Table ES-1" name a figure; "Page 8 of 11" is a
+        # running head, and "6.3 Urgency ........ 76" an entry of a table of contents
     if words[0][0].isdigit() or (len(words[0]) > 1 and words[0][1] == "."):
         # The number, then a capital, of any alphabet ("2.1 Économie"); in bold, a name in
         # lower case or a command too ("3.2.3 repeat", "8.2.2 \UseVerb"). Not in plain type,

@@ -2048,6 +2048,8 @@ def test_short_words_beside_prose_or_far_from_code_stay_where_they_are() -> None
     [
         "Chart 5",
         "Figure 2 Sales by region",
+        "Table ES-1",  # an executive summary's first table; "Table C1", "Figure A3" alike
+        "Table C1",
         "Name: expat",
         "6.3 Changelog entries and their urgency ... 76",
         "Paragraphing .... Page Layout and Headers",  # leaders, their page numbers misread
