@@ -156,7 +156,7 @@ def _right_margin(lines: list[Line]) -> float:
 
 
 def _continued(
-    paragraphs: list[Paragraph], line: Line, usual_gap: float, margin: float = 0.0
+    paragraphs: list[Paragraph], line: Line, usual_gap: float, margin: float
 ) -> Paragraph | None:
     """The paragraph the line goes on with: the last, or one a little before it beside
     which the paragraphs since lie (another column's). `margin` is where full lines end."""
