@@ -66,12 +66,12 @@ def _with_bytes_range(request: web.Request) -> web.Request:
     if value is None:
         return request
     unit, _, ranges = value.partition("=")
-    if unit.strip().lower() == "bytes" and "," not in ranges:
-        if unit == "bytes":
-            return request
-        headers = CIMultiDict(request.headers)
-        headers[hdrs.RANGE] = f"bytes={ranges.strip()}"
-        return request.clone(headers=headers)
+    one_of_bytes = unit.strip().lower() == "bytes" and "," not in ranges
+    if one_of_bytes and unit == "bytes":
+        return request
     headers = CIMultiDict(request.headers)
-    del headers[hdrs.RANGE]  # another unit, or several ranges: the whole file
+    if one_of_bytes:
+        headers[hdrs.RANGE] = f"bytes={ranges.strip()}"
+    else:
+        del headers[hdrs.RANGE]  # another unit, or several ranges: the whole file
     return request.clone(headers=headers)
