@@ -967,9 +967,11 @@ def _xy_cut(items: list[Item], column_gap: int) -> list[Item]:
         return items
     columns = _split(items, column_gap, vertical=True)
     rows = _split(items, 1, vertical=False)
-    if len(columns) > 1 and len(rows) > 1 and _side_heads(columns):
+    if len(columns) > 1 and len(rows) > 1 and (_side_heads(columns) or _stacked(columns)):
         # Side heads (a margin of labels, each level with the paragraph it names) are read
-        # with their paragraphs, row by row, not as a column of their own.
+        # with their paragraphs, row by row, not as a column of their own; so are "columns"
+        # that stand one wholly above the other (a chapter's number set at the right over
+        # its title at the left): nothing in them is side by side.
         return [item for group in rows for item in _xy_cut(group, column_gap)]
     if len(columns) > 1:
         return [item for group in columns for item in _xy_cut(group, column_gap)]
@@ -1069,6 +1071,14 @@ def _side_heads(columns: list[list[Item]]) -> bool:
         if level >= _SIDE_HEADS_LEVEL * len(group):
             return True
     return False
+
+
+def _stacked(columns: list[list[Item]]) -> bool:
+    """Whether each column lies wholly above or below every other: no two side by side."""
+    spans = sorted(
+        (min(i.box.top for i in group), max(i.box.bottom for i in group)) for group in columns
+    )
+    return all(bottom <= top for (_, bottom), (top, _) in itertools.pairwise(spans))
 
 
 def _line_tops(item: Item) -> list[int]:

@@ -252,6 +252,21 @@ def test_side_heads_are_read_with_the_paragraphs_they_name() -> None:
     assert ordered == [label_a, body_a, code_a, label_b, body_b, label_c, body_c]
 
 
+def test_blocks_one_wholly_above_the_other_are_read_top_to_bottom() -> None:
+    # A chapter's opening page: its number set at the right, its title at the left under
+    # it, a paragraph at the left under that. Nothing stands side by side, so no column is
+    # read before what stands above it.
+    number, title, body = _items(
+        (1850, 500, 2250, 620),
+        (300, 800, 800, 880),
+        (300, 1000, 1200, 1400),
+    )
+    assert reading_order([body, title, number], dpi=300) == [number, title, body]
+    # Side by side for part of their height, the two are columns, left first.
+    left, right = _items((300, 800, 1200, 1400), (1850, 500, 2250, 900))
+    assert reading_order([right, left], dpi=300) == [left, right]
+
+
 def _lines_item(kind: str, left: int, right: int, tops: list[int]) -> Item:
     """An item of one-word lines 40 px tall at `tops`."""
     lines = [Line([Word("x", 0.9, Box(left, top, right, top + 40))]) for top in tops]

@@ -1433,6 +1433,26 @@ def _noisy_columns(directory: Path) -> Path:
 
 
 @pytest.mark.ocr
+def test_a_chapter_s_number_at_the_right_is_read_before_its_title_under_it(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # A chapter's opening page as Sphinx sets it: "CHAPTER 23" at the right, a rule, the
+    # title at the left, a rule. Nothing stands side by side: read top to bottom.
+    path = tmp_path / "chapter.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf.setFont("Times-Bold", 20)
+    pdf.drawRightString(540, 640, "CHAPTER 23")
+    pdf.line(72, 610, 540, 610)
+    pdf.setFont("Times-Bold", 16)
+    pdf.drawString(72, 585, "Numeric")
+    pdf.line(72, 565, 540, 565)
+    pdf.setFont("Times-Roman", 10)
+    pdf.drawCentredString(306, 60, "108")
+    pdf.save()
+    _, markdown = _read(recognizer, path, mode="force")
+    assert markdown.index("CHAPTER 23") < markdown.index("Numeric")
+
+
 def test_three_noisy_columns_are_read_one_after_another(
     recognizer: TesserocrRecognizer, tmp_path: Path
 ) -> None:
