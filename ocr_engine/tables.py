@@ -83,6 +83,7 @@ _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]
 _CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
 _CODE_SHARE = 0.3  # of a table's cells with signs of code make it code
 _MISREAD_SHARE = 0.1  # of a column's numbers that may be misread
+_TERM_WORDS = 3  # a term beside its meaning, at most
 _ENTRY_SHARE = 0.8  # of a table of terms' lines that start with a term
 _LEADERS = re.compile(r"^[.·…_ ]{3,}")
 
@@ -807,11 +808,49 @@ def _unruled_in(words: list[Word], scale: float) -> list[_Table]:
             heads = frozenset(id(w) for i in spanning if start <= i < end for w in rows[i])
             table = _by_gutters(block, box=box, strict=True, scale=scale, spanning=heads)
             if table is not None:
+                if len(table.cells[0]) == 2 and _terms(table.cells):
+                    start, end, table = _with_flush_terms(rows, start, end, table, scale)
                 found.append(table)
                 start = end
                 continue
         start += 1
     return found
+
+
+def _with_flush_terms(
+    rows: list[list[Word]], start: int, end: int, table: _Table, scale: float
+) -> tuple[int, int, _Table]:
+    """A table of terms (`_terms`) with the rows next to it whose meaning starts flush
+    with the others': a long term ("<> v, != v") runs up to its meaning, closer than a
+    gutter, and so does a header's first cell; such rows cut the run of rows in two.
+    Returns the rows the table spans, start and end, and the table."""
+    meanings = [sorted(row[1], key=lambda w: w.box.left)[0] for row in table.cells]
+    flush = statistics.median(w.box.left for w in meanings)
+    slack = _FLUSH * statistics.median(w.box.height for w in table.words)
+
+    def flush_row(i: int) -> bool:
+        row = rows[i]
+        term = [w for w in row if w.box.left < flush - slack]
+        meaning = [w for w in row if w.box.left >= flush - slack]
+        return (
+            bool(meaning)
+            and abs(meaning[0].box.left - flush) <= slack
+            and all(w.box.right < flush for w in term)
+            and 0 < _words_of(term) <= _TERM_WORDS
+        )
+
+    first, last = start, end
+    while first > 0 and not _apart(rows[first - 1], rows[first]) and flush_row(first - 1):
+        first -= 1
+    while last < len(rows) and not _apart(rows[last - 1], rows[last]) and flush_row(last):
+        last += 1
+    if (first, last) == (start, end):
+        return start, end, table
+    block = [w for row in rows[first:last] for w in row]
+    box = union_all([w.box for w in block])
+    columns = (box.left, round(flush - slack), box.right)
+    wider = _by_gutters(block, box=box, strict=True, scale=scale, bounds=columns)
+    return (first, last, wider) if wider is not None else (start, end, table)
 
 
 def _spanning_rows(rows: list[list[Word]], scale: float) -> set[int]:
@@ -1107,13 +1146,14 @@ def _by_gutters(
     scale: float,
     spanning: frozenset[int] = frozenset(),
     underlines: Sequence[tuple[int, int, int]] = (),
+    bounds: Sequence[int] | None = None,
 ) -> _Table | None:
     """The words as a table whose columns are split by the gutters all their lines share,
     one row per line (a cell's continuation lines joined to its row); None unless it reads
     as a table. `strict` for words with no rules round them. The lines of words in
     `spanning` (ids) are headings over columns: they share no gutter, and span columns; a
     heading over one of `underlines` (rules as y, x0, x1) spans the columns it is drawn
-    over."""
+    over. `bounds`, the columns' bounds left to right, are taken as given."""
     if len(words) < _MIN_ROWS or _preformatted(words):
         return None
     lines = _visual_rows(words)
@@ -1122,10 +1162,9 @@ def _by_gutters(
     head = 0 if strict else _header_lines(lines, gap)
     over = _over_columns(lines, head, gap, spanning=spanning, ruled=not strict)
     body_lines = [line for i, line in enumerate(lines) if i >= head and i not in over]
-    gutters = _gutters(body_lines, gap)
-    if not gutters or len(body_lines) < (_MIN_ROWS if strict else 2):
+    columns = _column_bounds(body_lines, gap, box, bounds)
+    if columns is None or len(body_lines) < (_MIN_ROWS if strict else 2):
         return None
-    columns = [box.left, *((a + b) // 2 for a, b in gutters), box.right]
     entries = _entries(body_lines, columns)
     headers = _headers(lines[:head], columns, gap, entries, underlines)
     rows = [(cells, words) for cells, _, words in headers]
@@ -1170,6 +1209,19 @@ def _by_gutters(
     bounds = [(a + b) // 2 for a, b in zip(bottoms[:-1], tops[1:], strict=True)]
     grid = Grid(box, (box.top, *bounds, box.bottom), tuple(columns), tuple(spans))
     return _Table(grid, cells, contents=contents)
+
+
+def _column_bounds(
+    lines: list[list[Word]], gap: float, box: Box, given: Sequence[int] | None
+) -> list[int] | None:
+    """The columns' bounds left to right: `given`, or halfway across the gutters the lines
+    share, from the box's left to its right; None where they share none."""
+    if given is not None:
+        return list(given)
+    gutters = _gutters(lines, gap)
+    if not gutters:
+        return None
+    return [box.left, *((a + b) // 2 for a, b in gutters), box.right]
 
 
 def _header_lines(lines: list[list[Word]], gap: float) -> int:
@@ -1430,11 +1482,18 @@ def _reads_as_table(cells: Cells, *, strict: bool) -> bool:
     prose = sum(_prose([row[c] for row in cells]) for c in range(count))
     if prose >= 2:
         return False
-    if prose and count == 2 and not any(numeric) and (strict or not _entry_per_line(cells)):
+    terms = count == 2 and _terms(cells)
+    if (
+        prose
+        and count == 2
+        and not any(numeric)
+        and (strict or not _entry_per_line(cells))
+        and not terms
+    ):
         return False  # a side head beside its paragraph
     # Two columns of words and no rules are as often a page's two columns of short lines
-    # as a table; figures tell a table.
-    if strict and count == 2 and not any(numeric):
+    # as a table; figures tell a table, and so do terms beside their meanings.
+    if strict and count == 2 and not any(numeric) and not terms:
         return False
     return not (strict and _contents(cells, numeric))
 
@@ -1446,6 +1505,30 @@ def _entry_per_line(cells: Cells) -> bool:
     lines = sum(len(_visual_rows([w for cell in row for w in cell])) for row in cells)
     entries = sum(bool(row[0]) for row in cells)
     return entries >= _MIN_ROWS and entries >= _ENTRY_SHARE * lines
+
+
+def _terms(cells: Cells) -> bool:
+    """Whether two columns are terms of a few words beside their meanings, each one line,
+    the meanings mostly longer: a list of options or operators and what they do. A page's
+    two columns are lines of prose side by side; a side head stands beside a paragraph; a
+    label that ends in a colon runs in to its line (a table's notes: "Source: Eurostat")."""
+    if len(cells) < _MIN_ROWS:
+        return False
+    for term, meaning in cells:
+        if not term or not meaning or _words_of(term) > _TERM_WORDS:
+            return False
+        if term[-1].text.endswith(":"):
+            return False
+        if len(_visual_rows(term)) > 1 or len(_visual_rows(meaning)) > 1:
+            return False
+    longer = sum(_words_of(meaning) > _words_of(term) for term, meaning in cells)
+    return 2 * longer >= len(cells)
+
+
+def _words_of(cell: list[Word]) -> int:
+    """The cell's words with a letter or a figure: a stray mark read in the white beside it
+    ("|", "—") is none."""
+    return sum(any(ch.isalnum() for ch in w.text) for w in cell)
 
 
 def _code_aligned(cells: Cells) -> bool:

@@ -417,6 +417,40 @@ def test_tables_ruled_only_across_or_not_at_all(
     assert "council met" in _text_of(page)  # the paragraph above stays prose
 
 
+OPTIONS = [
+    ("-v", "print each page as it is read"),
+    ("-o FILE", "write the result to the named file"),
+    ("--jobs N", "read this many pages at once"),
+    ("--language=LANGS", "the languages the pages are in"),
+    ("--force", "read pages that have text of their own"),
+]
+
+
+@pytest.mark.ocr
+def test_a_list_of_options_and_their_meanings_is_a_table_long_options_included(
+    tmp_path: Path, recognizer: TesserocrRecognizer
+) -> None:
+    # A manual's options in a fixed-pitch font, each meaning on the line beside its
+    # option; the longest option runs up to its meaning, closer than a gutter.
+    path = tmp_path / "options.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    _prose(pdf, 72, 700, ["The command takes these options, in any order:"], 470)
+    for i, (option, meaning) in enumerate(OPTIONS):
+        y = 670 - i * FONT_SIZE * 1.4
+        pdf.setFont("Courier", FONT_SIZE)
+        pdf.drawString(72, y, option)
+        pdf.setFont("Vera", FONT_SIZE)
+        pdf.drawString(
+            72 + pdf.stringWidth("--language=LANGS", "Courier", FONT_SIZE) + 4, y, meaning
+        )
+    _prose(pdf, 72, 670 - 6 * FONT_SIZE * 1.4, ["Options may be given more than once."], 470)
+    pdf.showPage()
+    pdf.save()
+    page = read(path, recognizer)
+    assert [cell_texts(t) for t in tables(page)] == [[list(row) for row in OPTIONS]]
+    assert "in any order" in _text_of(page)
+
+
 def _prose_words(count: int, per_line: int) -> list[str]:
     words = " ".join(LEAD * 2).split()
     return [" ".join(words[i * per_line : (i + 1) * per_line]) for i in range(count)]
@@ -1166,6 +1200,42 @@ def test_two_columns_of_prose_and_a_hanging_list_are_not_tables() -> None:
         _row(100 + 45 * i, [(100, f"{i + 1}."), (200, f"Open valve {i} slowly")]) for i in range(5)
     ]
     assert _tables_of(numbered) == []
+
+
+def test_terms_beside_their_meanings_are_a_table() -> None:
+    # A manual's list of a parameter's attributes or a language's operators: a word or
+    # two of each term, its meaning on the line beside it, nothing between rules.
+    entries = [
+        ("integer", "Only integer numeric values"),
+        ("binary", "Either 0 or 1"),
+        ("symbolic", "Any numeric and symbolic values"),
+        ("<= v", "check for x at most v"),
+    ]
+    rows = [_row(100 + 50 * i, [(300, t), (800, m)]) for i, (t, m) in enumerate(entries)]
+    assert _tables_of(rows) == [[list(entry) for entry in entries]]
+    # Two columns of single words (names side by side) tell no terms from meanings; a
+    # term beside a paragraph of several lines is a side head.
+    names = [
+        _row(100 + 50 * i, [(300, a), (800, b)])
+        for i, (a, b) in enumerate(
+            [("Ada", "Brian"), ("Carl", "Dora"), ("Emil", "Fay"), ("Gus", "Hal")]
+        )
+    ]
+    assert _tables_of(names) == []
+    side_head = [
+        _row(100, [(300, "Options"), (800, "the options that the command takes")]),
+        _row(150, [(800, "are read from left to right and")]),
+        _row(200, [(800, "a later one wins over an earlier")]),
+        _row(250, [(800, "one of the same name")]),
+    ]
+    assert _tables_of(side_head) == []
+    # A table's notes under it: labels run in to their lines.
+    notes = [
+        _row(100, [(300, "GDP:"), (800, "Gross domestic product at market prices.")]),
+        _row(150, [(300, "(*)"), (800, "Forecast by the services of the Commission.")]),
+        _row(200, [(300, "Source:"), (800, "Eurostat, European system of accounts.")]),
+    ]
+    assert _tables_of(notes) == []
 
 
 def test_lines_sharing_no_gutter_are_not_a_table() -> None:
