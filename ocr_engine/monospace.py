@@ -413,7 +413,9 @@ def _prose_off_grid(line: Line, own: PitchGrid, code: PitchGrid | None, *, edge:
             return False
     elif not all(w.text.strip(_PUNCTUATION).isalpha() for w in line.words):
         return False  # a command's options ("gpg -o file.sig"), its table row's prose beside
-    if own.fit >= _GRID_FIT:
+    # A few glyphs fit a grid of their own by chance ("Description", a heading in bold
+    # under a listing): at a listing's edge, a short line is told by the code's grid.
+    if own.fit >= _GRID_FIT and not (edge and code is not None and len(text) < _GRID_ALONE):
         return False
     return code is None or (code.fit < _GRID_FIT and _word_fit(line, code) < _GRID_FIT)
 
@@ -649,10 +651,12 @@ def _apart(lines: list[Line], i: int, usual: float, code: set[int]) -> bool:
     """Whether the line is shown apart from the prose around it, not one of a paragraph's
     lines (a web address set in typewriter type that runs over a line, or ends a
     paragraph): no line of prose just above or below it at the usual gap, starting where
-    it starts. Lines of code beside it (`code`, by id) are its listing's."""
+    it starts. Lines of code beside it (`code`, by id) are its listing's; a word alone on
+    its line is no paragraph's ("Synopsis" over a function's prototype, "Description"
+    under it)."""
     line = lines[i]
     for j in (i - 1, i + 1):
-        if not 0 <= j < len(lines) or id(lines[j]) in code:
+        if not 0 <= j < len(lines) or id(lines[j]) in code or len(lines[j].words) < 2:
             continue
         other = lines[j]
         above, below = (other, line) if j < i else (line, other)

@@ -361,6 +361,10 @@ def _from_image(
     gray, factor = coarse
     lines = margins.reread_margins(lines, gray, factor, image.height, reread)
     lines = checkboxes.mark(lines, pixels, reread)
+    # Weighed last: lines read again (a listing's block, a margin) are new words, and a
+    # line taken for code at first and found to be prose (a heading in bold under a
+    # listing) is measured only once it is no longer code.
+    mark_bold(lines, pixels)
     paragraphs = structure.group_lines(lines)
     code, paragraphs = structure.split_code(paragraphs)
     read_blank = blankcells.BlankCellReader(pixels, read_fine)
@@ -453,8 +457,8 @@ def _marked_lines(
 ) -> list[Line]:
     """Tesseract's lines without its specks, where it ran lines together read apart again
     (a column read down the page, small lines beside a large one), dot leaders as their
-    dots, their words marked where they are set in a fixed-pitch font or in bold: what tells
-    code and headings apart from prose."""
+    dots, their words marked where they are set in a fixed-pitch font: what tells code
+    apart from prose."""
     lines = structure.drop_noise([line for p in paragraphs for line in p.lines])
     lines = linenumbers.reread_stacked(lines, reread)
     lines = rows.reread_merged(lines, reread)
@@ -466,9 +470,7 @@ def _marked_lines(
         line if id(line) in whole else fit_to_ink(line, gray)
         for line in structure.split_at_gaps(lines, page_height=image.height)
     ]
-    lines = structure.join_section_numbers(lines)
-    mark_bold(lines, gray)
-    return lines
+    return structure.join_section_numbers(lines)
 
 
 def _plain(page: Page, task: PageTask, paragraphs: list[Paragraph]) -> Page:

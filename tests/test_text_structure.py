@@ -1264,6 +1264,20 @@ def test_a_sentence_naming_code_just_under_a_listing_is_prose(
     assert any(line.startswith("time = 100 ms.") for line in fenced), fenced
 
 
+@pytest.mark.ocr
+def test_a_heading_in_bold_just_under_a_listing_is_a_heading_not_code(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # GLPK's reference manual: "Description" in bold at the margin just under a function's
+    # prototype. Its eleven glyphs fit a grid of their own by chance, not the prototype's:
+    # it was read into the listing's block, and once out of it, never weighed for bold.
+    markdown, fenced = _scan_fenced(recognizer, DOCUMENTS / "glpk-p23.pdf", tmp_path)
+    assert not any("Description" in line for line in fenced), fenced
+    assert any("glp_load_matrix(glp_prob *P" in line for line in fenced), fenced
+    headings = re.findall(r"^#+ (.*)$", markdown, re.M)
+    assert headings.count("Synopsis") == 2 and headings.count("Description") == 2, headings
+
+
 LEFT_LISTING = [
     "def area(radius_of_the_circle_here):",
     "    return 3.14 * radius * radius * 1.0",
@@ -1451,6 +1465,49 @@ def test_a_chapter_s_number_at_the_right_is_read_before_its_title_under_it(
     pdf.save()
     _, markdown = _read(recognizer, path, mode="force")
     assert markdown.index("CHAPTER 23") < markdown.index("Numeric")
+
+
+def _synopsis_pdf(path: Path, prototype: list[str]) -> Path:
+    """A C library's manual entry (GLPK's): a numbered heading, "Synopsis" in bold over the
+    function's prototype in typewriter type, "Description" in bold under it, then prose."""
+    pdf = canvas.Canvas(str(path), pagesize=letter)
+    pdf.setFont("Times-Bold", 14)
+    pdf.drawString(72, 700, "2.3.14 glp_load_matrix - load the whole constraint matrix")
+    pdf.setFont("Times-Bold", 11)
+    pdf.drawString(72, 672, "Synopsis")
+    pdf.setFont("Courier", 11)
+    top = 650.0
+    for line in prototype:
+        pdf.drawString(72, top, line)
+        top -= 13.5
+    pdf.setFont("Times-Bold", 11)
+    pdf.drawString(72, top - 8, "Description")
+    _prose(
+        pdf,
+        [
+            "The routine loads the constraint matrix passed in the arrays into the specified",
+            "problem object. Before loading, the current contents of the constraint matrix",
+            "are destroyed. Coefficients with identical indices are not allowed.",
+        ],
+        top - 30,
+    )
+    pdf.save()
+    return path
+
+
+def test_a_prototype_between_headings_in_bold_is_code_and_they_are_headings(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # One line of typewriter type between two words in bold at the margin: those are no
+    # paragraph the line runs on in.
+    prototype = ["int glp_write_prob(glp_prob *P, int flags, const char *fname);"]
+    path = _synopsis_pdf(tmp_path / "synopsis.pdf", prototype)
+    _, markdown = _read(recognizer, path, mode="force")
+    fenced = re.findall(r"```\n(.*?)```", markdown, re.S)
+    assert len(fenced) == 1, markdown
+    assert "glp_prob *P" in fenced[0] and "Description" not in fenced[0], markdown
+    headings = re.findall(r"^#+ (.*)$", markdown, re.M)
+    assert "Synopsis" in headings and "Description" in headings, markdown
 
 
 def test_three_noisy_columns_are_read_one_after_another(
