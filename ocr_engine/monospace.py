@@ -81,6 +81,8 @@ _GRID_FIT = 0.85
 _GRID_GLYPHS = 8
 _SENTENCE_WORDS = 5  # words of a sentence that names code, at the least
 _WORD_GLYPHS = 3  # a word of fewer glyphs tells nothing of its pitch
+_SURE_WORD_FIT = 0.8  # each word of a line surely in a fixed pitch sits at least so on it
+_WORD_OF_LETTERS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")  # "second", "Debian-Referenz"
 _GRID_SHORT = 5  # glyphs of a line shown apart, on the grid of the page's code
 _GRID_ALONE = 16  # glyphs of a line with no other on its grid
 _GRID_ALONE_FIT = 0.9
@@ -160,6 +162,8 @@ def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
         sure = named
     strong = {id(line) for line in sure}
     sure += [line for line in _steady_runs(lines) if id(line) not in strong]
+    if gray is not None:
+        sure = [line for line in sure if not _word_off_grid(line, gray)]
     groups = [
         group
         for group in _by_pitch(sure)
@@ -424,15 +428,41 @@ def _word_fit(line: Line, found: PitchGrid) -> float:
     """How nearly the glyphs of each of the line's words sit on the grid's pitch, each word
     from where it starts: a justified line of typewriter type spreads its words by parts of
     a cell, so the line sits on no one grid, but each word keeps the pitch."""
+    fits = _word_fits(line, found)
+    weight = sum(glyphs for _, glyphs in fits)
+    return sum(fit * glyphs for fit, glyphs in fits) / weight if weight else 0.0
+
+
+def _word_fits(
+    line: Line, found: PitchGrid, words: list[Word] | None = None
+) -> list[tuple[float, int]]:
+    """How nearly each word's glyphs sit on the grid's pitch, from where the word starts,
+    and how many glyphs it has: the words (of `words`, by default the line's) with enough
+    glyphs to tell."""
     centres = (found.starts + found.stops) / 2
     phase = _phases(found.starts, found.stops, found.advance)
-    total, weight = 0.0, 0
-    for word in line.words:
+    fits = []
+    for word in line.words if words is None else words:
         inside = (centres >= word.box.left) & (centres < word.box.right)
         if inside.sum() >= _WORD_GLYPHS:
-            total += float(abs(np.exp(2j * np.pi * phase[inside]).mean())) * int(inside.sum())
-            weight += int(inside.sum())
-    return total / weight if weight else 0.0
+            fits.append((float(abs(np.exp(2j * np.pi * phase[inside]).mean())), int(inside.sum())))
+    return fits
+
+
+def _word_off_grid(line: Line, gray: np.ndarray) -> bool:
+    """Whether a word of letters on the line sits off the pitch its glyphs would keep in a
+    fixed-pitch font: a table's row of a name in roman beside a macro in typewriter type
+    ("second \\second s") fits one pitch by its words' widths, and even its glyphs fit
+    one grid taken all together, by chance; the name's own glyphs do not. Only words of
+    letters are asked: brackets that touch ("[]") or a listing's line number in another
+    font throw a word of code off its grid."""
+    lettered = [w for w in line.words if _WORD_OF_LETTERS.fullmatch(w.text)]
+    if not lettered:
+        return False
+    found = grid(line, gray)
+    return found is not None and any(
+        fit < _SURE_WORD_FIT for fit, _ in _word_fits(line, found, lettered)
+    )
 
 
 def _reread_miscounted(line: Line, found: PitchGrid, reread: Callable[[Box], list[Line]]) -> Line:

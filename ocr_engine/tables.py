@@ -81,6 +81,7 @@ _LONG_LABELS = 0.2  # of a gutter's rows: labels that may run up to their figure
 _FIGURE_SHARE = 3  # a row of figures has one word in this many a figure, at least
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
 _CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
+_MACRO = re.compile(r"\\[A-Za-z@]+\*?")  # a TeX macro's name: "\\kilogram", "\\section*"
 _CODE_SHARE = 0.3  # of a table's cells with signs of code make it code
 _MISREAD_SHARE = 0.1  # of a column's numbers that may be misread
 _TERM_WORDS = 3  # a term beside its meaning, at most
@@ -1538,11 +1539,16 @@ def _code_aligned(cells: Cells) -> bool:
     count = len(cells[0])
     filled = [sum(bool(row[c]) for row in cells) for c in range(count)]
     marked = [
-        sum(bool(row[c]) and bool(_CODE_SIGNS.search(_text(row[c]))) for row in cells)
-        for c in range(count)
+        sum(bool(row[c]) and _code_signs(_text(row[c])) for row in cells) for c in range(count)
     ]
     columns = {c for c in range(count) if marked[c] >= _CODE_SHARE * filled[c] > 0}
     return sum(marked) >= _CODE_SHARE * sum(filled) and (len(columns) > 1 or count - 1 in columns)
+
+
+def _code_signs(text: str) -> bool:
+    """Whether a cell holds signs of code; a macro's name alone ("\\kilogram") names it, as
+    a command's name does, in a table of names and what they stand for."""
+    return bool(_CODE_SIGNS.search(text)) and not _MACRO.fullmatch(text)
 
 
 def _numeric(column: list[list[Word]]) -> bool:

@@ -497,6 +497,26 @@ DOCUMENTS = Path(__file__).parent / "documents"
 
 
 @pytest.mark.ocr
+def test_tables_of_names_beside_their_macros_are_read_whole(
+    tmp_path: Path, recognizer: TesserocrRecognizer
+) -> None:
+    # The siunitx manual's tables of units (page 8): each unit's name in roman, its macro in
+    # typewriter type, its symbol; one table of three columns, one of six. A row whose
+    # words' widths fit one pitch by chance ("second \\second s") made the table's rows
+    # code; the six columns, two of them macros, were taken for code aligned by spaces.
+    pdf = tmp_path / "siunitx.pdf"
+    pdf.write_bytes((DOCUMENTS / "siunitx-p8.pdf").read_bytes())
+    page = read(pdf, recognizer)
+    found = [cell_texts(t) for t in tables(page)]
+    assert [len(t) for t in found] == [8, 12], found
+    first, second = found
+    assert first[0] == ["Unit", "Command", "Symbol"]
+    assert first[-1] == ["second", "\\second", "s"]
+    assert all(len(row) == 6 for row in second)
+    assert second[-1] == ["lux", "\\lux", "Ix", "weber", "\\weber", "Wb"]
+
+
+@pytest.mark.ocr
 def test_a_check_list_beside_a_table_keeps_every_item(
     tmp_path: Path, recognizer: TesserocrRecognizer
 ) -> None:
@@ -1236,6 +1256,28 @@ def test_terms_beside_their_meanings_are_a_table() -> None:
         _row(200, [(300, "Source:"), (800, "Eurostat, European system of accounts.")]),
     ]
     assert _tables_of(notes) == []
+
+
+def test_columns_of_macro_names_are_a_table_not_code_aligned_by_spaces() -> None:
+    # A table set in two halves side by side, each of a name, its macro and a symbol.
+    units = [
+        ("hertz", "\\hertz", "Hz", "sievert", "\\sievert", "Sv"),
+        ("henry", "\\henry", "H", "steradian", "\\steradian", "sr"),
+        ("joule", "\\joule", "J", "tesla", "\\tesla", "T"),
+        ("lumen", "\\lumen", "lm", "volt", "\\volt", "V"),
+    ]
+    lefts = (100, 400, 800, 1000, 1300, 1700)
+    rows = [_row(100 + 50 * i, list(zip(lefts, unit, strict=True))) for i, unit in enumerate(units)]
+    assert _tables_of(rows) == [[list(unit) for unit in units]]
+    # Definitions aligned by spaces are code: their macros come with braces.
+    code = [
+        ("\\def\\ka{1}", "\\def\\kb{2}", "\\def\\kc{3}"),
+        ("\\def\\la{4}", "\\def\\lb{5}", "\\def\\lc{6}"),
+        ("\\def\\ma{7}", "\\def\\mb{8}", "\\def\\mc{9}"),
+    ]
+    lefts = (100, 700, 1300)
+    rows = [_row(100 + 50 * i, list(zip(lefts, line, strict=True))) for i, line in enumerate(code)]
+    assert _tables_of(rows) == []
 
 
 def test_lines_sharing_no_gutter_are_not_a_table() -> None:
