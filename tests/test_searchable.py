@@ -156,6 +156,53 @@ def test_a_rotate_that_is_not_a_number_is_no_turn(
     _check(tmp_path / "out.pdf", pages[:1])
 
 
+def test_contents_that_are_not_all_streams_keep_their_streams(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path
+) -> None:
+    # PDFium draws a page's content streams and skips what else its /Contents holds (null,
+    # as a reference to a missing object reads, a string, a dictionary); qpdf refused to add
+    # the text layer beside a null, and the job's PDF was listed as failed.
+    source = tmp_path / "contents.pdf"
+    with pikepdf.open(CORPUS / "upright-1.pdf") as pdf:
+        page = pdf.pages[0].obj
+        page.Contents = pikepdf.Array([page.Contents, None, pikepdf.String("x"), {}])
+        pdf.save(source)
+    pages = _searchable(engine, source, tmp_path / "out.pdf")
+    assert pages[0].words
+    _check(tmp_path / "out.pdf", pages[:1])
+    # The scan is drawn as before (Poppler drew nothing of such a page; now it draws it).
+    listed = [
+        subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True).stdout
+        for pdf in (CORPUS / "upright-1.pdf", tmp_path / "out.pdf")
+    ]
+    assert [line.split()[:10] for line in listed[0].splitlines()] == [
+        line.split()[:10] for line in listed[1].splitlines()
+    ]
+
+
+@pytest.mark.parametrize(
+    "crop",
+    [
+        pikepdf.String("x"),
+        pikepdf.Array([0, 0]),
+        pikepdf.Array([36, 60, 580, 760, 1]),
+        pikepdf.Array([0, 0, pikepdf.Name("/Width"), 792]),
+    ],
+)
+def test_a_crop_box_that_is_no_rectangle_is_the_media_box(
+    engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path, crop: pikepdf.Object
+) -> None:
+    # PDFium and Poppler take a crop box that is not four numbers enclosing an area for none:
+    # the page is read whole. The writer raised on it, and the job's PDF was listed as failed.
+    source = tmp_path / "crop.pdf"
+    with pikepdf.open(CORPUS / "upright-1.pdf") as pdf:
+        pdf.pages[0].obj.CropBox = crop
+        pdf.save(source)
+    pages = _searchable(engine, source, tmp_path / "out.pdf")
+    assert pages[0].words
+    _check(tmp_path / "out.pdf", pages[:1])
+
+
 def test_a_page_that_inherits_its_resources(
     engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path
 ) -> None:

@@ -50,6 +50,7 @@ _WORD_GAP = 0.3  # of a glyph's height, kept clear at each word's end
 _ASCENT = 0.5
 _MAX_TREE_DEPTH = 64
 _MIN_PAGE, _MAX_PAGE = 3.0, 14400.0  # PDF units: the sides a PDF page may have
+_LETTER = (0.0, 0.0, 612.0, 792.0)  # the media box PDFium gives a page without one
 Matrix = tuple[float, float, float, float, float, float]
 
 
@@ -301,10 +302,28 @@ def _add_text_layer(
         fonts = resources[pikepdf.Name.Font] = pikepdf.Dictionary()
     name = pikepdf.Name.random(prefix="TesseraText")
     fonts[name] = font
+    _keep_content_streams(pdf_page)
     _drop_invisible_text(pdf, pdf_page)
     # The page's own content in a saved graphics state, so its changes do not reach ours.
     pdf_page.contents_add(_stream(pdf, b"q\n"), prepend=True)
     pdf_page.contents_add(_stream(pdf, b"\nQ\n" + _text_layer(pdf_page, page, str(name))))
+
+
+def _keep_content_streams(pdf_page: pikepdf.Page) -> None:
+    """Keep only the streams among the page's contents, as viewers draw it: PDFium skips a
+    reference to nothing, a string or a dictionary where a content stream should be, and
+    qpdf refuses to add to such contents, which failed the whole searchable PDF."""
+    contents = pdf_page.obj.get(pikepdf.Name.Contents)
+    if contents is None or isinstance(contents, pikepdf.Stream):
+        return
+    items = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    streams = [item for item in items if isinstance(item, pikepdf.Stream)]
+    if isinstance(contents, pikepdf.Array) and len(streams) == len(items):
+        return
+    if streams:
+        pdf_page.obj[pikepdf.Name.Contents] = pikepdf.Array(streams)
+    else:
+        del pdf_page.obj[pikepdf.Name.Contents]
 
 
 _SHOWS = frozenset(("Tj", "TJ", "'", '"'))
@@ -522,18 +541,28 @@ def _span(corners: list[tuple[float, float]]) -> _Span:
 def _crop(pdf_page: pikepdf.Page) -> tuple[float, float, float, float]:
     """The part of the page a viewer shows, as the page was read: its crop box within its
     media box, or the media box where the two do not meet. Its lower-left corner, width and
-    height in user space."""
-    cx0, cy0, cx1, cy1 = _ordered(pdf_page.cropbox)
-    mx0, my0, mx1, my1 = _ordered(pdf_page.mediabox)
+    height in user space. As PDFium reads them, a box that is not four numbers enclosing
+    some area is no box: the crop box is then the media box, and the media box a letter page."""
+    mx0, my0, mx1, my1 = _ordered(pdf_page.mediabox) or _LETTER
+    cx0, cy0, cx1, cy1 = _ordered(pdf_page.cropbox) or (mx0, my0, mx1, my1)
     x0, y0, x1, y1 = max(cx0, mx0), max(cy0, my0), min(cx1, mx1), min(cy1, my1)
     if x1 <= x0 or y1 <= y0:
         x0, y0, x1, y1 = mx0, my0, mx1, my1
     return x0, y0, x1 - x0, y1 - y0
 
 
-def _ordered(box: pikepdf.Array) -> tuple[float, float, float, float]:
-    """A PDF rectangle as left, bottom, right, top, whichever corners it names."""
-    x0, y0, x1, y1 = (float(v) for v in box)
+def _ordered(box: object) -> tuple[float, float, float, float] | None:
+    """A PDF rectangle as left, bottom, right, top, whichever corners it names; None where,
+    as PDFium reads it, it encloses nothing: not an array of four (a string, two numbers), or
+    no area once an entry that is not a number counts as 0."""
+    if not isinstance(box, pikepdf.Array) or len(box) != 4:
+        return None
+    x0, y0, x1, y1 = (
+        float(v) if isinstance(v, int | float | Decimal) and not isinstance(v, bool) else 0.0
+        for v in box
+    )
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x0 == x1 or y0 == y1:
+        return None
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
