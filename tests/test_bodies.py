@@ -143,3 +143,44 @@ def test_an_image_url_object_and_a_bare_header_are_streamed_too(tmp_path: Path) 
         spooled.path.unlink()
         kept = body["document"][document["type"]]
         assert (kept["url"] if isinstance(kept, dict) else kept) == spooled.header
+
+
+@pytest.mark.parametrize("after", [b"A", b"\\n A"])
+def test_data_after_the_padding_is_refused_at_once(after: bytes, tmp_path: Path) -> None:
+    # Base64's padding ends the payload. What followed it was kept for the end of the body
+    # and copied again with every chunk: a 60 MB body of it took the server 20 s, not 1.
+    read = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal read
+        yield (
+            b'{"document": {"type": "document_url", "document_url": "data:;base64,' + b"A" * 70_000
+        )
+        yield b"AA=="
+        for _ in range(64):
+            read += 1
+            yield after * (65_536 // len(after))
+        yield b'"}}'
+
+    with pytest.raises(InvalidRequest, match="not valid base64"):
+        asyncio.run(read_json(chunks(), temp=tmp_path, max_document=10**8))
+    assert read == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_padding_may_come_in_pieces_and_twice(tmp_path: Path) -> None:
+    encoded = base64.b64encode(PDF + b"x").decode()
+    assert encoded.endswith("==")
+    head, padding = encoded[:-2], encoded[-2:]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield json.dumps(_body("data:application/pdf;base64," + head))[:-3].encode()
+        for piece in (padding[0], padding[1], "=" * 100_000):
+            yield piece.encode()
+        yield b'"}}'
+
+    async def run() -> tuple[Any, SpooledDocument | None]:
+        return await read_json(chunks(), temp=tmp_path, max_document=10**8)
+
+    _, spooled = asyncio.run(run())
+    assert spooled is not None and spooled.path.read_bytes() == PDF + b"x"
