@@ -237,6 +237,10 @@ def ocr(args: argparse.Namespace) -> None:
     _logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
     path = Path(args.file)
     _check_input(path)
+    if args.output not in (None, "-") and args.output.endswith(("/", os.sep)):
+        # Path() drops the slash: "new/" was written as a file named "new", and "a.md/"
+        # over a.md, where the shell's tools refuse a file name ending in a slash.
+        sys.exit(f"tessera: {args.output} names a directory; name the file to write")
     fmt = _format(args)
     output = None if args.output in (None, "-") else Path(args.output)
     if output is not None and not output.parent.is_dir():

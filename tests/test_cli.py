@@ -217,6 +217,16 @@ def test_inputs_and_outputs_it_cannot_use_are_one_line(tmp_path: Path) -> None:
         assert done.returncode == 1, args
         assert done.stderr.startswith(f"tessera: {said}") and done.stderr.count("\n") == 1
     assert list(folder.iterdir()) == []
+    # A name ending in a slash names a directory: Path() dropped the slash, and a file was
+    # written under the name without it (over an existing one too).
+    kept = tmp_path / "kept.md"
+    kept.write_text("mine")
+    for output in (f"{tmp_path}/new/", f"{kept}/", f"{tmp_path}/new.pdf/"):
+        done = _tessera("ocr", str(source), "--workers", "1", "-o", output, "--format", "md")
+        assert done.returncode == 1, output
+        assert done.stderr == f"tessera: {output} names a directory; name the file to write\n"
+    assert not (tmp_path / "new").exists() and not (tmp_path / "new.pdf").exists()
+    assert kept.read_text() == "mine"
     directory = _tessera("ocr", str(tmp_path))
     assert (
         directory.returncode == 1
