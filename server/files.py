@@ -44,6 +44,7 @@ SIGNED_URL_MAX_HOURS = 168  # as Mistral's: one hour to a week
 SIGNED_URL_DEFAULT_HOURS = 24
 _SNIFF_BYTES = 1024
 _ORPHAN_AGE_S = 600.0  # a local copy with no row, older than this, is of a deleted file
+_SWEEP_SLICE = 500  # local copies looked up in one statement
 _BATCH_LINE_MAX = 64 * 1024 * 1024  # one request of a batch input, its document included
 
 
@@ -389,15 +390,18 @@ class Files:
                 p.name for p in self.root.iterdir() if p.is_file() and p.stat().st_mtime < settled
             ]
         )
-        if local:
+        # Looked up a slice at a time: one statement binds only so many values (on a fleet,
+        # a node holding 10,000 files could not ask about them, and stopped sweeping).
+        for start in range(0, len(local), _SWEEP_SLICE):
+            names = local[start : start + _SWEEP_SLICE]
             known = {
                 r["id"]
                 for r in await self._sql.fetch(
-                    f"SELECT id FROM {self._table} WHERE id IN ({', '.join('?' * len(local))})",
-                    *local,
+                    f"SELECT id FROM {self._table} WHERE id IN ({', '.join('?' * len(names))})",
+                    *names,
                 )
             }
-            for name in local:
+            for name in names:
                 if name not in known:
                     await asyncio.to_thread(self.path(name).unlink, missing_ok=True)
         return len(expired)

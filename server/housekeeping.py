@@ -4,7 +4,6 @@ unfinished job owns, and expired uploaded files."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from ocr_engine import TesseraError
@@ -71,6 +70,12 @@ class Housekeeper:
 
     async def _loop(self) -> None:
         while True:
-            with contextlib.suppress(TesseraError):  # logged by the store; tried again later
+            try:
                 await self.sweep()
+            except TesseraError:
+                pass  # logged by the store; tried again later
+            except Exception:
+                # Any other failure of one round is logged and the round tried again: the
+                # loop ending here would leave every later expiry undone, and the disk filling.
+                log.exception("housekeeping failed; trying again in %g s", self._interval)
             await asyncio.sleep(self._interval)

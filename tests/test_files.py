@@ -19,7 +19,7 @@ import pytest
 from mistralai.client import Mistral
 from mistralai.client.errors import MistralError
 
-from tests.conftest import Server, ServerFactory
+from tests.conftest import Server, ServerFactory, wait_until
 
 KEY, OTHER = "sk-files-alpha", "sk-files-beta"
 
@@ -234,6 +234,37 @@ def test_a_file_that_expires_is_gone(start_server: ServerFactory, hello_png: byt
         time.sleep(0.1)
     assert not path.exists()
     assert json.loads(httpx.get(f"{server.url}/v1/files").text)["total"] == 0
+
+
+def test_a_node_holding_many_files_goes_on_sweeping(
+    start_server: ServerFactory, postgres_url: str, tmp_path: Path
+) -> None:
+    # The files a node holds were looked up in one statement with a value for each: on a
+    # fleet, past 9,999 of them the statement could not be written, and the housekeeper
+    # stopped for good (no job, document or file expired on that node again).
+    folder = tmp_path / "data" / "files"
+    folder.mkdir(parents=True)
+
+    def left_behind(first: int, count: int) -> None:
+        old = time.time() - 3600  # past the age at which a copy without a row is a leftover
+        for i in range(first, first + count):
+            path = folder / f"gone-{i}"
+            path.touch()
+            os.utime(path, (old, old))
+
+    def held() -> list[Path]:
+        return [p for p in folder.iterdir() if p.is_file()]
+
+    left_behind(0, 12_000)
+    server = start_server(
+        {"TESSERA_DATABASE_URL": postgres_url, "TESSERA_CLEANUP_INTERVAL": "0.5"},
+        workers=1,
+        data_dir=tmp_path / "data",
+    )
+    wait_until(lambda: not held(), timeout=60, what="the leftover copies' deletion")
+    left_behind(12_000, 10)  # and it goes on sweeping
+    wait_until(lambda: not held(), timeout=30, what="a later round")
+    assert "Traceback" not in server.log()
 
 
 def _rss(pid: int) -> int:

@@ -8,6 +8,7 @@ store's prefix (`tessera_` on PostgreSQL, where other applications may share the
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from typing import TYPE_CHECKING, Any, Protocol
@@ -94,7 +95,9 @@ class PostgresSql:
 
     @staticmethod
     def _numbered(sql: str) -> str:
-        counter = iter(range(1, 10_000))
+        # Counted without end: past PostgreSQL's own limit the server refuses the statement,
+        # a store error; a counter run out raised StopIteration, a RuntimeError in a coroutine.
+        counter = itertools.count(1)
         return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
