@@ -149,7 +149,8 @@ class Files:
                 num_lines = await asyncio.to_thread(check_batch_input, partial)
                 mimetype = mimetype or "application/jsonl"
                 sample_type = "batch_request"
-            ttl = self.ttl if expiry_hours is None else expiry_hours * 3600
+            # An expiry asks for fewer hours than the operator keeps files, never for more.
+            ttl = self.ttl if expiry_hours is None else min(self.ttl, expiry_hours * 3600)
             return await self.keep(
                 owner,
                 partial,

@@ -236,6 +236,21 @@ def test_a_file_that_expires_is_gone(start_server: ServerFactory, hello_png: byt
     assert json.loads(httpx.get(f"{server.url}/v1/files").text)["total"] == 0
 
 
+def test_an_upload_expiry_never_outlasts_the_file_ttl(
+    start_server: ServerFactory, hello_png: bytes
+) -> None:
+    # `expiry` is in whole hours; below an hour of TESSERA_FILE_TTL, "expiry=1" kept the
+    # file an hour, past the operator's limit.
+    server = start_server({"TESSERA_FILE_TTL": "600"}, workers=1)
+    for form in ({"purpose": "ocr", "expiry": "1"}, {"purpose": "ocr"}):
+        response = httpx.post(
+            f"{server.url}/v1/files", files={"file": ("hello.png", hello_png)}, data=form
+        )
+        assert response.status_code == 200, response.text
+        record = response.json()
+        assert record["expires_at"] - record["created_at"] == 600, form
+
+
 def test_a_node_holding_many_files_goes_on_sweeping(
     start_server: ServerFactory, postgres_url: str, tmp_path: Path
 ) -> None:
