@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from ocr_engine import DocumentResult, TesseraError, pageimage, render
-from ocr_engine.errors import DocumentTooLarge, InvalidRequest
+from ocr_engine.errors import DocumentTooLarge, InvalidRequest, UnsupportedDocument
 from ocr_engine.languages import model_ids, resolve_model
 from ocr_engine.sources import is_data_url
 
@@ -141,9 +141,19 @@ async def _file_document(request: web.Request, body: OCRRequestBody) -> FileReco
     by one of this service's signed URLs (anyone's, while its signature holds)."""
     files = request.app[FILES]
     if body.document.is_file:
-        return await files.get(request["owner"], body.document.file_id or "")
-    url = body.document.url
-    return None if is_data_url(url) else await files.from_signed_url(url)
+        record: FileRecord | None = await files.get(request["owner"], body.document.file_id or "")
+    else:
+        url = body.document.url
+        record = None if is_data_url(url) else await files.from_signed_url(url)
+    if record is not None and record.purpose != "ocr":
+        # Checked here, before a job exists: a batch's JSONL was accepted as a job's document
+        # and the job failed when it ran.
+        raise UnsupportedDocument(
+            f"The file '{record.id}' holds batch requests (purpose '{record.purpose}'), not a "
+            "PDF or an image to read; upload documents with the purpose 'ocr'.",
+            param=body.document.url_param,
+        )
+    return record
 
 
 @asynccontextmanager

@@ -173,6 +173,29 @@ def test_uploads_are_checked_for_their_purpose_and_size(keyed: Server, hello_png
     assert leftovers == []
 
 
+def test_a_batch_file_is_no_document_to_read(keyed: Server, hello_png: bytes) -> None:
+    # A batch's JSONL named as a job's document was accepted (202) and the job failed when
+    # it ran; /v1/ocr refused it at once. Both refuse it before any job exists.
+    line = {"custom_id": "a", "body": {"document": {"type": "document_url", "document_url": "x"}}}
+    batch = _upload(keyed, json.dumps(line).encode() + b"\n", "batch").json()
+    signed = httpx.get(
+        f"{keyed.url}/v1/files/{batch['id']}/url", headers=_headers(), timeout=60
+    ).json()["url"]
+    for document, param in (
+        ({"type": "file", "file_id": batch["id"]}, "document.file_id"),
+        ({"type": "document_url", "document_url": signed}, "document.document_url"),
+    ):
+        for path in ("/v1/async/ocr", "/v1/ocr"):
+            response = httpx.post(
+                f"{keyed.url}{path}",
+                headers=_headers(),
+                json={"model": "tesseract", "document": document},
+                timeout=60,
+            )
+            assert _error(response, 415)["param"] == param, path
+            assert "purpose 'batch'" in response.json()["error"]["message"]
+
+
 def test_broken_uploads_and_odd_numbers_are_400s(keyed: Server, hello_png: bytes) -> None:
     url = f"{keyed.url}/v1/files"
     multipart = "multipart/form-data; boundary="
