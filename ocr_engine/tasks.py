@@ -41,7 +41,7 @@ from . import (
     textlayer,
     textsize,
 )
-from .errors import TesseraError
+from .errors import TesseraError, UnprocessableDocument
 from .model import IMAGE, OCR, TEXT, TEXT_LAYER, Block, Page, turned_and_straightened
 from .options import PageOptions
 from .recognize import Recognizer
@@ -58,6 +58,7 @@ _ASSUMED_DPI = 300
 _BACKGROUND_SHARE = 0.6
 _SPECKLED_SHARE = 0.0005  # of pixels unlike all their neighbours: salt-and-pepper noise
 _MAX_JPEG_SIDE = 65_500  # pixels on a side: libjpeg's JPEG_MAX_DIMENSION
+_REMOVED = "The document was removed while it was read: its job was cancelled or has expired."
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,20 @@ Task = InspectTask | PageTask | RenderTask | PageImagesTask
 
 def run_task(task: Task, recognizer: Recognizer) -> Any:
     """Carry out one task in a worker process."""
-    if isinstance(task, InspectTask):
-        return inspect(task.path)
-    if isinstance(task, RenderTask):
-        return render_outputs(task)
-    if isinstance(task, PageImagesTask):
-        return pageimage.write_all(task.path, task.kind, task.pages, task.out_dir)
-    return recognize_page(task, recognizer)
+    try:
+        if isinstance(task, InspectTask):
+            return inspect(task.path)
+        if isinstance(task, RenderTask):
+            return render_outputs(task)
+        if isinstance(task, PageImagesTask):
+            return pageimage.write_all(task.path, task.kind, task.pages, task.out_dir)
+        return recognize_page(task, recognizer)
+    except FileNotFoundError as e:
+        if e.filename != task.path:
+            raise
+        # Its job was cancelled (or expired) as a worker started on it, and its files went
+        # with it: no fault of the document's or of Tessera's, where a traceback was logged.
+        raise UnprocessableDocument(_REMOVED, param="document") from None
 
 
 def render_outputs(task: RenderTask) -> dict[str, int | str]:
@@ -141,11 +149,14 @@ def render_outputs(task: RenderTask) -> dict[str, int | str]:
         except TesseraError as e:
             partial.unlink(missing_ok=True)
             written[name] = e.message
-        except Exception:
+        except Exception as e:
+            partial.unlink(missing_ok=True)
+            if isinstance(e, FileNotFoundError) and e.filename in (task.path, str(partial)):
+                written[name] = _REMOVED  # the job was cancelled as its files were written
+                continue
             # A library met something in this document it could not handle: this format is
             # lost, not the others, and the traceback is in the log for a bug report.
             log.exception("%s: writing %s failed", task.path, name)
-            partial.unlink(missing_ok=True)
             written[name] = (
                 f"The {name} output could not be written: an unexpected error occurred "
                 "(recorded in Tessera's log)."

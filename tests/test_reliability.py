@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from ocr_engine import pool, tasks
 from server.config import Settings
 from tests.conftest import Server, age, ocr_body, refused_start, wait_until
 from tests.test_api import assert_bifrost_error
@@ -172,6 +174,20 @@ def test_cancel_a_pending_job_and_a_finished_one(
         assert finished["status"] == "completed"
         assert client.delete(f"/v1/async/ocr/{done}").json() == finished
         assert_bifrost_error(client.delete("/v1/async/ocr/no-such-job"), 404)
+
+
+def test_a_document_removed_under_a_worker_is_no_fault(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A cancel deletes its job's document. A worker handed the job as the cancel came (about
+    # one create-and-cancel in eight, on one worker) found the file gone: "an unexpected
+    # error", its traceback logged at ERROR. It is the job's end, said as such.
+    gone = str(tmp_path / "gone")
+    reply = pool._reply(tasks.InspectTask(gone), recognizer=None)  # type: ignore[arg-type]
+    assert reply[:2] == ("error", "UnprocessableDocument") and "cancelled" in reply[2]
+    written = tasks.render_outputs(tasks.RenderTask(gone, "pdf", [], ("pdf",), str(tmp_path)))
+    assert "cancelled" in str(written["pdf"]), written
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_cancel_is_owner_scoped(start_server: Any, scans: bytes) -> None:
