@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -19,6 +20,7 @@ from .webhooks.endpoints import WebhookEndpoint, parse_endpoints
 
 MB = 1024 * 1024
 MAX_PAGE_TIMEOUT = 24 * 3600  # seconds
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -110,6 +112,14 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_webhooks(cls, value: Any) -> Any:
         return parse_endpoints(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        # Checked here, where a bad one is named in a line: logging refused it with a traceback.
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError(f"choose one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
     @field_validator("backend")
     @classmethod

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from pydantic import ValidationError
 
 from ocr_engine import pool, tasks
 from server.config import Settings
-from tests.conftest import Server, age, ocr_body, refused_start, wait_until
+from tests.conftest import REPO, Server, age, ocr_body, refused_start, wait_until
 from tests.test_api import assert_bifrost_error
 from tools import corpus
 
@@ -301,6 +303,25 @@ def test_a_page_timeout_no_worker_can_be_waited_for_stops_start_up() -> None:
     process = refused_start(env={"PATH": "/usr/bin:/bin", "TESSERA_PAGE_TIMEOUT": "10000000"})
     assert "invalid setting page_timeout" in process.stderr
     assert "86400" in process.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "ocr", "doctor"])
+def test_an_unknown_log_level_stops_start_up_in_a_line(command: str, tmp_path: Path) -> None:
+    # The setting was taken as any text, then refused by logging with a traceback.
+    assert Settings(log_level="warn").log_level == "WARN"
+    source = tmp_path / "in.png"
+    corpus.text_image(["Never read"]).save(source)
+    process = subprocess.run(
+        [sys.executable, "-m", "server", command, *([str(source)] if command == "ocr" else [])],
+        cwd=REPO,
+        env={**os.environ, "TESSERA_LOG_LEVEL": "LOUD"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode == 1
+    assert process.stderr.startswith("tessera: invalid setting log_level: ")
+    assert process.stderr.count("\n") == 1 and "DEBUG, INFO, WARNING" in process.stderr
 
 
 def test_a_page_past_the_worker_memory_limit_fails_alone(
