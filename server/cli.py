@@ -35,7 +35,7 @@ from . import __version__, doctor, logs, models
 from .app import create_app
 from .appkeys import LIFECYCLE, RUNNER
 from .config import Settings
-from .errors import StoreUnavailable
+from .errors import CannotStart, StoreUnavailable
 from .protocol import AppRunner
 from .wire import ocr_response
 
@@ -93,7 +93,7 @@ def serve(args: argparse.Namespace) -> None:
     _logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(_serve(settings))
-    except StoreUnavailable as e:
+    except (StoreUnavailable, CannotStart) as e:
         sys.exit(f"tessera: {e}")
 
 

@@ -13,6 +13,7 @@ from ocr_engine import OCREngine
 from . import appkeys as keys
 from .batch import BatchDriver, Batches
 from .documents import DocumentSpool
+from .errors import CannotStart
 from .fetch import Fetcher, client_session
 from .files import Files
 from .housekeeping import Housekeeper
@@ -24,7 +25,16 @@ from .webhooks import Deliverer
 
 async def engine(app: web.Application) -> AsyncIterator[None]:
     """The worker pool, warm before the first request."""
-    ocr = OCREngine(app[keys.SETTINGS].engine_config(), observer=app[keys.METRICS])
+    settings = app[keys.SETTINGS]
+    ocr = OCREngine(settings.engine_config(), observer=app[keys.METRICS])
+    # Named here, in a line: a worker that cannot load them fails to start, with a traceback.
+    missing = [lang for lang in settings.languages.split("+") if lang not in ocr.languages]
+    if missing:
+        raise CannotStart(
+            f"the default languages (TESSERA_LANGUAGES, --languages) name "
+            f"{', '.join(repr(m) for m in missing)}, not installed; installed: "
+            f"{', '.join(ocr.languages) or 'none'}"
+        )
     await ocr.start()
     app[keys.ENGINE] = ocr
     yield

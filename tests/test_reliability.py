@@ -324,6 +324,17 @@ def test_an_unknown_log_level_stops_start_up_in_a_line(command: str, tmp_path: P
     assert process.stderr.count("\n") == 1 and "DEBUG, INFO, WARNING" in process.stderr
 
 
+def test_default_languages_not_installed_stop_start_up_in_a_line(tmp_path: Path) -> None:
+    # The workers could not load them, and start-up ended in a traceback from the pool.
+    for languages in ("zzz", "eng+zzz"):
+        process = refused_start(
+            "--data-dir", str(tmp_path), "--workers", "1", "--languages", languages
+        )
+        said = process.stderr.strip().splitlines()[-1]
+        assert said.startswith("tessera: the default languages") and "'zzz'" in said
+        assert "Traceback" not in process.stderr
+
+
 def test_a_page_past_the_worker_memory_limit_fails_alone(
     start_server: Any, mixed: bytes, tmp_path: Path
 ) -> None:
