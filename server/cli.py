@@ -61,7 +61,13 @@ async def _serve(settings: Settings) -> None:
     runner = AppRunner(app, access_log=logging.getLogger("tessera.access"))
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as e:  # the port taken, a host that is no address of this machine's
+        await runner.cleanup()
+        raise CannotStart(
+            f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}"
+        ) from None
     for address in runner.addresses:
         log.info(
             "Tessera serving on http://%s:%s (%d %s workers, data in %s)",

@@ -46,8 +46,11 @@ async def store(app: web.Application) -> AsyncIterator[None]:
     data_dir = app[keys.SETTINGS].data_dir
     spool = DocumentSpool(data_dir / "documents")
     output_spool = OutputSpool(data_dir / "outputs")
-    await asyncio.to_thread(spool.open)
-    await asyncio.to_thread(output_spool.open)
+    try:
+        await asyncio.to_thread(spool.open)
+        await asyncio.to_thread(output_spool.open)
+    except OSError as e:  # not a directory, not writable: said in a line, not a traceback
+        raise CannotStart(f"cannot use the data directory {data_dir}: {e.strerror or e}") from None
     settings = app[keys.SETTINGS]
     jobs, documents, outputs = await open_store(settings, spool, output_spool)
     files = Files(

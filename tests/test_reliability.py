@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -333,6 +334,29 @@ def test_default_languages_not_installed_stop_start_up_in_a_line(tmp_path: Path)
         said = process.stderr.strip().splitlines()[-1]
         assert said.startswith("tessera: the default languages") and "'zzz'" in said
         assert "Traceback" not in process.stderr
+
+
+def test_a_port_in_use_or_a_data_dir_that_is_a_file_stop_start_up_in_a_line(
+    tmp_path: Path,
+) -> None:
+    # Both ended in a traceback (and "Unclosed client session" errors): the most common
+    # reasons a service does not start, told as the job store's are.
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    a_file = tmp_path / "data"
+    a_file.write_text("not a directory")
+    with taken:
+        for args, said in [
+            (
+                ["--data-dir", str(tmp_path / "d"), "--port", str(taken.getsockname()[1])],
+                f"tessera: cannot listen on 127.0.0.1:{taken.getsockname()[1]}: ",
+            ),
+            (["--data-dir", str(a_file)], f"tessera: cannot use the data directory {a_file}: "),
+        ]:
+            process = refused_start("--workers", "1", *args)
+            assert "Traceback" not in process.stderr and " ERROR " not in process.stderr
+            assert process.stderr.strip().splitlines()[-1].startswith(said), process.stderr
 
 
 def test_a_page_past_the_worker_memory_limit_fails_alone(
