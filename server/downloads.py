@@ -61,12 +61,17 @@ async def send_file(
 
 
 def _with_bytes_range(request: web.Request) -> web.Request:
-    """The request as aiohttp should see it: its Range a single range of bytes, or none."""
+    """The request as aiohttp should see it: its Range a single range of bytes, or none.
+    The last no bytes ("bytes=-0") is a range no file can satisfy (RFC 9110), where aiohttp
+    sends the whole file as a part."""
     value = request.headers.get(hdrs.RANGE)
     if value is None:
         return request
     unit, _, ranges = value.partition("=")
     one_of_bytes = unit.strip().lower() == "bytes" and "," not in ranges
+    suffix = ranges.strip()
+    if one_of_bytes and suffix[:1] == "-" and suffix[1:].isdigit() and int(suffix[1:]) == 0:
+        raise _refusal(416)
     if one_of_bytes and unit == "bytes":
         return request
     headers = CIMultiDict(request.headers)
