@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ocr_engine import EngineConfig
@@ -112,6 +112,18 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_webhooks(cls, value: Any) -> Any:
         return parse_endpoints(value)
+
+    @field_validator("max_result_ttl")
+    @classmethod
+    def _holds_the_default_ttl(cls, value: int, info: ValidationInfo) -> int:
+        # A job kept for the default TTL would outlive the longest one a create may ask for.
+        default = info.data.get("result_ttl")
+        if default is not None and default > value:
+            raise ValueError(
+                f"the default TTL, result_ttl ({default} s), is longer than this longest "
+                f"one ({value} s): raise max_result_ttl or lower result_ttl"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -306,6 +306,15 @@ def test_a_page_timeout_no_worker_can_be_waited_for_stops_start_up() -> None:
     assert "86400" in process.stderr
 
 
+def test_a_default_result_ttl_longer_than_the_longest_stops_start_up() -> None:
+    # A job kept for the default TTL outlived the longest a create may ask for.
+    assert Settings(result_ttl=604_800).result_ttl == 604_800
+    process = refused_start(env={"PATH": "/usr/bin:/bin", "TESSERA_RESULT_TTL": "1209600"})
+    assert "invalid setting max_result_ttl" in process.stderr
+    assert "result_ttl (1209600 s)" in process.stderr
+    assert "Traceback" not in process.stderr
+
+
 @pytest.mark.parametrize("command", ["serve", "ocr", "doctor"])
 def test_an_unknown_log_level_stops_start_up_in_a_line(command: str, tmp_path: Path) -> None:
     # The setting was taken as any text, then refused by logging with a traceback.
