@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pikepdf
@@ -141,16 +141,22 @@ def test_a_page_the_pdf_itself_turns(
     _check(tmp_path / "out.pdf", pages[:1])
 
 
+def _upright_edited(tmp_path: Path, edit: Callable[[pikepdf.Dictionary], None]) -> Path:
+    """The upright scan with its page's dictionary changed by `edit`."""
+    source = tmp_path / "edited.pdf"
+    with pikepdf.open(CORPUS / "upright-1.pdf") as pdf:
+        edit(pdf.pages[0].obj)
+        pdf.save(source)
+    return source
+
+
 @pytest.mark.parametrize("rotate", [pikepdf.Name("/Landscape"), pikepdf.String("90")])
 def test_a_rotate_that_is_not_a_number_is_no_turn(
     engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path, rotate: pikepdf.Object
 ) -> None:
     # Viewers (and PDFium, which reads the page) take a /Rotate that is not a number as none;
     # the writer raised on it and the job's PDF was listed as failed.
-    source = tmp_path / "rotate.pdf"
-    with pikepdf.open(CORPUS / "upright-1.pdf") as pdf:
-        pdf.pages[0].obj.Rotate = rotate
-        pdf.save(source)
+    source = _upright_edited(tmp_path, lambda page: setattr(page, "Rotate", rotate))
     pages = _searchable(engine, source, tmp_path / "out.pdf")
     assert pages[0].words and pages[0].rotation == 0
     _check(tmp_path / "out.pdf", pages[:1])
@@ -162,12 +168,10 @@ def test_contents_that_are_not_all_streams_keep_their_streams(
     # PDFium draws a page's content streams and skips what else its /Contents holds (null,
     # as a reference to a missing object reads, a string, a dictionary); qpdf refused to add
     # the text layer beside a null, and the job's PDF was listed as failed.
-    source = tmp_path / "contents.pdf"
-    with pikepdf.open(CORPUS / "upright-1.pdf") as pdf:
-        page = pdf.pages[0].obj
+    def mixed(page: pikepdf.Dictionary) -> None:
         page.Contents = pikepdf.Array([page.Contents, None, pikepdf.String("x"), {}])
-        pdf.save(source)
-    pages = _searchable(engine, source, tmp_path / "out.pdf")
+
+    pages = _searchable(engine, _upright_edited(tmp_path, mixed), tmp_path / "out.pdf")
     assert pages[0].words
     _check(tmp_path / "out.pdf", pages[:1])
     # The scan is drawn as before (Poppler drew nothing of such a page; now it draws it).
@@ -194,10 +198,7 @@ def test_a_crop_box_that_is_no_rectangle_is_the_media_box(
 ) -> None:
     # PDFium and Poppler take a crop box that is not four numbers enclosing an area for none:
     # the page is read whole. The writer raised on it, and the job's PDF was listed as failed.
-    source = tmp_path / "crop.pdf"
-    with pikepdf.open(CORPUS / "upright-1.pdf") as pdf:
-        pdf.pages[0].obj.CropBox = crop
-        pdf.save(source)
+    source = _upright_edited(tmp_path, lambda page: setattr(page, "CropBox", crop))
     pages = _searchable(engine, source, tmp_path / "out.pdf")
     assert pages[0].words
     _check(tmp_path / "out.pdf", pages[:1])

@@ -496,6 +496,14 @@ def test_prose_lists_contents_and_frames_are_not_tables(
 DOCUMENTS = Path(__file__).parent / "documents"
 
 
+def read_document(name: str, tmp_path: Path, recognizer: TesserocrRecognizer) -> Page:
+    """A test document's page as the engine reads a 300 dpi scan of it (written beside a
+    copy in `tmp_path`)."""
+    pdf = tmp_path / name
+    pdf.write_bytes((DOCUMENTS / name).read_bytes())
+    return read(pdf, recognizer)
+
+
 @pytest.mark.ocr
 def test_tables_of_names_beside_their_macros_are_read_whole(
     tmp_path: Path, recognizer: TesserocrRecognizer
@@ -504,9 +512,7 @@ def test_tables_of_names_beside_their_macros_are_read_whole(
     # typewriter type, its symbol; one table of three columns, one of six. A row whose
     # words' widths fit one pitch by chance ("second \\second s") made the table's rows
     # code; the six columns, two of them macros, were taken for code aligned by spaces.
-    pdf = tmp_path / "siunitx.pdf"
-    pdf.write_bytes((DOCUMENTS / "siunitx-p8.pdf").read_bytes())
-    page = read(pdf, recognizer)
+    page = read_document("siunitx-p8.pdf", tmp_path, recognizer)
     found = [cell_texts(t) for t in tables(page)]
     assert [len(t) for t in found] == [8, 12], found
     first, second = found
@@ -524,9 +530,7 @@ def test_a_check_list_beside_a_table_keeps_every_item(
     # Tesseract reads the right column's boxes as one word nine lines tall, which stands in
     # a table found below and stretched its box up over the first three rows of labels.
     # The table's box took them, though they were in none of its cells.
-    pdf = tmp_path / "report.pdf"
-    pdf.write_bytes((DOCUMENTS / "dcf-summary-p2.pdf").read_bytes())
-    page = read(pdf, recognizer)
+    page = read_document("dcf-summary-p2.pdf", tmp_path, recognizer)
     text = " ".join(w.text for w in page.words)
     for label in (
         "Screening of Access report",
