@@ -81,7 +81,7 @@ _LONG_LABELS = 0.2  # of a gutter's rows: labels that may run up to their figure
 _FIGURE_SHARE = 3  # a row of figures has one word in this many a figure, at least
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)]|[•·▪‣◦●○■□–*-])$")
 _CODE_SIGNS = re.compile(r'[{};"\\]|<-|==|#')
-_MACRO = re.compile(r"\\[A-Za-z@]+\*?")  # a TeX macro's name: "\\kilogram", "\\section*"
+_MACRO = re.compile(r"\\[A-Za-z@]+\*?")  # a TeX macro's name: \kilogram, \section*
 _CODE_SHARE = 0.3  # of a table's cells with signs of code make it code
 _MISREAD_SHARE = 0.1  # of a column's numbers that may be misread
 _TERM_WORDS = 3  # a term beside its meaning, at most
