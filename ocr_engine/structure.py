@@ -77,6 +77,8 @@ _DESCENDING = frozenset("gjpqyQ()[]{}|,;/$@§µ")
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 # A slash between words is no formula's: "Input/Output", "ST(E)/TT/Falcon".
 _WORD_SLASH = re.compile(r"(?:(?<=[^\W\d_])|(?<=\)))/(?=[^\W\d_]|\()")
+_CUT_GAP = 0.15  # of a line's height: white this narrow parts two letters of one word
+_LEVEL = 0.2  # of a line's height: how far the tops or bottoms of one line's pieces differ
 _SUBSECTION_NUMBER = re.compile(r"^\d+(\.\d+)+\.?$")  # "4.2", "4.2.5", "1.1."
 _NUMBER_ALONE = re.compile(r"^(\d+|[A-Z])(\.\d+)+\.?$|^\d+\.$")  # "1.21", "A.3", "4."
 # "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
@@ -292,6 +294,51 @@ def _capped(cap: Word, line: Line) -> Line:
         first.bold,
     )
     return Line([joined, *line.words[1:]])
+
+
+def join_cut_words(lines: list[Line]) -> list[Line]:
+    """The lines with each pair that Tesseract cut apart inside a word made one line again.
+
+    Its layout analysis may find a column's edge where a title in large type closes two
+    letters up ("Table o" and "f Contents", parted between the kerned "o" and "f"). Two
+    lines level with each other, of one size, the second starting within a letter's gap of
+    where the first ends, letters either side, are one line, and the word's two pieces one
+    word. A gutter between columns is wider than a word's space, and far wider than that."""
+    lines = list(lines)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        j = next((k for k, b in enumerate(lines) if b is not line and _cut_after(line, b)), None)
+        if j is None:
+            i += 1
+            continue
+        after = lines[j]
+        last, first = line.words[-1], after.words[0]
+        word = Word(
+            last.text + first.text,
+            min(last.confidence, first.confidence),
+            last.box.union(first.box),
+            last.monospace and first.monospace,
+            last.bold and first.bold,
+        )
+        lines[i] = Line([*line.words[:-1], word, *after.words[1:]])
+        del lines[j]
+        if j < i:
+            i -= 1  # the joined line is looked at again: a third piece may follow it
+    return lines
+
+
+def _cut_after(line: Line, other: Line) -> bool:
+    """Whether `other` goes on, within a letter's gap, from inside `line`'s last word."""
+    height = max(line.height, other.height)
+    gap = other.box.left - line.box.right
+    return (
+        0 <= gap <= _CUT_GAP * height
+        and abs(line.box.top - other.box.top) <= _LEVEL * height
+        and abs(line.box.bottom - other.box.bottom) <= _LEVEL * height
+        and line.words[-1].text[-1:].isalpha()
+        and other.words[0].text[:1].isalpha()
+    )
 
 
 def drop_noise(lines: list[Line]) -> list[Line]:

@@ -470,7 +470,9 @@ def _marked_lines(
     (a column read down the page, small lines beside a large one), dot leaders as their
     dots, their words marked where they are set in a fixed-pitch font: what tells code
     apart from prose."""
-    lines = structure.drop_noise([line for p in paragraphs for line in p.lines])
+    lines = structure.join_cut_words(
+        structure.drop_noise([line for p in paragraphs for line in p.lines])
+    )
     lines = linenumbers.reread_stacked(lines, reread)
     lines = rows.reread_merged(lines, reread)
     lines = leaders.mend_leaders(lines, gray, reread)

@@ -146,6 +146,32 @@ def _items(*boxes: tuple[int, int, int, int]) -> list[Item]:
     return [Item(TEXT, Box(*b)) for b in boxes]
 
 
+def _piece(left: int, top: int, *texts: str, height: int = 70) -> Line:
+    """A line of words 40 px wide each with 20 px between them, from `left`."""
+    words = [
+        Word(text, 0.9, Box(left + 60 * k, top, left + 60 * k + 40, top + height))
+        for k, text in enumerate(texts)
+    ]
+    return Line(words)
+
+
+def test_a_title_cut_inside_a_word_is_one_line_again() -> None:
+    # Tesseract's layout found a column's edge between the kerned "o" and "f" of a title in
+    # large type: "Table o" and "f Contents", four pixels apart on one baseline.
+    first, second = _piece(240, 238, "Table", "o"), _piece(344, 236, "f", "Contents")
+    body = _piece(240, 375, "Our", "Team", "Story", height=35)
+    joined = structure.join_cut_words([first, body, second])
+    assert [line.text for line in joined] == ["Table of Contents", "Our Team Story"]
+    # A word's space apart, lines of another size, figures, or a gutter: left as they are.
+    for apart in (
+        [_piece(240, 238, "Table", "of"), _piece(364, 238, "Contents")],
+        [_piece(240, 238, "Table", "o"), _piece(344, 238, "f", "Contents", height=35)],
+        [_piece(240, 238, "Page", "1"), _piece(344, 238, "2", "more")],
+        [_piece(240, 238, "left", "column"), _piece(500, 238, "right", "column")],
+    ):
+        assert structure.join_cut_words(apart) == apart
+
+
 def test_reading_order_follows_columns() -> None:
     title, left_a, right, left_b, full = _items(
         (300, 200, 2200, 300),  # full-width title
