@@ -32,6 +32,8 @@ _GROUP_GAP = 2.5  # line heights between two lines with leaders of one run of th
 _PAD = 0.3  # line heights of white read around the region
 _NUMBER_GAP = 3.0  # line heights of white at most between an entry and its numbers
 _NUMBER_WIDTH = 8.0  # line heights: the numbers beside the entries, at most this wide
+_LEVEL = 0.3  # of a line's height: how far an entry's and its page number's tops may differ
+_LEADER_REACH = 4.0  # line heights of white at most between a leader and either end of it
 
 
 def leader_dots(words: list[Word]) -> set[int]:
@@ -62,6 +64,7 @@ def mend_leaders(lines: list[Line], gray: np.ndarray, reread: Reread) -> list[Li
     blanked out, which also keeps an entry's number, title and page on one line, and the
     dots are put back between the words.
     """
+    lines = _entries_rejoined(lines, gray)
     found = [(line, runs) for line in lines if (runs := _leaders_of(line, gray))]
     for group in _groups(found):
         present = {id(line) for line in lines}
@@ -69,6 +72,52 @@ def mend_leaders(lines: list[Line], gray: np.ndarray, reread: Reread) -> list[Li
             continue  # read again already, in the region of the group above it
         lines = _read_again(lines, group, gray, reread)
     return lines
+
+
+def _entries_rejoined(lines: list[Line], gray: np.ndarray) -> list[Line]:
+    """The lines with each entry and its page number that Tesseract read apart, with the
+    leader between them dropped (its layout put the numbers in a column of their own), one
+    line again, so that the leader is found in it: "Our Team Story" and "1" read far from
+    "Meet the Team" and "3", the entries below kept whole."""
+    lines = list(lines)
+    i = 0
+    while i < len(lines):
+        j = _led_to(lines[i], lines, gray)
+        if j is None:
+            i += 1
+            continue
+        words = sorted([*lines[i].words, *lines[j].words], key=lambda w: w.box.left)
+        lines[i] = Line(words)
+        del lines[j]
+        if j < i:
+            i -= 1
+    return lines
+
+
+def _led_to(line: Line, lines: list[Line], gray: np.ndarray) -> int | None:
+    """The index of the line level with `line` and next after it to its right when a leader
+    runs in the white between the two; None if there is none."""
+    box, height = line.box, line.box.height
+    level = [
+        (k, other)
+        for k, other in enumerate(lines)
+        if other.box.left > box.right + height
+        and abs(other.box.top - box.top) <= _LEVEL * height
+        and abs(other.box.bottom - box.bottom) <= _LEVEL * height
+    ]
+    if not level:
+        return None
+    k, other = min(level, key=lambda found: found[1].box.left)
+    top, bottom = max(0, min(box.top, other.box.top)), max(box.bottom, other.box.bottom)
+    ink = gray[top:bottom, max(0, box.right) : other.box.left] < INK
+    if not ink.size:
+        return None
+    # The leader runs from the one to the other: one that stops short of a gutter leads to
+    # a number on the line below, not to the next column's entry.
+    reach = _LEADER_REACH * height
+    width = ink.shape[1]
+    runs = _leaders(_marks(ink, height))
+    return k if any(run[0][0] <= reach and width - run[-1][2] <= reach for run in runs) else None
 
 
 def _leaders_of(line: Line, gray: np.ndarray) -> list[list[Box]]:

@@ -131,6 +131,29 @@ def test_leader_dots_replace_the_words_read_over_them() -> None:
     assert mended.words[0].box.right < dots[0].box.left
 
 
+def test_an_entry_read_apart_from_its_page_number_is_led_to_it_again() -> None:
+    # Tesseract's layout put the page numbers in a column of their own and read no dots:
+    # the entry and its number are two lines, level, with the leader in the white between.
+    gray = _page()
+    gray[12:48, 20:300] = 0
+    for x in range(330, 900, 30):
+        _dot(gray, x, 48)
+    gray[12:48, 930:980] = 0
+    entry = Line(
+        [Word("Our", 0.9, Box(20, 12, 120, 48)), Word("Story", 0.9, Box(140, 12, 300, 48))]
+    )
+    number = Line([Word("12", 0.9, Box(930, 12, 980, 48))])
+    [mended] = leaders.mend_leaders([entry, number], gray, _unread)
+    assert mended.text == "Our Story " + " ".join(["."] * 19) + " 12"
+    # Level lines with white between them, marks too few for a leader, or a leader that
+    # stops short of the next line (an index's entry beside the next column's): apart.
+    for dots in (range(330, 420, 30), range(330, 600, 30)):
+        gray = _page()
+        for x in dots:
+            _dot(gray, x, 48)
+        assert leaders.mend_leaders([entry, number], gray, _unread) == [entry, number]
+
+
 def test_prose_ellipses_dashes_and_stops_stay_as_read() -> None:
     gray = _page()
     for x in range(100, 220, 12):  # an ellipsis and a full stop: four dots
