@@ -162,8 +162,9 @@ def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
         sure = named
     strong = {id(line) for line in sure}
     sure += [line for line in _steady_runs(lines) if id(line) not in strong]
+    known: dict[int, PitchGrid | None] = {}  # the lines' grids, measured once each
     if gray is not None:
-        sure = [line for line in sure if not _word_off_grid(line, gray)]
+        sure = [line for line in sure if not _word_off_grid(line, gray, known)]
     groups = [
         group
         for group in _by_pitch(sure)
@@ -178,36 +179,44 @@ def mark_measured(lines: list[Line], gray: np.ndarray | None = None) -> None:
         steady = _steady(lines)
         groups = [steady] if steady else []
     if gray is not None:
-        for line in _on_grid(lines, gray, sure):
+        for line in _on_grid(lines, gray, sure, known):
             _mark(line)
     for group in groups:
         _mark_pitch(lines, group)
     _mark_between(lines)
     if gray is not None:
-        between = [line for i, line in enumerate(lines) if _between_on_grid(lines, i, gray)]
+        between = [line for i, line in enumerate(lines) if _between_on_grid(lines, i, gray, known)]
         for line in between:
             _mark(line)
         if between:
             _mark_between(lines)
 
 
-def _between_on_grid(lines: list[Line], i: int, gray: np.ndarray) -> bool:
+def _between_on_grid(
+    lines: list[Line], i: int, gray: np.ndarray, known: dict[int, PitchGrid | None]
+) -> bool:
     """Whether line `i` is a line of code without code's signs that the words' widths
     missed ("local i j k" read as "local ijk"): between two lines of code, its glyphs on
     their grid."""
     if is_code(lines[i]) or _code_beside(lines, i) != (True, True):
         return False
-    neighbour = grid(lines[i - 1], gray)
+    neighbour = _grid_of(lines[i - 1], gray, known)
     if neighbour is None or neighbour.fit < _GRID_FIT:
         return False
     found = _remeasured(lines[i], gray, [neighbour.advance])
     return found is not None and found.fit >= _GRID_ALONE_FIT and len(found.starts) >= _GRID_BETWEEN
 
 
-def _on_grid(lines: list[Line], gray: np.ndarray, sure: list[Line]) -> list[Line]:
+def _on_grid(
+    lines: list[Line],
+    gray: np.ndarray,
+    sure: list[Line],
+    known: dict[int, PitchGrid | None] | None = None,
+) -> list[Line]:
     """The lines with code's signs set apart from the prose whose glyphs sit on a grid,
     with another such line on the same grid or with glyphs enough to tell alone. `sure`
-    are the lines measured as code by their words."""
+    are the lines measured as code by their words; `known`, grids measured already."""
+    known = {} if known is None else known
     candidates: list[tuple[int, PitchGrid]] = []
     short: list[int] = []
     advances: list[float] | None = None
@@ -218,12 +227,12 @@ def _on_grid(lines: list[Line], gray: np.ndarray, sure: list[Line]) -> list[Line
         if glyphs < _GRID_GLYPHS:
             short.append(i)
             continue
-        found = grid(line, gray)
+        found = _grid_of(line, gray, known)
         if found is None or found.fit < _GRID_FIT:
             # Glyphs misread or run together ("? t : 0" as "7t:0") throw the words' widths
             # off the pitch: the line is measured again on the grids of the page's sure code.
             if advances is None:
-                advances = _sure_advances(grid(s, gray) for s in sure)
+                advances = _sure_advances(_grid_of(s, gray, known) for s in sure)
             found = _remeasured(line, gray, advances) or found
         if found is not None and found.fit >= _GRID_FIT and len(found.starts) >= _GRID_GLYPHS:
             candidates.append((i, found))
@@ -244,7 +253,7 @@ def _on_grid(lines: list[Line], gray: np.ndarray, sure: list[Line]) -> list[Line
     kept = [a for a, fit, glyphs, _ in measured if glyphs >= _GRID_ALONE and fit >= _GRID_ALONE_FIT]
     if short and (kept or sure):
         if advances is None:
-            advances = _sure_advances(grid(s, gray) for s in sure)
+            advances = _sure_advances(_grid_of(s, gray, known) for s in sure)
         apart = [i for i in short if _apart(lines, i, usual, code)]
         on_grid += _short_on_grid([lines[i] for i in apart], gray, [*advances, *kept])
     return on_grid
@@ -318,6 +327,13 @@ def grid(
     advance = float(candidates[best])
     origin = float(np.angle(means[best])) / (2 * math.pi) * advance
     return PitchGrid(advance, origin, float(abs(means[best])), starts, stops)
+
+
+def _grid_of(line: Line, gray: np.ndarray, known: dict[int, PitchGrid | None]) -> PitchGrid | None:
+    """The line's `grid`, measured once: `known` keeps those measured, by the line's id."""
+    if id(line) not in known:
+        known[id(line)] = grid(line, gray)
+    return known[id(line)]
 
 
 def _phases(starts: np.ndarray, stops: np.ndarray, advance: np.ndarray | float) -> np.ndarray:
@@ -449,7 +465,7 @@ def _word_fits(
     return fits
 
 
-def _word_off_grid(line: Line, gray: np.ndarray) -> bool:
+def _word_off_grid(line: Line, gray: np.ndarray, known: dict[int, PitchGrid | None]) -> bool:
     """Whether a word of letters on the line sits off the pitch its glyphs would keep in a
     fixed-pitch font: a table's row of a name in roman beside a macro in typewriter type
     ("second \\second s") fits one pitch by its words' widths, and even its glyphs fit
@@ -459,7 +475,7 @@ def _word_off_grid(line: Line, gray: np.ndarray) -> bool:
     lettered = [w for w in line.words if _WORD_OF_LETTERS.fullmatch(w.text)]
     if not lettered:
         return False
-    found = grid(line, gray)
+    found = _grid_of(line, gray, known)
     return found is not None and any(
         fit < _SURE_WORD_FIT for fit, _ in _word_fits(line, found, lettered)
     )
