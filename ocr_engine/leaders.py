@@ -17,7 +17,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .words import INK, Box, Line, Word, lines_inside, spans, spliced, union_all
+from .words import (
+    INK,
+    Box,
+    Line,
+    Word,
+    joined_with_partners,
+    lines_inside,
+    spans,
+    spliced,
+    union_all,
+)
 
 if TYPE_CHECKING:
     from .listings import Reread
@@ -79,19 +89,11 @@ def _entries_rejoined(lines: list[Line], gray: np.ndarray) -> list[Line]:
     leader between them dropped (its layout put the numbers in a column of their own), one
     line again, so that the leader is found in it: "Our Team Story" and "1" read far from
     "Meet the Team" and "3", the entries below kept whole."""
-    lines = list(lines)
-    i = 0
-    while i < len(lines):
-        j = _led_to(lines[i], lines, gray)
-        if j is None:
-            i += 1
-            continue
-        words = sorted([*lines[i].words, *lines[j].words], key=lambda w: w.box.left)
-        lines[i] = Line(words)
-        del lines[j]
-        if j < i:
-            i -= 1
-    return lines
+    return joined_with_partners(
+        lines,
+        lambda line, others: _led_to(line, others, gray),
+        lambda entry, number: Line(sorted([*entry.words, *number.words], key=lambda w: w.box.left)),
+    )
 
 
 def _led_to(line: Line, lines: list[Line], gray: np.ndarray) -> int | None:

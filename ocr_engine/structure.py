@@ -17,7 +17,7 @@ from . import leaders, monospace
 from .checkboxes import CHECKED, UNCHECKED
 from .model import CODE, FOOTER, HEADER, IMAGE, LIST, TABLE, TEXT, TITLE, Block
 from .regions import Grid
-from .words import Box, Line, Paragraph, Word, on_baseline
+from .words import Box, Line, Paragraph, Word, joined_with_partners, on_baseline
 
 # A line this much taller or shorter than the last starts a new paragraph; glyph boxes of
 # "several" and "keeps going" differ by a third at one type size.
@@ -304,28 +304,25 @@ def join_cut_words(lines: list[Line]) -> list[Line]:
     lines level with each other, of one size, the second starting within a letter's gap of
     where the first ends, letters either side, are one line, and the word's two pieces one
     word. A gutter between columns is wider than a word's space, and far wider than that."""
-    lines = list(lines)
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        j = next((k for k, b in enumerate(lines) if b is not line and _cut_after(line, b)), None)
-        if j is None:
-            i += 1
-            continue
-        after = lines[j]
-        last, first = line.words[-1], after.words[0]
-        word = Word(
-            last.text + first.text,
-            min(last.confidence, first.confidence),
-            last.box.union(first.box),
-            last.monospace and first.monospace,
-            last.bold and first.bold,
-        )
-        lines[i] = Line([*line.words[:-1], word, *after.words[1:]])
-        del lines[j]
-        if j < i:
-            i -= 1  # the joined line is looked at again: a third piece may follow it
-    return lines
+    return joined_with_partners(lines, _cut_partner, _glued)
+
+
+def _cut_partner(line: Line, lines: list[Line]) -> int | None:
+    """The index of the line that goes on from inside `line`'s last word, if any."""
+    return next((k for k, b in enumerate(lines) if b is not line and _cut_after(line, b)), None)
+
+
+def _glued(line: Line, after: Line) -> Line:
+    """The two lines as one, `line`'s last word and `after`'s first one word."""
+    last, first = line.words[-1], after.words[0]
+    word = Word(
+        last.text + first.text,
+        min(last.confidence, first.confidence),
+        last.box.union(first.box),
+        last.monospace and first.monospace,
+        last.bold and first.bold,
+    )
+    return Line([*line.words[:-1], word, *after.words[1:]])
 
 
 def _cut_after(line: Line, other: Line) -> bool:

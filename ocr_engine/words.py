@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -194,6 +195,28 @@ def spliced(lines: list[Line], members: list[Line], fresh: list[Line]) -> list[L
     kept = [line for line in lines if id(line) not in taken]
     before = sum(1 for line in lines[:first] if id(line) not in taken)
     return [*kept[:before], *fresh, *kept[before:]]
+
+
+def joined_with_partners(
+    lines: list[Line],
+    partner: Callable[[Line, list[Line]], int | None],
+    join: Callable[[Line, Line], Line],
+) -> list[Line]:
+    """The lines with each one and the line `partner` finds for it (its index, or None)
+    made one by `join`, where the first stood; the joined line is asked again, as a third
+    piece may follow it."""
+    lines = list(lines)
+    i = 0
+    while i < len(lines):
+        j = partner(lines[i], lines)
+        if j is None:
+            i += 1
+            continue
+        lines[i] = join(lines[i], lines[j])
+        del lines[j]
+        if j < i:
+            i -= 1
+    return lines
 
 
 def parse_tsv(tsv: str) -> list[Paragraph]:
