@@ -68,15 +68,15 @@ def _with_bytes_range(request: web.Request) -> web.Request:
     if value is None:
         return request
     unit, _, ranges = value.partition("=")
-    one_of_bytes = unit.strip().lower() == "bytes" and "," not in ranges
-    suffix = ranges.strip()
-    if one_of_bytes and suffix[:1] == "-" and suffix[1:].isdigit() and int(suffix[1:]) == 0:
+    spec = ranges.strip()
+    one_of_bytes = unit.strip().lower() == "bytes" and "," not in spec
+    if one_of_bytes and spec[:1] == "-" and spec[1:].isdigit() and int(spec[1:]) == 0:
         raise _refusal(416)
     if one_of_bytes and unit == "bytes":
         return request
     headers = CIMultiDict(request.headers)
     if one_of_bytes:
-        headers[hdrs.RANGE] = f"bytes={ranges.strip()}"
+        headers[hdrs.RANGE] = f"bytes={spec}"
     else:
         del headers[hdrs.RANGE]  # another unit, or several ranges: the whole file
     return request.clone(headers=headers)
