@@ -55,6 +55,7 @@ _OCR_BULLETS = {"e", "°", "«", "©", "¢", "o", "@", "®", "»"}
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)])$")
 _RUNNING_WORDS = 12
 _RUNNING_GAP = 1.5  # body line heights between a running head or foot and the body
+_REACH_INTO = 0.25  # of a line's height: how far the line over or under it may reach into it
 _HEADING_LINES = 3
 _LARGER = 1.3  # type this much larger than the body's makes a heading
 _HEADING_CONFIDENCE = 0.5  # a heading's characters are read with this confidence at least
@@ -951,14 +952,19 @@ def _margin(
     )
     gap = _RUNNING_GAP * body
     top_share, bottom_share = box.bottom / page_height, box.top / page_height
-    if top_share <= _PAGE_NUMBER_ZONE and not any(o.bottom <= box.top for o in others):
+    # A line above or below this one may reach a little into it (a title's second line, its
+    # capitals up into the first's descenders); neither is then the page's first line.
+    reach = _REACH_INTO * box.height
+    if top_share <= _PAGE_NUMBER_ZONE and not any(o.bottom <= box.top + reach for o in others):
         # The page's first line: under a title, "Spring 2026, Issue 41" is the title's.
-        below = min((o.top for o in others if o.top >= box.bottom), default=page_height)
-        if numbered or (top_share <= _MARGIN_ZONE and below - box.bottom >= gap):
+        under = min((o.top for o in others if o.top >= box.bottom - reach), default=page_height)
+        if numbered or (top_share <= _MARGIN_ZONE and under - box.bottom >= gap):
             return HEADER
-    if bottom_share >= 1 - _PAGE_NUMBER_ZONE and not any(o.top >= box.bottom for o in others):
-        above = max((o.bottom for o in others if o.bottom <= box.top), default=0)
-        if numbered or (bottom_share >= 1 - _MARGIN_ZONE and box.top - above >= gap):
+    if bottom_share >= 1 - _PAGE_NUMBER_ZONE and not any(
+        o.top >= box.bottom - reach for o in others
+    ):
+        over = max((o.bottom for o in others if o.bottom <= box.top + reach), default=0)
+        if numbered or (bottom_share >= 1 - _MARGIN_ZONE and box.top - over >= gap):
             return FOOTER
     return None
 

@@ -142,6 +142,23 @@ def test_classify_titles_lists_headers_and_footers() -> None:
     ]
 
 
+def test_a_title_of_two_lines_at_the_top_of_a_page_is_no_running_head() -> None:
+    # A product sheet's title in large type, two lines close together at the page's top:
+    # the second's capitals reach up into the first's descenders. Neither is the page's
+    # first line alone, so neither is a running head set apart from the body.
+    first = Paragraph([line("The LinnSequencer", 880, 130, size=88)])
+    second = Paragraph([line("Track MIDI Sequence Recorder", 580, 212, size=88)])
+    body = [Paragraph(column(_prose(4), 340, 380 + i * 300)) for i in range(3)]
+    items = classify([first, second, *body], page_height=PAGE_H)
+    assert [(i.kind, i.level) for i in items] == [(TITLE, 1), (TEXT, 0), (TEXT, 0), (TEXT, 0)]
+    assert items[0].paragraph is not None and len(items[0].paragraph.lines) == 2
+    # A running head in the margin, set apart, beside a logo that reaches a little above it.
+    head = Paragraph([line("Hot topics", 1100, 60, size=40)])
+    logo = Paragraph([line("europe", 2000, 40, size=50)])
+    items = classify([head, logo, *body], page_height=PAGE_H)
+    assert [i.kind for i in items][:2] == [HEADER, HEADER]
+
+
 def _items(*boxes: tuple[int, int, int, int]) -> list[Item]:
     return [Item(TEXT, Box(*b)) for b in boxes]
 
