@@ -16,6 +16,7 @@ _WORD_LEVEL = "5"
 INK = 128  # gray levels below this are ink, on a page evened to white paper
 # A line whose strokes are this much thicker, for its size, than most of the page's is bold.
 _BOLD_STROKES = 1.3
+_PLAIN_RUN = 8  # letters at least in plain type at a bold line's end to leave them plain
 _TALLER = 1.5
 _SAME_SIZE = 0.15  # letters' cores this close are of one size of type
 _COMMON_SIZE = 0.2  # of the page's characters, set in one size, make it a common size
@@ -295,8 +296,41 @@ def mark_bold(lines: list[Line], gray: np.ndarray) -> None:
             and stroke < _BOLD_STROKES * weight
             for other, weight, size in regular
         ):
-            for word in line.words:
+            usual_weight = usual[min(usual, key=lambda size: abs(math.log(size / core)))]
+            for word in _bold_words(line, ink, core, usual_weight):
                 word.bold = True
+
+
+def _bold_words(line: Line, ink: np.ndarray, core: float, usual: float) -> list[Word]:
+    """The words of a line that measures bold that are: all but a run at either end set in
+    plain type ("**Optical character recognition (OCR)** is the mechanical or"), which a
+    line's weight, most of it bold, does not tell. A run is plain where its strokes are
+    nearer the usual weight than bold's, over enough letters to be measured."""
+    weights = [_ink_runs(word, ink) for word in line.words]
+    middle = (1 + _BOLD_STROKES) / 2 * usual * core
+
+    def light(run: range) -> bool:
+        dark, runs = map(sum, zip(*(weights[i] for i in run), strict=True))
+        return dark < middle * max(1, runs)
+
+    def plain(run: range, inner: int) -> bool:
+        """The run is plain, and so is its word next to the bold part, on its own."""
+        letters = sum(c.isalpha() for i in run for c in line.words[i].text)
+        return letters >= _PLAIN_RUN and light(run) and light(range(inner, inner + 1))
+
+    count = len(line.words)
+    start = max((k for k in range(1, count) if plain(range(k), k - 1)), default=0)
+    end = min((k for k in range(start + 1, count) if plain(range(k, count), k)), default=count)
+    return line.words[start:end]
+
+
+def _ink_runs(word: Word, ink: np.ndarray) -> tuple[int, int]:
+    """The ink pixels in the word's box and the horizontal runs of ink they make."""
+    b = word.box
+    crop = ink[max(0, b.top) : b.bottom, max(0, b.left) : b.right]
+    if crop.size == 0:
+        return 0, 0
+    return int(crop.sum()), int((crop[:, 1:] & ~crop[:, :-1]).sum() + crop[:, 0].sum())
 
 
 def _next_to(line: Line, other: Line) -> bool:

@@ -772,6 +772,55 @@ def test_bold_is_measured_against_the_letters_core_not_the_line_s_height() -> No
     assert [all(w.bold for w in line.words) for line in lines] == [True] + [False] * 6
 
 
+def test_a_line_opening_in_bold_keeps_its_plain_end_plain_and_its_paragraph() -> None:
+    # An encyclopedia article's first line: its subject in bold, most of the line, then
+    # "is the mechanical or" in plain type, running on into the next line. The line
+    # measures bold as a whole; its plain end is plain, and the paragraph stays one.
+    fonts = "/usr/share/fonts/truetype/dejavu/"
+    regular = ImageFont.truetype(fonts + "DejaVuSans.ttf", 40)
+    bold = ImageFont.truetype(fonts + "DejaVuSans-Bold.ttf", 40)
+    image = Image.new("L", (2400, 900), 255)
+    draw = ImageDraw.Draw(image)
+    subject = ["Optical", "character", "recognition", "(optical", "reader,", "OCR)"]
+    first = [(t, bold) for t in subject]
+    first += [(t, regular) for t in ["is", "the", "mechanical", "or"]]
+    body = [
+        "electronic conversion of images of typed, handwritten or printed text into",
+        "machine-encoded text, whether from a scanned document or a photo of one.",
+        "It is widely used as a form of data entry from printed paper records, as",
+        "passports, invoices, bank statements, receipts and business cards are.",
+    ]
+    lines = []
+    for i, tokens in enumerate([first, *([(t, regular) for t in b.split()] for b in body)]):
+        words, x, y = [], 100, 100 + 60 * i
+        for token, font in tokens:
+            box = draw.textbbox((x, y), token, font=font)
+            draw.text((x, y), token, font=font, fill=0)
+            words.append(Word(token, 0.9, Box(*box)))
+            x = box[2] + 14
+        lines.append(Line(words))
+    mark_bold(lines, np.asarray(image))
+    assert [w.bold for w in lines[0].words] == [True] * 6 + [False] * 4
+    assert not any(w.bold for line in lines[1:] for w in line.words)
+    items = structure.classify(structure.group_lines(lines), page_height=3300)
+    assert [i.kind for i in items] == [TEXT]
+    # A line in bold to its end stays bold throughout, its short last word too.
+    heading = [(t, bold) for t in ["Optical", "character", "recognition", "of", "a", "page"]]
+    draw.rectangle((0, 0, 2400, 90), fill=255)
+    words, x = [], 100
+    for token, font in heading:
+        box = draw.textbbox((x, 30), token, font=font)
+        draw.text((x, 30), token, font=font, fill=0)
+        words.append(Word(token, 0.9, Box(*box)))
+        x = box[2] + 14
+    lines[0] = Line(words)
+    for line in lines:
+        for word in line.words:
+            word.bold = False
+    mark_bold(lines, np.asarray(image))
+    assert all(w.bold for w in lines[0].words)
+
+
 def test_a_paragraph_s_line_is_in_its_neighbours_weight_not_bold_by_a_hair() -> None:
     # A report's page of tables in light small print, then a paragraph in a heavier face:
     # against the print, its lines measure about as heavy as bold, and one of them a hair
