@@ -22,6 +22,8 @@ from .words import Box, Line, Paragraph, Word, joined_with_partners, on_baseline
 # A line this much taller or shorter than the last starts a new paragraph; glyph boxes of
 # "several" and "keeps going" differ by a third at one type size.
 _SIZE_STEP = 1.4
+_CORE_ONLY = frozenset("acemnorsuvwxz .,:;-")  # letters and signs between baseline and x-height
+_CORE_SHARE = 0.55  # of a line's full height, the lower-case letters' core
 _MARGIN_ZONE = 0.075  # share of the page height at top and bottom for running heads and feet
 _PAGE_NUMBER_ZONE = 0.12
 _COLUMN_GAP_INCHES = 0.08
@@ -367,13 +369,30 @@ def _noise(word: Word, tiny: float) -> bool:
 def _adjacent(previous: Line, line: Line) -> bool:
     """Same size, overlapping, and close: lines that could belong to one paragraph."""
     a, b = previous.box, line.box
-    small, large = sorted((previous.height, line.height))
-    gap = b.top - a.bottom
+    small, large = sorted((_full_height(previous, line), _full_height(line, previous)))
+    gap = _full_top(line, previous) - a.bottom
     return (
         min(a.right, b.right) > max(a.left, b.left)
         and large <= _SIZE_STEP * small
         and -0.5 * large <= gap <= 1.5 * large
     )
+
+
+def _full_height(line: Line, beside: Line) -> float:
+    """The height of the line's type with ascenders and descenders: a line of letters that
+    have neither ("œuvre.", "ces amours."), a paragraph's last, read from a page stands only
+    as tall as the lower-case letters' core, about half the line beside it. (A text layer
+    boxes each line by its font's full height.)"""
+    text = line.text
+    core = text and all(c in _CORE_ONLY for c in text)
+    if core and _SIZE_STEP * line.height < beside.height:
+        return line.height / _CORE_SHARE
+    return line.height
+
+
+def _full_top(line: Line, beside: Line) -> float:
+    """Where the line's ascenders would start, had it any (see _full_height)."""
+    return line.box.top - (_full_height(line, beside) - line.height) / 2
 
 
 def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
@@ -384,7 +403,7 @@ def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
     if _bold(previous) != _bold(line) and not _runs_on(previous, line):
         return False  # a heading in bold above its paragraph
     height = max(previous.height, line.height)
-    if line.box.top - previous.box.bottom > usual_gap + 0.3 * height:
+    if _full_top(line, previous) - previous.box.bottom > usual_gap + 0.3 * height:
         return False  # more space than between the lines of a paragraph
     if line.text[:1].islower() and not previous.text.endswith(_SENTENCE_ENDS):
         return True  # the sentence goes on

@@ -693,6 +693,24 @@ def test_bold_at_body_size_is_a_heading() -> None:
     assert [i.kind for i in items] == [TITLE, TEXT]
 
 
+@pytest.mark.parametrize("last", ["oeuvre.", "ces amours.", "now"])
+def test_a_paragraph_s_last_line_without_ascenders_stays_in_it(last: str) -> None:
+    # A paragraph ending in a line of letters that reach neither up nor down ("œuvre.",
+    # read "ceuvre."): its box is the lower-case letters' core, half a line's height, set
+    # a little lower than a full line's top. It is the same type, and the same paragraph.
+    body = [
+        "Portez ce vieux whisky au juge blond qui fume sur son",
+        "dans un capharnaum qui, pense-t-il, diminue la qualite de son",
+    ]
+    lines = [prose_line(text, 400 + i * 60) for i, text in enumerate(body)]
+    core = prose_line(last, 400 + 2 * 60 + 9, size=22)
+    paragraphs = structure.group_lines([*lines, core])
+    assert [len(p.lines) for p in paragraphs] == [3]
+    # Small print set apart under the paragraph, as tall as that core, stays apart.
+    note = prose_line("note on the source", 400 + 2 * 60 + 9, size=22)
+    assert [len(p.lines) for p in structure.group_lines([*lines, note])] == [2, 1]
+
+
 def test_a_paragraph_opening_with_its_subject_in_bold_is_one_paragraph() -> None:
     # An encyclopedia article's first line: its subject in bold, most of the line, then
     # the sentence runs on in plain type into the next line. The line above no heading.
