@@ -82,6 +82,9 @@ _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 _WORD_SLASH = re.compile(r"(?:(?<=[^\W\d_])|(?<=\)))/(?=[^\W\d_]|\()")
 _CUT_GAP = 0.15  # of a line's height: white this narrow parts two letters of one word
 _LEVEL = 0.2  # of a line's height: how far the tops or bottoms of one line's pieces differ
+_CUT_PAD = 0.25  # of a line's height: white read around a cut line's two pieces
+_CUT_MISREAD = frozenset(":;.,")  # a letter's half, at the cut, read as a stop
+_CUT_TAIL = 2  # characters at most in a piece smaller than the line it was cut from
 _SUBSECTION_NUMBER = re.compile(r"^\d+(\.\d+)+\.?$")  # "4.2", "4.2.5", "1.1."
 _NUMBER_ALONE = re.compile(r"^(\d+|[A-Z])(\.\d+)+\.?$|^\d+\.$")  # "1.21", "A.3", "4."
 # "2.1 Scope", "C.3.2 Fortran compilers", "3. Results": a number, then a capitalised word.
@@ -299,15 +302,31 @@ def _capped(cap: Word, line: Line) -> Line:
     return Line([joined, *line.words[1:]])
 
 
-def join_cut_words(lines: list[Line]) -> list[Line]:
+def join_cut_words(
+    lines: list[Line], reread: Callable[[Box], list[Line]] | None = None
+) -> list[Line]:
     """The lines with each pair that Tesseract cut apart inside a word made one line again.
 
     Its layout analysis may find a column's edge where a title in large type closes two
-    letters up ("Table o" and "f Contents", parted between the kerned "o" and "f"). Two
-    lines level with each other, of one size, the second starting within a letter's gap of
-    where the first ends, letters either side, are one line, and the word's two pieces one
-    word. A gutter between columns is wider than a word's space, and far wider than that."""
-    return joined_with_partners(lines, _cut_partner, _glued)
+    letters up ("Table o" and "f Contents", parted between the kerned "o" and "f"), or where
+    a paragraph set in from a list starts ("dvilualate:" and "x-dev" down a list of
+    commands, the glyph at the cut misread). A piece of line that starts within a letter's
+    gap of where a line ends, within that line's height, is the line's: the two are read
+    again as one word where `reread` can (the two pieces' white around them; a line may run
+    on into a table's cells), and otherwise the pieces made one word. A gutter between
+    columns is wider than a word's space, and far wider than that."""
+
+    def joined(line: Line, after: Line) -> Line:
+        last, first = line.words[-1], after.words[0]
+        if reread is not None:
+            box = last.box.union(first.box)
+            pad = int(_CUT_PAD * max(line.height, after.height))
+            read = reread(Box(box.left - pad, box.top - pad, box.right + pad, box.bottom + pad))
+            if len(read) == 1 and read[0].text.strip():
+                return Line([*line.words[:-1], *read[0].words, *after.words[1:]])
+        return _glued(line, after)
+
+    return joined_with_partners(lines, _cut_partner, joined)
 
 
 def _cut_partner(line: Line, lines: list[Line]) -> int | None:
@@ -329,16 +348,30 @@ def _glued(line: Line, after: Line) -> Line:
 
 
 def _cut_after(line: Line, other: Line) -> bool:
-    """Whether `other` goes on, within a letter's gap, from inside `line`'s last word."""
+    """Whether `other` goes on, within a letter's gap, from inside `line`'s last word: level
+    with it, or a glyph or two within its height (the "v" of "uplatex-dev", as high as the
+    lower-case letters' core beside a line that reaches below the baseline)."""
     height = max(line.height, other.height)
     gap = other.box.left - line.box.right
+    a, b = line.box, other.box
+    slack = _LEVEL * height
+    level = abs(a.top - b.top) <= slack and abs(a.bottom - b.bottom) <= slack
+    tail = len(other.text) <= _CUT_TAIL and a.top - slack <= b.top and b.bottom <= a.bottom + slack
+    end = line.words[-1].text[-1:]
     return (
         0 <= gap <= _CUT_GAP * height
-        and abs(line.box.top - other.box.top) <= _LEVEL * height
-        and abs(line.box.bottom - other.box.bottom) <= _LEVEL * height
-        and line.words[-1].text[-1:].isalpha()
+        and (level or tail)
+        and (end.isalpha() or end in _CUT_MISREAD)
         and other.words[0].text[:1].isalpha()
+        and not _upright(line.words[-1])
+        and not _upright(other.words[0])
     )
+
+
+def _upright(word: Word) -> bool:
+    """Whether a word of several letters stands taller than it is wide: set up the page (a
+    chart's axis label), not along a line."""
+    return len(word.text) >= _CUT_TAIL + 1 and word.box.height > word.box.width
 
 
 def drop_noise(lines: list[Line]) -> list[Line]:

@@ -471,7 +471,7 @@ def _marked_lines(
     dots, their words marked where they are set in a fixed-pitch font: what tells code
     apart from prose."""
     lines = structure.join_cut_words(
-        structure.drop_noise([line for p in paragraphs for line in p.lines])
+        structure.drop_noise([line for p in paragraphs for line in p.lines]), reread
     )
     lines = linenumbers.reread_stacked(lines, reread)
     lines = rows.reread_merged(lines, reread)

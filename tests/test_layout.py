@@ -189,6 +189,38 @@ def test_a_title_cut_inside_a_word_is_one_line_again() -> None:
         assert structure.join_cut_words(apart) == apart
 
 
+def test_a_list_of_commands_cut_by_a_column_s_edge_is_read_again_whole() -> None:
+    # A paragraph set in from a list of commands made Tesseract find a column's edge
+    # through the commands: "dvilualate:" (the x's half read as a colon) and "x-dev", and
+    # "uplatex-de" beside its "v", as high as the letters' core, read "Vv".
+    def read_as(text: str, left: int, top: int, right: int, bottom: int) -> Line:
+        return Line([Word(text, 0.9, Box(left, top, right, bottom))])
+
+    first, rest = (
+        read_as("dvilualate:", 376, 2503, 610, 2531),
+        read_as("x-dev", 613, 2503, 732, 2531),
+    )
+    upla, vee = read_as("uplatex-de", 376, 2778, 612, 2817), read_as("Vv", 615, 2787, 636, 2806)
+    asked: list[Box] = []
+
+    def reread(box: Box) -> list[Line]:
+        asked.append(box)
+        text = "dvilualatex-dev" if box.top < 2600 else "uplatex-dev"
+        return [Line([Word(text, 0.9, box)])]
+
+    joined = structure.join_cut_words([first, upla, rest, vee], reread)
+    assert [line.text for line in joined] == ["dvilualatex-dev", "uplatex-dev"]
+    assert asked[0].left < first.box.left and asked[0].right > rest.box.right
+    # Without a reader, the pieces are glued; a piece of many letters in smaller type, or
+    # one starting with a figure, is no piece of the line.
+    glued = structure.join_cut_words([upla, vee])
+    assert [line.text for line in glued] == ["uplatex-deVv"]
+    small = read_as("version", 615, 2787, 760, 2806)
+    figure = read_as("2019", 615, 2778, 700, 2817)
+    for apart in ([upla, small], [upla, figure]):
+        assert structure.join_cut_words(apart, reread) == apart
+
+
 def test_reading_order_follows_columns() -> None:
     title, left_a, right, left_b, full = _items(
         (300, 200, 2200, 300),  # full-width title

@@ -1345,6 +1345,30 @@ def test_a_heading_in_bold_just_under_a_listing_is_a_heading_not_code(
     assert headings.count("Synopsis") == 2 and headings.count("Description") == 2, headings
 
 
+@pytest.mark.ocr
+def test_commands_cut_by_a_column_s_edge_are_read_whole(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # The French LaTeX manual's list of "-dev" commands, a paragraph set in from it under
+    # it: Tesseract found a column's edge where that paragraph starts, through the list
+    # ("dvilualate:" and "x-dev", "uplatex-de" and "Vv" read apart, far down the page).
+    markdown, _ = _scan_fenced(recognizer, DOCUMENTS / "latex2e-fr-p15.pdf", tmp_path)
+    words = markdown.split()
+    for command in ["dvilualatex-dev", "latex-dev", "pdflatex-dev", "uplatex-dev", "xelatex-dev"]:
+        assert command in words, command
+    assert "Vv" not in words and "x-dev" not in words
+
+
+@pytest.mark.ocr
+def test_a_paragraph_s_last_line_of_short_letters_stays_in_its_paragraph(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # "we can use" reaches neither above the lower-case letters nor below the baseline: read
+    # from a scan, its box is half a line's height, and it stood apart as a paragraph.
+    markdown, _ = _scan_fenced(recognizer, REAL_CORPUS / "r-intro-70.pdf", tmp_path)
+    assert "the Michaelis-Menten model, so we can use" in markdown
+
+
 LEFT_LISTING = [
     "def area(radius_of_the_circle_here):",
     "    return 3.14 * radius * radius * 1.0",
