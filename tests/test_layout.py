@@ -477,6 +477,22 @@ def test_items_indented_under_an_item_are_a_nested_list() -> None:
     )
 
 
+def test_a_list_set_in_two_columns_is_one_list_not_nested() -> None:
+    # A list of packages set in two columns: the second column's items stand right of the
+    # first's, but start again at the top, beside them; a sub-item starts under its item.
+    items = [
+        _text(LIST, line("— the class book;", 300, 600)),
+        _text(LIST, line("— subfig;", 300, 656)),
+        _text(LIST, line("— graphicx;", 300, 712)),
+        _text(LIST, line("— xcolor;", 1300, 600)),
+        _text(LIST, line("— multicol;", 1300, 656)),
+        _text(LIST, line("— its options", 1360, 712)),
+    ]
+    assert _page(items)["markdown"] == (
+        "- the class book;\n- subfig;\n- graphicx;\n- xcolor;\n- multicol;\n  - its options\n"
+    )
+
+
 def test_tables_images_headers_and_footers_on_request() -> None:
     page = _page(
         _document(),

@@ -401,17 +401,23 @@ def _keep_image(box: Box, count: int, options: PageOptions) -> bool:
 class _Nesting:
     """How far to indent each item of a run of lists: an item whose marker stands right of
     the one above it by half its height or more is nested in that one, and starts where
-    that one's text does (CommonMark's sub-list)."""
+    that one's text does (CommonMark's sub-list). An item set higher on the page than the
+    one before starts a column of the list: it is nested in nothing."""
 
     def __init__(self) -> None:
         self._open: list[tuple[int, int]] = []  # (marker's x, indent) of each level's item
         self._child_indent = 0  # where the text of the item last placed starts
+        self._last_top: int | None = None  # the top of the marker last placed
 
     def reset(self) -> None:
         self._open.clear()
+        self._last_top = None
 
     def indent(self, marker: Box, width: int) -> int:
         """The indent of an item with this marker, `width` its marker and space."""
+        if self._last_top is not None and marker.bottom <= self._last_top:
+            self._open.clear()
+        self._last_top = marker.top
         step = marker.height / 2
         while self._open and marker.left < self._open[-1][0] - step:
             self._open.pop()
