@@ -167,7 +167,10 @@ def find_tables(
     # Rule glyphs, and words a glyph was cut off (their cut copies are in `rest`).
     glyphs = {id(w) for w in left} - {id(w) for w in rest}
     contents = []
-    for table in _unruled(rest, scale):
+    for found_table in _unruled(rest, scale):
+        table = _without_sliced_paragraphs(found_table, paragraphs, scale)
+        if table is None:
+            continue
         if table.contents:
             # Each entry one line, its number, title and page in that order, as printed;
             # left to the layout, the column of numbers would be read apart from the titles.
@@ -195,6 +198,34 @@ def find_tables(
             _read_bullets(table.cells)
     items = [t.item() for t in found]
     return [*_remaining(paragraphs, taken), *contents], _remaining(code, taken), items
+
+
+def _without_sliced_paragraphs(
+    table: _Table, paragraphs: list[Paragraph], scale: float
+) -> _Table | None:
+    """The table without the lines of prose it took from a paragraph that runs on above or
+    below it (an article's text beside its infobox, level with the box's rows, shares their
+    gutters): the rest as a table, if it still is one."""
+    box, taken = table.grid.box, {id(w) for w in table.words}
+    sliced: set[int] = set()
+    for paragraph in paragraphs:
+        inside = [ln for ln in paragraph.lines if any(id(w) in taken for w in ln.words)]
+        outside = [
+            ln for ln in paragraph.lines if ln.box.bottom <= box.top or ln.box.top >= box.bottom
+        ]
+        if inside and outside and any(_prose_line(ln) for ln in inside):
+            sliced.update(id(w) for ln in inside for w in ln.words)
+    if not sliced:
+        return table
+    rest = [w for w in table.words if id(w) not in sliced]
+    if len(rest) < _MIN_ROWS:
+        return None
+    return _by_gutters(rest, box=union_all([w.box for w in rest]), strict=True, scale=scale)
+
+
+def _prose_line(line: Line) -> bool:
+    """Whether a line is a run of words, as prose's are; a row of figures is none."""
+    return sum(_has_letters(w) for w in line.words) >= _PROSE_WORDS
 
 
 def _read_bullets(cells: Cells) -> None:

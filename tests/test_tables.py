@@ -606,6 +606,41 @@ def test_a_cells_words_are_read_line_by_line_whatever_their_heights() -> None:
     ]
 
 
+def test_a_paragraph_beside_an_infobox_is_no_column_of_its_table() -> None:
+    # An encyclopedia article's text at the left, its infobox of facts at the right, level
+    # with some of the paragraph's lines: they share the box's gutters there, and the
+    # lines of the paragraph were taken for a column of the box's table.
+    prose = [
+        "the weite auch kommerzielle Verbreitung wurde ab",
+        "durch die Lizenzierung des Kernels unter der",
+        "freien Lizenz ermöglicht Einer der Initiatoren",
+        "von Linux war der finnische Programmierer Linus",
+        "Torvalds Er nimmt bis heute eine koordinierende",
+        "Rolle bei der Weiterentwicklung des Kernels ein",
+        "und wird auch als Benevolent Dictator for Life",
+        "deutsch wohlwollender Diktator auf Lebenszeit",
+        "bezeichnet und das modular aufgebaute System",
+        "wird von Entwicklern auf der ganzen Welt weiter",
+    ]
+    facts = {
+        4: ("Entwickler", "diverse"),
+        5: ("Version", "4.7.2"),
+        6: ("Kernel", "monolithisch"),
+        7: ("Lizenz", "GPLv2 und andere"),
+    }
+    lines = [Line(_row(100 + 50 * i, [(100, text)])) for i, text in enumerate(prose)]
+    boxes = [
+        Paragraph([Line(_row(100 + 50 * i, [(1300, key), (1650, value)]))])
+        for i, (key, value) in facts.items()
+    ]
+    paragraphs, _, found = find_tables([Paragraph(lines), *boxes], Rules([], []), dpi=300)
+    prose_words = {w.text for line in lines for w in line.words}
+    for table in _texts(found):
+        assert not prose_words & {w for row in table for cell in row for w in cell.split()}, table
+    kept = {w.text for p in paragraphs for w in p.words}
+    assert prose_words <= kept
+
+
 def test_unruled_columns_of_text_and_numbers_are_a_table() -> None:
     rows = [
         _row(100 + 50 * i, [(100, name), (600, units), (900, share)])
