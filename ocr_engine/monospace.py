@@ -61,6 +61,7 @@ _LONE_CHARS = 24  # a page's only sure line must be this long
 _PITCH_SPREAD = 0.08
 _STEADY = 0.025  # one-word lines of a listing keep their pitch to this share of it
 _STEADY_LINES = 3
+_STEADY_PLAIN = 5  # one-word lines without code's signs that keep one pitch: commands' names
 _NUMBER_DIGITS = 4  # a listing's line number, left of its code
 # A line this much larger than the listing's lines is no part of it; one alone, this much.
 _SIZE_SPREAD = 0.5
@@ -831,8 +832,9 @@ def _measured(line: Line) -> list[Word]:
 
 def _steady(lines: list[Line]) -> list[Line]:
     """Lines of one long word each (after any line number), in runs of close lines that
-    look like code, whose widths all fit one pitch: a proportional font's words of different
-    letters do not keep one to a few hundredths. Words mostly of figures are left out."""
+    look like code or are many, whose widths all fit one pitch: a proportional font's words
+    of different letters do not keep one to a few hundredths. Words mostly of figures are
+    left out."""
     found: list[Line] = []
     run: list[Line] = []
     for line in [*lines, None]:
@@ -841,11 +843,14 @@ def _steady(lines: list[Line]) -> list[Line]:
         if line is not None and one and run and _close(run[-1], line):
             run.append(line)
             continue
-        if len(run) >= _STEADY_LINES and _looks_like_code(run):
+        if len(run) >= _STEADY_LINES:
             pitches = [pitch(_measured(member)) for member in run]
             usual = statistics.median(pitches)
-            steady = zip(run, pitches, strict=True)
-            found.extend(member for member, p in steady if abs(p / usual - 1) <= _STEADY)
+            steady = [m for m, p in zip(run, pitches, strict=True) if abs(p / usual - 1) <= _STEADY]
+            # Names in a fixed pitch without code's signs ("pdflatex-dev") keep it as well;
+            # a few words of a proportional font may keep one by chance, more do not.
+            if _looks_like_code(run) or len(steady) >= _STEADY_PLAIN:
+                found.extend(steady)
         run = [line] if line is not None and one else []
     return found
 

@@ -2107,6 +2107,25 @@ def test_a_listing_of_one_word_a_line_is_code() -> None:
     assert [monospace.is_code(line) for line in lines] == [False, True, True, True, True]
 
 
+def test_a_list_of_commands_one_a_line_is_code_and_a_list_of_words_is_not() -> None:
+    # A manual's list of commands in typewriter type, one a line, no sign of code among
+    # them: five or more lines keeping one pitch to a few hundredths say it. Words of a
+    # proportional font, one a line, do not keep one.
+    commands = ["dvilualatex-dev", "latex-dev", "lualatex-dev", "pdflatex-dev", "xelatex-dev"]
+    intro = prose_line(PROSE[0], 400)
+    lines = [intro, *(mono_line(t, 480 + i * 60) for i, t in enumerate(commands))]
+    monospace.mark_measured(lines)
+    assert [monospace.is_code(line) for line in lines] == [False] + [True] * 5
+    words = ["Introduction", "Background", "Methodology", "Discussion", "Conclusions"]
+    lines = [intro, *(prose_line(t, 480 + i * 60) for i, t in enumerate(words))]
+    monospace.mark_measured(lines)
+    assert not any(monospace.is_code(line) for line in lines)
+    # Three or four such lines may keep a pitch by chance: they stay prose.
+    lines = [intro, *(mono_line(t, 480 + i * 60) for i, t in enumerate(commands[:4]))]
+    monospace.mark_measured(lines)
+    assert not any(monospace.is_code(line) for line in lines)
+
+
 def test_numbered_lines_of_a_listing_are_code_whatever_the_numbers_font() -> None:
     # A documented source's listing: small proportional line numbers before the code.
     source = [
