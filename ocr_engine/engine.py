@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import InternalError, TesseraError
+from .errors import CannotStart, InternalError, TesseraError
 from .languages import find_system_tessdata, installed_languages, prepare_tessdata
 from .model import Page
 from .options import OCROptions, select_pages
@@ -126,8 +126,14 @@ class OCREngine:
     def __init__(self, config: EngineConfig, observer: EngineObserver | None = None) -> None:
         self.config = config
         self._observer = observer
-        system = find_system_tessdata(config.tessdata_dir)
-        self.tessdata = prepare_tessdata(system, config.models_dir, config.work_dir / "tessdata")
+        try:
+            system = find_system_tessdata(config.tessdata_dir)
+            self.tessdata = prepare_tessdata(
+                system, config.models_dir, config.work_dir / "tessdata"
+            )
+        except OSError as e:  # none found, or a models directory that cannot be linked in
+            detail = f"{e.filename}: {e.strerror}" if e.strerror else str(e)
+            raise CannotStart(f"cannot use the language data: {detail}") from None
         self.languages = installed_languages(self.tessdata)
         self.pool = WorkerPool(
             WorkerConfig(

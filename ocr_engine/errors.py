@@ -87,6 +87,12 @@ class InternalError(TesseraError):
     type = "server_error"
 
 
+class CannotStart(RuntimeError):
+    """A setting Tessera cannot start with, found as it starts (no language data, workers
+    that die before they are ready, a port in use): a message for the operator, in one
+    line, not a traceback."""
+
+
 def by_name(name: str) -> type[TesseraError]:
     """The error class a worker process named, for re-raising it in the parent."""
     cls = _REGISTRY.get(name)

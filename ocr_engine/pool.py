@@ -30,7 +30,14 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from . import images, pdf
-from .errors import InternalError, PageTimeout, TesseraError, WorkerCrashed, by_name
+from .errors import (
+    CannotStart,
+    InternalError,
+    PageTimeout,
+    TesseraError,
+    WorkerCrashed,
+    by_name,
+)
 from .logs import JsonFormatter
 from .recognize import Recognizer, make_recognizer
 from .tasks import PageTask, Task, run_task
@@ -72,12 +79,16 @@ class WorkerConfig:
 
 def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     """A worker process: set up, warm Tesseract, then read tasks until told to stop."""
-    _set_up_process(config)
-    recognizer = make_recognizer(config.backend, config.tessdata)
     try:
+        _set_up_process(config)
+        recognizer = make_recognizer(config.backend, config.tessdata)
         recognizer.warm(config.warm_languages)
     except TesseraError as e:
         conn.send(("fatal", e.message))
+        return
+    except Exception as e:  # a library that cannot load (under the memory limit, say)
+        limit = f" (within {config.memory_limit_mb} MB)" if config.memory_limit_mb else ""
+        conn.send(("fatal", f"{type(e).__name__}: {e}{limit}"))
         return
     conn.send(("ready", os.getpid()))
     try:
@@ -168,11 +179,19 @@ class _Worker:
         return self.process.pid
 
     def wait_ready(self, timeout: float) -> None:
-        if not self.conn.poll(timeout):
-            raise RuntimeError(f"worker {self.pid} did not start within {timeout:.0f} s")
-        message = self.conn.recv()
+        try:
+            if not self.conn.poll(timeout):
+                raise CannotStart(f"worker {self.pid} did not start within {timeout:.0f} s")
+            message = self.conn.recv()
+        except (EOFError, OSError):
+            # Dead before it could say why: too little memory to start Python, say.
+            self.process.join(_STOP_TIMEOUT_S)
+            raise CannotStart(
+                f"worker {self.pid} exited as it started (exit code {self.process.exitcode}); "
+                "is TESSERA_WORKER_MEMORY_MB too small?"
+            ) from None
         if message[0] != "ready":
-            raise RuntimeError(f"worker {self.pid} could not start: {message[1]}")
+            raise CannotStart(f"worker {self.pid} could not start: {message[1]}")
 
     def call(self, task: Task, timeout: float) -> tuple[Any, ...]:
         """Send a task and wait for its reply; EOFError or OSError if the worker died."""

@@ -26,7 +26,7 @@ from ocr_engine import (
     parse_pages,
     render,
 )
-from ocr_engine.errors import InternalError
+from ocr_engine.errors import CannotStart, InternalError
 from ocr_engine.languages import find_system_tessdata, installed_languages, resolve_model
 from ocr_engine.options import PageOptions
 from ocr_engine.recognize import BACKENDS
@@ -35,7 +35,7 @@ from . import __version__, doctor, logs, models
 from .app import create_app
 from .appkeys import LIFECYCLE, RUNNER
 from .config import Settings
-from .errors import CannotStart, StoreUnavailable
+from .errors import StoreUnavailable
 from .protocol import AppRunner
 from .wire import ocr_response
 
@@ -267,7 +267,7 @@ def ocr(args: argparse.Namespace) -> None:
         )
     except TesseraError as e:
         sys.exit(f"tessera: {e.message}")
-    except CannotWrite as e:
+    except (CannotWrite, CannotStart) as e:
         sys.exit(f"tessera: {e}")
     except KeyboardInterrupt:
         sys.exit(130)

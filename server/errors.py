@@ -134,11 +134,6 @@ class StoreUnavailable(RuntimeError):
     """The job store cannot be opened at start-up: a message for the operator, in one line."""
 
 
-class CannotStart(RuntimeError):
-    """A setting the service cannot start with, found as it starts: a message for the
-    operator, in one line."""
-
-
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 

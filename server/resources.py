@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from ocr_engine import OCREngine
+from ocr_engine.errors import CannotStart
 
 from . import appkeys as keys
 from .batch import BatchDriver, Batches
 from .documents import DocumentSpool
-from .errors import CannotStart
 from .fetch import Fetcher, client_session
 from .files import Files
 from .housekeeping import Housekeeper

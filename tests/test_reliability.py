@@ -345,6 +345,36 @@ def test_default_languages_not_installed_stop_start_up_in_a_line(tmp_path: Path)
         assert "Traceback" not in process.stderr
 
 
+@pytest.mark.parametrize("command", ["serve", "ocr"])
+def test_workers_that_cannot_start_stop_start_up_in_a_line(command: str, tmp_path: Path) -> None:
+    # No language data where TESSERA_TESSDATA_DIR points, or a worker memory limit too small
+    # for a worker to load Tesseract: both ended in a traceback (FileNotFoundError, EOFError).
+    source = tmp_path / "in.png"
+    corpus.text_image(["Never read"]).save(source)
+    args = ["serve", "--port", "0", "--data-dir", str(tmp_path / "d")]
+    for setting, said in [
+        ({"TESSERA_TESSDATA_DIR": str(tmp_path)}, "tessera: cannot use the language data: "),
+        ({"TESSERA_WORKER_MEMORY_MB": "1"}, "could not start: "),
+    ]:
+        process = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "server",
+                *(args if command == "serve" else ["ocr", str(source)]),
+            ],
+            cwd=REPO,
+            env={**os.environ, **setting},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert process.returncode == 1
+        assert "Traceback" not in process.stderr, process.stderr
+        last = process.stderr.strip().splitlines()[-1]
+        assert last.startswith("tessera: ") and said in last, process.stderr
+
+
 def test_a_port_in_use_or_a_data_dir_that_is_a_file_stop_start_up_in_a_line(
     tmp_path: Path,
 ) -> None:
