@@ -11,14 +11,22 @@ aiohttp serves one range of bytes and refuses any other `Range` (416). RFC 9110 
 server ignore a range unit it does not know ("items=0-1") and lets it ignore a request for
 several ranges: the whole file is sent for both, and a unit in capitals ("BYTES=1-3") is
 the bytes unit.
+
+aiohttp reads `If-Range` as a date only, and honours the range when it is an entity tag,
+the validator its own `ETag` hands clients to resume with: a client resuming a file that
+changed got a part of the new one to join to its part of the old. An entity tag is compared
+here, strongly (RFC 9110, 13.1.5), and a validator that does not match, or cannot be read,
+sends the whole file.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
+from aiohttp.helpers import parse_http_date
 from aiohttp.web_request import BaseRequest
 from multidict import CIMultiDict
 
@@ -56,8 +64,30 @@ async def send_file(
 ) -> web.StreamResponse:
     """The file at `path` as the answer to `request`, sent now."""
     response = _Download(path, headers=headers)
-    await response.prepare(_with_bytes_range(request))
+    request = _with_bytes_range(request)
+    if hdrs.RANGE in request.headers and hdrs.IF_RANGE in request.headers:
+        request = await _with_if_range(request, path)
+    await response.prepare(request)
     return response
+
+
+async def _with_if_range(request: web.Request, path: Path) -> web.Request:
+    """The request without its Range when its `If-Range` does not hold for the file now."""
+    validator = request.headers[hdrs.IF_RANGE].strip()
+    if validator.startswith(('"', "W/")):
+        try:
+            info = await asyncio.to_thread(path.stat)
+        except OSError:
+            return request  # gone: aiohttp answers 404
+        # aiohttp's ETag; a weak tag never matches strongly.
+        holds = validator == f'"{info.st_mtime_ns:x}-{info.st_size:x}"'
+    else:
+        holds = parse_http_date(validator) is not None  # a date: aiohttp compares it
+    if holds:
+        return request
+    headers = CIMultiDict(request.headers)
+    del headers[hdrs.RANGE]
+    return request.clone(headers=headers)
 
 
 def _with_bytes_range(request: web.Request) -> web.Request:

@@ -658,6 +658,18 @@ def test_downloads_refuse_ranges_and_preconditions_in_the_error_shape(
                 assert answer.status_code == 200 and answer.content == whole, (path, ignored)
             capitals = client.get(path, headers={"Range": "BYTES=1-3"})
             assert capitals.status_code == 206 and capitals.content == whole[1:4]
+            # If-Range: a part only while the validator holds (RFC 9110, 13.1.5), else the
+            # whole file; aiohttp read it as a date only and sent the part for any tag.
+            etag = part.headers["ETag"]
+            for validator, status in (
+                (etag, 206),
+                ('"another-version"', 200),
+                (f"W/{etag}", 200),
+                ("not a validator", 200),
+            ):
+                answer = client.get(path, headers={"Range": "bytes=1-3", "If-Range": validator})
+                assert answer.status_code == status, (path, validator)
+                assert answer.content == (whole[1:4] if status == 206 else whole)
             for header, status in (
                 ({"Range": "bytes=999999999-"}, 416),
                 ({"Range": "bytes=abc"}, 416),
