@@ -152,6 +152,20 @@ class Declared:
     orientation: int  # its EXIF orientation, 1 (as stored) where it declares none
 
 
+# The EXIF orientations Pillow's `exif_transpose`, which pages are read through, acts on.
+_ORIENTATIONS = frozenset(range(1, 9))
+
+
+def exif_orientation(image: Image.Image) -> int:
+    """The image's EXIF orientation as its page is read: one `exif_transpose` acts on, else
+    1. A value of another type (text, bytes, a fraction) leaves the image as stored."""
+    value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    try:
+        return int(value) if value in _ORIENTATIONS else 1
+    except TypeError:  # unhashable
+        return 1
+
+
 def declared(path: str) -> list[Declared]:
     """What each page of an image file declares; nothing for a frame that cannot be told
     (decoding it says why)."""
@@ -160,8 +174,7 @@ def declared(path: str) -> list[Declared]:
         for index in range(_pages(image, path)):
             try:
                 image.seek(index)
-                orientation = int(image.getexif().get(ExifTags.Base.Orientation, 1))
-                frames.append(Declared(_declared_dpi(image), orientation))
+                frames.append(Declared(_declared_dpi(image), exif_orientation(image)))
             except _DECODE_ERRORS:
                 frames.append(Declared(None, 1))
     return frames

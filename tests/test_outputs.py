@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import struct
 import subprocess
 import time
 from collections.abc import Callable
@@ -386,3 +387,44 @@ def test_images_of_any_declared_size_become_pdf_pages(served: Server, tmp_path: 
     [listed] = job["outputs"]
     assert job["status"] == "completed"
     assert "url" not in listed and "too long and narrow" in listed["error"]["message"]
+
+
+def _with_orientation_entry(jpeg: bytes, kind: int, count: int, value: bytes) -> bytes:
+    """The JPEG with its EXIF orientation rewritten as an entry of another TIFF type."""
+    start = jpeg.index(b"Exif\x00\x00") + 6
+    order = "<" if jpeg[start : start + 2] == b"II" else ">"
+    (ifd,) = struct.unpack(order + "I", jpeg[start + 4 : start + 8])
+    (entries,) = struct.unpack(order + "H", jpeg[start + ifd : start + ifd + 2])
+    for n in range(entries):
+        at = start + ifd + 2 + 12 * n
+        if struct.unpack(order + "H", jpeg[at : at + 2])[0] == 0x0112:
+            entry = struct.pack(order + "HHI", 0x0112, kind, count) + value.ljust(4, b"\x00")
+            return jpeg[:at] + entry + jpeg[at + 12 :]
+    raise AssertionError("no orientation entry")
+
+
+def test_an_orientation_that_is_no_number_leaves_the_page_as_stored(
+    served: Server, tmp_path: Path
+) -> None:
+    # A camera's or an editor's EXIF orientation written as text ("5") or bytes is none to
+    # Pillow, which reads the page as stored. The PDF was mirrored by the text's digit (its
+    # words off the page shown) or laid out at 72 dpi (the bytes hid its resolution), and
+    # img2pdf's own reading of it logged a traceback ("--- Logging error ---").
+    page = corpus.letter_page(SCANNED).convert("RGB").resize((850, 1100))
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    buffer = io.BytesIO()
+    page.save(buffer, "JPEG", dpi=(100, 100), exif=exif, quality=90)
+    for kind, count, value in [(2, 2, b"5\x00"), (7, 4, b"\x06\x00\x00\x00")]:
+        jpeg = _with_orientation_entry(buffer.getvalue(), kind, count, value)
+        body = ocr_body(jpeg, kind="image_url", mime="image/jpeg", output_formats=["pdf"])
+        job = _job(served, body)
+        assert job["result"]["pages"][0]["dimensions"] == {"dpi": 100, "height": 1100, "width": 850}
+        files = _download(served, job, tmp_path)
+        with pikepdf.open(files["pdf"]) as pdf:
+            assert [float(v) for v in pdf.pages[0].mediabox] == [0, 0, 612, 792]
+            assert "/Rotate" not in pdf.pages[0].obj
+            (image,) = pdf.pages[0].get_images().values()
+            assert image.read_raw_bytes() == jpeg
+        assert _poppler("pdftotext", str(files["pdf"]), "-").split() == " ".join(SCANNED).split()
+    assert "Logging error" not in served.log()

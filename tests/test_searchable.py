@@ -293,18 +293,22 @@ def test_an_image_without_a_plausible_resolution_is_laid_out_at_the_one_reported
     _check(tmp_path / "out.pdf", pages)
 
 
-@pytest.mark.parametrize("orientation", [2, 4, 5, 7])
-def test_a_mirrored_photo_is_shown_as_it_was_read(
+@pytest.mark.parametrize("orientation", [2, 3, 4, 5, 6, 7, 8])
+def test_a_mirrored_or_turned_photo_is_shown_as_it_was_read(
     engine: tuple[OCREngine, asyncio.AbstractEventLoop], tmp_path: Path, orientation: int
 ) -> None:
-    # EXIF orientations 2, 4, 5 and 7 mirror the stored image (a phone's front camera);
-    # it is read as a viewer shows it, and the PDF must show it so, the JPEG as it is.
+    # EXIF orientations 2, 4, 5 and 7 mirror the stored image (a phone's front camera), 3,
+    # 6 and 8 turn it; it is read as a viewer shows it, and the PDF must show it so, the
+    # JPEG as it is.
     upright = corpus.letter_page(["Seen in a mirror", "and read the right way"]).convert("RGB")
     undo = {
         2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
         4: Image.Transpose.FLIP_TOP_BOTTOM,
         5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,
         7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_270,
     }[orientation]
     exif = Image.Exif()
     exif[0x0112] = orientation

@@ -99,7 +99,7 @@ def _image_pdf(path: Path) -> pikepdf.Pdf:
     try:
         data = img2pdf.convert(
             str(path),
-            rotation=img2pdf.Rotation.ifvalid,
+            rotation=img2pdf.Rotation.none,
             first_frame_only=len(frames) == 1,
             layout_fun=_page_layout(frames),
         )
@@ -108,7 +108,9 @@ def _image_pdf(path: Path) -> pikepdf.Pdf:
         return pikepdf.open(io.BytesIO(_flattened_pdf(path, frames)))
     pdf = pikepdf.open(io.BytesIO(bytes(data)))
     for pdf_page, frame in zip(pdf.pages, frames, strict=False):
-        if frame.orientation in _MIRRORED:
+        if frame.orientation in _TURNED:
+            pdf_page.obj.Rotate = _TURNED[frame.orientation]
+        elif frame.orientation in _MIRRORED:
             _mirror(pdf, pdf_page, frame.orientation)
     return pdf
 
@@ -136,9 +138,13 @@ def _flattened_pdf(path: Path, declared: list[images.Declared]) -> bytes:
     return bytes(img2pdf.convert(frames, layout_fun=_page_layout(declared)))
 
 
-# EXIF orientations that mirror the image, which img2pdf leaves as stored (it only turns
-# one): where the image (a unit square) goes on a page `w` by `h` as shown, as Pillow's
-# `exif_transpose` shows it, and so as it was read.
+# The page turns of EXIF orientations that turn the image, made here by the orientation as
+# the image was read (`images.exif_orientation`), not by img2pdf, which reads it again its
+# own way and fails to log one that is not a number (text, bytes) with a traceback.
+_TURNED = {3: 180, 6: 90, 8: 270}
+# EXIF orientations that mirror the image, which img2pdf leaves as stored: where the image
+# (a unit square) goes on a page `w` by `h` as shown, as Pillow's `exif_transpose` shows
+# it, and so as it was read.
 _MIRRORED: dict[int, Callable[[float, float], Matrix]] = {
     2: lambda w, h: (-w, 0.0, 0.0, h, w, 0.0),  # flipped left to right
     4: lambda w, h: (w, 0.0, 0.0, -h, 0.0, h),  # flipped top to bottom
