@@ -23,7 +23,8 @@ SYSTEM_TESSDATA = (
     "/opt/homebrew/share/tessdata",
 )
 MODEL_PREFIX = "tesseract"
-_NOT_LANGUAGES = {"osd", "equ"}  # orientation detection and equations, not scripts to read
+# Tesseract's own data for orientation detection and equations, not scripts to read.
+NOT_LANGUAGES = frozenset({"osd", "equ"})
 TRAINEDDATA = ".traineddata"
 _MAX_ENTRIES = 1000  # Tesseract's own bound on a traineddata file's table of contents
 
@@ -79,8 +80,8 @@ def prepare_tessdata(system: Path, models: Path | None, target: Path) -> Path:
 
     Tesseract takes a single data path, so operator models (fine-tuned or `best` data copied in
     offline) are linked beside the system's files, the operator's winning on a name clash. A
-    model that is damaged, or a models directory that is missing, is logged and left out: one
-    bad file must not stop the service.
+    model that is damaged or named as Tesseract's own data, or a models directory that is
+    missing, is logged and left out: one bad file must not stop the service.
     """
     if models is None:
         return system
@@ -94,7 +95,7 @@ def prepare_tessdata(system: Path, models: Path | None, target: Path) -> Path:
     for source in (system, models):
         for entry in source.iterdir():
             if source is models and entry.name.endswith(TRAINEDDATA):
-                problem = traineddata_problem(entry)
+                problem = model_problem(entry)
                 if problem is not None:
                     log.warning("model %s left out: the file %s", entry, problem)
                     continue
@@ -105,12 +106,21 @@ def prepare_tessdata(system: Path, models: Path | None, target: Path) -> Path:
     return target
 
 
+def model_problem(path: Path) -> str | None:
+    """Why an operator's model must be left out; None if it may stand beside the system's.
+    One named as Tesseract's own data would take its place: a language model as `osd`
+    crashed every worker that detected a page's orientation."""
+    if path.name.removesuffix(TRAINEDDATA) in NOT_LANGUAGES:
+        return "takes the name of Tesseract's own data, which is no language"
+    return traineddata_problem(path)
+
+
 def installed_languages(tessdata: Path) -> list[str]:
     """The recognition languages installed in a tessdata directory."""
     return sorted(
         p.name.removesuffix(".traineddata")
         for p in tessdata.glob("*.traineddata")
-        if p.name.removesuffix(".traineddata") not in _NOT_LANGUAGES
+        if p.name.removesuffix(".traineddata") not in NOT_LANGUAGES
     )
 
 

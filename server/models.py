@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ocr_engine.languages import TRAINEDDATA, traineddata_problem
+from ocr_engine.languages import NOT_LANGUAGES, TRAINEDDATA, model_problem, traineddata_problem
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 LOAD_TIMEOUT_S = 120.0
@@ -74,6 +74,12 @@ def model_name(source: Path, name: str | None) -> str:
             f"'{chosen}' cannot name a model: use letters, digits, '_' and '-' "
             "(it becomes a language code, as in tesseract-<name>); choose one with --name"
         )
+    if chosen in NOT_LANGUAGES:
+        # It would take the place of Tesseract's own data (osd: orientation detection).
+        raise ModelError(
+            f"'{chosen}' cannot name a model: it is the name of Tesseract's own data, which "
+            "the service needs as it is; choose another with --name"
+        )
     return chosen
 
 
@@ -113,7 +119,7 @@ def listed(models_dir: Path) -> list[ModelFile]:
             name=path.name.removesuffix(TRAINEDDATA),
             path=path,
             size=path.stat().st_size,
-            problem=traineddata_problem(path),
+            problem=model_problem(path),
         )
         for path in sorted(models_dir.glob(f"*{TRAINEDDATA}"))
     ]

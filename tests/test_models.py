@@ -12,11 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from ocr_engine.languages import find_system_tessdata, traineddata_problem
 from tests.conftest import REPO, ocr_body
+from tools import corpus
 
 ENG = find_system_tessdata() / "eng.traineddata"
+# A page whose orientation must be detected to be read.
+SIDEWAYS = [
+    "This page was scanned on its side",
+    "and must be turned upright to read",
+    "Orientation detection decides it",
+] * 4
 
 
 def truncated(path: Path) -> Path:
@@ -72,6 +80,11 @@ def test_add_copies_a_model_that_loads_and_lists_it(tmp_path: Path) -> None:
     assert "engfine" in listed.stdout and "ok" in listed.stdout and "eng" in listed.stdout
     named = _tessera("models", "add", str(ENG), "--name", "eng+deu", models=models)
     assert named.returncode == 1 and "cannot name a model" in named.stderr
+    # Tesseract's own data: a language model as 'osd' crashed every orientation detection.
+    for reserved in ("osd", "equ"):
+        named = _tessera("models", "add", str(ENG), "--name", reserved, models=models)
+        assert named.returncode == 1 and "Tesseract's own data" in named.stderr
+        assert not (models / f"{reserved}.traineddata").exists()
 
 
 @pytest.mark.ocr
@@ -112,8 +125,17 @@ def test_damaged_models_never_break_the_service(
     (models / "junk.traineddata").write_bytes(b"not a model at all")
     # A damaged file that would shadow the default language: the system's eng stays in use.
     truncated(models / "eng.traineddata")
+    # A language model in the place of the orientation data crashed the worker on every page
+    # whose orientation was asked for: the system's stays in use.
+    shutil.copy(ENG, models / "osd.traineddata")
     server = start_server({"TESSERA_MODELS_DIR": str(models)}, workers=1)
     with server.client() as client:
+        sideways = corpus.image_bytes(
+            corpus.letter_page(SIDEWAYS).transpose(Image.Transpose.ROTATE_90)
+        )
+        response = client.post("/v1/ocr", json=ocr_body(sideways, mime="image/png"))
+        assert response.status_code == 200, response.text
+        assert "turned upright" in response.json()["pages"][0]["markdown"]
         ids = {m["id"] for m in client.get("/v1/models").json()["data"]}
         assert {"tesseract", "tesseract-eng", "tesseract-engfine"} <= ids
         assert not ids & {"tesseract-cut", "tesseract-junk"}
@@ -124,6 +146,7 @@ def test_damaged_models_never_break_the_service(
         refused = client.post("/v1/ocr", json=ocr_body(hello_png, model="tesseract-cut"))
         assert refused.status_code == 400 and "not installed: cut" in refused.text
     assert "model" in server.log() and "cut.traineddata left out" in server.log()
+    assert "osd.traineddata left out" in server.log()
 
 
 def test_a_missing_models_directory_leaves_the_system_models(
