@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from yarl import URL
 
 from ocr_engine import EngineConfig
 from ocr_engine.recognize import BACKENDS, PYTESSERACT, TESSEROCR
@@ -124,6 +125,24 @@ class Settings(BaseSettings):
                 f"one ({value} s): raise max_result_ttl or lower result_ttl"
             )
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_base(cls, value: str | None) -> str | None:
+        # Every signed URL handed out starts with it: a bad one made URLs no client can open.
+        if value is None:
+            return None
+        try:
+            parsed = URL(value.strip())
+            host = parsed.raw_host
+            parsed.port  # noqa: B018 - an out-of-range port fails here
+        except (ValueError, UnicodeError, TypeError):
+            raise ValueError("write it as http(s)://host[:port][/path]") from None
+        if (parsed.scheme or "").lower() not in ("http", "https") or not host:
+            raise ValueError("write it as http(s)://host[:port][/path]")
+        if parsed.query_string or parsed.fragment:
+            raise ValueError("the signed URLs' paths follow it: no query or fragment")
+        return value.strip()
 
     @field_validator("log_level")
     @classmethod

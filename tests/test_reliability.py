@@ -315,6 +315,18 @@ def test_a_default_result_ttl_longer_than_the_longest_stops_start_up() -> None:
     assert "Traceback" not in process.stderr
 
 
+def test_a_public_url_that_is_no_http_url_stops_start_up() -> None:
+    # Every signed URL starts with it: "ocr.example.com:8080" (no scheme) was taken, and
+    # clients were handed "ocr.example.com:8080/v1/files/...", which none can open.
+    assert (
+        Settings(public_url=" https://ocr.example.com/t ").public_url == "https://ocr.example.com/t"
+    )
+    for value in ("ocr.example.com:8080", "ftp://ocr.example.com", "https://ocr.example.com/?a=1"):
+        process = refused_start(env={"PATH": "/usr/bin:/bin", "TESSERA_PUBLIC_URL": value})
+        assert process.stderr.startswith("tessera: invalid setting public_url: "), process.stderr
+        assert process.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("command", ["serve", "ocr", "doctor"])
 def test_an_unknown_log_level_stops_start_up_in_a_line(command: str, tmp_path: Path) -> None:
     # The setting was taken as any text, then refused by logging with a traceback.
