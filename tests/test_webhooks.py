@@ -496,6 +496,11 @@ def test_a_bad_webhook_setting_stops_start_up() -> None:
     process = refused_start(env={"PATH": "/usr/bin:/bin", "TESSERA_WEBHOOKS": bad})
     assert "invalid setting webhooks.ci.secret" in process.stderr
     assert "base64" in process.stderr
+    # A host the resolver cannot encode: every delivery failed inside Tessera, a traceback each.
+    bad = json.dumps({"ci": {"url": "https://hooks..example/x", "secret": "s"}})
+    process = refused_start(env={"PATH": "/usr/bin:/bin", "TESSERA_WEBHOOKS": bad})
+    assert process.stderr.startswith("tessera: invalid setting webhooks.ci.url: "), process.stderr
+    assert "Traceback" not in process.stderr
 
 
 # -- the pure parts ---------------------------------------------------------------------------
@@ -539,6 +544,8 @@ def _endpoints(value: Any) -> Settings:
         ("[]", "webhooks", "JSON object"),
         ({"has space": {"url": "https://a.example", "secret": "s"}}, "webhooks", "letters"),
         ({"ci": {"url": "ftp://a.example", "secret": "s"}}, "webhooks.ci.url", "http"),
+        ({"ci": {"url": "https://hooks..example", "secret": "s"}}, "webhooks.ci.url", "valid"),
+        ({"ci": {"url": f"https://{'a' * 64}.example", "secret": "s"}}, "webhooks.ci.url", "valid"),
         ({"ci": {"url": "https://a.example"}}, "webhooks.ci.secret", "required"),
         (
             {"ci": {"url": "https://a.example", "secret": "whsec_%%"}},
