@@ -75,7 +75,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        return _error_response(request, _from_http(e, request))
+        response = _error_response(request, _from_http(e, request))
+        if hdrs.ALLOW in e.headers:
+            # A 405 names the methods the route answers (RFC 9110, 15.5.6).
+            response.headers[hdrs.ALLOW] = e.headers[hdrs.ALLOW]
+        return response
     except asyncio.CancelledError:
         raise
     except Exception:

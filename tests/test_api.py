@@ -256,6 +256,10 @@ def test_encrypted_pdf_is_422(client: httpx.Client, tmp_path: Any) -> None:
 def test_unknown_routes_and_methods(client: httpx.Client) -> None:
     assert_bifrost_error(client.get("/v2/nothing"), 404)
     assert_bifrost_error(client.get("/v1/ocr"), 405)
+    # RFC 9110: a 405 names the methods the route answers; the error shape had dropped it.
+    assert client.put("/v1/ocr").headers["Allow"] == "POST"
+    allowed = client.patch("/v1/async/ocr/some-job").headers["Allow"]
+    assert set(allowed.split(",")) == {"DELETE", "GET", "HEAD"}
 
 
 def test_models_and_health(client: httpx.Client) -> None:
