@@ -22,7 +22,7 @@ from .appkeys import AUTH, LIFECYCLE, SETTINGS, SYNC_QUEUE, Lifecycle
 from .auth import Authenticator
 from .batch_routes import routes as batch_routes
 from .config import Settings
-from .errors import MethodNotAllowed, NotFound, Unavailable, UnsupportedEncoding
+from .errors import MethodNotAllowed, NotFound, Unauthorized, Unavailable, UnsupportedEncoding
 from .file_routes import is_signed_download
 from .file_routes import routes as file_routes
 from .openapi import routes as openapi_routes
@@ -40,7 +40,10 @@ _DECODED_CODINGS = {"gzip", "deflate"}
 
 
 def _error_response(request: web.Request, error: TesseraError) -> web.Response:
-    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else {}
+    if isinstance(error, Unauthorized):
+        # A 401 names the scheme that authenticates (RFC 9110, 11.6.1; RFC 6750 for Bearer).
+        headers[hdrs.WWW_AUTHENTICATE] = 'Bearer realm="tessera"'
     return web.json_response(
         error_body(error, model=request.get("model")), status=error.status, headers=headers
     )

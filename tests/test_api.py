@@ -470,8 +470,11 @@ def test_keys_are_required_everywhere_but_health(keyed: Server) -> None:
                 ("GET", "/v1/async/ocr/x"),
                 ("GET", "/v2/unknown"),
             ):
-                body = assert_bifrost_error(client.request(method, path, json={}), 401)
+                response = client.request(method, path, json={})
+                body = assert_bifrost_error(response, 401)
                 assert body["error"]["type"] == "authentication_error"
+                # RFC 9110: a 401 names the scheme to authenticate with.
+                assert response.headers["WWW-Authenticate"].startswith("Bearer ")
         assert anonymous.get("/health").status_code == 200
     with keyed.client("sk-bf-alpha") as alpha:
         assert alpha.get("/v1/models").status_code == 200
