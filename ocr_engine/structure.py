@@ -52,8 +52,10 @@ _SENTENCE_ENDS = (".", ":", "!", "?", ";")
 # An en dash bullet reads as an em dash as often as not.
 _BULLETS = set("•·▪‣◦●○■□➢►–—-*+»")
 _GLUED_BULLETS = "•▪●■"
-# How Tesseract tends to read a round bullet.
-_OCR_BULLETS = {"e", "°", "«", "©", "¢", "o", "@", "®", "»"}
+# How Tesseract tends to read a round bullet, and a small square one ("▪" as "=").
+_SQUARE_READ = "="
+_ITEM_NUMBER = re.compile(r"^\d+(?:[.,]\d+)*\.?\s+")
+_OCR_BULLETS = {"e", "°", "«", "©", "¢", "o", "@", "®", "»", _SQUARE_READ}
 _ENUMERATOR = re.compile(r"^(\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,5}[.)])$")
 _RUNNING_WORDS = 12
 _RUNNING_GAP = 1.5  # body line heights between a running head or foot and the body
@@ -475,13 +477,26 @@ def _list_marker(line: Line) -> str | None:
     token = first.text
     if _ENUMERATOR.match(token) or token in (CHECKED, UNCHECKED):
         return token  # a form's check box opens its item, and stays its first word
-    small = first.box.width <= 0.8 * line.height
-    spaced = second.box.left - first.box.right >= 0.25 * line.height
-    if token in _BULLETS or (token in _OCR_BULLETS and small and spaced):
+    # Measured by the item's words: of a line of two, the bullet's own height is the line's.
+    height = max(line.height, *(w.box.height for w in line.words[1:]))
+    small = first.box.width <= 0.8 * height
+    spaced = second.box.left - first.box.right >= 0.25 * height
+    misread = token in _OCR_BULLETS
+    if token == _SQUARE_READ:
+        misread = _opens_item(" ".join(w.text for w in line.words[1:]))
+    if token in _BULLETS or (misread and small and spaced):
         return "•"
     if len(token) > 1 and token[0] in _GLUED_BULLETS and token[1:].isalnum():
         return "•"
     return None
+
+
+def _opens_item(rest: str) -> bool:
+    """Whether words after a square bullet read as "=" are an item's: a capital, after a
+    section's number if any ("1.1 Blind and visually impaired users"); a formula's next
+    step ("2x + 3") is none."""
+    number = _ITEM_NUMBER.match(rest)
+    return rest[number.end() if number else 0 :][:1].isupper()
 
 
 def misread_bullet(words: list[Word]) -> bool:

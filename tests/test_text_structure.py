@@ -711,6 +711,28 @@ def test_a_paragraph_s_last_line_without_ascenders_stays_in_it(last: str) -> Non
     assert [len(p.lines) for p in structure.group_lines([*lines, note])] == [2, 1]
 
 
+def _marked_item(marker: str, text: str, top: int) -> Line:
+    """A line opening with a small mark set a space apart from its words."""
+    rest = prose_line(text, top, left=300 + PITCH + 20)
+    return Line([Word(marker, 0.9, Box(300, top + 10, 300 + PITCH, top + 30)), *rest.words])
+
+
+def test_square_bullets_read_as_equals_open_items_and_a_formula_s_step_does_not() -> None:
+    # A printed contents' small square bullets read as "=", before a section's number or a
+    # capital; a two-word item's bullet is measured against its word, not the line's
+    # height, which is the bullet's own. After "=", a formula's next step opens no item.
+    body = [prose_line(text, 400 + i * 60) for i, text in enumerate(PROSE)]
+    items = [
+        _marked_item("=", "1.1 Blind and visually impaired users", 560),
+        _marked_item("=", "Applications", 620),
+    ]
+    found = structure.classify(structure.group_lines([*body, *items]), page_height=3300)
+    assert [i.kind for i in found] == [TEXT, LIST, LIST]
+    step = _marked_item("=", "2x + 3 when x is one", 560)
+    found = structure.classify(structure.group_lines([*body, step]), page_height=3300)
+    assert LIST not in [i.kind for i in found]
+
+
 def test_a_paragraph_opening_with_its_subject_in_bold_is_one_paragraph() -> None:
     # An encyclopedia article's first line: its subject in bold, most of the line, then
     # the sentence runs on in plain type into the next line. The line above no heading.
