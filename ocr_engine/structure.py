@@ -43,6 +43,7 @@ _NUMBER_COLUMN = 2  # line heights: numbers this close one under the other are a
 _DROP_CAP = 1.8  # a drop cap is this many times as tall as the lines beside it
 _CAP_LINES = 4  # a drop cap stands beside this many lines at most
 _FIGURE_TEXT_CONFIDENCE = 0.8  # of a line of text beside a figure, and its words kept
+_FIGURE_NEXT_CONFIDENCE = 0.5  # of a word in a figure's outline a space from the line outside
 _FIGURE_EDGE_SLACK = 0.5  # line heights: how near a figure's edge such a line reaches
 # A speck is no larger than this share of the usual word height; a faint one (read with
 # less confidence) no more than twice that.
@@ -563,11 +564,11 @@ def drop_inside(paragraphs: list[Paragraph], figures: list[Box]) -> list[Paragra
             beside = _beside_figures(line, inside)
             words = [
                 w
-                for w in line.words
+                for i, w in enumerate(line.words)
                 if id(w) not in inside
                 or (
                     beside
-                    and w.confidence >= _FIGURE_TEXT_CONFIDENCE
+                    and _text_beside(line, i, inside)
                     and sum(c.isalnum() for c in w.text) >= 2
                 )
             ]
@@ -576,6 +577,23 @@ def drop_inside(paragraphs: list[Paragraph], figures: list[Box]) -> list[Paragra
         if lines:
             result.append(Paragraph(lines))
     return result
+
+
+def _text_beside(line: Line, i: int, inside: dict[int, Box]) -> bool:
+    """Whether the line's word `i`, inside a figure's outline, is text: read clearly, or
+    a word's space from the line's words outside the outline and read fairly (a drop cap
+    beside a drawing, "We" of "We went", read less surely than the body's type)."""
+    word = line.words[i]
+    if word.confidence >= _FIGURE_TEXT_CONFIDENCE:
+        return True
+    if word.confidence < _FIGURE_NEXT_CONFIDENCE:
+        return False
+    neighbours = [line.words[k] for k in (i - 1, i + 1) if 0 <= k < len(line.words)]
+    return any(
+        id(n) not in inside
+        and max(n.box.left - word.box.right, word.box.left - n.box.right) <= line.height
+        for n in neighbours
+    )
 
 
 def _beside_figures(line: Line, inside: dict[int, Box]) -> bool:

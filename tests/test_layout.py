@@ -602,6 +602,26 @@ def test_text_beside_a_figure_inside_its_outline_is_kept_and_speckle_is_not() ->
     assert kept == ["Jim Denton"] * 3 + ["Leverage row permissions on", "100"]
 
 
+def test_a_drop_cap_beside_a_drawing_stays_with_its_line() -> None:
+    # A novel's chapter opens with a drop cap ("We" of "We went tip-toeing") beside a
+    # drawing whose outline takes it in; it is read less surely than the body's type. A
+    # word a space from the line's words outside is text; one read as poorly as speckle,
+    # or farther off inside the drawing, is not.
+    figure = Box(100, 60, 800, 1600)
+    line = _words_line(640, 400, "We", "went", "tip-toeing", "along")  # "We" at 640-790
+    line.words[0].confidence = 0.75
+    kept = [ln.text for p in drop_inside([Paragraph([line])], [figure]) for ln in p.lines]
+    assert kept == ["We went tip-toeing along"]
+    line.words[0].confidence = 0.4
+    kept = [ln.text for p in drop_inside([Paragraph([line])], [figure]) for ln in p.lines]
+    assert kept == ["went tip-toeing along"]
+    far = _words_line(300, 400, "We", "xx", "went", "tip-toeing", "along")  # "We" at 300
+    far.words[0].confidence = 0.75
+    far.words[1].confidence = 0.3
+    kept = [ln.text for p in drop_inside([Paragraph([far])], [figure]) for ln in p.lines]
+    assert kept == ["went tip-toeing along"]
+
+
 def test_a_framed_listing_under_its_title_bar_is_no_figure() -> None:
     # A tcolorbox: a dark title bar across the top, a thin frame round a line of code read
     # as words (blanked) and a comment read with no confidence (left as ink); beside it, a
