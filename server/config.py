@@ -20,6 +20,7 @@ from .webhooks.delivery import RetryPolicy
 from .webhooks.endpoints import WebhookEndpoint, parse_endpoints
 
 MB = 1024 * 1024
+MAX_WORKERS = 256  # worker processes at most
 MAX_PAGE_TIMEOUT = 24 * 3600  # seconds
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -40,7 +41,13 @@ class Settings(BaseSettings):
     database_url: str | None = None  # postgresql://...; none means SQLite under data_dir
     lease_seconds: float = Field(30.0, ge=1)
     part_pages: int = Field(20, ge=1)  # larger jobs are split into ranges of this many pages
-    workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    # A worker is a process of its own with Tesseract loaded (about 150 MB): more than a
+    # few hundred is a typing slip, not a machine, and starting them would hang start-up.
+    workers: int = Field(
+        default_factory=lambda: min(MAX_WORKERS, max(1, os.cpu_count() or 1)),
+        ge=1,
+        le=MAX_WORKERS,
+    )
     backend: str = TESSEROCR
     languages: str = "eng"
     dpi: int = Field(300, ge=50, le=1200)

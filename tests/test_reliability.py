@@ -315,6 +315,14 @@ def test_a_default_result_ttl_longer_than_the_longest_stops_start_up() -> None:
     assert "Traceback" not in process.stderr
 
 
+def test_a_worker_count_past_any_machine_stops_start_up_in_one_line() -> None:
+    # "--workers 99999999999" (a typing slip) hung start-up building the pool.
+    assert Settings(workers=256).workers == 256
+    process = refused_start("--workers", "99999999999", timeout=30)
+    assert process.stderr.startswith("tessera: invalid setting workers: "), process.stderr
+    assert "256" in process.stderr and process.stderr.count("\n") == 1
+
+
 def test_a_public_url_that_is_no_http_url_stops_start_up() -> None:
     # Every signed URL starts with it: "ocr.example.com:8080" (no scheme) was taken, and
     # clients were handed "ocr.example.com:8080/v1/files/...", which none can open.
