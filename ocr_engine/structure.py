@@ -443,12 +443,31 @@ def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
         return False  # more space than between the lines of a paragraph
     if line.text[:1].islower() and not previous.text.endswith(_SENTENCE_ENDS):
         return True  # the sentence goes on
+    if _heads_section(previous, line):
+        return False
     # A line that stops short of the next one's end, after a full stop, closed its paragraph;
     # ragged-right lines stop short too, but rarely at a sentence's end.
     previous_end, end = previous.box.right, line.box.right
     if previous_end < line.box.left + (end - line.box.left) / 2:
         return False
     return previous_end >= end - 3 * height or not previous.text.endswith(_SENTENCE_ENDS)
+
+
+def _heads_section(previous: Line, line: Line) -> bool:
+    """Whether the line above is a numbered section's heading over the line, whatever weight
+    it measured: a number of two levels or more, a capitalised word, no sentence end, well
+    short of the line's end, and the line opens a sentence ("3.5 Quelques commandes et
+    environnements spécifiques" over "La classe matapli fournit ...")."""
+    words = previous.words
+    height = max(previous.height, line.height)
+    return (
+        len(words) >= 2
+        and bool(_SUBSECTION_NUMBER.match(words[0].text))
+        and words[1].text[:1].isupper()
+        and line.text[:1].isupper()
+        and not previous.text.endswith(_SENTENCE_ENDS)
+        and previous.box.right < line.box.right - 3 * height
+    )
 
 
 def _runs_on(previous: Line, line: Line) -> bool:

@@ -733,6 +733,25 @@ def test_square_bullets_read_as_equals_open_items_and_a_formula_s_step_does_not(
     assert LIST not in [i.kind for i in found]
 
 
+def test_a_numbered_heading_measured_plain_is_no_line_of_the_paragraph_under_it() -> None:
+    # A class's manual: "3.5 Quelques commandes et environnements spécifiques" in a sans
+    # face that measured no heavier than the serif body, over a paragraph opening "La
+    # classe". Numbered, short of the body's measure, no sentence end: a heading.
+    heading = prose_line("3.5 Quelques commandes et environnements", 400)
+    body = [
+        prose_line("La classe matapli fournit quelque commandes et environnements propres", 470),
+        prose_line("a la classe, et les packages suivants sont charges par la classe meme.", 530),
+    ]
+    items = structure.classify(structure.group_lines([heading, *body]), page_height=3300)
+    assert [(i.kind, i.level) for i in items] == [(TITLE, 3), (TEXT, 0)]
+    # A sentence that opens with a figure runs on to the measure: one paragraph.
+    figure = prose_line(
+        "3.5 Millions de lecteurs ont lu la classe et tous ses environnements du", 400
+    )
+    items = structure.classify(structure.group_lines([figure, *body]), page_height=3300)
+    assert [i.kind for i in items] == [TEXT]
+
+
 def test_a_paragraph_opening_with_its_subject_in_bold_is_one_paragraph() -> None:
     # An encyclopedia article's first line: its subject in bold, most of the line, then
     # the sentence runs on in plain type into the next line. The line above no heading.
