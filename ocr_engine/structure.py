@@ -457,7 +457,8 @@ def _heads_section(previous: Line, line: Line) -> bool:
     """Whether the line above is a numbered section's heading over the line, whatever weight
     it measured: a number of two levels or more, a capitalised word, no sentence end, well
     short of the line's end, and the line opens a sentence ("3.5 Quelques commandes et
-    environnements spécifiques" over "La classe matapli fournit ...")."""
+    environnements spécifiques" over "La classe matapli fournit ..."). A contents entry
+    wraps short of its leader's column, and goes on in the line that leads to its page."""
     words = previous.words
     height = max(previous.height, line.height)
     return (
@@ -467,6 +468,7 @@ def _heads_section(previous: Line, line: Line) -> bool:
         and line.text[:1].isupper()
         and not previous.text.endswith(_SENTENCE_ENDS)
         and previous.box.right < line.box.right - 3 * height
+        and not leaders.leader_dots(line.words)
     )
 
 
