@@ -282,21 +282,20 @@ def mark_bold(lines: list[Line], gray: np.ndarray) -> None:
         weights = near(size)
         if len(weights) >= _COMMON_SIZE * total:
             usual[size] = statistics.median(weights)
-    heavy = []
+    heavy = []  # (line, stroke, core, the usual weight of its size)
     for line, stroke, core in measured:
         nearest = min(usual, key=lambda size: abs(math.log(size / core)), default=None)
         if nearest is not None and stroke >= _BOLD_STROKES * usual[nearest]:
-            heavy.append((line, stroke, core))
-    weighed = {id(line) for line, _, _ in heavy}
+            heavy.append((line, stroke, core, usual[nearest]))
+    weighed = {id(line) for line, _, _, _ in heavy}
     regular = [m for m in measured if id(m[0]) not in weighed]
-    for line, stroke, core in heavy:
+    for line, stroke, core, usual_weight in heavy:
         if not any(
             _next_to(line, other)
             and abs(size - core) <= _SAME_SIZE * core
             and stroke < _BOLD_STROKES * weight
             for other, weight, size in regular
         ):
-            usual_weight = usual[min(usual, key=lambda size: abs(math.log(size / core)))]
             for word in _bold_words(line, ink, core, usual_weight):
                 word.bold = True
 
@@ -359,12 +358,10 @@ def _stroke(line: Line, ink: np.ndarray) -> tuple[float, float]:
     for word in line.words:
         if word.box.height > _TALLER * line.height:
             continue  # a drop cap read into the line: its strokes are the cap's size
+        word_dark, word_runs = _ink_runs(word, ink)
+        dark, runs = dark + word_dark, runs + word_runs
         b = word.box
         crop = ink[max(0, b.top) : b.bottom, max(0, b.left) : b.right]
-        if crop.size == 0:
-            continue
-        dark += int(crop.sum())
-        runs += int((crop[:, 1:] & ~crop[:, :-1]).sum() + crop[:, 0].sum())
         start = max(0, b.top) - top
         profile[start : start + crop.shape[0]] += crop.sum(axis=1)
     core = max(1.0, _core(profile) or line.height)
