@@ -3,7 +3,6 @@ signed URLs that serve one file without a key until they expire (`server.files`)
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
@@ -28,12 +27,19 @@ routes = web.RouteTableDef()
 _PART_CHUNK = 256 * 1024
 _MAX_FIELD = 1024  # a form field other than the file
 _MAX_PAGE_SIZE = 1000
-_CONTENT_PATH = re.compile(r"/v1/files/[^/]+/content")
+_CONTENT_ROUTE = "/v1/files/{file_id}/content"
 
 
 def is_signed_download(request: web.Request) -> bool:
-    """A download through a signed URL: it carries its own proof, not a key."""
-    return bool(_CONTENT_PATH.fullmatch(request.path)) and "signature" in request.query
+    """A download through a signed URL: it carries its own proof, not a key. Told by the
+    route the request was matched to, not by its path as decoded: `/v1/files/{id}%2Fcontent`
+    reads as a download's path, and is routed to the file's own routes (show, delete)."""
+    resource = request.match_info.route.resource
+    return (
+        resource is not None
+        and resource.canonical == _CONTENT_ROUTE
+        and "signature" in request.query
+    )
 
 
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:

@@ -115,6 +115,18 @@ def test_files_belong_to_their_key(keyed: Server, hello_png: bytes) -> None:
     assert anonymous.status_code == 401
 
 
+def test_only_a_download_is_open_to_a_signed_url(keyed: Server, hello_png: bytes) -> None:
+    # "/v1/files/{id}%2Fcontent" decodes to a download's path but is routed to the file's own
+    # routes: taken for a signed download, it went without its key and answered 500.
+    file_id = _upload(keyed, hello_png, "ocr").json()["id"]
+    lookalike = f"{keyed.url}/v1/files/{file_id}%2Fcontent?expires=1&signature=0"
+    for method in ("GET", "DELETE"):
+        _error(httpx.request(method, lookalike), 401)
+        _error(httpx.request(method, lookalike, headers=_headers()), 404)
+    kept = httpx.get(f"{keyed.url}/v1/files/{file_id}/content", headers=_headers())
+    assert kept.status_code == 200 and kept.content == hello_png
+
+
 @pytest.mark.parametrize("name", ["résumé 2026.png", "naïve; v2.png", "報告.png", "plain.png"])
 def test_a_download_is_named_as_uploaded(keyed: Server, hello_png: bytes, name: str) -> None:
     uploaded = _upload(keyed, hello_png, "ocr", name=name)
