@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ PAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60
 
 # How a page was read, as its "source" says.
 PAGE_SOURCES = ("ocr", "text_layer")
+# A version an Accept header's media range may name: numbers, each short enough for int().
+_VERSION = re.compile(r"([0-9]{1,9}(\.[0-9]{1,9})*)?", re.ASCII)
 
 # The runner's and the deliverer's counters: name -> (help text, label names).
 COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -191,8 +194,24 @@ class Metrics:
         for worker in state.worker_pids:
             self._worker_page_seconds.labels(worker=str(worker))  # listed before its first page
         self._gauges.set(state)
-        encode, content_type = choose_encoder(accept or "")
+        encode, content_type = choose_encoder(servable(accept or ""))
         return encode(self.registry), content_type
+
+
+def servable(accept: str) -> str:
+    """An Accept header without the media ranges whose `version` is no version number
+    ("1.0.0"): prometheus-client compares a version's parts as numbers, and a part that is
+    not one ("version=abc", "1.0.0-rc1") failed the scrape with a TypeError. The scraper
+    gets what it would get without them, the Prometheus text format by default."""
+    return ",".join(
+        media for media in accept.split(",") if all(map(_versioned, media.split(";")[1:]))
+    )
+
+
+def _versioned(parameter: str) -> bool:
+    """Whether a media range's parameter is no version, or a version of numbers."""
+    key, equals, value = parameter.strip().partition("=")
+    return key != "version" or not equals or _VERSION.fullmatch(value.strip()) is not None
 
 
 class _NodeGauges:

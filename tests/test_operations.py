@@ -181,6 +181,26 @@ def test_metrics_in_openmetrics_when_asked(server: Server) -> None:
     assert ("tessera_worker_page_duration_seconds_count", frozenset({("worker", "0")})) in samples
 
 
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/openmetrics-text; version=abc",
+        "application/openmetrics-text; version=1.0.0-rc1",
+        "text/plain; version=1.a",
+        "application/openmetrics-text; version=" + "1" * 5000,
+    ],
+)
+def test_metrics_with_a_version_that_is_no_number_are_prometheus_text(
+    server: Server, accept: str
+) -> None:
+    # prometheus-client compared such a version's parts as numbers: a TypeError, a 500 and a
+    # traceback logged for any caller, since /metrics needs no key.
+    response = httpx.get(f"{server.url}/metrics", headers={"Accept": accept}, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert metric(parse_metrics(text_string_to_metric_families(response.text)), "tessera_workers")
+
+
 # -- long polls ---------------------------------------------------------------------------------
 
 
