@@ -30,7 +30,12 @@ class Settings(BaseSettings):
 
     # Durations are finite: "inf" (or "1e400") passes `gt=0`, but a worker's pipe cannot
     # wait that long (every page hung unanswered), and a lease of it never lapses.
-    model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore", allow_inf_nan=False)
+    # A variable set to nothing (`TESSERA_HOST=` in a settings file) means its default: taken
+    # as a value, an empty host listened on every interface, and an empty directory was the
+    # working directory (models read from it, the database written into it).
+    model_config = SettingsConfigDict(
+        env_prefix="TESSERA_", extra="ignore", allow_inf_nan=False, env_ignore_empty=True
+    )
 
     host: str = "127.0.0.1"
     # How clients reach the service (https://ocr.example.org), for the signed URLs it hands
@@ -131,6 +136,15 @@ class Settings(BaseSettings):
                 f"the default TTL, result_ttl ({default} s), is longer than this longest "
                 f"one ({value} s): raise max_result_ttl or lower result_ttl"
             )
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        # An empty host is every interface to the socket library: `--host "$HOST"` with
+        # HOST unset opened the service to the network.
+        if not value.strip():
+            raise ValueError("name an address to listen on: 127.0.0.1, or 0.0.0.0 for every one")
         return value
 
     @field_validator("public_url")

@@ -335,6 +335,22 @@ def test_a_public_url_that_is_no_http_url_stops_start_up() -> None:
         assert process.stderr.count("\n") == 1
 
 
+def test_a_setting_set_to_nothing_means_its_default(start_server: Any) -> None:
+    # `TESSERA_HOST=` in a settings file was an empty host, which the socket library takes
+    # for every interface: the service listened on the network, IPv4 and IPv6. An empty
+    # TESSERA_PUBLIC_URL stopped start-up, and an empty TESSERA_MODELS_DIR was the working
+    # directory.
+    server = start_server(
+        {"TESSERA_HOST": "", "TESSERA_PUBLIC_URL": "", "TESSERA_MODELS_DIR": ""}, workers=1
+    )
+    serving = [line for line in server.log().splitlines() if "Tessera serving on" in line]
+    assert serving and all(f"http://127.0.0.1:{server.port} " in line for line in serving)
+    # A flag is no settings file: an empty one is refused, in a line.
+    process = refused_start("--host", "", timeout=30)
+    assert process.stderr.startswith("tessera: invalid setting host: "), process.stderr
+    assert process.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("command", ["serve", "ocr", "doctor"])
 def test_an_unknown_log_level_stops_start_up_in_a_line(command: str, tmp_path: Path) -> None:
     # The setting was taken as any text, then refused by logging with a traceback.
