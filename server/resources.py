@@ -4,7 +4,12 @@ it `yield`s, closed after. They start in the order `CONTEXTS` lists and stop in 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import logging
+import os
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TextIO
 
 from aiohttp import web
 
@@ -21,6 +26,51 @@ from .outputs import OutputSpool
 from .runner import Runner
 from .stores import open_store, sql_for
 from .webhooks import Deliverer
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = "tessera.lock"  # in the data directory, held while a service runs on it
+
+
+async def data_dir(app: web.Application) -> AsyncIterator[None]:
+    """The data directory, held by this service alone while it runs. A second service on it
+    took the first's running jobs over as a restarted one does, and deleted the scratch
+    files and job documents the first was reading: its jobs failed."""
+    lock = await asyncio.to_thread(_claim, app[keys.SETTINGS].data_dir)
+    yield
+    if lock is not None:
+        lock.close()
+
+
+def _claim(folder: Path) -> TextIO | None:
+    """The data directory's lock file, locked and naming this process; None where the file
+    system locks nothing."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / LOCK_FILE, "a+")  # noqa: SIM115 - held until the service stops
+    except OSError as e:  # not a directory, not writable: said in a line, not a traceback
+        raise CannotStart(f"cannot use the data directory {folder}: {e.strerror or e}") from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip()
+        lock.close()
+        raise CannotStart(
+            f"the data directory {folder} is in use by another Tessera service"
+            f"{f' (pid {holder})' if holder.isdigit() else ''}: give each service a data "
+            "directory of its own (--data-dir, TESSERA_DATA_DIR); services share jobs through "
+            "TESSERA_DATABASE_URL"
+        ) from None
+    except OSError as e:
+        log.warning("the data directory %s cannot be locked (%s)", folder, e.strerror or e)
+        lock.close()
+        return None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
 
 
 async def engine(app: web.Application) -> AsyncIterator[None]:
@@ -156,6 +206,7 @@ async def webhooks(app: web.Application) -> AsyncIterator[None]:
 
 
 CONTEXTS: list[Callable[[web.Application], AsyncIterator[None]]] = [
+    data_dir,
     engine,
     store,
     housekeeping,

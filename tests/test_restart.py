@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Server, ocr_body
+from tests.conftest import Server, ocr_body, refused_start
 from tools import corpus
 
 
@@ -93,3 +93,19 @@ def test_sigterm_stops_cleanly_and_resumes(start_server: Any, scan: bytes) -> No
         assert [p.name for p in (server.data_dir / "documents").iterdir()] == ["tmp"]
     finally:
         restarted.stop(signal.SIGKILL)
+
+
+def test_a_second_service_on_a_data_directory_in_use_is_refused(
+    start_server: Any, scan: bytes
+) -> None:
+    # A second `tessera serve` on the same data directory (`make run` twice) took the first's
+    # running jobs over as a restarted service does and deleted the documents it was reading:
+    # the job failed with 500. Refused at start, in a line.
+    server = start_server(workers=1)
+    job_ids = _submit(server, scan, 1)
+    _wait_until_processing(server, job_ids)
+    process = refused_start("--data-dir", str(server.data_dir), "--workers", "1", timeout=60)
+    last = process.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"tessera: the data directory {server.data_dir} is in use"), last
+    assert "Traceback" not in process.stderr
+    _assert_all_complete(server, job_ids)
