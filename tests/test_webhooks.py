@@ -501,6 +501,11 @@ def test_a_bad_webhook_setting_stops_start_up() -> None:
     process = refused_start(env={"PATH": "/usr/bin:/bin", "TESSERA_WEBHOOKS": bad})
     assert process.stderr.startswith("tessera: invalid setting webhooks.ci.url: "), process.stderr
     assert "Traceback" not in process.stderr
+    # JSON nested past the parser's depth raised RecursionError, no ValueError: a traceback.
+    for deep in ("[" * 100_000, '{"a": ' * 20_000):
+        process = refused_start(env={"PATH": "/usr/bin:/bin", "TESSERA_WEBHOOKS": deep})
+        assert process.stderr.startswith("tessera: invalid setting webhooks: "), process.stderr
+        assert "nested too deeply" in process.stderr and process.stderr.count("\n") == 1
 
 
 # -- the pure parts ---------------------------------------------------------------------------

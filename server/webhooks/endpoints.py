@@ -96,6 +96,8 @@ def parse_endpoints(value: Any) -> Any:
             value = json.loads(value)
         except ValueError as e:
             raise ValueError(f"TESSERA_WEBHOOKS is not valid JSON ({e})") from None
+        except RecursionError:  # not a ValueError: it left start-up with a traceback
+            raise ValueError("TESSERA_WEBHOOKS is nested too deeply to be endpoints") from None
     if not isinstance(value, dict):
         raise ValueError(
             'write webhooks as a JSON object: {"name": {"url": "https://...", '
