@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 from urllib.parse import quote
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, StreamReader, web
 from aiohttp.http_exceptions import LineTooLong
 
-from ocr_engine.errors import InvalidRequest
+from ocr_engine.errors import DocumentTooLarge, InvalidRequest
 
 from .appkeys import FILES, SETTINGS
+from .config import MB
 from .downloads import send_file
 from .files import (
     PURPOSES,
@@ -26,6 +28,11 @@ routes = web.RouteTableDef()
 
 _PART_CHUNK = 256 * 1024
 _MAX_FIELD = 1024  # a form field other than the file
+_MAX_BESIDE_FILE = MB  # an upload's body past its file: its other fields, parts' headers
+# Lines of an upload: its parts' headers and boundaries, and any text around them (a few
+# dozen in a real one). A line costs a call, however short: a million one-byte lines before
+# the first boundary held the event loop for seconds.
+_MAX_LINES = 10_000
 _MAX_PAGE_SIZE = 1000
 _CONTENT_ROUTE = "/v1/files/{file_id}/content"
 
@@ -40,6 +47,47 @@ def is_signed_download(request: web.Request) -> bool:
         and resource.canonical == _CONTENT_ROUTE
         and "signature" in request.query
     )
+
+
+class _Bounded:
+    """A request's body as the multipart reader reads it, refused once more than `limit`
+    bytes (decompressed) or `_MAX_LINES` lines have arrived. The file's own limit bounds the
+    file part only: the fields Tessera does not read, and the text before the first
+    boundary, were read to their end, so a few MB of gzip held the server decompressing
+    gigabytes."""
+
+    def __init__(self, stream: StreamReader, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._lines = 0
+
+    async def read(self, n: int = -1) -> bytes:
+        return self._checked(await self._stream.read(n))
+
+    async def readline(self, *, max_line_length: int | None = None) -> bytes:
+        self._lines += 1
+        return self._checked(await self._stream.readline(max_line_length=max_line_length))
+
+    def at_eof(self) -> bool:
+        return self._stream.at_eof()
+
+    def unread_data(self, data: bytes) -> None:
+        self._stream.unread_data(data)
+
+    def _checked(self, data: bytes) -> bytes:
+        if self._stream.total_bytes > self._limit or self._lines > _MAX_LINES:
+            raise DocumentTooLarge(
+                f"The upload's body is larger than the limit of {self._limit} bytes, or "
+                f"holds more than {_MAX_LINES} lines besides its file.",
+                param="file",
+            )
+        return data
+
+
+def _multipart(request: web.Request) -> MultipartReader:
+    """The upload's parts, read within the file size limit and a little more."""
+    body = _Bounded(request.content, request.app[FILES].max_bytes + _MAX_BESIDE_FILE)
+    return MultipartReader(request.headers, cast(StreamReader, body))
 
 
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
@@ -81,7 +129,7 @@ async def upload(request: web.Request) -> web.Response:
     mimetype: str | None = None
     try:
         try:
-            reader = await request.multipart()
+            reader = _multipart(request)
             while (part := await reader.next()) is not None:
                 if not isinstance(part, BodyPartReader):
                     raise InvalidRequest("Nested multipart bodies are not accepted.", param="file")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import email.message
+import gzip
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from mistralai.client.errors import MistralError
 from tests.conftest import Server, ServerFactory, wait_until
 
 KEY, OTHER = "sk-files-alpha", "sk-files-beta"
+MiB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +208,32 @@ def test_a_batch_file_is_no_document_to_read(keyed: Server, hello_png: bytes) ->
             )
             assert _error(response, 415)["param"] == param, path
             assert "purpose 'batch'" in response.json()["error"]["message"]
+
+
+def test_an_upload_is_bounded_in_all_its_parts(keyed: Server, hello_png: bytes) -> None:
+    # The file's limit (2 MiB here) bounded the file part only: a field Tessera does not read
+    # and the text before the first boundary were read to their end, however long; gzip
+    # makes gigabytes of them out of a few MB. The body is bounded beside the file too.
+    file_part = (
+        b'--X\r\nContent-Disposition: form-data; name="file"; filename="h.png"\r\n\r\n'
+        + hello_png
+        + b"\r\n--X--\r\n"
+    )
+    junk = b'--X\r\nContent-Disposition: form-data; name="junk"\r\n\r\n' + b"\0" * (64 * MiB)
+    for body in (junk + b"\r\n" + file_part, b"\n" * 20_000 + file_part):
+        answer = httpx.post(
+            f"{keyed.url}/v1/files",
+            headers={
+                **_headers(),
+                "Content-Type": "multipart/form-data; boundary=X",
+                "Content-Encoding": "gzip",
+            },
+            content=gzip.compress(body, compresslevel=1),
+            timeout=60,
+        )
+        assert _error(answer, 413)["param"] == "file"
+    listed = httpx.get(f"{keyed.url}/v1/files", headers=_headers()).json()["data"]
+    assert not [f for f in listed if f["filename"] == "h.png"]
 
 
 def test_broken_uploads_and_odd_numbers_are_400s(keyed: Server, hello_png: bytes) -> None:
