@@ -90,6 +90,17 @@ def _multipart(request: web.Request) -> MultipartReader:
     return MultipartReader(request.headers, cast(StreamReader, body))
 
 
+async def _next_part(reader: MultipartReader) -> MultipartReader | BodyPartReader | None:
+    try:
+        return await reader.next()
+    except RuntimeError:
+        # aiohttp reads a first field named '_charset_' (RFC 7578, 4.6) as the form's charset,
+        # and raises RuntimeError where it is longer than any charset's name: a 500.
+        raise InvalidRequest(
+            "The upload's '_charset_' field is not the name of a charset.", param="_charset_"
+        ) from None
+
+
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
     while chunk := await part.read_chunk(_PART_CHUNK):
         yield chunk
@@ -130,7 +141,7 @@ async def upload(request: web.Request) -> web.Response:
     try:
         try:
             reader = _multipart(request)
-            while (part := await reader.next()) is not None:
+            while (part := await _next_part(reader)) is not None:
                 if not isinstance(part, BodyPartReader):
                     raise InvalidRequest("Nested multipart bodies are not accepted.", param="file")
                 if part.name == "file":

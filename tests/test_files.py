@@ -248,6 +248,14 @@ def test_broken_uploads_and_odd_numbers_are_400s(keyed: Server, hello_png: bytes
     ]:
         answer = httpx.post(url, headers={**_headers(), "Content-Type": content_type}, content=body)
         assert "multipart" in _error(answer, 400)["message"], (content_type, body)
+    # A first field '_charset_' longer than a charset's name: aiohttp's RuntimeError, a 500.
+    charset = b'--X\r\nContent-Disposition: form-data; name="_charset_"\r\n\r\n' + b"u" * 40
+    answer = httpx.post(
+        url,
+        headers={**_headers(), "Content-Type": multipart + "X"},
+        content=charset + b"\r\n--X--\r\n",
+    )
+    assert _error(answer, 400)["param"] == "_charset_"
     # Digits to Python that are not digits to HTTP, and numbers too long to read.
     files = {"file": ("f.png", hello_png)}
     for expiry in ("²", "５", "9" * 5000):
