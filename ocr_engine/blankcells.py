@@ -32,6 +32,15 @@ _CONFIDENCE = 0.6  # of a word read alone in a cell
 _RULE_GREY = 192  # darker than this, a pixel may be a rule's
 _RULE_SHARE = 0.8  # of a cell's height (width) that a column (row) of dark pixels is a rule
 _MAX_CELLS = 60  # cells read again on a page: a sheet of blank boxes costs no more
+_SIGNS = 2  # characters of a cell's lone sign, a dash misread
+_DARK = 128  # of the stretched inside: darker is a mark
+_SOLID = 0.5  # of a dash's box, inked (its edges are grey)
+_DASH_LENGTH = 2  # a dash is at least this many times as long as thick
+_DASH_THICK = 0.25  # of the cell's inside height, a dash's thickness at most
+_DASH_CONFIDENCE = 0.9
+_MARK_PIXELS = 8  # the darkest (lightest) pixels of a cell that may be stray, not a mark
+_MIN_GLYPH = 10  # page px: marks this tall are a glyph, however little ink they are
+_GLYPH_SHARE = 0.3  # of a cell's inside height, a glyph's at least
 
 
 class BlankCellReader:
@@ -47,13 +56,18 @@ class BlankCellReader:
         for (r, c), box in _cell_boxes(grid):
             if self._budget <= 0:
                 return
-            if r >= len(cells) or c >= len(cells[r]) or not _blank(cells[r][c]):
+            if r >= len(cells) or c >= len(cells[r]) or not _signs_only(cells[r][c]):
                 continue
             own = {id(w) for w in cells[r][c]}
             others = [w.box for w in words if id(w) not in own]
-            inside = _inside(box, self._gray, others)
-            if inside is None:
+            marks = _marks(box, self._gray, others)
+            dash = None if marks is None else _lone_dash(marks, box.left + _INSET, box.top + _INSET)
+            if dash is not None:
+                cells[r][c][:] = [dash]
                 continue
+            if not _blank(cells[r][c]) or marks is None or not _enough(marks):
+                continue
+            inside = marks
             self._budget -= 1
             found = _read_cell(inside, box.left + _INSET, box.top + _INSET, self._read)
             if found:
@@ -78,9 +92,60 @@ def _cell_boxes(grid: Grid) -> list[tuple[tuple[int, int], Box]]:
     return boxes
 
 
+def _signs_only(cell: list[Word]) -> bool:
+    """Whether a cell holds no word, or only a sign or two: a dash misread ("=", ":")."""
+    return all(len(w.text) <= _SIGNS and not any(ch.isalnum() for ch in w.text) for w in cell)
+
+
+def _lone_dash(marks: np.ndarray, left: int, top: int) -> Word | None:
+    """The dash that is all a cell's marks hold (`marks` its inside, dark on white, its top
+    left at (left, top)): one bar, longer than thick, clear of the inside's edges.
+
+    A table's "-" for nil is a few pixels of ink in a large cell: Tesseract reads it as
+    "=", ":" or nothing, and too little of the cell is ink to read it again. Its shape
+    tells it."""
+    dark = np.asarray(_without_rules(marks)) < _DARK
+    rows, columns = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
+    if len(rows) == 0:
+        return None
+    thick, long = int(rows[-1] - rows[0] + 1), int(columns[-1] - columns[0] + 1)
+    bar = dark[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    # One run of rows and of columns, filled: "=" and ":" are two runs of rows, "." square.
+    solid = len(rows) == thick and len(columns) == long and float(bar.mean()) >= _SOLID
+    height, width = dark.shape
+    clear = rows[0] > 0 and rows[-1] < height - 1 and columns[0] > 0 and columns[-1] < width - 1
+    if not (solid and clear and long >= _DASH_LENGTH * thick and thick <= _DASH_THICK * height):
+        return None
+    box = Box(
+        left + int(columns[0]),
+        top + int(rows[0]),
+        left + int(columns[-1]) + 1,
+        top + int(rows[-1]) + 1,
+    )
+    return Word("-", _DASH_CONFIDENCE, box)
+
+
+def _enough(inside: np.ndarray) -> bool:
+    """Whether marks cover enough of a cell's inside to be print worth reading, or stand as
+    tall as a glyph: a lone "1" in a wide cell is a few pixels of ink."""
+    dark = inside < _DARK
+    if np.count_nonzero(dark) >= _MIN_MARKS * inside.size:
+        return True
+    rows = np.flatnonzero(dark.any(axis=1))
+    return len(rows) > 0 and rows[-1] - rows[0] + 1 >= max(_MIN_GLYPH, _GLYPH_SHARE * len(dark))
+
+
 def _inside(box: Box, gray: np.ndarray, others: list[Box]) -> np.ndarray | None:
     """A cell's inside, clear of its rules and of the words of other cells that reach into
     it, stretched to dark print on white, if it holds marks of clear contrast."""
+    inside = _marks(box, gray, others)
+    return inside if inside is not None and _enough(inside) else None
+
+
+def _marks(box: Box, gray: np.ndarray, others: list[Box]) -> np.ndarray | None:
+    """A cell's inside, clear of its rules and of the words of other cells that reach into
+    it, stretched to dark print on white, if it holds marks of clear contrast, however
+    few."""
     if box.width < _MIN_SIDE + 2 * _INSET or box.height < _MIN_SIDE + 2 * _INSET:
         return None
     left, top = box.left + _INSET, box.top + _INSET
@@ -94,11 +159,12 @@ def _inside(box: Box, gray: np.ndarray, others: list[Box]) -> np.ndarray | None:
             max(0, o.left - left) : max(0, o.right - left),
         ] = ground
     # Marks are what stands off the ground the most, darker or lighter.
-    darkest, lightest = (int(v) for v in np.percentile(inside, [1, 99]))
+    # Of a mark, a few pixels at least, not a share of the cell: a lone "-" or "1" in a
+    # wide cell is less than one per cent of it.
+    ordered = np.partition(inside, (_MARK_PIXELS, inside.size - 1 - _MARK_PIXELS), axis=None)
+    darkest, lightest = int(ordered[_MARK_PIXELS]), int(ordered[inside.size - 1 - _MARK_PIXELS])
     mark = darkest if ground - darkest >= lightest - ground else lightest
     if abs(ground - mark) < _MIN_CONTRAST:
-        return None
-    if np.count_nonzero(np.abs(inside - ground) >= _MIN_CONTRAST) < _MIN_MARKS * inside.size:
         return None
     # The ground white, the marks black, whichever was the lighter.
     stretched = (inside - mark) * 255 / (ground - mark)

@@ -59,15 +59,22 @@ WORDY: Rows = [
 
 
 def _draw_cells(
-    pdf: canvas.Canvas, rows: Rows, *, left: float, top: float, widths: list[float], height: float
+    pdf: canvas.Canvas,
+    rows: Rows,
+    *,
+    left: float,
+    top: float,
+    widths: list[float],
+    height: float,
+    size: float = FONT_SIZE,
 ) -> None:
-    """Each cell's lines from its top left corner, a cell's lines `FONT_SIZE * 1.2` apart."""
-    pdf.setFont("Vera", FONT_SIZE)
+    """Each cell's lines from its top left corner, a cell's lines `size * 1.2` apart."""
+    pdf.setFont("Vera", size)
     for r, row in enumerate(rows):
         x = left
         for c, text in enumerate(row):
             for i, line in enumerate(text.split("\n")):
-                pdf.drawString(x + 5, top - r * height - 14 - i * FONT_SIZE * 1.2, line)
+                pdf.drawString(x + 5, top - r * height - 14 * size / 10 - i * size * 1.2, line)
             x += widths[c]
 
 
@@ -110,6 +117,7 @@ def table_page(
     height: float = 24.0,
     widths: list[float] | None = None,
     merged: int | None = None,
+    size: float = FONT_SIZE,
 ) -> Path:
     """A page with a paragraph, then one table at `offset` pixels off the pixel grid;
     `rules` is "grid" (every rule), "open" (every rule but down the sides), "booktabs"
@@ -119,7 +127,7 @@ def table_page(
     _prose(pdf, 72, 700, LEAD[:3], width=470)
     widths = widths or [80.0] * len(rows[0])
     left, top = 72 + offset * PIXEL, 600 + offset * PIXEL
-    _draw_cells(pdf, rows, left=left, top=top, widths=widths, height=height)
+    _draw_cells(pdf, rows, left=left, top=top, widths=widths, height=height, size=size)
     pdf.setLineWidth(rule)
     if rules != "none":
         _rules(
@@ -232,6 +240,38 @@ def test_a_ruled_table_with_hairline_rules_anywhere_on_the_pixel_grid(
     [table] = tables(page)
     assert right_cells(page, FIGURES) >= 0.97, cell_texts(table)
     assert "|" not in _text_of(page)  # no rule read as a word
+
+
+NILS: Rows = [
+    ["Substance", "Air", "Water", "Land"],
+    ["Alachlor", "-", "1", "1"],
+    ["Aldrin", "1", "1", "-"],
+    ["Atrazine", "-", "1", "1"],
+    ["Diuron", "-", "-", "1"],
+    ["Isodrin", "-", "1", "-"],
+    ["Lindane", "10", "-", "1"],
+    ["Mirex", "1", "1", "1"],
+    ["Simazine", "-", "1", "1"],
+    ["Toxaphene", "1", "-", "1"],
+    ["Trifluralin", "-", "1", "-"],
+]
+
+
+@pytest.mark.ocr
+def test_a_dash_alone_in_a_ruled_cell_is_read(
+    tmp_path: Path, recognizer: TesserocrRecognizer
+) -> None:
+    # A threshold table's "-" for nil and its lone "1"s, a few pixels of ink in a wide
+    # cell: Tesseract read them as "=", ":" or nothing, and the cells, too little of them
+    # ink to count, were not read again.
+    widths = [90.0, 110.0, 110.0, 110.0]
+    pdf = table_page(tmp_path / "nils.pdf", NILS, widths=widths, height=12, size=7)
+    page = read(pdf, recognizer)
+    [table] = tables(page)
+    got = cell_texts(table)
+    nils = [(r, c) for r, row in enumerate(NILS) for c, text in enumerate(row) if text == "-"]
+    assert [got[r][c] for r, c in nils] == ["-"] * len(nils), got
+    assert right_cells(page, NILS) >= 0.9, got
 
 
 @pytest.mark.ocr
