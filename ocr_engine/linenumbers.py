@@ -19,6 +19,7 @@ column of short items defeats the layout analysis twice:
 from __future__ import annotations
 
 import itertools
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import replace
@@ -39,6 +40,9 @@ _GROW = 4  # times a stacked column's region is grown to the rows beside it
 _TALL_LINES = 2.5  # a "line" this many usual line heights tall is a column read as one
 _TALL_WIDTH = 5.0  # usual line heights: as wide as a few figures at most
 _TALL_WORDS = 3
+# A line number read into the code after it ("74a", "79(x"), not a figure ("0.58", "10:30").
+_GLUED = re.compile(r"(\d{1,4})([^\d.,:].*)")
+_GLUED_STEPS = 2.5  # of a column's steps down: how far above or below it its glued lines stand
 
 
 def reread_stacked(lines: list[Line], reread: Reread) -> list[Line]:
@@ -135,6 +139,63 @@ def mend_listing_numbers(lines: list[Line], reread: Reread, *, blank: list[Box])
     for column in _aligned(starts):
         lines = _mend_column(lines, column, reread, blank)
     return lines
+
+
+def cut_glued_numbers(lines: list[Line]) -> list[Line]:
+    """The page's lines with each line of a numbered listing whose number Tesseract read
+    into the code's first word ("74a" for "74 a", "78rra": the number's small type a hair
+    from the code) cut at the edge the listing's other numbers end at.
+
+    The code then starts where it starts on the other lines, after the white that parts
+    their numbers from their code; cut before the code is put on its grid, its first word
+    is measured on its own cells."""
+    starts = [line for line in lines if _starts_with_number(line)]
+    for column in _aligned(starts):
+        numbers = [line.words[0] for line in column if _digits(line.words[0].text)]
+        if len(numbers) >= _MIN_NUMBERS and _rising([Line([n]) for n in numbers]):
+            lines = _cut_glued(lines, column)
+    return lines
+
+
+def _cut_glued(lines: list[Line], column: list[Line]) -> list[Line]:
+    """The lines with those of the listing whose number is read into its code (as
+    `cut_glued_numbers` says) cut: the number ends where the column's numbers end, the code
+    starts where its least indented line's code starts."""
+    numbers = [line.words[0].box for line in column]
+    height = statistics.median(line.height for line in column)
+    edge = round(statistics.median(b.right for b in numbers))
+    left = min(b.left for b in numbers) - _ALIGN * height
+    code = min(line.words[1].box.left for line in column)
+    # Lines glued at either end of the column: a line's step or two above or below it.
+    steps = [b.box.top - a.box.top for a, b in itertools.pairwise(column)]
+    reach = _GLUED_STEPS * statistics.median(steps)
+    top, bottom = column[0].box.top - reach, column[-1].box.bottom + reach
+    taken = {id(line) for line in column}
+    cut: dict[int, Line] = {}
+    for line in lines:
+        first = line.words[0] if line.words else None
+        glued = _GLUED.fullmatch(first.text) if first is not None else None
+        if (
+            first is None
+            or glued is None
+            or id(line) in taken
+            or not (top <= line.box.top and line.box.bottom <= bottom)
+            or not (left <= first.box.left and code < first.box.right)
+            or not monospace.is_code(line)
+        ):
+            continue
+        number_box = Box(
+            first.box.left, first.box.top, min(edge, first.box.right), first.box.bottom
+        )
+        code_box = Box(code, first.box.top, first.box.right, first.box.bottom)
+        cut[id(line)] = Line(
+            [
+                replace(first, text=glued[1], box=number_box),
+                replace(first, text=glued[2], box=code_box),
+                *line.words[1:],
+            ]
+        )
+    return [cut.get(id(line), line) for line in lines]
 
 
 def _starts_with_number(line: Line) -> bool:

@@ -70,6 +70,7 @@ _RUN_GAP = 2.5  # line heights: a blank line inside a listing does not end it
 # Characters of white between two words' cells: a space leaves one, a proportional space
 # beside typewriter type about 0.3, a word split in two next to none.
 _SPACE_WHITE = 0.2
+_LABEL_WHITE = 0.35  # between a line number in small type and its code: a space, not a split
 _SPLIT_AFTER = set(".([{/=")
 _SPLIT_BEFORE = set(".,;:()[]{}\"'=")
 _CODE_SIGNS = re.compile(r"[{}();=<>#/*\[\]$\"'_|\\]")
@@ -1025,6 +1026,9 @@ def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
     words = [w for line in lines for w in line.words]
     if not words:
         return []
+    # A listing's line numbers, often in a font of their own, off the code's grid, are
+    # placed by the code's (`_placed`), not measured for it.
+    words = [w for line in lines if line.words for w in _measured(line)]
     measurable = [w for w in words if w.box.width > 0]
     if not measurable:
         # Nothing to measure a pitch on: the words one after another, a space apart.
@@ -1041,19 +1045,39 @@ def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
         for step in range(-30, 31)
     ]
     _, advance, ink = min(fits)
-    origin = min(_cells(w, advance, ink=ink)[0] for w in words)
-    result = []
-    for line in lines:
-        placed: list[tuple[int, Word]] = []
-        cursor = 0
-        for word in line.words:
-            column = round((_cells(word, advance, ink=ink)[0] - origin) / advance)
-            if placed:
-                column = _after(placed[-1][1], word, column, cursor, advance, ink)
-            placed.append((max(column, 0), word))
-            cursor = max(column, 0) + len(word.text)
-        result.append(placed)
-    return result
+    # Where in a cell most words start: the first word's start is one of them, and may be
+    # off by the guess of its glyph's bearing.
+    starts = np.array([_cells(w, advance, ink=ink)[0] for w in words]) / advance
+    phase = float(np.angle(np.exp(2j * np.pi * starts).mean())) / (2 * math.pi)
+
+    def column(word: Word) -> int:
+        return round(_cells(word, advance, ink=ink)[0] / advance - phase)
+
+    placed = [_placed(line.words, column, advance, ink) for line in lines]
+    # A line number set left of where the block's first column would be moves the block.
+    first = min(c for line in placed for c, _ in line[:1])
+    return [[(c - first, word) for c, word in line] for line in placed]
+
+
+def _placed(
+    words: list[Word], column: Callable[[Word], int], advance: float, ink: bool
+) -> list[tuple[int, Word]]:
+    """A line's words, each with the column the grid puts it at (`column`), moved where
+    the words before it would overlap it."""
+    placed: list[tuple[int, Word]] = []
+    cursor = 0
+    for word in words:
+        at = column(word)
+        if len(placed) == 1 and _labelled(placed[0][1], word, advance, ink):
+            # The line's first word, a line number in a font of its own, narrower than its
+            # cells, goes left of the code, a space apart: the code keeps its columns.
+            label = placed[0][1]
+            placed[0] = (min(placed[0][0], at - len(label.text) - 1), label)
+        elif placed:
+            at = _after(placed[-1][1], word, at, cursor, advance, ink)
+        placed.append((at, word))
+        cursor = at + len(word.text)
+    return placed
 
 
 def _one_after_another(line: Line) -> list[tuple[int, Word]]:
@@ -1084,6 +1108,15 @@ def _after(previous: Word, word: Word, column: int, cursor: int, advance: float,
     if column == cursor and (previous.text[-1] in _SPLIT_AFTER or word.text[0] in _SPLIT_BEFORE):
         return cursor
     return max(column, cursor + 1)
+
+
+def _labelled(first: Word, word: Word, advance: float, ink: bool) -> bool:
+    """Whether a line's `first` word is set apart from the `word` after it, by more white
+    than a word split at a bracket leaves, if less than a cell: a listing's line number in
+    small type ("79" "(rrbot..."), which would else be joined to the code or push it a
+    column right of where it stands."""
+    white = (_cells(word, advance, ink=ink)[0] - _cells(first, advance, ink=ink)[1]) / advance
+    return white >= (_LABEL_WHITE if ink else 0.0) and first.text.isdigit()
 
 
 def _off_grid(words: list[Word], advance: float, ink: bool) -> float:

@@ -365,6 +365,7 @@ def _from_image(
     lines = listings.reread_listings(
         _marked_lines(image, pixels, paragraphs, reread), reread, rules=ruled
     )
+    lines = linenumbers.cut_glued_numbers(lines)
     # A frame's rule is no glyph of the code beside it.
     lines = monospace.snap_to_grid(lines, regions.without(pixels, ruled), reread_fine)
     lines = linenumbers.attach_line_numbers(lines, reread_numbers)

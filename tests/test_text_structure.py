@@ -1401,6 +1401,25 @@ def test_commands_cut_by_a_column_s_edge_are_read_whole(
 
 
 @pytest.mark.ocr
+def test_a_listing_s_line_numbers_in_small_type_keep_the_code_s_spaces(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # The roundrect macros' listing: its line numbers, in small roman type, right-aligned,
+    # stand less than a cell from the code. Placed on the code's grid, a number took a
+    # column too many and pushed its line's next word onto the one after ("rrtextfont:="),
+    # was joined to a bracket ("79(rrbot..."), or was read into the code ("74a").
+    _, fenced = _scan_fenced(recognizer, DOCUMENTS / "roundrect-p12.pdf", tmp_path)
+    for line in [
+        '57 rrtextfont := "\\fontsize{10pt}{12pt}\\selectfont ";',
+        "66 def roundrect(expr rrht, rrwd)(suffix name) =",
+        "74 a := (0,0) shifted (-rrwd/2,-rrht/2);",
+        "79 (rrbotlftborderrad/2),ypart a + (rrbotlftborderrad/2));",
+        "102 rrtoplftcorner := l{up}..{right}k;",
+    ]:
+        assert line in fenced, (line, fenced)
+
+
+@pytest.mark.ocr
 def test_a_paragraph_s_last_line_of_short_letters_stays_in_its_paragraph(
     recognizer: TesserocrRecognizer, tmp_path: Path
 ) -> None:
