@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +64,7 @@ _RUNNING_GAP = 1.5  # body line heights between a running head or foot and the b
 _REACH_INTO = 0.25  # of a line's height: how far the line over or under it may reach into it
 _HEADING_LINES = 3
 _LARGER = 1.3  # type this much larger than the body's makes a heading
+_SECTION_LARGER = 1.1  # a numbered section's heading in a sequence of them, at least this
 _HEADING_CONFIDENCE = 0.5  # a heading's characters are read with this confidence at least
 _SIDEWAYS_CHARS = 3  # a word this long, taller than wide, is set turned
 _TABLE_HEAD_GAP = 1.5  # line heights between a table's column labels and what they label
@@ -649,9 +651,12 @@ def classify(
         _by_characters(paragraphs, _type_size),
     )
     heads = _table_heads(paragraphs, tables)
+    sections = _in_sequence(paragraphs)
 
     def kind_of(paragraph: Paragraph) -> tuple[str, int]:
         kind, level = _kind(paragraph, paragraphs, body, page_height)
+        if kind == TEXT and id(paragraph) in sections and _section_heading(paragraph, body[1]):
+            kind, level = TITLE, 3
         return (TEXT, 0) if kind == TITLE and id(paragraph) in heads else (kind, level)
 
     items: list[Item] = []
@@ -790,6 +795,38 @@ def _heading_level(paragraph: Paragraph, size: float) -> int:
     if ratio >= _LARGER or _mostly_bold(paragraph) or _subsection(paragraph):
         return 3
     return 0
+
+
+def _in_sequence(paragraphs: list[Paragraph]) -> set[int]:
+    """The ids of the one-line paragraphs that a section number of two levels or more
+    begins, where another such line on the page shares its first level ("5.4 wheel
+    (diameter, angle)" and "5.5 weight.s (height)"): a manual's sections, one after
+    another."""
+    chapters: dict[int, str] = {}
+    for paragraph in paragraphs:
+        words = paragraph.lines[0].words
+        if len(paragraph.lines) == 1 and len(words) > 1 and _SUBSECTION_NUMBER.match(words[0].text):
+            chapters[id(paragraph)] = words[0].text.split(".")[0]
+    counts = Counter(chapters.values())
+    return {key for key, chapter in chapters.items() if counts[chapter] > 1}
+
+
+def _section_heading(paragraph: Paragraph, size: float) -> bool:
+    """Whether a numbered line of a sequence of sections (`_in_sequence`) is their heading
+    though no bold the strokes tell marks it (a bold that measures a hair under bold at a
+    larger size): set larger than the body, it reads as a heading after its number, in
+    lower case too ("5.4 wheel (diameter, angle)", a macro's name), and no page number ends
+    it, as one ends a contents' entry."""
+    (line,) = paragraph.lines
+    return (
+        bool(size)
+        and _size_ratio(paragraph, size) >= _SECTION_LARGER
+        and not line.words[-1].text.isdigit()
+        and not _numbered(line)
+        and _read_with(paragraph) >= _HEADING_CONFIDENCE
+        and not _spread(line)
+        and _reads_as_heading(line.text, bold=True)
+    )
 
 
 def _subsection(paragraph: Paragraph) -> bool:

@@ -1420,6 +1420,23 @@ def test_a_listing_s_line_numbers_in_small_type_keep_the_code_s_spaces(
 
 
 @pytest.mark.ocr
+def test_a_manual_s_numbered_sections_in_sequence_are_headings(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # The fiziko manual's sections, each a macro's name and arguments after its number, in
+    # lower case, set larger than the body in a bold that measures a hair under bold: read
+    # as paragraphs. One after another on the page, "5.4" to "5.7", they are headings.
+    markdown, _ = _scan_fenced(recognizer, DOCUMENTS / "fiziko-p6.pdf", tmp_path)
+    headings = re.findall(r"^#+ (.*)$", markdown, re.M)
+    assert headings == [
+        "5.4 wheel (diameter, angle)",
+        "5.5 weight.s (height)",
+        "5.6 weight.h (height)",
+        "5.7 spring (point a, point b, number of steps)",
+    ], headings
+
+
+@pytest.mark.ocr
 def test_a_paragraph_s_last_line_of_short_letters_stays_in_its_paragraph(
     recognizer: TesserocrRecognizer, tmp_path: Path
 ) -> None:
