@@ -48,7 +48,16 @@ from .recognize import Recognizer
 from .render.mistral import kept_figures
 from .sources import sniff
 from .tables import find_tables
-from .words import Box, Line, Paragraph, boxed_as_line, fit_to_ink, mark_bold, parse_tsv
+from .words import (
+    Box,
+    Line,
+    Paragraph,
+    boxed_as_line,
+    fit_to_ink,
+    mark_bold,
+    parse_tsv,
+    raised_dashes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -472,7 +481,8 @@ def _marked_lines(
     dots, their words marked where they are set in a fixed-pitch font: what tells code
     apart from prose."""
     lines = structure.join_cut_words(
-        structure.drop_noise([line for p in paragraphs for line in p.lines]), reread
+        raised_dashes(structure.drop_noise([line for p in paragraphs for line in p.lines])),
+        reread,
     )
     lines = linenumbers.reread_stacked(lines, reread)
     lines = rows.reread_merged(lines, reread)

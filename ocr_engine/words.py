@@ -27,6 +27,14 @@ _BASELINE = 0.35  # line heights between the bottoms of two boxes on one baselin
 _SHARED_MIN_WORDS = 4
 _SHARED_SHARE = 0.6
 _DESCENDERS = frozenset("gjpqy")
+# An underscore stands on or under the baseline; a dash read as one stands this share of
+# the line's other words' height above it, or more, and is no thicker than this share.
+_RAISED = 0.2
+_THIN = 0.3
+_EM_DASH = 0.75  # of the words' height, an em dash's width at least; an en dash's, half
+_EN_DASH = 0.45
+_LOW = frozenset("gjpqyQ,;()[]{}|/$@§µ")  # glyphs that reach under the baseline
+_RULES = frozenset("_-–—")
 
 
 def spans(flags: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -218,6 +226,38 @@ def joined_with_partners(
         if j < i:
             i -= 1
     return lines
+
+
+def raised_dashes(lines: list[Line]) -> list[Line]:
+    """The lines with each word of underscores that stands above its line's baseline read
+    as the dash it is ("—" for nil in a table's column, "_" as Tesseract read it from a
+    page made smaller): an underscore stands on the baseline or under it."""
+    return [
+        _with_dashes(line) if any(_underscores(w) for w in line.words) else line for line in lines
+    ]
+
+
+def _underscores(word: Word) -> bool:
+    """Whether the word is underscores, or an underscore read beside a dash ("_—")."""
+    return "_" in word.text and set(word.text) <= _RULES
+
+
+def _with_dashes(line: Line) -> Line:
+    others = [w for w in line.words if not _underscores(w)]
+    standing = [w for w in others if not _LOW.intersection(w.text)]
+    if not standing:
+        return line
+    baseline = statistics.median(w.box.bottom for w in standing)
+    height = statistics.median(w.box.height for w in standing)
+    words = []
+    for word in line.words:
+        raised = baseline - word.box.bottom >= _RAISED * height
+        if _underscores(word) and raised and word.box.height <= _THIN * height:
+            width = word.box.width / height
+            dash = "—" if width >= _EM_DASH else "–" if width >= _EN_DASH else "-"
+            word = replace(word, text=dash)
+        words.append(word)
+    return Line(words)
 
 
 def parse_tsv(tsv: str) -> list[Paragraph]:
