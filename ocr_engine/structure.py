@@ -64,6 +64,7 @@ _RUNNING_GAP = 1.5  # body line heights between a running head or foot and the b
 _REACH_INTO = 0.25  # of a line's height: how far the line over or under it may reach into it
 _HEADING_LINES = 3
 _LARGER = 1.3  # type this much larger than the body's makes a heading
+_ABOVE_START = 1.5  # line heights: a side head over the block it names, at most this above
 _SECTION_LARGER = 1.1  # a numbered section's heading in a sequence of them, at least this
 _HEADING_CONFIDENCE = 0.5  # a heading's characters are read with this confidence at least
 _SIDEWAYS_CHARS = 3  # a word this long, taller than wide, is set turned
@@ -1260,10 +1261,22 @@ def _side_heads(columns: list[list[Item]]) -> bool:
         if any(i.box.width > _SIDE_HEAD_WIDTH * width for i in group):
             continue
         tops = [top for j in beside for top in _line_tops(j)]
-        level = sum(any(abs(i.box.top - top) <= _level_slack(i) for top in tops) for i in group)
+        starts = [j.box.top for j in beside]
+        level = sum(
+            any(abs(i.box.top - top) <= _level_slack(i) for top in tops) or _just_above(i, starts)
+            for i in group
+        )
         if level >= _SIDE_HEADS_LEVEL * len(group):
             return True
     return False
+
+
+def _just_above(item: Item, starts: list[int]) -> bool:
+    """Whether a side head stands over the start of an item of the column beside, within
+    a line or so of it: a documented macro's name in the margin, level with the blank line
+    over its code (LaTeX's doc package)."""
+    height = 2 * _level_slack(item)  # its line's height
+    return any(0 <= top - item.box.bottom <= _ABOVE_START * height for top in starts)
 
 
 def _stacked(columns: list[list[Item]]) -> bool:

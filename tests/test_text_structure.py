@@ -1437,6 +1437,23 @@ def test_a_manual_s_numbered_sections_in_sequence_are_headings(
 
 
 @pytest.mark.ocr
+def test_a_documented_macro_s_name_in_the_margin_comes_before_its_code(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # LaTeX's doc package sets each macro's name in the margin, level with the blank line
+    # over the code that defines it: the names were read as a column of their own, all
+    # before the code, not as side heads.
+    markdown, _ = _scan_fenced(recognizer, DOCUMENTS / "emp-p10.pdf", tmp_path)
+    lines = [line.strip() for line in markdown.splitlines()]
+    names = ["\\empdef", "\\emp@def", "\\endempdef", "\\emp@@def", "\\empgraph"]
+    numbers = ["179", "182", "185", "186", "190"]
+    order = []
+    for name, number in zip(names, numbers, strict=True):
+        order += [lines.index(name), next(i for i, x in enumerate(lines) if x.startswith(number))]
+    assert order == sorted(order), (order, lines)
+
+
+@pytest.mark.ocr
 def test_a_paragraph_s_last_line_of_short_letters_stays_in_its_paragraph(
     recognizer: TesserocrRecognizer, tmp_path: Path
 ) -> None:
