@@ -27,6 +27,7 @@ _BASELINE = 0.35  # line heights between the bottoms of two boxes on one baselin
 _SHARED_MIN_WORDS = 4
 _SHARED_SHARE = 0.6
 _DESCENDERS = frozenset("gjpqy")
+_NO_MEASURE = ".-–—_•·▪●○■□◦‣"  # a word of these alone: a leader's points, a list's mark
 # An underscore stands on or under the baseline; a dash read as one stands this share of
 # the line's other words' height above it, or more, and is no thicker than this share.
 _RAISED = 0.2
@@ -140,8 +141,9 @@ class Line:
         Glyph boxes of "on" and "Pg" differ by half; most lines hold a word that reaches from
         ascender to descender, so a high percentile measures the type, not the letters.
         """
-        # Points alone (a contents entry's leader) are no measure of the type.
-        sized = [w for w in self.words if w.text.strip(".")] or self.words
+        # Points, dashes and bullets alone (a contents entry's leader, a list item's mark)
+        # are no measure of the type: a list item's "— pBendLine" is not two pixels high.
+        sized = [w for w in self.words if w.text.strip(_NO_MEASURE)] or self.words
         heights = sorted(w.box.height for w in sized)
         return heights[int(0.8 * (len(heights) - 1))]
 

@@ -758,3 +758,14 @@ def test_a_title_alone_over_a_table_stays_a_title() -> None:
         [body, heading, *labels], page_height=PAGE_H, tables=[Box(300, 1480, 2200, 2400)]
     )
     assert [i.kind for i in found] == [TEXT, TITLE, TEXT, TEXT]
+
+
+def test_a_list_item_s_dash_is_no_measure_of_its_line_s_size() -> None:
+    # "— pBendLine": the dash's box is two pixels high, and with the 80th percentile of two
+    # words' heights taken as the line's, the line was two pixels high; a page of such
+    # items measured its body text that small, and read its other lines as headings.
+    item = Line([Word("—", 0.9, Box(0, 20, 24, 22)), Word("pBendLine", 0.9, Box(34, 0, 220, 35))])
+    assert item.height == 35
+    leader = Line([Word("Intro", 0.9, Box(0, 0, 80, 30)), Word(".....", 0.9, Box(90, 26, 200, 30))])
+    assert leader.height == 30
+    assert Line([Word("—", 0.9, Box(0, 20, 24, 22))]).height == 2
