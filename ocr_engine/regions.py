@@ -496,7 +496,7 @@ def find_figures(
     )
     minimum = max(min_size / factor, _FIGURE_MIN_INCHES * ANALYSIS_DPI) / _FIGURE_CELL
     figures = []
-    for r0, c0, r1, c1, filled in _components(cells):
+    for r0, c0, r1, c1, filled in components(cells):
         height, width = r1 - r0 + 1, c1 - c0 + 1
         # A picture fills much of its outline; scattered specks and stray marks do not.
         if height < minimum or width < minimum or filled < 0.35 * height * width:
@@ -521,7 +521,7 @@ def _hollow(cells: np.ndarray, filled: int) -> bool:
     return middle.size > 0 and float(middle.mean()) < _HOLLOW * filled / cells.size
 
 
-def _components(cells: np.ndarray) -> list[tuple[int, int, int, int, int]]:
+def components(cells: np.ndarray) -> list[tuple[int, int, int, int, int]]:
     """Bounding boxes (r0, c0, r1, c1) and sizes of 8-connected groups of True cells."""
     seen = np.zeros_like(cells, dtype=bool)
     rows, cols = cells.shape

@@ -40,6 +40,7 @@ from . import (
     structure,
     textlayer,
     textsize,
+    unread,
 )
 from .errors import TesseraError, UnprocessableDocument
 from .model import IMAGE, OCR, TEXT, TEXT_LAYER, Block, Page, turned_and_straightened
@@ -372,7 +373,7 @@ def _from_image(
     rules = regions.find_rules(darkest, step)
     ruled = regions.rule_ink(pixels, rules, step)
     lines = listings.reread_listings(
-        _marked_lines(image, pixels, paragraphs, reread), reread, rules=ruled
+        _marked_lines(image, pixels, paragraphs, reread, reread_fine, coarse), reread, rules=ruled
     )
     lines = linenumbers.cut_glued_numbers(lines)
     # A frame's rule is no glyph of the code beside it.
@@ -474,7 +475,12 @@ def _image_reader(
 
 
 def _marked_lines(
-    image: Image.Image, gray: np.ndarray, paragraphs: list[Paragraph], reread: listings.Reread
+    image: Image.Image,
+    gray: np.ndarray,
+    paragraphs: list[Paragraph],
+    reread: listings.Reread,
+    reread_fine: listings.Reread,
+    coarse: tuple[np.ndarray, float],
 ) -> list[Line]:
     """Tesseract's lines without its specks, where it ran lines together read apart again
     (a column read down the page, small lines beside a large one), dot leaders as their
@@ -487,6 +493,7 @@ def _marked_lines(
     lines = linenumbers.reread_stacked(lines, reread)
     lines = rows.reread_merged(lines, reread)
     lines = leaders.mend_leaders(lines, gray, reread)
+    lines = unread.read_unread(lines, coarse, reread_fine)
     monospace.mark_measured(lines, gray)
     lines = listings.rejoin_margin_column(lines)
     whole = {id(line) for line in lines if not boxed_as_line(line)}

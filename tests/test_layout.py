@@ -669,6 +669,11 @@ def test_a_small_level_image_is_left_level_and_a_skewed_one_found(lines: list[st
     assert abs(skew_angle(skewed, 300) + 2.0) <= 0.3
 
 
+def _nothing(box: Box, **_: object) -> list[Line]:
+    """A page's reader that finds nothing to read again."""
+    return []
+
+
 def test_words_boxed_as_their_line_are_fitted_to_their_ink() -> None:
     # A blurred scan of a novel: Tesseract boxes most words of one line as the line, "there"
     # ending as low as the "g" of "king" and lower still, 72 px tall where its neighbours'
@@ -687,7 +692,8 @@ def test_words_boxed_as_their_line_are_fitted_to_their_ink() -> None:
     line = Line(words)
     assert boxed_as_line(line)
     image = Image.fromarray(gray)
-    [fitted] = tasks._marked_lines(image, gray, [Paragraph([line])], lambda box, **_: [])
+    coarse = (gray, 1.0)
+    [fitted] = tasks._marked_lines(image, gray, [Paragraph([line])], _nothing, _nothing, coarse)
     assert [w.box.bottom for w in fitted.words] == [160, 160, 160, 175, 160, 160, 175, 175]
     assert fitted.height < 1.4 * 44
     # Boxed to their own ink, words end where their letters do: no line box among them.

@@ -1454,6 +1454,19 @@ def test_a_documented_macro_s_name_in_the_margin_comes_before_its_code(
 
 
 @pytest.mark.ocr
+def test_a_short_line_the_layout_left_unread_is_read(
+    recognizer: TesserocrRecognizer, tmp_path: Path
+) -> None:
+    # Asymptote's CAD module lists its pens by group, each group's first pen a short
+    # line ("– pC"); read from the page made smaller, Tesseract's layout found no line
+    # there, and the six pens were lost, where the CLI at full size keeps them.
+    markdown, _ = _scan_fenced(recognizer, DOCUMENTS / "asymptote-cad-p3.pdf", tmp_path)
+    words = {word.lower() for word in markdown.split()}
+    assert {"pc", "pe", "pf", "pg", "pj", "pk"} <= words, markdown
+    assert "pfreehand" in words and "pcuttingplane" in words
+
+
+@pytest.mark.ocr
 def test_a_paragraph_s_last_line_of_short_letters_stays_in_its_paragraph(
     recognizer: TesserocrRecognizer, tmp_path: Path
 ) -> None:
