@@ -54,6 +54,7 @@ _LAYER_BOXES = 0.7
 _MIN_ROWS = 3
 _PAGE_DIGITS = 9  # a table of contents' page number, at most
 _PROSE_WORDS = 5  # a line of a cell with this many words reads as prose
+_SENTENCE_ENDS = (".", ":", "!", "?", ";")
 _MARKER_CHARS = 3  # a list's number or bullet, as read
 _ROW_BREAK = 2.5  # a gap of this many line heights ends a table
 _TABLE_GUTTERS = 2  # a run of rows with this many gutters is a table's, not prose beside one
@@ -207,6 +208,12 @@ def _without_sliced_paragraphs(
     below it (an article's text beside its infobox, level with the box's rows, shares their
     gutters): the rest as a table, if it still is one."""
     box, taken = table.grid.box, {id(w) for w in table.words}
+    cell_of = {
+        id(w): (r, c)
+        for r, row in enumerate(table.cells)
+        for c, cell in enumerate(row)
+        for w in cell
+    }
     sliced: set[int] = set()
     for paragraph in paragraphs:
         inside = [ln for ln in paragraph.lines if any(id(w) in taken for w in ln.words)]
@@ -215,12 +222,41 @@ def _without_sliced_paragraphs(
         ]
         if inside and outside and any(_prose_line(ln) for ln in inside):
             sliced.update(id(w) for ln in inside for w in ln.words)
+        else:
+            sliced.update(
+                id(w) for ln in _run_on(paragraph, inside, box, cell_of) for w in ln.words
+            )
     if not sliced:
         return table
     rest = [w for w in table.words if id(w) not in sliced]
     if len(rest) < _MIN_ROWS:
         return None
     return _by_gutters(rest, box=union_all([w.box for w in rest]), strict=True, scale=scale)
+
+
+def _run_on(
+    paragraph: Paragraph, inside: list[Line], box: Box, cell_of: dict[int, tuple[int, int]]
+) -> list[Line]:
+    """The paragraph's lines inside a table's box that its sentence runs on into from above
+    ("Table 2 lists all token classes and their" over "corresponding numbers."): a line of
+    one cell that ends the sentence, under a line of prose that stands over the table and
+    ends none. A column's label of two lines ("Age" over "group") is no prose."""
+    found = []
+    for line in inside:
+        i = paragraph.lines.index(line)
+        above = paragraph.lines[i - 1] if i else None
+        cells = {cell_of.get(id(w)) for w in line.words}
+        if (
+            above is not None
+            and above.box.bottom <= box.top
+            and _prose_line(above)
+            and not above.text.rstrip().endswith(_SENTENCE_ENDS)
+            and line.text.rstrip().endswith(_SENTENCE_ENDS)
+            and len(cells) == 1
+            and None not in cells
+        ):
+            found.append(line)
+    return found
 
 
 def _prose_line(line: Line) -> bool:

@@ -16,7 +16,7 @@ from reportlab.pdfgen import canvas
 
 from ocr_engine import regions
 from ocr_engine import tables as finding
-from ocr_engine.model import TABLE, Block, Page, Span, cell_lines, cell_words
+from ocr_engine.model import TABLE, TEXT, Block, Page, Span, cell_lines, cell_words
 from ocr_engine.options import PageOptions
 from ocr_engine.recognize import TesserocrRecognizer
 from ocr_engine.regions import (
@@ -572,6 +572,20 @@ def read_document(name: str, tmp_path: Path, recognizer: TesserocrRecognizer) ->
     pdf = tmp_path / name
     pdf.write_bytes((DOCUMENTS / name).read_bytes())
     return read(pdf, recognizer)
+
+
+@pytest.mark.ocr
+def test_a_paragraph_s_last_line_over_a_table_stays_in_its_paragraph(
+    tmp_path: Path, recognizer: TesserocrRecognizer
+) -> None:
+    # The French translation of array's documentation: "Table 2 lists all token classes
+    # and their" over "corresponding numbers.", then the table. The table took that last
+    # line as its first row, and its columns with it; the sentence runs on into it.
+    page = read_document("f-array-p9.pdf", tmp_path, recognizer)
+    text = " ".join(w.text for b in page.blocks if b.kind == TEXT for w in b.words)
+    assert "Table 2 lists all token classes and their corresponding numbers." in text
+    [table] = tables(page)
+    assert cell_texts(table)[0] == ["token", "\\@chclass", "\\@chnum"] * 2, cell_texts(table)
 
 
 @pytest.mark.ocr
