@@ -67,9 +67,8 @@ class BlankCellReader:
                 continue
             if not _blank(cells[r][c]) or marks is None or not _enough(marks):
                 continue
-            inside = marks
             self._budget -= 1
-            found = _read_cell(inside, box.left + _INSET, box.top + _INSET, self._read)
+            found = _read_cell(marks, box.left + _INSET, box.top + _INSET, self._read)
             if found:
                 cells[r][c][:] = found
 
@@ -133,13 +132,6 @@ def _enough(inside: np.ndarray) -> bool:
         return True
     rows = np.flatnonzero(dark.any(axis=1))
     return len(rows) > 0 and rows[-1] - rows[0] + 1 >= max(_MIN_GLYPH, _GLYPH_SHARE * len(dark))
-
-
-def _inside(box: Box, gray: np.ndarray, others: list[Box]) -> np.ndarray | None:
-    """A cell's inside, clear of its rules and of the words of other cells that reach into
-    it, stretched to dark print on white, if it holds marks of clear contrast."""
-    inside = _marks(box, gray, others)
-    return inside if inside is not None and _enough(inside) else None
 
 
 def _marks(box: Box, gray: np.ndarray, others: list[Box]) -> np.ndarray | None:

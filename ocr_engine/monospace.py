@@ -1023,8 +1023,7 @@ def columns(lines: list[Line]) -> list[list[tuple[int, Word]]]:
     Tesseract splits "methods(plot)" into two words. One that starts inside it (a glyph
     read twice) keeps a space.
     """
-    words = [w for line in lines for w in line.words]
-    if not words:
+    if not any(line.words for line in lines):
         return []
     # A listing's line numbers, often in a font of their own, off the code's grid, are
     # placed by the code's (`_placed`), not measured for it.
@@ -1111,10 +1110,10 @@ def _after(previous: Word, word: Word, column: int, cursor: int, advance: float,
 
 
 def _labelled(first: Word, word: Word, advance: float, ink: bool) -> bool:
-    """Whether a line's `first` word is set apart from the `word` after it, by more white
-    than a word split at a bracket leaves, if less than a cell: a listing's line number in
-    small type ("79" "(rrbot..."), which would else be joined to the code or push it a
-    column right of where it stands."""
+    """Whether a line's `first` word is a number set apart from the `word` after it by more
+    white than a word split at a bracket leaves: a listing's line number, which in small
+    type ("79" "(rrbot...") would else be joined to the code, or push it a column right of
+    where it stands."""
     white = (_cells(word, advance, ink=ink)[0] - _cells(first, advance, ink=ink)[1]) / advance
     return white >= (_LABEL_WHITE if ink else 0.0) and first.text.isdigit()
 
