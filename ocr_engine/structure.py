@@ -18,7 +18,7 @@ from . import leaders, monospace
 from .checkboxes import CHECKED, UNCHECKED
 from .model import CODE, FOOTER, HEADER, IMAGE, LIST, TABLE, TEXT, TITLE, Block
 from .regions import Grid
-from .words import Box, Line, Paragraph, Word, joined_with_partners, on_baseline
+from .words import DESCENDING, Box, Line, Paragraph, Word, joined_with_partners, on_baseline
 
 # A line this much taller or shorter than the last starts a new paragraph; glyph boxes of
 # "several" and "keeps going" differ by a third at one type size.
@@ -50,7 +50,7 @@ _FIGURE_EDGE_SLACK = 0.5  # line heights: how near a figure's edge such a line r
 # less confidence) no more than twice that.
 _NOISE_SIZE = 0.2
 _NOISE_CONFIDENCE = 0.4
-_SENTENCE_ENDS = (".", ":", "!", "?", ";")
+SENTENCE_ENDS = (".", ":", "!", "?", ";")
 # An en dash bullet reads as an em dash as often as not.
 _BULLETS = set("•·▪‣◦●○■□➢►–—-*+»")
 _GLUED_BULLETS = "•▪●■"
@@ -82,7 +82,6 @@ _FOOTNOTE_MARKS = "*†‡"
 # Dot leaders, to a page number or misread ("Page Layout ... 2... ee"): a contents entry.
 _LEADER = re.compile(r"(?:\.\s?){4,}|(?:\.\s?){3,}.*\d$")
 _ASCENDING = frozenset("bdfhklt0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜÉÈÀ")
-_DESCENDING = frozenset("gjpqyQ()[]{}|,;/$@§µ")
 _FORMULA_SIGNS = re.compile(r"[{}=<>#;|\\$@*/\[\]]")
 # A slash between words is no formula's: "Input/Output", "ST(E)/TT/Falcon".
 _WORD_SLASH = re.compile(r"(?:(?<=[^\W\d_])|(?<=\)))/(?=[^\W\d_]|\()")
@@ -258,7 +257,7 @@ def _moved_cap(lines: list[Line], i: int) -> Line | None:
     back to where it begins the paragraph.
     """
     first = lines[i].words[0]
-    if not first.text[:1].islower() or (i and not lines[i - 1].text.endswith(_SENTENCE_ENDS)):
+    if not first.text[:1].islower() or (i and not lines[i - 1].text.endswith(SENTENCE_ENDS)):
         return None
     # The lines beside a drop cap are indented by it; one below it is not.
     below = [line for line in lines[i + 1 : i + 1 + _CAP_LINES] if line.words]
@@ -272,7 +271,7 @@ def _moved_cap(lines: list[Line], i: int) -> Line | None:
         word = lines[j].words[0]
         above = lines[j - 1]
         if abs(word.box.left - first.box.left) > lines[j].height or above.text.endswith(
-            _SENTENCE_ENDS
+            SENTENCE_ENDS
         ):
             return None
         if len(word.text) > 1 and word.text[0].isupper() and word.text[1].islower():
@@ -444,7 +443,7 @@ def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
     height = max(previous.height, line.height)
     if _full_top(line, previous) - previous.box.bottom > usual_gap + 0.3 * height:
         return False  # more space than between the lines of a paragraph
-    if line.text[:1].islower() and not previous.text.endswith(_SENTENCE_ENDS):
+    if line.text[:1].islower() and not previous.text.endswith(SENTENCE_ENDS):
         return True  # the sentence goes on
     if _heads_section(previous, line):
         return False
@@ -453,7 +452,7 @@ def _continues(previous: Line, line: Line, usual_gap: float) -> bool:
     previous_end, end = previous.box.right, line.box.right
     if previous_end < line.box.left + (end - line.box.left) / 2:
         return False
-    return previous_end >= end - 3 * height or not previous.text.endswith(_SENTENCE_ENDS)
+    return previous_end >= end - 3 * height or not previous.text.endswith(SENTENCE_ENDS)
 
 
 def _heads_section(previous: Line, line: Line) -> bool:
@@ -469,7 +468,7 @@ def _heads_section(previous: Line, line: Line) -> bool:
         and bool(_SUBSECTION_NUMBER.match(words[0].text))
         and words[1].text[:1].isupper()
         and line.text[:1].isupper()
-        and not previous.text.endswith(_SENTENCE_ENDS)
+        and not previous.text.endswith(SENTENCE_ENDS)
         and previous.box.right < line.box.right - 3 * height
         and not leaders.leader_dots(line.words)
     )
@@ -484,7 +483,7 @@ def _runs_on(previous: Line, line: Line) -> bool:
         and not previous.words[-1].bold
         and not line.words[0].bold
         and line.text[:1].islower()
-        and not previous.text.endswith(_SENTENCE_ENDS)
+        and not previous.text.endswith(SENTENCE_ENDS)
     )
 
 
@@ -862,7 +861,7 @@ def _type_size(line: Line) -> float:
     tall = [
         w.box.height
         for w in line.words
-        if _ASCENDING.intersection(w.text) and not _DESCENDING.intersection(w.text)
+        if _ASCENDING.intersection(w.text) and not DESCENDING.intersection(w.text)
     ]
     return statistics.median(tall) if tall else line.height
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from . import leaders
 from .model import TABLE, Span, cell_lines
 from .regions import Grid, Rules, grids
-from .structure import Item, misread_bullet
+from .structure import SENTENCE_ENDS, Item, misread_bullet
 from .words import Box, Line, Paragraph, Word, union_all
 
 Cells = list[list[list[Word]]]
@@ -54,7 +54,6 @@ _LAYER_BOXES = 0.7
 _MIN_ROWS = 3
 _PAGE_DIGITS = 9  # a table of contents' page number, at most
 _PROSE_WORDS = 5  # a line of a cell with this many words reads as prose
-_SENTENCE_ENDS = (".", ":", "!", "?", ";")
 _MARKER_CHARS = 3  # a list's number or bullet, as read
 _ROW_BREAK = 2.5  # a gap of this many line heights ends a table
 _TABLE_GUTTERS = 2  # a run of rows with this many gutters is a table's, not prose beside one
@@ -250,8 +249,8 @@ def _run_on(
             above is not None
             and above.box.bottom <= box.top
             and _prose_line(above)
-            and not above.text.rstrip().endswith(_SENTENCE_ENDS)
-            and line.text.rstrip().endswith(_SENTENCE_ENDS)
+            and not above.text.rstrip().endswith(SENTENCE_ENDS)
+            and line.text.rstrip().endswith(SENTENCE_ENDS)
             and len(cells) == 1
             and None not in cells
         ):

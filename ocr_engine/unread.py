@@ -12,15 +12,12 @@ confidence are lines of their own.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
+from .listings import Reread
 from .regions import components
 from .words import Box, Line, union_all
-
-# Reads a box of the page again alone, in page pixels.
-Reread = Callable[[Box], list[Line]]
 
 _TYPE_PERCENTILE = 75  # of words' heights: most words reach the type's full height or near
 _CELLS_PER_LINE = 4  # a line's height spans this many cells of the ink grid

@@ -34,7 +34,7 @@ _RAISED = 0.2
 _THIN = 0.3
 _EM_DASH = 0.75  # of the words' height, an em dash's width at least; an en dash's, half
 _EN_DASH = 0.45
-_LOW = frozenset("gjpqyQ,;()[]{}|/$@§µ")  # glyphs that reach under the baseline
+DESCENDING = frozenset("gjpqyQ()[]{}|,;/$@§µ")  # glyphs that reach under the baseline
 _RULES = frozenset("_-–—")
 
 
@@ -246,7 +246,7 @@ def _underscores(word: Word) -> bool:
 
 def _with_dashes(line: Line) -> Line:
     others = [w for w in line.words if not _underscores(w)]
-    standing = [w for w in others if not _LOW.intersection(w.text)]
+    standing = [w for w in others if not DESCENDING.intersection(w.text)]
     if not standing:
         return line
     baseline = statistics.median(w.box.bottom for w in standing)

@@ -831,6 +831,19 @@ def test_bold_is_measured_against_the_letters_core_not_the_line_s_height() -> No
     assert [all(w.bold for w in line.words) for line in lines] == [True] + [False] * 6
 
 
+def _drawn_line(
+    draw: ImageDraw.ImageDraw, tokens: list[tuple[str, ImageFont.FreeTypeFont]], y: int
+) -> Line:
+    """A line drawn from x = 100 at `y`, each token in its font, words 14 px apart."""
+    words, x = [], 100
+    for token, font in tokens:
+        box = draw.textbbox((x, y), token, font=font)
+        draw.text((x, y), token, font=font, fill=0)
+        words.append(Word(token, 0.9, Box(*box)))
+        x = box[2] + 14
+    return Line(words)
+
+
 def test_a_line_opening_in_bold_keeps_its_plain_end_plain_and_its_paragraph() -> None:
     # An encyclopedia article's first line: its subject in bold, most of the line, then
     # "is the mechanical or" in plain type, running on into the next line. The line
@@ -849,15 +862,10 @@ def test_a_line_opening_in_bold_keeps_its_plain_end_plain_and_its_paragraph() ->
         "It is widely used as a form of data entry from printed paper records, as",
         "passports, invoices, bank statements, receipts and business cards are.",
     ]
-    lines = []
-    for i, tokens in enumerate([first, *([(t, regular) for t in b.split()] for b in body)]):
-        words, x, y = [], 100, 100 + 60 * i
-        for token, font in tokens:
-            box = draw.textbbox((x, y), token, font=font)
-            draw.text((x, y), token, font=font, fill=0)
-            words.append(Word(token, 0.9, Box(*box)))
-            x = box[2] + 14
-        lines.append(Line(words))
+    lines = [
+        _drawn_line(draw, tokens, 100 + 60 * i)
+        for i, tokens in enumerate([first, *([(t, regular) for t in b.split()] for b in body)])
+    ]
     mark_bold(lines, np.asarray(image))
     assert [w.bold for w in lines[0].words] == [True] * 6 + [False] * 4
     assert not any(w.bold for line in lines[1:] for w in line.words)
@@ -866,13 +874,7 @@ def test_a_line_opening_in_bold_keeps_its_plain_end_plain_and_its_paragraph() ->
     # A line in bold to its end stays bold throughout, its short last word too.
     heading = [(t, bold) for t in ["Optical", "character", "recognition", "of", "a", "page"]]
     draw.rectangle((0, 0, 2400, 90), fill=255)
-    words, x = [], 100
-    for token, font in heading:
-        box = draw.textbbox((x, 30), token, font=font)
-        draw.text((x, 30), token, font=font, fill=0)
-        words.append(Word(token, 0.9, Box(*box)))
-        x = box[2] + 14
-    lines[0] = Line(words)
+    lines[0] = _drawn_line(draw, heading, 30)
     for line in lines:
         for word in line.words:
             word.bold = False
